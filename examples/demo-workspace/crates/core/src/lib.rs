@@ -1,0 +1,6 @@
+//! Core of the demo.
+
+/// The base value everyone builds on.
+pub fn base() -> u32 {
+    1
+}

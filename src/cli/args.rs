@@ -1,0 +1,108 @@
+//! Argument groups shared by subcommands, named and spelled as cargo's.
+
+use std::path::PathBuf;
+
+use clap::builder::styling::{AnsiColor, Effects, Styles};
+
+use crate::plan::Selection;
+use crate::workspace::{ContextOpts, TargetChoice};
+
+/// cargo's help colours.
+pub fn styles() -> Styles {
+    Styles::styled()
+        .header(AnsiColor::Green.on_default() | Effects::BOLD)
+        .usage(AnsiColor::Green.on_default() | Effects::BOLD)
+        .literal(AnsiColor::Cyan.on_default() | Effects::BOLD)
+        .placeholder(AnsiColor::Cyan.on_default())
+        .error(AnsiColor::Red.on_default() | Effects::BOLD)
+        .valid(AnsiColor::Cyan.on_default() | Effects::BOLD)
+        .invalid(AnsiColor::Yellow.on_default() | Effects::BOLD)
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Use verbose output (-vv very verbose)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Do not print cargo log messages
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Coloring
+    #[arg(long, value_name = "WHEN", global = true, value_parser = ["auto", "always", "never"])]
+    pub color: Option<String>,
+}
+
+impl GlobalArgs {
+    pub fn color_choice(&self) -> Option<&str> {
+        self.color.as_deref()
+    }
+
+    pub fn context(&self, offline: bool) -> ContextOpts {
+        ContextOpts {
+            verbose: u32::from(self.verbose),
+            quiet: self.quiet,
+            color: self.color.clone(),
+            offline,
+            locked: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ManifestArgs {
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Package Selection")]
+pub struct PackageArgs {
+    /// Package(s) to publish; the workspace members they need come along
+    #[arg(short, long = "package", value_name = "SPEC")]
+    pub packages: Vec<String>,
+    /// Publish all packages in the workspace (the default)
+    #[arg(long, conflicts_with = "packages")]
+    pub workspace: bool,
+    /// Exclude packages from the release
+    #[arg(long, value_name = "SPEC")]
+    pub exclude: Vec<String>,
+}
+
+impl PackageArgs {
+    pub fn selection(&self) -> Selection {
+        Selection {
+            packages: self.packages.clone(),
+            exclude: self.exclude.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// Registry to publish to
+    #[arg(long, value_name = "REGISTRY", conflicts_with = "index")]
+    pub registry: Option<String>,
+    /// Registry index URL to publish to
+    #[arg(long, value_name = "INDEX")]
+    pub index: Option<String>,
+}
+
+impl RegistryArgs {
+    pub fn target(&self) -> TargetChoice {
+        match (&self.registry, &self.index) {
+            (Some(name), _) => TargetChoice::Registry(name.clone()),
+            (None, Some(url)) => TargetChoice::Index(url.clone()),
+            (None, None) => TargetChoice::Default,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    /// Text for people
+    #[default]
+    Human,
+    /// One JSON document on stdout (see docs/reference/)
+    Json,
+}

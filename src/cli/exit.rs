@@ -1,0 +1,44 @@
+//! Exit codes, one per outcome a script may want to branch on. Documented in
+//! `docs/reference/cli.md`; never renumber.
+
+use std::process::ExitCode;
+
+use crate::plan::PlanError;
+use crate::workspace::LoadError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Success = 0,
+    /// The command failed (I/O, registry unreachable, …); nothing was changed.
+    Failure = 1,
+    /// Bad command-line arguments (clap's own code).
+    Usage = 2,
+    /// The workspace cannot be loaded or planned: a manifest does not parse,
+    /// a dependency cycle, an unpublishable dependency, …
+    InvalidWorkspace = 3,
+}
+
+impl Exit {
+    /// Classify by walking the error chain for our typed errors.
+    pub fn for_error(error: &anyhow::Error) -> Exit {
+        // `downcast_ref` sees context types anyhow attached; `chain` sees
+        // std `source()` links.
+        let invalid = error.downcast_ref::<PlanError>().is_some()
+            || error.downcast_ref::<LoadError>().is_some()
+            || error
+                .chain()
+                .any(|e| e.is::<PlanError>() || e.is::<LoadError>());
+        if invalid {
+            Exit::InvalidWorkspace
+        } else {
+            Exit::Failure
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}

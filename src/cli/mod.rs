@@ -1,0 +1,64 @@
+//! Command-line interface: clap types, one file per subcommand. Each
+//! subcommand turns its arguments into an `ops` options struct, calls one
+//! `ops` function and hands the result to `report`. Errors end here, as an
+//! exit code (see [`exit`]).
+
+mod args;
+mod exit;
+mod plan;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use exit::Exit;
+
+/// cargo runs `cargo-shipper shipper <args>`; invoked directly, the
+/// `shipper` word is optional.
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = args::styles())]
+enum CargoCli {
+    Shipper(ShipperCli),
+}
+
+/// Publish the crates of a workspace reliably: in dependency order, skipping
+/// what is already published, journaled and resumable
+#[derive(Debug, clap::Args)]
+#[command(
+    version,
+    author,
+    after_help = "See 'cargo shipper help <command>' for more information on a specific command.\n\
+                  Documentation: docs/reference/cli.md"
+)]
+struct ShipperCli {
+    #[command(flatten)]
+    global: args::GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the publish plan: crates, order, dependency levels, plan id
+    Plan(plan::PlanArgs),
+}
+
+/// Entry point of the `cargo-shipper` binary.
+pub fn main() -> ExitCode {
+    let mut argv: Vec<OsString> = std::env::args_os().collect();
+    if argv.get(1).is_none_or(|a| a != "shipper") {
+        argv.insert(1.min(argv.len()), "shipper".into());
+    }
+    let CargoCli::Shipper(cli) = CargoCli::parse_from(argv);
+    let result = match cli.command {
+        Command::Plan(args) => plan::exec(&cli.global, args),
+    };
+    match result {
+        Ok(()) => Exit::Success.into(),
+        Err(error) => {
+            crate::report::error(&error, cli.global.color_choice());
+            Exit::for_error(&error).into()
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! `cargo shipper plan`.
+
+use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs};
+use crate::ops::{self, PlanOpts};
+use crate::report;
+use crate::workspace::LoadedWorkspace;
+
+/// Show the publish plan: which crates go out, in which order, at which
+/// dependency level, and the plan id that binds a run to it
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    manifest: ManifestArgs,
+    #[command(flatten)]
+    packages: PackageArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Do not ask the registry; dev-dependency cycles are reported as needing a check
+    #[arg(long)]
+    offline: bool,
+    /// Output format
+    #[arg(long, value_enum, value_name = "FMT", default_value_t)]
+    message_format: MessageFormat,
+}
+
+pub fn exec(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<()> {
+    let ws = LoadedWorkspace::load(
+        args.manifest.manifest_path.as_deref(),
+        &global.context(args.offline),
+    )?;
+    let opts = PlanOpts {
+        selection: args.packages.selection(),
+        target: args.registry.target(),
+        offline: args.offline,
+    };
+    let plan = ops::plan(&ws, &opts)?;
+    match args.message_format {
+        MessageFormat::Human => report::plan::human(&plan, &mut std::io::stdout().lock())?,
+        MessageFormat::Json => report::plan::json(&plan, &mut std::io::stdout().lock())?,
+    }
+    Ok(())
+}

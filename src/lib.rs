@@ -1,0 +1,14 @@
+//! cargo-shipper: publish the crates of a Rust workspace reliably.
+//!
+//! Layers, imports pointing one way: `cli` -> `ops` -> (`plan`, `registry`,
+//! `workspace`); `report` renders what `ops` returns. Only `workspace` (and
+//! later `cargo_backend`) touches the cargo library. See
+//! `docs/architecture.md`.
+
+pub mod cli;
+pub mod model;
+pub mod ops;
+pub mod plan;
+pub mod registry;
+pub mod report;
+pub mod workspace;

@@ -1,0 +1,57 @@
+//! `cargo shipper plan`: workspace -> registry-checked [`Plan`].
+
+use anyhow::Context as _;
+
+use crate::plan::{Draft, Plan, RegistryAnswer, Selection};
+use crate::registry::SparseIndexReader;
+use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOpts {
+    pub selection: Selection,
+    pub target: TargetChoice,
+    /// Do not ask the registry: soft cycles are reported as needing a check.
+    pub offline: bool,
+}
+
+pub fn plan(ws: &LoadedWorkspace, opts: &PlanOpts) -> anyhow::Result<Plan> {
+    let model = ws.model()?;
+    let target = ws.target(&opts.target, &model)?;
+    let draft = Draft::new(&model, &target, &opts.selection)?;
+
+    let reader = match (&target.sparse_index, opts.offline) {
+        (Some(url), false) => Some(SparseIndexReader::new(url)),
+        _ => None,
+    };
+    let mut answers = Vec::new();
+    for question in draft.registry_questions() {
+        let answer = match &reader {
+            None => RegistryAnswer::Unknown,
+            Some(reader) => {
+                let versions = reader.versions(&question.member).with_context(|| {
+                    format!(
+                        "could not check `{}` in the `{}` index (to break a dev-dependency cycle); \
+                         retry, or plan with `--offline`",
+                        question.member,
+                        target.display_name()
+                    )
+                })?;
+                versions
+                    .into_iter()
+                    .filter(|v| !v.yanked && question.req.matches(&v.version))
+                    .map(|v| v.version)
+                    .max()
+                    .map_or(RegistryAnswer::NotSatisfied, RegistryAnswer::Satisfied)
+            }
+        };
+        answers.push((question.clone(), answer));
+    }
+    let plan = draft.finish(|q| {
+        answers
+            .iter()
+            .find(|(asked, _)| asked == q)
+            .map(|(_, a)| a.clone())
+            .unwrap_or(RegistryAnswer::Unknown)
+    })?;
+    Ok(plan)
+}

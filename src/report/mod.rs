@@ -1,0 +1,32 @@
+//! Everything the tool prints: results on stdout (human text or JSON) and
+//! errors on stderr. Logic modules return values; they never print.
+
+pub mod plan;
+
+use std::io::{IsTerminal, Write};
+
+/// Print an error and its causes the way cargo does.
+pub fn error(error: &anyhow::Error, color: Option<&str>) {
+    let colored = match color {
+        Some("always") => true,
+        Some("never") => false,
+        _ => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let label = if colored {
+        "\x1b[1;31merror\x1b[0m"
+    } else {
+        "error"
+    };
+    let mut text = format!("{label}: {error}\n");
+    let causes: Vec<String> = error.chain().skip(1).map(|c| c.to_string()).collect();
+    if !causes.is_empty() {
+        text.push_str("\nCaused by:\n");
+        for cause in causes {
+            for (i, line) in cause.lines().enumerate() {
+                let indent = if i == 0 { "  " } else { "    " };
+                text.push_str(&format!("{indent}{line}\n"));
+            }
+        }
+    }
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}

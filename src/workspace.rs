@@ -1,0 +1,280 @@
+//! Loads a cargo workspace in-process through the cargo library and reduces
+//! it to [`crate::model`] types; resolves the target registry the way
+//! `cargo publish` does. With `cargo_backend`, the only user of `cargo`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use cargo::GlobalContext;
+use cargo::core::dependency::DepKind as CargoDepKind;
+use cargo::core::{Dependency, Package, SourceId, Workspace};
+use cargo::util::important_paths::find_root_manifest_for_wd;
+
+use crate::model::{
+    DepKind, DepRoute, Member, MemberDep, PublishSetting, RegistryTarget, WorkspaceModel,
+};
+
+/// What the user said about the target registry (`--registry` / `--index`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TargetChoice {
+    /// Neither flag: cargo's `registry.default`, else the one registry all
+    /// members' `publish` lists agree on, else crates.io.
+    #[default]
+    Default,
+    Registry(String),
+    Index(String),
+}
+
+/// Options for building the cargo context, as cargo's global flags give them.
+#[derive(Debug, Clone, Default)]
+pub struct ContextOpts {
+    pub verbose: u32,
+    pub quiet: bool,
+    pub color: Option<String>,
+    pub offline: bool,
+    pub locked: bool,
+}
+
+/// Errors loading the workspace; callers map them to exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("could not find `Cargo.toml` in `{}` or any parent directory", .0.display())]
+    NoManifest(PathBuf),
+    #[error("manifest path `{}` does not exist", .0.display())]
+    ManifestMissing(PathBuf),
+    #[error("the manifest path must end in `Cargo.toml`: `{}`", .0.display())]
+    NotAManifest(PathBuf),
+    #[error("could not load the workspace at `{}`", .0.display())]
+    Invalid(PathBuf),
+}
+
+/// A loaded workspace: the cargo context and the manifest it was loaded from.
+pub struct LoadedWorkspace {
+    gctx: GlobalContext,
+    manifest: PathBuf,
+}
+
+impl LoadedWorkspace {
+    /// Build a cargo context and check that the workspace loads.
+    pub fn load(manifest_path: Option<&Path>, opts: &ContextOpts) -> anyhow::Result<Self> {
+        let mut gctx = GlobalContext::default()?;
+        gctx.configure(
+            opts.verbose,
+            opts.quiet,
+            opts.color.as_deref(),
+            false,
+            opts.locked,
+            opts.offline,
+            &None,
+            &[],
+            &[],
+        )?;
+        let manifest = match manifest_path {
+            Some(path) => {
+                let absolute = gctx.cwd().join(path);
+                if absolute.file_name().is_none_or(|n| n != "Cargo.toml") {
+                    return Err(LoadError::NotAManifest(path.to_owned()).into());
+                }
+                if !absolute.exists() {
+                    return Err(LoadError::ManifestMissing(path.to_owned()).into());
+                }
+                absolute
+            }
+            None => find_root_manifest_for_wd(gctx.cwd())
+                .map_err(|_| LoadError::NoManifest(gctx.cwd().to_owned()))?,
+        };
+        let loaded = LoadedWorkspace { gctx, manifest };
+        loaded.workspace()?;
+        Ok(loaded)
+    }
+
+    fn workspace(&self) -> anyhow::Result<Workspace<'_>> {
+        Workspace::new(&self.manifest, &self.gctx)
+            .with_context(|| LoadError::Invalid(self.manifest.clone()))
+    }
+
+    /// The workspace root directory.
+    pub fn root(&self) -> anyhow::Result<PathBuf> {
+        Ok(self.workspace()?.root().to_owned())
+    }
+
+    /// Members and their dependencies on each other.
+    pub fn model(&self) -> anyhow::Result<WorkspaceModel> {
+        let ws = self.workspace()?;
+        let members: Vec<&Package> = ws.members().collect();
+        let by_source: HashMap<SourceId, &Package> = members
+            .iter()
+            .map(|p| (p.package_id().source_id(), *p))
+            .collect();
+        let patched = patched_members(&ws, &by_source)?;
+        let mut model = WorkspaceModel {
+            members: members
+                .iter()
+                .map(|p| member(p, ws.root(), &by_source, &patched))
+                .collect(),
+        };
+        model.members.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(model)
+    }
+
+    /// Resolve the target registry as `cargo publish` would.
+    pub fn target(
+        &self,
+        choice: &TargetChoice,
+        model: &WorkspaceModel,
+    ) -> anyhow::Result<RegistryTarget> {
+        let gctx = &self.gctx;
+        let named = match choice {
+            TargetChoice::Index(url) => {
+                let url = url
+                    .parse()
+                    .with_context(|| format!("`--index {url}` is not a valid URL"))?;
+                let sid = SourceId::for_registry(&url)?;
+                return Ok(target_for(None, sid));
+            }
+            TargetChoice::Registry(name) => Some(name.clone()),
+            TargetChoice::Default => gctx
+                .default_registry()?
+                .or_else(|| inferred_registry(model)),
+        };
+        match named.as_deref() {
+            None | Some("crates-io") => {
+                let sid = SourceId::crates_io_maybe_sparse_http(gctx)?;
+                Ok(RegistryTarget {
+                    name: Some("crates-io".to_owned()),
+                    key: "crates-io".to_owned(),
+                    sparse_index: sid.is_sparse().then(|| sid.as_url().to_string()),
+                })
+            }
+            Some(name) => {
+                let sid = SourceId::alt_registry(gctx, name)
+                    .with_context(|| format!("registry `{name}` is not configured in cargo's config (`[registries.{name}]`)"))?;
+                Ok(target_for(Some(name.to_owned()), sid))
+            }
+        }
+    }
+}
+
+fn target_for(name: Option<String>, sid: SourceId) -> RegistryTarget {
+    let url = sid.as_url().to_string();
+    RegistryTarget {
+        name,
+        key: url.clone(),
+        sparse_index: sid.is_sparse().then_some(url),
+    }
+}
+
+/// Like cargo: when every publishable member lists the same single registry
+/// in `publish`, that registry is the default target.
+fn inferred_registry(model: &WorkspaceModel) -> Option<String> {
+    let mut lists = model
+        .members
+        .iter()
+        .filter(|m| m.publish != PublishSetting::Nowhere)
+        .map(|m| &m.publish);
+    let first = lists.next()?;
+    match first {
+        PublishSetting::Only(list) if list.len() == 1 && lists.all(|l| l == first) => {
+            Some(list[0].clone())
+        }
+        _ => None,
+    }
+}
+
+/// For each registry URL, package name -> member that `[patch]` substitutes.
+fn patched_members<'p>(
+    ws: &Workspace<'_>,
+    by_source: &HashMap<SourceId, &'p Package>,
+) -> anyhow::Result<HashMap<(String, String), &'p Package>> {
+    let mut patched = HashMap::new();
+    for (url, patches) in ws.root_patch()? {
+        for patch in patches {
+            if let Some(pkg) = by_source.get(&patch.dep.source_id())
+                && pkg.name() == patch.dep.package_name()
+            {
+                patched.insert((url.to_string(), pkg.name().to_string()), *pkg);
+            }
+        }
+    }
+    Ok(patched)
+}
+
+fn member(
+    pkg: &Package,
+    root: &Path,
+    by_source: &HashMap<SourceId, &Package>,
+    patched: &HashMap<(String, String), &Package>,
+) -> Member {
+    let rel = pkg.root().strip_prefix(root).unwrap_or(pkg.root());
+    let rel_dir = if rel.as_os_str().is_empty() {
+        ".".to_owned()
+    } else {
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let publish = match pkg.publish() {
+        None => PublishSetting::Anywhere,
+        Some(list) if list.is_empty() => PublishSetting::Nowhere,
+        Some(list) => PublishSetting::Only(list.clone()),
+    };
+    let deps = pkg
+        .dependencies()
+        .iter()
+        .filter_map(|dep| member_dep(dep, by_source, patched))
+        .collect();
+    Member {
+        name: pkg.name().to_string(),
+        version: pkg.version().clone(),
+        rel_dir,
+        publish,
+        deps,
+    }
+}
+
+/// The dependency as a [`MemberDep`] when it reaches another workspace member.
+fn member_dep(
+    dep: &Dependency,
+    by_source: &HashMap<SourceId, &Package>,
+    patched: &HashMap<(String, String), &Package>,
+) -> Option<MemberDep> {
+    let req = dep
+        .specified_req()
+        .then(|| {
+            dep.version_req()
+                .to_string()
+                .parse::<semver::VersionReq>()
+                .ok()
+        })
+        .flatten();
+    let (target, route) = if dep.source_id().is_path() {
+        let pkg = by_source.get(&dep.source_id())?;
+        (*pkg, DepRoute::Path)
+    } else {
+        let key = (
+            dep.source_id().url().to_string(),
+            dep.package_name().to_string(),
+        );
+        let pkg = patched.get(&key)?;
+        // A patch applies only where the requirement accepts the member's version.
+        if !dep.version_req().matches(pkg.version()) {
+            return None;
+        }
+        (*pkg, DepRoute::Patch)
+    };
+    Some(MemberDep {
+        member: target.name().to_string(),
+        name_in_toml: dep.name_in_toml().to_string(),
+        kind: match dep.kind() {
+            CargoDepKind::Normal => DepKind::Normal,
+            CargoDepKind::Build => DepKind::Build,
+            CargoDepKind::Development => DepKind::Dev,
+        },
+        route,
+        req,
+        platform: dep.platform().map(|p| p.to_string()),
+        optional: dep.is_optional(),
+    })
+}
