@@ -384,3 +384,264 @@ fn why_not(setting: &PublishSetting) -> String {
         PublishSetting::Anywhere => "it is excluded".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MemberDep;
+
+    fn target(name: &str) -> RegistryTarget {
+        RegistryTarget {
+            name: Some(name.to_owned()),
+            key: name.to_owned(),
+            sparse_index: None,
+        }
+    }
+
+    fn member(name: &str, deps: &[(&str, DepKind, Option<&str>)]) -> Member {
+        Member {
+            name: name.to_owned(),
+            version: "1.0.0".parse().unwrap(),
+            rel_dir: name.to_owned(),
+            publish: PublishSetting::Anywhere,
+            deps: deps
+                .iter()
+                .map(|&(to, kind, req)| MemberDep {
+                    member: to.to_owned(),
+                    name_in_toml: to.to_owned(),
+                    kind,
+                    route: DepRoute::Path,
+                    req: req.map(|r| r.parse().unwrap()),
+                    platform: None,
+                    optional: false,
+                })
+                .collect(),
+        }
+    }
+
+    const N: DepKind = DepKind::Normal;
+    const D: DepKind = DepKind::Dev;
+
+    fn ws(members: Vec<Member>) -> WorkspaceModel {
+        WorkspaceModel { members }
+    }
+
+    fn plan_all(ws: &WorkspaceModel) -> Result<Plan, PlanError> {
+        Draft::new(ws, &target("crates-io"), &Selection::default())?
+            .finish(|_| RegistryAnswer::NotSatisfied)
+    }
+
+    fn order(plan: &Plan) -> Vec<(&str, usize)> {
+        plan.crates.iter().map(|c| (c.name.as_str(), c.level)).collect()
+    }
+
+    #[test]
+    fn diamond_orders_by_level_then_name() {
+        let w = ws(vec![
+            member("app", &[("left", N, Some("1")), ("right", N, Some("1"))]),
+            member("right", &[("core", N, Some("1"))]),
+            member("left", &[("core", N, Some("1"))]),
+            member("core", &[]),
+        ]);
+        let plan = plan_all(&w).unwrap();
+        assert_eq!(
+            order(&plan),
+            [("core", 0), ("left", 1), ("right", 1), ("app", 2)]
+        );
+        assert_eq!(plan.get("app").unwrap().depends_on, ["left", "right"]);
+    }
+
+    #[test]
+    fn plan_id_ignores_member_order() {
+        let a = ws(vec![member("b", &[("a", N, Some("1"))]), member("a", &[])]);
+        let b = ws(vec![member("a", &[]), member("b", &[("a", N, Some("1"))])]);
+        assert_eq!(plan_all(&a).unwrap().id, plan_all(&b).unwrap().id);
+    }
+
+    #[test]
+    fn hard_cycle_names_its_crates() {
+        let w = ws(vec![
+            member("a", &[("b", N, Some("1"))]),
+            member("b", &[("a", N, Some("1"))]),
+            member("c", &[]),
+        ]);
+        let err = plan_all(&w).unwrap_err();
+        assert_eq!(
+            err.problems,
+            [PlanProblem::HardCycle {
+                crates: vec!["a".into(), "b".into()]
+            }]
+        );
+    }
+
+    fn soft_cycle() -> WorkspaceModel {
+        // tokio-like: tokio dev-depends on tokio-test, which depends on tokio.
+        ws(vec![
+            member("tokio", &[("tokio-test", D, Some("1"))]),
+            member("tokio-test", &[("tokio", N, Some("1"))]),
+        ])
+    }
+
+    #[test]
+    fn soft_cycle_broken_by_a_registry_version() {
+        let w = soft_cycle();
+        let draft = Draft::new(&w, &target("crates-io"), &Selection::default()).unwrap();
+        assert_eq!(
+            draft.registry_questions(),
+            [RegistryQuestion {
+                member: "tokio-test".into(),
+                req: "1".parse().unwrap()
+            }]
+        );
+        let plan = draft
+            .finish(|_| RegistryAnswer::Satisfied("1.0.0".parse().unwrap()))
+            .unwrap();
+        assert_eq!(order(&plan), [("tokio", 0), ("tokio-test", 1)]);
+        assert_eq!(
+            plan.broken_edges[0].resolution,
+            BreakResolution::RegistryHas {
+                version: "1.0.0".parse().unwrap()
+            }
+        );
+    }
+
+    #[test]
+    fn soft_cycle_without_registry_version_is_an_error_with_the_fix() {
+        let err = plan_all(&soft_cycle()).unwrap_err();
+        let [PlanProblem::SoftCycle { crates, edges }] = err.problems.as_slice() else {
+            panic!("{err:?}")
+        };
+        assert_eq!(crates, &["tokio", "tokio-test"]);
+        assert_eq!(edges, &["`tokio` dev-depends on `tokio-test ^1`"]);
+        assert!(err.to_string().contains("drop the `version`"));
+    }
+
+    #[test]
+    fn soft_cycle_offline_needs_a_registry_check() {
+        let w = soft_cycle();
+        let plan = Draft::new(&w, &target("crates-io"), &Selection::default())
+            .unwrap()
+            .finish(|_| RegistryAnswer::Unknown)
+            .unwrap();
+        assert_eq!(plan.broken_edges[0].resolution, BreakResolution::NeedsRegistryCheck);
+    }
+
+    #[test]
+    fn soft_edge_without_cycle_orders_but_asks_nothing() {
+        let w = ws(vec![member("a", &[("kit", D, Some("1"))]), member("kit", &[])]);
+        let draft = Draft::new(&w, &target("crates-io"), &Selection::default()).unwrap();
+        assert!(draft.registry_questions().is_empty());
+        let plan = draft.finish(|_| unreachable!()).unwrap();
+        assert_eq!(order(&plan), [("kit", 0), ("a", 1)]);
+    }
+
+    #[test]
+    fn unversioned_dev_dependency_makes_no_edge() {
+        let w = ws(vec![
+            member("a", &[("b", D, None)]),
+            member("b", &[("a", N, Some("1"))]),
+        ]);
+        let plan = plan_all(&w).unwrap();
+        assert_eq!(order(&plan), [("a", 0), ("b", 1)]);
+    }
+
+    #[test]
+    fn publishable_crate_needing_unpublishable_member_is_an_error_naming_both() {
+        let mut private = member("private", &[]);
+        private.publish = PublishSetting::Nowhere;
+        let w = ws(vec![member("a", &[("private", N, Some("1"))]), private]);
+        let err = plan_all(&w).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("`a` depends on `private`"), "{text}");
+        assert!(text.contains("publish = false"), "{text}");
+    }
+
+    #[test]
+    fn publish_list_follows_the_target() {
+        let mut alt_only = member("alt-only", &[]);
+        alt_only.publish = PublishSetting::Only(vec!["alt".into()]);
+        let w = ws(vec![alt_only, member("b", &[])]);
+        let on_crates_io = plan_all(&w).unwrap();
+        assert_eq!(order(&on_crates_io), [("b", 0)]);
+        assert_eq!(
+            on_crates_io.excluded[0].reason,
+            ExclusionReason::NotForTarget {
+                allowed: vec!["alt".into()]
+            }
+        );
+        let on_alt = Draft::new(&w, &target("alt"), &Selection::default())
+            .unwrap()
+            .finish(|_| RegistryAnswer::NotSatisfied)
+            .unwrap();
+        assert_eq!(order(&on_alt), [("alt-only", 0), ("b", 0)]);
+        assert_ne!(on_alt.id, on_crates_io.id);
+    }
+
+    #[test]
+    fn package_selection_pulls_in_hard_dependencies_and_says_so() {
+        let w = ws(vec![
+            member("app", &[("lib", N, Some("1")), ("kit", D, Some("1"))]),
+            member("lib", &[("core", N, Some("1"))]),
+            member("core", &[]),
+            member("kit", &[]),
+            member("other", &[]),
+        ]);
+        let selection = Selection {
+            packages: vec!["app".into()],
+            exclude: vec![],
+        };
+        let plan = Draft::new(&w, &target("crates-io"), &selection)
+            .unwrap()
+            .finish(|_| RegistryAnswer::NotSatisfied)
+            .unwrap();
+        assert_eq!(order(&plan), [("core", 0), ("lib", 1), ("app", 2)]);
+        assert_eq!(plan.get("core").unwrap().pulled_in_by, ["app"]);
+        assert!(plan.get("app").unwrap().pulled_in_by.is_empty());
+        let reasons: Vec<_> = plan.excluded.iter().map(|e| (&e.name[..], &e.reason)).collect();
+        assert_eq!(
+            reasons,
+            [("kit", &ExclusionReason::NotSelected), ("other", &ExclusionReason::NotSelected)]
+        );
+        // The dev-dependency on a crate outside the release must come from the registry.
+        assert_eq!(plan.external_requirements[0].member, "kit");
+    }
+
+    #[test]
+    fn excluded_dependency_becomes_a_registry_requirement() {
+        let w = ws(vec![member("a", &[("b", N, Some("1"))]), member("b", &[])]);
+        let selection = Selection {
+            packages: vec![],
+            exclude: vec!["b".into()],
+        };
+        let plan = Draft::new(&w, &target("crates-io"), &selection)
+            .unwrap()
+            .finish(|_| RegistryAnswer::NotSatisfied)
+            .unwrap();
+        assert_eq!(order(&plan), [("a", 0)]);
+        assert_eq!(plan.excluded[0].reason, ExclusionReason::ExcludedByFlag);
+        assert_eq!(plan.external_requirements[0].member, "b");
+    }
+
+    #[test]
+    fn path_dependency_without_version_or_with_wrong_one_is_reported() {
+        let w = ws(vec![
+            member("a", &[("b", N, None)]),
+            member("c", &[("b", N, Some("2"))]),
+            member("b", &[]),
+        ]);
+        let err = plan_all(&w).unwrap_err();
+        assert!(matches!(err.problems[0], PlanProblem::MissingVersion { .. }));
+        assert!(matches!(err.problems[1], PlanProblem::VersionMismatch { .. }));
+    }
+
+    #[test]
+    fn unknown_package_names_are_errors() {
+        let w = ws(vec![member("a", &[])]);
+        let selection = Selection {
+            packages: vec!["nope".into()],
+            exclude: vec![],
+        };
+        let err = Draft::new(&w, &target("crates-io"), &selection).unwrap_err();
+        assert_eq!(err.problems, [PlanProblem::UnknownPackage("nope".into())]);
+    }
+}
