@@ -432,7 +432,10 @@ mod tests {
     }
 
     fn order(plan: &Plan) -> Vec<(&str, usize)> {
-        plan.crates.iter().map(|c| (c.name.as_str(), c.level)).collect()
+        plan.crates
+            .iter()
+            .map(|c| (c.name.as_str(), c.level))
+            .collect()
     }
 
     #[test]
@@ -523,12 +526,18 @@ mod tests {
             .unwrap()
             .finish(|_| RegistryAnswer::Unknown)
             .unwrap();
-        assert_eq!(plan.broken_edges[0].resolution, BreakResolution::NeedsRegistryCheck);
+        assert_eq!(
+            plan.broken_edges[0].resolution,
+            BreakResolution::NeedsRegistryCheck
+        );
     }
 
     #[test]
     fn soft_edge_without_cycle_orders_but_asks_nothing() {
-        let w = ws(vec![member("a", &[("kit", D, Some("1"))]), member("kit", &[])]);
+        let w = ws(vec![
+            member("a", &[("kit", D, Some("1"))]),
+            member("kit", &[]),
+        ]);
         let draft = Draft::new(&w, &target("crates-io"), &Selection::default()).unwrap();
         assert!(draft.registry_questions().is_empty());
         let plan = draft.finish(|_| unreachable!()).unwrap();
@@ -597,10 +606,17 @@ mod tests {
         assert_eq!(order(&plan), [("core", 0), ("lib", 1), ("app", 2)]);
         assert_eq!(plan.get("core").unwrap().pulled_in_by, ["app"]);
         assert!(plan.get("app").unwrap().pulled_in_by.is_empty());
-        let reasons: Vec<_> = plan.excluded.iter().map(|e| (&e.name[..], &e.reason)).collect();
+        let reasons: Vec<_> = plan
+            .excluded
+            .iter()
+            .map(|e| (&e.name[..], &e.reason))
+            .collect();
         assert_eq!(
             reasons,
-            [("kit", &ExclusionReason::NotSelected), ("other", &ExclusionReason::NotSelected)]
+            [
+                ("kit", &ExclusionReason::NotSelected),
+                ("other", &ExclusionReason::NotSelected)
+            ]
         );
         // The dev-dependency on a crate outside the release must come from the registry.
         assert_eq!(plan.external_requirements[0].member, "kit");
@@ -630,8 +646,14 @@ mod tests {
             member("b", &[]),
         ]);
         let err = plan_all(&w).unwrap_err();
-        assert!(matches!(err.problems[0], PlanProblem::MissingVersion { .. }));
-        assert!(matches!(err.problems[1], PlanProblem::VersionMismatch { .. }));
+        assert!(matches!(
+            err.problems[0],
+            PlanProblem::MissingVersion { .. }
+        ));
+        assert!(matches!(
+            err.problems[1],
+            PlanProblem::VersionMismatch { .. }
+        ));
     }
 
     #[test]

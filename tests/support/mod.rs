@@ -1,0 +1,130 @@
+//! Test support: fixture workspaces written to temp dirs, and the real
+//! `cargo-shipper` binary run against them with a private `CARGO_HOME`.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A workspace on disk, with its own `CARGO_HOME`.
+pub struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("shipper-fixture-")
+            .tempdir()
+            .expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("cargo-home")).unwrap();
+        std::fs::create_dir_all(dir.path().join("ws")).unwrap();
+        Fixture { dir }
+    }
+
+    /// The workspace root.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("ws")
+    }
+
+    pub fn cargo_home(&self) -> PathBuf {
+        self.dir.path().join("cargo-home")
+    }
+
+    /// Write a file under the workspace root.
+    pub fn file(&self, rel: &str, contents: &str) -> &Self {
+        let path = self.root().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+
+    /// A package at `dir` with `[package]` basics, the given extra manifest
+    /// text (dependency tables, `publish`, …) and an empty `src/lib.rs`.
+    pub fn package(&self, dir: &str, name: &str, version: &str, extra: &str) -> &Self {
+        let manifest = format!(
+            "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n\
+             license = \"MIT\"\ndescription = \"fixture\"\n{extra}\n"
+        );
+        self.file(&format!("{dir}/Cargo.toml"), &manifest);
+        self.file(&format!("{dir}/src/lib.rs"), "")
+    }
+
+    /// Append cargo configuration to `$CARGO_HOME/config.toml`.
+    pub fn cargo_config(&self, text: &str) -> &Self {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.cargo_home().join("config.toml"))
+            .unwrap();
+        writeln!(f, "{text}").unwrap();
+        self
+    }
+
+    /// `cargo-shipper shipper <args>` in the workspace root.
+    pub fn shipper(&self, args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+            .arg("shipper")
+            .args(args)
+            .current_dir(self.root())
+            .env("CARGO_HOME", self.cargo_home())
+            .env_remove("CARGO_REGISTRY_TOKEN")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run cargo-shipper");
+        Run(output)
+    }
+}
+
+/// The outcome of one run of the binary.
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().expect("exited")
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+
+    /// Assert success and return stdout.
+    pub fn ok(&self) -> String {
+        assert_eq!(
+            self.code(),
+            0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self.stdout()
+    }
+
+    /// Assert success and parse stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok()).expect("JSON on stdout")
+    }
+}
+
+/// `(name, level)` of every crate in a plan JSON document, in order.
+pub fn order(plan: &serde_json::Value) -> Vec<(String, u64)> {
+    plan["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["level"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+pub fn path_str(path: &Path) -> String {
+    path.to_str().unwrap().to_owned()
+}
