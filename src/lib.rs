@@ -6,6 +6,7 @@
 //! `docs/architecture.md`.
 
 pub mod cli;
+pub mod local_registry;
 pub mod model;
 pub mod ops;
 pub mod plan;

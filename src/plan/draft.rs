@@ -102,11 +102,11 @@ impl<'a> Draft<'a> {
                 if !newly_added {
                     continue;
                 }
-                let root = selection
-                    .packages
-                    .contains(&name)
-                    .then(|| name.clone())
-                    .unwrap_or_else(|| chosen[&name][0].clone());
+                let root = if selection.packages.contains(&name) {
+                    name.clone()
+                } else {
+                    chosen[&name][0].clone()
+                };
                 for dep in hard_deps(ws.member(&name).expect("member")) {
                     let target_member = ws.member(&dep.member).expect("member");
                     if !flagged_out(&dep.member) && target_member.publish.allows(target) {

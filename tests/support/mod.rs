@@ -128,3 +128,54 @@ pub fn order(plan: &serde_json::Value) -> Vec<(String, u64)> {
 pub fn path_str(path: &Path) -> String {
     path.to_str().unwrap().to_owned()
 }
+
+/// An embedded registry in a temp dir, stopped on drop.
+pub struct TestRegistry {
+    pub registry: cargo_shipper::local_registry::LocalRegistry,
+    _dir: tempfile::TempDir,
+}
+
+impl TestRegistry {
+    pub fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("shipper-registry-")
+            .tempdir()
+            .unwrap();
+        let config = cargo_shipper::local_registry::RegistryConfig::new(dir.path());
+        let registry = cargo_shipper::local_registry::LocalRegistry::start(config).unwrap();
+        TestRegistry {
+            registry,
+            _dir: dir,
+        }
+    }
+
+    pub fn index_url(&self) -> String {
+        self.registry.index_url()
+    }
+}
+
+impl Fixture {
+    /// Name the registry `local` in this fixture's cargo config, and make it
+    /// stand in for crates.io (path dependencies implicitly mean crates.io).
+    pub fn use_registry(&self, registry: &TestRegistry) -> &Self {
+        self.cargo_config(&format!(
+            "{}\n[source.crates-io]\nreplace-with = \"local\"\n",
+            registry.registry.cargo_config("local")
+        ))
+    }
+
+    /// The real `cargo` CLI in the workspace root, with this fixture's
+    /// `CARGO_HOME` and the registry token in the environment.
+    pub fn cargo(&self, registry: &TestRegistry, args: &[&str]) -> Run {
+        let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(args)
+            .current_dir(self.root())
+            .env("CARGO_HOME", self.cargo_home())
+            .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("run cargo");
+        Run(output)
+    }
+}

@@ -1,0 +1,139 @@
+//! The embedded sparse registry: a real registry cargo can publish to and
+//! resolve from (sparse index, publish, download, yank), storing to a
+//! directory. It serves rehearsals, `registry serve`, and the test suite.
+
+mod index_entry;
+mod server;
+mod storage;
+
+pub use index_entry::{IndexDep, IndexEntry};
+pub use storage::write_atomic;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hyper_util::rt::TokioIo;
+
+/// How to start a registry.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    pub root: PathBuf,
+    pub addr: SocketAddr,
+    /// Token for publish and yank; generated when `None`.
+    pub token: Option<String>,
+}
+
+impl RegistryConfig {
+    /// Loopback, a free port, a generated token.
+    pub fn new(root: &Path) -> Self {
+        RegistryConfig {
+            root: root.to_owned(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            token: None,
+        }
+    }
+}
+
+/// A running registry; stops when dropped.
+pub struct LocalRegistry {
+    addr: SocketAddr,
+    token: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LocalRegistry {
+    pub fn start(config: RegistryConfig) -> anyhow::Result<LocalRegistry> {
+        let storage = storage::Storage::open(&config.root)?;
+        let listener = std::net::TcpListener::bind(config.addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let token = config.token.unwrap_or_else(generate_token);
+        let state = Arc::new(server::State {
+            storage,
+            token: token.clone(),
+            addr,
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let (shutdown, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("shipper-registry".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    loop {
+                        tokio::select! {
+                            _ = &mut stopped => break,
+                            accepted = listener.accept() => {
+                                let Ok((stream, _)) = accepted else { continue };
+                                let state = state.clone();
+                                tokio::spawn(async move {
+                                    let service = hyper::service::service_fn(move |req| {
+                                        server::serve(state.clone(), req)
+                                    });
+                                    let _ = hyper::server::conn::http1::Builder::new()
+                                        .serve_connection(TokioIo::new(stream), service)
+                                        .await;
+                                });
+                            }
+                        }
+                    }
+                });
+                runtime.shutdown_background();
+            })?;
+        Ok(LocalRegistry {
+            addr,
+            token,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `sparse+http://127.0.0.1:PORT/index/`
+    pub fn index_url(&self) -> String {
+        format!("sparse+http://{}/index/", self.addr)
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// A `.cargo/config.toml` snippet naming this registry `name`.
+    pub fn cargo_config(&self, name: &str) -> String {
+        format!("[registries.{name}]\nindex = \"{}\"\n", self.index_url())
+    }
+}
+
+impl Drop for LocalRegistry {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// 32 random bytes as hex, from the OS through the standard library's
+/// randomly seeded hasher (no extra dependency for a test-registry token).
+fn generate_token() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let words: Vec<u64> = (0..4).map(|i| RandomState::new().hash_one(i)).collect();
+    format!(
+        "shipper_{}",
+        words
+            .iter()
+            .map(|w| format!("{w:016x}"))
+            .collect::<String>()
+    )
+}

@@ -1,0 +1,188 @@
+//! The registry's directory: index files at the standard prefix paths and
+//! `.crate` files, each written atomically (temp file, fsync, rename).
+//! Mutations are serialized by a mutex so concurrent uploads cannot lose an
+//! index line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use super::index_entry::IndexEntry;
+
+/// Why a registry operation was refused; the server maps each to a status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("crate version `{0}` is already uploaded")]
+    Duplicate(String),
+}
+
+pub struct Storage {
+    root: PathBuf,
+    write_lock: Mutex<()>,
+}
+
+impl Storage {
+    pub fn open(root: &Path) -> std::io::Result<Storage> {
+        std::fs::create_dir_all(root.join("index"))?;
+        std::fs::create_dir_all(root.join("crates"))?;
+        Ok(Storage {
+            root: root.to_owned(),
+            write_lock: Mutex::new(()),
+        })
+    }
+
+    /// Index file path for `name`, relative to the index root (`3/a/abc`).
+    pub fn index_rel_path(name: &str) -> String {
+        let name = name.to_ascii_lowercase();
+        match name.len() {
+            1 => format!("1/{name}"),
+            2 => format!("2/{name}"),
+            3 => format!("3/{}/{name}", &name[..1]),
+            _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
+        }
+    }
+
+    /// Raw bytes of the index file at a relative path, if any.
+    pub fn read_index_file(&self, rel: &str) -> Option<Vec<u8>> {
+        if rel.split('/').any(|part| part.is_empty() || part == "..") {
+            return None;
+        }
+        std::fs::read(self.root.join("index").join(rel)).ok()
+    }
+
+    pub fn entries(&self, name: &str) -> Vec<IndexEntry> {
+        self.read_index_file(&Self::index_rel_path(name))
+            .map(|bytes| {
+                bytes
+                    .split(|b| *b == b'\n')
+                    .filter(|line| !line.is_empty())
+                    .filter_map(|line| serde_json::from_slice(line).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn crate_path(&self, name: &str, version: &str) -> PathBuf {
+        self.root
+            .join("crates")
+            .join(name.to_ascii_lowercase())
+            .join(format!("{}-{version}.crate", name.to_ascii_lowercase()))
+    }
+
+    pub fn read_crate(&self, name: &str, version: &str) -> Option<Vec<u8>> {
+        if !valid_name(name) || version.contains(['/', '\\']) || version.starts_with('.') {
+            return None;
+        }
+        std::fs::read(self.crate_path(name, version)).ok()
+    }
+
+    /// Store an upload: checks, then the `.crate` first and the index line
+    /// second, so the index never names a file that is not there.
+    pub fn publish(
+        &self,
+        krate: &crates_io::NewCrate,
+        tarball: &[u8],
+    ) -> Result<IndexEntry, Refusal> {
+        if !valid_name(&krate.name) {
+            return Err(Refusal::BadRequest(format!(
+                "invalid crate name `{}`: use ASCII letters, digits, `-` and `_`, starting with a letter, at most 64 characters",
+                krate.name
+            )));
+        }
+        let version = semver::Version::parse(&krate.vers)
+            .map_err(|e| Refusal::BadRequest(format!("invalid version `{}`: {e}", krate.vers)))?;
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let existing = self.entries(&krate.name);
+        if let Some(first) = existing.first()
+            && first.name != krate.name
+        {
+            return Err(Refusal::BadRequest(format!(
+                "crate was previously named `{}`",
+                first.name
+            )));
+        }
+        let same = |e: &IndexEntry| semver::Version::parse(&e.vers).is_ok_and(|v| v == version);
+        if existing.iter().any(same) {
+            return Err(Refusal::Duplicate(format!("{}@{}", krate.name, krate.vers)));
+        }
+        for dep in &krate.deps {
+            if dep.registry.is_some() {
+                continue; // hosted elsewhere; not ours to check
+            }
+            if self.entries(&dep.name).is_empty() {
+                return Err(Refusal::BadRequest(format!(
+                    "no known crate named `{}` (a dependency of `{}`); publish it first",
+                    dep.name, krate.name
+                )));
+            }
+        }
+        let cksum = hex::encode(Sha256::digest(tarball));
+        let entry = super::index_entry::IndexEntry::from_upload(krate, cksum);
+        let crate_path = self.crate_path(&krate.name, &krate.vers);
+        write_atomic(&crate_path, tarball).map_err(internal)?;
+        let mut index = self
+            .read_index_file(&Self::index_rel_path(&krate.name))
+            .unwrap_or_default();
+        index.extend(serde_json::to_vec(&entry).expect("serializable"));
+        index.push(b'\n');
+        let index_path = self
+            .root
+            .join("index")
+            .join(Self::index_rel_path(&krate.name));
+        write_atomic(&index_path, &index).map_err(internal)?;
+        Ok(entry)
+    }
+
+    /// Set the `yanked` flag of one version.
+    pub fn set_yanked(&self, name: &str, version: &str, yanked: bool) -> Result<(), Refusal> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.entries(name);
+        let entry = entries
+            .iter_mut()
+            .find(|e| e.vers == version)
+            .ok_or_else(|| {
+                Refusal::NotFound(format!(
+                    "crate `{name}` does not have a version `{version}`"
+                ))
+            })?;
+        entry.yanked = yanked;
+        let mut index = Vec::new();
+        for e in &entries {
+            index.extend(serde_json::to_vec(e).expect("serializable"));
+            index.push(b'\n');
+        }
+        let index_path = self.root.join("index").join(Self::index_rel_path(name));
+        write_atomic(&index_path, &index).map_err(internal)
+    }
+}
+
+fn internal(e: std::io::Error) -> Refusal {
+    Refusal::BadRequest(format!("registry storage failed: {e}"))
+}
+
+/// crates.io's name rule.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Temp file in the same directory, fsync, rename over, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().expect("file in a directory");
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()
+}
