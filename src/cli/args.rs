@@ -49,6 +49,7 @@ impl GlobalArgs {
 }
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Manifest Options")]
 pub struct ManifestArgs {
     /// Path to Cargo.toml
     #[arg(long, value_name = "PATH")]
@@ -79,6 +80,7 @@ impl PackageArgs {
 }
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Registry Options")]
 pub struct RegistryArgs {
     /// Registry to publish to
     #[arg(long, value_name = "REGISTRY", conflicts_with = "index")]
@@ -100,9 +102,7 @@ impl RegistryArgs {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum MessageFormat {
-    /// Text for people
     #[default]
     Human,
-    /// One JSON document on stdout (see docs/reference/)
     Json,
 }

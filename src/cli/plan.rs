@@ -9,18 +9,18 @@ use crate::workspace::LoadedWorkspace;
 /// dependency level, and the plan id that binds a run to it
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
-    #[command(flatten)]
-    manifest: ManifestArgs,
+    /// Output format: text for people, or one JSON document (docs/reference/plan-json.md)
+    #[arg(long, value_enum, value_name = "FMT", default_value_t)]
+    message_format: MessageFormat,
+    /// Do not ask the registry; dev-dependency cycles are reported as needing a check
+    #[arg(long)]
+    offline: bool,
     #[command(flatten)]
     packages: PackageArgs,
     #[command(flatten)]
     registry: RegistryArgs,
-    /// Do not ask the registry; dev-dependency cycles are reported as needing a check
-    #[arg(long)]
-    offline: bool,
-    /// Output format
-    #[arg(long, value_enum, value_name = "FMT", default_value_t)]
-    message_format: MessageFormat,
+    #[command(flatten)]
+    manifest: ManifestArgs,
 }
 
 pub fn exec(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<()> {

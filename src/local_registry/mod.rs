@@ -3,10 +3,13 @@
 //! directory. It serves rehearsals, `registry serve`, and the test suite.
 
 mod index_entry;
+mod knobs;
 mod server;
 mod storage;
+mod upstream;
 
 pub use index_entry::{IndexDep, IndexEntry};
+pub use knobs::{Knobs, RetryAfter, UploadFault, parse_upload_fault};
 pub use storage::write_atomic;
 
 use std::net::SocketAddr;
@@ -20,8 +23,14 @@ use hyper_util::rt::TokioIo;
 pub struct RegistryConfig {
     pub root: PathBuf,
     pub addr: SocketAddr,
-    /// Token for publish and yank; generated when `None`.
+    /// Token for publish, yank and owners; generated when `None`.
     pub token: Option<String>,
+    /// Require the token for reads (index, downloads) too.
+    pub auth_required: bool,
+    /// Serve crates this registry does not hold from this sparse index
+    /// (`sparse+https://index.crates.io/` for a crates.io stand-in).
+    pub upstream: Option<String>,
+    pub knobs: Knobs,
 }
 
 impl RegistryConfig {
@@ -31,6 +40,9 @@ impl RegistryConfig {
             root: root.to_owned(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token: None,
+            auth_required: false,
+            upstream: None,
+            knobs: Knobs::default(),
         }
     }
 }
@@ -54,6 +66,9 @@ impl LocalRegistry {
             storage,
             token: token.clone(),
             addr,
+            auth_required: config.auth_required,
+            knobs: knobs::KnobState::new(config.knobs),
+            upstream: config.upstream.as_deref().map(upstream::Upstream::new),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

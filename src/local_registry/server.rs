@@ -1,29 +1,49 @@
-//! HTTP front of the embedded registry (hyper, HTTP/1.1). Routing and
-//! status codes live here; storage rules live in `storage`.
+//! HTTP front of the embedded registry (hyper, HTTP/1.1). Routing, status
+//! codes and knobs live here; storage rules live in `storage`. Requests are
+//! handled on tokio's blocking pool: storage and upstream calls block.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use sha2::{Digest, Sha256};
 
-use super::storage::{Refusal, Storage};
+use super::index_entry::IndexEntry;
+use super::knobs::{KnobState, UploadFault};
+use super::storage::{self, Refusal, Storage};
+use super::upstream::Upstream;
 
 pub struct State {
     pub storage: Storage,
     pub token: String,
     pub addr: SocketAddr,
+    /// Reads (index, downloads) need the token too.
+    pub auth_required: bool,
+    pub knobs: KnobState,
+    pub upstream: Option<Upstream>,
 }
 
 type Reply = Response<Full<Bytes>>;
 
+/// Close the connection without answering (after an upload was stored).
+#[derive(Debug)]
+pub struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped on purpose")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
 pub async fn serve(
     state: Arc<State>,
     req: Request<hyper::body::Incoming>,
-) -> Result<Reply, Infallible> {
+) -> Result<Reply, Dropped> {
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -34,40 +54,54 @@ pub async fn serve(
             ));
         }
     };
-    Ok(route(
-        &state,
-        &parts.method,
-        parts.uri.path(),
-        &parts.headers,
-        &body,
-    ))
+    tokio::task::spawn_blocking(move || {
+        route(
+            &state,
+            &parts.method,
+            parts.uri.path(),
+            &parts.headers,
+            &body,
+        )
+    })
+    .await
+    .unwrap_or_else(|_| Ok(error(StatusCode::INTERNAL_SERVER_ERROR, "handler panicked")))
 }
 
 fn route(
     state: &State,
     method: &Method,
     path: &str,
-    headers: &http::HeaderMap,
+    headers: &HeaderMap,
     body: &[u8],
-) -> Reply {
+) -> Result<Reply, Dropped> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match (method, segments.as_slice()) {
-        (&Method::GET, ["index", "config.json"]) => config(state),
-        (&Method::GET, ["index", rest @ ..]) => index_file(state, &rest.join("/"), headers),
-        (&Method::PUT, ["api", "v1", "crates", "new"]) => {
-            authorized(state, headers).unwrap_or_else(|| publish(state, body))
+    let reads_ok = || {
+        if state.auth_required {
+            authorized(state, headers)
+        } else {
+            None
         }
+    };
+    let reply = match (method, segments.as_slice()) {
+        (&Method::GET, ["index", "config.json"]) => config(state),
+        (&Method::GET, ["index", rest @ ..]) => {
+            reads_ok().unwrap_or_else(|| index_file(state, &rest.join("/"), headers))
+        }
+        (&Method::PUT, ["api", "v1", "crates", "new"]) => match authorized(state, headers) {
+            Some(refusal) => refusal,
+            None => return publish(state, body),
+        },
         (&Method::GET, ["api", "v1", "crates", name, version, "download"]) => {
-            match state.storage.read_crate(name, version) {
-                Some(bytes) => Response::builder()
-                    .header(header::CONTENT_TYPE, "application/x-tar")
-                    .body(Full::new(Bytes::from(bytes)))
-                    .expect("valid response"),
-                None => error(
-                    StatusCode::NOT_FOUND,
-                    &format!("crate `{name}` version `{version}` not found"),
-                ),
-            }
+            reads_ok().unwrap_or_else(|| download(state, name, version))
+        }
+        (&Method::GET, ["api", "v1", "crates", name]) => crate_info(state, name, None),
+        (&Method::GET, ["api", "v1", "crates", name, "owners"]) => owners(state, name),
+        (&Method::PUT | &Method::DELETE, ["api", "v1", "crates", name, "owners"]) => {
+            authorized(state, headers)
+                .unwrap_or_else(|| change_owners(state, name, body, method == Method::PUT))
+        }
+        (&Method::GET, ["api", "v1", "crates", name, version]) => {
+            crate_info(state, name, Some(version))
         }
         (&Method::DELETE, ["api", "v1", "crates", name, version, "yank"]) => {
             authorized(state, headers).unwrap_or_else(|| yank(state, name, version, true))
@@ -76,28 +110,93 @@ fn route(
             authorized(state, headers).unwrap_or_else(|| yank(state, name, version, false))
         }
         _ => error(StatusCode::NOT_FOUND, "not found"),
-    }
+    };
+    Ok(reply)
 }
 
 fn config(state: &State) -> Reply {
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "dl": format!("http://{}/api/v1/crates", state.addr),
         "api": format!("http://{}", state.addr),
     });
+    if state.auth_required {
+        body["auth-required"] = true.into();
+    }
     json(StatusCode::OK, &body)
 }
 
-fn index_file(state: &State, rel: &str, headers: &http::HeaderMap) -> Reply {
-    let Some(bytes) = state.storage.read_index_file(rel) else {
+/// What this registry serves for a name: upstream's versions (if any),
+/// replaced by ours where both have one, without those still propagating.
+fn visible_entries(state: &State, rel: &str) -> Option<Vec<IndexEntry>> {
+    let ours = state
+        .storage
+        .read_index_file(rel)
+        .map(|b| storage::parse_lines(&b));
+    let theirs = state
+        .upstream
+        .as_ref()
+        .and_then(|u| u.index_file(rel))
+        .map(|b| storage::parse_lines(&b));
+    if ours.is_none() && theirs.is_none() {
+        return None;
+    }
+    let ours: Vec<IndexEntry> = ours
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| state.knobs.is_visible(&e.name, &e.vers))
+        .collect();
+    let mut merged: Vec<IndexEntry> = theirs
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !ours.iter().any(|o| o.vers == t.vers))
+        .collect();
+    merged.extend(ours);
+    Some(merged)
+}
+
+fn upstream_entries(state: &State, name: &str) -> Vec<IndexEntry> {
+    state
+        .upstream
+        .as_ref()
+        .and_then(|u| u.index_file(&Storage::index_rel_path(name)))
+        .map(|b| storage::parse_lines(&b))
+        .unwrap_or_default()
+}
+
+fn index_file(state: &State, rel: &str, headers: &HeaderMap) -> Reply {
+    if !state.knobs.knobs.index_latency.is_zero() {
+        std::thread::sleep(state.knobs.knobs.index_latency);
+    }
+    if state.knobs.index_flaps(rel) {
         return error(StatusCode::NOT_FOUND, "not found");
+    }
+    let entries = match visible_entries(state, rel) {
+        Some(entries) if !entries.is_empty() => entries,
+        _ => return error(StatusCode::NOT_FOUND, "not found"),
     };
+    let mut bytes = Vec::new();
+    for e in &entries {
+        bytes.extend(serde_json::to_vec(e).expect("serializable"));
+        bytes.push(b'\n');
+    }
     let etag = format!("\"{}\"", hex::encode(Sha256::digest(&bytes)));
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == etag);
-    let builder = Response::builder().header(header::ETAG, &etag);
-    if fresh {
+    // Derived from the content too, so it moves whenever the ETag does.
+    let modified = UNIX_EPOCH
+        + Duration::from_secs(
+            u64::from_be_bytes(Sha256::digest(&bytes)[..8].try_into().expect("8 bytes"))
+                % 1_000_000_000,
+        );
+    let last_modified = httpdate::fmt_http_date(modified);
+    let not_modified = match headers.get(header::IF_NONE_MATCH) {
+        Some(tag) => tag.as_bytes() == etag.as_bytes(),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .is_some_and(|since| since.as_bytes() == last_modified.as_bytes()),
+    };
+    let builder = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::LAST_MODIFIED, &last_modified);
+    if not_modified {
         return builder
             .status(StatusCode::NOT_MODIFIED)
             .body(Full::new(Bytes::new()))
@@ -109,8 +208,25 @@ fn index_file(state: &State, rel: &str, headers: &http::HeaderMap) -> Reply {
         .expect("valid response")
 }
 
+fn download(state: &State, name: &str, version: &str) -> Reply {
+    let bytes = state.storage.read_crate(name, version).or_else(|| {
+        let upstream = state.upstream.as_ref()?;
+        storage::valid_name(name).then(|| upstream.download(name, version))?
+    });
+    match bytes {
+        Some(bytes) => Response::builder()
+            .header(header::CONTENT_TYPE, "application/x-tar")
+            .body(Full::new(Bytes::from(bytes)))
+            .expect("valid response"),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("crate `{name}` version `{version}` not found"),
+        ),
+    }
+}
+
 /// `None` when the request carries the registry's token.
-fn authorized(state: &State, headers: &http::HeaderMap) -> Option<Reply> {
+fn authorized(state: &State, headers: &HeaderMap) -> Option<Reply> {
     match headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()) {
         None => Some(error(
             StatusCode::UNAUTHORIZED,
@@ -121,27 +237,146 @@ fn authorized(state: &State, headers: &http::HeaderMap) -> Option<Reply> {
     }
 }
 
-fn publish(state: &State, body: &[u8]) -> Reply {
+fn publish(state: &State, body: &[u8]) -> Result<Reply, Dropped> {
+    if !state.knobs.knobs.upload_latency.is_zero() {
+        std::thread::sleep(state.knobs.knobs.upload_latency);
+    }
+    let fault = state.knobs.next_upload();
+    match fault {
+        Some(UploadFault::Status(status)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return Ok(error(status, "scripted fault: the registry failed"));
+        }
+        Some(UploadFault::RateLimited(retry)) => {
+            let value = retry.header_value();
+            let mut reply = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "You have published too many crates in a short period of time. Please try again after {value}."
+                ),
+            );
+            reply.headers_mut().insert(
+                header::RETRY_AFTER,
+                value.parse().expect("valid header value"),
+            );
+            return Ok(reply);
+        }
+        Some(UploadFault::DropAfterStore) | None => {}
+    }
     let Some((metadata, tarball)) = split_upload(body) else {
-        return error(
+        return Ok(error(
             StatusCode::BAD_REQUEST,
             "malformed upload: expected length-prefixed metadata and crate file",
-        );
+        ));
     };
     let krate: crates_io::NewCrate = match serde_json::from_slice(metadata) {
         Ok(k) => k,
         Err(e) => {
-            return error(
+            return Ok(error(
                 StatusCode::BAD_REQUEST,
                 &format!("invalid upload metadata: {e}"),
-            );
+            ));
         }
     };
-    match state.storage.publish(&krate, tarball) {
-        Ok(_) => json(
-            StatusCode::OK,
-            &serde_json::json!({"warnings": {"invalid_categories": [], "invalid_badges": [], "other": []}}),
-        ),
+    let upstream = |name: &str| upstream_entries(state, name);
+    match state.storage.publish(&krate, tarball, &upstream) {
+        Ok(entry) => {
+            state.knobs.stored(&entry.name, &entry.vers);
+            if fault == Some(UploadFault::DropAfterStore) {
+                return Err(Dropped);
+            }
+            Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({"warnings": {"invalid_categories": [], "invalid_badges": [], "other": []}}),
+            ))
+        }
+        Err(refusal) => Ok(refused(&refusal)),
+    }
+}
+
+fn crate_info(state: &State, name: &str, version: Option<&str>) -> Reply {
+    let entries = state.storage.entries(name);
+    if entries.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("crate `{name}` does not exist"),
+        );
+    }
+    let krate = &entries[0].name;
+    let describe = |e: &IndexEntry| serde_json::json!({"crate": krate, "num": e.vers, "yanked": e.yanked, "checksum": e.cksum});
+    match version {
+        Some(version) => match entries.iter().find(|e| e.vers == version) {
+            Some(e) => json(StatusCode::OK, &serde_json::json!({"version": describe(e)})),
+            None => error(
+                StatusCode::NOT_FOUND,
+                &format!("crate `{krate}` does not have a version `{version}`"),
+            ),
+        },
+        None => {
+            let max = entries
+                .iter()
+                .filter_map(|e| semver::Version::parse(&e.vers).ok())
+                .max()
+                .map(|v| v.to_string());
+            json(
+                StatusCode::OK,
+                &serde_json::json!({
+                    "crate": {"id": krate, "name": krate, "max_version": max},
+                    "versions": entries.iter().map(describe).collect::<Vec<_>>(),
+                }),
+            )
+        }
+    }
+}
+
+fn owners(state: &State, name: &str) -> Reply {
+    if state.storage.entries(name).is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("crate `{name}` does not exist"),
+        );
+    }
+    let users: Vec<_> = state
+        .storage
+        .owners(name)
+        .iter()
+        .enumerate()
+        .map(|(i, login)| serde_json::json!({"id": i + 1, "login": login, "name": null}))
+        .collect();
+    json(StatusCode::OK, &serde_json::json!({"users": users}))
+}
+
+fn change_owners(state: &State, name: &str, body: &[u8], add: bool) -> Reply {
+    #[derive(serde::Deserialize)]
+    struct Users {
+        users: Vec<String>,
+    }
+    let Ok(Users { users }) = serde_json::from_slice(body) else {
+        return error(StatusCode::BAD_REQUEST, "expected {\"users\": [..]}");
+    };
+    let mut owners = state.storage.owners(name);
+    if add {
+        owners.extend(
+            users
+                .iter()
+                .filter(|u| !owners.contains(u))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+    } else {
+        owners.retain(|o| !users.contains(o));
+        if owners.is_empty() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "cannot remove all individual owners of a crate",
+            );
+        }
+    }
+    match state.storage.set_owners(name, &owners) {
+        Ok(()) => {
+            let msg = format!("owners of `{name}` are now: {}", owners.join(", "));
+            json(StatusCode::OK, &serde_json::json!({"ok": true, "msg": msg}))
+        }
         Err(refusal) => refused(&refusal),
     }
 }

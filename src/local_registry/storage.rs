@@ -58,14 +58,31 @@ impl Storage {
 
     pub fn entries(&self, name: &str) -> Vec<IndexEntry> {
         self.read_index_file(&Self::index_rel_path(name))
-            .map(|bytes| {
-                bytes
-                    .split(|b| *b == b'\n')
-                    .filter(|line| !line.is_empty())
-                    .filter_map(|line| serde_json::from_slice(line).ok())
-                    .collect()
-            })
+            .map(|bytes| parse_lines(&bytes))
             .unwrap_or_default()
+    }
+
+    /// Owners of a crate (logins), oldest first.
+    pub fn owners(&self, name: &str) -> Vec<String> {
+        std::fs::read(self.owners_path(name))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn set_owners(&self, name: &str, owners: &[String]) -> Result<(), Refusal> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.entries(name).is_empty() {
+            return Err(Refusal::NotFound(format!("crate `{name}` does not exist")));
+        }
+        let bytes = serde_json::to_vec(owners).expect("serializable");
+        write_atomic(&self.owners_path(name), &bytes).map_err(internal)
+    }
+
+    fn owners_path(&self, name: &str) -> PathBuf {
+        self.root
+            .join("owners")
+            .join(format!("{}.json", name.to_ascii_lowercase()))
     }
 
     fn crate_path(&self, name: &str, version: &str) -> PathBuf {
@@ -84,10 +101,13 @@ impl Storage {
 
     /// Store an upload: checks, then the `.crate` first and the index line
     /// second, so the index never names a file that is not there.
+    /// `upstream` lists what a pass-through upstream holds for a name (empty
+    /// without one): its versions count as taken, its crates as known.
     pub fn publish(
         &self,
         krate: &crates_io::NewCrate,
         tarball: &[u8],
+        upstream: &dyn Fn(&str) -> Vec<IndexEntry>,
     ) -> Result<IndexEntry, Refusal> {
         if !valid_name(&krate.name) {
             return Err(Refusal::BadRequest(format!(
@@ -98,7 +118,8 @@ impl Storage {
         let version = semver::Version::parse(&krate.vers)
             .map_err(|e| Refusal::BadRequest(format!("invalid version `{}`: {e}", krate.vers)))?;
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let existing = self.entries(&krate.name);
+        let mut existing = self.entries(&krate.name);
+        existing.extend(upstream(&krate.name));
         if let Some(first) = existing.first()
             && first.name != krate.name
         {
@@ -115,7 +136,7 @@ impl Storage {
             if dep.registry.is_some() {
                 continue; // hosted elsewhere; not ours to check
             }
-            if self.entries(&dep.name).is_empty() {
+            if self.entries(&dep.name).is_empty() && upstream(&dep.name).is_empty() {
                 return Err(Refusal::BadRequest(format!(
                     "no known crate named `{}` (a dependency of `{}`); publish it first",
                     dep.name, krate.name
@@ -136,6 +157,10 @@ impl Storage {
             .join("index")
             .join(Self::index_rel_path(&krate.name));
         write_atomic(&index_path, &index).map_err(internal)?;
+        if !self.owners_path(&krate.name).exists() {
+            let owners = serde_json::to_vec(&[OWNER]).expect("serializable");
+            write_atomic(&self.owners_path(&krate.name), &owners).map_err(internal)?;
+        }
         Ok(entry)
     }
 
@@ -160,6 +185,18 @@ impl Storage {
         let index_path = self.root.join("index").join(Self::index_rel_path(name));
         write_atomic(&index_path, &index).map_err(internal)
     }
+}
+
+/// The one user of this registry: whoever holds its token.
+pub const OWNER: &str = "shipper";
+
+/// Index lines, skipping any that do not parse.
+pub fn parse_lines(bytes: &[u8]) -> Vec<IndexEntry> {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| serde_json::from_slice(line).ok())
+        .collect()
 }
 
 fn internal(e: std::io::Error) -> Refusal {

@@ -2,7 +2,7 @@
 //! and, later, the web API (crates-io). Failures come back typed so callers
 //! can decide on them without reading message text.
 
-mod http;
+pub(crate) mod http;
 mod sparse;
 
 pub use http::HttpError;

@@ -1,0 +1,183 @@
+//! Realism and fault knobs for rehearsals and tests: index propagation
+//! delay (as a CDN gives), upload and index latency, and scripted faults
+//! on the Nth upload or on index reads.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How a 429 says when to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// `Retry-After: <seconds>`.
+    Seconds(u64),
+    /// `Retry-After: <HTTP-date>`, that many seconds from now (crates.io's form).
+    HttpDate(u64),
+}
+
+/// What the Nth upload (1-based, counted since start) runs into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadFault {
+    /// Answer with this status (a 5xx), store nothing.
+    Status(u16),
+    /// Answer 429 with `Retry-After`, store nothing.
+    RateLimited(RetryAfter),
+    /// Store the upload, then close the connection without an answer: the
+    /// client cannot know whether it landed.
+    DropAfterStore,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Knobs {
+    /// New versions appear in the index this long after their upload.
+    pub propagation_delay: Duration,
+    /// Added before each upload is handled.
+    pub upload_latency: Duration,
+    /// Added before each index file is served.
+    pub index_latency: Duration,
+    /// `(n, fault)`: the nth upload meets this fault.
+    pub upload_faults: Vec<(u32, UploadFault)>,
+    /// Index files answer 200 and 404 in turn (per file).
+    pub flapping_index: bool,
+}
+
+/// Knobs plus the counters and clocks they need at run time.
+#[derive(Debug, Default)]
+pub struct KnobState {
+    pub knobs: Knobs,
+    uploads: AtomicU32,
+    /// `(lower-case name, version)` -> when it becomes visible.
+    visible_at: Mutex<HashMap<(String, String), Instant>>,
+    index_reads: Mutex<HashMap<String, u32>>,
+}
+
+impl KnobState {
+    pub fn new(knobs: Knobs) -> Self {
+        KnobState {
+            knobs,
+            ..Default::default()
+        }
+    }
+
+    /// Count an upload; the fault scripted for it, if any.
+    pub fn next_upload(&self) -> Option<UploadFault> {
+        let n = self.uploads.fetch_add(1, Ordering::SeqCst) + 1;
+        self.knobs
+            .upload_faults
+            .iter()
+            .find(|(at, _)| *at == n)
+            .map(|(_, fault)| *fault)
+    }
+
+    /// Record a stored upload so that it stays hidden for the propagation delay.
+    pub fn stored(&self, name: &str, version: &str) {
+        if self.knobs.propagation_delay.is_zero() {
+            return;
+        }
+        let when = Instant::now() + self.knobs.propagation_delay;
+        self.visible_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((name.to_ascii_lowercase(), version.to_owned()), when);
+    }
+
+    pub fn is_visible(&self, name: &str, version: &str) -> bool {
+        let map = self.visible_at.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(name.to_ascii_lowercase(), version.to_owned()))
+            .is_none_or(|when| Instant::now() >= *when)
+    }
+
+    /// With a flapping index, whether this read of `path` answers 404.
+    pub fn index_flaps(&self, path: &str) -> bool {
+        if !self.knobs.flapping_index {
+            return false;
+        }
+        let mut reads = self.index_reads.lock().unwrap_or_else(|p| p.into_inner());
+        let n = reads.entry(path.to_owned()).or_insert(0);
+        *n += 1;
+        *n % 2 == 0
+    }
+}
+
+impl RetryAfter {
+    pub fn header_value(self) -> String {
+        match self {
+            RetryAfter::Seconds(s) => s.to_string(),
+            RetryAfter::HttpDate(s) => {
+                httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(s))
+            }
+        }
+    }
+}
+
+/// Parse `N:FAULT` as given on the command line: `3:503`, `2:429=30s`,
+/// `2:429=date+30`, `4:drop`.
+pub fn parse_upload_fault(text: &str) -> Result<(u32, UploadFault), String> {
+    let (n, fault) = text.split_once(':').ok_or_else(|| {
+        format!("`{text}`: expected N:FAULT, e.g. 3:503, 2:429=30s, 2:429=date+30, 4:drop")
+    })?;
+    let n: u32 = n
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{n}`: the upload number counts from 1"))?;
+    let fault = if fault == "drop" {
+        UploadFault::DropAfterStore
+    } else if let Some(retry) = fault.strip_prefix("429=") {
+        let seconds = |s: &str| {
+            s.parse::<u64>()
+                .map_err(|_| format!("`{retry}`: expected seconds, e.g. 30s or date+30"))
+        };
+        if let Some(s) = retry.strip_prefix("date+") {
+            UploadFault::RateLimited(RetryAfter::HttpDate(seconds(s)?))
+        } else {
+            UploadFault::RateLimited(RetryAfter::Seconds(seconds(retry.trim_end_matches('s'))?))
+        }
+    } else {
+        match fault.parse::<u16>() {
+            Ok(status) if (500..600).contains(&status) => UploadFault::Status(status),
+            _ => return Err(format!("`{fault}`: expected a 5xx status, 429=…, or drop")),
+        }
+    };
+    Ok((n, fault))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_fault_form() {
+        assert_eq!(
+            parse_upload_fault("3:503"),
+            Ok((3, UploadFault::Status(503)))
+        );
+        assert_eq!(
+            parse_upload_fault("2:429=30s"),
+            Ok((2, UploadFault::RateLimited(RetryAfter::Seconds(30))))
+        );
+        assert_eq!(
+            parse_upload_fault("2:429=date+30"),
+            Ok((2, UploadFault::RateLimited(RetryAfter::HttpDate(30))))
+        );
+        assert_eq!(
+            parse_upload_fault("4:drop"),
+            Ok((4, UploadFault::DropAfterStore))
+        );
+        assert!(parse_upload_fault("0:drop").is_err());
+        assert!(parse_upload_fault("1:404").is_err());
+        assert!(parse_upload_fault("drop").is_err());
+    }
+
+    #[test]
+    fn faults_hit_the_nth_upload_only() {
+        let state = KnobState::new(Knobs {
+            upload_faults: vec![(2, UploadFault::DropAfterStore)],
+            ..Default::default()
+        });
+        assert_eq!(state.next_upload(), None);
+        assert_eq!(state.next_upload(), Some(UploadFault::DropAfterStore));
+        assert_eq!(state.next_upload(), None);
+    }
+}
