@@ -96,7 +96,7 @@ impl KnobState {
         let mut reads = self.index_reads.lock().unwrap_or_else(|p| p.into_inner());
         let n = reads.entry(path.to_owned()).or_insert(0);
         *n += 1;
-        *n % 2 == 0
+        n.is_multiple_of(2)
     }
 }
 
