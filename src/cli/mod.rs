@@ -6,6 +6,7 @@
 mod args;
 mod exit;
 mod plan;
+mod registry;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ struct ShipperCli {
 enum Command {
     /// Show the publish plan: crates, order, dependency levels, plan id
     Plan(plan::PlanArgs),
+    /// Run the embedded sparse registry (for rehearsals and local tests)
+    Registry(registry::RegistryArgs),
 }
 
 /// Entry point of the `cargo-shipper` binary.
@@ -53,6 +56,7 @@ pub fn main() -> ExitCode {
     let CargoCli::Shipper(cli) = CargoCli::parse_from(argv);
     let result = match cli.command {
         Command::Plan(args) => plan::exec(&cli.global, args),
+        Command::Registry(args) => registry::exec(&cli.global, args),
     };
     match result {
         Ok(()) => Exit::Success.into(),

@@ -54,6 +54,11 @@ impl SparseIndexReader {
         }
     }
 
+    /// The HTTP URL of `name`'s index file.
+    pub fn crate_url(&self, name: &str) -> Option<String> {
+        self.index.crate_url(name)
+    }
+
     /// Every version of `name` in the index; empty when the crate is unknown.
     pub fn versions(&self, name: &str) -> Result<Vec<IndexVersion>, IndexError> {
         let url = self

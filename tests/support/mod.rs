@@ -179,3 +179,127 @@ impl Fixture {
         Run(output)
     }
 }
+
+/// A raw HTTP exchange (curl), for tests that look at the wire.
+#[derive(Debug)]
+pub struct HttpReply {
+    pub status: u32,
+    pub headers: Vec<String>,
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.iter().find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+}
+
+pub fn http(
+    method: &str,
+    url: &str,
+    headers: &[&str],
+    body: &[u8],
+) -> Result<HttpReply, curl::Error> {
+    let mut easy = curl::easy::Easy::new();
+    easy.url(url)?;
+    easy.custom_request(method)?;
+    let mut list = curl::easy::List::new();
+    for h in headers {
+        list.append(h)?;
+    }
+    easy.http_headers(list)?;
+    if !body.is_empty() {
+        easy.post_fields_copy(body)?;
+        easy.custom_request(method)?;
+    }
+    let mut out = Vec::new();
+    let mut head = Vec::new();
+    {
+        let mut t = easy.transfer();
+        t.write_function(|d| {
+            out.extend_from_slice(d);
+            Ok(d.len())
+        })?;
+        t.header_function(|h| {
+            head.push(String::from_utf8_lossy(h).trim().to_owned());
+            true
+        })?;
+        t.perform()?;
+    }
+    Ok(HttpReply {
+        status: easy.response_code()?,
+        headers: head,
+        body: out,
+    })
+}
+
+/// The body of `PUT /api/v1/crates/new` for a minimal crate.
+pub fn upload_body(name: &str, version: &str, deps: &[&str], tarball: &[u8]) -> Vec<u8> {
+    let deps: Vec<_> = deps
+        .iter()
+        .map(|d| {
+            serde_json::json!({"optional": false, "default_features": true, "name": d,
+                "features": [], "version_req": "^0.1", "target": null, "kind": "normal"})
+        })
+        .collect();
+    let meta = serde_json::json!({
+        "name": name, "vers": version, "deps": deps, "features": {}, "authors": [],
+        "description": "test", "documentation": null, "homepage": null, "readme": null,
+        "readme_file": null, "keywords": [], "categories": [], "license": "MIT",
+        "license_file": null, "repository": null, "badges": {}, "links": null,
+        "rust_version": null
+    })
+    .to_string();
+    let mut body = Vec::new();
+    body.extend((meta.len() as u32).to_le_bytes());
+    body.extend(meta.as_bytes());
+    body.extend((tarball.len() as u32).to_le_bytes());
+    body.extend(tarball);
+    body
+}
+
+impl TestRegistry {
+    pub fn api(&self) -> String {
+        format!("http://{}", self.registry.addr())
+    }
+
+    pub fn index_http(&self) -> String {
+        format!("http://{}/index/", self.registry.addr())
+    }
+
+    /// Upload through the API with the registry's token.
+    pub fn upload(&self, name: &str, version: &str, deps: &[&str]) -> HttpReply {
+        let auth = format!("Authorization: {}", self.registry.token());
+        http(
+            "PUT",
+            &format!("{}/api/v1/crates/new", self.api()),
+            &[&auth],
+            &upload_body(name, version, deps, format!("{name}-{version}").as_bytes()),
+        )
+        .expect("http")
+    }
+
+    /// GET an index file for `name`.
+    pub fn index_entry(&self, name: &str) -> HttpReply {
+        let url = cargo_shipper::registry::SparseIndexReader::new(&self.index_url())
+            .crate_url(name)
+            .unwrap();
+        http("GET", &url, &[], &[]).expect("http")
+    }
+
+    pub fn start_with(
+        root: &Path,
+        f: impl FnOnce(&mut cargo_shipper::local_registry::RegistryConfig),
+    ) -> cargo_shipper::local_registry::LocalRegistry {
+        let mut config = cargo_shipper::local_registry::RegistryConfig::new(root);
+        f(&mut config);
+        cargo_shipper::local_registry::LocalRegistry::start(config).unwrap()
+    }
+}

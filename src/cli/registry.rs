@@ -1,0 +1,106 @@
+//! `cargo shipper registry serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::args::{GlobalArgs, MessageFormat};
+use crate::local_registry::{
+    Knobs, LocalRegistry, RegistryConfig, UploadFault, parse_upload_fault,
+};
+use crate::report;
+
+/// Run the embedded sparse registry
+#[derive(Debug, clap::Args)]
+pub struct RegistryArgs {
+    #[command(subcommand)]
+    command: RegistryCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum RegistryCommand {
+    /// Serve the embedded sparse registry from a directory until Ctrl-C
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Directory that holds the registry (created if missing; kept across restarts)
+    #[arg(long, value_name = "DIR")]
+    root: PathBuf,
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Listen on a non-loopback address; every request then needs the token
+    #[arg(long)]
+    allow_remote: bool,
+    /// Token for publish, yank and owners (generated when not given)
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Require the token for index reads and downloads too
+    #[arg(long)]
+    auth_required: bool,
+    /// Serve crates this registry does not hold from this sparse index, read-only
+    #[arg(long, value_name = "INDEX")]
+    upstream: Option<String>,
+    /// Output format of the start-up message
+    #[arg(long, value_enum, value_name = "FMT", default_value_t)]
+    message_format: MessageFormat,
+    /// New versions appear in the index this many milliseconds after upload
+    #[arg(long, value_name = "MS", default_value_t = 0, help_heading = "Testing")]
+    propagation_delay_ms: u64,
+    /// Delay every upload by this many milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 0, help_heading = "Testing")]
+    upload_latency_ms: u64,
+    /// Delay every index read by this many milliseconds (a slow index)
+    #[arg(long, value_name = "MS", default_value_t = 0, help_heading = "Testing")]
+    index_latency_ms: u64,
+    /// Fault on the Nth upload: N:5xx, N:429=SECONDSs, N:429=date+SECONDS, N:drop (stored, then the connection drops)
+    #[arg(long, value_name = "N:FAULT", value_parser = parse_upload_fault, help_heading = "Testing")]
+    fail_upload: Vec<(u32, UploadFault)>,
+    /// Index files answer 200 and 404 in turn
+    #[arg(long, help_heading = "Testing")]
+    flapping_index: bool,
+}
+
+pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
+    let RegistryCommand::Serve(args) = args.command;
+    if !args.addr.ip().is_loopback() && !args.allow_remote {
+        anyhow::bail!(
+            "`{}` is not a loopback address; pass `--allow-remote` to listen there (every request then needs the token)",
+            args.addr
+        );
+    }
+    let config = RegistryConfig {
+        root: args.root.clone(),
+        addr: args.addr,
+        token: args.token,
+        auth_required: args.auth_required || !args.addr.ip().is_loopback(),
+        upstream: args.upstream,
+        knobs: Knobs {
+            propagation_delay: Duration::from_millis(args.propagation_delay_ms),
+            upload_latency: Duration::from_millis(args.upload_latency_ms),
+            index_latency: Duration::from_millis(args.index_latency_ms),
+            upload_faults: args.fail_upload,
+            flapping_index: args.flapping_index,
+        },
+    };
+    let registry = LocalRegistry::start(config)?;
+    let mut out = std::io::stdout().lock();
+    match args.message_format {
+        MessageFormat::Human => report::registry::started_human(&registry, &args.root, &mut out)?,
+        MessageFormat::Json => report::registry::started_json(&registry, &args.root, &mut out)?,
+    }
+    drop(out);
+    wait_for_ctrl_c()?;
+    drop(registry);
+    Ok(())
+}
+
+fn wait_for_ctrl_c() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(tokio::signal::ctrl_c())?;
+    Ok(())
+}
