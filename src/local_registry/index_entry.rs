@@ -44,6 +44,31 @@ pub struct IndexDep {
 }
 
 impl IndexDep {
+    #[allow(clippy::type_complexity)]
+    fn sort_key(
+        &self,
+    ) -> (
+        &str,
+        &str,
+        &[String],
+        bool,
+        bool,
+        &Option<String>,
+        &str,
+        &Option<String>,
+    ) {
+        (
+            &self.name,
+            &self.req,
+            &self.features,
+            self.optional,
+            self.default_features,
+            &self.target,
+            &self.kind,
+            &self.package,
+        )
+    }
+
     /// The package this dependency names, renamed or not.
     pub fn package_name(&self) -> &str {
         self.package.as_deref().unwrap_or(&self.name)
@@ -52,7 +77,7 @@ impl IndexDep {
 
 impl IndexEntry {
     pub fn from_upload(krate: &crates_io::NewCrate, cksum: String) -> IndexEntry {
-        let deps = krate
+        let mut deps: Vec<IndexDep> = krate
             .deps
             .iter()
             .map(|d| {
@@ -73,6 +98,8 @@ impl IndexEntry {
                 }
             })
             .collect();
+        // crates.io sorts dependencies (by name, then requirement, features, …).
+        deps.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         // crates.io keeps features using the newer syntax out of `features`
         // so that old cargo versions, which cannot parse them, ignore them.
         let (features2, features): (BTreeMap<_, _>, BTreeMap<_, _>) =
