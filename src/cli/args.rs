@@ -22,13 +22,19 @@ pub fn styles() -> Styles {
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
     /// Use verbose output (-vv very verbose)
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, display_order = 900)]
     pub verbose: u8,
     /// Do not print cargo log messages
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        display_order = 901
+    )]
     pub quiet: bool,
     /// Coloring
-    #[arg(long, value_name = "WHEN", global = true, value_parser = ["auto", "always", "never"])]
+    #[arg(long, value_name = "WHEN", global = true, value_parser = ["auto", "always", "never"], display_order = 902)]
     pub color: Option<String>,
 }
 

@@ -303,3 +303,31 @@ impl TestRegistry {
         cargo_shipper::local_registry::LocalRegistry::start(config).unwrap()
     }
 }
+
+/// Copy a directory tree, skipping `target/` and `Cargo.lock`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == "Cargo.lock" {
+            continue;
+        }
+        let dest = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// The demo workspace of this repository, copied into a fixture.
+pub fn demo_workspace() -> Fixture {
+    let fx = Fixture::new();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-workspace"),
+        &fx.root(),
+    );
+    fx
+}

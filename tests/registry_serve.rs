@@ -1,0 +1,108 @@
+//! `cargo shipper registry serve` as a user runs it.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use support::http;
+
+#[test]
+fn serves_until_ctrl_c_and_prints_how_to_use_it() {
+    let root = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+        .args([
+            "shipper",
+            "registry",
+            "serve",
+            "--message-format",
+            "json",
+            "--token",
+            "sekrit-test-token",
+        ])
+        .arg("--root")
+        .arg(root.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(started["format"], 1);
+    assert_eq!(started["token"], "sekrit-test-token");
+    let index = started["index"].as_str().unwrap();
+    assert!(index.starts_with("sparse+http://127.0.0.1:"), "{index}");
+    assert!(started["cargo_config"].as_str().unwrap().contains(index));
+
+    let config = http(
+        "GET",
+        &format!("{}config.json", index.trim_start_matches("sparse+")),
+        &[],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(config.status, 200);
+
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn human_start_up_message_has_the_config_snippet() {
+    let root = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+        .args(["shipper", "registry", "serve"])
+        .arg("--root")
+        .arg(root.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    while !text.contains("Ctrl-C") {
+        assert_ne!(reader.read_line(&mut text).unwrap(), 0, "{text}");
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        text.contains("[registries.shipper-local]\nindex = \"sparse+http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains("  token: shipper_"), "{text}");
+}
+
+#[test]
+fn non_loopback_needs_an_explicit_flag() {
+    let root = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+        .args(["shipper", "registry", "serve", "--addr", "0.0.0.0:0"])
+        .arg("--root")
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pass `--allow-remote`"), "{err}");
+}
+
+#[test]
+fn bad_fault_script_is_a_usage_error() {
+    let root = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+        .args(["shipper", "registry", "serve", "--fail-upload", "0:503"])
+        .arg("--root")
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("counts from 1"));
+}
