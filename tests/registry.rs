@@ -170,10 +170,7 @@ fn restart_keeps_everything() {
         let auth = format!("Authorization: {token}");
         let reply = http(
             "PUT",
-            &format!(
-                "{}/api/v1/crates/new",
-                format!("http://{}", registry.addr())
-            ),
+            &format!("http://{}/api/v1/crates/new", registry.addr()),
             &[&auth],
             &upload_body("durable", "1.2.3", &[], b"bytes"),
         )
