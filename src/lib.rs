@@ -6,6 +6,8 @@
 //! `docs/architecture.md`.
 
 pub mod cli;
+pub mod failpoint;
+pub mod journal;
 pub mod local_registry;
 pub mod model;
 pub mod ops;

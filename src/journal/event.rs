@@ -1,0 +1,173 @@
+//! The events of a publish run: one JSON object per line of `events.jsonl`,
+//! each with a sequence number. The on-disk form of format 1; readers skip
+//! kinds they do not know (a newer minor version may add some).
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::PlanId;
+
+/// Format of `events.jsonl`, `state.json` and the receipt. A reader refuses
+/// a newer value with a clear message.
+pub const FORMAT: u32 = 1;
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A run (first or resumed) of a plan begins.
+    RunStarted {
+        format: u32,
+        plan_id: PlanId,
+        /// The registry's identity (plan-id key).
+        registry: String,
+        /// 1 for the first run of this journal, then 2, 3, … on resumes.
+        run: u32,
+        crates: Vec<CrateRef>,
+        tool_version: String,
+    },
+    /// A torn last line was cut off (its bytes saved beside the journal).
+    JournalRepaired {
+        dropped_bytes: u64,
+        saved_to: String,
+    },
+    /// A crate the run will not upload, and why.
+    Skipped {
+        name: String,
+        version: String,
+        reason: SkipReason,
+    },
+    /// The `.crate` is built (and verified unless `--no-verify`).
+    Packaged {
+        name: String,
+        version: String,
+        sha256: String,
+        ms: u64,
+    },
+    /// The run waits for the registry's rate limit before this upload.
+    Paced {
+        name: String,
+        version: String,
+        wait_ms: u64,
+    },
+    /// Intent: the upload is about to be sent. Written and synced first.
+    UploadStarted {
+        name: String,
+        version: String,
+        attempt: u32,
+        sha256: String,
+        /// The crate is new to the registry (paced as a new crate).
+        new_crate: bool,
+    },
+    UploadSucceeded {
+        name: String,
+        version: String,
+        attempt: u32,
+        ms: u64,
+    },
+    UploadFailed {
+        name: String,
+        version: String,
+        attempt: u32,
+        class: FailureClass,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+    /// An upload of unknown outcome, settled by asking the registry.
+    Reconciled {
+        name: String,
+        version: String,
+        /// The checksum the registry holds for it, if it holds it.
+        found_sha256: Option<String>,
+    },
+    /// The version is in the sparse index with the uploaded checksum.
+    Visible {
+        name: String,
+        version: String,
+        ms: u64,
+    },
+    VisibilityTimedOut {
+        name: String,
+        version: String,
+        waited_ms: u64,
+    },
+    RunFinished {
+        outcome: RunOutcome,
+    },
+    /// Written by a newer version of the tool; ignored.
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrateRef {
+    pub name: String,
+    pub version: String,
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The registry already has this version (before this journal began, or
+    /// uploaded by someone else).
+    AlreadyInRegistry { sha256: String },
+    /// An earlier run of this journal published it.
+    AlreadyDone,
+    /// A dependency in the plan failed; this crate cannot go out now.
+    DependencyFailed { dependency: String },
+}
+
+/// How an upload failed, decided from the error's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// Transport failure before anything was sent, or a 5xx: safe to retry.
+    Retryable,
+    /// 429: wait as long as the server says.
+    RateLimited,
+    /// The request may have landed: reconcile with the registry first.
+    Ambiguous,
+    /// Authentication, validation, a different crate under this version.
+    Permanent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every crate is published (or was already).
+    Success,
+    /// Failed before anything was uploaded.
+    NothingUploaded,
+    /// Some crates went out, others did not: resume.
+    Partial,
+    /// An upload's outcome could not be settled: a person must look.
+    NeedsOperator,
+}
+
+impl Event {
+    /// The crate the event concerns, if any.
+    pub fn crate_name(&self) -> Option<&str> {
+        match self {
+            Event::Skipped { name, .. }
+            | Event::Packaged { name, .. }
+            | Event::Paced { name, .. }
+            | Event::UploadStarted { name, .. }
+            | Event::UploadSucceeded { name, .. }
+            | Event::UploadFailed { name, .. }
+            | Event::Reconciled { name, .. }
+            | Event::Visible { name, .. }
+            | Event::VisibilityTimedOut { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}

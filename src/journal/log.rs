@@ -1,0 +1,181 @@
+//! `events.jsonl`: append-only, one record a line, synced before the action
+//! it announces goes ahead. A torn last line (a crash mid-write) is cut off
+//! and its bytes kept beside the file; anything else malformed is refused.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::event::{Event, FORMAT, Record};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("could not read or write the journal `{}`", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "`{}` line {line} is not a cargo-shipper journal record ({reason}); \
+         the file was changed by something else. Nothing was modified: move the state directory aside to start over",
+        path.display()
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error(
+        "`{}` was written by a newer cargo-shipper (journal format {found}, this one reads up to {FORMAT}); upgrade cargo-shipper",
+        path.display()
+    )]
+    NewerFormat { path: PathBuf, found: u32 },
+}
+
+/// What opening the journal had to repair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornLine {
+    pub dropped_bytes: u64,
+    pub saved_to: PathBuf,
+}
+
+/// The journal, open for appending (or kept in memory for a dry run).
+pub struct EventLog {
+    path: PathBuf,
+    file: Option<File>,
+    records: Vec<Record>,
+}
+
+impl EventLog {
+    /// A journal that lives only in memory (dry runs).
+    pub fn in_memory() -> Self {
+        EventLog {
+            path: PathBuf::from("<memory>"),
+            file: None,
+            records: Vec::new(),
+        }
+    }
+
+    /// Open (or create) the journal at `path`, checking every line.
+    pub fn open(path: &Path) -> Result<(EventLog, Option<TornLine>), JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(e)),
+        };
+        let good_len = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let records = parse(path, &bytes[..good_len])?;
+        let mut torn = None;
+        if good_len < bytes.len() {
+            let saved_to = path.with_extension(format!(
+                "jsonl.torn-{}",
+                records.last().map_or(0, |r| r.seq) + 1
+            ));
+            crate::local_registry::write_atomic(&saved_to, &bytes[good_len..]).map_err(io)?;
+            let file = OpenOptions::new().write(true).open(path).map_err(io)?;
+            file.set_len(good_len as u64).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            torn = Some(TornLine {
+                dropped_bytes: (bytes.len() - good_len) as u64,
+                saved_to,
+            });
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        Ok((
+            EventLog {
+                path: path.to_owned(),
+                file: Some(file),
+                records,
+            },
+            torn,
+        ))
+    }
+
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append one event; on return it is on disk (written and synced).
+    pub fn append(&mut self, event: Event) -> Result<&Record, JournalError> {
+        let record = Record {
+            seq: self.records.last().map_or(1, |r| r.seq + 1),
+            at_ms: now_ms(),
+            event,
+        };
+        if let Some(file) = &mut self.file {
+            let mut line = serde_json::to_vec(&record).expect("records serialize");
+            line.push(b'\n');
+            crate::failpoint::hit("journal-mid-write", || {
+                // Leave half a line behind, as a crash in the middle of a write would.
+                let _ = file.write_all(&line[..line.len() / 2]);
+                let _ = file.sync_data();
+            });
+            file.write_all(&line)
+                .and_then(|()| file.sync_data())
+                .map_err(|source| JournalError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+        }
+        self.records.push(record);
+        Ok(self.records.last().expect("just pushed"))
+    }
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, JournalError> {
+    let mut records: Vec<Record> = Vec::new();
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let corrupt = |reason: String| JournalError::Corrupt {
+            path: path.to_owned(),
+            line: i + 1,
+            reason,
+        };
+        let record: Record = serde_json::from_slice(line).map_err(|e| corrupt(e.to_string()))?;
+        let expected = records.last().map_or(1, |r| r.seq + 1);
+        if record.seq != expected {
+            return Err(corrupt(format!(
+                "sequence number {} where {expected} was expected",
+                record.seq
+            )));
+        }
+        if records.is_empty() && !matches!(record.event, Event::RunStarted { .. }) {
+            return Err(corrupt("the first record is not `run_started`".into()));
+        }
+        if let Event::RunStarted { format, .. } = record.event
+            && format > FORMAT
+        {
+            return Err(JournalError::NewerFormat {
+                path: path.to_owned(),
+                found: format,
+            });
+        }
+        records.push(record);
+    }
+    Ok(records)
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

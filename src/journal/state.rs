@@ -1,0 +1,248 @@
+//! `state.json`: the projection of the events, rebuilt from them whenever
+//! the journal is opened and rewritten atomically after every event. It
+//! is a convenience for people and tools; the events are the truth.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{Event, FORMAT, FailureClass, Record, RunOutcome, SkipReason};
+use crate::plan::PlanId;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    pub format: u32,
+    pub plan_id: PlanId,
+    pub registry: String,
+    /// Runs so far (1 + resumes).
+    pub runs: u32,
+    pub last_seq: u64,
+    /// Outcome of the latest run, once it finished.
+    #[serde(default)]
+    pub outcome: Option<RunOutcome>,
+    /// Publish order.
+    pub order: Vec<String>,
+    pub crates: BTreeMap<String, CrateState>,
+    /// Start times of uploads (ms since the epoch), new crates and new
+    /// versions apart: the pacing model replays them on resume.
+    #[serde(default)]
+    pub upload_times: UploadTimes,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadTimes {
+    pub new_crates: Vec<u64>,
+    pub new_versions: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrateState {
+    pub version: String,
+    pub depends_on: Vec<String>,
+    pub status: CrateStatus,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Upload attempts over all runs.
+    pub attempts: u32,
+    /// Upload attempts in the latest run (retry limits count these).
+    pub run_attempts: u32,
+    #[serde(default)]
+    pub timings: Timings,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timings {
+    pub package_ms: Option<u64>,
+    pub upload_ms: Option<u64>,
+    /// From the end of the upload to the version showing in the index.
+    pub visible_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrateStatus {
+    Pending,
+    Packaged,
+    /// Upload intent recorded, outcome not (yet) known.
+    Uploading,
+    /// Uploaded, not yet seen in the index.
+    Uploaded,
+    /// Uploaded by this journal and seen in the index.
+    Published,
+    /// The registry had it already.
+    AlreadyPresent,
+    Failed,
+    /// A dependency failed.
+    Blocked,
+    /// The upload may or may not have landed and the registry could not say.
+    Ambiguous,
+}
+
+impl CrateStatus {
+    pub fn is_done(self) -> bool {
+        matches!(self, CrateStatus::Published | CrateStatus::AlreadyPresent)
+    }
+}
+
+impl RunState {
+    /// Fold the records into a state. `None` for an empty journal.
+    pub fn project(records: &[Record]) -> Option<RunState> {
+        let mut state: Option<RunState> = None;
+        for record in records {
+            state = Some(apply(state, record));
+        }
+        state
+    }
+
+    /// One step of [`Self::project`].
+    pub fn apply(state: Option<RunState>, record: &Record) -> RunState {
+        apply(state, record)
+    }
+
+    pub fn crates_in_order(&self) -> impl Iterator<Item = (&String, &CrateState)> {
+        self.order
+            .iter()
+            .filter_map(|name| self.crates.get_key_value(name))
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.crates.values().all(|c| c.status.is_done())
+    }
+
+    pub fn any_uploaded(&self) -> bool {
+        self.crates.values().any(|c| c.attempts > 0)
+    }
+}
+
+fn apply(state: Option<RunState>, record: &Record) -> RunState {
+    if let Event::RunStarted {
+        plan_id,
+        registry,
+        run,
+        crates,
+        ..
+    } = &record.event
+    {
+        let mut next = state.unwrap_or_else(|| RunState {
+            format: FORMAT,
+            plan_id: plan_id.clone(),
+            registry: registry.clone(),
+            runs: 0,
+            last_seq: 0,
+            outcome: None,
+            order: Vec::new(),
+            crates: BTreeMap::new(),
+            upload_times: UploadTimes::default(),
+        });
+        next.runs = *run;
+        next.outcome = None;
+        next.order = crates.iter().map(|c| c.name.clone()).collect();
+        for c in crates {
+            let entry = next.crates.entry(c.name.clone()).or_insert(CrateState {
+                version: c.version.clone(),
+                depends_on: c.depends_on.clone(),
+                status: CrateStatus::Pending,
+                sha256: None,
+                attempts: 0,
+                run_attempts: 0,
+                timings: Timings::default(),
+                last_error: None,
+            });
+            entry.run_attempts = 0;
+        }
+        next.last_seq = record.seq;
+        return next;
+    }
+    let mut state = state.expect("the first record is run_started (checked on read)");
+    state.last_seq = record.seq;
+    if let Event::RunFinished { outcome } = &record.event {
+        state.outcome = Some(*outcome);
+        return state;
+    }
+    let Some(name) = record.event.crate_name() else {
+        return state;
+    };
+    let Some(c) = state.crates.get_mut(name) else {
+        return state;
+    };
+    match &record.event {
+        Event::Skipped { reason, .. } => match reason {
+            SkipReason::AlreadyInRegistry { sha256 } => {
+                c.status = CrateStatus::AlreadyPresent;
+                c.sha256 = Some(sha256.clone());
+                c.last_error = None;
+            }
+            SkipReason::AlreadyDone => {}
+            SkipReason::DependencyFailed { dependency } => {
+                c.status = CrateStatus::Blocked;
+                c.last_error = Some(format!("dependency `{dependency}` did not go out"));
+            }
+        },
+        Event::Packaged { sha256, ms, .. } => {
+            if !c.status.is_done() {
+                c.status = CrateStatus::Packaged;
+            }
+            c.sha256 = Some(sha256.clone());
+            c.timings.package_ms = Some(*ms);
+        }
+        Event::UploadStarted {
+            sha256, new_crate, ..
+        } => {
+            c.status = CrateStatus::Uploading;
+            c.sha256 = Some(sha256.clone());
+            c.attempts += 1;
+            c.run_attempts += 1;
+            let times = if *new_crate {
+                &mut state.upload_times.new_crates
+            } else {
+                &mut state.upload_times.new_versions
+            };
+            times.push(record.at_ms);
+        }
+        Event::UploadSucceeded { ms, .. } => {
+            c.status = CrateStatus::Uploaded;
+            c.timings.upload_ms = Some(*ms);
+            c.last_error = None;
+        }
+        Event::UploadFailed { class, message, .. } => {
+            c.status = if *class == FailureClass::Ambiguous {
+                CrateStatus::Ambiguous
+            } else {
+                CrateStatus::Failed
+            };
+            c.last_error = Some(message.clone());
+        }
+        Event::Reconciled { found_sha256, .. } => match found_sha256 {
+            Some(found) if Some(found) == c.sha256.as_ref() => {
+                c.status = CrateStatus::Uploaded;
+                c.last_error = None;
+            }
+            Some(found) => {
+                c.status = CrateStatus::Failed;
+                c.last_error = Some(format!(
+                    "the registry holds this version with another checksum ({found})"
+                ));
+            }
+            None => {
+                c.status = CrateStatus::Failed;
+                c.last_error = Some("the upload did not land".into());
+            }
+        },
+        Event::Visible { ms, .. } => {
+            if c.status != CrateStatus::AlreadyPresent {
+                c.status = CrateStatus::Published;
+            }
+            c.timings.visible_ms = Some(*ms);
+        }
+        Event::VisibilityTimedOut { waited_ms, .. } => {
+            c.last_error = Some(format!(
+                "not visible in the index after {} s",
+                waited_ms / 1000
+            ));
+        }
+        _ => {}
+    }
+    state
+}
