@@ -14,4 +14,5 @@ pub mod ops;
 pub mod plan;
 pub mod registry;
 pub mod report;
+pub mod secret;
 pub mod workspace;

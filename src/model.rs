@@ -116,3 +116,17 @@ impl WorkspaceModel {
         self.members.iter().find(|m| m.name == name)
     }
 }
+
+/// How an upload failed, decided from the error's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// Transport failure before anything was sent, or a 5xx: safe to retry.
+    Retryable,
+    /// 429: wait as long as the server says.
+    RateLimited,
+    /// The request may have landed: reconcile with the registry first.
+    Ambiguous,
+    /// Authentication, validation, a different crate under this version.
+    Permanent,
+}

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::FailureClass;
 use crate::plan::PlanId;
 
 /// Format of `events.jsonl`, `state.json` and the receipt. A reader refuses
@@ -125,20 +126,6 @@ pub enum SkipReason {
     AlreadyDone,
     /// A dependency in the plan failed; this crate cannot go out now.
     DependencyFailed { dependency: String },
-}
-
-/// How an upload failed, decided from the error's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureClass {
-    /// Transport failure before anything was sent, or a 5xx: safe to retry.
-    Retryable,
-    /// 429: wait as long as the server says.
-    RateLimited,
-    /// The request may have landed: reconcile with the registry first.
-    Ambiguous,
-    /// Authentication, validation, a different crate under this version.
-    Permanent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,9 +11,11 @@
 mod draft;
 mod graph;
 mod id;
+mod scheduler;
 
 pub use draft::{Draft, RegistryAnswer, RegistryQuestion, Selection};
 pub use id::PlanId;
+pub use scheduler::PublishPlan;
 
 use semver::{Version, VersionReq};
 use serde::Serialize;

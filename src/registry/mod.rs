@@ -2,8 +2,101 @@
 //! and, later, the web API (crates-io). Failures come back typed so callers
 //! can decide on them without reading message text.
 
+mod api;
 pub(crate) mod http;
 mod sparse;
 
+pub use api::{LookupError, RegistryApi, UploadError, classify, retry_after};
 pub use http::HttpError;
 pub use sparse::{IndexError, IndexVersion, SparseIndexReader};
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::secret::Secret;
+
+/// Everything an upload needs, as plain data (no cargo types): built on the
+/// cargo thread, sent from any thread.
+pub struct UploadJob {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    pub crate_file: PathBuf,
+    pub metadata: crates_io::NewCrate,
+}
+
+/// What the engine needs from a registry. `Sync`: called from worker threads.
+pub trait Registry: Sync {
+    /// The checksum of `name@version` in the sparse index, if it is listed.
+    fn index_checksum(&self, name: &str, version: &str) -> Result<Option<String>, IndexError>;
+    /// The checksum the web API reports (it can know before the index does).
+    fn api_checksum(&self, name: &str, version: &str) -> Result<Option<String>, LookupError>;
+    fn upload(&self, job: &UploadJob, token: &Secret) -> Result<(), UploadError>;
+}
+
+/// A registry over the network: its sparse index and its web API.
+pub struct LiveRegistry {
+    index: SparseIndexReader,
+    api: RegistryApi,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "`{0}` is not a sparse index; cargo-shipper reads sparse registries only (`sparse+https://…`)"
+    )]
+    NotSparse(String),
+    #[error("could not read `{url}`")]
+    Config {
+        url: String,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+impl LiveRegistry {
+    /// Read the index's `config.json` to find the API.
+    pub fn connect(sparse_index: &str) -> Result<LiveRegistry, ConnectError> {
+        let Some(base) = sparse_index.strip_prefix("sparse+") else {
+            return Err(ConnectError::NotSparse(sparse_index.to_owned()));
+        };
+        let url = format!("{}/config.json", base.trim_end_matches('/'));
+        let config = (|| -> anyhow::Result<String> {
+            let response = http::get(&url, Duration::from_secs(30))?;
+            anyhow::ensure!(response.status == 200, "HTTP {}", response.status);
+            let config: serde_json::Value = serde_json::from_slice(&response.body)?;
+            config["api"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow::anyhow!("it names no `api`: this registry takes no uploads"))
+        })()
+        .map_err(|source| ConnectError::Config {
+            url: url.clone(),
+            source,
+        })?;
+        Ok(LiveRegistry {
+            index: SparseIndexReader::new(sparse_index),
+            api: RegistryApi::new(&config),
+        })
+    }
+}
+
+impl Registry for LiveRegistry {
+    fn index_checksum(&self, name: &str, version: &str) -> Result<Option<String>, IndexError> {
+        let wanted = semver::Version::parse(version).ok();
+        Ok(self
+            .index
+            .versions(name)?
+            .into_iter()
+            .find(|v| Some(&v.version) == wanted.as_ref())
+            .map(|v| v.checksum))
+    }
+
+    fn api_checksum(&self, name: &str, version: &str) -> Result<Option<String>, LookupError> {
+        self.api.version_checksum(name, version, None)
+    }
+
+    fn upload(&self, job: &UploadJob, token: &Secret) -> Result<(), UploadError> {
+        self.api.upload(&job.metadata, &job.crate_file, token)
+    }
+}

@@ -1,0 +1,210 @@
+//! The registry's web API through the `crates-io` crate (over libcurl, so
+//! it runs on worker threads): uploads, with failures classified from the
+//! error's type, and version lookups for reconciliation.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crates_io::Error as ApiError;
+
+use super::http::{CurlClient, HttpError};
+use crate::model::FailureClass;
+use crate::secret::Secret;
+
+/// A failed upload, classified.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct UploadError {
+    pub class: FailureClass,
+    pub message: String,
+    /// From a 429's `Retry-After`.
+    pub retry_after: Option<Duration>,
+    /// The registry says this version exists already: compare checksums.
+    pub already_uploaded: bool,
+}
+
+/// A lookup that could not be answered.
+#[derive(Debug, thiserror::Error)]
+#[error("the registry API could not answer for `{name}@{version}`: {message}")]
+pub struct LookupError {
+    pub name: String,
+    pub version: String,
+    pub message: String,
+}
+
+pub struct RegistryApi {
+    host: String,
+    timeout: Duration,
+}
+
+impl RegistryApi {
+    /// `host`: the `api` URL from the index's `config.json`.
+    pub fn new(host: &str) -> Self {
+        RegistryApi {
+            host: host.trim_end_matches('/').to_owned(),
+            timeout: Duration::from_secs(120),
+        }
+    }
+
+    pub fn upload(
+        &self,
+        metadata: &crates_io::NewCrate,
+        crate_file: &Path,
+        token: &Secret,
+    ) -> Result<(), UploadError> {
+        let file = std::fs::File::open(crate_file).map_err(|e| UploadError {
+            class: FailureClass::Permanent,
+            message: format!("could not open `{}`: {e}", crate_file.display()),
+            retry_after: None,
+            already_uploaded: false,
+        })?;
+        let mut registry = crates_io::Registry::new_handle(
+            self.host.clone(),
+            Some(token.expose().to_owned()),
+            CurlClient {
+                timeout: self.timeout,
+            },
+            true,
+        );
+        registry
+            .publish(metadata, &file)
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    /// The checksum the API reports for `name@version`; `None` when it has no such version.
+    pub fn version_checksum(
+        &self,
+        name: &str,
+        version: &str,
+        token: Option<&Secret>,
+    ) -> Result<Option<String>, LookupError> {
+        let fail = |message: String| LookupError {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            message,
+        };
+        let mut request =
+            http::Request::get(format!("{}/api/v1/crates/{name}/{version}", self.host));
+        if let Some(token) = token {
+            request = request.header(http::header::AUTHORIZATION, token.expose());
+        }
+        let request = request.body(Vec::new()).map_err(|e| fail(e.to_string()))?;
+        let response =
+            super::http::send(request, Duration::from_secs(30)).map_err(|e| fail(e.to_string()))?;
+        match response.status().as_u16() {
+            200 => {
+                let body: serde_json::Value = serde_json::from_slice(response.body())
+                    .map_err(|e| fail(format!("unreadable answer: {e}")))?;
+                Ok(body["version"]["checksum"].as_str().map(str::to_owned))
+            }
+            404 => Ok(None),
+            status => Err(fail(format!("HTTP {status}"))),
+        }
+    }
+}
+
+/// Decide from the error's type what a failed upload means.
+pub fn classify(error: ApiError<HttpError>) -> UploadError {
+    let message = error.to_string();
+    let (class, retry_after, already_uploaded) = match &error {
+        ApiError::Transport(http) => (transport_class(&http.source), None, false),
+        ApiError::Api {
+            code,
+            headers,
+            errors,
+        } => status_class(
+            code.as_u16(),
+            headers,
+            errors
+                .iter()
+                .any(|e| e.contains("already uploaded") || e.contains("already exists")),
+        ),
+        ApiError::Code { code, headers, .. } => status_class(code.as_u16(), headers, false),
+        // A 2xx whose body was not what the API promises: it probably landed.
+        ApiError::Json(_) | ApiError::Utf8(_) | ApiError::Timeout(_) => {
+            (FailureClass::Ambiguous, None, false)
+        }
+        // Building the request, reading the file, a missing token; and any
+        // variant a later crates-io adds (the enum is non-exhaustive).
+        _ => (FailureClass::Permanent, None, false),
+    };
+    UploadError {
+        class,
+        message,
+        retry_after,
+        already_uploaded,
+    }
+}
+
+fn transport_class(error: &curl::Error) -> FailureClass {
+    // Nothing reached the server: retrying cannot publish twice.
+    if error.is_couldnt_connect()
+        || error.is_couldnt_resolve_host()
+        || error.is_couldnt_resolve_proxy()
+        || error.is_ssl_connect_error()
+    {
+        FailureClass::Retryable
+    } else {
+        // The request may have been received and stored.
+        FailureClass::Ambiguous
+    }
+}
+
+fn status_class(
+    status: u16,
+    headers: &[String],
+    already_uploaded: bool,
+) -> (FailureClass, Option<Duration>, bool) {
+    match status {
+        429 => (FailureClass::RateLimited, retry_after(headers), false),
+        500..=599 => (FailureClass::Retryable, None, false),
+        _ => (FailureClass::Permanent, None, already_uploaded),
+    }
+}
+
+/// `Retry-After: <seconds>` or `Retry-After: <HTTP-date>`.
+pub fn retry_after(headers: &[String]) -> Option<Duration> {
+    let value = headers.iter().find_map(|h| {
+        let (k, v) = h.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("retry-after")
+            .then(|| v.trim().to_owned())
+    })?;
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(&value).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_both_forms() {
+        assert_eq!(
+            retry_after(&["Retry-After: 30".into()]),
+            Some(Duration::from_secs(30))
+        );
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(90));
+        let d = retry_after(&[format!("retry-after: {later}")]).unwrap();
+        assert!(
+            d > Duration::from_secs(80) && d <= Duration::from_secs(90),
+            "{d:?}"
+        );
+        assert_eq!(retry_after(&["x: y".into()]), None);
+    }
+
+    #[test]
+    fn statuses_map_to_classes() {
+        assert_eq!(status_class(503, &[], false).0, FailureClass::Retryable);
+        assert_eq!(
+            status_class(429, &["retry-after: 5".into()], false).1,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(status_class(403, &[], false).0, FailureClass::Permanent);
+        assert!(status_class(400, &[], true).2);
+    }
+}
