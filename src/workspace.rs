@@ -94,6 +94,15 @@ impl LoadedWorkspace {
             .with_context(|| LoadError::Invalid(self.manifest.clone()))
     }
 
+    /// For `cargo_backend`, the other user of the cargo library.
+    pub(crate) fn cargo_workspace(&self) -> anyhow::Result<Workspace<'_>> {
+        self.workspace()
+    }
+
+    pub(crate) fn gctx(&self) -> &GlobalContext {
+        &self.gctx
+    }
+
     /// The workspace root directory.
     pub fn root(&self) -> anyhow::Result<PathBuf> {
         Ok(self.workspace()?.root().to_owned())

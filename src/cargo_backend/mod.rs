@@ -1,0 +1,226 @@
+//! Packaging, verification and upload metadata through the cargo library,
+//! in-process (no `cargo publish` child), and tokens through cargo's own
+//! credential machinery. With `workspace`, the only user of `cargo`; all of
+//! it runs on the calling thread (cargo's types are not `Send`).
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use cargo::core::dependency::DepKind;
+use cargo::core::resolver::CliFeatures;
+use cargo::core::{Package, SourceId, Workspace};
+use cargo::ops::{self, PackageOpts, Packages, RegistryOrIndex};
+use cargo_credential::Operation;
+use crates_io::{NewCrate, NewCrateDependency};
+use sha2::{Digest, Sha256};
+
+use crate::model::RegistryTarget;
+use crate::registry::UploadJob;
+use crate::secret::Secret;
+use crate::workspace::LoadedWorkspace;
+
+/// What to package.
+#[derive(Debug, Clone)]
+pub struct PackageRequest<'a> {
+    pub names: &'a [String],
+    pub target: &'a RegistryTarget,
+    pub verify: bool,
+    pub allow_dirty: bool,
+}
+
+/// Package (and verify) the named members in one go, in dependency order,
+/// with cargo's overlay registry making unpublished members resolvable.
+/// A compile error stops everything before the first upload.
+pub fn package(ws: &LoadedWorkspace, request: &PackageRequest<'_>) -> anyhow::Result<Vec<UploadJob>> {
+    if request.names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let gctx = ws.gctx();
+    let cargo_ws = ws.cargo_workspace()?;
+    let files = ops::package(
+        &cargo_ws,
+        &PackageOpts {
+            gctx,
+            list: false,
+            fmt: ops::PackageMessageFormat::Human,
+            check_metadata: true,
+            allow_dirty: request.allow_dirty,
+            include_lockfile: true,
+            verify: request.verify,
+            jobs: None,
+            keep_going: false,
+            to_package: Packages::Packages(request.names.to_vec()),
+            targets: Vec::new(),
+            cli_features: CliFeatures::new_all(false),
+            reg_or_index: reg_or_index(request.target),
+            dry_run: false,
+        },
+    )
+    .context("packaging failed; nothing was uploaded")?;
+    let registry_id = source_id(ws, request.target)?;
+    let mut jobs = Vec::new();
+    for name in request.names {
+        let pkg = cargo_ws
+            .members()
+            .find(|p| p.name().as_str() == name)
+            .with_context(|| format!("`{name}` is not a workspace member"))?;
+        let file_name = pkg.package_id().tarball_name();
+        let file = files
+            .iter()
+            .find(|f| f.path().file_name().is_some_and(|n| n == file_name.as_str()))
+            .with_context(|| format!("cargo produced no `{file_name}`"))?;
+        let bytes = std::fs::read(file.path())
+            .with_context(|| format!("could not read `{}`", file.path().display()))?;
+        jobs.push(UploadJob {
+            name: name.clone(),
+            version: pkg.version().to_string(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            crate_file: file.path().to_owned(),
+            metadata: upload_metadata(gctx, &cargo_ws, pkg, registry_id)?,
+        });
+    }
+    Ok(jobs)
+}
+
+/// The token for publishing `job`, from `--token` or cargo's credential
+/// providers (environment, `credentials.toml`, `cargo:token`, …).
+pub fn publish_token(
+    ws: &LoadedWorkspace,
+    target: &RegistryTarget,
+    job: &UploadJob,
+    cli_token: Option<&Secret>,
+) -> anyhow::Result<Secret> {
+    if let Some(token) = cli_token {
+        return Ok(token.clone());
+    }
+    let sid = source_id(ws, target)?;
+    let token = cargo::util::auth::auth_token(
+        ws.gctx(),
+        &sid,
+        None,
+        Operation::Publish {
+            name: &job.name,
+            vers: &job.version,
+            cksum: &job.sha256,
+        },
+        Vec::new(),
+        false,
+    )?;
+    Ok(Secret::new(token))
+}
+
+/// The cargo library's version, for receipts.
+pub fn cargo_version() -> String {
+    cargo::version().to_string()
+}
+
+fn reg_or_index(target: &RegistryTarget) -> Option<RegistryOrIndex> {
+    match target.name.as_deref() {
+        Some("crates-io") => None,
+        Some(name) => Some(RegistryOrIndex::Registry(name.to_owned())),
+        None => Some(RegistryOrIndex::Index(
+            target.key.parse().expect("the index URL parsed when the target was chosen"),
+        )),
+    }
+}
+
+/// The target's original source id (before any source replacement), as
+/// cargo uses it for tokens and for marking dependencies of other registries.
+fn source_id(ws: &LoadedWorkspace, target: &RegistryTarget) -> anyhow::Result<SourceId> {
+    match target.name.as_deref() {
+        Some("crates-io") => SourceId::crates_io(ws.gctx()),
+        Some(name) => SourceId::alt_registry(ws.gctx(), name),
+        None => SourceId::for_registry(&target.key.parse()?),
+    }
+}
+
+/// The publish metadata cargo sends with an upload (what its private
+/// `prepare_transmit` builds), from the package as it will be published.
+fn upload_metadata(
+    gctx: &cargo::GlobalContext,
+    ws: &Workspace<'_>,
+    local: &Package,
+    registry_id: SourceId,
+) -> anyhow::Result<NewCrate> {
+    let publish = cargo::util::toml::prepare_for_publish(local, ws, None)?;
+    let deps = publish
+        .dependencies()
+        .iter()
+        .map(|dep| {
+            // In the index and API, no registry means "the one published to";
+            // in Cargo.toml it means crates.io.
+            let dep_registry = match dep.registry_id() {
+                Some(id) => id,
+                None => SourceId::crates_io(gctx)?,
+            };
+            Ok(NewCrateDependency {
+                optional: dep.is_optional(),
+                default_features: dep.uses_default_features(),
+                name: dep.package_name().to_string(),
+                features: dep.features().iter().map(|f| f.to_string()).collect(),
+                version_req: dep.version_req().to_string(),
+                target: dep.platform().map(|p| p.to_string()),
+                kind: match dep.kind() {
+                    DepKind::Normal => "normal",
+                    DepKind::Build => "build",
+                    DepKind::Development => "dev",
+                }
+                .to_owned(),
+                registry: (dep_registry != registry_id).then(|| dep_registry.url().to_string()),
+                explicit_name_in_toml: dep.explicit_name_in_toml().map(|n| n.to_string()),
+                artifact: dep.artifact().map(|a| {
+                    a.kinds().iter().map(|k| k.as_str().into_owned()).collect()
+                }),
+                bindep_target: dep
+                    .artifact()
+                    .and_then(|a| a.target().map(|t| t.as_str().to_owned())),
+                lib: dep.artifact().is_some_and(|a| a.is_lib()),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let meta = publish.manifest().metadata();
+    let readme = meta
+        .readme
+        .as_ref()
+        .map(|readme| {
+            std::fs::read_to_string(local.root().join(readme))
+                .with_context(|| format!("failed to read `readme` file for package `{}`", local.name()))
+        })
+        .transpose()?;
+    if let Some(file) = &local.manifest().metadata().license_file
+        && !local.root().join(file).exists()
+    {
+        anyhow::bail!("the license file `{file}` of `{}` does not exist", local.name());
+    }
+    let features: BTreeMap<String, Vec<String>> = publish
+        .manifest()
+        .normalized_toml()
+        .features()
+        .map(|features| {
+            features
+                .iter()
+                .map(|(name, values)| (name.to_string(), values.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(NewCrate {
+        name: publish.name().to_string(),
+        vers: publish.version().to_string(),
+        deps,
+        features,
+        authors: meta.authors.clone(),
+        description: meta.description.clone(),
+        documentation: meta.documentation.clone(),
+        homepage: meta.homepage.clone(),
+        readme,
+        readme_file: meta.readme.clone(),
+        keywords: meta.keywords.clone(),
+        categories: meta.categories.clone(),
+        license: meta.license.clone(),
+        license_file: meta.license_file.clone(),
+        repository: meta.repository.clone(),
+        badges: meta.badges.clone(),
+        links: meta.links.clone(),
+        rust_version: meta.rust_version.as_ref().map(|v| v.to_string()),
+    })
+}
