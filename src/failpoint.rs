@@ -1,12 +1,24 @@
-//! Crash-test failpoints: `SHIPPER_FAILPOINT=<name>` makes the process run
-//! the failpoint's action and abort at that point, as a power cut or a
-//! killed CI job would. Unset (always, outside tests), a failpoint is one
-//! environment lookup.
+//! Crash-test failpoints: `SHIPPER_FAILPOINT=<name>` (or `<name>@<n>` for
+//! the nth time the point is reached) runs the failpoint's action and
+//! aborts the process there, as a power cut or a killed CI job would.
+//! Unset, as always outside tests, a failpoint is one environment lookup.
 
-/// Abort the process here if `SHIPPER_FAILPOINT` names this point. `before`
-/// runs first (for example, to leave a half-written line behind).
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static HITS: AtomicU32 = AtomicU32::new(0);
+
+/// Abort here if `SHIPPER_FAILPOINT` names this point. `before` runs first
+/// (for example, to leave a half-written line behind).
 pub fn hit(name: &str, before: impl FnOnce()) {
-    if std::env::var_os("SHIPPER_FAILPOINT").is_some_and(|v| v == name) {
+    let Some(value) = std::env::var_os("SHIPPER_FAILPOINT") else {
+        return;
+    };
+    let value = value.to_string_lossy();
+    let (point, nth) = match value.split_once('@') {
+        Some((point, n)) => (point, n.parse().unwrap_or(1)),
+        None => (value.as_ref(), 1),
+    };
+    if point == name && HITS.fetch_add(1, Ordering::SeqCst) + 1 == nth {
         before();
         std::process::abort();
     }

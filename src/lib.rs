@@ -7,6 +7,7 @@
 
 pub mod cargo_backend;
 pub mod cli;
+pub mod engine;
 pub mod failpoint;
 pub mod journal;
 pub mod local_registry;

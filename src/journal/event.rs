@@ -34,6 +34,9 @@ pub enum Event {
         run: u32,
         crates: Vec<CrateRef>,
         tool_version: String,
+        /// How the release was selected, so `resume` can rebuild the same plan.
+        #[serde(default)]
+        selection: SelectionRecord,
     },
     /// A torn last line was cut off (its bytes saved beside the journal).
     JournalRepaired {
@@ -101,12 +104,36 @@ pub enum Event {
         version: String,
         waited_ms: u64,
     },
+    /// The registry's rate limits, applied to this run's uploads.
+    PacingPlanned {
+        new_crates: u32,
+        new_versions: u32,
+        /// Time the limits add beyond their bursts.
+        eta_ms: u64,
+    },
+    /// Dry run: this crate would be uploaded now.
+    WouldUpload { name: String, version: String },
     RunFinished {
         outcome: RunOutcome,
     },
     /// Written by a newer version of the tool; ignored.
     #[serde(other)]
     Unknown,
+}
+
+/// `-p`, `--exclude` and the registry of the run, as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectionRecord {
+    #[serde(default)]
+    pub packages: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// `--registry NAME` (cargo's name for it), if given.
+    #[serde(default)]
+    pub registry: Option<String>,
+    /// `--index URL`, if given.
+    #[serde(default)]
+    pub index: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,7 +180,8 @@ impl Event {
             | Event::UploadFailed { name, .. }
             | Event::Reconciled { name, .. }
             | Event::Visible { name, .. }
-            | Event::VisibilityTimedOut { name, .. } => Some(name),
+            | Event::VisibilityTimedOut { name, .. }
+            | Event::WouldUpload { name, .. } => Some(name),
             _ => None,
         }
     }

@@ -15,7 +15,9 @@ mod log;
 mod receipt;
 mod state;
 
-pub use event::{CrateRef, Event, FORMAT, FailureClass, Record, RunOutcome, SkipReason};
+pub use event::{
+    CrateRef, Event, FORMAT, FailureClass, Record, RunOutcome, SelectionRecord, SkipReason,
+};
 pub use lock::{LockError, RunLock};
 pub use log::{EventLog, JournalError, TornLine, now_ms};
 pub use receipt::{CrateOutcome, GitInfo, Provenance, Receipt, ReceiptCrate};
@@ -148,6 +150,7 @@ mod tests {
                 depends_on: vec![],
             }],
             tool_version: "test".into(),
+            selection: SelectionRecord::default(),
         }
     }
 

@@ -25,10 +25,21 @@ pub struct UploadJob {
     pub metadata: crates_io::NewCrate,
 }
 
+/// What the sparse index says about one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Listed, with this checksum.
+    Present { sha256: String },
+    /// The crate is there, this version is not.
+    NewVersion,
+    /// The registry does not know the crate.
+    NewCrate,
+}
+
 /// What the engine needs from a registry. `Sync`: called from worker threads.
 pub trait Registry: Sync {
-    /// The checksum of `name@version` in the sparse index, if it is listed.
-    fn index_checksum(&self, name: &str, version: &str) -> Result<Option<String>, IndexError>;
+    /// Whether `name@version` is in the sparse index (read fresh, no cache).
+    fn lookup(&self, name: &str, version: &str) -> Result<Lookup, IndexError>;
     /// The checksum the web API reports (it can know before the index does).
     fn api_checksum(&self, name: &str, version: &str) -> Result<Option<String>, LookupError>;
     fn upload(&self, job: &UploadJob, token: &Secret) -> Result<(), UploadError>;
@@ -82,14 +93,16 @@ impl LiveRegistry {
 }
 
 impl Registry for LiveRegistry {
-    fn index_checksum(&self, name: &str, version: &str) -> Result<Option<String>, IndexError> {
+    fn lookup(&self, name: &str, version: &str) -> Result<Lookup, IndexError> {
         let wanted = semver::Version::parse(version).ok();
-        Ok(self
-            .index
-            .versions(name)?
+        let versions = self.index.versions(name)?;
+        if versions.is_empty() {
+            return Ok(Lookup::NewCrate);
+        }
+        Ok(versions
             .into_iter()
             .find(|v| Some(&v.version) == wanted.as_ref())
-            .map(|v| v.checksum))
+            .map_or(Lookup::NewVersion, |v| Lookup::Present { sha256: v.checksum }))
     }
 
     fn api_checksum(&self, name: &str, version: &str) -> Result<Option<String>, LookupError> {

@@ -1,0 +1,95 @@
+//! Before packaging: which plan crates does the registry already hold?
+//! Asked in parallel; each crate that will not be uploaded gets an event
+//! that says why.
+
+use std::collections::BTreeMap;
+
+use super::Recorder;
+use crate::journal::{CrateStatus, Event, JournalError, SkipReason};
+use crate::registry::{IndexError, Lookup, Registry};
+
+/// What the check found for the crates still to publish.
+#[derive(Debug, Default)]
+pub struct RegistryCheck {
+    /// Crates to package and upload, in plan order, with "new to the registry".
+    pub to_upload: Vec<(String, bool)>,
+    /// Crates already uploaded by this journal but not yet seen in the index.
+    pub to_confirm: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("could not ask the registry about `{name}`")]
+    Registry {
+        name: String,
+        #[source]
+        source: IndexError,
+    },
+}
+
+pub fn check_registry(
+    rec: &mut Recorder<'_>,
+    registry: &dyn Registry,
+    threads: usize,
+) -> Result<RegistryCheck, CheckError> {
+    let state = rec.journal().state().expect("a run has started").clone();
+    let mut ask = Vec::new();
+    let mut check = RegistryCheck::default();
+    for (name, c) in state.crates_in_order() {
+        match c.status {
+            CrateStatus::Published | CrateStatus::AlreadyPresent => {
+                rec.record(Event::Skipped {
+                    name: name.clone(),
+                    version: c.version.clone(),
+                    reason: SkipReason::AlreadyDone,
+                })?;
+            }
+            CrateStatus::Uploaded => check.to_confirm.push(name.clone()),
+            // Unsettled: neither asked nor uploaded (see `settle_unknown_outcomes`).
+            CrateStatus::Uploading | CrateStatus::Ambiguous => {}
+            _ => ask.push((name.clone(), c.version.clone())),
+        }
+    }
+    let mut answers = lookup_all(registry, &ask, threads);
+    for (name, version) in ask {
+        match answers.remove(&name).expect("asked") {
+            Ok(Lookup::Present { sha256 }) => rec.record(Event::Skipped {
+                name,
+                version,
+                reason: SkipReason::AlreadyInRegistry { sha256 },
+            })?,
+            Ok(Lookup::NewCrate) => check.to_upload.push((name, true)),
+            Ok(Lookup::NewVersion) => check.to_upload.push((name, false)),
+            Err(source) => return Err(CheckError::Registry { name, source }),
+        }
+    }
+    Ok(check)
+}
+
+/// Look every crate up, `threads` at a time.
+fn lookup_all(
+    registry: &dyn Registry,
+    ask: &[(String, String)],
+    threads: usize,
+) -> BTreeMap<String, Result<Lookup, IndexError>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(BTreeMap::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, 16).min(ask.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some((name, version)) = ask.get(i) else { break };
+                    let answer = registry.lookup(name, version);
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(name.clone(), answer);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|p| p.into_inner())
+}

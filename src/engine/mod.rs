@@ -1,0 +1,97 @@
+//! Runs a plan against a [`Registry`]: journal the intent, act, journal the
+//! outcome; retry, pace, reconcile. Every step is an event, recorded (and
+//! synced) before the run goes on, then handed to the caller's sink. The
+//! engine never prints and never touches cargo: packaging arrives as plain
+//! [`UploadJob`]s.
+
+mod check;
+mod pacing;
+mod reconcile;
+mod upload;
+
+pub use check::{RegistryCheck, check_registry};
+pub use pacing::{Bucket, PacingProfile};
+pub use reconcile::settle_unknown_outcomes;
+pub use upload::{Prepared, upload_all};
+
+use std::time::Duration;
+
+use crate::journal::{Event, Journal, JournalError, Record};
+
+/// Knobs of a run.
+#[derive(Debug, Clone)]
+pub struct EngineOpts {
+    /// Uploads and confirmations in flight at once.
+    pub jobs: usize,
+    /// Upload attempts per crate per run (rate-limited answers not counted).
+    pub max_attempts: u32,
+    /// First retry delay; doubles up to `retry_cap`, with jitter.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// How long to wait for an upload to show in the index.
+    pub confirm_timeout: Duration,
+    /// First interval between index polls; grows with backoff.
+    pub confirm_poll: Duration,
+    pub pacing: Option<PacingProfile>,
+}
+
+impl Default for EngineOpts {
+    fn default() -> Self {
+        EngineOpts {
+            jobs: 4,
+            max_attempts: 5,
+            retry_base: Duration::from_secs(2),
+            retry_cap: Duration::from_secs(120),
+            confirm_timeout: Duration::from_secs(600),
+            confirm_poll: Duration::from_millis(500),
+            pacing: None,
+        }
+    }
+}
+
+/// Writes events to the journal, then shows them to the sink.
+pub struct Recorder<'a> {
+    journal: &'a mut Journal,
+    sink: &'a mut dyn FnMut(&Record),
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(journal: &'a mut Journal, sink: &'a mut dyn FnMut(&Record)) -> Self {
+        Recorder { journal, sink }
+    }
+
+    pub fn record(&mut self, event: Event) -> Result<(), JournalError> {
+        let record = self.journal.record(event)?;
+        (self.sink)(&record);
+        Ok(())
+    }
+
+    pub fn journal(&self) -> &Journal {
+        self.journal
+    }
+}
+
+/// Exponential backoff with jitter: `base * 2^(attempt-1)`, capped, then a
+/// random point in its upper half (so parallel runs spread out).
+pub fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let full = exp.min(cap);
+    let half = full / 2;
+    half + full.mul_f64(fastrand::f64() * 0.5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let base = Duration::from_millis(100);
+        let cap = Duration::from_secs(1);
+        for attempt in 1..10 {
+            let d = backoff(base, cap, attempt);
+            let full = (base * 2u32.pow(attempt - 1)).min(cap);
+            assert!(d >= full / 2 && d <= full, "{attempt}: {d:?}");
+        }
+    }
+}

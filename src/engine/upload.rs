@@ -1,0 +1,442 @@
+//! The upload loop: a ready-set scheduler on the calling thread (the only
+//! writer of the journal) and `jobs` worker threads that upload and poll
+//! the index. A crate goes out once every plan crate it depends on is
+//! visible; its dependents are released when it is.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use super::reconcile::reconcile;
+use super::{EngineOpts, Recorder, backoff};
+use crate::failpoint;
+use crate::journal::{
+    CrateStatus, Event, FailureClass, JournalError, RunOutcome, SkipReason, now_ms,
+};
+use crate::plan::PublishPlan;
+use crate::registry::{Lookup, Registry, UploadError, UploadJob};
+use crate::secret::Secret;
+
+/// A packaged crate with its token, ready to go.
+pub struct Prepared {
+    pub job: UploadJob,
+    pub token: Secret,
+    /// New to the registry (paced as a new crate).
+    pub new_crate: bool,
+}
+
+enum Task<'a> {
+    Upload(&'a Prepared),
+    Confirm {
+        name: String,
+        version: String,
+        sha256: String,
+    },
+}
+
+enum Done {
+    Uploaded {
+        name: String,
+        result: Result<(), UploadError>,
+        ms: u64,
+    },
+    Confirmed {
+        name: String,
+        visible: bool,
+        ms: u64,
+    },
+}
+
+/// Upload `prepared` (and confirm `to_confirm`, uploaded earlier) in
+/// dependency order. Returns the run's outcome.
+pub fn upload_all(
+    rec: &mut Recorder<'_>,
+    registry: &dyn Registry,
+    opts: &EngineOpts,
+    prepared: &[Prepared],
+    to_confirm: &[String],
+) -> Result<RunOutcome, JournalError> {
+    let state = rec.journal().state().expect("a run has started").clone();
+    let by_name: BTreeMap<&str, &Prepared> =
+        prepared.iter().map(|p| (p.job.name.as_str(), p)).collect();
+    let position: BTreeMap<&str, usize> = state
+        .order
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let mut plan = PublishPlan::new(
+        state
+            .crates_in_order()
+            .map(|(name, c)| (name.as_str(), c.depends_on.as_slice())),
+    );
+    let mut needs_operator = false;
+    for (name, c) in state.crates_in_order() {
+        if c.status.is_done() {
+            plan.mark_confirmed(name);
+        } else if !by_name.contains_key(name.as_str()) && !to_confirm.contains(name) {
+            // Nothing to upload for it this run (unsettled, or failed earlier).
+            if c.status == CrateStatus::Ambiguous || c.status == CrateStatus::Uploading {
+                needs_operator = true;
+            }
+            block_dependents(rec, &mut plan, name)?;
+        }
+    }
+
+    let (task_tx, task_rx) = mpsc::channel::<Task<'_>>();
+    let task_rx = Mutex::new(task_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let mut ready: VecDeque<String> = VecDeque::new();
+    let mut retries: Vec<(Instant, String)> = Vec::new();
+    let mut attempts: BTreeMap<String, u32> = BTreeMap::new();
+    let mut in_flight = 0usize;
+    let mut paced_until: Option<(String, Instant)> = None;
+
+    std::thread::scope(|scope| -> Result<(), JournalError> {
+        for _ in 0..opts.jobs.max(1) {
+            let task_rx = &task_rx;
+            let done_tx = done_tx.clone();
+            scope.spawn(move || worker(registry, opts, task_rx, done_tx));
+        }
+        drop(done_tx);
+
+        loop {
+            let mut newly: Vec<String> = plan.take_ready();
+            newly.sort_by_key(|n| position.get(n.as_str()).copied().unwrap_or(usize::MAX));
+            ready.extend(newly);
+
+            // Retries whose time has come go back to the front.
+            let now = Instant::now();
+            retries.sort_by_key(|(due, _)| *due);
+            while retries.first().is_some_and(|(due, _)| *due <= now) {
+                let (_, name) = retries.remove(0);
+                ready.push_front(name);
+            }
+
+            while in_flight < opts.jobs.max(1) {
+                let Some(name) = ready.front().cloned() else { break };
+                let current = rec.journal().state().expect("started").crates[&name].clone();
+                if current.status == CrateStatus::Ambiguous {
+                    // The last attempt may have landed: ask before sending it again.
+                    let tries = attempts.get(&name).copied().unwrap_or(0);
+                    match reconcile(registry, &name, &current.version) {
+                        Ok(found) => {
+                            let theirs = found.is_some() && found != current.sha256;
+                            rec.record(Event::Reconciled {
+                                name: name.clone(),
+                                version: current.version.clone(),
+                                found_sha256: found,
+                            })?;
+                            if theirs {
+                                ready.pop_front();
+                                block_dependents(rec, &mut plan, &name)?;
+                            }
+                        }
+                        Err(_) => {
+                            ready.pop_front();
+                            if tries >= opts.max_attempts {
+                                needs_operator = true;
+                                block_dependents(rec, &mut plan, &name)?;
+                            } else {
+                                retries.push((
+                                    Instant::now() + backoff(opts.retry_base, opts.retry_cap, tries),
+                                    name,
+                                ));
+                            }
+                        }
+                    }
+                    continue;
+                }
+                if current.status == CrateStatus::Uploaded {
+                    ready.pop_front();
+                    failpoint::hit("before-confirm", || {});
+                    task_tx
+                        .send(Task::Confirm {
+                            name: name.clone(),
+                            version: current.version.clone(),
+                            sha256: current.sha256.clone().unwrap_or_default(),
+                        })
+                        .expect("workers alive");
+                    in_flight += 1;
+                    continue;
+                }
+                let p = by_name[name.as_str()];
+                if let Some(wait) = pacing_wait(rec, opts, p.new_crate) {
+                    let until = Instant::now() + wait;
+                    if paced_until.as_ref().is_none_or(|(n, _)| *n != name) {
+                        rec.record(Event::Paced {
+                            name: name.clone(),
+                            version: p.job.version.clone(),
+                            wait_ms: wait.as_millis() as u64,
+                        })?;
+                        paced_until = Some((name.clone(), until));
+                    }
+                    break;
+                }
+                ready.pop_front();
+                let attempt = attempts.entry(name.clone()).or_insert(0);
+                *attempt += 1;
+                rec.record(Event::UploadStarted {
+                    name: name.clone(),
+                    version: p.job.version.clone(),
+                    attempt: *attempt,
+                    sha256: p.job.sha256.clone(),
+                    new_crate: p.new_crate,
+                })?;
+                failpoint::hit("before-upload", || {});
+                task_tx.send(Task::Upload(p)).expect("workers alive");
+                in_flight += 1;
+            }
+
+            if in_flight == 0 && ready.is_empty() && retries.is_empty() {
+                break;
+            }
+            let next_due = retries
+                .iter()
+                .map(|(due, _)| *due)
+                .chain(paced_until.as_ref().map(|(_, until)| *until))
+                .min();
+            let timeout = next_due.map_or(Duration::from_secs(3600), |due| {
+                due.saturating_duration_since(Instant::now())
+            });
+            let done = match done_rx.recv_timeout(timeout) {
+                Ok(done) => done,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    paced_until = None;
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            in_flight -= 1;
+            match done {
+                Done::Uploaded { name, result, ms } => {
+                    let p = by_name[name.as_str()];
+                    let attempt = attempts[&name];
+                    match result {
+                        Ok(()) => {
+                            failpoint::hit("after-upload", || {});
+                            rec.record(Event::UploadSucceeded {
+                                name: name.clone(),
+                                version: p.job.version.clone(),
+                                attempt,
+                                ms,
+                            })?;
+                            ready.push_front(name);
+                        }
+                        Err(error) => {
+                            let verdict = after_failure(rec, registry, opts, p, attempt, &error)?;
+                            match verdict {
+                                Verdict::Confirm => ready.push_front(name),
+                                Verdict::RetryAt(due) => retries.push((due, name)),
+                                Verdict::GiveUp { operator } => {
+                                    needs_operator |= operator;
+                                    block_dependents(rec, &mut plan, &name)?;
+                                }
+                            }
+                        }
+                    }
+                }
+                Done::Confirmed { name, visible, ms } => {
+                    let version = rec.journal().state().expect("started").crates[&name]
+                        .version
+                        .clone();
+                    if visible {
+                        failpoint::hit("after-confirm", || {});
+                        rec.record(Event::Visible { name: name.clone(), version, ms })?;
+                        plan.mark_confirmed(&name);
+                    } else {
+                        rec.record(Event::VisibilityTimedOut {
+                            name: name.clone(),
+                            version,
+                            waited_ms: ms,
+                        })?;
+                        block_dependents(rec, &mut plan, &name)?;
+                    }
+                }
+            }
+        }
+        drop(task_tx);
+        Ok(())
+    })?;
+
+    let state = rec.journal().state().expect("started");
+    Ok(if state.all_done() {
+        RunOutcome::Success
+    } else if needs_operator {
+        RunOutcome::NeedsOperator
+    } else if state.any_uploaded() {
+        RunOutcome::Partial
+    } else {
+        RunOutcome::NothingUploaded
+    })
+}
+
+enum Verdict {
+    /// It is in the registry with our checksum: confirm it.
+    Confirm,
+    RetryAt(Instant),
+    GiveUp { operator: bool },
+}
+
+/// Record a failed upload and decide what comes next.
+fn after_failure(
+    rec: &mut Recorder<'_>,
+    registry: &dyn Registry,
+    opts: &EngineOpts,
+    p: &Prepared,
+    attempt: u32,
+    error: &UploadError,
+) -> Result<Verdict, JournalError> {
+    let name = &p.job.name;
+    let version = &p.job.version;
+    rec.record(Event::UploadFailed {
+        name: name.clone(),
+        version: version.clone(),
+        attempt,
+        class: error.class,
+        message: error.message.clone(),
+        retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
+    })?;
+    // Anything that may have landed is settled by asking the registry.
+    let may_have_landed = error.already_uploaded
+        || matches!(error.class, FailureClass::Ambiguous | FailureClass::Retryable);
+    if may_have_landed {
+        match reconcile(registry, name, version) {
+            Ok(found) => {
+                let ours = found.as_deref() == Some(p.job.sha256.as_str());
+                let theirs = found.is_some() && !ours;
+                rec.record(Event::Reconciled {
+                    name: name.clone(),
+                    version: version.clone(),
+                    found_sha256: found,
+                })?;
+                if ours {
+                    return Ok(Verdict::Confirm);
+                }
+                if theirs {
+                    return Ok(Verdict::GiveUp { operator: false });
+                }
+            }
+            Err(_) if error.class == FailureClass::Ambiguous && attempt >= opts.max_attempts => {
+                return Ok(Verdict::GiveUp { operator: true });
+            }
+            Err(_) if error.class == FailureClass::Ambiguous => {
+                // Unknown yet: look again later, before any new upload.
+                return Ok(Verdict::RetryAt(
+                    Instant::now() + backoff(opts.retry_base, opts.retry_cap, attempt),
+                ));
+            }
+            Err(_) => {}
+        }
+    }
+    let delay = match error.class {
+        FailureClass::Permanent => return Ok(Verdict::GiveUp { operator: false }),
+        FailureClass::RateLimited => {
+            if attempt >= opts.max_attempts.saturating_mul(4) {
+                return Ok(Verdict::GiveUp { operator: false });
+            }
+            error
+                .retry_after
+                .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, attempt))
+        }
+        FailureClass::Retryable | FailureClass::Ambiguous => {
+            if attempt >= opts.max_attempts {
+                return Ok(Verdict::GiveUp { operator: false });
+            }
+            backoff(opts.retry_base, opts.retry_cap, attempt)
+        }
+    };
+    Ok(Verdict::RetryAt(Instant::now() + delay))
+}
+
+fn block_dependents(
+    rec: &mut Recorder<'_>,
+    plan: &mut PublishPlan,
+    failed: &str,
+) -> Result<(), JournalError> {
+    for (name, dependency) in plan.mark_failed(failed) {
+        let version = rec.journal().state().expect("started").crates[&name]
+            .version
+            .clone();
+        rec.record(Event::Skipped {
+            name,
+            version,
+            reason: SkipReason::DependencyFailed { dependency },
+        })?;
+    }
+    Ok(())
+}
+
+fn pacing_wait(rec: &Recorder<'_>, opts: &EngineOpts, new_crate: bool) -> Option<Duration> {
+    let profile = opts.pacing?;
+    let times = &rec.journal().state().expect("started").upload_times;
+    let history = if new_crate {
+        &times.new_crates
+    } else {
+        &times.new_versions
+    };
+    let wait = profile.bucket(new_crate).wait(history, now_ms());
+    (!wait.is_zero()).then_some(wait)
+}
+
+fn worker(
+    registry: &dyn Registry,
+    opts: &EngineOpts,
+    tasks: &Mutex<mpsc::Receiver<Task<'_>>>,
+    done: mpsc::Sender<Done>,
+) {
+    loop {
+        let task = tasks.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(task) = task else { return };
+        let started = Instant::now();
+        let message = match task {
+            Task::Upload(p) => Done::Uploaded {
+                name: p.job.name.clone(),
+                result: registry.upload(&p.job, &p.token),
+                ms: started.elapsed().as_millis() as u64,
+            },
+            Task::Confirm {
+                name,
+                version,
+                sha256,
+            } => {
+                let visible = poll_until_visible(registry, opts, &name, &version, &sha256);
+                Done::Confirmed {
+                    name,
+                    visible,
+                    ms: started.elapsed().as_millis() as u64,
+                }
+            }
+        };
+        if done.send(message).is_err() {
+            return;
+        }
+    }
+}
+
+/// Poll the index (fresh reads) with backoff and jitter until the version
+/// shows with our checksum, or the timeout passes.
+fn poll_until_visible(
+    registry: &dyn Registry,
+    opts: &EngineOpts,
+    name: &str,
+    version: &str,
+    sha256: &str,
+) -> bool {
+    let deadline = Instant::now() + opts.confirm_timeout;
+    let mut interval = opts.confirm_poll;
+    loop {
+        if let Ok(Lookup::Present { sha256: found }) = registry.lookup(name, version)
+            && (found == sha256 || sha256.is_empty())
+        {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        let jittered = interval.mul_f64(0.8 + fastrand::f64() * 0.4);
+        std::thread::sleep(jittered.min(deadline - now));
+        interval = (interval * 3 / 2).min(Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,390 @@
+//! `cargo shipper publish` and `resume`: plan, lock, journal, settle what
+//! an earlier run left open, skip what the registry has, package and verify
+//! the rest up front, upload under the scheduler, write the receipt.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::cargo_backend::{self, PackageRequest};
+use crate::engine::{self, EngineOpts, PacingProfile, Prepared, Recorder};
+use crate::journal::{
+    CrateRef, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState, SelectionRecord,
+    StateDir,
+};
+use crate::ops::{PlanOpts, plan, provenance};
+use crate::plan::{Plan, Selection};
+use crate::registry::LiveRegistry;
+use crate::secret::Secret;
+use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Start a release, or resume an unfinished run of the same plan.
+    Publish,
+    /// Only resume; refuse when there is nothing to resume.
+    Resume,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishOpts {
+    pub mode: Mode,
+    pub selection: Selection,
+    pub target: TargetChoice,
+    /// Default: `.shipper/` at the workspace root.
+    pub state_dir: Option<PathBuf>,
+    pub token: Option<Secret>,
+    pub allow_dirty: bool,
+    pub verify: bool,
+    pub dry_run: bool,
+    /// Archive an unfinished run of another plan instead of refusing.
+    pub abandon_unfinished: bool,
+    pub engine: EngineOpts,
+}
+
+/// How a run ended, when it did not succeed. Carries the exit code's reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct RunFailed {
+    pub outcome: RunOutcome,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("there is no unfinished run to resume in `{}`; start one with `cargo shipper publish`", .0.display())]
+    NothingToResume(PathBuf),
+    #[error(
+        "`{dir}` holds an unfinished run of another plan ({old}, {done} of {total} crates out); \
+         the workspace now plans {new}. Restore the workspace to that release and run \
+         `cargo shipper resume`, or set that run aside with `--abandon-unfinished` (its files \
+         are kept under `archive/`)"
+    )]
+    PlanChanged {
+        dir: String,
+        old: String,
+        new: String,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// What a finished run leaves behind.
+#[derive(Debug)]
+pub struct PublishReport {
+    pub outcome: RunOutcome,
+    /// Where the receipt was written (`None` for a dry run).
+    pub receipt: Option<PathBuf>,
+    pub state: RunState,
+}
+
+pub fn publish(
+    ws: &LoadedWorkspace,
+    opts: &PublishOpts,
+    sink: &mut dyn FnMut(&Record),
+) -> anyhow::Result<PublishReport> {
+    let dir = StateDir::new(&match &opts.state_dir {
+        Some(dir) => dir.clone(),
+        None => ws.root()?.join(".shipper"),
+    });
+    if opts.dry_run {
+        let mut journal = Journal::in_memory();
+        let plan = plan(ws, &plan_opts(&opts.selection, &opts.target))?;
+        return run(ws, opts, &plan, &dir, &mut journal, None, 1, sink, SelectionRecord::default());
+    }
+    let _lock = RunLock::acquire(dir.root())?;
+    let (mut journal, torn) = Journal::open(&dir)?;
+
+    // Finished but not archived (a crash right at the end): archive it now.
+    if journal.state().is_some_and(|s| s.outcome == Some(RunOutcome::Success)) {
+        drop(journal);
+        dir.archive(&archive_label(None, "finished"))?;
+        journal = Journal::open(&dir)?.0;
+    }
+
+    let (selection, target) = match (opts.mode, journal.state()) {
+        (Mode::Resume, None) => return Err(StartError::NothingToResume(dir.root().to_owned()).into()),
+        // Resume the release as it was selected, whatever the flags say now.
+        (Mode::Resume, Some(_)) => recorded_selection(&journal),
+        (Mode::Publish, _) => (opts.selection.clone(), opts.target.clone()),
+    };
+    let plan = plan(ws, &plan_opts(&selection, &target))?;
+
+    if let Some(state) = journal.state()
+        && state.plan_id != plan.id
+    {
+        if opts.abandon_unfinished && opts.mode == Mode::Publish {
+            let label = archive_label(Some(state), "abandoned");
+            drop(journal);
+            dir.archive(&label)?;
+            journal = Journal::open(&dir)?.0;
+        } else {
+            return Err(StartError::PlanChanged {
+                dir: dir.root().display().to_string(),
+                old: state.plan_id.short().to_owned(),
+                new: plan.id.short().to_owned(),
+                done: state.crates.values().filter(|c| c.status.is_done()).count(),
+                total: state.crates.len(),
+            }
+            .into());
+        }
+    }
+    let run_number = journal.state().map_or(1, |s| s.runs + 1);
+    let selection_record = SelectionRecord {
+        packages: selection.packages.clone(),
+        exclude: selection.exclude.clone(),
+        registry: match &target {
+            TargetChoice::Registry(name) => Some(name.clone()),
+            _ => None,
+        },
+        index: match &target {
+            TargetChoice::Index(url) => Some(url.clone()),
+            _ => None,
+        },
+    };
+    run(ws, opts, &plan, &dir, &mut journal, torn, run_number, sink, selection_record)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    ws: &LoadedWorkspace,
+    opts: &PublishOpts,
+    plan: &Plan,
+    dir: &StateDir,
+    journal: &mut Journal,
+    torn: Option<crate::journal::TornLine>,
+    run_number: u32,
+    sink: &mut dyn FnMut(&Record),
+    selection: SelectionRecord,
+) -> anyhow::Result<PublishReport> {
+    let sparse_index = plan.target.sparse_index.as_deref().with_context(|| {
+        format!(
+            "registry `{}` does not use the sparse protocol; cargo-shipper publishes to sparse registries only",
+            plan.target.display_name()
+        )
+    })?;
+    let registry = LiveRegistry::connect(sparse_index)?;
+    let mut rec = Recorder::new(journal, sink);
+    rec.record(Event::RunStarted {
+        format: crate::journal::FORMAT,
+        plan_id: plan.id.clone(),
+        registry: plan.target.key.clone(),
+        run: run_number,
+        crates: plan
+            .crates
+            .iter()
+            .map(|c| CrateRef {
+                name: c.name.clone(),
+                version: c.version.to_string(),
+                depends_on: c.depends_on.clone(),
+            })
+            .collect(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        selection,
+    })?;
+    if let Some(torn) = torn {
+        rec.record(Event::JournalRepaired {
+            dropped_bytes: torn.dropped_bytes,
+            saved_to: torn
+                .saved_to
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        })?;
+    }
+
+    // Crates the registry cannot settle stay out of this run (the engine
+    // reports them as needing an operator); never re-uploaded blindly.
+    engine::settle_unknown_outcomes(&mut rec, &registry)?;
+    let check = engine::check_registry(&mut rec, &registry, opts.engine.jobs.max(4))?;
+    let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
+
+    let pacing = (plan.target.key == "crates-io").then(PacingProfile::crates_io);
+    if let Some(profile) = pacing
+        && !names.is_empty()
+    {
+        let new_crates = check.to_upload.iter().filter(|(_, new)| *new).count() as u32;
+        let new_versions = names.len() as u32 - new_crates;
+        let eta = profile.new_crates.eta(new_crates).max(profile.new_versions.eta(new_versions));
+        rec.record(Event::PacingPlanned {
+            new_crates,
+            new_versions,
+            eta_ms: eta.as_millis() as u64,
+        })?;
+    }
+
+    let started = Instant::now();
+    let jobs = match cargo_backend::package(
+        ws,
+        &PackageRequest {
+            names: &names,
+            target: &plan.target,
+            verify: opts.verify,
+            allow_dirty: opts.allow_dirty,
+        },
+    ) {
+        Ok(jobs) => jobs,
+        Err(error) => return finish_failed(ws, &mut rec, dir, opts, error),
+    };
+    let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
+    for job in &jobs {
+        rec.record(Event::Packaged {
+            name: job.name.clone(),
+            version: job.version.clone(),
+            sha256: job.sha256.clone(),
+            ms: per_crate,
+        })?;
+    }
+
+    if opts.dry_run {
+        for job in &jobs {
+            rec.record(Event::WouldUpload {
+                name: job.name.clone(),
+                version: job.version.clone(),
+            })?;
+        }
+        let state = rec.journal().state().expect("started").clone();
+        return Ok(PublishReport {
+            outcome: RunOutcome::Success,
+            receipt: None,
+            state,
+        });
+    }
+
+    let mut prepared = Vec::new();
+    for job in jobs {
+        let token = match cargo_backend::publish_token(ws, &plan.target, &job, opts.token.as_ref()) {
+            Ok(token) => token,
+            Err(error) => return finish_failed(ws, &mut rec, dir, opts, error),
+        };
+        let new_crate = check
+            .to_upload
+            .iter()
+            .any(|(n, new)| *n == job.name && *new);
+        prepared.push(Prepared {
+            job,
+            token,
+            new_crate,
+        });
+    }
+
+    let mut engine_opts = opts.engine.clone();
+    engine_opts.pacing = pacing;
+    let outcome = engine::upload_all(&mut rec, &registry, &engine_opts, &prepared, &check.to_confirm)?;
+    rec.record(Event::RunFinished { outcome })?;
+    let state = rec.journal().state().expect("started").clone();
+    let receipt = write_receipt(ws, dir, &state, outcome)?;
+    if outcome == RunOutcome::Success {
+        let archived = dir.archive(&archive_label(Some(&state), "published"))?;
+        return Ok(PublishReport {
+            outcome,
+            receipt: Some(archived.join("receipt.json")),
+            state,
+        });
+    }
+    Err(RunFailed {
+        outcome,
+        message: failure_message(outcome, &state, &receipt),
+    }
+    .into())
+}
+
+fn finish_failed(
+    ws: &LoadedWorkspace,
+    rec: &mut Recorder<'_>,
+    dir: &StateDir,
+    opts: &PublishOpts,
+    error: anyhow::Error,
+) -> anyhow::Result<PublishReport> {
+    if opts.dry_run {
+        return Err(error);
+    }
+    let state = rec.journal().state().expect("started").clone();
+    let outcome = if state.any_uploaded() {
+        RunOutcome::Partial
+    } else {
+        RunOutcome::NothingUploaded
+    };
+    rec.record(Event::RunFinished { outcome })?;
+    let state = rec.journal().state().expect("started").clone();
+    write_receipt(ws, dir, &state, outcome)?;
+    Err(error.context(RunFailed {
+        outcome,
+        message: match outcome {
+            RunOutcome::Partial => "the release is incomplete; fix the cause, then `cargo shipper resume`".into(),
+            _ => "nothing was uploaded".into(),
+        },
+    }))
+}
+
+fn write_receipt(
+    ws: &LoadedWorkspace,
+    dir: &StateDir,
+    state: &RunState,
+    outcome: RunOutcome,
+) -> anyhow::Result<PathBuf> {
+    let provenance = provenance::collect(&ws.root()?);
+    let receipt = Receipt::from_state(state, outcome, &provenance);
+    let bytes = serde_json::to_vec_pretty(&receipt)?;
+    crate::local_registry::write_atomic(&dir.receipt(), &bytes)
+        .with_context(|| format!("could not write `{}`", dir.receipt().display()))?;
+    Ok(dir.receipt())
+}
+
+fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::Path) -> String {
+    let done = state.crates.values().filter(|c| c.status.is_done()).count();
+    let total = state.crates.len();
+    match outcome {
+        RunOutcome::NeedsOperator => format!(
+            "{done} of {total} crates are out; an upload's outcome could not be settled with the registry. \
+             Check the registry by hand, then `cargo shipper resume` (receipt: {})",
+            receipt.display()
+        ),
+        RunOutcome::NothingUploaded => format!(
+            "nothing was uploaded ({total} crates in the plan); see the errors above, then `cargo shipper publish` again"
+        ),
+        _ => format!(
+            "{done} of {total} crates are out; run `cargo shipper resume` to finish the release (receipt: {})",
+            receipt.display()
+        ),
+    }
+}
+
+fn recorded_selection(journal: &Journal) -> (Selection, TargetChoice) {
+    let recorded = journal
+        .records()
+        .iter()
+        .rev()
+        .find_map(|r| match &r.event {
+            Event::RunStarted { selection, .. } => Some(selection.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let target = match (recorded.registry, recorded.index) {
+        (Some(name), _) => TargetChoice::Registry(name),
+        (None, Some(url)) => TargetChoice::Index(url),
+        (None, None) => TargetChoice::Default,
+    };
+    (
+        Selection {
+            packages: recorded.packages,
+            exclude: recorded.exclude,
+        },
+        target,
+    )
+}
+
+fn plan_opts(selection: &Selection, target: &TargetChoice) -> PlanOpts {
+    PlanOpts {
+        selection: selection.clone(),
+        target: target.clone(),
+        offline: false,
+    }
+}
+
+/// `archive/` folder name: time (ms since the epoch, sorts), plan id prefix, what happened.
+fn archive_label(state: Option<&RunState>, what: &str) -> String {
+    let plan = state.map_or("unknown", |s| s.plan_id.short());
+    format!("{}-{plan}-{what}", crate::journal::now_ms())
+}
