@@ -31,7 +31,10 @@ pub struct PackageRequest<'a> {
 /// Package (and verify) the named members in one go, in dependency order,
 /// with cargo's overlay registry making unpublished members resolvable.
 /// A compile error stops everything before the first upload.
-pub fn package(ws: &LoadedWorkspace, request: &PackageRequest<'_>) -> anyhow::Result<Vec<UploadJob>> {
+pub fn package(
+    ws: &LoadedWorkspace,
+    request: &PackageRequest<'_>,
+) -> anyhow::Result<Vec<UploadJob>> {
     if request.names.is_empty() {
         return Ok(Vec::new());
     }
@@ -67,7 +70,11 @@ pub fn package(ws: &LoadedWorkspace, request: &PackageRequest<'_>) -> anyhow::Re
         let file_name = pkg.package_id().tarball_name();
         let file = files
             .iter()
-            .find(|f| f.path().file_name().is_some_and(|n| n == file_name.as_str()))
+            .find(|f| {
+                f.path()
+                    .file_name()
+                    .is_some_and(|n| n == file_name.as_str())
+            })
             .with_context(|| format!("cargo produced no `{file_name}`"))?;
         let bytes = std::fs::read(file.path())
             .with_context(|| format!("could not read `{}`", file.path().display()))?;
@@ -119,7 +126,10 @@ fn reg_or_index(target: &RegistryTarget) -> Option<RegistryOrIndex> {
         Some("crates-io") => None,
         Some(name) => Some(RegistryOrIndex::Registry(name.to_owned())),
         None => Some(RegistryOrIndex::Index(
-            target.key.parse().expect("the index URL parsed when the target was chosen"),
+            target
+                .key
+                .parse()
+                .expect("the index URL parsed when the target was chosen"),
         )),
     }
 }
@@ -168,9 +178,9 @@ fn upload_metadata(
                 .to_owned(),
                 registry: (dep_registry != registry_id).then(|| dep_registry.url().to_string()),
                 explicit_name_in_toml: dep.explicit_name_in_toml().map(|n| n.to_string()),
-                artifact: dep.artifact().map(|a| {
-                    a.kinds().iter().map(|k| k.as_str().into_owned()).collect()
-                }),
+                artifact: dep
+                    .artifact()
+                    .map(|a| a.kinds().iter().map(|k| k.as_str().into_owned()).collect()),
                 bindep_target: dep
                     .artifact()
                     .and_then(|a| a.target().map(|t| t.as_str().to_owned())),
@@ -183,14 +193,21 @@ fn upload_metadata(
         .readme
         .as_ref()
         .map(|readme| {
-            std::fs::read_to_string(local.root().join(readme))
-                .with_context(|| format!("failed to read `readme` file for package `{}`", local.name()))
+            std::fs::read_to_string(local.root().join(readme)).with_context(|| {
+                format!(
+                    "failed to read `readme` file for package `{}`",
+                    local.name()
+                )
+            })
         })
         .transpose()?;
     if let Some(file) = &local.manifest().metadata().license_file
         && !local.root().join(file).exists()
     {
-        anyhow::bail!("the license file `{file}` of `{}` does not exist", local.name());
+        anyhow::bail!(
+            "the license file `{file}` of `{}` does not exist",
+            local.name()
+        );
     }
     let features: BTreeMap<String, Vec<String>> = publish
         .manifest()

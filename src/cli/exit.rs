@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use crate::journal::RunOutcome;
+use crate::ops::RunFailed;
 use crate::plan::PlanError;
 use crate::workspace::LoadError;
 
@@ -10,18 +12,31 @@ use crate::workspace::LoadError;
 #[repr(u8)]
 pub enum Exit {
     Success = 0,
-    /// The command failed (I/O, registry unreachable, …); nothing was changed.
+    /// The command failed (I/O, registry unreachable, …); for `publish`:
+    /// nothing was uploaded.
     Failure = 1,
     /// Bad command-line arguments (clap's own code).
     Usage = 2,
     /// The workspace cannot be loaded or planned: a manifest does not parse,
     /// a dependency cycle, an unpublishable dependency, …
     InvalidWorkspace = 3,
+    /// Some crates were published, others not: `cargo shipper resume`.
+    Partial = 4,
+    /// An upload's outcome could not be settled with the registry: a person
+    /// must look before anything else is uploaded.
+    NeedsOperator = 5,
 }
 
 impl Exit {
     /// Classify by walking the error chain for our typed errors.
     pub fn for_error(error: &anyhow::Error) -> Exit {
+        if let Some(failed) = error.downcast_ref::<RunFailed>() {
+            return match failed.outcome {
+                RunOutcome::Partial => Exit::Partial,
+                RunOutcome::NeedsOperator => Exit::NeedsOperator,
+                RunOutcome::NothingUploaded | RunOutcome::Success => Exit::Failure,
+            };
+        }
         // `downcast_ref` sees context types anyhow attached; `chain` sees
         // std `source()` links.
         let invalid = error.downcast_ref::<PlanError>().is_some()

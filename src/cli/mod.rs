@@ -6,6 +6,7 @@
 mod args;
 mod exit;
 mod plan;
+mod publish;
 mod registry;
 
 use std::ffi::OsString;
@@ -43,6 +44,10 @@ struct ShipperCli {
 enum Command {
     /// Show the publish plan: crates, order, dependency levels, plan id
     Plan(plan::PlanArgs),
+    /// Publish the plan: ordered, journaled, resumable
+    Publish(publish::PublishArgs),
+    /// Continue an unfinished publish run
+    Resume(publish::ResumeArgs),
     /// Run the embedded sparse registry (for rehearsals and local tests)
     Registry(registry::RegistryArgs),
 }
@@ -56,6 +61,8 @@ pub fn main() -> ExitCode {
     let CargoCli::Shipper(cli) = CargoCli::parse_from(argv);
     let result = match cli.command {
         Command::Plan(args) => plan::exec(&cli.global, args),
+        Command::Publish(args) => publish::exec_publish(&cli.global, args),
+        Command::Resume(args) => publish::exec_resume(&cli.global, args),
         Command::Registry(args) => registry::exec(&cli.global, args),
     };
     match result {

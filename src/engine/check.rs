@@ -81,7 +81,9 @@ fn lookup_all(
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some((name, version)) = ask.get(i) else { break };
+                    let Some((name, version)) = ask.get(i) else {
+                        break;
+                    };
                     let answer = registry.lookup(name, version);
                     results
                         .lock()

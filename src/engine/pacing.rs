@@ -93,7 +93,10 @@ mod tests {
         let five: Vec<u64> = (0..5).map(|i| t0 + i).collect();
         assert_eq!(bucket.wait(&five[..4], t0 + 4), Duration::ZERO);
         let wait = bucket.wait(&five, t0 + 5);
-        assert!(wait > Duration::from_secs(599) && wait <= Duration::from_secs(600), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(599) && wait <= Duration::from_secs(600),
+            "{wait:?}"
+        );
         assert_eq!(bucket.wait(&five, t0 + 10 * MIN + 5), Duration::ZERO);
     }
 
@@ -104,7 +107,10 @@ mod tests {
         let history: Vec<u64> = (0..30).map(|i| t0 + i * 10).collect();
         // A resumed run 30 s later has half a token: it waits another 30 s.
         let wait = bucket.wait(&history, t0 + 290 + 30_000);
-        assert!((29_000..=30_100).contains(&(wait.as_millis() as u64)), "{wait:?}");
+        assert!(
+            (29_000..=30_100).contains(&(wait.as_millis() as u64)),
+            "{wait:?}"
+        );
     }
 
     #[test]

@@ -8,7 +8,11 @@ use crate::registry::{Lookup, Registry};
 
 /// What the registry holds for one version: its checksum, or nothing.
 /// `Err` when neither the API nor the index could answer.
-pub fn reconcile(registry: &dyn Registry, name: &str, version: &str) -> Result<Option<String>, String> {
+pub fn reconcile(
+    registry: &dyn Registry,
+    name: &str,
+    version: &str,
+) -> Result<Option<String>, String> {
     let api = registry.api_checksum(name, version);
     if let Ok(Some(sha256)) = api {
         return Ok(Some(sha256));

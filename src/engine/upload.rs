@@ -114,7 +114,9 @@ pub fn upload_all(
             }
 
             while in_flight < opts.jobs.max(1) {
-                let Some(name) = ready.front().cloned() else { break };
+                let Some(name) = ready.front().cloned() else {
+                    break;
+                };
                 let current = rec.journal().state().expect("started").crates[&name].clone();
                 if current.status == CrateStatus::Ambiguous {
                     // The last attempt may have landed: ask before sending it again.
@@ -139,7 +141,8 @@ pub fn upload_all(
                                 block_dependents(rec, &mut plan, &name)?;
                             } else {
                                 retries.push((
-                                    Instant::now() + backoff(opts.retry_base, opts.retry_cap, tries),
+                                    Instant::now()
+                                        + backoff(opts.retry_base, opts.retry_cap, tries),
                                     name,
                                 ));
                             }
@@ -242,7 +245,11 @@ pub fn upload_all(
                         .clone();
                     if visible {
                         failpoint::hit("after-confirm", || {});
-                        rec.record(Event::Visible { name: name.clone(), version, ms })?;
+                        rec.record(Event::Visible {
+                            name: name.clone(),
+                            version,
+                            ms,
+                        })?;
                         plan.mark_confirmed(&name);
                     } else {
                         rec.record(Event::VisibilityTimedOut {
@@ -275,7 +282,9 @@ enum Verdict {
     /// It is in the registry with our checksum: confirm it.
     Confirm,
     RetryAt(Instant),
-    GiveUp { operator: bool },
+    GiveUp {
+        operator: bool,
+    },
 }
 
 /// Record a failed upload and decide what comes next.
@@ -299,7 +308,10 @@ fn after_failure(
     })?;
     // Anything that may have landed is settled by asking the registry.
     let may_have_landed = error.already_uploaded
-        || matches!(error.class, FailureClass::Ambiguous | FailureClass::Retryable);
+        || matches!(
+            error.class,
+            FailureClass::Ambiguous | FailureClass::Retryable
+        );
     if may_have_landed {
         match reconcile(registry, name, version) {
             Ok(found) => {

@@ -112,7 +112,10 @@ pub enum Event {
         eta_ms: u64,
     },
     /// Dry run: this crate would be uploaded now.
-    WouldUpload { name: String, version: String },
+    WouldUpload {
+        name: String,
+        version: String,
+    },
     RunFinished {
         outcome: RunOutcome,
     },

@@ -91,20 +91,35 @@ pub fn publish(
     if opts.dry_run {
         let mut journal = Journal::in_memory();
         let plan = plan(ws, &plan_opts(&opts.selection, &opts.target))?;
-        return run(ws, opts, &plan, &dir, &mut journal, None, 1, sink, SelectionRecord::default());
+        return run(
+            ws,
+            opts,
+            &plan,
+            &dir,
+            &mut journal,
+            None,
+            1,
+            sink,
+            SelectionRecord::default(),
+        );
     }
     let _lock = RunLock::acquire(dir.root())?;
     let (mut journal, torn) = Journal::open(&dir)?;
 
     // Finished but not archived (a crash right at the end): archive it now.
-    if journal.state().is_some_and(|s| s.outcome == Some(RunOutcome::Success)) {
+    if journal
+        .state()
+        .is_some_and(|s| s.outcome == Some(RunOutcome::Success))
+    {
         drop(journal);
         dir.archive(&archive_label(None, "finished"))?;
         journal = Journal::open(&dir)?.0;
     }
 
     let (selection, target) = match (opts.mode, journal.state()) {
-        (Mode::Resume, None) => return Err(StartError::NothingToResume(dir.root().to_owned()).into()),
+        (Mode::Resume, None) => {
+            return Err(StartError::NothingToResume(dir.root().to_owned()).into());
+        }
         // Resume the release as it was selected, whatever the flags say now.
         (Mode::Resume, Some(_)) => recorded_selection(&journal),
         (Mode::Publish, _) => (opts.selection.clone(), opts.target.clone()),
@@ -143,7 +158,17 @@ pub fn publish(
             _ => None,
         },
     };
-    run(ws, opts, &plan, &dir, &mut journal, torn, run_number, sink, selection_record)
+    run(
+        ws,
+        opts,
+        &plan,
+        &dir,
+        &mut journal,
+        torn,
+        run_number,
+        sink,
+        selection_record,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -206,7 +231,10 @@ fn run(
     {
         let new_crates = check.to_upload.iter().filter(|(_, new)| *new).count() as u32;
         let new_versions = names.len() as u32 - new_crates;
-        let eta = profile.new_crates.eta(new_crates).max(profile.new_versions.eta(new_versions));
+        let eta = profile
+            .new_crates
+            .eta(new_crates)
+            .max(profile.new_versions.eta(new_versions));
         rec.record(Event::PacingPlanned {
             new_crates,
             new_versions,
@@ -254,7 +282,8 @@ fn run(
 
     let mut prepared = Vec::new();
     for job in jobs {
-        let token = match cargo_backend::publish_token(ws, &plan.target, &job, opts.token.as_ref()) {
+        let token = match cargo_backend::publish_token(ws, &plan.target, &job, opts.token.as_ref())
+        {
             Ok(token) => token,
             Err(error) => return finish_failed(ws, &mut rec, dir, opts, error),
         };
@@ -271,7 +300,13 @@ fn run(
 
     let mut engine_opts = opts.engine.clone();
     engine_opts.pacing = pacing;
-    let outcome = engine::upload_all(&mut rec, &registry, &engine_opts, &prepared, &check.to_confirm)?;
+    let outcome = engine::upload_all(
+        &mut rec,
+        &registry,
+        &engine_opts,
+        &prepared,
+        &check.to_confirm,
+    )?;
     rec.record(Event::RunFinished { outcome })?;
     let state = rec.journal().state().expect("started").clone();
     let receipt = write_receipt(ws, dir, &state, outcome)?;
@@ -312,7 +347,9 @@ fn finish_failed(
     Err(error.context(RunFailed {
         outcome,
         message: match outcome {
-            RunOutcome::Partial => "the release is incomplete; fix the cause, then `cargo shipper resume`".into(),
+            RunOutcome::Partial => {
+                "the release is incomplete; fix the cause, then `cargo shipper resume`".into()
+            }
             _ => "nothing was uploaded".into(),
         },
     }))

@@ -102,7 +102,9 @@ impl Registry for LiveRegistry {
         Ok(versions
             .into_iter()
             .find(|v| Some(&v.version) == wanted.as_ref())
-            .map_or(Lookup::NewVersion, |v| Lookup::Present { sha256: v.checksum }))
+            .map_or(Lookup::NewVersion, |v| Lookup::Present {
+                sha256: v.checksum,
+            }))
     }
 
     fn api_checksum(&self, name: &str, version: &str) -> Result<Option<String>, LookupError> {

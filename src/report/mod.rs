@@ -2,6 +2,7 @@
 //! errors on stderr. Logic modules return values; they never print.
 
 pub mod plan;
+pub mod publish;
 pub mod registry;
 
 use std::io::{IsTerminal, Write};

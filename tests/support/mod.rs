@@ -331,3 +331,71 @@ pub fn demo_workspace() -> Fixture {
     );
     fx
 }
+
+impl Fixture {
+    /// `cargo-shipper shipper <args>` with the registry's token in the
+    /// environment the way cargo reads it, and extra environment variables.
+    pub fn shipper_env(&self, registry: &TestRegistry, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
+        cmd.arg("shipper")
+            .args(args)
+            .current_dir(self.root())
+            .env("CARGO_HOME", self.cargo_home())
+            .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+            .env("NO_COLOR", "1")
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("GITHUB_STEP_SUMMARY");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run(cmd.output().expect("run cargo-shipper"))
+    }
+
+    /// `publish --registry local` with fast retry and polling for tests.
+    pub fn publish(&self, registry: &TestRegistry, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ];
+        args.extend(extra);
+        self.shipper_env(registry, &args, &[])
+    }
+
+    /// Every file under the state dir, concatenated (for secret scans).
+    pub fn state_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        collect(&self.root().join(".shipper"), &mut all);
+        all
+    }
+}
+
+fn collect(dir: &Path, into: &mut Vec<u8>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, into);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            into.extend(bytes);
+        }
+    }
+}
+
+/// Assert the registry token appears nowhere in the outputs or the state dir.
+pub fn assert_no_token(fx: &Fixture, registry: &TestRegistry, runs: &[&Run]) {
+    let token = registry.registry.token().as_bytes();
+    let contains = |hay: &[u8]| hay.windows(token.len()).any(|w| w == token);
+    for run in runs {
+        assert!(!contains(&run.0.stdout), "token on stdout");
+        assert!(!contains(&run.0.stderr), "token on stderr");
+    }
+    assert!(!contains(&fx.state_bytes()), "token under .shipper/");
+}

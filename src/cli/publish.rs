@@ -1,0 +1,129 @@
+//! `cargo shipper publish` and `cargo shipper resume`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs};
+use crate::engine::EngineOpts;
+use crate::ops::{self, Mode, PublishOpts};
+use crate::plan::Selection;
+use crate::report;
+use crate::secret::Secret;
+use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+/// Publish the plan: skip what the registry has, package and verify the
+/// rest up front, upload in dependency order, confirm each version in the
+/// index before its dependents go out. Resumes an unfinished run of the same
+/// plan by itself
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// Package and verify, show what would be uploaded or skipped; upload nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Set aside (archive) an unfinished run of another plan and start this one
+    #[arg(long)]
+    abandon_unfinished: bool,
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
+    packages: PackageArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+/// Continue the unfinished run in the state directory, with the selection
+/// and registry it started with; refuses when there is none or the plan changed
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Output format: progress for people on stderr, or JSON lines of the events on stdout
+    #[arg(long, value_enum, value_name = "FMT", default_value_t)]
+    message_format: MessageFormat,
+    /// Token to use (otherwise cargo's: env vars, credentials.toml, credential providers)
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Allow dirty working directories to be packaged
+    #[arg(long)]
+    allow_dirty: bool,
+    /// Do not build the packaged crates before uploading
+    #[arg(long)]
+    no_verify: bool,
+    /// Uploads and index confirmations in flight at once
+    #[arg(short, long, value_name = "N", default_value_t = 4)]
+    jobs: usize,
+    /// Where the run journal lives [default: .shipper/ at the workspace root]
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// How long to wait for a new version to show in the index, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    confirm_timeout: u64,
+    /// Upload attempts per crate per run
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    max_attempts: u32,
+    /// First retry delay in milliseconds (it doubles, with jitter)
+    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
+    retry_delay_ms: u64,
+    /// First interval between index polls in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 500, hide = true)]
+    confirm_poll_ms: u64,
+    #[command(flatten)]
+    manifest: ManifestArgs,
+}
+
+pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()> {
+    let selection = args.packages.selection();
+    let target = args.registry.target();
+    let mut opts = opts(&args.run, Mode::Publish, selection, target);
+    opts.dry_run = args.dry_run;
+    opts.abandon_unfinished = args.abandon_unfinished;
+    run(global, &args.run, &opts)
+}
+
+pub fn exec_resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<()> {
+    let opts = opts(
+        &args.run,
+        Mode::Resume,
+        Selection::default(),
+        TargetChoice::Default,
+    );
+    run(global, &args.run, &opts)
+}
+
+fn opts(run: &RunArgs, mode: Mode, selection: Selection, target: TargetChoice) -> PublishOpts {
+    PublishOpts {
+        mode,
+        selection,
+        target,
+        state_dir: run.state_dir.clone(),
+        token: run.token.clone().map(Secret::new),
+        allow_dirty: run.allow_dirty,
+        verify: !run.no_verify,
+        dry_run: false,
+        abandon_unfinished: false,
+        engine: EngineOpts {
+            jobs: run.jobs.max(1),
+            max_attempts: run.max_attempts.max(1),
+            retry_base: Duration::from_millis(run.retry_delay_ms),
+            retry_cap: Duration::from_secs(120).max(Duration::from_millis(run.retry_delay_ms)),
+            confirm_timeout: Duration::from_secs(run.confirm_timeout),
+            confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
+            pacing: None,
+        },
+    }
+}
+
+fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Result<()> {
+    let ws = LoadedWorkspace::load(
+        args.manifest.manifest_path.as_deref(),
+        &global.context(false),
+    )?;
+    let mut reporter = report::publish::Reporter::new(args.message_format == MessageFormat::Json);
+    let result = ops::publish(&ws, opts, &mut |record| reporter.event(record));
+    reporter.finish(&result);
+    result.map(|_| ())
+}

@@ -1,0 +1,269 @@
+//! Rendering a publish run: the event stream as cargo-style status lines
+//! on stderr (with a progress bar when stderr is a terminal and not CI) or
+//! as JSON lines on stdout; a closing summary; a Markdown table appended to
+//! `$GITHUB_STEP_SUMMARY` when set.
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::journal::{CrateStatus, Event, FailureClass, Record, RunOutcome, RunState, SkipReason};
+use crate::ops::PublishReport;
+
+pub struct Reporter {
+    json: bool,
+    bar: Option<ProgressBar>,
+    started: Instant,
+}
+
+impl Reporter {
+    pub fn new(json: bool) -> Self {
+        let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        Reporter {
+            json,
+            bar: (!json && interactive).then(|| {
+                let bar = ProgressBar::new(0);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} [{bar:30}] {pos}/{len} crates out  {msg}",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                bar
+            }),
+            started: Instant::now(),
+        }
+    }
+
+    pub fn event(&mut self, record: &Record) {
+        if self.json {
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer(&mut out, record);
+            let _ = writeln!(out);
+            let _ = out.flush();
+            return;
+        }
+        if let Some(bar) = &self.bar {
+            match &record.event {
+                Event::RunStarted { crates, .. } => bar.set_length(crates.len() as u64),
+                Event::Visible { .. }
+                | Event::Skipped {
+                    reason: SkipReason::AlreadyDone | SkipReason::AlreadyInRegistry { .. },
+                    ..
+                } => bar.inc(1),
+                Event::UploadStarted { name, .. } => bar.set_message(format!("uploading {name}")),
+                _ => {}
+            }
+        }
+        if let Some(line) = human_line(&record.event) {
+            match &self.bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+    }
+
+    pub fn finish(&mut self, result: &anyhow::Result<PublishReport>) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if let Ok(report) = result {
+            if !self.json {
+                let secs = self.started.elapsed().as_secs_f64();
+                let out = report
+                    .state
+                    .crates
+                    .values()
+                    .filter(|c| c.status == CrateStatus::Published)
+                    .count();
+                match &report.receipt {
+                    Some(receipt) => eprintln!(
+                        "{:>12} {out} crate{} in {secs:.1}s; receipt: {}",
+                        "Finished",
+                        if out == 1 { "" } else { "s" },
+                        receipt.display()
+                    ),
+                    None => eprintln!("{:>12} dry run: nothing was uploaded", "Finished"),
+                }
+            }
+            step_summary(&report.state, report.outcome);
+        }
+    }
+}
+
+fn human_line(event: &Event) -> Option<String> {
+    let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
+    match event {
+        Event::RunStarted {
+            plan_id,
+            registry,
+            run,
+            crates,
+            ..
+        } => status(
+            if *run > 1 { "Resuming" } else { "Publishing" },
+            format!(
+                "{} crate{} to `{registry}` (plan {}{})",
+                crates.len(),
+                if crates.len() == 1 { "" } else { "s" },
+                plan_id.short(),
+                if *run > 1 {
+                    format!(", run {run}")
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        Event::JournalRepaired {
+            dropped_bytes,
+            saved_to,
+        } => Some(format!(
+            "warning: the journal's last line was cut by a crash; {dropped_bytes} bytes set aside in {saved_to}"
+        )),
+        Event::Skipped {
+            name,
+            version,
+            reason,
+        } => match reason {
+            SkipReason::AlreadyDone => status(
+                "Skipping",
+                format!("{name} {version}: published earlier in this release"),
+            ),
+            SkipReason::AlreadyInRegistry { .. } => status(
+                "Skipping",
+                format!("{name} {version}: already in the registry"),
+            ),
+            SkipReason::DependencyFailed { dependency } => status(
+                "Blocked",
+                format!("{name} {version}: needs {dependency}, which did not go out"),
+            ),
+        },
+        Event::Packaged {
+            name,
+            version,
+            sha256,
+            ..
+        } => status(
+            "Packaged",
+            format!(
+                "{name} {version} (sha256 {})",
+                &sha256[..12.min(sha256.len())]
+            ),
+        ),
+        Event::PacingPlanned {
+            new_crates,
+            new_versions,
+            eta_ms,
+        } => status(
+            "Pacing",
+            format!(
+                "{new_crates} new crate(s), {new_versions} new version(s); the registry's rate limits add about {}",
+                human_duration(*eta_ms)
+            ),
+        ),
+        Event::Paced { name, wait_ms, .. } => status(
+            "Waiting",
+            format!(
+                "{} for the registry's rate limit before {name}",
+                human_duration(*wait_ms)
+            ),
+        ),
+        Event::UploadStarted {
+            name,
+            version,
+            attempt,
+            ..
+        } => status(
+            "Uploading",
+            if *attempt > 1 {
+                format!("{name} {version} (attempt {attempt})")
+            } else {
+                format!("{name} {version}")
+            },
+        ),
+        Event::UploadSucceeded {
+            name, version, ms, ..
+        } => status(
+            "Uploaded",
+            format!("{name} {version} in {}", human_duration(*ms)),
+        ),
+        Event::UploadFailed {
+            name,
+            version,
+            class,
+            message,
+            ..
+        } => Some(format!(
+            "warning: upload of {name} {version} failed ({}): {message}",
+            match class {
+                FailureClass::Retryable => "will retry",
+                FailureClass::RateLimited => "rate limited; will wait",
+                FailureClass::Ambiguous => "may have landed; asking the registry",
+                FailureClass::Permanent => "permanent",
+            }
+        )),
+        Event::Reconciled {
+            name,
+            version,
+            found_sha256,
+        } => status(
+            "Reconciled",
+            match found_sha256 {
+                Some(_) => format!("{name} {version}: the registry has it"),
+                None => format!("{name} {version}: the registry does not have it"),
+            },
+        ),
+        Event::Visible { name, version, ms } => status(
+            "Published",
+            format!(
+                "{name} {version} (in the index after {})",
+                human_duration(*ms)
+            ),
+        ),
+        Event::VisibilityTimedOut {
+            name,
+            version,
+            waited_ms,
+        } => Some(format!(
+            "warning: {name} {version} was uploaded but is not in the index after {}; `cargo shipper resume` checks again",
+            human_duration(*waited_ms)
+        )),
+        Event::WouldUpload { name, version } => status("Would upload", format!("{name} {version}")),
+        Event::RunFinished { .. } | Event::Unknown => None,
+    }
+}
+
+fn human_duration(ms: u64) -> String {
+    match ms {
+        0..1000 => format!("{ms}ms"),
+        1000..60_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        _ => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
+
+/// Append a Markdown summary for GitHub Actions.
+fn step_summary(state: &RunState, outcome: RunOutcome) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
+    let mut text = format!(
+        "### cargo-shipper: {:?} (plan `{}`)\n\n| crate | version | outcome | attempts |\n|---|---|---|---:|\n",
+        outcome,
+        state.plan_id.short()
+    );
+    for (name, c) in state.crates_in_order() {
+        text.push_str(&format!(
+            "| {name} | {} | {:?} | {} |\n",
+            c.version, c.status, c.attempts
+        ));
+    }
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(text.as_bytes());
+    }
+}

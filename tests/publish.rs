@@ -1,0 +1,101 @@
+//! `cargo shipper publish` end to end against the embedded registry.
+
+mod support;
+
+use support::{TestRegistry, assert_no_token, demo_workspace};
+
+const DEMO: [&str; 6] = [
+    "shipper-demo-core",
+    "shipper-demo-left",
+    "shipper-demo-right",
+    "shipper-demo-testkit",
+    "shipper-demo-app",
+    "shipper-demo-cli",
+];
+
+#[test]
+fn publishes_the_demo_in_order_and_archives_the_receipt() {
+    let registry = TestRegistry::start();
+    let fx = demo_workspace();
+    fx.use_registry(&registry);
+    let run = fx.publish(&registry, &["--message-format", "json"]);
+    let stdout = run.ok();
+    for name in DEMO {
+        assert_eq!(registry.index_entry(name).status, 200, "{name}");
+    }
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    let visible: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "visible")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(visible.len(), 6);
+    // Each crate is visible before anything that depends on it starts uploading.
+    let pos = |kind: &str, name: &str| {
+        events
+            .iter()
+            .position(|e| e["kind"] == kind && e["name"] == name)
+            .unwrap_or_else(|| panic!("{kind} {name}"))
+    };
+    assert!(pos("visible", "shipper-demo-core") < pos("upload_started", "shipper-demo-left"));
+    assert!(pos("visible", "shipper-demo-right") < pos("upload_started", "shipper-demo-app"));
+    assert!(pos("visible", "shipper-demo-testkit") < pos("upload_started", "shipper-demo-cli"));
+    assert_eq!(events.last().unwrap()["kind"], "run_finished");
+    assert_eq!(events.last().unwrap()["outcome"], "success");
+
+    // The finished run is archived: the next release starts clean.
+    let shipper = fx.root().join(".shipper");
+    assert!(!shipper.join("events.jsonl").exists());
+    let archive: Vec<_> = std::fs::read_dir(shipper.join("archive"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(archive.len(), 1);
+    let receipt: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(archive[0].path().join("receipt.json")).unwrap())
+            .unwrap();
+    assert_eq!(receipt["outcome"], "success");
+    assert_eq!(receipt["crates"].as_array().unwrap().len(), 6);
+    assert_eq!(receipt["crates"][4]["name"], "shipper-demo-app");
+    assert_eq!(
+        receipt["crates"][4]["depends_on"],
+        serde_json::json!(["shipper-demo-left", "shipper-demo-right"])
+    );
+    assert_eq!(receipt["crates"][0]["outcome"], "published");
+    assert_eq!(receipt["crates"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_no_token(&fx, &registry, &[&run]);
+
+    // A rerun: everything is already there; nothing uploaded, all skipped with a reason.
+    let again = fx.publish(&registry, &["--message-format", "json"]);
+    let out = again.ok();
+    assert_eq!(
+        out.matches("\"reason\":\"already_in_registry\"").count(),
+        6,
+        "{out}"
+    );
+    assert!(!out.contains("upload_started"));
+}
+
+#[test]
+fn dry_run_packages_and_verifies_but_uploads_nothing() {
+    let registry = TestRegistry::start();
+    let fx = demo_workspace();
+    fx.use_registry(&registry);
+    let run = fx.publish(&registry, &["--dry-run"]);
+    run.ok();
+    let err = run.stderr();
+    assert!(
+        err.contains("Would upload shipper-demo-core 0.1.0"),
+        "{err}"
+    );
+    for name in DEMO {
+        assert_eq!(registry.index_entry(name).status, 404);
+    }
+    assert!(
+        !fx.root().join(".shipper/events.jsonl").exists(),
+        "a dry run keeps no journal"
+    );
+}
