@@ -47,6 +47,7 @@ pub enum Event {
     Skipped {
         name: String,
         version: String,
+        #[serde(flatten)]
         reason: SkipReason,
     },
     /// The `.crate` is built (and verified unless `--no-verify`).

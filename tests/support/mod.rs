@@ -399,3 +399,78 @@ pub fn assert_no_token(fx: &Fixture, registry: &TestRegistry, runs: &[&Run]) {
     }
     assert!(!contains(&fx.state_bytes()), "token under .shipper/");
 }
+
+impl TestRegistry {
+    /// A registry with knobs (faults, delays).
+    pub fn start_knobs(f: impl FnOnce(&mut cargo_shipper::local_registry::Knobs)) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("shipper-registry-")
+            .tempdir()
+            .unwrap();
+        let registry = TestRegistry::start_with(dir.path(), |c| f(&mut c.knobs));
+        TestRegistry {
+            registry,
+            _dir: dir,
+        }
+    }
+
+    /// How many index lines (versions) the registry holds for `name`.
+    pub fn version_count(&self, name: &str) -> usize {
+        let reply = self.index_entry(name);
+        if reply.status != 200 {
+            return 0;
+        }
+        reply.text().lines().count()
+    }
+}
+
+/// A chain workspace: `a` <- `b` <- `c` (each depends on the previous).
+pub fn chain(names: &[&str]) -> Fixture {
+    let fx = Fixture::new();
+    let members: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    fx.file(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
+            members.join(", ")
+        ),
+    );
+    for (i, name) in names.iter().enumerate() {
+        let deps = if i == 0 {
+            String::new()
+        } else {
+            let prev = names[i - 1];
+            format!("[dependencies]\n{prev} = {{ path = \"../{prev}\", version = \"0.1.0\" }}")
+        };
+        fx.package(name, name, "0.1.0", &deps);
+    }
+    fx
+}
+
+/// The journal records of a state dir (live or archived), parsed.
+pub fn events_in(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("events.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The archived run directory (exactly one expected).
+pub fn archived(fx: &Fixture) -> PathBuf {
+    let dirs: Vec<_> = std::fs::read_dir(fx.root().join(".shipper/archive"))
+        .expect("an archive")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+/// Events of `kind` about crate `name`.
+pub fn count(events: &[serde_json::Value], kind: &str, name: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| e["kind"] == kind && e["name"] == name)
+        .count()
+}
