@@ -48,7 +48,7 @@ fn publishes_the_demo_in_order_and_archives_the_receipt() {
 
     // The finished run is archived: the next release starts clean.
     let shipper = fx.root().join(".shipper");
-    assert!(!shipper.join("events.jsonl").exists());
+    assert!(!shipper.join("current").exists());
     let archive: Vec<_> = std::fs::read_dir(shipper.join("archive"))
         .unwrap()
         .flatten()
@@ -95,7 +95,7 @@ fn dry_run_packages_and_verifies_but_uploads_nothing() {
         assert_eq!(registry.index_entry(name).status, 404);
     }
     assert!(
-        !fx.root().join(".shipper/events.jsonl").exists(),
+        !fx.root().join(".shipper/current/events.jsonl").exists(),
         "a dry run keeps no journal"
     );
 }

@@ -37,7 +37,7 @@ fn interrupted_release_resumes_without_publishing_twice() {
     assert_eq!(registry.version_count("a"), 1);
     assert_eq!(registry.version_count("b"), 1);
     assert_eq!(registry.version_count("c"), 0);
-    let live = fx.root().join(".shipper");
+    let live = fx.root().join(".shipper/current");
     assert_state_is_projection(&live);
     let partial: serde_json::Value =
         serde_json::from_slice(&std::fs::read(live.join("receipt.json")).unwrap()).unwrap();
@@ -132,7 +132,7 @@ fn a_different_plan_with_an_unfinished_run_is_refused_until_set_aside() {
     assert!(err.contains("unfinished run of another plan"), "{err}");
     assert!(err.contains("--abandon-unfinished"), "{err}");
     assert!(
-        fx.root().join(".shipper/events.jsonl").exists(),
+        fx.root().join(".shipper/current/events.jsonl").exists(),
         "nothing removed"
     );
 

@@ -1,10 +1,12 @@
 //! Crash-safe run state under the state directory (`.shipper/` by default):
 //!
-//! - `events.jsonl`: the truth, append-only (see [`log`]);
-//! - `state.json`: its projection, rewritten atomically after each event;
-//! - `receipt.json`: what the run did;
+//! - `current/events.jsonl`: the truth, append-only (see [`log`]);
+//! - `current/state.json`: its projection, rewritten atomically after each event;
+//! - `current/receipt.json`: what the run did;
 //! - `lock`: one run at a time;
-//! - `archive/<time>-<plan>/`: finished runs, so the next release starts clean.
+//! - `archive/<time>-<plan>-<what>/`: finished runs, so the next release
+//!   starts clean. Archiving renames `current/` in one step: a crash leaves
+//!   either the run in `current/` or the run in `archive/`, never half of each.
 //!
 //! Nothing here depends on the machine (no absolute paths, no host names):
 //! a state directory restored on another CI runner resumes there.
@@ -44,27 +46,31 @@ impl StateDir {
         &self.root
     }
 
+    /// The directory of the run in progress.
+    pub fn current(&self) -> PathBuf {
+        self.root.join("current")
+    }
+
     pub fn events(&self) -> PathBuf {
-        self.root.join("events.jsonl")
+        self.current().join("events.jsonl")
     }
 
     pub fn state(&self) -> PathBuf {
-        self.root.join("state.json")
+        self.current().join("state.json")
     }
 
     pub fn receipt(&self) -> PathBuf {
-        self.root.join("receipt.json")
+        self.current().join("receipt.json")
     }
 
-    /// Move the finished run's files to `archive/<label>/`; returns that directory.
+    /// Move the run's directory to `archive/<label>/` in one rename;
+    /// returns the new directory.
     pub fn archive(&self, label: &str) -> std::io::Result<PathBuf> {
-        let dest = self.root.join("archive").join(label);
-        std::fs::create_dir_all(&dest)?;
-        for path in [self.receipt(), self.state(), self.events()] {
-            if path.exists() {
-                std::fs::rename(&path, dest.join(path.file_name().expect("file")))?;
-            }
-        }
+        let archive = self.root.join("archive");
+        std::fs::create_dir_all(&archive)?;
+        let dest = archive.join(label);
+        std::fs::rename(self.current(), &dest)?;
+        std::fs::File::open(&archive)?.sync_all()?;
         std::fs::File::open(&self.root)?.sync_all()?;
         Ok(dest)
     }

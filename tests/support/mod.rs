@@ -474,3 +474,13 @@ pub fn count(events: &[serde_json::Value], kind: &str, name: &str) -> usize {
         .filter(|e| e["kind"] == kind && e["name"] == name)
         .count()
 }
+
+/// The archived directory of the run that published.
+pub fn archived_published(fx: &Fixture) -> PathBuf {
+    std::fs::read_dir(fx.root().join(".shipper/archive"))
+        .expect("an archive")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("-published"))
+        .expect("a published run")
+}

@@ -1,0 +1,156 @@
+//! Crash safety: abort the process at each journal step in turn (failpoints)
+//! and kill it at random times; then rerun until the release is out. Every
+//! crate must end in the registry exactly once, with consistent files.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use cargo_shipper::journal::{Record, RunState};
+use support::{Fixture, TestRegistry, assert_no_token, chain, count, events_in};
+
+const CRATES: [&str; 3] = ["ca", "cb", "cc"];
+
+fn publish_args() -> Vec<&'static str> {
+    vec![
+        "publish",
+        "--registry",
+        "local",
+        "--allow-dirty",
+        "--no-verify",
+        "--retry-delay-ms",
+        "20",
+        "--confirm-poll-ms",
+        "20",
+    ]
+}
+
+/// Rerun `publish` (it resumes by itself) until it succeeds.
+fn finish(fx: &Fixture, registry: &TestRegistry) {
+    for _ in 0..4 {
+        let run = fx.shipper_env(registry, &publish_args(), &[]);
+        if run.code() == 0 {
+            assert_no_token(fx, registry, &[&run]);
+            return;
+        }
+        assert!(
+            matches!(run.code(), 1 | 4),
+            "unexpected exit: {}",
+            run.stderr()
+        );
+    }
+    panic!("the release never finished");
+}
+
+fn assert_released_once(fx: &Fixture, registry: &TestRegistry) {
+    for name in CRATES {
+        assert_eq!(
+            registry.version_count(name),
+            1,
+            "{name} exactly once in the registry"
+        );
+    }
+    // Every archived run (a rerun after a finished release archives a no-op
+    // run of its own): each crate confirmed once over all of them, and each
+    // run's state.json is the projection of its events.
+    let archive = fx.root().join(".shipper/archive");
+    let runs: Vec<_> = std::fs::read_dir(&archive)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(
+        runs.iter()
+            .any(|p| p.to_string_lossy().ends_with("-published")),
+        "{runs:?}"
+    );
+    let mut all = Vec::new();
+    for dir in &runs {
+        let events = events_in(dir);
+        let records: Vec<Record> = events
+            .iter()
+            .map(|e| serde_json::from_value(e.clone()).unwrap())
+            .collect();
+        let state: RunState =
+            serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+        assert_eq!(Some(state), RunState::project(&records), "{dir:?}");
+        all.extend(events);
+    }
+    for name in CRATES {
+        assert_eq!(count(&all, "visible", name), 1, "{name} confirmed once");
+    }
+}
+
+#[test]
+fn abort_at_every_journal_step_then_resume() {
+    let points = [
+        ("before-upload", 1),
+        ("before-upload", 2),
+        ("after-upload", 1),
+        ("after-upload", 3),
+        ("before-confirm", 1),
+        ("before-confirm", 2),
+        ("after-confirm", 1),
+        ("after-confirm", 3),
+        ("journal-mid-write", 1),
+        ("journal-mid-write", 6),
+        ("journal-mid-write", 9),
+        ("state-mid-write", 4),
+    ];
+    for (point, nth) in points {
+        let registry = TestRegistry::start();
+        let fx = chain(&CRATES);
+        fx.use_registry(&registry);
+        let failpoint = format!("{point}@{nth}");
+        let crashed = fx.shipper_env(
+            &registry,
+            &publish_args(),
+            &[("SHIPPER_FAILPOINT", &failpoint)],
+        );
+        assert_eq!(
+            crashed.0.status.code(),
+            None,
+            "{failpoint}: the process aborted: {}",
+            crashed.stderr()
+        );
+        finish(&fx, &registry);
+        assert_released_once(&fx, &registry);
+        if point == "journal-mid-write" && nth > 1 {
+            let events = events_in(&support::archived_published(&fx));
+            // (the repair is recorded in the run that found the torn line)
+            assert!(
+                events.iter().any(|e| e["kind"] == "journal_repaired"),
+                "{failpoint}: repair recorded"
+            );
+        }
+    }
+}
+
+#[test]
+fn sigkill_at_random_times_then_resume() {
+    for seed in 0..8u64 {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let registry = TestRegistry::start_knobs(|k| {
+            k.upload_latency = Duration::from_millis(40);
+            k.propagation_delay = Duration::from_millis(40);
+        });
+        let fx = chain(&CRATES);
+        fx.use_registry(&registry);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+            .arg("shipper")
+            .args(publish_args())
+            .current_dir(fx.root())
+            .env("CARGO_HOME", fx.cargo_home())
+            .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.u64(0..700)));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        finish(&fx, &registry);
+        assert_released_once(&fx, &registry);
+    }
+}
