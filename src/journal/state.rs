@@ -111,8 +111,17 @@ impl RunState {
         self.crates.values().all(|c| c.status.is_done())
     }
 
+    /// Whether this journal may have put anything in the registry.
     pub fn any_uploaded(&self) -> bool {
-        self.crates.values().any(|c| c.attempts > 0)
+        self.crates.values().any(|c| {
+            matches!(
+                c.status,
+                CrateStatus::Published
+                    | CrateStatus::Uploaded
+                    | CrateStatus::Uploading
+                    | CrateStatus::Ambiguous
+            )
+        })
     }
 }
 

@@ -101,13 +101,15 @@ fn human_line(event: &Event) -> Option<String> {
             registry,
             run,
             crates,
+            selection,
             ..
         } => status(
             if *run > 1 { "Resuming" } else { "Publishing" },
             format!(
-                "{} crate{} to `{registry}` (plan {}{})",
+                "{} crate{} to `{}` (plan {}{})",
                 crates.len(),
                 if crates.len() == 1 { "" } else { "s" },
+                selection.registry.as_deref().unwrap_or(registry),
                 plan_id.short(),
                 if *run > 1 {
                     format!(", run {run}")
