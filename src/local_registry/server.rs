@@ -279,7 +279,7 @@ fn publish(state: &State, body: &[u8]) -> Result<Reply, Dropped> {
         }
     };
     let upstream = |name: &str| upstream_entries(state, name);
-    match state.storage.publish(&krate, tarball, &upstream) {
+    match state.storage.publish(&krate, tarball, metadata, &upstream) {
         Ok(entry) => {
             state.knobs.stored(&entry.name, &entry.vers);
             if fault == Some(UploadFault::DropAfterStore) {

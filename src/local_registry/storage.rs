@@ -107,6 +107,7 @@ impl Storage {
         &self,
         krate: &crates_io::NewCrate,
         tarball: &[u8],
+        metadata: &[u8],
         upstream: &dyn Fn(&str) -> Vec<IndexEntry>,
     ) -> Result<IndexEntry, Refusal> {
         if !valid_name(&krate.name) {
@@ -147,6 +148,8 @@ impl Storage {
         let entry = super::index_entry::IndexEntry::from_upload(krate, cksum);
         let crate_path = self.crate_path(&krate.name, &krate.vers);
         write_atomic(&crate_path, tarball).map_err(internal)?;
+        // The upload metadata as received, for audits and differential tests.
+        write_atomic(&crate_path.with_extension("json"), metadata).map_err(internal)?;
         let mut index = self
             .read_index_file(&Self::index_rel_path(&krate.name))
             .unwrap_or_default();

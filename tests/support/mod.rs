@@ -152,6 +152,11 @@ impl TestRegistry {
     pub fn index_url(&self) -> String {
         self.registry.index_url()
     }
+
+    /// The registry's storage directory.
+    pub fn root(&self) -> &Path {
+        self._dir.path()
+    }
 }
 
 impl Fixture {

@@ -1,0 +1,87 @@
+//! Differential: the same crates published by the real `cargo publish` CLI
+//! and by cargo-shipper (in-process) into two embedded registries give the
+//! same index entries: dependencies, features, checksum.
+
+mod support;
+
+use support::{Fixture, TestRegistry};
+
+/// A workspace whose top crate has renamed, optional, target-specific,
+/// build and dev dependencies, `dep:`/`?/` features, `links` and `rust-version`.
+fn rich_workspace() -> Fixture {
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\", \"lib\"]\n")
+        .package("a", "diff-a", "0.1.0", "[features]\nx = []")
+        .package("b", "diff-b", "0.1.3", "")
+        .package(
+            "lib",
+            "diff-lib",
+            "1.0.0",
+            r#"rust-version = "1.70"
+links = "difflib"
+build = "build.rs"
+
+[dependencies]
+renamed = { package = "diff-a", path = "../a", version = "0.1", optional = true, default-features = false, features = ["x"] }
+
+[target.'cfg(unix)'.dependencies]
+diff-b = { path = "../b", version = "0.1.3" }
+
+[build-dependencies]
+diff-a = { path = "../a", version = "=0.1.0" }
+
+[dev-dependencies]
+diff-b = { path = "../b", version = "0.1" }
+
+[features]
+default = ["plain"]
+plain = []
+uses-dep = ["dep:renamed"]
+weak = ["renamed?/x"]
+"#,
+        )
+        .file("lib/build.rs", "fn main() {}\n")
+        .file("lib/README.md", "# diff-lib\n");
+    fx
+}
+
+#[test]
+fn in_process_upload_matches_cargo_publish() {
+    let by_cargo = TestRegistry::start();
+    let by_us = TestRegistry::start();
+
+    let one = rich_workspace();
+    one.use_registry(&by_cargo);
+    one.cargo(
+        &by_cargo,
+        &[
+            "publish",
+            "--workspace",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+        ],
+    )
+    .ok();
+
+    let two = rich_workspace();
+    two.use_registry(&by_us);
+    two.publish(&by_us, &["--no-verify"]).ok();
+
+    for name in ["diff-a", "diff-b", "diff-lib"] {
+        let theirs: serde_json::Value =
+            serde_json::from_slice(&by_cargo.index_entry(name).body).unwrap();
+        let ours: serde_json::Value =
+            serde_json::from_slice(&by_us.index_entry(name).body).unwrap();
+        assert_eq!(ours, theirs, "{name}");
+    }
+    // The whole upload metadata (description, readme, license, deps with
+    // their `registry`, features) is what cargo sends, byte for byte.
+    let metadata = |r: &TestRegistry| {
+        std::fs::read_to_string(r.root().join("crates/diff-lib/diff-lib-1.0.0.json")).unwrap()
+    };
+    let ours = metadata(&by_us);
+    assert_eq!(ours, metadata(&by_cargo));
+    assert!(ours.contains("\"readme\":\"# diff-lib\\n\""), "{ours}");
+}
