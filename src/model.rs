@@ -5,6 +5,8 @@
 //! These types carry no `cargo` types, so everything downstream of
 //! [`crate::workspace`] stays independent of the cargo library.
 
+use std::time::Duration;
+
 use semver::{Version, VersionReq};
 use serde::Serialize;
 
@@ -129,4 +131,18 @@ pub enum FailureClass {
     Ambiguous,
     /// Authentication, validation, a different crate under this version.
     Permanent,
+}
+
+/// One token bucket: `burst` uploads at once, then one per `every`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    pub burst: u32,
+    pub every: Duration,
+}
+
+/// Limits of a registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacingProfile {
+    pub new_crates: Bucket,
+    pub new_versions: Bucket,
 }

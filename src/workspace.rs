@@ -12,7 +12,8 @@ use cargo::core::{Dependency, Package, SourceId, Workspace};
 use cargo::util::important_paths::find_root_manifest_for_wd;
 
 use crate::model::{
-    DepKind, DepRoute, Member, MemberDep, PublishSetting, RegistryTarget, WorkspaceModel,
+    Bucket, DepKind, DepRoute, Member, MemberDep, PacingProfile, PublishSetting, RegistryTarget,
+    WorkspaceModel,
 };
 
 /// What the user said about the target registry (`--registry` / `--index`).
@@ -125,6 +126,41 @@ impl LoadedWorkspace {
         };
         model.members.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(model)
+    }
+
+    /// Registry rate limits from `[workspace.metadata.shipper.pacing]`:
+    /// `new-crates` and `new-versions`, each `{ burst = N, per-seconds = S }`.
+    pub fn pacing(&self) -> anyhow::Result<Option<PacingProfile>> {
+        let ws = self.workspace()?;
+        let Some(pacing) = ws
+            .custom_metadata()
+            .and_then(|m| m.get("shipper"))
+            .and_then(|s| s.get("pacing"))
+        else {
+            return Ok(None);
+        };
+        let bucket = |key: &str| -> anyhow::Result<Bucket> {
+            let table = pacing.get(key).with_context(|| {
+                format!("`[workspace.metadata.shipper.pacing]` needs `{key} = {{ burst = N, per-seconds = S }}`")
+            })?;
+            let number = |field: &str| {
+                table
+                    .get(field)
+                    .and_then(|v| v.as_integer())
+                    .filter(|n| *n >= 0)
+                    .with_context(|| {
+                        format!("`[workspace.metadata.shipper.pacing] {key}.{field}` must be a whole number")
+                    })
+            };
+            Ok(Bucket {
+                burst: u32::try_from(number("burst")?)?,
+                every: std::time::Duration::from_secs(u64::try_from(number("per-seconds")?)?),
+            })
+        };
+        Ok(Some(PacingProfile {
+            new_crates: bucket("new-crates")?,
+            new_versions: bucket("new-versions")?,
+        }))
     }
 
     /// Resolve the target registry as `cargo publish` would.

@@ -5,19 +5,7 @@
 
 use std::time::Duration;
 
-/// One token bucket: `burst` uploads at once, then one per `every`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bucket {
-    pub burst: u32,
-    pub every: Duration,
-}
-
-/// Limits of a registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PacingProfile {
-    pub new_crates: Bucket,
-    pub new_versions: Bucket,
-}
+pub use crate::model::{Bucket, PacingProfile};
 
 impl PacingProfile {
     /// crates.io's published limits: new crates burst 5 then 1 per 10 min;

@@ -225,7 +225,11 @@ fn run(
     let check = engine::check_registry(&mut rec, &registry, opts.engine.jobs.max(4))?;
     let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
 
-    let pacing = (plan.target.key == "crates-io").then(PacingProfile::crates_io);
+    // Configured limits win; crates.io's are known; other registries: none.
+    let pacing = match ws.pacing()? {
+        Some(configured) => Some(configured),
+        None => (plan.target.key == "crates-io").then(PacingProfile::crates_io),
+    };
     if let Some(profile) = pacing
         && !names.is_empty()
     {
