@@ -129,7 +129,7 @@ fn abort_at_every_journal_step_then_resume() {
 
 #[test]
 fn sigkill_at_random_times_then_resume() {
-    for seed in 0..8u64 {
+    for seed in 0..16u64 {
         let mut rng = fastrand::Rng::with_seed(seed);
         let registry = TestRegistry::start_knobs(|k| {
             k.upload_latency = Duration::from_millis(40);

@@ -157,3 +157,32 @@ fn a_different_plan_with_an_unfinished_run_is_refused_until_set_aside() {
         "{archive:?}"
     );
 }
+
+#[test]
+fn a_failed_crate_someone_else_published_becomes_already_present() {
+    let registry =
+        TestRegistry::start_knobs(|k| k.upload_faults = vec![(2, UploadFault::Status(500))]);
+    let fx = chain(&["xa", "xb"]);
+    fx.use_registry(&registry);
+    assert_eq!(
+        fx.publish(&registry, &["--no-verify", "--max-attempts", "1"])
+            .code(),
+        4
+    );
+    // Meanwhile the version appears in the registry by other means.
+    assert_eq!(registry.upload("xb", "0.1.0", &["xa"]).status, 200);
+    fx.shipper_env(&registry, &["resume", "--no-verify"], &[])
+        .ok();
+    let dir = archived(&fx);
+    let receipt: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("receipt.json")).unwrap()).unwrap();
+    assert_eq!(receipt["crates"][1]["name"], "xb");
+    assert_eq!(receipt["crates"][1]["outcome"], "already_present");
+    let state: RunState =
+        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+    assert_eq!(
+        state.crates["xb"].status,
+        cargo_shipper::journal::CrateStatus::AlreadyPresent
+    );
+    assert_eq!(registry.version_count("xb"), 1);
+}

@@ -89,14 +89,15 @@ impl Journal {
     pub fn open(dir: &StateDir) -> Result<(Journal, Option<TornLine>), JournalError> {
         let (log, torn) = EventLog::open(&dir.events())?;
         let state = RunState::project(log.records());
-        Ok((
-            Journal {
-                log,
-                state,
-                state_path: Some(dir.state()),
-            },
-            torn,
-        ))
+        let journal = Journal {
+            log,
+            state,
+            state_path: Some(dir.state()),
+        };
+        // A crash between an event and its projection leaves state.json one
+        // step behind (or half-written): bring it back in line now.
+        journal.write_state()?;
+        Ok((journal, torn))
     }
 
     pub fn in_memory() -> Journal {
@@ -232,6 +233,7 @@ mod tests {
             (b"{\"seq\":1,\"at_ms\":1,\"kind\":\"run_started\",\"format\":9,\"plan_id\":\"x\",\"registry\":\"r\",\"run\":1,\"crates\":[],\"tool_version\":\"t\"}\n", "newer cargo-shipper"),
             (b"{\"seq\":1,\"at_ms\":1,\"kind\":\"run_started\",\"format\":1,\"plan_id\":\"x\",\"registry\":\"r\",\"run\":1,\"crates\":[],\"tool_version\":\"t\"}\n{\"seq\":3,\"at_ms\":1,\"kind\":\"run_finished\",\"outcome\":\"success\"}\n", "sequence number 3"),
         ];
+        std::fs::create_dir_all(dir.current()).unwrap();
         for (bytes, says) in cases {
             std::fs::write(dir.events(), bytes).unwrap();
             let err = Journal::open(&dir).err().expect("refused").to_string();

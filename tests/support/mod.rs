@@ -353,7 +353,11 @@ impl Fixture {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        Run(cmd.output().expect("run cargo-shipper"))
+        let run = Run(cmd.output().expect("run cargo-shipper"));
+        // Every run through here is scanned: the token never reaches an
+        // output or a file under the state directory.
+        assert_no_token(self, registry, &[&run]);
+        run
     }
 
     /// `publish --registry local` with fast retry and polling for tests.
