@@ -69,7 +69,7 @@ struct RunArgs {
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     retry_delay_ms: u64,
     /// First interval between index polls in milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 500, hide = true)]
+    #[arg(long, value_name = "MS", default_value_t = 100, hide = true)]
     confirm_poll_ms: u64,
     #[command(flatten)]
     manifest: ManifestArgs,

@@ -43,7 +43,7 @@ impl Default for EngineOpts {
             retry_base: Duration::from_secs(2),
             retry_cap: Duration::from_secs(120),
             confirm_timeout: Duration::from_secs(600),
-            confirm_poll: Duration::from_millis(500),
+            confirm_poll: Duration::from_millis(100),
             pacing: None,
         }
     }

@@ -447,8 +447,10 @@ fn poll_until_visible(
         if now >= deadline {
             return false;
         }
-        let jittered = interval.mul_f64(0.8 + fastrand::f64() * 0.4);
+        let jittered = interval.mul_f64(0.9 + fastrand::f64() * 0.2);
         std::thread::sleep(jittered.min(deadline - now));
-        interval = (interval * 3 / 2).min(Duration::from_secs(10));
+        // Gentle growth: the index usually catches up within seconds, and
+        // every poll past that moment delays the dependents.
+        interval = interval.mul_f64(1.25).min(Duration::from_secs(2));
     }
 }
