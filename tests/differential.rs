@@ -4,46 +4,7 @@
 
 mod support;
 
-use support::{Fixture, TestRegistry};
-
-/// A workspace whose top crate has renamed, optional, target-specific,
-/// build and dev dependencies, `dep:`/`?/` features, `links` and `rust-version`.
-fn rich_workspace() -> Fixture {
-    let fx = Fixture::new();
-    fx.file("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\", \"lib\"]\n")
-        .package("a", "diff-a", "0.1.0", "[features]\nx = []")
-        .package("b", "diff-b", "0.1.3", "")
-        .package(
-            "lib",
-            "diff-lib",
-            "1.0.0",
-            r#"rust-version = "1.70"
-links = "difflib"
-build = "build.rs"
-
-[dependencies]
-renamed = { package = "diff-a", path = "../a", version = "0.1", optional = true, default-features = false, features = ["x"] }
-
-[target.'cfg(unix)'.dependencies]
-diff-b = { path = "../b", version = "0.1.3" }
-
-[build-dependencies]
-diff-a = { path = "../a", version = "=0.1.0" }
-
-[dev-dependencies]
-diff-b = { path = "../b", version = "0.1" }
-
-[features]
-default = ["plain"]
-plain = []
-uses-dep = ["dep:renamed"]
-weak = ["renamed?/x"]
-"#,
-        )
-        .file("lib/build.rs", "fn main() {}\n")
-        .file("lib/README.md", "# diff-lib\n");
-    fx
-}
+use support::{TestRegistry, rich_workspace};
 
 #[test]
 fn in_process_upload_matches_cargo_publish() {

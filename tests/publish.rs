@@ -2,16 +2,7 @@
 
 mod support;
 
-use support::{TestRegistry, assert_no_token, demo_workspace};
-
-const DEMO: [&str; 6] = [
-    "shipper-demo-core",
-    "shipper-demo-left",
-    "shipper-demo-right",
-    "shipper-demo-testkit",
-    "shipper-demo-app",
-    "shipper-demo-cli",
-];
+use support::{DEMO_CRATES, TestRegistry, assert_no_token, demo_workspace};
 
 #[test]
 fn publishes_the_demo_in_order_and_archives_the_receipt() {
@@ -20,7 +11,7 @@ fn publishes_the_demo_in_order_and_archives_the_receipt() {
     fx.use_registry(&registry);
     let run = fx.publish(&registry, &["--message-format", "json"]);
     let stdout = run.ok();
-    for name in DEMO {
+    for name in DEMO_CRATES {
         assert_eq!(registry.index_entry(name).status, 200, "{name}");
     }
     let events: Vec<serde_json::Value> = stdout
@@ -91,7 +82,7 @@ fn dry_run_packages_and_verifies_but_uploads_nothing() {
         err.contains("Would upload shipper-demo-core 0.1.0"),
         "{err}"
     );
-    for name in DEMO {
+    for name in DEMO_CRATES {
         assert_eq!(registry.index_entry(name).status, 404);
     }
     assert!(

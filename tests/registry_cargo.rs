@@ -4,16 +4,7 @@
 
 mod support;
 
-use support::{Fixture, TestRegistry, demo_workspace};
-
-const DEMO: [&str; 6] = [
-    "shipper-demo-core",
-    "shipper-demo-left",
-    "shipper-demo-right",
-    "shipper-demo-testkit",
-    "shipper-demo-app",
-    "shipper-demo-cli",
-];
+use support::{DEMO_CRATES, Fixture, TestRegistry, demo_workspace, rich_workspace};
 
 #[test]
 fn real_cargo_publishes_the_demo_a_consumer_builds_it_and_a_yank_takes_effect() {
@@ -32,7 +23,7 @@ fn real_cargo_publishes_the_demo_a_consumer_builds_it_and_a_yank_takes_effect() 
         ],
     )
     .ok();
-    for name in DEMO {
+    for name in DEMO_CRATES {
         assert_eq!(registry.index_entry(name).status, 200, "{name} published");
     }
     assert_eq!(
@@ -42,7 +33,10 @@ fn real_cargo_publishes_the_demo_a_consumer_builds_it_and_a_yank_takes_effect() 
     );
 
     let consumer = Fixture::new();
-    let deps: String = DEMO.iter().map(|d| format!("{d} = \"0.1\"\n")).collect();
+    let deps: String = DEMO_CRATES
+        .iter()
+        .map(|d| format!("{d} = \"0.1\"\n"))
+        .collect();
     consumer
         .file(
             "Cargo.toml",
@@ -79,39 +73,8 @@ fn real_cargo_publishes_the_demo_a_consumer_builds_it_and_a_yank_takes_effect() 
 #[test]
 fn index_line_for_a_real_cargo_upload_follows_crates_io_rules() {
     let registry = TestRegistry::start();
-    let fx = Fixture::new();
-    fx.file("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\", \"lib\"]\n")
-        .package("a", "diff-a", "0.1.0", "[features]\nx = []")
-        .package("b", "diff-b", "0.1.3", "")
-        .package(
-            "lib",
-            "diff-lib",
-            "1.0.0",
-            r#"rust-version = "1.70"
-links = "difflib"
-build = "build.rs"
-
-[dependencies]
-renamed = { package = "diff-a", path = "../a", version = "0.1", optional = true, default-features = false, features = ["x"] }
-
-[target.'cfg(unix)'.dependencies]
-diff-b = { path = "../b", version = "0.1.3" }
-
-[build-dependencies]
-diff-a = { path = "../a", version = "=0.1.0" }
-
-[dev-dependencies]
-diff-b = { path = "../b", version = "0.1" }
-
-[features]
-default = ["plain"]
-plain = []
-uses-dep = ["dep:renamed"]
-weak = ["renamed?/x"]
-"#,
-        )
-        .file("lib/build.rs", "fn main() {}\n")
-        .use_registry(&registry);
+    let fx = rich_workspace();
+    fx.use_registry(&registry);
     fx.cargo(
         &registry,
         &[
