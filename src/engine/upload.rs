@@ -1,7 +1,8 @@
 //! The upload loop: a ready-set scheduler on the calling thread (the only
-//! writer of the journal) and `jobs` worker threads that upload and poll
-//! the index. A crate goes out once every plan crate it depends on is
-//! visible; its dependents are released when it is.
+//! writer of the journal), `jobs` worker threads that upload, and one poller
+//! thread that watches the index for every uploaded version at once (polls
+//! are cheap; they must not hold an upload slot). A crate goes out once every
+//! plan crate it depends on is visible; its dependents are released when it is.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, mpsc};
@@ -25,13 +26,11 @@ pub struct Prepared {
     pub new_crate: bool,
 }
 
-enum Task<'a> {
-    Upload(&'a Prepared),
-    Confirm {
-        name: String,
-        version: String,
-        sha256: String,
-    },
+/// Watch the index for this version.
+struct ConfirmRequest {
+    name: String,
+    version: String,
+    sha256: String,
 }
 
 enum Done {
@@ -83,9 +82,11 @@ pub fn upload_all(
         }
     }
 
-    let (task_tx, task_rx) = mpsc::channel::<Task<'_>>();
+    let (task_tx, task_rx) = mpsc::channel::<&Prepared>();
     let task_rx = Mutex::new(task_rx);
+    let (confirm_tx, confirm_rx) = mpsc::channel::<ConfirmRequest>();
     let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let mut confirming = 0usize;
     let mut ready: VecDeque<String> = VecDeque::new();
     let mut retries: Vec<(Instant, String)> = Vec::new();
     let mut attempts: BTreeMap<String, u32> = BTreeMap::new();
@@ -96,8 +97,10 @@ pub fn upload_all(
         for _ in 0..opts.jobs.max(1) {
             let task_rx = &task_rx;
             let done_tx = done_tx.clone();
-            scope.spawn(move || worker(registry, opts, task_rx, done_tx));
+            scope.spawn(move || worker(registry, task_rx, done_tx));
         }
+        let poller_done = done_tx.clone();
+        scope.spawn(move || poller(registry, opts, confirm_rx, poller_done));
         drop(done_tx);
 
         loop {
@@ -111,6 +114,20 @@ pub fn upload_all(
             while retries.first().is_some_and(|(due, _)| *due <= now) {
                 let (_, name) = retries.remove(0);
                 ready.push_front(name);
+            }
+
+            // Uploaded crates only need watching: the poller takes them, no slot needed.
+            let mut i = 0;
+            while i < ready.len() {
+                if rec.journal().state().expect("started").crates[&ready[i]].status
+                    == CrateStatus::Uploaded
+                {
+                    let name = ready.remove(i).expect("in range");
+                    watch(rec, &confirm_tx, &name);
+                    confirming += 1;
+                } else {
+                    i += 1;
+                }
             }
 
             while in_flight < opts.jobs.max(1) {
@@ -132,6 +149,12 @@ pub fn upload_all(
                             if theirs {
                                 ready.pop_front();
                                 block_dependents(rec, &mut plan, &name)?;
+                            } else if rec.journal().state().expect("started").crates[&name].status
+                                == CrateStatus::Uploaded
+                            {
+                                ready.pop_front();
+                                watch(rec, &confirm_tx, &name);
+                                confirming += 1;
                             }
                         }
                         Err(_) => {
@@ -148,19 +171,6 @@ pub fn upload_all(
                             }
                         }
                     }
-                    continue;
-                }
-                if current.status == CrateStatus::Uploaded {
-                    ready.pop_front();
-                    failpoint::hit("before-confirm", || {});
-                    task_tx
-                        .send(Task::Confirm {
-                            name: name.clone(),
-                            version: current.version.clone(),
-                            sha256: current.sha256.clone().unwrap_or_default(),
-                        })
-                        .expect("workers alive");
-                    in_flight += 1;
                     continue;
                 }
                 let p = by_name[name.as_str()];
@@ -187,11 +197,11 @@ pub fn upload_all(
                     new_crate: p.new_crate,
                 })?;
                 failpoint::hit("before-upload", || {});
-                task_tx.send(Task::Upload(p)).expect("workers alive");
+                task_tx.send(p).expect("workers alive");
                 in_flight += 1;
             }
 
-            if in_flight == 0 && ready.is_empty() && retries.is_empty() {
+            if in_flight == 0 && confirming == 0 && ready.is_empty() && retries.is_empty() {
                 break;
             }
             let next_due = retries
@@ -210,9 +220,9 @@ pub fn upload_all(
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             };
-            in_flight -= 1;
             match done {
                 Done::Uploaded { name, result, ms } => {
+                    in_flight -= 1;
                     let p = by_name[name.as_str()];
                     let attempt = attempts[&name];
                     match result {
@@ -240,6 +250,7 @@ pub fn upload_all(
                     }
                 }
                 Done::Confirmed { name, visible, ms } => {
+                    confirming -= 1;
                     let version = rec.journal().state().expect("started").crates[&name]
                         .version
                         .clone();
@@ -263,6 +274,7 @@ pub fn upload_all(
             }
         }
         drop(task_tx);
+        drop(confirm_tx);
         Ok(())
     })?;
 
@@ -391,34 +403,33 @@ fn pacing_wait(rec: &Recorder<'_>, opts: &EngineOpts, new_crate: bool) -> Option
     (!wait.is_zero()).then_some(wait)
 }
 
+/// Hand an uploaded crate to the poller.
+fn watch(rec: &Recorder<'_>, confirm_tx: &mpsc::Sender<ConfirmRequest>, name: &str) {
+    let current = &rec.journal().state().expect("started").crates[name];
+    failpoint::hit("before-confirm", || {});
+    confirm_tx
+        .send(ConfirmRequest {
+            name: name.to_owned(),
+            version: current.version.clone(),
+            sha256: current.sha256.clone().unwrap_or_default(),
+        })
+        .expect("poller alive");
+}
+
 fn worker(
     registry: &dyn Registry,
-    opts: &EngineOpts,
-    tasks: &Mutex<mpsc::Receiver<Task<'_>>>,
+    tasks: &Mutex<mpsc::Receiver<&Prepared>>,
     done: mpsc::Sender<Done>,
 ) {
     loop {
         let task = tasks.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok(task) = task else { return };
+        let Ok(p) = task else { return };
         let started = Instant::now();
-        let message = match task {
-            Task::Upload(p) => Done::Uploaded {
-                name: p.job.name.clone(),
-                result: registry.upload(&p.job, &p.token),
-                ms: started.elapsed().as_millis() as u64,
-            },
-            Task::Confirm {
-                name,
-                version,
-                sha256,
-            } => {
-                let visible = poll_until_visible(registry, opts, &name, &version, &sha256);
-                Done::Confirmed {
-                    name,
-                    visible,
-                    ms: started.elapsed().as_millis() as u64,
-                }
-            }
+        let result = registry.upload(&p.job, &p.token);
+        let message = Done::Uploaded {
+            name: p.job.name.clone(),
+            result,
+            ms: started.elapsed().as_millis() as u64,
         };
         if done.send(message).is_err() {
             return;
@@ -426,31 +437,84 @@ fn worker(
     }
 }
 
-/// Poll the index (fresh reads) with backoff and jitter until the version
-/// shows with our checksum, or the timeout passes.
-fn poll_until_visible(
+/// Watch the index for every requested version: fresh reads, a short
+/// interval while a new version usually appears, then gentle backoff, with
+/// jitter; answers when the version shows with our checksum or its time is up.
+fn poller(
     registry: &dyn Registry,
     opts: &EngineOpts,
-    name: &str,
-    version: &str,
-    sha256: &str,
-) -> bool {
-    let deadline = Instant::now() + opts.confirm_timeout;
-    let mut interval = opts.confirm_poll;
-    loop {
-        if let Ok(Lookup::Present { sha256: found }) = registry.lookup(name, version)
-            && (found == sha256 || sha256.is_empty())
-        {
-            return true;
+    requests: mpsc::Receiver<ConfirmRequest>,
+    done: mpsc::Sender<Done>,
+) {
+    struct Pending {
+        request: ConfirmRequest,
+        started: Instant,
+        next: Instant,
+        interval: Duration,
+    }
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut open = true;
+    while open || !pending.is_empty() {
+        let received = match pending.iter().map(|p| p.next).min() {
+            Some(next) if !open => {
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                None
+            }
+            None if !open => None,
+            None => requests.recv().ok(),
+            Some(next) => {
+                match requests.recv_timeout(next.saturating_duration_since(Instant::now())) {
+                    Ok(request) => Some(request),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        open = false;
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(request) = received {
+            let now = Instant::now();
+            pending.push(Pending {
+                request,
+                started: now,
+                next: now,
+                interval: opts.confirm_poll,
+            });
+        } else if open && pending.is_empty() {
+            open = false;
+            continue;
         }
         let now = Instant::now();
-        if now >= deadline {
-            return false;
+        let mut still = Vec::new();
+        for mut p in pending.drain(..) {
+            if p.next > now {
+                still.push(p);
+                continue;
+            }
+            let r = &p.request;
+            let visible = matches!(
+                registry.lookup(&r.name, &r.version),
+                Ok(Lookup::Present { sha256 }) if sha256 == r.sha256 || r.sha256.is_empty()
+            );
+            let elapsed = p.started.elapsed();
+            if visible || elapsed >= opts.confirm_timeout {
+                let message = Done::Confirmed {
+                    name: p.request.name,
+                    visible,
+                    ms: elapsed.as_millis() as u64,
+                };
+                if done.send(message).is_err() {
+                    return;
+                }
+                continue;
+            }
+            p.next = Instant::now() + p.interval.mul_f64(0.9 + fastrand::f64() * 0.2);
+            if elapsed > Duration::from_secs(2) {
+                p.interval = p.interval.mul_f64(1.25).min(Duration::from_secs(2));
+            }
+            still.push(p);
         }
-        let jittered = interval.mul_f64(0.9 + fastrand::f64() * 0.2);
-        std::thread::sleep(jittered.min(deadline - now));
-        // Gentle growth: the index usually catches up within seconds, and
-        // every poll past that moment delays the dependents.
-        interval = interval.mul_f64(1.25).min(Duration::from_secs(2));
+        pending = still;
     }
 }
