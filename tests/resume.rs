@@ -130,6 +130,7 @@ fn a_different_plan_with_an_unfinished_run_is_refused_until_set_aside() {
     assert_eq!(refused.code(), 1);
     let err = refused.stderr();
     assert!(err.contains("unfinished run of another plan"), "{err}");
+    assert!(err.contains("b 0.1.0 -> 0.2.0"), "says what changed: {err}");
     assert!(err.contains("--abandon-unfinished"), "{err}");
     assert!(
         fx.root().join(".shipper/current/events.jsonl").exists(),

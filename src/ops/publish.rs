@@ -57,7 +57,7 @@ pub enum StartError {
     NothingToResume(PathBuf),
     #[error(
         "`{dir}` holds an unfinished run of another plan ({old}, {done} of {total} crates out); \
-         the workspace now plans {new}. Restore the workspace to that release and run \
+         the workspace now plans {new} ({changes}). Restore the workspace to that release and run \
          `cargo shipper resume`, or set that run aside with `--abandon-unfinished` (its files \
          are kept under `archive/`)"
     )]
@@ -67,6 +67,8 @@ pub enum StartError {
         new: String,
         done: usize,
         total: usize,
+        /// What differs, e.g. "b 0.1.0 -> 0.2.0; c added".
+        changes: String,
     },
 }
 
@@ -141,6 +143,7 @@ pub fn publish(
                 new: plan.id.short().to_owned(),
                 done: state.crates.values().filter(|c| c.status.is_done()).count(),
                 total: state.crates.len(),
+                changes: plan_changes(state, &plan),
             }
             .into());
         }
@@ -390,6 +393,38 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
             receipt.display()
         ),
     }
+}
+
+/// What differs between the journal's release and the new plan.
+fn plan_changes(state: &RunState, plan: &Plan) -> String {
+    let mut changes = Vec::new();
+    for c in &plan.crates {
+        match state.crates.get(&c.name) {
+            None => changes.push(format!("{} added", c.name)),
+            Some(old) if old.version != c.version.to_string() => {
+                changes.push(format!("{} {} -> {}", c.name, old.version, c.version))
+            }
+            Some(old) if old.depends_on != c.depends_on => {
+                changes.push(format!("{}'s dependencies changed", c.name))
+            }
+            Some(_) => {}
+        }
+    }
+    for name in state.crates.keys() {
+        if plan.get(name).is_none() {
+            changes.push(format!("{name} removed"));
+        }
+    }
+    if state.registry != plan.target.key {
+        changes.push(format!(
+            "registry {} -> {}",
+            state.registry, plan.target.key
+        ));
+    }
+    if changes.is_empty() {
+        changes.push("publish order changed".into());
+    }
+    changes.join("; ")
 }
 
 fn recorded_selection(journal: &Journal) -> (Selection, TargetChoice) {
