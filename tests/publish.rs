@@ -90,3 +90,28 @@ fn dry_run_packages_and_verifies_but_uploads_nothing() {
         "a dry run keeps no journal"
     );
 }
+
+#[test]
+fn github_step_summary_gets_a_table() {
+    let registry = TestRegistry::start();
+    let fx = support::chain(&["gsa", "gsb"]);
+    fx.use_registry(&registry);
+    let summary = fx.root().join("summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    fx.shipper_env(
+        &registry,
+        &[
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+        ],
+        &[("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())],
+    )
+    .ok();
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(text.starts_with("earlier step\n"), "appended, not replaced");
+    assert!(text.contains("| gsa | 0.1.0 | Published | 1 |"), "{text}");
+    assert!(text.contains("| gsb | 0.1.0 | Published | 1 |"), "{text}");
+}
