@@ -13,18 +13,7 @@ fn in_process_upload_matches_cargo_publish() {
 
     let one = rich_workspace();
     one.use_registry(&by_cargo);
-    one.cargo(
-        &by_cargo,
-        &[
-            "publish",
-            "--workspace",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-    )
-    .ok();
+    one.cargo_publish_workspace(&by_cargo).ok();
 
     let two = rich_workspace();
     two.use_registry(&by_us);

@@ -11,18 +11,7 @@ fn real_cargo_publishes_the_demo_a_consumer_builds_it_and_a_yank_takes_effect() 
     let registry = TestRegistry::start();
     let demo = demo_workspace();
     demo.use_registry(&registry);
-    demo.cargo(
-        &registry,
-        &[
-            "publish",
-            "--workspace",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-    )
-    .ok();
+    demo.cargo_publish_workspace(&registry).ok();
     for name in DEMO_CRATES {
         assert_eq!(registry.index_entry(name).status, 200, "{name} published");
     }
@@ -75,18 +64,7 @@ fn index_line_for_a_real_cargo_upload_follows_crates_io_rules() {
     let registry = TestRegistry::start();
     let fx = rich_workspace();
     fx.use_registry(&registry);
-    fx.cargo(
-        &registry,
-        &[
-            "publish",
-            "--workspace",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-    )
-    .ok();
+    fx.cargo_publish_workspace(&registry).ok();
 
     let line: serde_json::Value =
         serde_json::from_slice(&registry.index_entry("diff-lib").body).unwrap();

@@ -169,6 +169,21 @@ impl Fixture {
         ))
     }
 
+    /// Real `cargo publish --workspace --registry local --no-verify`.
+    pub fn cargo_publish_workspace(&self, registry: &TestRegistry) -> Run {
+        self.cargo(
+            registry,
+            &[
+                "publish",
+                "--workspace",
+                "--registry",
+                "local",
+                "--allow-dirty",
+                "--no-verify",
+            ],
+        )
+    }
+
     /// The real `cargo` CLI in the workspace root, with this fixture's
     /// `CARGO_HOME` and the registry token in the environment.
     pub fn cargo(&self, registry: &TestRegistry, args: &[&str]) -> Run {
