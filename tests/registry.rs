@@ -392,3 +392,50 @@ fn upstream_pass_through_serves_what_is_not_here_and_ours_wins() {
     // Nothing was written upstream.
     assert_eq!(upstream.index_entry("shared").text().lines().count(), 1);
 }
+
+#[test]
+fn owners_can_be_added_and_removed_but_not_all() {
+    let registry = TestRegistry::start();
+    registry.upload("owned", "0.1.0", &[]);
+    let url = format!("{}/api/v1/crates/owned/owners", registry.api());
+    let auth = format!("Authorization: {}", registry.registry.token());
+    let body = br#"{"users":["alice"]}"#;
+    assert_eq!(http("PUT", &url, &[], body).unwrap().status, 401);
+    let added = http("PUT", &url, &[&auth], body).unwrap();
+    assert_eq!(added.status, 200, "{}", added.text());
+    assert!(added.text().contains("\"ok\":true"));
+    let listed = http("GET", &url, &[], &[]).unwrap().text();
+    assert!(
+        listed.contains("\"login\":\"alice\"") && listed.contains("\"login\":\"shipper\""),
+        "{listed}"
+    );
+    assert_eq!(
+        http("DELETE", &url, &[&auth], br#"{"users":["shipper"]}"#)
+            .unwrap()
+            .status,
+        200
+    );
+    let last = http("DELETE", &url, &[&auth], br#"{"users":["alice"]}"#).unwrap();
+    assert_eq!(last.status, 400, "the last owner stays");
+    assert!(
+        http("GET", &url, &[], &[])
+            .unwrap()
+            .text()
+            .contains("alice")
+    );
+    let unknown = format!("{}/api/v1/crates/nobody/owners", registry.api());
+    assert_eq!(http("GET", &unknown, &[], &[]).unwrap().status, 404);
+}
+
+#[test]
+fn invalid_version_is_rejected() {
+    let registry = TestRegistry::start();
+    let reply = registry.upload("badver", "1.0", &[]);
+    assert_eq!(reply.status, 400);
+    assert!(
+        reply.text().contains("invalid version `1.0`"),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(registry.index_entry("badver").status, 404);
+}
