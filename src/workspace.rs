@@ -176,7 +176,7 @@ impl LoadedWorkspace {
                     .parse()
                     .with_context(|| format!("`--index {url}` is not a valid URL"))?;
                 let sid = SourceId::for_registry(&url)?;
-                return Ok(target_for(None, sid));
+                return target_for(None, sid);
             }
             TargetChoice::Registry(name) => Some(name.clone()),
             TargetChoice::Default => gctx
@@ -195,19 +195,26 @@ impl LoadedWorkspace {
             Some(name) => {
                 let sid = SourceId::alt_registry(gctx, name)
                     .with_context(|| format!("registry `{name}` is not configured in cargo's config (`[registries.{name}]`)"))?;
-                Ok(target_for(Some(name.to_owned()), sid))
+                target_for(Some(name.to_owned()), sid)
             }
         }
     }
 }
 
-fn target_for(name: Option<String>, sid: SourceId) -> RegistryTarget {
+fn target_for(name: Option<String>, sid: SourceId) -> anyhow::Result<RegistryTarget> {
+    // The URL is recorded in journals and receipts: no credentials in it.
+    if !sid.url().username().is_empty() || sid.url().password().is_some() {
+        anyhow::bail!(
+            "the index URL of `{}` carries credentials; remove them and give the token through cargo (`CARGO_REGISTRIES_<NAME>_TOKEN`, credentials.toml) or `--token`",
+            name.as_deref().unwrap_or("--index")
+        );
+    }
     let url = sid.as_url().to_string();
-    RegistryTarget {
+    Ok(RegistryTarget {
         name,
         key: url.clone(),
         sparse_index: sid.is_sparse().then_some(url),
-    }
+    })
 }
 
 /// Like cargo: when every publishable member lists the same single registry

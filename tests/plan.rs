@@ -404,3 +404,20 @@ fn path_dependency_without_version_is_reported_before_publishing() {
         run.stderr()
     );
 }
+
+#[test]
+fn index_urls_with_credentials_are_refused() {
+    let fx = diamond_and_chain(r#""core", "left", "right", "app", "cli""#);
+    let run = fx.shipper(&[
+        "plan",
+        "--index",
+        "sparse+http://user:secret@127.0.0.1:9/index/",
+    ]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("carries credentials"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains("secret"), "{}", run.stderr());
+}

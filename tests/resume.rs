@@ -187,3 +187,37 @@ fn a_failed_crate_someone_else_published_becomes_already_present() {
     );
     assert_eq!(registry.version_count("xb"), 1);
 }
+
+#[test]
+fn an_unfinished_run_with_an_unknown_outcome_cannot_be_abandoned() {
+    let registry = TestRegistry::start();
+    let fx = chain(&["ka", "kb"]);
+    fx.use_registry(&registry);
+    // Crash right after recording the intent to upload `ka`.
+    let crashed = fx.shipper_env(
+        &registry,
+        &[
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+        ],
+        &[("SHIPPER_FAILPOINT", "before-upload")],
+    );
+    assert_eq!(crashed.0.status.code(), None);
+    fx.package(
+        "kb",
+        "kb",
+        "0.2.0",
+        "[dependencies]\nka = { path = \"../ka\", version = \"0.1.0\" }",
+    );
+    let refused = fx.publish(&registry, &["--no-verify", "--abandon-unfinished"]);
+    assert_eq!(refused.code(), 1);
+    assert!(
+        refused.stderr().contains("outcome is unknown (`ka`)"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(fx.root().join(".shipper/current/events.jsonl").exists());
+}

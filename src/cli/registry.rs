@@ -61,6 +61,9 @@ struct ServeArgs {
     /// Index files answer 200 and 404 in turn
     #[arg(long, help_heading = "Testing")]
     flapping_index: bool,
+    /// After N uploads, crate index reads and version lookups answer 503
+    #[arg(long, value_name = "N", help_heading = "Testing")]
+    fail_reads_after: Option<u32>,
 }
 
 pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
@@ -83,6 +86,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
             index_latency: Duration::from_millis(args.index_latency_ms),
             upload_faults: args.fail_upload,
             flapping_index: args.flapping_index,
+            fail_reads_after_uploads: args.fail_reads_after,
         },
     };
     let registry = LocalRegistry::start(config)?;

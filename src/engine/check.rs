@@ -2,7 +2,7 @@
 //! Asked in parallel; each crate that will not be uploaded gets an event
 //! that says why.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Recorder;
 use crate::journal::{CrateStatus, Event, JournalError, SkipReason};
@@ -29,12 +29,17 @@ pub enum CheckError {
     },
 }
 
+/// `unsettled`: crates whose upload outcome is unknown; neither they nor
+/// anything depending on them is asked about or packaged (the upload loop
+/// records why).
 pub fn check_registry(
     rec: &mut Recorder<'_>,
     registry: &dyn Registry,
     threads: usize,
+    unsettled: &[String],
 ) -> Result<RegistryCheck, CheckError> {
     let state = rec.journal().state().expect("a run has started").clone();
+    let held_back = dependents_closure(&state, unsettled);
     let mut ask = Vec::new();
     let mut check = RegistryCheck::default();
     for (name, c) in state.crates_in_order() {
@@ -49,6 +54,7 @@ pub fn check_registry(
             CrateStatus::Uploaded => check.to_confirm.push(name.clone()),
             // Unsettled: neither asked nor uploaded (see `settle_unknown_outcomes`).
             CrateStatus::Uploading | CrateStatus::Ambiguous => {}
+            _ if held_back.contains(name) => {}
             _ => ask.push((name.clone(), c.version.clone())),
         }
     }
@@ -66,6 +72,18 @@ pub fn check_registry(
         }
     }
     Ok(check)
+}
+
+/// `roots` and every plan crate that depends on one of them, directly or not.
+fn dependents_closure(state: &crate::journal::RunState, roots: &[String]) -> BTreeSet<String> {
+    let mut held: BTreeSet<String> = roots.iter().cloned().collect();
+    // Plan order lists dependencies first: one pass suffices.
+    for (name, c) in state.crates_in_order() {
+        if c.depends_on.iter().any(|d| held.contains(d)) {
+            held.insert(name.clone());
+        }
+    }
+    held
 }
 
 /// Look every crate up, `threads` at a time.

@@ -29,8 +29,9 @@ pub fn reconcile(
 }
 
 /// For every crate whose last upload has an intent but no outcome (or an
-/// ambiguous one), ask the registry and record what it says. Returns the
-/// crates the registry could not settle.
+/// ambiguous one), ask the registry and record what it says. The crates it
+/// could not settle get an `unsettled` event and are returned: they, and
+/// everything that depends on them, stay out of this run.
 pub fn settle_unknown_outcomes(
     rec: &mut Recorder<'_>,
     registry: &dyn Registry,
@@ -47,7 +48,14 @@ pub fn settle_unknown_outcomes(
                 version: c.version.clone(),
                 found_sha256,
             })?,
-            Err(_) => unsettled.push(name.clone()),
+            Err(error) => {
+                rec.record(Event::Unsettled {
+                    name: name.clone(),
+                    version: c.version.clone(),
+                    error,
+                })?;
+                unsettled.push(name.clone());
+            }
         }
     }
     Ok(unsettled)

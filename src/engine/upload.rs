@@ -70,11 +70,17 @@ pub fn upload_all(
             .map(|(name, c)| (name.as_str(), c.depends_on.as_slice())),
     );
     let mut needs_operator = false;
+    // Done crates first, so that blocking below never touches them.
     for (name, c) in state.crates_in_order() {
         if c.status.is_done() {
             plan.mark_confirmed(name);
-        } else if !by_name.contains_key(name.as_str()) && !to_confirm.contains(name) {
-            // Nothing to upload for it this run (unsettled, or failed earlier).
+        }
+    }
+    for (name, c) in state.crates_in_order() {
+        if !c.status.is_done() && !by_name.contains_key(name.as_str()) && !to_confirm.contains(name)
+        {
+            // Nothing to upload for it this run: unsettled (recorded as such),
+            // or blocked by a crate that is.
             if c.status == CrateStatus::Ambiguous || c.status == CrateStatus::Uploading {
                 needs_operator = true;
             }
@@ -89,7 +95,12 @@ pub fn upload_all(
     let mut confirming = 0usize;
     let mut ready: VecDeque<String> = VecDeque::new();
     let mut retries: Vec<(Instant, String)> = Vec::new();
+    // Upload attempts this run: all of them (numbering) and those that count
+    // against `max_attempts` (rate-limited answers do not); failed lookups
+    // while an outcome is unknown.
     let mut attempts: BTreeMap<String, u32> = BTreeMap::new();
+    let mut counted: BTreeMap<String, u32> = BTreeMap::new();
+    let mut lookups_failed: BTreeMap<String, u32> = BTreeMap::new();
     let mut in_flight = 0usize;
     let mut paced_until: Option<(String, Instant)> = None;
 
@@ -137,7 +148,6 @@ pub fn upload_all(
                 let current = rec.journal().state().expect("started").crates[&name].clone();
                 if current.status == CrateStatus::Ambiguous {
                     // The last attempt may have landed: ask before sending it again.
-                    let tries = attempts.get(&name).copied().unwrap_or(0);
                     match reconcile(registry, &name, &current.version) {
                         Ok(found) => {
                             let theirs = found.is_some() && found != current.sha256;
@@ -157,15 +167,22 @@ pub fn upload_all(
                                 confirming += 1;
                             }
                         }
-                        Err(_) => {
+                        Err(error) => {
                             ready.pop_front();
-                            if tries >= opts.max_attempts {
+                            let failures = lookups_failed.entry(name.clone()).or_insert(0);
+                            *failures += 1;
+                            if *failures >= opts.max_attempts {
+                                rec.record(Event::Unsettled {
+                                    name: name.clone(),
+                                    version: current.version.clone(),
+                                    error,
+                                })?;
                                 needs_operator = true;
                                 block_dependents(rec, &mut plan, &name)?;
                             } else {
                                 retries.push((
                                     Instant::now()
-                                        + backoff(opts.retry_base, opts.retry_cap, tries),
+                                        + backoff(opts.retry_base, opts.retry_cap, *failures),
                                     name,
                                 ));
                             }
@@ -237,14 +254,18 @@ pub fn upload_all(
                             ready.push_front(name);
                         }
                         Err(error) => {
-                            let verdict = after_failure(rec, registry, opts, p, attempt, &error)?;
+                            if error.class != FailureClass::RateLimited {
+                                *counted.entry(name.clone()).or_insert(0) += 1;
+                            }
+                            let tries = Tries {
+                                attempt,
+                                counted: counted.get(&name).copied().unwrap_or(0),
+                            };
+                            let verdict = after_failure(rec, registry, opts, p, tries, &error)?;
                             match verdict {
                                 Verdict::Confirm => ready.push_front(name),
                                 Verdict::RetryAt(due) => retries.push((due, name)),
-                                Verdict::GiveUp { operator } => {
-                                    needs_operator |= operator;
-                                    block_dependents(rec, &mut plan, &name)?;
-                                }
+                                Verdict::GiveUp => block_dependents(rec, &mut plan, &name)?,
                             }
                         }
                     }
@@ -294,10 +315,20 @@ enum Verdict {
     /// It is in the registry with our checksum: confirm it.
     Confirm,
     RetryAt(Instant),
-    GiveUp {
-        operator: bool,
-    },
+    GiveUp,
 }
+
+/// Attempts of one crate in this run.
+#[derive(Clone, Copy)]
+struct Tries {
+    /// Including rate-limited ones (event numbering).
+    attempt: u32,
+    /// Those that count against `max_attempts`.
+    counted: u32,
+}
+
+/// Longest wait a 429 can impose on one retry.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
 /// Record a failed upload and decide what comes next.
 fn after_failure(
@@ -305,7 +336,7 @@ fn after_failure(
     registry: &dyn Registry,
     opts: &EngineOpts,
     p: &Prepared,
-    attempt: u32,
+    tries: Tries,
     error: &UploadError,
 ) -> Result<Verdict, JournalError> {
     let name = &p.job.name;
@@ -313,12 +344,13 @@ fn after_failure(
     rec.record(Event::UploadFailed {
         name: name.clone(),
         version: version.clone(),
-        attempt,
+        attempt: tries.attempt,
         class: error.class,
         message: error.message.clone(),
         retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
     })?;
-    // Anything that may have landed is settled by asking the registry.
+    // Anything that may have landed is settled by asking the registry
+    // before anything else happens to this crate.
     let may_have_landed = error.already_uploaded
         || matches!(
             error.class,
@@ -337,37 +369,35 @@ fn after_failure(
                 if ours {
                     return Ok(Verdict::Confirm);
                 }
-                if theirs {
-                    return Ok(Verdict::GiveUp { operator: false });
+                if theirs || error.already_uploaded {
+                    return Ok(Verdict::GiveUp);
                 }
             }
-            Err(_) if error.class == FailureClass::Ambiguous && attempt >= opts.max_attempts => {
-                return Ok(Verdict::GiveUp { operator: true });
-            }
-            Err(_) if error.class == FailureClass::Ambiguous => {
-                // Unknown yet: look again later, before any new upload.
+            // Still unknown (the crate stays `ambiguous`): the dispatch asks
+            // again before any new upload, and gives up after enough tries.
+            Err(_) => {
                 return Ok(Verdict::RetryAt(
-                    Instant::now() + backoff(opts.retry_base, opts.retry_cap, attempt),
+                    Instant::now() + backoff(opts.retry_base, opts.retry_cap, tries.counted),
                 ));
             }
-            Err(_) => {}
         }
     }
     let delay = match error.class {
-        FailureClass::Permanent => return Ok(Verdict::GiveUp { operator: false }),
+        FailureClass::Permanent => return Ok(Verdict::GiveUp),
         FailureClass::RateLimited => {
-            if attempt >= opts.max_attempts.saturating_mul(4) {
-                return Ok(Verdict::GiveUp { operator: false });
+            if tries.attempt - tries.counted >= opts.max_attempts.saturating_mul(4) {
+                return Ok(Verdict::GiveUp);
             }
             error
                 .retry_after
-                .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, attempt))
+                .map(|d| d.min(MAX_RETRY_AFTER))
+                .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, tries.attempt))
         }
         FailureClass::Retryable | FailureClass::Ambiguous => {
-            if attempt >= opts.max_attempts {
-                return Ok(Verdict::GiveUp { operator: false });
+            if tries.counted >= opts.max_attempts {
+                return Ok(Verdict::GiveUp);
             }
-            backoff(opts.retry_base, opts.retry_cap, attempt)
+            backoff(opts.retry_base, opts.retry_cap, tries.counted)
         }
     };
     Ok(Verdict::RetryAt(Instant::now() + delay))
@@ -425,7 +455,19 @@ fn worker(
         let task = tasks.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(p) = task else { return };
         let started = Instant::now();
-        let result = registry.upload(&p.job, &p.token);
+        // A panic must not leave the scheduler waiting for an answer forever;
+        // the request may have gone out, so it is ambiguous.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            registry.upload(&p.job, &p.token)
+        }))
+        .unwrap_or_else(|_| {
+            Err(UploadError {
+                class: FailureClass::Ambiguous,
+                message: "the upload thread panicked".into(),
+                retry_after: None,
+                already_uploaded: false,
+            })
+        });
         let message = Done::Uploaded {
             name: p.job.name.clone(),
             result,

@@ -94,6 +94,13 @@ pub enum Event {
         /// The checksum the registry holds for it, if it holds it.
         found_sha256: Option<String>,
     },
+    /// The registry could not say whether an upload landed; the crate is left
+    /// alone (never uploaded again blindly) for a person to check.
+    Unsettled {
+        name: String,
+        version: String,
+        error: String,
+    },
     /// The version is in the sparse index with the uploaded checksum.
     Visible {
         name: String,
@@ -183,6 +190,7 @@ impl Event {
             | Event::UploadSucceeded { name, .. }
             | Event::UploadFailed { name, .. }
             | Event::Reconciled { name, .. }
+            | Event::Unsettled { name, .. }
             | Event::Visible { name, .. }
             | Event::VisibilityTimedOut { name, .. }
             | Event::WouldUpload { name, .. } => Some(name),

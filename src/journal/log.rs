@@ -86,8 +86,15 @@ impl EventLog {
                 saved_to,
             });
         }
-        if let Some(dir) = path.parent() {
+        if let Some(dir) = path.parent()
+            && !dir.exists()
+        {
             std::fs::create_dir_all(dir).map_err(io)?;
+            // Make the new directory itself durable: a journal in a
+            // directory that vanishes after a power cut is no journal.
+            if let Some(parent) = dir.parent() {
+                File::open(parent).and_then(|d| d.sync_all()).map_err(io)?;
+            }
         }
         let file = OpenOptions::new()
             .create(true)

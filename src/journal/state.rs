@@ -216,12 +216,19 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
             c.last_error = None;
         }
         Event::UploadFailed { class, message, .. } => {
-            c.status = if *class == FailureClass::Ambiguous {
-                CrateStatus::Ambiguous
-            } else {
-                CrateStatus::Failed
+            // A transport failure or a 5xx may have landed: unknown until
+            // the registry says otherwise (a `reconciled` event).
+            c.status = match class {
+                FailureClass::Ambiguous | FailureClass::Retryable => CrateStatus::Ambiguous,
+                FailureClass::RateLimited | FailureClass::Permanent => CrateStatus::Failed,
             };
             c.last_error = Some(message.clone());
+        }
+        Event::Unsettled { error, .. } => {
+            c.status = CrateStatus::Ambiguous;
+            c.last_error = Some(format!(
+                "the registry could not say whether it landed: {error}"
+            ));
         }
         Event::Reconciled { found_sha256, .. } => match found_sha256 {
             Some(found) if Some(found) == c.sha256.as_ref() => {

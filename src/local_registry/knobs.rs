@@ -40,6 +40,9 @@ pub struct Knobs {
     pub upload_faults: Vec<(u32, UploadFault)>,
     /// Index files answer 200 and 404 in turn (per file).
     pub flapping_index: bool,
+    /// Once this many uploads arrived, crate reads (index files and version
+    /// lookups in the API) answer 503: a registry that cannot tell.
+    pub fail_reads_after_uploads: Option<u32>,
 }
 
 /// Knobs plus the counters and clocks they need at run time.
@@ -68,6 +71,13 @@ impl KnobState {
             .iter()
             .find(|(at, _)| *at == n)
             .map(|(_, fault)| *fault)
+    }
+
+    /// Whether crate reads fail now (see `fail_reads_after_uploads`).
+    pub fn reads_fail(&self) -> bool {
+        self.knobs
+            .fail_reads_after_uploads
+            .is_some_and(|n| self.uploads.load(Ordering::SeqCst) >= n)
     }
 
     /// Record a stored upload so that it stays hidden for the propagation delay.

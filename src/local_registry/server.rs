@@ -82,8 +82,17 @@ fn route(
             None
         }
     };
+    let reads_fail = state.knobs.reads_fail();
     let reply = match (method, segments.as_slice()) {
         (&Method::GET, ["index", "config.json"]) => config(state),
+        (&Method::GET, ["index", ..]) | (&Method::GET, ["api", "v1", "crates", _, _])
+            if reads_fail =>
+        {
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "scripted fault: reads are failing",
+            )
+        }
         (&Method::GET, ["index", rest @ ..]) => {
             reads_ok().unwrap_or_else(|| index_file(state, &rest.join("/"), headers))
         }

@@ -10,8 +10,8 @@ use anyhow::Context as _;
 use crate::cargo_backend::{self, PackageRequest};
 use crate::engine::{self, EngineOpts, PacingProfile, Prepared, Recorder};
 use crate::journal::{
-    CrateRef, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState, SelectionRecord,
-    StateDir,
+    CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
+    SelectionRecord, StateDir,
 };
 use crate::ops::{PlanOpts, plan, provenance};
 use crate::plan::{Plan, Selection};
@@ -53,6 +53,12 @@ pub struct RunFailed {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error(
+        "the unfinished run has uploads whose outcome is unknown ({crates}); it cannot be set aside \
+         before they are settled: restore the workspace to that release and run `cargo shipper resume`, \
+         or check those versions in the registry by hand"
+    )]
+    UnknownOutcomes { crates: String },
     #[error("there is no unfinished run to resume in `{}`; start one with `cargo shipper publish`", .0.display())]
     NothingToResume(PathBuf),
     #[error(
@@ -106,16 +112,17 @@ pub fn publish(
         );
     }
     let _lock = RunLock::acquire(dir.root())?;
-    let (mut journal, torn) = Journal::open(&dir)?;
+    let (mut journal, mut torn) = Journal::open(&dir)?;
 
     // Finished but not archived (a crash right at the end): archive it now.
-    if journal
-        .state()
-        .is_some_and(|s| s.outcome == Some(RunOutcome::Success))
+    if let Some(state) = journal.state()
+        && state.outcome == Some(RunOutcome::Success)
     {
+        let label = archive_label(Some(state), "finished");
         drop(journal);
-        dir.archive(&archive_label(None, "finished"))?;
+        dir.archive(&label)?;
         journal = Journal::open(&dir)?.0;
+        torn = None; // that repair belongs to the archived run
     }
 
     let (selection, target) = match (opts.mode, journal.state()) {
@@ -131,11 +138,29 @@ pub fn publish(
     if let Some(state) = journal.state()
         && state.plan_id != plan.id
     {
+        let unknown: Vec<&String> = state
+            .crates
+            .iter()
+            .filter(|(_, c)| matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous))
+            .map(|(name, _)| name)
+            .collect();
+        if opts.abandon_unfinished && opts.mode == Mode::Publish && !unknown.is_empty() {
+            // Setting those aside would forget an upload that may have landed.
+            return Err(StartError::UnknownOutcomes {
+                crates: unknown
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+            .into());
+        }
         if opts.abandon_unfinished && opts.mode == Mode::Publish {
             let label = archive_label(Some(state), "abandoned");
             drop(journal);
             dir.archive(&label)?;
             journal = Journal::open(&dir)?.0;
+            torn = None;
         } else {
             return Err(StartError::PlanChanged {
                 dir: dir.root().display().to_string(),
@@ -224,8 +249,8 @@ fn run(
 
     // Crates the registry cannot settle stay out of this run (the engine
     // reports them as needing an operator); never re-uploaded blindly.
-    engine::settle_unknown_outcomes(&mut rec, &registry)?;
-    let check = engine::check_registry(&mut rec, &registry, opts.engine.jobs.max(4))?;
+    let unsettled = engine::settle_unknown_outcomes(&mut rec, &registry)?;
+    let check = engine::check_registry(&mut rec, &registry, opts.engine.jobs.max(4), &unsettled)?;
     let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
 
     // Configured limits win; crates.io's are known; other registries: none.
@@ -314,9 +339,10 @@ fn run(
         &prepared,
         &check.to_confirm,
     )?;
+    // The receipt first: a run recorded as finished always has one.
+    let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)?;
     rec.record(Event::RunFinished { outcome })?;
     let state = rec.journal().state().expect("started").clone();
-    let receipt = write_receipt(ws, dir, &state, outcome)?;
     if outcome == RunOutcome::Success {
         let archived = dir.archive(&archive_label(Some(&state), "published"))?;
         return Ok(PublishReport {
@@ -348,9 +374,8 @@ fn finish_failed(
     } else {
         RunOutcome::NothingUploaded
     };
+    write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)?;
     rec.record(Event::RunFinished { outcome })?;
-    let state = rec.journal().state().expect("started").clone();
-    write_receipt(ws, dir, &state, outcome)?;
     Err(error.context(RunFailed {
         outcome,
         message: match outcome {

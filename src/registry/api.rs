@@ -96,9 +96,18 @@ impl RegistryApi {
             200 => {
                 let body: serde_json::Value = serde_json::from_slice(response.body())
                     .map_err(|e| fail(format!("unreadable answer: {e}")))?;
-                Ok(body["version"]["checksum"].as_str().map(str::to_owned))
+                body["version"]["checksum"]
+                    .as_str()
+                    .map(|sum| Some(sum.to_owned()))
+                    .ok_or_else(|| fail("the answer names no checksum".into()))
             }
-            404 => Ok(None),
+            // Trusted only in the API's own error shape: a registry that does
+            // not serve this endpoint at all also answers 404.
+            404 if serde_json::from_slice::<serde_json::Value>(response.body())
+                .is_ok_and(|b| b["errors"].is_array()) =>
+            {
+                Ok(None)
+            }
             status => Err(fail(format!("HTTP {status}"))),
         }
     }
@@ -106,28 +115,52 @@ impl RegistryApi {
 
 /// Decide from the error's type what a failed upload means.
 pub fn classify(error: ApiError<HttpError>) -> UploadError {
-    let message = error.to_string();
-    let (class, retry_after, already_uploaded) = match &error {
-        ApiError::Transport(http) => (transport_class(&http.source), None, false),
+    let (class, retry_after, already_uploaded, message) = match &error {
+        ApiError::Transport(http) => (
+            transport_class(&http.source),
+            None,
+            false,
+            error.to_string(),
+        ),
         ApiError::Api {
             code,
             headers,
             errors,
-        } => status_class(
-            code.as_u16(),
-            headers,
-            errors
+        } => {
+            let already = errors
                 .iter()
-                .any(|e| e.contains("already uploaded") || e.contains("already exists")),
-        ),
-        ApiError::Code { code, headers, .. } => status_class(code.as_u16(), headers, false),
+                .any(|e| e.contains("already uploaded") || e.contains("already exists"));
+            let (class, retry_after, already) = status_class(code.as_u16(), headers, already);
+            (
+                class,
+                retry_after,
+                already,
+                format!("HTTP {}: {}", code.as_u16(), errors.join("; ")),
+            )
+        }
+        // Only the status and the start of the body: crates-io's own message
+        // for this case repeats every response header.
+        ApiError::Code {
+            code,
+            headers,
+            body,
+        } => {
+            let (class, retry_after, already) = status_class(code.as_u16(), headers, false);
+            let snippet: String = body.chars().take(200).collect();
+            (
+                class,
+                retry_after,
+                already,
+                format!("HTTP {}: {}", code.as_u16(), snippet.trim()),
+            )
+        }
         // A 2xx whose body was not what the API promises: it probably landed.
         ApiError::Json(_) | ApiError::Utf8(_) | ApiError::Timeout(_) => {
-            (FailureClass::Ambiguous, None, false)
+            (FailureClass::Ambiguous, None, false, error.to_string())
         }
         // Building the request, reading the file, a missing token; and any
         // variant a later crates-io adds (the enum is non-exhaustive).
-        _ => (FailureClass::Permanent, None, false),
+        _ => (FailureClass::Permanent, None, false, error.to_string()),
     };
     UploadError {
         class,

@@ -217,6 +217,14 @@ fn human_line(event: &Event) -> Option<String> {
                 None => format!("{name} {version}: the registry does not have it"),
             },
         ),
+        Event::Unsettled {
+            name,
+            version,
+            error,
+        } => Some(format!(
+            "warning: could not learn from the registry whether {name} {version} landed ({error}); \
+             it is left alone: check the registry, then `cargo shipper resume`"
+        )),
         Event::Visible { name, version, ms } => status(
             "Published",
             format!(

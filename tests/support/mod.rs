@@ -557,3 +557,23 @@ pub const DEMO_CRATES: [&str; 6] = [
     "shipper-demo-app",
     "shipper-demo-cli",
 ];
+
+impl TestRegistry {
+    /// Stop this registry and start it again on the same directory, address
+    /// and token (so plan ids stay the same), with new settings.
+    pub fn restart(
+        self,
+        f: impl FnOnce(&mut cargo_shipper::local_registry::RegistryConfig),
+    ) -> TestRegistry {
+        let TestRegistry { registry, _dir } = self;
+        let addr = registry.addr();
+        let token = registry.token().to_owned();
+        drop(registry);
+        let mut config = cargo_shipper::local_registry::RegistryConfig::new(_dir.path());
+        config.addr = addr;
+        config.token = Some(token);
+        f(&mut config);
+        let registry = cargo_shipper::local_registry::LocalRegistry::start(config).unwrap();
+        TestRegistry { registry, _dir }
+    }
+}

@@ -1,0 +1,49 @@
+//! An upload whose outcome the registry cannot tell: the run stops with
+//! "needs an operator" (exit 5) and uploads nothing blindly; once the
+//! registry answers again, a resume settles it and finishes the release.
+
+mod support;
+
+use cargo_shipper::local_registry::UploadFault;
+use support::{TestRegistry, archived_published, chain, count, events_in};
+
+#[test]
+fn an_unsettled_upload_needs_an_operator_then_resumes() {
+    let registry = TestRegistry::start_knobs(|k| {
+        // The first upload is stored but its answer is lost, and from then
+        // on the registry cannot say what it holds.
+        k.upload_faults = vec![(1, UploadFault::DropAfterStore)];
+        k.fail_reads_after_uploads = Some(1);
+    });
+    let fx = chain(&["ua", "ub"]);
+    fx.use_registry(&registry);
+    let first = fx.publish(&registry, &["--no-verify", "--max-attempts", "2"]);
+    assert_eq!(first.code(), 5, "{}", first.stderr());
+    let err = first.stderr();
+    assert!(
+        err.contains("could not learn from the registry whether ua 0.1.0 landed"),
+        "{err}"
+    );
+    assert!(err.contains("Blocked ub"), "{err}");
+
+    let registry = registry.restart(|_| {});
+    assert_eq!(registry.version_count("ua"), 1, "the upload had landed");
+    let second = fx.shipper_env(
+        &registry,
+        &["resume", "--no-verify", "--confirm-poll-ms", "20"],
+        &[],
+    );
+    second.ok();
+    let events = events_in(&archived_published(&fx));
+    assert_eq!(
+        count(&events, "upload_started", "ua"),
+        1,
+        "never uploaded twice"
+    );
+    assert_eq!(count(&events, "unsettled", "ua"), 1);
+    assert_eq!(count(&events, "visible", "ua"), 1);
+    assert_eq!(count(&events, "visible", "ub"), 1);
+    assert_eq!(events.last().unwrap()["outcome"], "success");
+    assert_eq!(registry.version_count("ua"), 1);
+    assert_eq!(registry.version_count("ub"), 1);
+}
