@@ -115,3 +115,24 @@ fn github_step_summary_gets_a_table() {
     assert!(text.contains("| gsa | 0.1.0 | Published | 1 |"), "{text}");
     assert!(text.contains("| gsb | 0.1.0 | Published | 1 |"), "{text}");
 }
+
+#[test]
+fn a_registry_that_needs_a_token_to_read_works_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = TestRegistry::start_with(dir.path(), |c| c.auth_required = true);
+    let registry = support::TestRegistry::wrap(inner, dir);
+    let fx = support::chain(&["pra", "prb"]);
+    fx.use_registry(&registry);
+    fx.publish(&registry, &["--no-verify"]).ok();
+    let auth = format!("Authorization: {}", registry.registry.token());
+    for name in ["pra", "prb"] {
+        let url = cargo_shipper::registry::SparseIndexReader::new(&registry.index_url())
+            .crate_url(name)
+            .unwrap();
+        assert_eq!(support::http("GET", &url, &[], &[]).unwrap().status, 401);
+        assert_eq!(
+            support::http("GET", &url, &[&auth], &[]).unwrap().status,
+            200
+        );
+    }
+}

@@ -116,6 +116,21 @@ pub fn publish_token(
     Ok(Secret::new(token))
 }
 
+/// The token for reading a registry that requires one (`auth-required`).
+pub fn read_token(
+    ws: &LoadedWorkspace,
+    target: &RegistryTarget,
+    cli_token: Option<&Secret>,
+) -> anyhow::Result<Secret> {
+    if let Some(token) = cli_token {
+        return Ok(token.clone());
+    }
+    let sid = source_id(ws, target)?;
+    let token =
+        cargo::util::auth::auth_token(ws.gctx(), &sid, None, Operation::Read, Vec::new(), false)?;
+    Ok(Secret::new(token))
+}
+
 /// The cargo library's version, for receipts.
 pub fn cargo_version() -> String {
     cargo::version().to_string()

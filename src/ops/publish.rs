@@ -217,7 +217,16 @@ fn run(
             plan.target.display_name()
         )
     })?;
-    let registry = LiveRegistry::connect(sparse_index)?;
+    let read_token = if LiveRegistry::index_config(sparse_index, None)?.auth_required {
+        Some(cargo_backend::read_token(
+            ws,
+            &plan.target,
+            opts.token.as_ref(),
+        )?)
+    } else {
+        None
+    };
+    let registry = LiveRegistry::connect(sparse_index, read_token)?;
     let mut rec = Recorder::new(journal, sink);
     rec.record(Event::RunStarted {
         format: crate::journal::FORMAT,

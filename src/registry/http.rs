@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::secret::Secret;
+
 /// A transport-level failure: the server gave no HTTP answer.
 #[derive(Debug, thiserror::Error)]
 #[error("{url}: {source}")]
@@ -19,6 +21,15 @@ pub struct Response {
 
 /// GET `url`, asking caches along the way for a fresh copy.
 pub fn get(url: &str, timeout: Duration) -> Result<Response, HttpError> {
+    get_with(url, timeout, None)
+}
+
+/// GET with an `Authorization` header (registries that need a token to read).
+pub fn get_with(
+    url: &str,
+    timeout: Duration,
+    token: Option<&Secret>,
+) -> Result<Response, HttpError> {
     let wrap = |source| HttpError {
         url: url.to_owned(),
         source,
@@ -34,6 +45,11 @@ pub fn get(url: &str, timeout: Duration) -> Result<Response, HttpError> {
         .map_err(wrap)?;
     let mut headers = curl::easy::List::new();
     headers.append("Cache-Control: no-cache").map_err(wrap)?;
+    if let Some(token) = token {
+        headers
+            .append(&format!("Authorization: {}", token.expose()))
+            .map_err(wrap)?;
+    }
     easy.http_headers(headers).map_err(wrap)?;
     let mut body = Vec::new();
     {

@@ -49,6 +49,7 @@ pub trait Registry: Sync {
 pub struct LiveRegistry {
     index: SparseIndexReader,
     api: RegistryApi,
+    read_token: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,29 +66,57 @@ pub enum ConnectError {
     },
 }
 
+/// What a registry's `config.json` says.
+#[derive(Debug, Clone)]
+pub struct IndexConfig {
+    pub api: String,
+    /// Reads need a token too.
+    pub auth_required: bool,
+}
+
 impl LiveRegistry {
-    /// Read the index's `config.json` to find the API.
-    pub fn connect(sparse_index: &str) -> Result<LiveRegistry, ConnectError> {
+    /// Read the index's `config.json`: where the API is, whether reads need
+    /// a token. `token` is sent when given.
+    pub fn index_config(
+        sparse_index: &str,
+        token: Option<&Secret>,
+    ) -> Result<IndexConfig, ConnectError> {
         let Some(base) = sparse_index.strip_prefix("sparse+") else {
             return Err(ConnectError::NotSparse(sparse_index.to_owned()));
         };
         let url = format!("{}/config.json", base.trim_end_matches('/'));
-        let config = (|| -> anyhow::Result<String> {
-            let response = http::get(&url, Duration::from_secs(30))?;
+        (|| -> anyhow::Result<IndexConfig> {
+            let response = http::get_with(&url, Duration::from_secs(30), token)?;
+            if response.status == 401 && token.is_none() {
+                // cargo's protocol: a 401 on config.json means "auth required".
+                return Ok(IndexConfig {
+                    api: String::new(),
+                    auth_required: true,
+                });
+            }
             anyhow::ensure!(response.status == 200, "HTTP {}", response.status);
             let config: serde_json::Value = serde_json::from_slice(&response.body)?;
-            config["api"]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| anyhow::anyhow!("it names no `api`: this registry takes no uploads"))
+            let api = config["api"].as_str().map(str::to_owned).ok_or_else(|| {
+                anyhow::anyhow!("it names no `api`: this registry takes no uploads")
+            })?;
+            Ok(IndexConfig {
+                api,
+                auth_required: config["auth-required"].as_bool().unwrap_or(false),
+            })
         })()
-        .map_err(|source| ConnectError::Config {
-            url: url.clone(),
-            source,
-        })?;
+        .map_err(|source| ConnectError::Config { url, source })
+    }
+
+    /// Connect; `read_token` is sent with every read (index and API lookups).
+    pub fn connect(
+        sparse_index: &str,
+        read_token: Option<Secret>,
+    ) -> Result<LiveRegistry, ConnectError> {
+        let config = Self::index_config(sparse_index, read_token.as_ref())?;
         Ok(LiveRegistry {
-            index: SparseIndexReader::new(sparse_index),
-            api: RegistryApi::new(&config),
+            index: SparseIndexReader::new(sparse_index).with_token(read_token.clone()),
+            api: RegistryApi::new(&config.api),
+            read_token,
         })
     }
 }
@@ -108,7 +137,8 @@ impl Registry for LiveRegistry {
     }
 
     fn api_checksum(&self, name: &str, version: &str) -> Result<Option<String>, LookupError> {
-        self.api.version_checksum(name, version, None)
+        self.api
+            .version_checksum(name, version, self.read_token.as_ref())
     }
 
     fn upload(&self, job: &UploadJob, token: &Secret) -> Result<(), UploadError> {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use semver::Version;
 
 use super::http::{self, HttpError};
+use crate::secret::Secret;
 
 /// One published version as the index lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub enum IndexError {
 pub struct SparseIndexReader {
     index: crates_index::SparseIndex,
     timeout: Duration,
+    /// For registries with `auth-required`.
+    token: Option<Secret>,
 }
 
 impl SparseIndexReader {
@@ -51,7 +54,14 @@ impl SparseIndexReader {
         SparseIndexReader {
             index,
             timeout: Duration::from_secs(30),
+            token: None,
         }
+    }
+
+    /// Send this token with every read.
+    pub fn with_token(mut self, token: Option<Secret>) -> Self {
+        self.token = token;
+        self
     }
 
     /// The HTTP URL of `name`'s index file.
@@ -65,7 +75,7 @@ impl SparseIndexReader {
             .index
             .crate_url(name)
             .ok_or_else(|| IndexError::InvalidName(name.to_owned()))?;
-        let response = http::get(&url, self.timeout)?;
+        let response = http::get_with(&url, self.timeout, self.token.as_ref())?;
         match response.status {
             200 => {}
             404 | 410 | 451 => return Ok(Vec::new()),

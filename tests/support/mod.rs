@@ -577,3 +577,16 @@ impl TestRegistry {
         TestRegistry { registry, _dir }
     }
 }
+
+impl TestRegistry {
+    /// Adopt a registry started by hand on `dir`.
+    pub fn wrap(
+        registry: cargo_shipper::local_registry::LocalRegistry,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        TestRegistry {
+            registry,
+            _dir: dir,
+        }
+    }
+}
