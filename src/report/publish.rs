@@ -200,8 +200,8 @@ fn human_line(event: &Event) -> Option<String> {
         } => Some(format!(
             "warning: upload of {name} {version} failed ({}): {message}",
             match class {
-                FailureClass::Retryable => "will retry",
-                FailureClass::RateLimited => "rate limited; will wait",
+                FailureClass::Retryable => "retryable",
+                FailureClass::RateLimited => "rate limited",
                 FailureClass::Ambiguous => "may have landed; asking the registry",
                 FailureClass::Permanent => "permanent",
             }
