@@ -97,19 +97,15 @@ pub fn publish(
         None => ws.root()?.join(".shipper"),
     });
     if opts.dry_run {
-        let mut journal = Journal::in_memory();
         let plan = plan(ws, &plan_opts(&opts.selection, &opts.target))?;
-        return run(
-            ws,
-            opts,
-            &plan,
-            &dir,
-            &mut journal,
-            None,
-            1,
-            sink,
-            SelectionRecord::default(),
-        );
+        let start = Start {
+            plan: &plan,
+            journal: &mut Journal::in_memory(),
+            torn: None,
+            run_number: 1,
+            selection: selection_record(&opts.selection, &opts.target),
+        };
+        return run(ws, opts, &dir, start, sink);
     }
     let _lock = RunLock::acquire(dir.root())?;
     let (mut journal, mut torn) = Journal::open(&dir)?;
@@ -173,44 +169,55 @@ pub fn publish(
             .into());
         }
     }
-    let run_number = journal.state().map_or(1, |s| s.runs + 1);
-    let selection_record = SelectionRecord {
+    let start = Start {
+        plan: &plan,
+        run_number: journal.state().map_or(1, |s| s.runs + 1),
+        journal: &mut journal,
+        torn,
+        selection: selection_record(&selection, &target),
+    };
+    run(ws, opts, &dir, start, sink)
+}
+
+/// What a run starts from.
+struct Start<'a> {
+    plan: &'a Plan,
+    journal: &'a mut Journal,
+    /// A torn line repaired when the journal was opened, to record.
+    torn: Option<crate::journal::TornLine>,
+    run_number: u32,
+    selection: SelectionRecord,
+}
+
+fn selection_record(selection: &Selection, target: &TargetChoice) -> SelectionRecord {
+    SelectionRecord {
         packages: selection.packages.clone(),
         exclude: selection.exclude.clone(),
-        registry: match &target {
+        registry: match target {
             TargetChoice::Registry(name) => Some(name.clone()),
             _ => None,
         },
-        index: match &target {
+        index: match target {
             TargetChoice::Index(url) => Some(url.clone()),
             _ => None,
         },
-    };
-    run(
-        ws,
-        opts,
-        &plan,
-        &dir,
-        &mut journal,
-        torn,
-        run_number,
-        sink,
-        selection_record,
-    )
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run(
     ws: &LoadedWorkspace,
     opts: &PublishOpts,
-    plan: &Plan,
     dir: &StateDir,
-    journal: &mut Journal,
-    torn: Option<crate::journal::TornLine>,
-    run_number: u32,
+    start: Start<'_>,
     sink: &mut dyn FnMut(&Record),
-    selection: SelectionRecord,
 ) -> anyhow::Result<PublishReport> {
+    let Start {
+        plan,
+        journal,
+        torn,
+        run_number,
+        selection,
+    } = start;
     let sparse_index = plan.target.sparse_index.as_deref().with_context(|| {
         format!(
             "registry `{}` does not use the sparse protocol; cargo-shipper publishes to sparse registries only",
