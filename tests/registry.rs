@@ -439,3 +439,39 @@ fn invalid_version_is_rejected() {
     );
     assert_eq!(registry.index_entry("badver").status, 404);
 }
+
+#[test]
+fn failing_reads_after_n_uploads_answer_503() {
+    let (_dir, registry) = with_knobs(|k| k.fail_reads_after_uploads = Some(1));
+    let config = http(
+        "GET",
+        &format!("http://{}/index/config.json", registry.0.addr()),
+        &[],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(config.status, 200);
+    assert_eq!(
+        registry.index("reads").status,
+        404,
+        "before any upload: normal answers"
+    );
+    assert_eq!(registry.upload("reads", "0.1.0").unwrap().status, 200);
+    assert_eq!(registry.index("reads").status, 503);
+    let api = http(
+        "GET",
+        &format!("http://{}/api/v1/crates/reads/0.1.0", registry.0.addr()),
+        &[],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(api.status, 503);
+    let config = http(
+        "GET",
+        &format!("http://{}/index/config.json", registry.0.addr()),
+        &[],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(config.status, 200, "config.json still answers");
+}
