@@ -108,7 +108,8 @@ fn slow_propagation_past_the_timeout_is_partial_then_resumes() {
         "{}",
         first.stderr()
     );
-    std::thread::sleep(Duration::from_millis(1600));
+    // Resume while `slow` may still be invisible: its dependent must still
+    // package (cargo's overlay holds `slow`), and `slow` is only confirmed.
     let second = fx.shipper_env(
         &registry,
         &["resume", "--no-verify", "--confirm-poll-ms", "20"],

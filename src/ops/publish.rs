@@ -290,17 +290,25 @@ fn run(
         })?;
     }
 
+    // Crates uploaded earlier but not yet seen in the index are packaged
+    // again (not uploaded): their dependents must resolve them from cargo's
+    // overlay, since the index may still not list them.
+    let mut to_package = names.clone();
+    to_package.extend(check.to_confirm.iter().cloned());
     let started = Instant::now();
     let jobs = match cargo_backend::package(
         ws,
         &PackageRequest {
-            names: &names,
+            names: &to_package,
             target: &plan.target,
             verify: opts.verify,
             allow_dirty: opts.allow_dirty,
         },
     ) {
-        Ok(jobs) => jobs,
+        Ok(jobs) => jobs
+            .into_iter()
+            .filter(|job| names.contains(&job.name))
+            .collect::<Vec<_>>(),
         Err(error) => return finish_failed(ws, &mut rec, dir, opts, error),
     };
     let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
