@@ -131,9 +131,10 @@ pub fn read_token(
     Ok(Secret::new(token))
 }
 
-/// The cargo library's version, for receipts.
+/// The version of the cargo library linked in (the cargo release it
+/// matches), for receipts.
 pub fn cargo_version() -> String {
-    cargo::version().to_string()
+    format!("cargo {} (linked library)", cargo::version())
 }
 
 fn reg_or_index(target: &RegistryTarget) -> Option<RegistryOrIndex> {
