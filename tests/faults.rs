@@ -205,3 +205,20 @@ fn missing_token_says_how_to_provide_one() {
     assert!(run.stderr().contains("token"), "{}", run.stderr());
     assert_eq!(registry.version_count("notok"), 0);
 }
+
+#[test]
+fn a_hostile_index_answer_is_a_clear_error_and_nothing_is_uploaded() {
+    let registry = TestRegistry::start_knobs(|k| k.garbage_index = true);
+    let fx = chain(&["hostile"]);
+    fx.use_registry(&registry);
+    let run = fx.publish(&registry, &["--no-verify"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let err = run.stderr();
+    assert!(
+        err.contains("could not ask the registry about `hostile`"),
+        "{err}"
+    );
+    assert!(err.contains("malformed"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("Uploading"), "nothing uploaded: {err}");
+}

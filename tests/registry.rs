@@ -475,3 +475,16 @@ fn failing_reads_after_n_uploads_answer_503() {
     .unwrap();
     assert_eq!(config.status, 200, "config.json still answers");
 }
+
+#[test]
+fn garbage_index_answers_200_with_something_else() {
+    let (_dir, registry) = with_knobs(|k| k.garbage_index = true);
+    registry.upload("portal", "0.1.0").unwrap();
+    let reply = registry.index("portal");
+    assert_eq!(reply.status, 200);
+    assert!(reply.text().starts_with("<html>"));
+    let err = SparseIndexReader::new(&registry.0.index_url())
+        .versions("portal")
+        .unwrap_err();
+    assert!(err.to_string().contains("malformed"), "{err}");
+}

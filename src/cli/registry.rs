@@ -64,6 +64,9 @@ struct ServeArgs {
     /// After N uploads, crate index reads and version lookups answer 503
     #[arg(long, value_name = "N", help_heading = "Testing")]
     fail_reads_after: Option<u32>,
+    /// Index files answer 200 with a body that is not an index entry
+    #[arg(long, help_heading = "Testing")]
+    garbage_index: bool,
 }
 
 pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
@@ -87,6 +90,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
             upload_faults: args.fail_upload,
             flapping_index: args.flapping_index,
             fail_reads_after_uploads: args.fail_reads_after,
+            garbage_index: args.garbage_index,
         },
     };
     let registry = LocalRegistry::start(config)?;

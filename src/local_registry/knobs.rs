@@ -43,6 +43,9 @@ pub struct Knobs {
     /// Once this many uploads arrived, crate reads (index files and version
     /// lookups in the API) answer 503: a registry that cannot tell.
     pub fail_reads_after_uploads: Option<u32>,
+    /// Index files answer 200 with a body that is not an index entry (a
+    /// captive portal, a misconfigured proxy).
+    pub garbage_index: bool,
 }
 
 /// Knobs plus the counters and clocks they need at run time.

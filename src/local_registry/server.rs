@@ -179,6 +179,14 @@ fn index_file(state: &State, rel: &str, headers: &HeaderMap) -> Reply {
     if state.knobs.index_flaps(rel) {
         return error(StatusCode::NOT_FOUND, "not found");
     }
+    if state.knobs.knobs.garbage_index {
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "text/html")
+            .body(Full::new(Bytes::from_static(
+                b"<html>please log in</html>\n",
+            )))
+            .expect("valid response");
+    }
     let entries = match visible_entries(state, rel) {
         Some(entries) if !entries.is_empty() => entries,
         _ => return error(StatusCode::NOT_FOUND, "not found"),
