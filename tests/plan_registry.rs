@@ -92,3 +92,26 @@ fn unreachable_registry_says_how_to_plan_offline() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_registry_that_needs_a_token_to_read_is_asked_with_cargo_s_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = TestRegistry::start_with(dir.path(), |c| c.auth_required = true);
+    let registry = TestRegistry::wrap(inner, dir);
+    let earlier = Fixture::new();
+    dev_cycle(&earlier, "1.0.0", "0.4.0", false);
+    earlier.use_registry(&registry);
+    earlier.cargo_publish_workspace(&registry).ok();
+
+    let next = Fixture::new();
+    dev_cycle(&next, "1.1.0", "0.4.1", true);
+    next.use_registry(&registry);
+    let plan = next
+        .shipper_env(
+            &registry,
+            &["plan", "--registry", "local", "--message-format", "json"],
+            &[],
+        )
+        .json();
+    assert_eq!(plan["broken_edges"][0]["resolution"], "registry_has");
+}

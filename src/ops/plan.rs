@@ -2,8 +2,9 @@
 
 use anyhow::Context as _;
 
+use crate::cargo_backend;
 use crate::plan::{Draft, Plan, RegistryAnswer, Selection};
-use crate::registry::SparseIndexReader;
+use crate::registry::{LiveRegistry, SparseIndexReader};
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
 #[derive(Debug, Clone, Default)]
@@ -19,8 +20,21 @@ pub fn plan(ws: &LoadedWorkspace, opts: &PlanOpts) -> anyhow::Result<Plan> {
     let target = ws.target(&opts.target, &model)?;
     let draft = Draft::new(&model, &target, &opts.selection)?;
 
+    // The registry is only asked when a dev-dependency cycle needs it.
     let reader = match (&target.sparse_index, opts.offline) {
-        (Some(url), false) => Some(SparseIndexReader::new(url)),
+        (Some(url), false) if !draft.registry_questions().is_empty() => {
+            let config = LiveRegistry::index_config(url, None).with_context(|| {
+                format!(
+                    "could not reach the `{}` index (to check a dev-dependency cycle); retry, or plan with `--offline`",
+                    target.display_name()
+                )
+            })?;
+            let token = match config.auth_required {
+                true => Some(cargo_backend::read_token(ws, &target, None)?),
+                false => None,
+            };
+            Some(SparseIndexReader::new(url).with_token(token))
+        }
         _ => None,
     };
     let mut answers = Vec::new();
