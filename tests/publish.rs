@@ -136,3 +136,14 @@ fn a_registry_that_needs_a_token_to_read_works_too() {
         );
     }
 }
+
+#[test]
+fn quiet_prints_nothing_when_all_goes_well() {
+    let registry = TestRegistry::start();
+    let fx = support::chain(&["qa", "qb"]);
+    fx.use_registry(&registry);
+    let run = fx.publish(&registry, &["--no-verify", "-q"]);
+    run.ok();
+    assert_eq!(run.stderr().trim(), "", "{}", run.stderr());
+    assert_eq!(registry.version_count("qb"), 1);
+}

@@ -122,7 +122,8 @@ fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Resul
         args.manifest.manifest_path.as_deref(),
         &global.context(false),
     )?;
-    let mut reporter = report::publish::Reporter::new(args.message_format == MessageFormat::Json);
+    let mut reporter =
+        report::publish::Reporter::new(args.message_format == MessageFormat::Json, global.quiet);
     let result = ops::publish(&ws, opts, &mut |record| reporter.event(record));
     reporter.finish(&result);
     result.map(|_| ())

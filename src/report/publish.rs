@@ -13,28 +13,46 @@ use crate::ops::PublishReport;
 
 pub struct Reporter {
     json: bool,
+    /// `-q`: warnings and the outcome only.
+    quiet: bool,
+    /// Whether a progress bar may be drawn (a terminal, not CI, not JSON).
+    interactive: bool,
+    /// Drawn from the first upload on: before that, cargo's own packaging
+    /// output shares stderr and would tear a bar apart.
     bar: Option<ProgressBar>,
+    /// Crates in the run, and those already out, for the bar.
+    total: u64,
+    out: u64,
     started: Instant,
 }
 
 impl Reporter {
-    pub fn new(json: bool) -> Self {
+    pub fn new(json: bool, quiet: bool) -> Self {
         let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
         Reporter {
             json,
-            bar: (!json && interactive).then(|| {
-                let bar = ProgressBar::new(0);
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner} [{bar:30}] {pos}/{len} crates out  {msg}",
-                    )
-                    .expect("valid template")
-                    .progress_chars("=> "),
-                );
-                bar
-            }),
+            quiet,
+            interactive: interactive && !json && !quiet,
+            bar: None,
+            total: 0,
+            out: 0,
             started: Instant::now(),
         }
+    }
+
+    fn start_bar(&mut self) {
+        if !self.interactive || self.bar.is_some() {
+            return;
+        }
+        let bar = ProgressBar::new(self.total);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} crates out  {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_position(self.out);
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        self.bar = Some(bar);
     }
 
     pub fn event(&mut self, record: &Record) {
@@ -45,23 +63,33 @@ impl Reporter {
             let _ = out.flush();
             return;
         }
-        if let Some(bar) = &self.bar {
-            match &record.event {
-                Event::RunStarted { crates, .. } => bar.set_length(crates.len() as u64),
-                Event::Visible { .. }
-                | Event::Skipped {
-                    reason: SkipReason::AlreadyDone | SkipReason::AlreadyInRegistry { .. },
-                    ..
-                } => bar.inc(1),
-                Event::UploadStarted { name, .. } => bar.set_message(format!("uploading {name}")),
-                _ => {}
+        match &record.event {
+            Event::RunStarted { crates, .. } => self.total = crates.len() as u64,
+            Event::Visible { .. }
+            | Event::Skipped {
+                reason: SkipReason::AlreadyDone | SkipReason::AlreadyInRegistry { .. },
+                ..
+            } => self.out += 1,
+            Event::UploadStarted { name, .. } => {
+                self.start_bar();
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("uploading {name}"));
+                }
             }
+            _ => {}
         }
-        if let Some(line) = human_line(&record.event) {
-            match &self.bar {
-                Some(bar) => bar.println(line),
-                None => eprintln!("{line}"),
-            }
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.out);
+        }
+        let Some(line) = human_line(&record.event) else {
+            return;
+        };
+        if self.quiet && !line.starts_with("warning:") {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
         }
     }
 
@@ -70,7 +98,7 @@ impl Reporter {
             bar.finish_and_clear();
         }
         if let Ok(report) = result {
-            if !self.json {
+            if !self.json && !self.quiet {
                 let secs = self.started.elapsed().as_secs_f64();
                 let out = report
                     .state
