@@ -488,3 +488,19 @@ fn garbage_index_answers_200_with_something_else() {
         .unwrap_err();
     assert!(err.to_string().contains("malformed"), "{err}");
 }
+
+#[test]
+fn oversized_uploads_are_refused() {
+    let registry = TestRegistry::start();
+    let auth = format!("Authorization: {}", registry.registry.token());
+    let huge = vec![0u8; 12 * 1024 * 1024];
+    let reply = http(
+        "PUT",
+        &format!("{}/api/v1/crates/new", registry.api()),
+        &[&auth],
+        &upload_body("huge", "0.1.0", &[], &huge),
+    )
+    .unwrap();
+    assert_eq!(reply.status, 413);
+    assert_eq!(registry.index_entry("huge").status, 404);
+}

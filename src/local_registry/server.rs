@@ -28,6 +28,9 @@ pub struct State {
 
 type Reply = Response<Full<Bytes>>;
 
+/// Largest request body accepted.
+const MAX_BODY: usize = 11 * 1024 * 1024;
+
 /// Close the connection without answering (after an upload was stored).
 #[derive(Debug)]
 pub struct Dropped;
@@ -45,8 +48,15 @@ pub async fn serve(
     req: Request<hyper::body::Incoming>,
 ) -> Result<Reply, Dropped> {
     let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
+    // crates.io takes uploads up to 10 MiB; a little room for the metadata.
+    let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Ok(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "max upload size is 10 MiB",
+            ));
+        }
         Err(_) => {
             return Ok(error(
                 StatusCode::BAD_REQUEST,
