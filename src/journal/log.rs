@@ -96,11 +96,16 @@ impl EventLog {
                 File::open(parent).and_then(|d| d.sync_all()).map_err(io)?;
             }
         }
+        let existed = path.exists();
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(io)?;
+        if !existed && let Some(dir) = path.parent() {
+            // The new file's directory entry must be durable too.
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
         Ok((
             EventLog {
                 path: path.to_owned(),
