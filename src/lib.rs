@@ -5,6 +5,7 @@
 //! later `cargo_backend`) touches the cargo library. See
 //! `docs/architecture.md`.
 
+pub mod atomic;
 pub mod cargo_backend;
 pub mod cli;
 pub mod engine;

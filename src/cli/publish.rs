@@ -53,7 +53,7 @@ struct RunArgs {
     /// Do not build the packaged crates before uploading
     #[arg(long)]
     no_verify: bool,
-    /// Uploads and index confirmations in flight at once
+    /// Uploads in flight at once (index confirmations run beside them)
     #[arg(short, long, value_name = "N", default_value_t = 4)]
     jobs: usize,
     /// Where the run journal lives [default: .shipper/ at the workspace root]
@@ -65,10 +65,10 @@ struct RunArgs {
     /// Upload attempts per crate per run
     #[arg(long, value_name = "N", default_value_t = 5)]
     max_attempts: u32,
-    /// First retry delay in milliseconds (it doubles, with jitter)
+    /// First retry delay in milliseconds (it doubles, with jitter); for tests
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     retry_delay_ms: u64,
-    /// First interval between index polls in milliseconds
+    /// First interval between index polls in milliseconds; for tests
     #[arg(long, value_name = "MS", default_value_t = 100, hide = true)]
     confirm_poll_ms: u64,
     #[command(flatten)]

@@ -77,7 +77,7 @@ impl EventLog {
                 "jsonl.torn-{}",
                 records.last().map_or(0, |r| r.seq) + 1
             ));
-            crate::local_registry::write_atomic(&saved_to, &bytes[good_len..]).map_err(io)?;
+            crate::atomic::write_atomic(&saved_to, &bytes[good_len..]).map_err(io)?;
             let file = OpenOptions::new().write(true).open(path).map_err(io)?;
             file.set_len(good_len as u64).map_err(io)?;
             file.sync_all().map_err(io)?;

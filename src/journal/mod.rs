@@ -27,7 +27,7 @@ pub use state::{CrateState, CrateStatus, RunState, Timings, UploadTimes};
 
 use std::path::{Path, PathBuf};
 
-use crate::local_registry::write_atomic;
+use crate::atomic::write_atomic;
 
 /// The files of one state directory.
 #[derive(Debug, Clone)]

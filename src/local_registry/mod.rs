@@ -10,7 +10,6 @@ mod upstream;
 
 pub use index_entry::{IndexDep, IndexEntry};
 pub use knobs::{Knobs, RetryAfter, UploadFault, parse_upload_fault};
-pub use storage::write_atomic;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -420,7 +420,7 @@ fn write_receipt(
     let provenance = provenance::collect(&ws.root()?);
     let receipt = Receipt::from_state(state, outcome, &provenance);
     let bytes = serde_json::to_vec_pretty(&receipt)?;
-    crate::local_registry::write_atomic(&dir.receipt(), &bytes)
+    crate::atomic::write_atomic(&dir.receipt(), &bytes)
         .with_context(|| format!("could not write `{}`", dir.receipt().display()))?;
     Ok(dir.receipt())
 }
