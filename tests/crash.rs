@@ -78,7 +78,19 @@ fn assert_released_once(fx: &Fixture, registry: &TestRegistry) {
         all.extend(events);
     }
     for name in CRATES {
-        assert_eq!(count(&all, "visible", name), 1, "{name} confirmed once");
+        if count(&all, "visible", name) != 1 {
+            let mut history = String::new();
+            for dir in &runs {
+                history.push_str(&format!(
+                    "== {dir:?}\n{}\n",
+                    std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default()
+                ));
+            }
+            panic!(
+                "{name} confirmed {} times\n{history}",
+                count(&all, "visible", name)
+            );
+        }
     }
 }
 

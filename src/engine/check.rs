@@ -61,6 +61,20 @@ pub fn check_registry(
     let mut answers = lookup_all(registry, &ask, threads);
     for (name, version) in ask {
         match answers.remove(&name).expect("asked") {
+            // Our own earlier upload, landed after all (a request from a
+            // killed run can arrive after that run's outcome was settled):
+            // it is ours to confirm, not someone else's version.
+            Ok(Lookup::Present { sha256 })
+                if state.crates[&name].attempts > 0
+                    && state.crates[&name].sha256.as_deref() == Some(sha256.as_str()) =>
+            {
+                rec.record(Event::Reconciled {
+                    name: name.clone(),
+                    version,
+                    found_sha256: Some(sha256),
+                })?;
+                check.to_confirm.push(name);
+            }
             Ok(Lookup::Present { sha256 }) => rec.record(Event::Skipped {
                 name,
                 version,
