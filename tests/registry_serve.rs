@@ -106,3 +106,46 @@ fn bad_fault_script_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("counts from 1"));
 }
+
+/// A background job starts with SIGINT ignored; the registry must still stop
+/// on the first Ctrl-C sent once it has said it is ready.
+#[test]
+fn stops_on_the_first_signal_even_when_started_with_sigint_ignored() {
+    use std::os::unix::process::CommandExt;
+    for signal in ["-INT", "-TERM"] {
+        let root = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
+        cmd.args(["shipper", "registry", "serve", "--message-format", "json"])
+            .arg("--root")
+            .arg(root.path())
+            .stdout(Stdio::piped());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{signal}: still running after the signal");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(status.success(), "{signal}: {status:?}");
+    }
+}

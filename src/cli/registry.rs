@@ -19,7 +19,7 @@ pub struct RegistryArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum RegistryCommand {
-    /// Serve the embedded sparse registry from a directory until Ctrl-C
+    /// Serve the embedded sparse registry from a directory until Ctrl-C (or SIGTERM)
     Serve(ServeArgs),
 }
 
@@ -94,21 +94,52 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
         },
     };
     let registry = LocalRegistry::start(config)?;
+    // Listen for Ctrl-C before saying "press Ctrl-C": a signal that arrives
+    // in between must stop us, not be lost (or ignored, in a background job).
+    let stop = StopSignal::install()?;
     let mut out = std::io::stdout().lock();
     match args.message_format {
         MessageFormat::Human => report::registry::started_human(&registry, &args.root, &mut out)?,
         MessageFormat::Json => report::registry::started_json(&registry, &args.root, &mut out)?,
     }
     drop(out);
-    wait_for_ctrl_c()?;
+    stop.wait();
     drop(registry);
     Ok(())
 }
 
-fn wait_for_ctrl_c() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(tokio::signal::ctrl_c())?;
-    Ok(())
+/// SIGINT or SIGTERM, with the handlers in place from `install` on.
+struct StopSignal {
+    runtime: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (interrupt, terminate) = runtime.block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            ))
+        })?;
+        Ok(StopSignal {
+            runtime,
+            interrupt,
+            terminate,
+        })
+    }
+
+    fn wait(mut self) {
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        });
+    }
 }
