@@ -224,7 +224,8 @@ fn run(
             plan.target.display_name()
         )
     })?;
-    let read_token = if LiveRegistry::index_config(sparse_index, None)?.auth_required {
+    let config = LiveRegistry::index_config(sparse_index, None)?;
+    let read_token = if config.auth_required {
         Some(cargo_backend::read_token(
             ws,
             &plan.target,
@@ -233,7 +234,7 @@ fn run(
     } else {
         None
     };
-    let registry = LiveRegistry::connect(sparse_index, read_token)?;
+    let registry = LiveRegistry::connect(sparse_index, config, read_token)?;
     let mut rec = Recorder::new(journal, sink);
     rec.record(Event::RunStarted {
         format: crate::journal::FORMAT,

@@ -107,12 +107,19 @@ impl LiveRegistry {
         .map_err(|source| ConnectError::Config { url, source })
     }
 
-    /// Connect; `read_token` is sent with every read (index and API lookups).
+    /// Connect with what `config.json` said (asked once); `read_token` is
+    /// sent with every read (index and API lookups). A config answered
+    /// with a 401 is asked again, with the token.
     pub fn connect(
         sparse_index: &str,
+        config: IndexConfig,
         read_token: Option<Secret>,
     ) -> Result<LiveRegistry, ConnectError> {
-        let config = Self::index_config(sparse_index, read_token.as_ref())?;
+        let config = if config.api.is_empty() {
+            Self::index_config(sparse_index, read_token.as_ref())?
+        } else {
+            config
+        };
         Ok(LiveRegistry {
             index: SparseIndexReader::new(sparse_index).with_token(read_token.clone()),
             api: RegistryApi::new(&config.api),
