@@ -13,12 +13,12 @@ pub const FORMAT: u32 = 1;
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
+pub struct Record<E = Event> {
     pub seq: u64,
     /// Milliseconds since the Unix epoch.
     pub at_ms: u64,
     #[serde(flatten)]
-    pub event: Event,
+    pub event: E,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,29 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use super::event::{Event, FORMAT, Record};
+
+/// What the log needs to know of the events it holds (publish runs and
+/// yank runs keep separate journals of the same shape).
+pub trait LogEvent: Serialize + DeserializeOwned + Clone {
+    /// The `kind` every journal must start with, for messages.
+    const OPENING_KIND: &'static str;
+    /// `Some(format)` when this event opens a run, `None` otherwise.
+    fn opening_format(&self) -> Option<u32>;
+}
+
+impl LogEvent for Event {
+    const OPENING_KIND: &'static str = "run_started";
+    fn opening_format(&self) -> Option<u32> {
+        match self {
+            Event::RunStarted { format, .. } => Some(*format),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -42,13 +64,13 @@ pub struct TornLine {
 }
 
 /// The journal, open for appending (or kept in memory for a dry run).
-pub struct EventLog {
+pub struct EventLog<E = Event> {
     path: PathBuf,
     file: Option<File>,
-    records: Vec<Record>,
+    records: Vec<Record<E>>,
 }
 
-impl EventLog {
+impl<E: LogEvent> EventLog<E> {
     /// A journal that lives only in memory (dry runs).
     pub fn in_memory() -> Self {
         EventLog {
@@ -59,7 +81,7 @@ impl EventLog {
     }
 
     /// Open (or create) the journal at `path`, checking every line.
-    pub fn open(path: &Path) -> Result<(EventLog, Option<TornLine>), JournalError> {
+    pub fn open(path: &Path) -> Result<(EventLog<E>, Option<TornLine>), JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_owned(),
             source,
@@ -116,7 +138,7 @@ impl EventLog {
         ))
     }
 
-    pub fn records(&self) -> &[Record] {
+    pub fn records(&self) -> &[Record<E>] {
         &self.records
     }
 
@@ -125,7 +147,7 @@ impl EventLog {
     }
 
     /// Append one event; on return it is on disk (written and synced).
-    pub fn append(&mut self, event: Event) -> Result<&Record, JournalError> {
+    pub fn append(&mut self, event: E) -> Result<&Record<E>, JournalError> {
         let record = Record {
             seq: self.records.last().map_or(1, |r| r.seq + 1),
             at_ms: now_ms(),
@@ -151,8 +173,8 @@ impl EventLog {
     }
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, JournalError> {
-    let mut records: Vec<Record> = Vec::new();
+fn parse<E: LogEvent>(path: &Path, bytes: &[u8]) -> Result<Vec<Record<E>>, JournalError> {
+    let mut records: Vec<Record<E>> = Vec::new();
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if line.is_empty() {
             continue;
@@ -162,7 +184,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, JournalError> {
             line: i + 1,
             reason,
         };
-        let record: Record = serde_json::from_slice(line).map_err(|e| corrupt(e.to_string()))?;
+        let record: Record<E> = serde_json::from_slice(line).map_err(|e| corrupt(e.to_string()))?;
         let expected = records.last().map_or(1, |r| r.seq + 1);
         if record.seq != expected {
             return Err(corrupt(format!(
@@ -170,10 +192,14 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, JournalError> {
                 record.seq
             )));
         }
-        if records.is_empty() && !matches!(record.event, Event::RunStarted { .. }) {
-            return Err(corrupt("the first record is not `run_started`".into()));
+        let opening = record.event.opening_format();
+        if records.is_empty() && opening.is_none() {
+            return Err(corrupt(format!(
+                "the first record is not `{}`",
+                E::OPENING_KIND
+            )));
         }
-        if let Event::RunStarted { format, .. } = record.event
+        if let Some(format) = opening
             && format > FORMAT
         {
             return Err(JournalError::NewerFormat {

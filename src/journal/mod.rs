@@ -16,16 +16,28 @@ mod lock;
 mod log;
 mod receipt;
 mod state;
+mod yank_plan;
+mod yank_run;
 
 pub use event::{
     CrateRef, Event, FORMAT, FailureClass, Record, RunOutcome, SelectionRecord, SkipReason,
 };
 pub use lock::{LockError, RunLock};
-pub use log::{EventLog, JournalError, TornLine, now_ms};
-pub use receipt::{CrateOutcome, GitInfo, Provenance, Receipt, ReceiptCrate};
+pub use log::{EventLog, JournalError, LogEvent, TornLine, now_ms};
+pub use receipt::{
+    CrateOutcome, GitInfo, LoadedReceipt, Provenance, Receipt, ReceiptCrate, ReceiptError,
+};
 pub use state::{CrateState, CrateStatus, RunState, Timings, UploadTimes};
+pub use yank_plan::{
+    ReceiptBinding, YANK_PLAN_FORMAT, YANK_PLAN_KIND, YankPlan, YankPlanError, YankTarget,
+};
+pub use yank_run::{
+    YankCrateState, YankEvent, YankOutcome, YankRef, YankSkipReason, YankState, YankStatus,
+};
 
 use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 
 use crate::atomic::write_atomic;
 
@@ -76,19 +88,37 @@ impl StateDir {
     }
 }
 
-/// The event log plus its projection, kept in step.
-pub struct Journal {
-    log: EventLog,
-    state: Option<RunState>,
+/// A state folded from a journal's events (`state.json`).
+pub trait Projection: Serialize + Clone + Sized {
+    type Event: LogEvent;
+    /// One step: the state after `record`.
+    fn apply(state: Option<Self>, record: &Record<Self::Event>) -> Self;
+}
+
+impl Projection for RunState {
+    type Event = Event;
+    fn apply(state: Option<Self>, record: &Record) -> Self {
+        RunState::apply(state, record)
+    }
+}
+
+/// The event log plus its projection, kept in step: a publish run's by
+/// default, a yank run's as `Journal<YankState>`.
+pub struct Journal<P: Projection = RunState> {
+    log: EventLog<P::Event>,
+    state: Option<P>,
     /// Where `state.json` goes; `None` in memory (dry runs).
     state_path: Option<PathBuf>,
 }
 
-impl Journal {
+impl<P: Projection> Journal<P> {
     /// Open the journal in `dir`, repairing a torn last line.
-    pub fn open(dir: &StateDir) -> Result<(Journal, Option<TornLine>), JournalError> {
+    pub fn open(dir: &StateDir) -> Result<(Journal<P>, Option<TornLine>), JournalError> {
         let (log, torn) = EventLog::open(&dir.events())?;
-        let state = RunState::project(log.records());
+        let state = log
+            .records()
+            .iter()
+            .fold(None, |state, record| Some(P::apply(state, record)));
         let journal = Journal {
             log,
             state,
@@ -100,7 +130,7 @@ impl Journal {
         Ok((journal, torn))
     }
 
-    pub fn in_memory() -> Journal {
+    pub fn in_memory() -> Journal<P> {
         Journal {
             log: EventLog::in_memory(),
             state: None,
@@ -108,18 +138,18 @@ impl Journal {
         }
     }
 
-    pub fn state(&self) -> Option<&RunState> {
+    pub fn state(&self) -> Option<&P> {
         self.state.as_ref()
     }
 
-    pub fn records(&self) -> &[Record] {
+    pub fn records(&self) -> &[Record<P::Event>] {
         self.log.records()
     }
 
     /// Append an event (synced), then update and write the projection.
-    pub fn record(&mut self, event: Event) -> Result<Record, JournalError> {
+    pub fn record(&mut self, event: P::Event) -> Result<Record<P::Event>, JournalError> {
         let record = self.log.append(event)?.clone();
-        self.state = Some(RunState::apply(self.state.take(), &record));
+        self.state = Some(P::apply(self.state.take(), &record));
         self.write_state()?;
         Ok(record)
     }
@@ -188,7 +218,7 @@ mod tests {
     fn state_file_equals_the_projection_of_the_events() {
         let dir = tempfile::tempdir().unwrap();
         let dir = StateDir::new(dir.path());
-        let (mut journal, torn) = Journal::open(&dir).unwrap();
+        let (mut journal, torn) = Journal::<RunState>::open(&dir).unwrap();
         assert!(torn.is_none());
         journal.record(started(1)).unwrap();
         for e in uploaded() {
@@ -196,7 +226,7 @@ mod tests {
         }
         let on_disk: RunState =
             serde_json::from_slice(&std::fs::read(dir.state()).unwrap()).unwrap();
-        let (reopened, _) = Journal::open(&dir).unwrap();
+        let (reopened, _) = Journal::<RunState>::open(&dir).unwrap();
         assert_eq!(Some(&on_disk), reopened.state());
         assert_eq!(on_disk.crates["a"].status, CrateStatus::Published);
         assert_eq!(on_disk.upload_times.new_crates.len(), 1);
@@ -206,7 +236,7 @@ mod tests {
     fn torn_last_line_is_cut_and_kept_aside() {
         let dir = tempfile::tempdir().unwrap();
         let dir = StateDir::new(dir.path());
-        let (mut journal, _) = Journal::open(&dir).unwrap();
+        let (mut journal, _) = Journal::<RunState>::open(&dir).unwrap();
         journal.record(started(1)).unwrap();
         drop(journal);
         let mut bytes = std::fs::read(dir.events()).unwrap();
@@ -214,7 +244,7 @@ mod tests {
         bytes.extend_from_slice(b"{\"seq\":2,\"at_ms\":1,\"kind\":\"upl");
         std::fs::write(dir.events(), &bytes).unwrap();
 
-        let (mut journal, torn) = Journal::open(&dir).unwrap();
+        let (mut journal, torn) = Journal::<RunState>::open(&dir).unwrap();
         let torn = torn.expect("repaired");
         assert_eq!(torn.dropped_bytes as usize, bytes.len() - good);
         assert_eq!(std::fs::read(&torn.saved_to).unwrap(), &bytes[good..]);
@@ -236,7 +266,10 @@ mod tests {
         std::fs::create_dir_all(dir.current()).unwrap();
         for (bytes, says) in cases {
             std::fs::write(dir.events(), bytes).unwrap();
-            let err = Journal::open(&dir).err().expect("refused").to_string();
+            let err = Journal::<RunState>::open(&dir)
+                .err()
+                .expect("refused")
+                .to_string();
             assert!(err.contains(says), "{err}");
             assert_eq!(std::fs::read(dir.events()).unwrap(), bytes, "untouched");
         }
@@ -246,13 +279,13 @@ mod tests {
     fn unknown_event_kinds_from_newer_minor_versions_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let dir = StateDir::new(dir.path());
-        let (mut journal, _) = Journal::open(&dir).unwrap();
+        let (mut journal, _) = Journal::<RunState>::open(&dir).unwrap();
         journal.record(started(1)).unwrap();
         drop(journal);
         let mut bytes = std::fs::read(dir.events()).unwrap();
         bytes.extend_from_slice(b"{\"seq\":2,\"at_ms\":1,\"kind\":\"from_the_future\",\"x\":1}\n");
         std::fs::write(dir.events(), &bytes).unwrap();
-        let (journal, torn) = Journal::open(&dir).unwrap();
+        let (journal, torn) = Journal::<RunState>::open(&dir).unwrap();
         assert!(torn.is_none());
         assert_eq!(journal.records()[1].event, Event::Unknown);
     }

@@ -1,7 +1,10 @@
 //! `receipt.json`: what a run did, for people, audits and yank planning
 //! (it keeps the dependency graph as it was at release time).
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::event::{FORMAT, RunOutcome};
 use super::state::{CrateStatus, RunState, Timings};
@@ -92,5 +95,70 @@ impl Receipt {
                 })
                 .collect(),
         }
+    }
+}
+
+/// Why a receipt file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("could not read the receipt `{}`", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}` is not a cargo-shipper receipt ({reason})", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+    #[error(
+        "`{}` was written by a newer cargo-shipper (receipt format {found}, this one reads up to {FORMAT}); upgrade cargo-shipper",
+        path.display()
+    )]
+    NewerFormat { path: PathBuf, found: u64 },
+    #[error("the receipt `{}` lists no crates", path.display())]
+    Empty { path: PathBuf },
+}
+
+/// A receipt read from disk, with the sha256 of its bytes (what a yank
+/// plan binds to).
+#[derive(Debug, Clone)]
+pub struct LoadedReceipt {
+    pub receipt: Receipt,
+    pub sha256: String,
+}
+
+impl Receipt {
+    /// Read and check a receipt: format first (a newer one is refused
+    /// before its fields are trusted), then its shape.
+    pub fn load(path: &Path) -> Result<LoadedReceipt, ReceiptError> {
+        let bytes = std::fs::read(path).map_err(|source| ReceiptError::Unreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+        let corrupt = |reason: String| ReceiptError::Corrupt {
+            path: path.to_owned(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+        let format = value
+            .get("format")
+            .and_then(|f| f.as_u64())
+            .ok_or_else(|| corrupt("no `format` number".into()))?;
+        if format > u64::from(FORMAT) {
+            return Err(ReceiptError::NewerFormat {
+                path: path.to_owned(),
+                found: format,
+            });
+        }
+        let receipt: Receipt = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+        if receipt.crates.is_empty() {
+            return Err(ReceiptError::Empty {
+                path: path.to_owned(),
+            });
+        }
+        Ok(LoadedReceipt {
+            receipt,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        })
     }
 }

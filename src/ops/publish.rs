@@ -108,7 +108,7 @@ pub fn publish(
         return run(ws, opts, &dir, start, sink);
     }
     let _lock = RunLock::acquire(dir.root())?;
-    let (mut journal, mut torn) = Journal::open(&dir)?;
+    let (mut journal, mut torn): (Journal, _) = Journal::open(&dir)?;
 
     // Finished but not archived (a crash right at the end): archive it now.
     if let Some(state) = journal.state()

@@ -12,10 +12,12 @@ mod draft;
 mod graph;
 mod id;
 mod scheduler;
+mod yank;
 
 pub use draft::{Draft, RegistryAnswer, RegistryQuestion, Selection};
 pub use id::PlanId;
 pub use scheduler::PublishPlan;
+pub use yank::{ReleasedCrate, YankOrderError, yank_order};
 
 use semver::{Version, VersionReq};
 use serde::Serialize;

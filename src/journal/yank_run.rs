@@ -1,0 +1,308 @@
+//! The journal of a yank run (`yank --plan`, also `--undo`), kept under
+//! `<state dir>/yank/` with the same guarantees as a publish run: one JSON
+//! event a line, the intent synced before each request, its outcome after,
+//! and `state.json` as the projection.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Projection;
+use super::event::{FORMAT, FailureClass, Record};
+use super::log::LogEvent;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum YankEvent {
+    /// A run (first or resumed) of a yank plan begins.
+    YankRunStarted {
+        format: u32,
+        /// [`super::YankPlan::id`].
+        yank_plan_id: String,
+        registry: String,
+        /// Unyank instead of yank.
+        undo: bool,
+        run: u32,
+        /// In the order this run acts on them.
+        crates: Vec<YankRef>,
+        tool_version: String,
+    },
+    JournalRepaired {
+        dropped_bytes: u64,
+        saved_to: String,
+    },
+    /// The run will not ask the registry to change this version, and why.
+    YankSkipped {
+        name: String,
+        version: String,
+        #[serde(flatten)]
+        reason: YankSkipReason,
+    },
+    /// The run waits for the registry's rate limit before this request.
+    YankPaced {
+        name: String,
+        version: String,
+        wait_ms: u64,
+    },
+    /// Intent: the request is about to be sent. Written and synced first.
+    YankRequested {
+        name: String,
+        version: String,
+        attempt: u32,
+    },
+    YankSucceeded {
+        name: String,
+        version: String,
+        attempt: u32,
+        ms: u64,
+    },
+    YankFailed {
+        name: String,
+        version: String,
+        attempt: u32,
+        class: FailureClass,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+    /// The sparse index shows the wanted `yanked` flag.
+    YankConfirmed {
+        name: String,
+        version: String,
+        ms: u64,
+    },
+    YankConfirmTimedOut {
+        name: String,
+        version: String,
+        waited_ms: u64,
+    },
+    /// The registry's limit on yanks, applied to this run.
+    YankPacingPlanned {
+        count: u32,
+        eta_ms: u64,
+    },
+    YankRunFinished {
+        outcome: YankOutcome,
+    },
+    /// Written by a newer version of the tool; ignored.
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YankRef {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum YankSkipReason {
+    /// The index already shows the wanted flag (yanked for a yank,
+    /// not yanked for an undo).
+    AlreadyInRegistry { yanked: bool },
+    /// An earlier run of this journal confirmed it.
+    AlreadyDone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum YankOutcome {
+    /// Every version shows the wanted flag.
+    Success,
+    /// Some versions changed, others did not: run the same command again.
+    Partial,
+    /// No version changed.
+    NothingChanged,
+}
+
+impl LogEvent for YankEvent {
+    const OPENING_KIND: &'static str = "yank_run_started";
+    fn opening_format(&self) -> Option<u32> {
+        match self {
+            YankEvent::YankRunStarted { format, .. } => Some(*format),
+            _ => None,
+        }
+    }
+}
+
+impl YankEvent {
+    /// The crate the event concerns, if any.
+    pub fn crate_name(&self) -> Option<&str> {
+        match self {
+            YankEvent::YankSkipped { name, .. }
+            | YankEvent::YankPaced { name, .. }
+            | YankEvent::YankRequested { name, .. }
+            | YankEvent::YankSucceeded { name, .. }
+            | YankEvent::YankFailed { name, .. }
+            | YankEvent::YankConfirmed { name, .. }
+            | YankEvent::YankConfirmTimedOut { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// `state.json` of a yank run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct YankState {
+    pub format: u32,
+    pub yank_plan_id: String,
+    pub registry: String,
+    pub undo: bool,
+    pub runs: u32,
+    pub last_seq: u64,
+    #[serde(default)]
+    pub outcome: Option<YankOutcome>,
+    pub order: Vec<String>,
+    pub crates: BTreeMap<String, YankCrateState>,
+    /// Start times of requests (ms since the epoch): pacing replays them.
+    #[serde(default)]
+    pub request_times: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YankCrateState {
+    pub version: String,
+    pub status: YankStatus,
+    pub attempts: u32,
+    /// Attempts in the latest run (the retry limit counts these).
+    pub run_attempts: u32,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum YankStatus {
+    Pending,
+    /// Request sent, outcome not recorded: settled by reading the index.
+    Requested,
+    /// The registry said yes; not yet seen in the index.
+    Accepted,
+    /// Seen in the index with the wanted flag (by this journal).
+    Done,
+    /// The index showed the wanted flag before this journal asked.
+    AlreadyInRegistry,
+    Failed,
+}
+
+impl YankStatus {
+    pub fn is_done(self) -> bool {
+        matches!(self, YankStatus::Done | YankStatus::AlreadyInRegistry)
+    }
+}
+
+impl YankState {
+    pub fn crates_in_order(&self) -> impl Iterator<Item = (&String, &YankCrateState)> {
+        self.order
+            .iter()
+            .filter_map(|name| self.crates.get_key_value(name))
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.crates.values().all(|c| c.status.is_done())
+    }
+
+    /// Whether this journal changed (or may have changed) anything.
+    pub fn any_changed(&self) -> bool {
+        self.crates.values().any(|c| {
+            matches!(
+                c.status,
+                YankStatus::Done | YankStatus::Accepted | YankStatus::Requested
+            )
+        })
+    }
+}
+
+impl Projection for YankState {
+    type Event = YankEvent;
+
+    fn apply(state: Option<Self>, record: &Record<YankEvent>) -> Self {
+        if let YankEvent::YankRunStarted {
+            yank_plan_id,
+            registry,
+            undo,
+            run,
+            crates,
+            ..
+        } = &record.event
+        {
+            let mut next = state.unwrap_or_else(|| YankState {
+                format: FORMAT,
+                yank_plan_id: yank_plan_id.clone(),
+                registry: registry.clone(),
+                undo: *undo,
+                runs: 0,
+                last_seq: 0,
+                outcome: None,
+                order: Vec::new(),
+                crates: BTreeMap::new(),
+                request_times: Vec::new(),
+            });
+            next.runs = *run;
+            next.outcome = None;
+            next.order = crates.iter().map(|c| c.name.clone()).collect();
+            for c in crates {
+                next.crates
+                    .entry(c.name.clone())
+                    .or_insert(YankCrateState {
+                        version: c.version.clone(),
+                        status: YankStatus::Pending,
+                        attempts: 0,
+                        run_attempts: 0,
+                        last_error: None,
+                    })
+                    .run_attempts = 0;
+            }
+            next.last_seq = record.seq;
+            return next;
+        }
+        let mut state = state.expect("the first record is yank_run_started (checked on read)");
+        state.last_seq = record.seq;
+        if let YankEvent::YankRunFinished { outcome } = &record.event {
+            state.outcome = Some(*outcome);
+            return state;
+        }
+        let Some(c) = record
+            .event
+            .crate_name()
+            .and_then(|name| state.crates.get_mut(name))
+        else {
+            return state;
+        };
+        match &record.event {
+            YankEvent::YankSkipped { reason, .. } => {
+                if let YankSkipReason::AlreadyInRegistry { .. } = reason {
+                    c.status = YankStatus::AlreadyInRegistry;
+                }
+                c.last_error = None;
+            }
+            YankEvent::YankRequested { .. } => {
+                c.status = YankStatus::Requested;
+                c.attempts += 1;
+                c.run_attempts += 1;
+                state.request_times.push(record.at_ms);
+            }
+            YankEvent::YankSucceeded { .. } => {
+                c.status = YankStatus::Accepted;
+                c.last_error = None;
+            }
+            YankEvent::YankFailed { message, .. } => {
+                c.status = YankStatus::Failed;
+                c.last_error = Some(message.clone());
+            }
+            YankEvent::YankConfirmed { .. } => {
+                c.status = YankStatus::Done;
+                c.last_error = None;
+            }
+            YankEvent::YankConfirmTimedOut { waited_ms, .. } => {
+                c.last_error = Some(format!(
+                    "the index did not show the change after {} s",
+                    waited_ms / 1000
+                ));
+            }
+            _ => {}
+        }
+        state
+    }
+}
