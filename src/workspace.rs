@@ -131,36 +131,37 @@ impl LoadedWorkspace {
     /// Registry rate limits from `[workspace.metadata.shipper.pacing]`:
     /// `new-crates` and `new-versions`, each `{ burst = N, per-seconds = S }`.
     pub fn pacing(&self) -> anyhow::Result<Option<PacingProfile>> {
-        let ws = self.workspace()?;
-        let Some(pacing) = ws
-            .custom_metadata()
-            .and_then(|m| m.get("shipper"))
-            .and_then(|s| s.get("pacing"))
-        else {
+        let Some(pacing) = self.pacing_table()? else {
             return Ok(None);
         };
-        let bucket = |key: &str| -> anyhow::Result<Bucket> {
-            let table = pacing.get(key).with_context(|| {
-                format!("`[workspace.metadata.shipper.pacing]` needs `{key} = {{ burst = N, per-seconds = S }}`")
-            })?;
-            let number = |field: &str| {
-                table
-                    .get(field)
-                    .and_then(|v| v.as_integer())
-                    .filter(|n| *n >= 0)
-                    .with_context(|| {
-                        format!("`[workspace.metadata.shipper.pacing] {key}.{field}` must be a whole number")
-                    })
-            };
-            Ok(Bucket {
-                burst: u32::try_from(number("burst")?)?,
-                every: std::time::Duration::from_secs(u64::try_from(number("per-seconds")?)?),
-            })
-        };
+        if pacing.get("new-crates").is_none() && pacing.get("new-versions").is_none() {
+            return Ok(None); // only other limits (`yanks`) are configured
+        }
         Ok(Some(PacingProfile {
-            new_crates: bucket("new-crates")?,
-            new_versions: bucket("new-versions")?,
+            new_crates: bucket(&pacing, "new-crates")?,
+            new_versions: bucket(&pacing, "new-versions")?,
         }))
+    }
+
+    /// The limit on yanks and unyanks: `yanks = { burst = N, per-seconds = S }`
+    /// under `[workspace.metadata.shipper.pacing]`.
+    pub fn yank_pacing(&self) -> anyhow::Result<Option<Bucket>> {
+        match self.pacing_table()? {
+            Some(pacing) if pacing.get("yanks").is_some() => Ok(Some(bucket(&pacing, "yanks")?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// `[workspace.metadata.shipper.pacing]`, as JSON (the `toml` crate
+    /// stays cargo's business).
+    fn pacing_table(&self) -> anyhow::Result<Option<serde_json::Value>> {
+        let ws = self.workspace()?;
+        ws.custom_metadata()
+            .and_then(|m| m.get("shipper"))
+            .and_then(|s| s.get("pacing"))
+            .map(serde_json::to_value)
+            .transpose()
+            .context("`[workspace.metadata.shipper.pacing]` is not a table")
     }
 
     /// Resolve the target registry as `cargo publish` would.
@@ -199,6 +200,24 @@ impl LoadedWorkspace {
             }
         }
     }
+}
+
+/// One `{ burst = N, per-seconds = S }` entry of the pacing table.
+fn bucket(pacing: &serde_json::Value, key: &str) -> anyhow::Result<Bucket> {
+    let table = pacing.get(key).with_context(|| {
+        format!(
+            "`[workspace.metadata.shipper.pacing]` needs `{key} = {{ burst = N, per-seconds = S }}`"
+        )
+    })?;
+    let number = |field: &str| {
+        table.get(field).and_then(|v| v.as_u64()).with_context(|| {
+            format!("`[workspace.metadata.shipper.pacing] {key}.{field}` must be a whole number")
+        })
+    };
+    Ok(Bucket {
+        burst: u32::try_from(number("burst")?)?,
+        every: std::time::Duration::from_secs(number("per-seconds")?),
+    })
 }
 
 fn target_for(name: Option<String>, sid: SourceId) -> anyhow::Result<RegistryTarget> {

@@ -116,6 +116,34 @@ pub fn publish_token(
     Ok(Secret::new(token))
 }
 
+/// The token for yanking (or, with `undo`, unyanking) `name@version`.
+pub fn yank_token(
+    ws: &LoadedWorkspace,
+    target: &RegistryTarget,
+    name: &str,
+    version: &str,
+    undo: bool,
+    cli_token: Option<&Secret>,
+) -> anyhow::Result<Secret> {
+    if let Some(token) = cli_token {
+        return Ok(token.clone());
+    }
+    let sid = source_id(ws, target)?;
+    let operation = if undo {
+        Operation::Unyank {
+            name,
+            vers: version,
+        }
+    } else {
+        Operation::Yank {
+            name,
+            vers: version,
+        }
+    };
+    let token = cargo::util::auth::auth_token(ws.gctx(), &sid, None, operation, Vec::new(), false)?;
+    Ok(Secret::new(token))
+}
+
 /// The token for reading a registry that requires one (`auth-required`).
 pub fn read_token(
     ws: &LoadedWorkspace,

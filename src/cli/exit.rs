@@ -3,9 +3,9 @@
 
 use std::process::ExitCode;
 
-use crate::journal::RunOutcome;
-use crate::ops::RunFailed;
-use crate::plan::PlanError;
+use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
+use crate::ops::{RunFailed, YankFailed};
+use crate::plan::{PlanError, YankOrderError};
 use crate::workspace::LoadError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,9 @@ pub enum Exit {
     /// An upload's outcome could not be settled with the registry: a person
     /// must look before anything else is uploaded.
     NeedsOperator = 5,
+    /// A receipt or yank plan given on the command line cannot be used:
+    /// unreadable, not JSON, not ours, a newer format, empty, a broken graph.
+    BadInputFile = 6,
 }
 
 impl Exit {
@@ -36,6 +39,22 @@ impl Exit {
                 RunOutcome::NeedsOperator => Exit::NeedsOperator,
                 RunOutcome::NothingUploaded | RunOutcome::Success => Exit::Failure,
             };
+        }
+        if let Some(failed) = error.downcast_ref::<YankFailed>() {
+            return match failed.outcome {
+                YankOutcome::Partial => Exit::Partial,
+                YankOutcome::NothingChanged | YankOutcome::Success => Exit::Failure,
+            };
+        }
+        let bad_graph = |e: &(dyn std::error::Error + 'static)| {
+            e.downcast_ref::<YankOrderError>()
+                .is_some_and(|e| !matches!(e, YankOrderError::UnknownCrate { .. }))
+        };
+        if error
+            .chain()
+            .any(|e| e.is::<ReceiptError>() || e.is::<YankPlanError>() || bad_graph(e))
+        {
+            return Exit::BadInputFile;
         }
         // `downcast_ref` sees context types anyhow attached; `chain` sees
         // std `source()` links.

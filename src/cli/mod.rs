@@ -8,6 +8,7 @@ mod exit;
 mod plan;
 mod publish;
 mod registry;
+mod yank;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -48,6 +49,10 @@ enum Command {
     Publish(publish::PublishArgs),
     /// Continue an unfinished publish run
     Resume(publish::ResumeArgs),
+    /// Plan yanks from a release's receipt, dependents first (yanks nothing)
+    PlanYank(yank::PlanYankArgs),
+    /// Yank (or --undo: unyank) the versions of a yank plan, journaled and resumable
+    Yank(yank::YankArgs),
     /// Run the embedded sparse registry (for rehearsals and local tests)
     Registry(registry::RegistryArgs),
 }
@@ -63,6 +68,8 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::exec(&cli.global, args),
         Command::Publish(args) => publish::exec_publish(&cli.global, args),
         Command::Resume(args) => publish::exec_resume(&cli.global, args),
+        Command::PlanYank(args) => yank::exec_plan_yank(&cli.global, args),
+        Command::Yank(args) => yank::exec_yank(&cli.global, args),
         Command::Registry(args) => registry::exec(&cli.global, args),
     };
     match result {

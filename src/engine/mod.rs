@@ -8,15 +8,17 @@ mod check;
 mod pacing;
 mod reconcile;
 mod upload;
+mod yank;
 
 pub use check::{RegistryCheck, check_registry};
 pub use pacing::{Bucket, PacingProfile};
 pub use reconcile::settle_unknown_outcomes;
 pub use upload::{Prepared, upload_all};
+pub use yank::{YankOpts, yank_all};
 
 use std::time::Duration;
 
-use crate::journal::{Event, Journal, JournalError, Record};
+use crate::journal::{Journal, JournalError, Projection, Record, RunState};
 
 /// Knobs of a run.
 #[derive(Debug, Clone)]
@@ -49,25 +51,31 @@ impl Default for EngineOpts {
     }
 }
 
-/// Writes events to the journal, then shows them to the sink.
-pub struct Recorder<'a> {
-    journal: &'a mut Journal,
-    sink: &'a mut dyn FnMut(&Record),
+/// Writes events to the journal, then shows them to the sink (a publish
+/// run's by default; a yank run's as `Recorder<YankState>`).
+pub struct Recorder<'a, P: Projection = RunState> {
+    journal: &'a mut Journal<P>,
+    sink: &'a mut dyn FnMut(&Record<P::Event>),
 }
 
-impl<'a> Recorder<'a> {
-    pub fn new(journal: &'a mut Journal, sink: &'a mut dyn FnMut(&Record)) -> Self {
+impl<'a, P: Projection> Recorder<'a, P> {
+    pub fn new(journal: &'a mut Journal<P>, sink: &'a mut dyn FnMut(&Record<P::Event>)) -> Self {
         Recorder { journal, sink }
     }
 
-    pub fn record(&mut self, event: Event) -> Result<(), JournalError> {
+    pub fn record(&mut self, event: P::Event) -> Result<(), JournalError> {
         let record = self.journal.record(event)?;
         (self.sink)(&record);
         Ok(())
     }
 
-    pub fn journal(&self) -> &Journal {
+    pub fn journal(&self) -> &Journal<P> {
         self.journal
+    }
+
+    /// The projection; a recorder exists only once the run has started.
+    pub fn state(&self) -> &P {
+        self.journal.state().expect("the run has started")
     }
 }
 

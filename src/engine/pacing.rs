@@ -23,6 +23,15 @@ impl PacingProfile {
         }
     }
 
+    /// crates.io's limit on yanks and unyanks: a burst of 100, then one a
+    /// minute (its `YankUnyank` rate-limit defaults).
+    pub fn crates_io_yanks() -> Bucket {
+        Bucket {
+            burst: 100,
+            every: Duration::from_secs(60),
+        }
+    }
+
     pub fn bucket(&self, new_crate: bool) -> Bucket {
         if new_crate {
             self.new_crates

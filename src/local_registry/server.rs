@@ -409,6 +409,20 @@ fn change_owners(state: &State, name: &str, body: &[u8], add: bool) -> Reply {
 }
 
 fn yank(state: &State, name: &str, version: &str, yanked: bool) -> Reply {
+    // The token's user is `OWNER`; a crate whose owners no longer include
+    // it is someone else's, as on crates.io.
+    if !state.storage.entries(name).is_empty()
+        && !state
+            .storage
+            .owners(name)
+            .iter()
+            .any(|o| o == storage::OWNER)
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            "must already be an owner to yank or unyank",
+        );
+    }
     match state.storage.set_yanked(name, version, yanked) {
         Ok(()) => json(StatusCode::OK, &serde_json::json!({"ok": true})),
         Err(refusal) => refused(&refusal),

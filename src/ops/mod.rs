@@ -2,8 +2,12 @@
 //! a result for `report` to render. Nothing here prints.
 
 mod plan;
+mod plan_yank;
 mod provenance;
 mod publish;
+mod yank;
 
 pub use plan::{PlanOpts, plan};
+pub use plan_yank::{PlanYankError, PlanYankOpts, PlanYankReport, ReceiptSource, plan_yank};
 pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, StartError, publish};
+pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, yank};

@@ -72,6 +72,31 @@ impl RegistryApi {
             .map_err(classify)
     }
 
+    /// Yank (`yanked = true`) or unyank `name@version` through the crates-io
+    /// client; failures classified as for uploads.
+    pub fn set_yanked(
+        &self,
+        name: &str,
+        version: &str,
+        yanked: bool,
+        token: &Secret,
+    ) -> Result<(), UploadError> {
+        let mut registry = crates_io::Registry::new_handle(
+            self.host.clone(),
+            Some(token.expose().to_owned()),
+            OkGuard(CurlClient {
+                timeout: Duration::from_secs(60),
+            }),
+            true,
+        );
+        let result = if yanked {
+            registry.yank(name, version)
+        } else {
+            registry.unyank(name, version)
+        };
+        result.map_err(classify)
+    }
+
     /// The checksum the API reports for `name@version`; `None` when it has no such version.
     pub fn version_checksum(
         &self,
@@ -113,7 +138,37 @@ impl RegistryApi {
     }
 }
 
-/// Decide from the error's type what a failed upload means.
+/// crates-io's yank and owner calls `assert!` the answer's `ok` field, so a
+/// registry answering `200 {"ok": false}` would panic this process. This
+/// client turns any success without `"ok": true` into a 502 in the API's
+/// error shape: a typed, retryable failure, settled by reading the index.
+struct OkGuard(CurlClient);
+
+impl crates_io::HttpClient for OkGuard {
+    type Error = HttpError;
+
+    fn request(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, HttpError> {
+        let response = self.0.request(request)?;
+        let ok = serde_json::from_slice::<serde_json::Value>(response.body())
+            .is_ok_and(|body| body["ok"] == serde_json::Value::Bool(true));
+        if !response.status().is_success() || ok {
+            return Ok(response);
+        }
+        let body = serde_json::json!({"errors": [{"detail": format!(
+            "the registry answered HTTP {} without `\"ok\": true`",
+            response.status().as_u16()
+        )}]});
+        Ok(http::Response::builder()
+            .status(502)
+            .body(body.to_string().into_bytes())
+            .expect("valid response"))
+    }
+}
+
+/// Decide from the error's type what a failed upload (or yank) means.
 pub fn classify(error: ApiError<HttpError>) -> UploadError {
     let (class, retry_after, already_uploaded, message) = match &error {
         ApiError::Transport(http) => (

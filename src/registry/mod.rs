@@ -1,5 +1,5 @@
 //! Talking to registries: reading sparse indexes (crates-index over curl)
-//! and, later, the web API (crates-io). Failures come back typed so callers
+//! and the web API (crates-io): uploads, yanks, version lookups. Failures come back typed so callers
 //! can decide on them without reading message text.
 
 mod api;
@@ -43,6 +43,20 @@ pub trait Registry: Sync {
     /// The checksum the web API reports (it can know before the index does).
     fn api_checksum(&self, name: &str, version: &str) -> Result<Option<String>, LookupError>;
     fn upload(&self, job: &UploadJob, token: &Secret) -> Result<(), UploadError>;
+}
+
+/// What a yank run needs from a registry.
+pub trait YankRegistry {
+    /// Every version of `name` in the sparse index (read fresh, no cache).
+    fn versions(&self, name: &str) -> Result<Vec<IndexVersion>, IndexError>;
+    /// Yank (`true`) or unyank (`false`) through the web API.
+    fn set_yanked(
+        &self,
+        name: &str,
+        version: &str,
+        yanked: bool,
+        token: &Secret,
+    ) -> Result<(), UploadError>;
 }
 
 /// A registry over the network: its sparse index and its web API.
@@ -150,5 +164,21 @@ impl Registry for LiveRegistry {
 
     fn upload(&self, job: &UploadJob, token: &Secret) -> Result<(), UploadError> {
         self.api.upload(&job.metadata, &job.crate_file, token)
+    }
+}
+
+impl YankRegistry for LiveRegistry {
+    fn versions(&self, name: &str) -> Result<Vec<IndexVersion>, IndexError> {
+        self.index.versions(name)
+    }
+
+    fn set_yanked(
+        &self,
+        name: &str,
+        version: &str,
+        yanked: bool,
+        token: &Secret,
+    ) -> Result<(), UploadError> {
+        self.api.set_yanked(name, version, yanked, token)
     }
 }

@@ -1,0 +1,304 @@
+//! A yank run: for each version of the plan, in order, read the index
+//! (which settles an earlier request of unknown outcome and skips what is
+//! already in the wanted state), pace, journal the intent, ask the web API,
+//! journal the outcome, then confirm the flag in the index. Yanking is
+//! idempotent on the registry's side, so an unknown outcome is settled by
+//! reading the index and, if the flag is not there, asking again.
+
+use std::time::{Duration, Instant};
+
+use super::{Recorder, backoff};
+use crate::journal::{
+    FailureClass, YankEvent, YankOutcome, YankSkipReason, YankState, YankStatus, YankTarget, now_ms,
+};
+use crate::model::Bucket;
+use crate::registry::{IndexVersion, YankRegistry};
+use crate::secret::Secret;
+
+/// Knobs of a yank run.
+#[derive(Debug, Clone)]
+pub struct YankOpts {
+    /// Unyank instead of yank.
+    pub undo: bool,
+    /// Requests per version per run (rate-limited answers not counted).
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// How long to wait for the index to show the change.
+    pub confirm_timeout: Duration,
+    /// First interval between index polls; grows with backoff.
+    pub confirm_poll: Duration,
+    /// The registry's limit on yanks and unyanks.
+    pub pacing: Option<Bucket>,
+}
+
+/// Where a version stands before the run asks anything.
+enum Before {
+    /// Already in the wanted state.
+    InState,
+    /// To be asked for.
+    ToChange,
+    /// Not this release's to change (missing, or another checksum), or the
+    /// index cannot be read: the reason.
+    Refused(FailureClass, String),
+}
+
+/// Rate-limited answers are waited out without counting an attempt, up to
+/// this many in a row (a registry that only ever says 429 must not hold
+/// the run forever).
+const MAX_RATE_LIMITED: u32 = 20;
+
+/// Runs the plan's versions in `targets` order. `token` gives the token for
+/// one version (cargo's credential providers run on the caller's thread).
+pub fn yank_all(
+    rec: &mut Recorder<'_, YankState>,
+    registry: &dyn YankRegistry,
+    opts: &YankOpts,
+    targets: &[YankTarget],
+    token: &mut dyn FnMut(&YankTarget) -> anyhow::Result<Secret>,
+) -> anyhow::Result<YankOutcome> {
+    let want = !opts.undo;
+    for target in targets {
+        let (name, version) = (target.name.clone(), target.version.clone());
+        let status = rec.state().crates[&name].status;
+        if status.is_done() {
+            rec.record(YankEvent::YankSkipped {
+                name,
+                version,
+                reason: YankSkipReason::AlreadyDone,
+            })?;
+            continue;
+        }
+        match before(registry, target, want, opts) {
+            Before::InState => {
+                // An earlier request of this journal whose outcome was not
+                // recorded landed: confirm it as ours.
+                if matches!(status, YankStatus::Requested | YankStatus::Accepted) {
+                    rec.record(YankEvent::YankConfirmed {
+                        name,
+                        version,
+                        ms: 0,
+                    })?;
+                } else {
+                    rec.record(YankEvent::YankSkipped {
+                        name,
+                        version,
+                        reason: YankSkipReason::AlreadyInRegistry { yanked: want },
+                    })?;
+                }
+                continue;
+            }
+            Before::Refused(class, message) => {
+                rec.record(YankEvent::YankFailed {
+                    name,
+                    version,
+                    attempt: rec.state().crates[&target.name].run_attempts,
+                    class,
+                    message,
+                    retry_after_ms: None,
+                })?;
+                continue;
+            }
+            Before::ToChange => {}
+        }
+        change_one(rec, registry, opts, target, token)?;
+    }
+    let state = rec.state();
+    Ok(if state.all_done() {
+        YankOutcome::Success
+    } else if state.any_changed() {
+        YankOutcome::Partial
+    } else {
+        YankOutcome::NothingChanged
+    })
+}
+
+/// Request the change for one version until it is confirmed, refused, or
+/// out of attempts.
+fn change_one(
+    rec: &mut Recorder<'_, YankState>,
+    registry: &dyn YankRegistry,
+    opts: &YankOpts,
+    target: &YankTarget,
+    token: &mut dyn FnMut(&YankTarget) -> anyhow::Result<Secret>,
+) -> anyhow::Result<()> {
+    let (name, version) = (&target.name, &target.version);
+    let want = !opts.undo;
+    let secret = match token(target) {
+        Ok(secret) => secret,
+        Err(error) => {
+            rec.record(YankEvent::YankFailed {
+                name: name.clone(),
+                version: version.clone(),
+                attempt: 0,
+                class: FailureClass::Permanent,
+                message: format!("no token: {error:#}"),
+                retry_after_ms: None,
+            })?;
+            return Ok(());
+        }
+    };
+    let mut rate_limited = 0;
+    loop {
+        if let Some(bucket) = opts.pacing {
+            let wait = bucket.wait(&rec.state().request_times, now_ms());
+            if !wait.is_zero() {
+                rec.record(YankEvent::YankPaced {
+                    name: name.clone(),
+                    version: version.clone(),
+                    wait_ms: wait.as_millis() as u64,
+                })?;
+                std::thread::sleep(wait);
+            }
+        }
+        let attempt = rec.state().crates[name].run_attempts + 1;
+        rec.record(YankEvent::YankRequested {
+            name: name.clone(),
+            version: version.clone(),
+            attempt,
+        })?;
+        let started = Instant::now();
+        let result = registry.set_yanked(name, version, want, &secret);
+        // The request may have landed; its outcome is not yet journaled.
+        crate::failpoint::hit("yank-before-outcome", || {});
+        let ms = started.elapsed().as_millis() as u64;
+        let error = match result {
+            Ok(()) => {
+                rec.record(YankEvent::YankSucceeded {
+                    name: name.clone(),
+                    version: version.clone(),
+                    attempt,
+                    ms,
+                })?;
+                return confirm(rec, registry, opts, target);
+            }
+            Err(error) => error,
+        };
+        rec.record(YankEvent::YankFailed {
+            name: name.clone(),
+            version: version.clone(),
+            attempt,
+            class: error.class,
+            message: error.message.clone(),
+            retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
+        })?;
+        match error.class {
+            FailureClass::Permanent => return Ok(()),
+            FailureClass::RateLimited => {
+                rate_limited += 1;
+                if rate_limited > MAX_RATE_LIMITED {
+                    return Ok(());
+                }
+                std::thread::sleep(
+                    error
+                        .retry_after
+                        .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, rate_limited)),
+                );
+            }
+            FailureClass::Retryable | FailureClass::Ambiguous => {
+                // The request may have landed: the index decides before
+                // any new request.
+                if let Ok(Some(v)) = find(registry, target)
+                    && v.yanked == want
+                {
+                    rec.record(YankEvent::YankConfirmed {
+                        name: name.clone(),
+                        version: version.clone(),
+                        ms: 0,
+                    })?;
+                    return Ok(());
+                }
+                if rec.state().crates[name].run_attempts >= opts.max_attempts {
+                    return Ok(());
+                }
+                std::thread::sleep(backoff(opts.retry_base, opts.retry_cap, attempt));
+            }
+        }
+    }
+}
+
+/// Poll the index until it shows the wanted flag.
+fn confirm(
+    rec: &mut Recorder<'_, YankState>,
+    registry: &dyn YankRegistry,
+    opts: &YankOpts,
+    target: &YankTarget,
+) -> anyhow::Result<()> {
+    let want = !opts.undo;
+    let started = Instant::now();
+    let mut interval = opts.confirm_poll;
+    loop {
+        if let Ok(Some(v)) = find(registry, target)
+            && v.yanked == want
+        {
+            rec.record(YankEvent::YankConfirmed {
+                name: target.name.clone(),
+                version: target.version.clone(),
+                ms: started.elapsed().as_millis() as u64,
+            })?;
+            return Ok(());
+        }
+        if started.elapsed() >= opts.confirm_timeout {
+            rec.record(YankEvent::YankConfirmTimedOut {
+                name: target.name.clone(),
+                version: target.version.clone(),
+                waited_ms: started.elapsed().as_millis() as u64,
+            })?;
+            return Ok(());
+        }
+        std::thread::sleep(interval);
+        interval = (interval * 3 / 2).min(Duration::from_secs(2));
+    }
+}
+
+fn before(registry: &dyn YankRegistry, target: &YankTarget, want: bool, opts: &YankOpts) -> Before {
+    let mut attempt = 1;
+    let found = loop {
+        match find(registry, target) {
+            Ok(found) => break found,
+            Err(error) if attempt >= opts.max_attempts => {
+                return Before::Refused(
+                    FailureClass::Retryable,
+                    format!("could not read the index: {error:#}"),
+                );
+            }
+            Err(_) => {
+                std::thread::sleep(backoff(opts.retry_base, opts.retry_cap, attempt));
+                attempt += 1;
+            }
+        }
+    };
+    match found {
+        None => Before::Refused(
+            FailureClass::Permanent,
+            format!(
+                "the registry has no `{}@{}`; nothing to change",
+                target.name, target.version
+            ),
+        ),
+        Some(v) if target.sha256.as_ref().is_some_and(|sum| *sum != v.checksum) => Before::Refused(
+            FailureClass::Permanent,
+            format!(
+                "the registry's `{}@{}` has checksum {}, not the {} this release uploaded; it is not this release's to change",
+                target.name,
+                target.version,
+                v.checksum,
+                target.sha256.as_deref().unwrap_or_default()
+            ),
+        ),
+        Some(v) if v.yanked == want => Before::InState,
+        Some(_) => Before::ToChange,
+    }
+}
+
+/// The index's line for the target's version, if listed.
+fn find(
+    registry: &dyn YankRegistry,
+    target: &YankTarget,
+) -> Result<Option<IndexVersion>, crate::registry::IndexError> {
+    let wanted = semver::Version::parse(&target.version).ok();
+    Ok(registry
+        .versions(&target.name)?
+        .into_iter()
+        .find(|v| Some(&v.version) == wanted.as_ref()))
+}

@@ -1,0 +1,259 @@
+//! `cargo shipper yank --plan FILE` (and `--undo`): check the plan and the
+//! registry it names, then run it journaled under `<state dir>/yank/` (its
+//! own lock, `current/`, `archive/`), resuming an unfinished run of the same
+//! plan and direction. A dry run reads nothing and changes nothing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cargo_backend;
+use crate::engine::{self, PacingProfile, Recorder, YankOpts};
+use crate::journal::{
+    FORMAT, Journal, Record, RunLock, StateDir, YankEvent, YankOutcome, YankPlan, YankRef,
+    YankState, YankTarget,
+};
+use crate::model::RegistryTarget;
+use crate::registry::LiveRegistry;
+use crate::secret::Secret;
+use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+#[derive(Debug, Clone)]
+pub struct YankRunOpts {
+    pub plan_file: PathBuf,
+    pub undo: bool,
+    pub dry_run: bool,
+    /// `--registry`/`--index`; `None`: the registry the plan names.
+    pub target: Option<TargetChoice>,
+    /// Default: `.shipper/` at the workspace root.
+    pub state_dir: Option<PathBuf>,
+    pub token: Option<Secret>,
+    /// Archive an unfinished yank run of another plan or direction.
+    pub abandon_unfinished: bool,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub confirm_timeout: Duration,
+    pub confirm_poll: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum YankStartError {
+    #[error(
+        "the yank plan is for registry `{plan}`, but this command targets `{resolved}`; \
+         drop `--registry`/`--index` to use the plan's registry, or name the one the plan was made for"
+    )]
+    OtherRegistry { plan: String, resolved: String },
+    #[error(
+        "`{dir}` holds an unfinished {what} run of another plan or direction ({done} of {total} done); \
+         finish it with the command that started it, or set it aside with `--abandon-unfinished` \
+         (yanking is idempotent: nothing is lost, its files are kept under `archive/`)"
+    )]
+    Unfinished {
+        dir: String,
+        what: &'static str,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// A yank run that did not reach every version. Carries the exit code's reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct YankFailed {
+    pub outcome: YankOutcome,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct YankReport {
+    pub undo: bool,
+    pub registry: String,
+    /// The order acted on (the plan's, reversed for `--undo`).
+    pub order: Vec<YankTarget>,
+    /// Time the registry's limit adds, when it has one.
+    pub eta: Option<Duration>,
+    /// `None` for a dry run.
+    pub state: Option<YankState>,
+    pub archived_to: Option<PathBuf>,
+}
+
+pub fn yank(
+    ws: &LoadedWorkspace,
+    opts: &YankRunOpts,
+    sink: &mut dyn FnMut(&Record<YankEvent>),
+) -> anyhow::Result<YankReport> {
+    let plan = YankPlan::load(&opts.plan_file)?;
+    let target = resolve_target(ws, &plan, opts.target.as_ref())?;
+    let mut order = plan.crates.clone();
+    if opts.undo {
+        order.reverse(); // dependencies first: nothing unyanked needs a yanked crate
+    }
+    let pacing = match ws.yank_pacing()? {
+        Some(configured) => Some(configured),
+        None => (target.key == "crates-io").then(PacingProfile::crates_io_yanks),
+    };
+    let eta = pacing.map(|bucket| bucket.eta(order.len() as u32));
+    if opts.dry_run {
+        return Ok(YankReport {
+            undo: opts.undo,
+            registry: target.display_name().to_owned(),
+            order,
+            eta,
+            state: None,
+            archived_to: None,
+        });
+    }
+
+    let root = match &opts.state_dir {
+        Some(dir) => dir.clone(),
+        None => ws.root()?.join(".shipper"),
+    };
+    let dir = StateDir::new(&root.join("yank"));
+    let _lock = RunLock::acquire(dir.root())?;
+    let (mut journal, mut torn): (Journal<YankState>, _) = Journal::open(&dir)?;
+    if let Some(state) = journal.state() {
+        let finished = state.outcome == Some(YankOutcome::Success);
+        let same = state.yank_plan_id == plan.id() && state.undo == opts.undo;
+        if finished || (!same && opts.abandon_unfinished) {
+            // Finished but not archived (a crash at the very end), or set aside.
+            let label = format!(
+                "{}-{}-{}",
+                crate::journal::now_ms(),
+                &state.yank_plan_id[..12],
+                if finished { "finished" } else { "abandoned" }
+            );
+            drop(journal);
+            dir.archive(&label)?;
+            journal = Journal::open(&dir)?.0;
+            torn = None;
+        } else if !same {
+            return Err(YankStartError::Unfinished {
+                dir: dir.root().display().to_string(),
+                what: if state.undo { "unyank" } else { "yank" },
+                done: state.crates.values().filter(|c| c.status.is_done()).count(),
+                total: state.crates.len(),
+            }
+            .into());
+        }
+    }
+
+    let sparse_index = target.sparse_index.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "registry `{}` does not use the sparse protocol; cargo-shipper works with sparse registries only",
+            target.display_name()
+        )
+    })?;
+    let config = LiveRegistry::index_config(&sparse_index, None)?;
+    let read_token = if config.auth_required {
+        Some(cargo_backend::read_token(ws, &target, opts.token.as_ref())?)
+    } else {
+        None
+    };
+    let registry = LiveRegistry::connect(&sparse_index, config, read_token)?;
+
+    let run = journal.state().map_or(1, |s| s.runs + 1);
+    let mut rec = Recorder::new(&mut journal, sink);
+    rec.record(YankEvent::YankRunStarted {
+        format: FORMAT,
+        yank_plan_id: plan.id(),
+        registry: plan.registry.clone(),
+        undo: opts.undo,
+        run,
+        crates: order
+            .iter()
+            .map(|c| YankRef {
+                name: c.name.clone(),
+                version: c.version.clone(),
+            })
+            .collect(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+    })?;
+    if let Some(torn) = torn {
+        rec.record(YankEvent::JournalRepaired {
+            dropped_bytes: torn.dropped_bytes,
+            saved_to: torn
+                .saved_to
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        })?;
+    }
+    if let Some(eta) = eta {
+        rec.record(YankEvent::YankPacingPlanned {
+            count: order.len() as u32,
+            eta_ms: eta.as_millis() as u64,
+        })?;
+    }
+    let engine_opts = YankOpts {
+        undo: opts.undo,
+        max_attempts: opts.max_attempts,
+        retry_base: opts.retry_base,
+        retry_cap: Duration::from_secs(120).max(opts.retry_base),
+        confirm_timeout: opts.confirm_timeout,
+        confirm_poll: opts.confirm_poll,
+        pacing,
+    };
+    let mut token = |t: &YankTarget| {
+        cargo_backend::yank_token(
+            ws,
+            &target,
+            &t.name,
+            &t.version,
+            opts.undo,
+            opts.token.as_ref(),
+        )
+    };
+    let outcome = engine::yank_all(&mut rec, &registry, &engine_opts, &order, &mut token)?;
+    rec.record(YankEvent::YankRunFinished { outcome })?;
+    let state = rec.state().clone();
+    if outcome != YankOutcome::Success {
+        let done = state.crates.values().filter(|c| c.status.is_done()).count();
+        let verb = if opts.undo { "unyanked" } else { "yanked" };
+        return Err(YankFailed {
+            outcome,
+            message: format!(
+                "{done} of {} versions are {verb}; fix the cause shown above, then run the same command again to finish (the journal in `{}` resumes it)",
+                state.crates.len(),
+                dir.root().display()
+            ),
+        }
+        .into());
+    }
+    let label = format!(
+        "{}-{}-{}",
+        crate::journal::now_ms(),
+        &state.yank_plan_id[..12],
+        if opts.undo { "unyanked" } else { "yanked" }
+    );
+    let archived_to = dir.archive(&label)?;
+    Ok(YankReport {
+        undo: opts.undo,
+        registry: target.display_name().to_owned(),
+        order,
+        eta,
+        state: Some(state),
+        archived_to: Some(archived_to),
+    })
+}
+
+/// The registry the plan names, or the one the flags name if it is the same.
+fn resolve_target(
+    ws: &LoadedWorkspace,
+    plan: &YankPlan,
+    choice: Option<&TargetChoice>,
+) -> anyhow::Result<RegistryTarget> {
+    let model = ws.model()?;
+    let from_plan = if plan.registry == "crates-io" {
+        TargetChoice::Registry("crates-io".to_owned())
+    } else {
+        TargetChoice::Index(plan.registry.clone())
+    };
+    let target = ws.target(choice.unwrap_or(&from_plan), &model)?;
+    if target.key != plan.registry {
+        return Err(YankStartError::OtherRegistry {
+            plan: plan.registry.clone(),
+            resolved: target.key,
+        }
+        .into());
+    }
+    Ok(target)
+}

@@ -1,0 +1,267 @@
+//! Rendering remediation: the yank plan as a table (or its JSON), and a
+//! yank run's events as status lines on stderr or JSON lines on stdout.
+
+use std::io::Write;
+
+use super::publish::human_duration;
+use crate::journal::{FailureClass, Record, RunOutcome, YankEvent, YankSkipReason};
+use crate::ops::{PlanYankReport, YankReport};
+
+/// `plan-yank`: the plan for people (stdout), or the plan file's JSON.
+pub fn yank_plan(report: &PlanYankReport, json: bool) {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = serde_json::to_writer_pretty(&mut out, &report.plan);
+        let _ = writeln!(out);
+        return;
+    }
+    let plan = &report.plan;
+    let mut text = format!(
+        "Yank plan for `{}` from {} (release plan {}{}), dependents first:\n\n",
+        plan.registry,
+        report.receipt_path.display(),
+        plan.receipt.plan_id.short(),
+        match report.receipt_outcome {
+            RunOutcome::Success => String::new(),
+            other => format!(", a {} release", format!("{other:?}").to_lowercase()),
+        }
+    );
+    let width = plan
+        .crates
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(5);
+    text.push_str(&format!(
+        "  {:>3}  {:<width$}  {:<12}  sha256\n",
+        "#", "crate", "version"
+    ));
+    for (i, c) in plan.crates.iter().enumerate() {
+        text.push_str(&format!(
+            "  {:>3}  {:<width$}  {:<12}  {}\n",
+            i + 1,
+            c.name,
+            c.version,
+            c.sha256.as_deref().map_or("-", |s| &s[..12.min(s.len())])
+        ));
+    }
+    if let Some(start) = &plan.starting_crate {
+        text.push_str(&format!(
+            "\nScope: `{start}` and everything in the release that depends on it.\n"
+        ));
+    }
+    if !report.left_to_earlier_releases.is_empty() {
+        text.push_str(&format!(
+            "Not yanked (already in the registry before this release; an earlier release owns them): {}\n",
+            report.left_to_earlier_releases.join(", ")
+        ));
+    }
+    if let Some(reason) = &plan.reason {
+        text.push_str(&format!("Reason: {reason}\n"));
+    }
+    match &report.written_to {
+        Some(path) => text.push_str(&format!(
+            "\nWritten to {}. Nothing was yanked; run `cargo shipper yank --plan {}` to yank.\n",
+            path.display(),
+            path.display()
+        )),
+        None => text.push_str(
+            "\nNothing was yanked. Write the plan with `--output FILE`, then `cargo shipper yank --plan FILE`.\n",
+        ),
+    }
+    let _ = out.write_all(text.as_bytes());
+}
+
+/// A yank run's events as they happen.
+pub struct YankReporter {
+    json: bool,
+    quiet: bool,
+    /// The run unyanks (from its first event).
+    undo: bool,
+}
+
+impl YankReporter {
+    pub fn new(json: bool, quiet: bool) -> Self {
+        YankReporter {
+            json,
+            quiet,
+            undo: false,
+        }
+    }
+
+    pub fn event(&mut self, record: &Record<YankEvent>) {
+        if self.json {
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer(&mut out, record);
+            let _ = writeln!(out);
+            let _ = out.flush();
+            return;
+        }
+        if let YankEvent::YankRunStarted { undo, .. } = &record.event {
+            self.undo = *undo;
+        }
+        let Some(line) = human_line(&record.event, self.undo) else {
+            return;
+        };
+        if self.quiet && !line.starts_with("warning:") {
+            return;
+        }
+        eprintln!("{line}");
+    }
+
+    pub fn finish(&mut self, result: &anyhow::Result<YankReport>) {
+        let Ok(report) = result else {
+            return;
+        };
+        let verb = if report.undo { "unyank" } else { "yank" };
+        if report.state.is_none() {
+            // A dry run: what would happen, in order; nothing was called.
+            if self.json {
+                let mut out = std::io::stdout().lock();
+                for c in &report.order {
+                    let line = serde_json::json!({"kind": format!("would_{verb}"), "name": c.name, "version": c.version});
+                    let _ = writeln!(out, "{line}");
+                }
+                return;
+            }
+            for c in &report.order {
+                eprintln!("{:>12} {} {}", format!("Would {verb}"), c.name, c.version);
+            }
+            if let Some(eta) = report.eta.filter(|d| !d.is_zero()) {
+                eprintln!(
+                    "{:>12} the registry's limit adds about {}",
+                    "Pacing",
+                    human_duration(eta.as_millis() as u64)
+                );
+            }
+            eprintln!(
+                "{:>12} dry run: nothing was asked of `{}`",
+                "Finished", report.registry
+            );
+            return;
+        }
+        if !self.json && !self.quiet {
+            eprintln!(
+                "{:>12} {} version{} {verb}ed in `{}`{}",
+                "Finished",
+                report.order.len(),
+                if report.order.len() == 1 { "" } else { "s" },
+                report.registry,
+                report
+                    .archived_to
+                    .as_ref()
+                    .map(|p| format!("; journal: {}", p.display()))
+                    .unwrap_or_default()
+            );
+        }
+    }
+}
+
+fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
+    let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
+    match event {
+        YankEvent::YankRunStarted {
+            registry,
+            undo,
+            run,
+            crates,
+            ..
+        } => status(
+            match (*undo, *run > 1) {
+                (false, false) => "Yanking",
+                (true, false) => "Unyanking",
+                (_, true) => "Resuming",
+            },
+            format!(
+                "{} version{} in `{registry}`{}",
+                crates.len(),
+                if crates.len() == 1 { "" } else { "s" },
+                if *run > 1 {
+                    format!(" (run {run})")
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        YankEvent::JournalRepaired {
+            dropped_bytes,
+            saved_to,
+        } => Some(format!(
+            "warning: the journal's last line was cut by a crash; {dropped_bytes} bytes set aside in {saved_to}"
+        )),
+        YankEvent::YankSkipped {
+            name,
+            version,
+            reason,
+        } => status(
+            "Skipping",
+            match reason {
+                YankSkipReason::AlreadyDone => {
+                    format!("{name} {version}: done earlier in this run")
+                }
+                YankSkipReason::AlreadyInRegistry { yanked: true } => {
+                    format!("{name} {version}: already yanked")
+                }
+                YankSkipReason::AlreadyInRegistry { yanked: false } => {
+                    format!("{name} {version}: not yanked")
+                }
+            },
+        ),
+        YankEvent::YankPacingPlanned { count, eta_ms } => status(
+            "Pacing",
+            format!(
+                "{count} request(s); the registry's limit adds about {}",
+                human_duration(*eta_ms)
+            ),
+        ),
+        YankEvent::YankPaced { name, wait_ms, .. } => status(
+            "Waiting",
+            format!(
+                "{} for the registry's limit before {name}",
+                human_duration(*wait_ms)
+            ),
+        ),
+        YankEvent::YankRequested {
+            name,
+            version,
+            attempt,
+        } => status(
+            "Requesting",
+            if *attempt > 1 {
+                format!("{name} {version} (attempt {attempt})")
+            } else {
+                format!("{name} {version}")
+            },
+        ),
+        YankEvent::YankSucceeded { .. } => None,
+        YankEvent::YankFailed {
+            name,
+            version,
+            class,
+            message,
+            ..
+        } => Some(format!(
+            "warning: {name} {version} failed ({}): {message}",
+            match class {
+                FailureClass::Retryable => "retryable; checking the index",
+                FailureClass::RateLimited => "rate limited",
+                FailureClass::Ambiguous => "may have landed; checking the index",
+                FailureClass::Permanent => "permanent",
+            }
+        )),
+        YankEvent::YankConfirmed { name, version, .. } => status(
+            if undo { "Unyanked" } else { "Yanked" },
+            format!("{name} {version} (confirmed in the index)"),
+        ),
+        YankEvent::YankConfirmTimedOut {
+            name,
+            version,
+            waited_ms,
+        } => Some(format!(
+            "warning: the registry accepted {name} {version}, but the index does not show it after {}; run the same command again to check",
+            human_duration(*waited_ms)
+        )),
+        YankEvent::YankRunFinished { .. } | YankEvent::Unknown => None,
+    }
+}

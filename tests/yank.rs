@@ -1,0 +1,522 @@
+//! Remediation end to end against the embedded registry: `plan-yank` from
+//! a real receipt, `yank --plan` journaled and resumable, `--undo`, and the
+//! refusals (bad receipts and plans, another registry, a crate the token
+//! does not own).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::{DEMO_CRATES, Fixture, Run, TestRegistry, archived_published, demo_workspace};
+
+/// The demo published into `registry`; returns the receipt's path.
+fn published_demo(registry: &TestRegistry) -> (Fixture, PathBuf) {
+    let fx = demo_workspace();
+    fx.use_registry(registry);
+    fx.publish(registry, &[]).ok();
+    let receipt = archived_published(&fx).join("receipt.json");
+    (fx, receipt)
+}
+
+fn yank(fx: &Fixture, registry: &TestRegistry, extra: &[&str]) -> Run {
+    let mut args = vec!["yank", "--retry-delay-ms", "20", "--confirm-poll-ms", "20"];
+    args.extend(extra);
+    fx.shipper_env(registry, &args, &[])
+}
+
+/// `name@version` -> yanked, from the index as served.
+fn yanked(registry: &TestRegistry, name: &str, version: &str) -> Option<bool> {
+    let entry = registry.index_entry(name);
+    entry.text().lines().find_map(|line| {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        (v["vers"] == version).then(|| v["yanked"].as_bool().unwrap())
+    })
+}
+
+fn plan_names(plan: &Path) -> Vec<String> {
+    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(plan).unwrap()).unwrap();
+    plan["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn yank_events(fx: &Fixture) -> Vec<serde_json::Value> {
+    let yank_dir = fx.root().join(".shipper/yank");
+    let mut events = Vec::new();
+    for dir in [yank_dir.join("current")].into_iter().chain(
+        std::fs::read_dir(yank_dir.join("archive"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path()),
+    ) {
+        events.extend(support::events_in(&dir));
+    }
+    events
+}
+
+#[test]
+fn plan_yank_then_yank_then_undo_on_the_demo() {
+    let registry = TestRegistry::start();
+    let (fx, _receipt) = published_demo(&registry);
+
+    // The table: every crate the release uploaded, dependents first.
+    let shown = fx.shipper_env(&registry, &["plan-yank", "--from-receipt", "latest"], &[]);
+    let table = shown.ok();
+    let pos = |name: &str| {
+        table
+            .find(&format!(" {name} "))
+            .unwrap_or_else(|| panic!("{name}: {table}"))
+    };
+    assert!(
+        pos("shipper-demo-app") < pos("shipper-demo-left"),
+        "{table}"
+    );
+    assert!(
+        pos("shipper-demo-left") < pos("shipper-demo-core"),
+        "{table}"
+    );
+    assert!(
+        pos("shipper-demo-cli") < pos("shipper-demo-testkit"),
+        "{table}"
+    );
+    assert!(table.contains("Nothing was yanked"), "{table}");
+    for name in DEMO_CRATES {
+        assert_eq!(yanked(&registry, name, "0.1.0"), Some(false), "{name}");
+    }
+
+    let plan = fx.root().join("yank-plan.json");
+    fx.shipper_env(
+        &registry,
+        &[
+            "plan-yank",
+            "--from-receipt",
+            "latest",
+            "--reason",
+            "bad build",
+            "--output",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .ok();
+    let names = plan_names(&plan);
+    assert_eq!(names.len(), 6);
+    assert_eq!(names.last().unwrap(), "shipper-demo-core");
+
+    // A dry run asks nothing and leaves nothing on disk.
+    let dry = yank(
+        &fx,
+        &registry,
+        &["--plan", plan.to_str().unwrap(), "--dry-run"],
+    );
+    assert!(dry.ok().is_empty());
+    assert!(
+        dry.stderr().contains("Would yank shipper-demo-app 0.1.0"),
+        "{}",
+        dry.stderr()
+    );
+    assert!(!fx.root().join(".shipper/yank").exists());
+    assert_eq!(yanked(&registry, "shipper-demo-app", "0.1.0"), Some(false));
+
+    let run = yank(
+        &fx,
+        &registry,
+        &["--plan", plan.to_str().unwrap(), "--message-format", "json"],
+    );
+    let events: Vec<serde_json::Value> = run
+        .ok()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let confirmed: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "yank_confirmed")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        confirmed, names,
+        "yanked in the plan's order, each confirmed"
+    );
+    for name in DEMO_CRATES {
+        assert_eq!(yanked(&registry, name, "0.1.0"), Some(true), "{name}");
+    }
+    assert!(
+        !fx.root().join(".shipper/yank/current").exists(),
+        "archived"
+    );
+
+    // A fresh consumer lockfile refuses the yanked versions.
+    let consumer = Fixture::new();
+    consumer
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"consumer\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\nshipper-demo-core = \"0.1\"\n",
+        )
+        .file("src/lib.rs", "")
+        .use_registry(&registry);
+    let relock = consumer.cargo(&registry, &["generate-lockfile"]);
+    assert_ne!(relock.code(), 0, "a yanked version must not be selected");
+    assert!(
+        relock.stderr().contains("shipper-demo-core"),
+        "{}",
+        relock.stderr()
+    );
+
+    // Again: everything is already yanked, nothing is asked.
+    let again = yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]);
+    again.ok();
+    assert_eq!(
+        again.stderr().matches("already yanked").count(),
+        6,
+        "{}",
+        again.stderr()
+    );
+
+    // Undo: unyanked in reverse order (dependencies first).
+    let undo = yank(
+        &fx,
+        &registry,
+        &[
+            "--plan",
+            plan.to_str().unwrap(),
+            "--undo",
+            "--message-format",
+            "json",
+        ],
+    );
+    let events: Vec<serde_json::Value> = undo
+        .ok()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let order: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "yank_confirmed")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    let mut reversed: Vec<&str> = names.iter().map(String::as_str).collect();
+    reversed.reverse();
+    assert_eq!(order, reversed);
+    for name in DEMO_CRATES {
+        assert_eq!(yanked(&registry, name, "0.1.0"), Some(false), "{name}");
+    }
+    consumer.cargo(&registry, &["generate-lockfile"]).ok();
+}
+
+#[test]
+fn starting_crate_limits_the_plan_to_it_and_its_dependents() {
+    let registry = TestRegistry::start();
+    let (fx, receipt) = published_demo(&registry);
+    let plan = fx.root().join("p.json");
+    fx.shipper_env(
+        &registry,
+        &[
+            "plan-yank",
+            "--from-receipt",
+            receipt.to_str().unwrap(),
+            "--starting-crate",
+            "shipper-demo-left",
+            "--output",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .ok();
+    // left, and what depends on it: app, and cli through app.
+    assert_eq!(
+        plan_names(&plan),
+        ["shipper-demo-cli", "shipper-demo-app", "shipper-demo-left"]
+    );
+    yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]).ok();
+    assert_eq!(yanked(&registry, "shipper-demo-left", "0.1.0"), Some(true));
+    assert_eq!(yanked(&registry, "shipper-demo-app", "0.1.0"), Some(true));
+    assert_eq!(yanked(&registry, "shipper-demo-core", "0.1.0"), Some(false));
+    assert_eq!(
+        yanked(&registry, "shipper-demo-right", "0.1.0"),
+        Some(false)
+    );
+
+    let unknown = fx.shipper_env(
+        &registry,
+        &[
+            "plan-yank",
+            "--from-receipt",
+            receipt.to_str().unwrap(),
+            "--starting-crate",
+            "nope",
+        ],
+        &[],
+    );
+    assert_eq!(unknown.code(), 1);
+    assert!(
+        unknown.stderr().contains("shipper-demo-core, "),
+        "{}",
+        unknown.stderr()
+    );
+}
+
+#[test]
+fn crates_the_release_found_already_present_are_not_yanked() {
+    let registry = TestRegistry::start();
+    let fx = demo_workspace();
+    fx.use_registry(&registry);
+    fx.publish(&registry, &["-p", "shipper-demo-core"]).ok();
+    fx.publish(&registry, &[]).ok();
+    let shown = fx.shipper_env(&registry, &["plan-yank", "--from-receipt", "latest"], &[]);
+    let table = shown.ok();
+    assert!(!table.contains(" shipper-demo-core "), "{table}");
+    assert!(
+        table.contains("earlier release owns them): shipper-demo-core@0.1.0"),
+        "{table}"
+    );
+    let plan = fx.root().join("p.json");
+    fx.shipper_env(
+        &registry,
+        &[
+            "plan-yank",
+            "--from-receipt",
+            "latest",
+            "-o",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .ok();
+    yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]).ok();
+    assert_eq!(yanked(&registry, "shipper-demo-core", "0.1.0"), Some(false));
+    assert_eq!(yanked(&registry, "shipper-demo-app", "0.1.0"), Some(true));
+}
+
+#[test]
+fn bad_receipts_and_plans_are_refused_with_exit_6_and_nothing_written() {
+    let registry = TestRegistry::start();
+    let (fx, receipt) = published_demo(&registry);
+    let bytes = std::fs::read(&receipt).unwrap();
+    let mut newer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    newer["format"] = 99.into();
+    let mut empty: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    empty["crates"] = serde_json::json!([]);
+    let mut cycle: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    cycle["crates"][0]["depends_on"] = serde_json::json!(["shipper-demo-app"]);
+    let cases: [(&str, Vec<u8>, &str); 6] = [
+        ("torn.json", bytes[..bytes.len() / 2].to_vec(), "not JSON"),
+        (
+            "foreign.json",
+            b"{\"format\": 1, \"hello\": true}".to_vec(),
+            "not a cargo-shipper receipt",
+        ),
+        (
+            "newer.json",
+            newer.to_string().into_bytes(),
+            "newer cargo-shipper",
+        ),
+        (
+            "empty.json",
+            empty.to_string().into_bytes(),
+            "lists no crates",
+        ),
+        ("cycle.json", cycle.to_string().into_bytes(), "cycle"),
+        ("missing.json", Vec::new(), "could not read"),
+    ];
+    for (name, contents, says) in cases {
+        let path = fx.root().join(name);
+        if name != "missing.json" {
+            std::fs::write(&path, &contents).unwrap();
+        }
+        let out = fx.root().join(format!("{name}.plan"));
+        let run = fx.shipper_env(
+            &registry,
+            &[
+                "plan-yank",
+                "--from-receipt",
+                path.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(run.code(), 6, "{name}: {}", run.stderr());
+        assert!(run.stderr().contains(says), "{name}: {}", run.stderr());
+        assert!(!out.exists(), "{name}: no plan written");
+    }
+
+    // A receipt given where a plan is expected, and a plan for another registry.
+    let run = yank(&fx, &registry, &["--plan", receipt.to_str().unwrap()]);
+    assert_eq!(run.code(), 6);
+    assert!(
+        run.stderr().contains("looks like a receipt"),
+        "{}",
+        run.stderr()
+    );
+    let plan = fx.root().join("p.json");
+    fx.shipper_env(
+        &registry,
+        &[
+            "plan-yank",
+            "--from-receipt",
+            "latest",
+            "-o",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .ok();
+    let run = yank(
+        &fx,
+        &registry,
+        &["--plan", plan.to_str().unwrap(), "--registry", "crates-io"],
+    );
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("is for registry `sparse+http://"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        !fx.root().join(".shipper/yank").exists(),
+        "refused before any state"
+    );
+    let run = fx.shipper_env(
+        &registry,
+        &[
+            "plan-yank",
+            "--from-receipt",
+            "latest",
+            "--index",
+            "sparse+http://127.0.0.1:9/index/",
+        ],
+        &[],
+    );
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("the receipt is for registry"),
+        "{}",
+        run.stderr()
+    );
+
+    // `--output` never overwrites a file that is not a yank plan.
+    let run = fx.shipper_env(
+        &registry,
+        &[
+            "plan-yank",
+            "--from-receipt",
+            receipt.to_str().unwrap(),
+            "-o",
+            receipt.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code(), 1);
+    assert_eq!(
+        std::fs::read(&receipt).unwrap(),
+        bytes,
+        "the receipt survives"
+    );
+}
+
+#[test]
+fn a_crate_the_token_does_not_own_fails_permanently_by_name_and_the_rest_go_on() {
+    let registry = TestRegistry::start();
+    let (fx, _) = published_demo(&registry);
+    // Hand `shipper-demo-right` to someone else.
+    let api = registry.api();
+    let owners = format!("{api}/api/v1/crates/shipper-demo-right/owners");
+    let auth = format!("Authorization: {}", registry.registry.token());
+    let change = |method: &str, body: &[u8]| {
+        support::http(method, &owners, &[&auth], body)
+            .unwrap()
+            .status
+    };
+    assert_eq!(change("PUT", br#"{"users":["someone"]}"#), 200);
+    assert_eq!(change("DELETE", br#"{"users":["shipper"]}"#), 200);
+
+    let plan = fx.root().join("p.json");
+    fx.shipper_env(
+        &registry,
+        &[
+            "plan-yank",
+            "--from-receipt",
+            "latest",
+            "-o",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .ok();
+    let run = yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]);
+    assert_eq!(run.code(), 4, "{}", run.stderr());
+    assert!(
+        run.stderr().contains(
+            "shipper-demo-right 0.1.0 failed (permanent): HTTP 403: must already be an owner"
+        ),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        yanked(&registry, "shipper-demo-right", "0.1.0"),
+        Some(false)
+    );
+    assert_eq!(yanked(&registry, "shipper-demo-app", "0.1.0"), Some(true));
+    assert_eq!(yanked(&registry, "shipper-demo-core", "0.1.0"), Some(true));
+    assert!(
+        run.stderr().contains("run the same command again"),
+        "{}",
+        run.stderr()
+    );
+    // Only one request for the refused crate: a 403 is not retried.
+    let requests = yank_events(&fx)
+        .iter()
+        .filter(|e| e["kind"] == "yank_requested" && e["name"] == "shipper-demo-right")
+        .count();
+    assert_eq!(requests, 1);
+}
+
+#[test]
+fn a_yank_run_killed_at_every_step_resumes_and_requests_each_version_once() {
+    for point in [
+        "yank-before-outcome@1",
+        "yank-before-outcome@4",
+        "journal-mid-write@5",
+        "journal-mid-write@12",
+    ] {
+        let registry = TestRegistry::start();
+        let (fx, _) = published_demo(&registry);
+        let plan = fx.root().join("p.json");
+        fx.shipper_env(
+            &registry,
+            &[
+                "plan-yank",
+                "--from-receipt",
+                "latest",
+                "-o",
+                plan.to_str().unwrap(),
+            ],
+            &[],
+        )
+        .ok();
+        let killed = fx.shipper_env(
+            &registry,
+            &["yank", "--plan", plan.to_str().unwrap()],
+            &[("SHIPPER_FAILPOINT", point)],
+        );
+        assert!(!killed.0.status.success(), "{point}: the failpoint aborts");
+        let resumed = yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]);
+        resumed.ok();
+        for name in DEMO_CRATES {
+            assert_eq!(
+                yanked(&registry, name, "0.1.0"),
+                Some(true),
+                "{point}: {name}"
+            );
+            let requests = yank_events(&fx)
+                .iter()
+                .filter(|e| e["kind"] == "yank_requested" && e["name"] == *name)
+                .count();
+            assert!(requests <= 1, "{point}: {name} requested {requests} times");
+        }
+    }
+}
