@@ -12,6 +12,7 @@ pub mod engine;
 pub mod failpoint;
 pub mod journal;
 pub mod local_registry;
+pub mod manifest_edit;
 pub mod model;
 pub mod ops;
 pub mod plan;

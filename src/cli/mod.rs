@@ -5,6 +5,7 @@
 
 mod args;
 mod exit;
+mod fix_forward;
 mod plan;
 mod publish;
 mod registry;
@@ -53,6 +54,8 @@ enum Command {
     PlanYank(yank::PlanYankArgs),
     /// Yank (or --undo: unyank) the versions of a yank plan, journaled and resumable
     Yank(yank::YankArgs),
+    /// Bump a crate that needs a fix and its dependents; show the next release
+    FixForward(fix_forward::FixForwardArgs),
     /// Run the embedded sparse registry (for rehearsals and local tests)
     Registry(registry::RegistryArgs),
 }
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Resume(args) => publish::exec_resume(&cli.global, args),
         Command::PlanYank(args) => yank::exec_plan_yank(&cli.global, args),
         Command::Yank(args) => yank::exec_yank(&cli.global, args),
+        Command::FixForward(args) => fix_forward::exec(&cli.global, args),
         Command::Registry(args) => registry::exec(&cli.global, args),
     };
     match result {

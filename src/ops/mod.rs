@@ -1,13 +1,17 @@
 //! One verb each, composition only: load, plan, ask the registry, return
 //! a result for `report` to render. Nothing here prints.
 
+mod fix_forward;
 mod plan;
 mod plan_yank;
 mod provenance;
 mod publish;
 mod yank;
 
-pub use plan::{PlanOpts, plan};
+pub use fix_forward::{
+    FixForwardError, FixForwardOpts, FixForwardReport, ManifestChange, fix_forward,
+};
+pub use plan::{PlanOpts, plan, plan_model};
 pub use plan_yank::{PlanYankError, PlanYankOpts, PlanYankReport, ReceiptSource, plan_yank};
 pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, StartError, publish};
 pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, yank};

@@ -3,6 +3,7 @@
 use anyhow::Context as _;
 
 use crate::cargo_backend;
+use crate::model::WorkspaceModel;
 use crate::plan::{Draft, Plan, RegistryAnswer, Selection};
 use crate::registry::{LiveRegistry, SparseIndexReader};
 use crate::workspace::{LoadedWorkspace, TargetChoice};
@@ -16,7 +17,17 @@ pub struct PlanOpts {
 }
 
 pub fn plan(ws: &LoadedWorkspace, opts: &PlanOpts) -> anyhow::Result<Plan> {
-    let model = ws.model()?;
+    plan_model(ws, &ws.model()?, opts)
+}
+
+/// Plan `model` (the workspace's, or one changed in memory, as a
+/// fix-forward predicts it) with `ws`'s cargo configuration.
+pub fn plan_model(
+    ws: &LoadedWorkspace,
+    model: &WorkspaceModel,
+    opts: &PlanOpts,
+) -> anyhow::Result<Plan> {
+    let model = model.clone();
     let target = ws.target(&opts.target, &model)?;
     let draft = Draft::new(&model, &target, &opts.selection)?;
 

@@ -174,7 +174,7 @@ fn write_plan(path: &Path, plan: &YankPlan) -> anyhow::Result<()> {
 
 /// `archive/<ms>-<plan>-<what>/receipt.json` with the greatest time,
 /// abandoned runs aside.
-fn latest_receipt(state_dir: &Path) -> anyhow::Result<PathBuf> {
+pub(super) fn latest_receipt(state_dir: &Path) -> anyhow::Result<PathBuf> {
     let archive = state_dir.join("archive");
     let entries = match std::fs::read_dir(&archive) {
         Ok(entries) => entries,

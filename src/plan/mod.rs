@@ -8,12 +8,17 @@
 //! answers to [`Draft::finish`], which breaks what the registry allows and
 //! orders the rest.
 
+mod bump;
 mod draft;
 mod graph;
 mod id;
 mod scheduler;
 mod yank;
 
+pub use bump::{
+    Bump, BumpError, BumpKind, BumpPlan, BumpReason, VersionSources, bump_version, plan_bumps,
+    rewrite_req,
+};
 pub use draft::{Draft, RegistryAnswer, RegistryQuestion, Selection};
 pub use id::PlanId;
 pub use scheduler::PublishPlan;

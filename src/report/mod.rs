@@ -1,6 +1,7 @@
 //! Everything the tool prints: results on stdout (human text or JSON) and
 //! errors on stderr. Logic modules return values; they never print.
 
+pub mod fix_forward;
 pub mod plan;
 pub mod publish;
 pub mod registry;

@@ -1,0 +1,150 @@
+//! `cargo shipper fix-forward`: after a bad release, bump the crate that
+//! needs the fix and every member that depends on it, rewrite the
+//! manifests (comments and layout kept), and show the next release's plan.
+//! A dry run by default; `--write` applies the change atomically per file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::journal::{LoadedReceipt, Receipt};
+use crate::manifest_edit::{apply_bumps, manifest_rel, version_sources};
+use crate::plan::{BumpKind, BumpPlan, Plan, VersionSources, plan_bumps, rewrite_req};
+use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+use super::plan_yank::{ReceiptSource, latest_receipt};
+use super::{PlanOpts, plan_model};
+
+#[derive(Debug, Clone)]
+pub struct FixForwardOpts {
+    pub from: ReceiptSource,
+    pub starting_crate: String,
+    pub bump: BumpKind,
+    /// Apply the change; otherwise only show it.
+    pub write: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FixForwardError {
+    #[error("the receipt `{}` lists no crate named `{wanted}`; it holds: {holds}", receipt.display())]
+    NotInRelease {
+        receipt: PathBuf,
+        wanted: String,
+        holds: String,
+    },
+}
+
+/// One manifest's change.
+#[derive(Debug, Clone)]
+pub struct ManifestChange {
+    /// Relative to the workspace root.
+    pub path: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Debug)]
+pub struct FixForwardReport {
+    pub bumps: BumpPlan,
+    pub changes: Vec<ManifestChange>,
+    pub written: bool,
+    /// The next release: planned from the written manifests, or predicted
+    /// from the change for a dry run.
+    pub plan: Plan,
+}
+
+pub fn fix_forward(
+    ws: &LoadedWorkspace,
+    opts: &FixForwardOpts,
+) -> anyhow::Result<FixForwardReport> {
+    let receipt_path = match &opts.from {
+        ReceiptSource::File(path) => path.clone(),
+        ReceiptSource::Latest { state_dir } => latest_receipt(state_dir)?,
+    };
+    let LoadedReceipt { receipt, .. } = Receipt::load(&receipt_path)?;
+    if !receipt.crates.iter().any(|c| c.name == opts.starting_crate) {
+        return Err(FixForwardError::NotInRelease {
+            receipt: receipt_path,
+            wanted: opts.starting_crate.clone(),
+            holds: receipt
+                .crates
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+        .into());
+    }
+    let root = ws.root()?;
+    let model = ws.model()?;
+    let mut texts = BTreeMap::new();
+    for rel in std::iter::once("Cargo.toml".to_owned())
+        .chain(model.members.iter().map(|m| manifest_rel(&m.rel_dir)))
+    {
+        let path = root.join(&rel);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("could not read `{}`", path.display()))?;
+        texts.insert(rel, text);
+    }
+    let (inheriting, workspace_version) = version_sources(&texts, &model)?;
+    let sources = VersionSources {
+        inheriting,
+        workspace_version,
+        released: receipt
+            .crates
+            .iter()
+            .filter_map(|c| Some((c.name.clone(), c.version.parse().ok()?)))
+            .collect(),
+    };
+    let bumps = plan_bumps(&model, &sources, &opts.starting_crate, opts.bump)?;
+    let new_texts = apply_bumps(&texts, &model, &bumps)?;
+    let changes: Vec<ManifestChange> = new_texts
+        .iter()
+        .map(|(path, after)| ManifestChange {
+            path: path.clone(),
+            before: texts[path].clone(),
+            after: after.clone(),
+        })
+        .collect();
+
+    // The next release goes where the bad one went.
+    let plan_opts = PlanOpts {
+        target: if receipt.registry == "crates-io" {
+            TargetChoice::Registry("crates-io".to_owned())
+        } else {
+            TargetChoice::Index(receipt.registry.clone())
+        },
+        ..PlanOpts::default()
+    };
+    let plan = if opts.write {
+        // Every file is checked to parse before the first one is replaced.
+        for change in &changes {
+            let path = root.join(&change.path);
+            crate::atomic::write_atomic(&path, change.after.as_bytes())
+                .with_context(|| format!("could not write `{}`", path.display()))?;
+        }
+        super::plan(ws, &plan_opts).context(
+            "the manifests were rewritten, but the workspace does not plan; see the error, fix it by hand",
+        )?
+    } else {
+        let mut predicted = model.clone();
+        for member in &mut predicted.members {
+            if let Some(to) = bumps.new_version(&member.name) {
+                member.version = to.clone();
+            }
+            for dep in &mut member.deps {
+                if let (Some(to), Some(req)) = (bumps.new_version(&dep.member), &dep.req) {
+                    dep.req = rewrite_req(&req.to_string(), to).parse().ok();
+                }
+            }
+        }
+        plan_model(ws, &predicted, &plan_opts)?
+    };
+    Ok(FixForwardReport {
+        bumps,
+        changes,
+        written: opts.write,
+        plan,
+    })
+}
