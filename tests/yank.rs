@@ -520,3 +520,104 @@ fn a_yank_run_killed_at_every_step_resumes_and_requests_each_version_once() {
         }
     }
 }
+
+/// The registry's audit log: how many times `name@version` was yanked.
+fn yank_actions(registry: &TestRegistry, name: &str) -> usize {
+    std::fs::read_to_string(registry.root().join("actions.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|a| a["action"] == "yank" && a["crate"] == name)
+        .count()
+}
+
+#[test]
+fn sigkill_after_the_kth_event_then_resume_yanks_every_version_exactly_once() {
+    use cargo_shipper::journal::{EventLog, Projection, YankEvent, YankState};
+    let mut interrupted = 0;
+    let points = [1, 2, 3, 5, 8, 11, 14, 17];
+    for k in points {
+        let registry = TestRegistry::start();
+        let (fx, _) = published_demo(&registry);
+        let plan = fx.root().join("p.json");
+        fx.shipper_env(
+            &registry,
+            &[
+                "plan-yank",
+                "--from-receipt",
+                "latest",
+                "-o",
+                plan.to_str().unwrap(),
+            ],
+            &[],
+        )
+        .ok();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+            .args([
+                "shipper",
+                "yank",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--confirm-poll-ms",
+                "20",
+            ])
+            .current_dir(fx.root())
+            .env("CARGO_HOME", fx.cargo_home())
+            .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let events = fx.root().join(".shipper/yank/current/events.jsonl");
+        let started = std::time::Instant::now();
+        loop {
+            let lines =
+                std::fs::read(&events).map_or(0, |b| b.iter().filter(|c| **c == b'\n').count());
+            if lines >= k || child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 30
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        if fx.root().join(".shipper/yank/current").exists() {
+            interrupted += 1;
+            yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]).ok();
+        }
+        let archive = fx.root().join(".shipper/yank/archive");
+        let runs: Vec<PathBuf> = std::fs::read_dir(&archive)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert_eq!(runs.len(), 1, "k={k}");
+        for name in DEMO_CRATES {
+            assert_eq!(
+                yanked(&registry, name, "0.1.0"),
+                Some(true),
+                "k={k}: {name}"
+            );
+            assert_eq!(
+                yank_actions(&registry, name),
+                1,
+                "k={k}: {name} yanked exactly once"
+            );
+        }
+        // The journal parses, and state.json is its projection.
+        let (log, torn) = EventLog::<YankEvent>::open(&runs[0].join("events.jsonl")).unwrap();
+        assert!(torn.is_none(), "k={k}");
+        let projected = log
+            .records()
+            .iter()
+            .fold(None, |s, r| Some(YankState::apply(s, r)))
+            .unwrap();
+        let on_disk: YankState =
+            serde_json::from_slice(&std::fs::read(runs[0].join("state.json")).unwrap()).unwrap();
+        assert_eq!(on_disk, projected, "k={k}");
+    }
+    assert!(
+        interrupted >= points.len() / 2,
+        "only {interrupted} runs were killed mid-way"
+    );
+}

@@ -180,6 +180,7 @@ impl Storage {
                     "crate `{name}` does not have a version `{version}`"
                 ))
             })?;
+        let changed = entry.yanked != yanked;
         entry.yanked = yanked;
         let mut index = Vec::new();
         for e in &entries {
@@ -187,7 +188,28 @@ impl Storage {
             index.push(b'\n');
         }
         let index_path = self.root.join("index").join(Self::index_rel_path(name));
-        write_atomic(&index_path, &index).map_err(internal)
+        write_atomic(&index_path, &index).map_err(internal)?;
+        self.audit(&serde_json::json!({
+            "action": if yanked { "yank" } else { "unyank" },
+            "crate": name,
+            "version": version,
+            "changed": changed,
+        }))
+    }
+
+    /// Append one line to `actions.jsonl`, the audit log of yanks and
+    /// unyanks (as crates.io keeps one): what was asked, and whether it
+    /// changed anything. Called with the write lock held.
+    fn audit(&self, action: &serde_json::Value) -> Result<(), Refusal> {
+        use std::io::Write as _;
+        let mut line = action.to_string();
+        line.push('\n');
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.root.join("actions.jsonl"))
+            .and_then(|mut f| f.write_all(line.as_bytes()).and_then(|()| f.sync_data()))
+            .map_err(internal)
     }
 }
 
