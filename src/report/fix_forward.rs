@@ -69,7 +69,7 @@ pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
             ops.push((' ', a[i], i, j));
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] > lcs[i + 1][j]) {
             ops.push(('+', b[j], i, j));
             j += 1;
         } else {
