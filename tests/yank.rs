@@ -18,6 +18,20 @@ fn published_demo(registry: &TestRegistry) -> (Fixture, PathBuf) {
     (fx, receipt)
 }
 
+/// `plan-yank --from-receipt latest -o p.json`; the plan's path.
+fn latest_plan(fx: &Fixture, registry: &TestRegistry) -> PathBuf {
+    let plan = fx.root().join("p.json");
+    let args = [
+        "plan-yank",
+        "--from-receipt",
+        "latest",
+        "-o",
+        plan.to_str().unwrap(),
+    ];
+    fx.shipper_env(registry, &args, &[]).ok();
+    plan
+}
+
 fn yank(fx: &Fixture, registry: &TestRegistry, extra: &[&str]) -> Run {
     let mut args = vec!["yank", "--retry-delay-ms", "20", "--confirm-poll-ms", "20"];
     args.extend(extra);
@@ -273,19 +287,7 @@ fn crates_the_release_found_already_present_are_not_yanked() {
         table.contains("earlier release owns them): shipper-demo-core@0.1.0"),
         "{table}"
     );
-    let plan = fx.root().join("p.json");
-    fx.shipper_env(
-        &registry,
-        &[
-            "plan-yank",
-            "--from-receipt",
-            "latest",
-            "-o",
-            plan.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .ok();
+    let plan = latest_plan(&fx, &registry);
     yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]).ok();
     assert_eq!(yanked(&registry, "shipper-demo-core", "0.1.0"), Some(false));
     assert_eq!(yanked(&registry, "shipper-demo-app", "0.1.0"), Some(true));
@@ -352,19 +354,7 @@ fn bad_receipts_and_plans_are_refused_with_exit_6_and_nothing_written() {
         "{}",
         run.stderr()
     );
-    let plan = fx.root().join("p.json");
-    fx.shipper_env(
-        &registry,
-        &[
-            "plan-yank",
-            "--from-receipt",
-            "latest",
-            "-o",
-            plan.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .ok();
+    let plan = latest_plan(&fx, &registry);
     let run = yank(
         &fx,
         &registry,
@@ -434,19 +424,7 @@ fn a_crate_the_token_does_not_own_fails_permanently_by_name_and_the_rest_go_on()
     assert_eq!(change("PUT", br#"{"users":["someone"]}"#), 200);
     assert_eq!(change("DELETE", br#"{"users":["shipper"]}"#), 200);
 
-    let plan = fx.root().join("p.json");
-    fx.shipper_env(
-        &registry,
-        &[
-            "plan-yank",
-            "--from-receipt",
-            "latest",
-            "-o",
-            plan.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .ok();
+    let plan = latest_plan(&fx, &registry);
     let run = yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]);
     assert_eq!(run.code(), 4, "{}", run.stderr());
     assert!(
@@ -485,19 +463,7 @@ fn a_yank_run_killed_at_every_step_resumes_and_requests_each_version_once() {
     ] {
         let registry = TestRegistry::start();
         let (fx, _) = published_demo(&registry);
-        let plan = fx.root().join("p.json");
-        fx.shipper_env(
-            &registry,
-            &[
-                "plan-yank",
-                "--from-receipt",
-                "latest",
-                "-o",
-                plan.to_str().unwrap(),
-            ],
-            &[],
-        )
-        .ok();
+        let plan = latest_plan(&fx, &registry);
         let killed = fx.shipper_env(
             &registry,
             &["yank", "--plan", plan.to_str().unwrap()],
@@ -539,19 +505,7 @@ fn sigkill_after_the_kth_event_then_resume_yanks_every_version_exactly_once() {
     for k in points {
         let registry = TestRegistry::start();
         let (fx, _) = published_demo(&registry);
-        let plan = fx.root().join("p.json");
-        fx.shipper_env(
-            &registry,
-            &[
-                "plan-yank",
-                "--from-receipt",
-                "latest",
-                "-o",
-                plan.to_str().unwrap(),
-            ],
-            &[],
-        )
-        .ok();
+        let plan = latest_plan(&fx, &registry);
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
             .args([
                 "shipper",

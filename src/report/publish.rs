@@ -149,9 +149,7 @@ fn human_line(event: &Event) -> Option<String> {
         Event::JournalRepaired {
             dropped_bytes,
             saved_to,
-        } => Some(format!(
-            "warning: the journal's last line was cut by a crash; {dropped_bytes} bytes set aside in {saved_to}"
-        )),
+        } => Some(torn_warning(*dropped_bytes, saved_to)),
         Event::Skipped {
             name,
             version,
@@ -271,6 +269,13 @@ fn human_line(event: &Event) -> Option<String> {
         Event::WouldUpload { name, version } => status("Would upload", format!("{name} {version}")),
         Event::RunFinished { .. } | Event::Unknown => None,
     }
+}
+
+/// The warning for a torn last line cut from a journal.
+pub(crate) fn torn_warning(dropped_bytes: u64, saved_to: &str) -> String {
+    format!(
+        "warning: the journal's last line was cut by a crash; {dropped_bytes} bytes set aside in {saved_to}"
+    )
 }
 
 pub(crate) fn human_duration(ms: u64) -> String {

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::publish::human_duration;
+use super::publish::{human_duration, torn_warning};
 use crate::journal::{FailureClass, Record, RunOutcome, YankEvent, YankSkipReason};
 use crate::ops::{PlanYankReport, YankReport};
 
@@ -187,9 +187,7 @@ fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
         YankEvent::JournalRepaired {
             dropped_bytes,
             saved_to,
-        } => Some(format!(
-            "warning: the journal's last line was cut by a crash; {dropped_bytes} bytes set aside in {saved_to}"
-        )),
+        } => Some(torn_warning(*dropped_bytes, saved_to)),
         YankEvent::YankSkipped {
             name,
             version,
