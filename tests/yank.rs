@@ -451,6 +451,75 @@ fn a_crate_the_token_does_not_own_fails_permanently_by_name_and_the_rest_go_on()
         .filter(|e| e["kind"] == "yank_requested" && e["name"] == "shipper-demo-right")
         .count();
     assert_eq!(requests, 1);
+
+    // Undo while the yank is unfinished: refused, nothing changed.
+    let plan_arg = plan.to_str().unwrap();
+    let undo = yank(&fx, &registry, &["--plan", plan_arg, "--undo"]);
+    assert_eq!(undo.code(), 1);
+    assert!(
+        undo.stderr().contains("--abandon-unfinished"),
+        "{}",
+        undo.stderr()
+    );
+    assert_eq!(yanked(&registry, "shipper-demo-app", "0.1.0"), Some(true));
+
+    // Ownership given back: the same command finishes the run.
+    assert_eq!(change("PUT", br#"{"users":["shipper"]}"#), 200);
+    let again = yank(&fx, &registry, &["--plan", plan_arg]);
+    again.ok();
+    assert!(again.stderr().contains("Resuming"), "{}", again.stderr());
+    assert!(
+        again.stderr().contains("done earlier in this run"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(yanked(&registry, "shipper-demo-right", "0.1.0"), Some(true));
+    for name in DEMO_CRATES {
+        assert_eq!(yank_actions(&registry, name), 1, "{name}");
+    }
+}
+
+#[test]
+fn configured_yank_limits_pace_the_run_and_the_eta_is_shown_first() {
+    let registry = TestRegistry::start();
+    let (fx, _) = published_demo(&registry);
+    let manifest = fx.root().join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(
+        "\n[workspace.metadata.shipper.pacing]\nyanks = { burst = 4, per-seconds = 1 }\n",
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let plan = latest_plan(&fx, &registry);
+    let dry = yank(
+        &fx,
+        &registry,
+        &["--plan", plan.to_str().unwrap(), "--dry-run"],
+    );
+    assert!(
+        dry.stderr()
+            .contains("the registry's limit adds about 2.0s"),
+        "{}",
+        dry.stderr()
+    );
+    let started = std::time::Instant::now();
+    let run = yank(
+        &fx,
+        &registry,
+        &["--plan", plan.to_str().unwrap(), "--message-format", "json"],
+    );
+    let events: Vec<serde_json::Value> = run
+        .ok()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1900));
+    assert_eq!(
+        events[1]["kind"], "yank_pacing_planned",
+        "before any request"
+    );
+    assert_eq!(events[1]["eta_ms"], 2000);
+    let paced = events.iter().filter(|e| e["kind"] == "yank_paced").count();
+    assert_eq!(paced, 2, "the 5th and 6th requests wait");
 }
 
 #[test]

@@ -302,3 +302,178 @@ fn find(
         .into_iter()
         .find(|v| Some(&v.version) == wanted.as_ref()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::journal::{FORMAT, Journal, Record, YankRef};
+    use crate::registry::{IndexError, UploadError};
+
+    /// A registry in memory whose API answers are scripted per request.
+    struct Scripted {
+        yanked: Mutex<bool>,
+        /// Answers to successive requests; `None` applies the change.
+        answers: Mutex<Vec<Option<(FailureClass, bool)>>>,
+        requests: Mutex<u32>,
+    }
+
+    impl Scripted {
+        fn new(answers: Vec<Option<(FailureClass, bool)>>) -> Self {
+            Scripted {
+                yanked: Mutex::new(false),
+                answers: Mutex::new(answers),
+                requests: Mutex::new(0),
+            }
+        }
+    }
+
+    impl YankRegistry for Scripted {
+        fn versions(&self, _: &str) -> Result<Vec<IndexVersion>, IndexError> {
+            Ok(vec![IndexVersion {
+                version: "1.0.0".parse().unwrap(),
+                yanked: *self.yanked.lock().unwrap(),
+                checksum: "ab".into(),
+            }])
+        }
+
+        fn set_yanked(
+            &self,
+            _: &str,
+            _: &str,
+            yanked: bool,
+            _: &Secret,
+        ) -> Result<(), UploadError> {
+            *self.requests.lock().unwrap() += 1;
+            let mut answers = self.answers.lock().unwrap();
+            let answer = if answers.is_empty() {
+                None
+            } else {
+                answers.remove(0)
+            };
+            match answer {
+                None => {
+                    *self.yanked.lock().unwrap() = yanked;
+                    Ok(())
+                }
+                // (class, whether the change landed anyway)
+                Some((class, landed)) => {
+                    if landed {
+                        *self.yanked.lock().unwrap() = yanked;
+                    }
+                    Err(UploadError {
+                        class,
+                        message: format!("{class:?}"),
+                        retry_after: (class == FailureClass::RateLimited)
+                            .then(|| Duration::from_millis(1)),
+                        already_uploaded: false,
+                    })
+                }
+            }
+        }
+    }
+
+    fn run(registry: &Scripted) -> (YankOutcome, Vec<Record<YankEvent>>) {
+        let mut journal: Journal<YankState> = Journal::in_memory();
+        let events = RefCell::new(Vec::new());
+        let mut sink = |r: &Record<YankEvent>| events.borrow_mut().push(r.clone());
+        let mut rec = Recorder::new(&mut journal, &mut sink);
+        rec.record(YankEvent::YankRunStarted {
+            format: FORMAT,
+            yank_plan_id: "p".into(),
+            registry: "r".into(),
+            undo: false,
+            run: 1,
+            crates: vec![YankRef {
+                name: "a".into(),
+                version: "1.0.0".into(),
+            }],
+            tool_version: "t".into(),
+        })
+        .unwrap();
+        let opts = YankOpts {
+            undo: false,
+            max_attempts: 3,
+            retry_base: Duration::from_millis(1),
+            retry_cap: Duration::from_millis(2),
+            confirm_timeout: Duration::from_millis(50),
+            confirm_poll: Duration::from_millis(1),
+            pacing: None,
+        };
+        let targets = [YankTarget {
+            name: "a".into(),
+            version: "1.0.0".into(),
+            sha256: Some("ab".into()),
+        }];
+        let outcome = yank_all(&mut rec, registry, &opts, &targets, &mut |_| {
+            Ok(Secret::new("t".into()))
+        })
+        .unwrap();
+        drop(rec);
+        (outcome, events.into_inner())
+    }
+
+    fn kinds(events: &[Record<YankEvent>]) -> Vec<String> {
+        events
+            .iter()
+            .map(|r| {
+                serde_json::to_value(&r.event).unwrap()["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_5xx_that_landed_is_confirmed_from_the_index_without_a_second_request() {
+        let registry = Scripted::new(vec![Some((FailureClass::Retryable, true))]);
+        let (outcome, events) = run(&registry);
+        assert_eq!(outcome, YankOutcome::Success);
+        assert_eq!(*registry.requests.lock().unwrap(), 1);
+        assert_eq!(
+            kinds(&events)[1..],
+            ["yank_requested", "yank_failed", "yank_confirmed"]
+        );
+    }
+
+    #[test]
+    fn a_5xx_that_did_not_land_is_asked_again_up_to_the_limit() {
+        let registry = Scripted::new(vec![
+            Some((FailureClass::Retryable, false)),
+            Some((FailureClass::Ambiguous, false)),
+        ]);
+        let (outcome, _) = run(&registry);
+        assert_eq!(outcome, YankOutcome::Success);
+        assert_eq!(*registry.requests.lock().unwrap(), 3);
+        let always = Scripted::new(vec![Some((FailureClass::Retryable, false)); 10]);
+        let (outcome, _) = run(&always);
+        assert_eq!(outcome, YankOutcome::NothingChanged);
+        assert_eq!(*always.requests.lock().unwrap(), 3, "--max-attempts");
+    }
+
+    #[test]
+    fn rate_limits_are_waited_out_without_counting_attempts_and_403_is_final() {
+        let limited = Scripted::new(vec![Some((FailureClass::RateLimited, false)); 4]);
+        let (outcome, _) = run(&limited);
+        assert_eq!(outcome, YankOutcome::Success);
+        assert_eq!(*limited.requests.lock().unwrap(), 5);
+        let refused = Scripted::new(vec![Some((FailureClass::Permanent, false))]);
+        let (outcome, events) = run(&refused);
+        assert_eq!(outcome, YankOutcome::NothingChanged);
+        assert_eq!(*refused.requests.lock().unwrap(), 1);
+        assert_eq!(kinds(&events).last().unwrap(), "yank_failed");
+    }
+
+    #[test]
+    fn a_version_already_yanked_is_skipped_and_asked_nothing() {
+        let registry = Scripted::new(vec![]);
+        *registry.yanked.lock().unwrap() = true;
+        let (outcome, events) = run(&registry);
+        assert_eq!(outcome, YankOutcome::Success);
+        assert_eq!(*registry.requests.lock().unwrap(), 0);
+        assert_eq!(kinds(&events)[1..], ["yank_skipped"]);
+    }
+}
