@@ -411,7 +411,6 @@ mod tests {
             Ok(Secret::new("t".into()))
         })
         .unwrap();
-        drop(rec);
         (outcome, events.into_inner())
     }
 
