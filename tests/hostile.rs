@@ -1,0 +1,44 @@
+//! Hostile input, gathered: each test is one attack, and its doc line says
+//! the attack and the defined state it must end in (a clear error and exit
+//! code, nothing lost, nothing half-written, no token anywhere). The
+//! registry's crates.io rules are listed in `docs/reference/registry.md`.
+
+mod support;
+
+use support::TestRegistry;
+
+/// `0.1.0+build7` after `0.1.0`: refused (400, "build metadata"); the index keeps one version.
+#[test]
+fn build_metadata_does_not_make_a_second_version() {
+    let registry = TestRegistry::start();
+    assert_eq!(registry.upload("meta", "0.1.0", &[]).status, 200);
+    let again = registry.upload("meta", "0.1.0+build7", &[]);
+    assert_eq!(again.status, 400);
+    assert!(again.text().contains("build metadata"), "{}", again.text());
+    assert_eq!(registry.version_count("meta"), 1);
+    // A pre-release is another version, build metadata or not.
+    assert_eq!(registry.upload("meta", "0.1.1-rc.1+b", &[]).status, 200);
+}
+
+/// `foo-bar` after `foo_bar` (and `Foo_bar`): refused as "previously named `foo_bar`"; one crate stored.
+#[test]
+fn dash_and_underscore_names_are_one_crate() {
+    let registry = TestRegistry::start();
+    assert_eq!(registry.upload("foo_bar", "0.1.0", &[]).status, 200);
+    for other in ["foo-bar", "Foo_bar", "FOO-BAR"] {
+        let reply = registry.upload(other, "0.2.0", &[]);
+        assert_eq!(reply.status, 400, "{other}");
+        assert!(
+            reply
+                .text()
+                .contains("crate was previously named `foo_bar`"),
+            "{other}: {}",
+            reply.text()
+        );
+    }
+    assert_eq!(registry.index_entry("foo-bar").status, 404);
+    // The rule survives a restart (names are read back from the index).
+    let registry = registry.restart(|_| {});
+    assert_eq!(registry.upload("foo-bar", "0.3.0", &[]).status, 400);
+    assert_eq!(registry.upload("foo_bar", "0.3.0", &[]).status, 200);
+}
