@@ -5,7 +5,8 @@
 
 mod support;
 
-use support::TestRegistry;
+use cargo_shipper::registry::SparseIndexReader;
+use support::{TestRegistry, http};
 
 /// `0.1.0+build7` after `0.1.0`: refused (400, "build metadata"); the index keeps one version.
 #[test]
@@ -41,4 +42,40 @@ fn dash_and_underscore_names_are_one_crate() {
     let registry = registry.restart(|_| {});
     assert_eq!(registry.upload("foo-bar", "0.3.0", &[]).status, 400);
     assert_eq!(registry.upload("foo_bar", "0.3.0", &[]).status, 200);
+}
+
+/// With `--auth-required`, anonymous reads of every kind (web API, index,
+/// downloads): 401, nothing disclosed; with the token: answered. Only
+/// `config.json` (URLs, and the `auth-required` flag cargo needs) stays open.
+#[test]
+fn auth_required_closes_the_web_api_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = TestRegistry::start_with(dir.path(), |c| c.auth_required = true);
+    let registry = TestRegistry::wrap(inner, dir);
+    assert_eq!(registry.upload("closed", "0.1.0", &[]).status, 200);
+    let api = registry.api();
+    let index = SparseIndexReader::new(&registry.index_url())
+        .crate_url("closed")
+        .unwrap();
+    let auth = format!("Authorization: {}", registry.registry.token());
+    for url in [
+        format!("{api}/api/v1/crates/closed"),
+        format!("{api}/api/v1/crates/closed/0.1.0"),
+        format!("{api}/api/v1/crates/closed/owners"),
+        format!("{api}/api/v1/crates/closed/0.1.0/download"),
+        index,
+    ] {
+        let anonymous = http("GET", &url, &[], &[]).unwrap();
+        assert_eq!(anonymous.status, 401, "{url}");
+        assert!(!anonymous.text().contains("0.1.0"), "{url}");
+        let wrong = http("GET", &url, &["Authorization: nope"], &[]).unwrap();
+        assert_eq!(wrong.status, 403, "{url}");
+        assert_eq!(
+            http("GET", &url, &[&auth], &[]).unwrap().status,
+            200,
+            "{url}"
+        );
+    }
+    let config = http("GET", &format!("{api}/index/config.json"), &[], &[]).unwrap();
+    assert!(config.text().contains("\"auth-required\":true"));
 }

@@ -31,13 +31,13 @@ struct ServeArgs {
     /// Address to listen on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     addr: SocketAddr,
-    /// Listen on a non-loopback address; every request then needs the token
+    /// Listen on a non-loopback address; every request but config.json then needs the token
     #[arg(long)]
     allow_remote: bool,
     /// Token for publish, yank and owners (generated when not given)
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
-    /// Require the token for index reads and downloads too
+    /// Require the token for reads too: index files, downloads, web API (config.json stays open)
     #[arg(long)]
     auth_required: bool,
     /// Serve crates this registry does not hold from this sparse index, read-only
@@ -73,7 +73,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
     let RegistryCommand::Serve(args) = args.command;
     if !args.addr.ip().is_loopback() && !args.allow_remote {
         anyhow::bail!(
-            "`{}` is not a loopback address; pass `--allow-remote` to listen there (every request then needs the token)",
+            "`{}` is not a loopback address; pass `--allow-remote` to listen there (every request but config.json then needs the token)",
             args.addr
         );
     }

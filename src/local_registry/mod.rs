@@ -24,7 +24,8 @@ pub struct RegistryConfig {
     pub addr: SocketAddr,
     /// Token for publish, yank and owners; generated when `None`.
     pub token: Option<String>,
-    /// Require the token for reads (index, downloads) too.
+    /// Require the token for reads too (index files, downloads, the web
+    /// API); only `config.json` stays open.
     pub auth_required: bool,
     /// Serve crates this registry does not hold from this sparse index
     /// (`sparse+https://index.crates.io/` for a crates.io stand-in).

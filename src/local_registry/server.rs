@@ -20,7 +20,7 @@ pub struct State {
     pub storage: Storage,
     pub token: String,
     pub addr: SocketAddr,
-    /// Reads (index, downloads) need the token too.
+    /// Every request needs the token, reads too.
     pub auth_required: bool,
     pub knobs: KnobState,
     pub upstream: Option<Upstream>,
@@ -85,13 +85,18 @@ fn route(
     body: &[u8],
 ) -> Result<Reply, Dropped> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let reads_ok = || {
-        if state.auth_required {
-            authorized(state, headers)
-        } else {
-            None
-        }
-    };
+    // With `auth_required`, every read needs the token (index files,
+    // downloads, the web API), checked here once so that no route can
+    // forget it. `config.json` stays open: it holds only URLs, and cargo
+    // refuses a registry that answers it with a 401 unless a credential
+    // provider is configured.
+    if state.auth_required
+        && *method == Method::GET
+        && path != "/index/config.json"
+        && let Some(refusal) = authorized(state, headers)
+    {
+        return Ok(refusal);
+    }
     let reads_fail = state.knobs.reads_fail();
     let reply = match (method, segments.as_slice()) {
         (&Method::GET, ["index", "config.json"]) => config(state),
@@ -103,15 +108,13 @@ fn route(
                 "scripted fault: reads are failing",
             )
         }
-        (&Method::GET, ["index", rest @ ..]) => {
-            reads_ok().unwrap_or_else(|| index_file(state, &rest.join("/"), headers))
-        }
+        (&Method::GET, ["index", rest @ ..]) => index_file(state, &rest.join("/"), headers),
         (&Method::PUT, ["api", "v1", "crates", "new"]) => match authorized(state, headers) {
             Some(refusal) => refusal,
             None => return publish(state, body),
         },
         (&Method::GET, ["api", "v1", "crates", name, version, "download"]) => {
-            reads_ok().unwrap_or_else(|| download(state, name, version))
+            download(state, name, version)
         }
         (&Method::GET, ["api", "v1", "crates", name]) => crate_info(state, name, None),
         (&Method::GET, ["api", "v1", "crates", name, "owners"]) => owners(state, name),
