@@ -79,3 +79,52 @@ fn auth_required_closes_the_web_api_too() {
     let config = http("GET", &format!("{api}/index/config.json"), &[], &[]).unwrap();
     assert!(config.text().contains("\"auth-required\":true"));
 }
+
+/// `.shipper/current/events.jsonl`, `.shipper/lock` or `.shipper/current` a
+/// symlink to a user's file or directory: `resume` and `publish` refuse
+/// (exit 1, "symbolic link"), the target is untouched and nothing is written there.
+#[test]
+fn state_files_never_follow_symlinks() {
+    let registry = TestRegistry::start();
+    let fx = support::chain(&["sla"]);
+    fx.use_registry(&registry);
+    let outside = tempfile::tempdir().unwrap();
+    let precious = outside.path().join("precious.txt");
+    let bytes = b"a user's file\nwithout a final newline";
+    let state = fx.root().join(".shipper");
+    for link in ["current/events.jsonl", "lock", "current"] {
+        let _ = std::fs::remove_dir_all(&state);
+        std::fs::create_dir_all(state.join("current")).unwrap();
+        let at = state.join(link);
+        let _ = std::fs::remove_dir(&at);
+        let target = if link == "current" {
+            outside.path().to_owned()
+        } else {
+            precious.clone()
+        };
+        std::fs::write(&precious, bytes).unwrap();
+        std::os::unix::fs::symlink(&target, &at).unwrap();
+        for args in [&["resume"][..], &["publish", "--no-verify"][..]] {
+            let run = fx.publish_args(&registry, args);
+            assert_eq!(run.code(), 1, "{link} {args:?}: {}", run.stderr());
+            assert!(
+                run.stderr().contains("is a symbolic link"),
+                "{link}: {}",
+                run.stderr()
+            );
+            assert_eq!(std::fs::read(&precious).unwrap(), bytes, "{link}");
+            assert!(at.symlink_metadata().unwrap().file_type().is_symlink());
+            let mut outside_files: Vec<_> = std::fs::read_dir(outside.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            outside_files.sort();
+            assert_eq!(
+                outside_files,
+                ["precious.txt"],
+                "{link}: nothing written there"
+            );
+        }
+    }
+    assert_eq!(registry.version_count("sla"), 0);
+}

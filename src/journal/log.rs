@@ -32,6 +32,8 @@ pub enum JournalError {
         path.display()
     )]
     NewerFormat { path: PathBuf, found: u32 },
+    #[error(transparent)]
+    Symlink(#[from] super::links::SymlinkRefused),
 }
 
 /// What opening the journal had to repair.
@@ -64,6 +66,7 @@ impl EventLog {
             path: path.to_owned(),
             source,
         };
+        super::links::refuse_link(path)?;
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -78,7 +81,9 @@ impl EventLog {
                 records.last().map_or(0, |r| r.seq) + 1
             ));
             crate::atomic::write_atomic(&saved_to, &bytes[good_len..]).map_err(io)?;
-            let file = OpenOptions::new().write(true).open(path).map_err(io)?;
+            let file = super::links::no_follow(OpenOptions::new().write(true))
+                .open(path)
+                .map_err(io)?;
             file.set_len(good_len as u64).map_err(io)?;
             file.sync_all().map_err(io)?;
             torn = Some(TornLine {
@@ -97,9 +102,7 @@ impl EventLog {
             }
         }
         let existed = path.exists();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
+        let file = super::links::no_follow(OpenOptions::new().create(true).append(true))
             .open(path)
             .map_err(io)?;
         if !existed && let Some(dir) = path.parent() {

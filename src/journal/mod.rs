@@ -10,8 +10,14 @@
 //!
 //! Nothing here depends on the machine (no absolute paths, no host names):
 //! a state directory restored on another CI runner resumes there.
+//!
+//! Nothing here follows a symbolic link inside the state directory: a link
+//! planted at `current/`, a state file, `lock` or `archive/` could make a
+//! write land elsewhere, so it is refused with [`SymlinkRefused`] before
+//! anything is read or written (the directory itself may be a link).
 
 mod event;
+mod links;
 mod lock;
 mod log;
 mod receipt;
@@ -20,6 +26,7 @@ mod state;
 pub use event::{
     CrateRef, Event, FORMAT, FailureClass, Record, RunOutcome, SelectionRecord, SkipReason,
 };
+pub use links::SymlinkRefused;
 pub use lock::{LockError, RunLock};
 pub use log::{EventLog, JournalError, TornLine, now_ms};
 pub use receipt::{CrateOutcome, GitInfo, Provenance, Receipt, ReceiptCrate};
@@ -63,10 +70,27 @@ impl StateDir {
         self.current().join("receipt.json")
     }
 
+    /// Refuse when a state file or directory is a symbolic link.
+    pub fn refuse_links(&self) -> Result<(), SymlinkRefused> {
+        let current = self.current();
+        for path in [
+            current.clone(),
+            self.events(),
+            self.state(),
+            self.receipt(),
+            self.root.join("archive"),
+            self.root.join("lock"),
+        ] {
+            links::refuse_link(&path)?;
+        }
+        Ok(())
+    }
+
     /// Move the run's directory to `archive/<label>/` in one rename;
     /// returns the new directory.
     pub fn archive(&self, label: &str) -> std::io::Result<PathBuf> {
         let archive = self.root.join("archive");
+        self.refuse_links().map_err(std::io::Error::other)?;
         std::fs::create_dir_all(&archive)?;
         let dest = archive.join(label);
         std::fs::rename(self.current(), &dest)?;
@@ -87,6 +111,7 @@ pub struct Journal {
 impl Journal {
     /// Open the journal in `dir`, repairing a torn last line.
     pub fn open(dir: &StateDir) -> Result<(Journal, Option<TornLine>), JournalError> {
+        dir.refuse_links()?;
         let (log, torn) = EventLog::open(&dir.events())?;
         let state = RunState::project(log.records());
         let journal = Journal {

@@ -391,6 +391,18 @@ impl Fixture {
         self.shipper_env(registry, &args, &[])
     }
 
+    /// `publish` or `resume` (the first of `args`) with the registry's token
+    /// and fast retry and polling; `publish` targets the `local` registry.
+    pub fn publish_args(&self, registry: &TestRegistry, args: &[&str]) -> Run {
+        let mut all = vec![args[0]];
+        if args[0] == "publish" {
+            all.extend(["--registry", "local", "--allow-dirty"]);
+        }
+        all.extend(["--retry-delay-ms", "20", "--confirm-poll-ms", "20"]);
+        all.extend(&args[1..]);
+        self.shipper_env(registry, &all, &[])
+    }
+
     /// Every file under the state dir, concatenated (for secret scans).
     pub fn state_bytes(&self) -> Vec<u8> {
         let mut all = Vec::new();
