@@ -128,3 +128,28 @@ fn state_files_never_follow_symlinks() {
     }
     assert_eq!(registry.version_count("sla"), 0);
 }
+
+/// `--jobs 1000000`, `--jobs 0`, `--jobs -1`, `--max-attempts 0`: refused
+/// before anything starts (exit 2, the allowed range named), no state directory.
+#[test]
+fn out_of_range_jobs_and_attempts_are_refused() {
+    let fx = support::chain(&["jra"]);
+    for (flag, value, says) in [
+        ("--jobs", "1000000", "1..=64"),
+        ("--jobs", "0", "1..=64"),
+        ("--jobs", "-1", "1..=64"),
+        ("--max-attempts", "0", "1..=100"),
+        ("--max-attempts", "-3", "1..=100"),
+    ] {
+        for command in ["publish", "resume"] {
+            let run = fx.shipper(&[command, flag, value]);
+            assert_eq!(run.code(), 2, "{flag} {value}: {}", run.stderr());
+            assert!(
+                run.stderr().contains(flag) && run.stderr().contains(says),
+                "{flag} {value}: {}",
+                run.stderr()
+            );
+        }
+    }
+    assert!(!fx.root().join(".shipper").exists());
+}

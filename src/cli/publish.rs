@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs};
-use crate::engine::EngineOpts;
+use crate::engine::{EngineOpts, MAX_JOBS};
 use crate::ops::{self, Mode, PublishOpts};
 use crate::plan::Selection;
 use crate::report;
@@ -53,18 +53,20 @@ struct RunArgs {
     /// Do not build the packaged crates before uploading
     #[arg(long)]
     no_verify: bool,
-    /// Uploads in flight at once (index confirmations run beside them)
-    #[arg(short, long, value_name = "N", default_value_t = 4)]
-    jobs: usize,
+    /// Uploads in flight at once, 1 to 64 (index confirmations run beside them)
+    #[arg(short, long, value_name = "N", default_value_t = 4, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i64).range(1..=MAX_JOBS as i64))]
+    jobs: i64,
     /// Where the run journal lives [default: .shipper/ at the workspace root]
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
     /// How long to wait for a new version to show in the index, in seconds
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     confirm_timeout: u64,
-    /// Upload attempts per crate per run
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    max_attempts: u32,
+    /// Upload attempts per crate per run, 1 to 100
+    #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i64).range(1..=100))]
+    max_attempts: i64,
     /// First retry delay in milliseconds (it doubles, with jitter); for tests
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     retry_delay_ms: u64,
@@ -106,8 +108,9 @@ fn opts(run: &RunArgs, mode: Mode, selection: Selection, target: TargetChoice) -
         dry_run: false,
         abandon_unfinished: false,
         engine: EngineOpts {
-            jobs: run.jobs.max(1),
-            max_attempts: run.max_attempts.max(1),
+            // In range: clap checked them.
+            jobs: run.jobs as usize,
+            max_attempts: run.max_attempts as u32,
             retry_base: Duration::from_millis(run.retry_delay_ms),
             retry_cap: Duration::from_secs(120).max(Duration::from_millis(run.retry_delay_ms)),
             confirm_timeout: Duration::from_secs(run.confirm_timeout),

@@ -105,7 +105,7 @@ pub fn upload_all(
     let mut paced_until: Option<(String, Instant)> = None;
 
     std::thread::scope(|scope| -> Result<(), JournalError> {
-        for _ in 0..opts.jobs.max(1) {
+        for _ in 0..opts.jobs.clamp(1, super::MAX_JOBS) {
             let task_rx = &task_rx;
             let done_tx = done_tx.clone();
             scope.spawn(move || worker(registry, task_rx, done_tx));
@@ -141,7 +141,7 @@ pub fn upload_all(
                 }
             }
 
-            while in_flight < opts.jobs.max(1) {
+            while in_flight < opts.jobs.clamp(1, super::MAX_JOBS) {
                 let Some(name) = ready.front().cloned() else {
                     break;
                 };
