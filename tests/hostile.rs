@@ -153,3 +153,46 @@ fn out_of_range_jobs_and_attempts_are_refused() {
     }
     assert!(!fx.root().join(".shipper").exists());
 }
+
+/// `.shipper/archive` is a file, so the finished run cannot be archived: the
+/// run still says the release went out (exit 0, "Finished", a warning naming
+/// the path and the fix); the next run refuses with the same clarity until
+/// the path is fixed, then archives the finished run and starts clean.
+#[test]
+fn a_failed_archive_does_not_hide_a_release() {
+    let registry = TestRegistry::start();
+    let fx = support::chain(&["ara", "arb"]);
+    fx.use_registry(&registry);
+    let archive = fx.root().join(".shipper/archive");
+    std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
+    std::fs::write(&archive, b"in the way").unwrap();
+
+    let run = fx.publish(&registry, &["--no-verify"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let err = run.stderr();
+    assert!(err.contains("Finished 2 crates"), "{err}");
+    assert!(
+        err.contains("receipt: ") && err.contains("current/receipt.json"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: the release went out, but the finished run could not be archived")
+            && err.contains(".shipper/archive"),
+        "{err}"
+    );
+    assert_eq!(registry.version_count("arb"), 1);
+    assert!(fx.root().join(".shipper/current/receipt.json").exists());
+
+    let again = fx.publish(&registry, &["--no-verify"]);
+    assert_eq!(again.code(), 1, "{}", again.stderr());
+    assert!(
+        again.stderr().contains("release went out") && again.stderr().contains(".shipper/archive"),
+        "{}",
+        again.stderr()
+    );
+
+    std::fs::remove_file(&archive).unwrap();
+    fx.publish(&registry, &["--no-verify"]).ok();
+    assert!(archive.is_dir());
+    assert_eq!(registry.version_count("ara"), 1);
+}

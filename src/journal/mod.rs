@@ -88,16 +88,45 @@ impl StateDir {
 
     /// Move the run's directory to `archive/<label>/` in one rename;
     /// returns the new directory.
-    pub fn archive(&self, label: &str) -> std::io::Result<PathBuf> {
+    pub fn archive(&self, label: &str) -> Result<PathBuf, ArchiveError> {
+        self.refuse_links()?;
         let archive = self.root.join("archive");
-        self.refuse_links().map_err(std::io::Error::other)?;
-        std::fs::create_dir_all(&archive)?;
         let dest = archive.join(label);
-        std::fs::rename(self.current(), &dest)?;
-        std::fs::File::open(&archive)?.sync_all()?;
-        std::fs::File::open(&self.root)?.sync_all()?;
+        let io = |io| ArchiveError::Io {
+            from: self.current(),
+            to: dest.clone(),
+            io,
+        };
+        std::fs::create_dir_all(&archive).map_err(io)?;
+        std::fs::rename(self.current(), &dest).map_err(io)?;
+        std::fs::File::open(&archive)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+        std::fs::File::open(&self.root)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
         Ok(dest)
     }
+}
+
+/// A finished run could not be moved under `archive/`; it stays whole in
+/// `current/`.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error(transparent)]
+    Symlink(#[from] SymlinkRefused),
+    #[error(
+        "could not move `{}` to `{}` ({io}); its files stay where they are: \
+         make `{}` a directory (or move it aside), and the next run archives them",
+        from.display(),
+        to.display(),
+        to.parent().unwrap_or(to).display()
+    )]
+    Io {
+        from: PathBuf,
+        to: PathBuf,
+        io: std::io::Error,
+    },
 }
 
 /// The event log plus its projection, kept in step.

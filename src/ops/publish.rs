@@ -85,6 +85,9 @@ pub struct PublishReport {
     /// Where the receipt was written (`None` for a dry run).
     pub receipt: Option<PathBuf>,
     pub state: RunState,
+    /// The release went out, but the finished run could not be archived
+    /// (it stays in `current/`; the next run archives it).
+    pub archive_failed: Option<String>,
 }
 
 pub fn publish(
@@ -116,7 +119,9 @@ pub fn publish(
     {
         let label = archive_label(Some(state), "finished");
         drop(journal);
-        dir.archive(&label)?;
+        dir.archive(&label).context(
+            "the previous run finished (its release went out) but is not archived yet, and archiving it failed",
+        )?;
         journal = Journal::open(&dir)?.0;
         torn = None; // that repair belongs to the archived run
     }
@@ -334,6 +339,7 @@ fn run(
             outcome: RunOutcome::Success,
             receipt: None,
             state,
+            archive_failed: None,
         });
     }
 
@@ -364,17 +370,38 @@ fn run(
         &prepared,
         &check.to_confirm,
     )?;
+    // A release that went out says so, whatever fails after it.
+    let released = |error: anyhow::Error| match outcome {
+        RunOutcome::Success => error.context(format!(
+            "the release went out (all {} crates are in the registry), but recording that failed; \
+             `cargo shipper publish` again finds them there and finishes the record",
+            plan.crates.len()
+        )),
+        _ => error,
+    };
     // The receipt first: a run recorded as finished always has one.
-    let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)?;
-    rec.record(Event::RunFinished { outcome })?;
+    let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)
+        .map_err(released)?;
+    rec.record(Event::RunFinished { outcome })
+        .map_err(|e| released(e.into()))?;
     let state = rec.journal().state().expect("started").clone();
     if outcome == RunOutcome::Success {
-        let archived = dir.archive(&archive_label(Some(&state), "published"))?;
-        return Ok(PublishReport {
-            outcome,
-            receipt: Some(archived.join("receipt.json")),
-            state,
-        });
+        return Ok(
+            match dir.archive(&archive_label(Some(&state), "published")) {
+                Ok(archived) => PublishReport {
+                    outcome,
+                    receipt: Some(archived.join("receipt.json")),
+                    state,
+                    archive_failed: None,
+                },
+                Err(error) => PublishReport {
+                    outcome,
+                    receipt: Some(receipt),
+                    state,
+                    archive_failed: Some(error.to_string()),
+                },
+            },
+        );
     }
     Err(RunFailed {
         outcome,

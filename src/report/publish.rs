@@ -116,6 +116,12 @@ impl Reporter {
                     None => eprintln!("{:>12} dry run: nothing was uploaded", "Finished"),
                 }
             }
+            if let Some(why) = &report.archive_failed {
+                // Even with `-q` or JSON: the next run depends on it.
+                eprintln!(
+                    "warning: the release went out, but the finished run could not be archived: {why}"
+                );
+            }
             step_summary(&report.state, report.outcome);
         }
     }
