@@ -196,3 +196,55 @@ fn a_failed_archive_does_not_hide_a_release() {
     assert!(archive.is_dir());
     assert_eq!(registry.version_count("ara"), 1);
 }
+
+/// The index answers 503 once uploads start: the run says so while it waits
+/// (a warning with the status, recorded long before the timeout), ends
+/// partial (exit 4) saying the crate was uploaded but not confirmed, and
+/// never claims that it "did not go out" or is "not in the index".
+#[test]
+fn a_failing_index_is_reported_while_waiting() {
+    let registry = TestRegistry::start_knobs(|k| k.fail_reads_after_uploads = Some(1));
+    let fx = support::chain(&["ifa", "ifb"]);
+    fx.use_registry(&registry);
+    let run = fx.publish(&registry, &["--no-verify", "--confirm-timeout", "2"]);
+    assert_eq!(run.code(), 4, "{}", run.stderr());
+    let err = run.stderr();
+    assert!(
+        err.contains("warning: the registry index is failing (HTTP 503 for ifa)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the index could not confirm it in") && err.contains("HTTP 503"),
+        "{err}"
+    );
+    assert!(
+        err.contains("needs ifa, which is uploaded but not yet confirmed in the index"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 more uploaded but not yet confirmed in the index (ifa)"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("did not go out") && !err.contains("is not in the index"),
+        "{err}"
+    );
+    let events = support::events_in(&fx.root().join(".shipper/current"));
+    let at = |kind: &str| {
+        events
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))["at_ms"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(
+        at("index_failing") + 1000 < at("visibility_timed_out"),
+        "said early"
+    );
+    assert_eq!(
+        support::count(&events, "index_failing", "ifa"),
+        1,
+        "said once"
+    );
+}

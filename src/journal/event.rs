@@ -107,10 +107,23 @@ pub enum Event {
         version: String,
         ms: u64,
     },
+    /// The index could not be read while confirming this upload (recorded
+    /// when reads start failing, not on every poll): the upload went
+    /// through, the confirmation waits.
+    IndexFailing {
+        name: String,
+        version: String,
+        /// What the index answered: `HTTP 503`, a transport error, …
+        error: String,
+    },
     VisibilityTimedOut {
         name: String,
         version: String,
         waited_ms: u64,
+        /// The index's last failure, when it could not be read at the end
+        /// (rather than answering without the version).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index_error: Option<String>,
     },
     /// The registry's rate limits, applied to this run's uploads.
     PacingPlanned {
@@ -192,6 +205,7 @@ impl Event {
             | Event::Reconciled { name, .. }
             | Event::Unsettled { name, .. }
             | Event::Visible { name, .. }
+            | Event::IndexFailing { name, .. }
             | Event::VisibilityTimedOut { name, .. }
             | Event::WouldUpload { name, .. } => Some(name),
             _ => None,

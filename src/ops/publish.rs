@@ -465,10 +465,24 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
         RunOutcome::NothingUploaded => format!(
             "nothing was uploaded ({total} crates in the plan); see the errors above, then `cargo shipper publish` again"
         ),
-        _ => format!(
-            "{done} of {total} crates are out; run `cargo shipper resume` to finish the release (receipt: {})",
-            receipt.display()
-        ),
+        _ => {
+            let unconfirmed: Vec<&str> = state
+                .crates_in_order()
+                .filter(|(_, c)| c.status == CrateStatus::Uploaded)
+                .map(|(name, _)| name.as_str())
+                .collect();
+            let unconfirmed = match unconfirmed.len() {
+                0 => String::new(),
+                n => format!(
+                    ", and {n} more uploaded but not yet confirmed in the index ({})",
+                    unconfirmed.join(", ")
+                ),
+            };
+            format!(
+                "{done} of {total} crates are out{unconfirmed}; run `cargo shipper resume` to finish the release (receipt: {})",
+                receipt.display()
+            )
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! as JSON lines on stdout; a closing summary; a Markdown table appended to
 //! `$GITHUB_STEP_SUMMARY` when set.
 
+use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
@@ -24,6 +25,8 @@ pub struct Reporter {
     total: u64,
     out: u64,
     started: Instant,
+    /// Uploaded crates the index did not confirm in time.
+    unconfirmed: BTreeSet<String>,
 }
 
 impl Reporter {
@@ -37,6 +40,7 @@ impl Reporter {
             total: 0,
             out: 0,
             started: Instant::now(),
+            unconfirmed: BTreeSet::new(),
         }
     }
 
@@ -81,7 +85,10 @@ impl Reporter {
         if let Some(bar) = &self.bar {
             bar.set_position(self.out);
         }
-        let Some(line) = human_line(&record.event) else {
+        if let Event::VisibilityTimedOut { name, .. } = &record.event {
+            self.unconfirmed.insert(name.clone());
+        }
+        let Some(line) = human_line(&record.event, &self.unconfirmed) else {
             return;
         };
         if self.quiet && !line.starts_with("warning:") {
@@ -127,7 +134,8 @@ impl Reporter {
     }
 }
 
-fn human_line(event: &Event) -> Option<String> {
+/// `unconfirmed`: crates uploaded whose confirmation timed out.
+fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Option<String> {
     let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
     match event {
         Event::RunStarted {
@@ -171,6 +179,14 @@ fn human_line(event: &Event) -> Option<String> {
                 "Skipping",
                 format!("{name} {version}: already in the registry"),
             ),
+            SkipReason::DependencyFailed { dependency } if unconfirmed.contains(dependency) => {
+                status(
+                    "Blocked",
+                    format!(
+                        "{name} {version}: needs {dependency}, which is uploaded but not yet confirmed in the index"
+                    ),
+                )
+            }
             SkipReason::DependencyFailed { dependency } => status(
                 "Blocked",
                 format!("{name} {version}: needs {dependency}, which did not go out"),
@@ -266,10 +282,29 @@ fn human_line(event: &Event) -> Option<String> {
                 human_duration(*ms)
             ),
         ),
+        Event::IndexFailing {
+            name,
+            version,
+            error,
+        } => Some(format!(
+            "warning: the registry index is failing ({error} for {name}); {name} {version} was uploaded, \
+             still waiting for the index to show it (up to --confirm-timeout)"
+        )),
         Event::VisibilityTimedOut {
             name,
             version,
             waited_ms,
+            index_error: Some(error),
+        } => Some(format!(
+            "warning: {name} {version} was uploaded, but the index could not confirm it in {}: it answered {error}; \
+             `cargo shipper resume` checks again (it never uploads it twice)",
+            human_duration(*waited_ms)
+        )),
+        Event::VisibilityTimedOut {
+            name,
+            version,
+            waited_ms,
+            index_error: None,
         } => Some(format!(
             "warning: {name} {version} was uploaded but is not in the index after {}; `cargo shipper resume` checks again",
             human_duration(*waited_ms)
