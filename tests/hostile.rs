@@ -248,3 +248,60 @@ fn a_failing_index_is_reported_while_waiting() {
         "said once"
     );
 }
+
+/// `GITHUB_STEP_SUMMARY` set and the run fails (partial, exit 4; or it
+/// cannot start, exit 1): the summary is written anyway, with the table
+/// when there is one, why each crate is not out, and the error.
+#[test]
+fn a_failed_run_writes_its_step_summary() {
+    let registry = TestRegistry::start_knobs(|k| {
+        k.upload_faults = vec![(2, cargo_shipper::local_registry::UploadFault::Status(500))]
+    });
+    let fx = support::chain(&["gfa", "gfb", "gfc"]);
+    fx.use_registry(&registry);
+    let summary = fx.root().join("summary.md");
+    let env = [("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())];
+    let run = fx.shipper_env(
+        &registry,
+        &[
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+            "--max-attempts",
+            "1",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ],
+        &env,
+    );
+    assert_eq!(run.code(), 4, "{}", run.stderr());
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(text.contains("### cargo-shipper: Partial"), "{text}");
+    assert!(text.contains("| gfa | 0.1.0 | Published | 1 |"), "{text}");
+    assert!(text.contains("| gfb | 0.1.0 | "), "{text}");
+    assert!(
+        text.contains("- `gfc`: dependency `gfb` did not go out"),
+        "{text}"
+    );
+    assert!(text.contains("error: 1 of 3 crates are out"), "{text}");
+
+    // A run that cannot start (the lock is held) says so too.
+    std::fs::remove_file(&summary).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(fx.root().join(".shipper/lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let held = fx.shipper_env(&registry, &["resume"], &env);
+    assert_eq!(held.code(), 1);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.contains("failed before the run started")
+            && text.contains("another cargo-shipper run is using"),
+        "{text}"
+    );
+}

@@ -121,13 +121,15 @@ fn opts(run: &RunArgs, mode: Mode, selection: Selection, target: TargetChoice) -
 }
 
 fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Result<()> {
-    let ws = LoadedWorkspace::load(
-        args.manifest.manifest_path.as_deref(),
-        &global.context(false),
-    )?;
     let mut reporter =
         report::publish::Reporter::new(args.message_format == MessageFormat::Json, global.quiet);
-    let result = ops::publish(&ws, opts, &mut |record| reporter.event(record));
+    // The reporter sees every failure, a workspace that does not load too
+    // (the step summary says why the release did not start).
+    let result = LoadedWorkspace::load(
+        args.manifest.manifest_path.as_deref(),
+        &global.context(false),
+    )
+    .and_then(|ws| ops::publish(&ws, opts, &mut |record| reporter.event(record)));
     reporter.finish(&result);
     result.map(|_| ())
 }

@@ -49,6 +49,8 @@ pub struct PublishOpts {
 pub struct RunFailed {
     pub outcome: RunOutcome,
     pub message: String,
+    /// Where the run stood when it ended (for the step summary).
+    pub state: Box<RunState>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -406,6 +408,7 @@ fn run(
     Err(RunFailed {
         outcome,
         message: failure_message(outcome, &state, &receipt),
+        state: Box::new(state),
     }
     .into())
 }
@@ -428,8 +431,10 @@ fn finish_failed(
     };
     write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)?;
     rec.record(Event::RunFinished { outcome })?;
+    let state = rec.journal().state().expect("started").clone();
     Err(error.context(RunFailed {
         outcome,
+        state: Box::new(state),
         message: match outcome {
             RunOutcome::Partial => {
                 "the release is incomplete; fix the cause, then `cargo shipper resume`".into()

@@ -10,7 +10,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::journal::{CrateStatus, Event, FailureClass, Record, RunOutcome, RunState, SkipReason};
-use crate::ops::PublishReport;
+use crate::ops::{PublishReport, RunFailed};
 
 pub struct Reporter {
     json: bool,
@@ -129,7 +129,12 @@ impl Reporter {
                     "warning: the release went out, but the finished run could not be archived: {why}"
                 );
             }
-            step_summary(&report.state, report.outcome);
+            step_summary(Some((&report.state, report.outcome)), None);
+        }
+        // A failed run writes its summary too: that is when people read it.
+        if let Err(error) = result {
+            let failed = error.downcast_ref::<RunFailed>();
+            step_summary(failed.map(|f| (&*f.state, f.outcome)), Some(error));
         }
     }
 }
@@ -322,20 +327,43 @@ fn human_duration(ms: u64) -> String {
     }
 }
 
-/// Append a Markdown summary for GitHub Actions.
-fn step_summary(state: &RunState, outcome: RunOutcome) {
+/// Append a Markdown summary for GitHub Actions: the run's table when it
+/// got that far, and the error when it failed.
+fn step_summary(run: Option<(&RunState, RunOutcome)>, error: Option<&anyhow::Error>) {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
         return;
     };
-    let mut text = format!(
-        "### cargo-shipper: {:?} (plan `{}`)\n\n| crate | version | outcome | attempts |\n|---|---|---|---:|\n",
-        outcome,
-        state.plan_id.short()
-    );
-    for (name, c) in state.crates_in_order() {
+    let mut text = match run {
+        Some((state, outcome)) => format!(
+            "### cargo-shipper: {:?} (plan `{}`)\n\n",
+            outcome,
+            state.plan_id.short()
+        ),
+        None => "### cargo-shipper: failed before the run started\n\n".to_owned(),
+    };
+    if let Some((state, _)) = run {
+        text.push_str("| crate | version | outcome | attempts |\n|---|---|---|---:|\n");
+        for (name, c) in state.crates_in_order() {
+            text.push_str(&format!(
+                "| {name} | {} | {:?} | {} |\n",
+                c.version, c.status, c.attempts
+            ));
+        }
+        let notes: Vec<String> = state
+            .crates_in_order()
+            .filter(|(_, c)| !c.status.is_done())
+            .filter_map(|(name, c)| Some(format!("- `{name}`: {}\n", c.last_error.as_ref()?)))
+            .collect();
+        if !notes.is_empty() {
+            text.push('\n');
+            text.extend(notes);
+        }
+    }
+    if let Some(error) = error {
+        let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
         text.push_str(&format!(
-            "| {name} | {} | {:?} | {} |\n",
-            c.version, c.status, c.attempts
+            "\n```text\nerror: {}\n```\n",
+            chain.join("\n  caused by: ")
         ));
     }
     if let Ok(mut file) = std::fs::OpenOptions::new()
