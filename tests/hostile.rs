@@ -6,7 +6,7 @@
 mod support;
 
 use cargo_shipper::registry::SparseIndexReader;
-use support::{TestRegistry, http};
+use support::{TestRegistry, http, upload_body};
 
 /// `0.1.0+build7` after `0.1.0`: refused (400, "build metadata"); the index keeps one version.
 #[test]
@@ -303,5 +303,111 @@ fn a_failed_run_writes_its_step_summary() {
         text.contains("failed before the run started")
             && text.contains("another cargo-shipper run is using"),
         "{text}"
+    );
+}
+
+/// A `.crate` that is not what it claims (not gzip, empty, gzip but not tar,
+/// entries outside `name-version/`, `..`, a link, no or a mis-cased
+/// `Cargo.toml`, a `Cargo.toml` naming another crate or version, over
+/// 10 MiB): refused with crates.io's status and message; nothing stored.
+#[test]
+fn a_crate_file_that_is_not_a_crate_is_refused() {
+    use support::gz_tar;
+    let registry = TestRegistry::start();
+    let manifest = b"[package]\nname = \"tb\"\nversion = \"0.1.0\"\n" as &[u8];
+    let mut link = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Symlink);
+    header.set_size(0);
+    header.set_cksum();
+    link.append_link(&mut header, "tb-0.1.0/Cargo.toml", "/etc/passwd")
+        .unwrap();
+    let link = link.into_inner().unwrap().finish().unwrap();
+    let gzip_of = |bytes: &[u8]| {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    };
+    let mut oversized = gz_tar(&[("tb-0.1.0/Cargo.toml", manifest)]);
+    oversized.resize(10 * 1024 * 1024 + 1, 0);
+    let cases: Vec<(&str, Vec<u8>, u32, &str)> = vec![
+        ("not gzip", b"just some bytes".to_vec(), 400, "malformed"),
+        ("empty", Vec::new(), 400, "malformed"),
+        ("gzip, not tar", gzip_of(&[7u8; 1000]), 400, "malformed"),
+        (
+            "another crate's path",
+            gz_tar(&[("tb-0.1.0/Cargo.toml", manifest), ("other-0.1.0/x", b"x")]),
+            400,
+            "invalid path found: other-0.1.0/x",
+        ),
+        (
+            "parent dir",
+            gz_tar(&[
+                ("tb-0.1.0/Cargo.toml", manifest),
+                ("tb-0.1.0/../../evil", b"x"),
+            ]),
+            400,
+            "invalid path found",
+        ),
+        ("a symlink", link, 400, "unexpected symlink or hard link"),
+        (
+            "no Cargo.toml",
+            gz_tar(&[("tb-0.1.0/src/lib.rs", b"")]),
+            400,
+            "missing a `Cargo.toml`",
+        ),
+        (
+            "cargo.toml",
+            gz_tar(&[("tb-0.1.0/cargo.toml", manifest)]),
+            400,
+            "must be named `Cargo.toml`",
+        ),
+        (
+            "another name inside",
+            gz_tar(&[(
+                "tb-0.1.0/Cargo.toml",
+                b"[package]\nname = \"other\"\nversion = \"0.1.0\"\n",
+            )]),
+            400,
+            "names the package `other`",
+        ),
+        (
+            "another version inside",
+            gz_tar(&[(
+                "tb-0.1.0/Cargo.toml",
+                b"[package]\nname = \"tb\"\nversion = \"0.2.0\"\n",
+            )]),
+            400,
+            "has version `0.2.0`",
+        ),
+        ("over 10 MiB", oversized, 413, "max upload size"),
+    ];
+    let auth = format!("Authorization: {}", registry.registry.token());
+    let url = format!("{}/api/v1/crates/new", registry.api());
+    for (what, tarball, status, says) in cases {
+        let reply = http(
+            "PUT",
+            &url,
+            &[&auth],
+            &upload_body("tb", "0.1.0", &[], &tarball),
+        )
+        .unwrap();
+        assert_eq!(reply.status, status, "{what}: {}", reply.text());
+        assert!(reply.text().contains(says), "{what}: {}", reply.text());
+        assert_eq!(
+            registry.index_entry("tb").status,
+            404,
+            "{what}: nothing stored"
+        );
+    }
+    assert!(!registry.root().join("crates/tb").exists());
+    assert_eq!(
+        registry.upload("tb", "0.1.0", &[]).status,
+        200,
+        "a real one passes"
     );
 }

@@ -6,6 +6,7 @@ mod index_entry;
 mod knobs;
 mod server;
 mod storage;
+mod tarball;
 mod upstream;
 
 pub use index_entry::{IndexDep, IndexEntry};

@@ -435,6 +435,7 @@ fn refused(refusal: &Refusal) -> Reply {
     let status = match refusal {
         Refusal::BadRequest(_) | Refusal::Duplicate(_) => StatusCode::BAD_REQUEST,
         Refusal::NotFound(_) => StatusCode::NOT_FOUND,
+        Refusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
     };
     error(status, &refusal.to_string())
 }

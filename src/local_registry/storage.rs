@@ -22,6 +22,9 @@ pub enum Refusal {
     NotFound(String),
     #[error("crate version `{0}` is already uploaded")]
     Duplicate(String),
+    /// 413.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 pub struct Storage {
@@ -128,6 +131,7 @@ impl Storage {
         }
         let version = semver::Version::parse(&krate.vers)
             .map_err(|e| Refusal::BadRequest(format!("invalid version `{}`: {e}", krate.vers)))?;
+        super::tarball::check(&krate.name, &version, tarball)?;
         let mut names = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let canonical = canonical_name(&krate.name);
         // The name as first published, here or upstream: names that differ
