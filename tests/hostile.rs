@@ -411,3 +411,65 @@ fn a_crate_file_that_is_not_a_crate_is_refused() {
         "a real one passes"
     );
 }
+
+/// A token with CR/LF (`--token $'S\r\nX-Injected: yes'`, or the same in
+/// cargo's token variable) against an auth-required registry: refused before
+/// any request (exit 2 for `--token`, 1 for cargo's), never echoed, no run
+/// started; `registry serve --token` with one: exit 2.
+#[test]
+fn a_token_that_would_inject_a_header_is_refused_at_the_edge() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = TestRegistry::start_with(dir.path(), |c| c.auth_required = true);
+    let registry = TestRegistry::wrap(inner, dir);
+    let fx = support::chain(&["tka"]);
+    fx.use_registry(&registry);
+    let evil = "S\r\nX-Injected: yes";
+    let run = fx.publish(&registry, &["--no-verify", "--token", evil]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains(
+            "the `--token` value contains a character that cannot be sent in an HTTP header"
+        ),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains("X-Injected"), "never echoed");
+    assert!(
+        !fx.root().join(".shipper/current").exists(),
+        "no run started"
+    );
+
+    let from_cargo = fx.shipper_env(
+        &registry,
+        &[
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+        ],
+        &[("CARGO_REGISTRIES_LOCAL_TOKEN", evil)],
+    );
+    assert_eq!(from_cargo.code(), 1, "{}", from_cargo.stderr());
+    assert!(
+        from_cargo
+            .stderr()
+            .contains("the token cargo's credentials give for this registry"),
+        "{}",
+        from_cargo.stderr()
+    );
+    assert!(!from_cargo.stderr().contains("X-Injected"));
+    assert!(!registry.root().join("crates/tka").exists());
+
+    let root = tempfile::tempdir().unwrap();
+    let serve = support::Fixture::new().shipper(&[
+        "registry",
+        "serve",
+        "--root",
+        root.path().to_str().unwrap(),
+        "--token",
+        evil,
+    ]);
+    assert_eq!(serve.code(), 2, "{}", serve.stderr());
+    assert!(!serve.stderr().contains("X-Injected"));
+}

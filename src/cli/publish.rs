@@ -8,7 +8,7 @@ use crate::engine::{EngineOpts, MAX_JOBS};
 use crate::ops::{self, Mode, PublishOpts};
 use crate::plan::Selection;
 use crate::report;
-use crate::secret::Secret;
+use crate::secret::{InvalidToken, Secret, TokenOrigin};
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
 /// Publish the plan: skip what the registry has, package and verify the
@@ -80,7 +80,7 @@ struct RunArgs {
 pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()> {
     let selection = args.packages.selection();
     let target = args.registry.target();
-    let mut opts = opts(&args.run, Mode::Publish, selection, target);
+    let mut opts = opts(&args.run, Mode::Publish, selection, target)?;
     opts.dry_run = args.dry_run;
     opts.abandon_unfinished = args.abandon_unfinished;
     run(global, &args.run, &opts)
@@ -92,17 +92,27 @@ pub fn exec_resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<()> 
         Mode::Resume,
         Selection::default(),
         TargetChoice::Default,
-    );
+    )?;
     run(global, &args.run, &opts)
 }
 
-fn opts(run: &RunArgs, mode: Mode, selection: Selection, target: TargetChoice) -> PublishOpts {
-    PublishOpts {
+fn opts(
+    run: &RunArgs,
+    mode: Mode,
+    selection: Selection,
+    target: TargetChoice,
+) -> Result<PublishOpts, InvalidToken> {
+    let token = run
+        .token
+        .clone()
+        .map(|t| Secret::token(t, TokenOrigin::CommandLine))
+        .transpose()?;
+    Ok(PublishOpts {
         mode,
         selection,
         target,
         state_dir: run.state_dir.clone(),
-        token: run.token.clone().map(Secret::new),
+        token,
         allow_dirty: run.allow_dirty,
         verify: !run.no_verify,
         dry_run: false,
@@ -117,7 +127,7 @@ fn opts(run: &RunArgs, mode: Mode, selection: Selection, target: TargetChoice) -
             confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
             pacing: None,
         },
-    }
+    })
 }
 
 fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Result<()> {

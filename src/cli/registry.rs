@@ -9,6 +9,7 @@ use crate::local_registry::{
     Knobs, LocalRegistry, RegistryConfig, UploadFault, parse_upload_fault,
 };
 use crate::report;
+use crate::secret::{Secret, TokenOrigin};
 
 /// Run the embedded sparse registry
 #[derive(Debug, clap::Args)]
@@ -76,6 +77,10 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
             "`{}` is not a loopback address; pass `--allow-remote` to listen there (every request but config.json then needs the token)",
             args.addr
         );
+    }
+    // A token that could not arrive in a header would lock everyone out.
+    if let Some(token) = &args.token {
+        Secret::token(token.clone(), TokenOrigin::CommandLine)?;
     }
     let config = RegistryConfig {
         root: args.root.clone(),
