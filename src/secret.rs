@@ -96,11 +96,16 @@ mod tests {
     #[test]
     fn tokens_that_would_inject_headers_are_refused_without_echo() {
         use super::{Secret, TokenOrigin};
-        for bad in ["S\r\nX-Injected: yes", "tok\n", "", "nul\0"] {
+        for (bad, shows) in [
+            ("S\r\nX-Injected: yes", "X-Injected"),
+            ("zq7secret\n", "zq7secret"),
+            ("nul\0zq8", "zq8"),
+            ("", "is empty"),
+        ] {
             let err = Secret::token(bad.into(), TokenOrigin::CommandLine).unwrap_err();
             let text = err.to_string();
             assert!(text.contains("`--token`"), "{text}");
-            assert!(bad.is_empty() || !text.contains(bad.trim()), "{text}");
+            assert_eq!(text.contains(shows), bad.is_empty(), "{text}");
         }
         assert!(Secret::token("cio_ok token\twith tab".into(), TokenOrigin::Cargo).is_ok());
     }
