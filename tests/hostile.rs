@@ -473,3 +473,19 @@ fn a_token_that_would_inject_a_header_is_refused_at_the_edge() {
     assert_eq!(serve.code(), 2, "{}", serve.stderr());
     assert!(!serve.stderr().contains("X-Injected"));
 }
+
+/// `-p X --exclude X`: an error naming `X` (exit 3), not a silent empty plan.
+#[test]
+fn a_crate_both_selected_and_excluded_is_refused() {
+    let fx = support::chain(&["sea", "seb"]);
+    for command in ["plan", "publish"] {
+        let run = fx.shipper(&[command, "-p", "seb", "--exclude", "seb"]);
+        assert_eq!(run.code(), 3, "{command}: {}", run.stderr());
+        assert!(
+            run.stderr()
+                .contains("`seb` is both selected (`-p seb`) and excluded (`--exclude seb`)"),
+            "{}",
+            run.stderr()
+        );
+    }
+}
