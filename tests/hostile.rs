@@ -489,3 +489,31 @@ fn a_crate_both_selected_and_excluded_is_refused() {
         );
     }
 }
+
+/// Reserved names (`std`, `core`, `proc-macro`, Windows' `con`, `NUL`, `lpt1`):
+/// refused (400, "reserved name"); nothing stored.
+#[test]
+fn reserved_crate_names_are_refused() {
+    let registry = TestRegistry::start();
+    for name in [
+        "std",
+        "core",
+        "proc-macro",
+        "con",
+        "NUL",
+        "lpt1",
+        "Rustc_Driver",
+    ] {
+        let reply = registry.upload(name, "0.1.0", &[]);
+        assert_eq!(reply.status, 400, "{name}");
+        assert!(
+            reply
+                .text()
+                .contains("cannot upload a crate with a reserved name"),
+            "{name}: {}",
+            reply.text()
+        );
+        assert_eq!(registry.index_entry(name).status, 404, "{name}");
+    }
+    assert_eq!(registry.upload("stdx", "0.1.0", &[]).status, 200);
+}

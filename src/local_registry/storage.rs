@@ -129,6 +129,11 @@ impl Storage {
                 krate.name
             )));
         }
+        if reserved_name(&krate.name) {
+            return Err(Refusal::BadRequest(
+                "cannot upload a crate with a reserved name".into(),
+            ));
+        }
         let version = semver::Version::parse(&krate.vers)
             .map_err(|e| Refusal::BadRequest(format!("invalid version `{}`: {e}", krate.vers)))?;
         super::tarball::check(&krate.name, &version, tarball)?;
@@ -278,6 +283,77 @@ fn collect_names(dir: &Path, names: &mut Names) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Names crates.io reserves: the standard library's and the compiler's own
+/// crates, and names Windows keeps for devices (a file `con.rs` cannot exist).
+const RESERVED: &[&str] = &[
+    "alloc",
+    "arena",
+    "ast",
+    "builtins",
+    "collections",
+    "compiler-builtins",
+    "compiler-rt",
+    "compiletest",
+    "core",
+    "coretest",
+    "debug",
+    "driver",
+    "flate",
+    "fmt_macros",
+    "grammar",
+    "graphviz",
+    "macro",
+    "macros",
+    "proc_macro",
+    "rbml",
+    "rust-installer",
+    "rustbook",
+    "rustc",
+    "rustc_back",
+    "rustc_borrowck",
+    "rustc_driver",
+    "rustc_llvm",
+    "rustc_resolve",
+    "rustc_trans",
+    "rustc_typeck",
+    "rustdoc",
+    "rustllvm",
+    "rustuv",
+    "serialize",
+    "std",
+    "syntax",
+    "test",
+    "unicode",
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    "com1",
+    "com2",
+    "com3",
+    "com4",
+    "com5",
+    "com6",
+    "com7",
+    "com8",
+    "com9",
+    "lpt1",
+    "lpt2",
+    "lpt3",
+    "lpt4",
+    "lpt5",
+    "lpt6",
+    "lpt7",
+    "lpt8",
+    "lpt9",
+];
+
+/// Whether crates.io refuses `name` as reserved (compared in canonical form).
+pub fn reserved_name(name: &str) -> bool {
+    let name = canonical_name(name);
+    RESERVED.iter().any(|r| canonical_name(r) == name)
 }
 
 /// crates.io's name rule.
