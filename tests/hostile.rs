@@ -517,3 +517,61 @@ fn reserved_crate_names_are_refused() {
     }
     assert_eq!(registry.upload("stdx", "0.1.0", &[]).status, 200);
 }
+
+/// `registry serve` with a root that is a file, a read-only root, or an
+/// address in use: exit 1 with an error naming the path or the address;
+/// an address in use creates no root.
+#[test]
+fn registry_serve_errors_name_the_path_or_address() {
+    let fx = support::Fixture::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let serve = |root: &std::path::Path, addr: &str| {
+        fx.shipper(&[
+            "registry",
+            "serve",
+            "--root",
+            root.to_str().unwrap(),
+            "--addr",
+            addr,
+        ])
+    };
+    let run = serve(&file, "127.0.0.1:0");
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr()
+            .contains(&format!("could not use `{}`", file.display())),
+        "{}",
+        run.stderr()
+    );
+
+    // Root ignores permissions; the check only means something for others.
+    if unsafe { libc::geteuid() } != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        let read_only = dir.path().join("read-only");
+        std::fs::create_dir(&read_only).unwrap();
+        std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let run = serve(&read_only, "127.0.0.1:0");
+        assert_eq!(run.code(), 1);
+        assert!(
+            run.stderr()
+                .contains(&format!("could not use `{}`", read_only.display())),
+            "{}",
+            run.stderr()
+        );
+    }
+
+    let busy = TestRegistry::start();
+    let addr = busy.registry.addr().to_string();
+    let fresh = dir.path().join("fresh");
+    let run = serve(&fresh, &addr);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr()
+            .contains(&format!("could not listen on `{addr}`")),
+        "{}",
+        run.stderr()
+    );
+    assert!(!fresh.exists(), "no root created");
+}

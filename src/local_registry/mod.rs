@@ -58,9 +58,21 @@ pub struct LocalRegistry {
 
 impl LocalRegistry {
     pub fn start(config: RegistryConfig) -> anyhow::Result<LocalRegistry> {
-        let storage = storage::Storage::open(&config.root)?;
-        let listener = std::net::TcpListener::bind(config.addr)?;
+        use anyhow::Context as _;
+        // Listen first: a port in use must not leave a new directory behind.
+        let listener = std::net::TcpListener::bind(config.addr).with_context(|| {
+            format!(
+                "could not listen on `{}`; pick another address or port (`--addr`; port 0 takes a free one)",
+                config.addr
+            )
+        })?;
         listener.set_nonblocking(true)?;
+        let storage = storage::Storage::open(&config.root).with_context(|| {
+            format!(
+                "could not use `{}` as the registry's directory; it must be a directory this user can write (or a path where one can be created)",
+                config.root.display()
+            )
+        })?;
         let addr = listener.local_addr()?;
         let token = config.token.unwrap_or_else(generate_token);
         let state = Arc::new(server::State {

@@ -42,6 +42,8 @@ impl Storage {
     pub fn open(root: &Path) -> std::io::Result<Storage> {
         std::fs::create_dir_all(root.join("index"))?;
         std::fs::create_dir_all(root.join("crates"))?;
+        // Writable now, not at the first upload.
+        tempfile::NamedTempFile::new_in(root.join("crates"))?;
         let mut names = Names::new();
         collect_names(&root.join("index"), &mut names)?;
         Ok(Storage {
