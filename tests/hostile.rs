@@ -575,3 +575,30 @@ fn registry_serve_errors_name_the_path_or_address() {
     );
     assert!(!fresh.exists(), "no root created");
 }
+
+/// A `429=` fault with an absurd date: `registry serve` refuses the flag
+/// (exit 2); set through the library, the upload is answered 429 with a
+/// date a year ahead, not a panicked handler's 500.
+#[test]
+fn an_absurd_retry_after_date_is_bounded() {
+    use cargo_shipper::local_registry::{RetryAfter, UploadFault};
+    let run = support::Fixture::new().shipper(&[
+        "registry",
+        "serve",
+        "--root",
+        "/nonexistent-never-created",
+        "--fail-upload",
+        "1:429=date+99999999999999",
+    ]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("a year"), "{}", run.stderr());
+    assert!(!std::path::Path::new("/nonexistent-never-created").exists());
+
+    let registry = TestRegistry::start_knobs(|k| {
+        k.upload_faults = vec![(1, UploadFault::RateLimited(RetryAfter::HttpDate(u64::MAX)))]
+    });
+    let reply = registry.upload("late", "0.1.0", &[]);
+    assert_eq!(reply.status, 429, "{}", reply.text());
+    let when = httpdate::parse_http_date(&reply.header("retry-after").unwrap()).unwrap();
+    assert!(when > std::time::SystemTime::now());
+}

@@ -113,13 +113,17 @@ impl KnobState {
     }
 }
 
+/// Furthest a `Retry-After` date may lie ahead: a year (an HTTP date past
+/// year 9999 cannot be written, and the clock would overflow first).
+pub const MAX_RETRY_DATE_SECS: u64 = 365 * 24 * 3600;
+
 impl RetryAfter {
     pub fn header_value(self) -> String {
         match self {
             RetryAfter::Seconds(s) => s.to_string(),
-            RetryAfter::HttpDate(s) => {
-                httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(s))
-            }
+            RetryAfter::HttpDate(s) => httpdate::fmt_http_date(
+                SystemTime::now() + Duration::from_secs(s.min(MAX_RETRY_DATE_SECS)),
+            ),
         }
     }
 }
@@ -143,7 +147,13 @@ pub fn parse_upload_fault(text: &str) -> Result<(u32, UploadFault), String> {
                 .map_err(|_| format!("`{retry}`: expected seconds, e.g. 30s or date+30"))
         };
         if let Some(s) = retry.strip_prefix("date+") {
-            UploadFault::RateLimited(RetryAfter::HttpDate(seconds(s)?))
+            let s = seconds(s)?;
+            if s > MAX_RETRY_DATE_SECS {
+                return Err(format!(
+                    "`{retry}`: a date at most {MAX_RETRY_DATE_SECS} seconds (a year) ahead"
+                ));
+            }
+            UploadFault::RateLimited(RetryAfter::HttpDate(s))
         } else {
             UploadFault::RateLimited(RetryAfter::Seconds(seconds(retry.trim_end_matches('s'))?))
         }
@@ -179,6 +189,8 @@ mod tests {
             Ok((4, UploadFault::DropAfterStore))
         );
         assert!(parse_upload_fault("0:drop").is_err());
+        assert!(parse_upload_fault("1:429=date+99999999999999").is_err());
+        assert!(parse_upload_fault("1:429=date+31536000").is_ok());
         assert!(parse_upload_fault("1:404").is_err());
         assert!(parse_upload_fault("drop").is_err());
     }
