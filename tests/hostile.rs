@@ -602,3 +602,46 @@ fn an_absurd_retry_after_date_is_bounded() {
     let when = httpdate::parse_http_date(&reply.header("retry-after").unwrap()).unwrap();
     assert!(when > std::time::SystemTime::now());
 }
+
+/// Stalled connections (slowloris): one that sends nothing, one that stops
+/// mid-head, one that stops mid-body: each is cut off after the stall
+/// timeout (408 or closed), and the registry keeps serving others.
+#[test]
+fn stalled_connections_are_cut_off() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let registry =
+        TestRegistry::start_knobs(|k| k.stall_timeout = Some(Duration::from_millis(300)));
+    let addr = registry.registry.addr();
+    let starts: [&[u8]; 3] = [
+        b"",
+        b"GET /index/config.json HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        b"PUT /api/v1/crates/new HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc",
+    ];
+    let mut held = Vec::new();
+    for start in starts {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.write_all(start).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        held.push(stream);
+    }
+    assert_eq!(
+        registry.upload("busy", "0.1.0", &[]).status,
+        200,
+        "still serving"
+    );
+    for (i, mut stream) in held.into_iter().enumerate() {
+        let waited = Instant::now();
+        let mut answer = Vec::new();
+        // Ends when the server closes the connection (EOF), never by our timeout.
+        stream.read_to_end(&mut answer).unwrap();
+        assert!(waited.elapsed() < Duration::from_secs(5), "case {i}");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "case {i}: {answer}"
+        );
+    }
+}

@@ -96,6 +96,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
             flapping_index: args.flapping_index,
             fail_reads_after_uploads: args.fail_reads_after,
             garbage_index: args.garbage_index,
+            stall_timeout: None,
         },
     };
     let registry = LocalRegistry::start(config)?;

@@ -46,6 +46,18 @@ pub struct Knobs {
     /// Index files answer 200 with a body that is not an index entry (a
     /// captive portal, a misconfigured proxy).
     pub garbage_index: bool,
+    /// A connection whose request head (or body) has not arrived whole after
+    /// this long is cut off; `None`: [`STALL_TIMEOUT`].
+    pub stall_timeout: Option<Duration>,
+}
+
+/// How long a request may take to arrive (a stalled client, slowloris).
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Knobs {
+    pub fn stall_timeout(&self) -> Duration {
+        self.stall_timeout.unwrap_or(STALL_TIMEOUT)
+    }
 }
 
 /// Knobs plus the counters and clocks they need at run time.

@@ -100,11 +100,16 @@ impl LocalRegistry {
                             accepted = listener.accept() => {
                                 let Ok((stream, _)) = accepted else { continue };
                                 let state = state.clone();
+                                let stall = state.knobs.knobs.stall_timeout();
                                 tokio::spawn(async move {
                                     let service = hyper::service::service_fn(move |req| {
                                         server::serve(state.clone(), req)
                                     });
+                                    // A client that stalls mid-request (or never
+                                    // starts one) is cut off, not kept forever.
                                     let _ = hyper::server::conn::http1::Builder::new()
+                                        .timer(hyper_util::rt::TokioTimer::new())
+                                        .header_read_timeout(stall)
                                         .serve_connection(TokioIo::new(stream), service)
                                         .await;
                                 });

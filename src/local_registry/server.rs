@@ -49,7 +49,19 @@ pub async fn serve(
 ) -> Result<Reply, Dropped> {
     let (parts, body) = req.into_parts();
     // crates.io takes uploads up to 10 MiB; a little room for the metadata.
-    let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+    let collect = http_body_util::Limited::new(body, MAX_BODY).collect();
+    let Ok(collected) = tokio::time::timeout(state.knobs.knobs.stall_timeout(), collect).await
+    else {
+        let mut reply = error(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body did not arrive in time",
+        );
+        reply
+            .headers_mut()
+            .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+        return Ok(reply);
+    };
+    let body = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Ok(error(
