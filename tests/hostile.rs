@@ -645,3 +645,34 @@ fn stalled_connections_are_cut_off() {
         );
     }
 }
+
+/// An index URL with a query string or fragment (`--index …/index/?q`, or
+/// in cargo's config): refused with a message naming it, never mangled
+/// into `?q/config.json`.
+#[test]
+fn an_index_url_with_a_query_is_refused() {
+    let fx = support::chain(&["qua"]);
+    for url in [
+        "sparse+http://127.0.0.1:9/index/?q",
+        "sparse+http://127.0.0.1:9/index/#frag",
+    ] {
+        for command in ["plan", "publish"] {
+            let run = fx.shipper(&[command, "--index", url]);
+            assert_eq!(run.code(), 1, "{url}: {}", run.stderr());
+            assert!(
+                run.stderr().contains("has a query string or a fragment"),
+                "{url}: {}",
+                run.stderr()
+            );
+            assert!(!run.stderr().contains("config.json"), "{}", run.stderr());
+        }
+    }
+    fx.cargo_config("[registries.odd]\nindex = \"sparse+http://127.0.0.1:9/index/?x=1\"\n");
+    let run = fx.shipper(&["plan", "--registry", "odd"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("the index URL of `odd`"),
+        "{}",
+        run.stderr()
+    );
+}
