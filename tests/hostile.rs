@@ -676,3 +676,40 @@ fn an_index_url_with_a_query_is_refused() {
         run.stderr()
     );
 }
+
+/// The registry loses what a partial run published, then `resume`: an error
+/// naming what the registry no longer has and offering
+/// `--abandon-unfinished` (exit 1, nothing uploaded), not a resume that
+/// fails the same way forever; `publish --abandon-unfinished` then starts over.
+#[test]
+fn resume_after_the_registry_lost_its_data_says_what_is_missing() {
+    use cargo_shipper::local_registry::UploadFault;
+    let registry =
+        TestRegistry::start_knobs(|k| k.upload_faults = vec![(2, UploadFault::Status(500))]);
+    let fx = support::chain(&["lda", "ldb"]);
+    fx.use_registry(&registry);
+    let run = fx.publish(&registry, &["--no-verify", "--max-attempts", "1"]);
+    assert_eq!(run.code(), 4, "{}", run.stderr());
+    for dir in ["index", "crates", "owners"] {
+        let _ = std::fs::remove_dir_all(registry.root().join(dir));
+    }
+    let registry = registry.restart(|_| {});
+
+    let resume = fx.publish_args(&registry, &["resume", "--no-verify"]);
+    assert_eq!(resume.code(), 1, "{}", resume.stderr());
+    let err = resume.stderr();
+    assert!(
+        err.contains("the registry no longer has `lda 0.1.0`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cargo shipper publish --abandon-unfinished"),
+        "{err}"
+    );
+    assert_eq!(registry.version_count("ldb"), 0, "nothing uploaded");
+
+    fx.publish(&registry, &["--no-verify", "--abandon-unfinished"])
+        .ok();
+    assert_eq!(registry.version_count("lda"), 1);
+    assert_eq!(registry.version_count("ldb"), 1);
+}

@@ -20,7 +20,7 @@ pub struct PublishArgs {
     /// Package and verify, show what would be uploaded or skipped; upload nothing
     #[arg(long)]
     dry_run: bool,
-    /// Set aside (archive) an unfinished run of another plan and start this one
+    /// Set aside (archive) an unfinished run, of another plan or this one, and start over
     #[arg(long)]
     abandon_unfinished: bool,
     #[command(flatten)]

@@ -138,8 +138,10 @@ pub fn publish(
     };
     let plan = plan(ws, &plan_opts(&selection, &target))?;
 
+    // `--abandon-unfinished` sets aside any unfinished run, of this plan
+    // too (a registry that lost what the run published cannot be resumed).
     if let Some(state) = journal.state()
-        && state.plan_id != plan.id
+        && (state.plan_id != plan.id || (opts.abandon_unfinished && opts.mode == Mode::Publish))
     {
         let unknown: Vec<&String> = state
             .crates
