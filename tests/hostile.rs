@@ -713,3 +713,32 @@ fn resume_after_the_registry_lost_its_data_says_what_is_missing() {
     assert_eq!(registry.version_count("lda"), 1);
     assert_eq!(registry.version_count("ldb"), 1);
 }
+
+/// `resume --state-dir` naming a missing path: "no unfinished run" (exit 1),
+/// and the path is not created.
+#[test]
+fn resume_with_a_missing_state_dir_creates_nothing() {
+    let fx = support::chain(&["sda"]);
+    let missing = fx.root().join("no/such/dir");
+    let run = fx.shipper(&["resume", "--state-dir", missing.to_str().unwrap()]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("no unfinished run"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!fx.root().join("no").exists());
+    let run = fx.shipper(&["resume"]);
+    assert_eq!(run.code(), 1);
+    assert!(!fx.root().join(".shipper").exists());
+}
+
+/// A run whose plan fails (`-p` naming no member): exit 3, and no journal
+/// left behind (no empty `.shipper/current/events.jsonl`).
+#[test]
+fn a_run_whose_plan_fails_leaves_no_journal() {
+    let fx = support::chain(&["pfa"]);
+    let run = fx.shipper(&["publish", "-p", "nope"]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(!fx.root().join(".shipper/current").exists());
+}

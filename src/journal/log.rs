@@ -47,6 +47,9 @@ pub struct TornLine {
 pub struct EventLog {
     path: PathBuf,
     file: Option<File>,
+    /// The file does not exist yet: it is created by the first append, so
+    /// a run that stops before its first event leaves nothing behind.
+    create_on_append: bool,
     records: Vec<Record>,
 }
 
@@ -56,6 +59,7 @@ impl EventLog {
         EventLog {
             path: PathBuf::from("<memory>"),
             file: None,
+            create_on_append: false,
             records: Vec::new(),
         }
     }
@@ -91,6 +95,29 @@ impl EventLog {
                 saved_to,
             });
         }
+        let file = if path.exists() {
+            Some(open_append(path).map_err(io)?)
+        } else {
+            None
+        };
+        Ok((
+            EventLog {
+                path: path.to_owned(),
+                create_on_append: file.is_none(),
+                file,
+                records,
+            },
+            torn,
+        ))
+    }
+
+    /// Create the journal file (and its directory), durably.
+    fn create(&mut self) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
         if let Some(dir) = path.parent()
             && !dir.exists()
         {
@@ -101,22 +128,14 @@ impl EventLog {
                 File::open(parent).and_then(|d| d.sync_all()).map_err(io)?;
             }
         }
-        let existed = path.exists();
-        let file = super::links::no_follow(OpenOptions::new().create(true).append(true))
-            .open(path)
-            .map_err(io)?;
-        if !existed && let Some(dir) = path.parent() {
+        let file = open_append(&path).map_err(io)?;
+        if let Some(dir) = path.parent() {
             // The new file's directory entry must be durable too.
             File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
         }
-        Ok((
-            EventLog {
-                path: path.to_owned(),
-                file: Some(file),
-                records,
-            },
-            torn,
-        ))
+        self.file = Some(file);
+        self.create_on_append = false;
+        Ok(())
     }
 
     pub fn records(&self) -> &[Record] {
@@ -129,6 +148,9 @@ impl EventLog {
 
     /// Append one event; on return it is on disk (written and synced).
     pub fn append(&mut self, event: Event) -> Result<&Record, JournalError> {
+        if self.create_on_append {
+            self.create()?;
+        }
         let record = Record {
             seq: self.records.last().map_or(1, |r| r.seq + 1),
             at_ms: now_ms(),
@@ -152,6 +174,10 @@ impl EventLog {
         self.records.push(record);
         Ok(self.records.last().expect("just pushed"))
     }
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    super::links::no_follow(OpenOptions::new().create(true).append(true)).open(path)
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, JournalError> {

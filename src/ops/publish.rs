@@ -112,6 +112,14 @@ pub fn publish(
         };
         return run(ws, opts, &dir, start, sink);
     }
+    // Nothing to resume: say so without creating anything (not even the
+    // state directory a mistyped `--state-dir` names).
+    if opts.mode == Mode::Resume {
+        dir.refuse_links()?;
+        if !dir.events().exists() {
+            return Err(StartError::NothingToResume(dir.root().to_owned()).into());
+        }
+    }
     let _lock = RunLock::acquire(dir.root())?;
     let (mut journal, mut torn) = Journal::open(&dir)?;
 
