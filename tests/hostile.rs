@@ -742,3 +742,28 @@ fn a_run_whose_plan_fails_leaves_no_journal() {
     assert_eq!(run.code(), 3, "{}", run.stderr());
     assert!(!fx.root().join(".shipper/current").exists());
 }
+
+/// `--token -abc…` (a token that starts with `-`): a usage error (exit 2)
+/// saying to write `--token=…`, without echoing any of the token;
+/// `--token=-abc…` is taken as the token.
+#[test]
+fn a_token_starting_with_a_dash_is_explained() {
+    let fx = support::chain(&["dta"]);
+    for command in ["publish", "resume"] {
+        let run = fx.shipper(&[command, "--token", "-zq9secret"]);
+        assert_eq!(run.code(), 2, "{}", run.stderr());
+        assert!(
+            run.stderr().contains("`--token=<TOKEN>`"),
+            "{}",
+            run.stderr()
+        );
+        assert!(!run.stderr().contains("zq9"), "{}", run.stderr());
+    }
+    let attached = fx.shipper(&["resume", "--token=-zq9secret"]);
+    assert_eq!(attached.code(), 1, "{}", attached.stderr());
+    assert!(
+        attached.stderr().contains("no unfinished run"),
+        "{}",
+        attached.stderr()
+    );
+}
