@@ -767,3 +767,23 @@ fn a_token_starting_with_a_dash_is_explained() {
         attached.stderr()
     );
 }
+
+/// Packaging fails (a `readme` that does not exist): exit 1, and the error
+/// says "nothing was uploaded" once, with the cause below it.
+#[test]
+fn a_packaging_failure_says_nothing_was_uploaded_once() {
+    let registry = TestRegistry::start();
+    let fx = support::Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"pka\"]\n",
+    )
+    .package("pka", "pka", "0.1.0", "readme = \"NOPE.md\"");
+    fx.use_registry(&registry);
+    let run = fx.publish(&registry, &["--no-verify"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let err = run.stderr();
+    assert_eq!(err.matches("nothing was uploaded").count(), 1, "{err}");
+    assert!(err.contains("packaging failed"), "{err}");
+    assert!(err.contains("NOPE.md"), "{err}");
+}

@@ -59,7 +59,7 @@ pub fn package(
             dry_run: false,
         },
     )
-    .context("packaging failed; nothing was uploaded")?;
+    .context("packaging failed")?;
     let registry_id = source_id(ws, request.target)?;
     let mut jobs = Vec::new();
     for name in request.names {

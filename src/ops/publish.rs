@@ -449,7 +449,8 @@ fn finish_failed(
             RunOutcome::Partial => {
                 "the release is incomplete; fix the cause, then `cargo shipper resume`".into()
             }
-            _ => "nothing was uploaded".into(),
+            _ => "nothing was uploaded; fix the cause below, then `cargo shipper publish` again"
+                .into(),
         },
     }))
 }
