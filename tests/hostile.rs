@@ -787,3 +787,32 @@ fn a_packaging_failure_says_nothing_was_uploaded_once() {
     assert!(err.contains("packaging failed"), "{err}");
     assert!(err.contains("NOPE.md"), "{err}");
 }
+
+/// Resuming a run with 2 of 3 crates out says "1 crate left of 3 (2 out)",
+/// not "Resuming 3 crates"; the count is in the journal (`run_started.done`).
+#[test]
+fn resume_says_how_many_are_left() {
+    use cargo_shipper::local_registry::UploadFault;
+    let registry =
+        TestRegistry::start_knobs(|k| k.upload_faults = vec![(3, UploadFault::Status(500))]);
+    let fx = support::chain(&["rla", "rlb", "rlc"]);
+    fx.use_registry(&registry);
+    let run = fx.publish(&registry, &["--no-verify", "--max-attempts", "1"]);
+    assert_eq!(run.code(), 4, "{}", run.stderr());
+    let resume = fx.publish_args(&registry, &["resume", "--no-verify"]);
+    resume.ok();
+    assert!(
+        resume
+            .stderr()
+            .contains("Resuming 1 crate left of 3 (2 out) to `local`"),
+        "{}",
+        resume.stderr()
+    );
+    let events = support::events_in(&support::archived_published(&fx));
+    let starts: Vec<u64> = events
+        .iter()
+        .filter(|e| e["kind"] == "run_started")
+        .map(|e| e["done"].as_u64().unwrap())
+        .collect();
+    assert_eq!(starts, [0, 2]);
+}

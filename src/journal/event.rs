@@ -37,6 +37,10 @@ pub enum Event {
         /// How the release was selected, so `resume` can rebuild the same plan.
         #[serde(default)]
         selection: SelectionRecord,
+        /// Crates of the plan already out (published or found in the
+        /// registry) when this run started: 0 for a first run.
+        #[serde(default)]
+        done: u32,
     },
     /// A torn last line was cut off (its bytes saved beside the journal).
     JournalRepaired {

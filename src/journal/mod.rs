@@ -212,6 +212,7 @@ mod tests {
             }],
             tool_version: "test".into(),
             selection: SelectionRecord::default(),
+            done: 0,
         }
     }
 

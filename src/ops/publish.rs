@@ -252,6 +252,12 @@ fn run(
         None
     };
     let registry = LiveRegistry::connect(sparse_index, config, read_token)?;
+    let done = journal.state().map_or(0, |s| {
+        plan.crates
+            .iter()
+            .filter(|c| s.crates.get(&c.name).is_some_and(|c| c.status.is_done()))
+            .count() as u32
+    });
     let mut rec = Recorder::new(journal, sink);
     rec.record(Event::RunStarted {
         format: crate::journal::FORMAT,
@@ -269,6 +275,7 @@ fn run(
             .collect(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         selection,
+        done,
     })?;
     if let Some(torn) = torn {
         rec.record(Event::JournalRepaired {

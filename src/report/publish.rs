@@ -149,22 +149,34 @@ fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Option<String> {
             run,
             crates,
             selection,
+            done,
             ..
-        } => status(
-            if *run > 1 { "Resuming" } else { "Publishing" },
-            format!(
-                "{} crate{} to `{}` (plan {}{})",
-                crates.len(),
-                if crates.len() == 1 { "" } else { "s" },
-                selection.registry.as_deref().unwrap_or(registry),
-                plan_id.short(),
-                if *run > 1 {
-                    format!(", run {run}")
-                } else {
-                    String::new()
-                }
-            ),
-        ),
+        } => {
+            let registry = selection.registry.as_deref().unwrap_or(registry);
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
+            let total = crates.len();
+            if *run > 1 {
+                // What is left, not the plan's size: that is what this run does.
+                let left = total.saturating_sub(*done as usize);
+                status(
+                    "Resuming",
+                    format!(
+                        "{left} crate{} left of {total} ({done} out) to `{registry}` (plan {}, run {run})",
+                        plural(left),
+                        plan_id.short()
+                    ),
+                )
+            } else {
+                status(
+                    "Publishing",
+                    format!(
+                        "{total} crate{} to `{registry}` (plan {})",
+                        plural(total),
+                        plan_id.short()
+                    ),
+                )
+            }
+        }
         Event::JournalRepaired {
             dropped_bytes,
             saved_to,
