@@ -1,7 +1,34 @@
-//! Hostile input, gathered: each test is one attack, and its doc line says
-//! the attack and the defined state it must end in (a clear error and exit
-//! code, nothing lost, nothing half-written, no token anywhere). The
+//! Hostile input, gathered: each test is one attack, and its doc comment
+//! says the attack and the defined state it must end in (a clear error and
+//! exit code, nothing lost, nothing half-written, no token anywhere). The
 //! registry's crates.io rules are listed in `docs/reference/registry.md`.
+//! Other hostile state (torn, foreign, newer journals; a held lock) is in
+//! `tests/bad_state.rs`; kills and faults in `tests/crash.rs` and
+//! `tests/faults.rs`.
+//!
+//! One line each, attack -> defined state:
+//! - `0.1.0+build7` after `0.1.0` -> 400, one version in the index
+//! - `foo-bar` / `Foo_bar` after `foo_bar` -> 400 "previously named `foo_bar`"
+//! - anonymous API reads with `--auth-required` -> 401 (only `config.json` open)
+//! - a symlink at `current/events.jsonl`, `lock` or `current/` -> exit 1, target untouched
+//! - `--jobs 1000000`, `--jobs 0`, `--jobs -1`, `--max-attempts 0` -> exit 2, nothing created
+//! - `.shipper/archive` a file after a release -> exit 0, "Finished", a warning naming the path
+//! - the index answers 503 while confirming -> a warning at once, exit 4, "uploaded but not confirmed"
+//! - a failed run with `GITHUB_STEP_SUMMARY` set -> the summary is written, with the error
+//! - a `.crate` that is not a crate (not gzip, empty, bad paths, links, no or wrong `Cargo.toml`, > 10 MiB) -> 400/413, nothing stored
+//! - CR/LF in a token (`--token`, cargo's, `registry serve --token`) -> refused before any request, never echoed
+//! - `-p X --exclude X` -> exit 3 naming `X`
+//! - reserved names (`std`, `con`, `nul`, …) -> 400 "reserved name"
+//! - `registry serve` on a file root, a read-only root, a busy address -> exit 1 naming it, no root created
+//! - `429=date+<absurd>` -> exit 2 from the CLI; a 429 (not a 500) from the library
+//! - stalled connections (slowloris) -> cut off after the stall timeout
+//! - an index URL with `?query` or `#fragment` -> exit 1 naming it
+//! - `resume` after the registry lost the release's crates -> exit 1 naming them, offering `--abandon-unfinished`
+//! - `resume --state-dir <missing>` -> exit 1, nothing created
+//! - a plan that fails in `publish` -> exit 3, no journal left
+//! - `--token -abc` -> exit 2 "use `--token=<TOKEN>`", nothing echoed
+//! - a packaging failure -> exit 1, "nothing was uploaded" said once
+//! - `resume` with 2 of 3 out -> "Resuming 1 crate left of 3 (2 out)"
 
 mod support;
 
