@@ -69,6 +69,21 @@ fn dash_and_underscore_names_are_one_crate() {
     let registry = registry.restart(|_| {});
     assert_eq!(registry.upload("foo-bar", "0.3.0", &[]).status, 400);
     assert_eq!(registry.upload("foo_bar", "0.3.0", &[]).status, 200);
+
+    // A stand-in refuses a spelling of a crate its upstream holds.
+    let url = registry.index_url();
+    let dir = tempfile::tempdir().unwrap();
+    let stand_in = TestRegistry::wrap(
+        TestRegistry::start_with(dir.path(), |c| c.upstream = Some(url)),
+        dir,
+    );
+    let reply = stand_in.upload("foo-bar", "0.4.0", &[]);
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    assert!(
+        reply.text().contains("previously named `foo_bar`"),
+        "{}",
+        reply.text()
+    );
 }
 
 /// With `--auth-required`, anonymous reads of every kind (web API, index,

@@ -143,11 +143,17 @@ impl Storage {
         let canonical = canonical_name(&krate.name);
         // The name as first published, here or upstream: names that differ
         // only in case or in `-`/`_` are one crate.
-        let known = names.get(&canonical).cloned().or_else(|| {
-            spellings(&krate.name)
-                .into_iter()
-                .find_map(|n| upstream(&n).first().map(|e| e.name.clone()))
-        });
+        let theirs = upstream(&krate.name);
+        let known = names
+            .get(&canonical)
+            .cloned()
+            .or_else(|| theirs.first().map(|e| e.name.clone()))
+            .or_else(|| {
+                spellings(&krate.name)
+                    .into_iter()
+                    .skip(1) // asked just above
+                    .find_map(|n| upstream(&n).first().map(|e| e.name.clone()))
+            });
         if let Some(known) = known
             && known != krate.name
         {
@@ -156,7 +162,7 @@ impl Storage {
             )));
         }
         let mut existing = self.entries(&krate.name);
-        existing.extend(upstream(&krate.name));
+        existing.extend(theirs);
         // crates.io: a version that differs from a published one only in
         // build metadata is the same version (`=0.1.0` could not tell them apart).
         let same = |e: &&IndexEntry| {
