@@ -12,8 +12,63 @@ impl Secret {
         Secret(value)
     }
 
+    /// A registry token, checked once where it enters (the command line,
+    /// cargo's credentials): it is sent as an HTTP header value, so a line
+    /// break in it would add headers of its own. crates.io's client allows
+    /// printable ASCII, spaces and tabs; so do we, and the token is never
+    /// echoed in the refusal.
+    pub fn token(value: String, origin: TokenOrigin) -> Result<Self, InvalidToken> {
+        let empty = value.is_empty();
+        if empty
+            || !value
+                .bytes()
+                .all(|b| (b' '..=b'~').contains(&b) || b == b'\t')
+        {
+            return Err(InvalidToken { origin, empty });
+        }
+        Ok(Secret(value))
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// Where a token came from, for the message (and the exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenOrigin {
+    /// `--token`.
+    CommandLine,
+    /// cargo's credential machinery (environment, `credentials.toml`, providers).
+    Cargo,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{}", invalid_token_message(*origin, *empty))]
+pub struct InvalidToken {
+    pub origin: TokenOrigin,
+    pub empty: bool,
+}
+
+fn invalid_token_message(origin: TokenOrigin, empty: bool) -> String {
+    let what = match origin {
+        TokenOrigin::CommandLine => "the `--token` value",
+        TokenOrigin::Cargo => "the token cargo's credentials give for this registry",
+    };
+    let fix = match origin {
+        TokenOrigin::CommandLine => "pass the token itself",
+        TokenOrigin::Cargo => {
+            "check where it is set (`CARGO_REGISTRY_TOKEN`, `CARGO_REGISTRIES_<NAME>_TOKEN`, \
+             `credentials.toml`, a credential provider): a trailing newline?"
+        }
+    };
+    if empty {
+        format!("{what} is empty; {fix}")
+    } else {
+        format!(
+            "{what} contains a character that cannot be sent in an HTTP header (a line break or \
+             another control character; only printable ASCII, spaces and tabs are allowed); {fix}"
+        )
     }
 }
 
@@ -36,5 +91,22 @@ mod tests {
         let s = super::Secret::new("cio_TOPSECRET".into());
         assert!(!format!("{s} {s:?} {s:#?}").contains("TOPSECRET"));
         assert_eq!(s.expose(), "cio_TOPSECRET");
+    }
+
+    #[test]
+    fn tokens_that_would_inject_headers_are_refused_without_echo() {
+        use super::{Secret, TokenOrigin};
+        for (bad, shows) in [
+            ("S\r\nX-Injected: yes", "X-Injected"),
+            ("zq7secret\n", "zq7secret"),
+            ("nul\0zq8", "zq8"),
+            ("", "is empty"),
+        ] {
+            let err = Secret::token(bad.into(), TokenOrigin::CommandLine).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("`--token`"), "{text}");
+            assert_eq!(text.contains(shows), bad.is_empty(), "{text}");
+        }
+        assert!(Secret::token("cio_ok token\twith tab".into(), TokenOrigin::Cargo).is_ok());
     }
 }

@@ -228,6 +228,15 @@ fn target_for(name: Option<String>, sid: SourceId) -> anyhow::Result<RegistryTar
             name.as_deref().unwrap_or("--index")
         );
     }
+    // Files are found by appending to the index URL's path; a query or a
+    // fragment would end up in the middle (`…/?q/config.json`).
+    if sid.url().query().is_some() || sid.url().fragment().is_some() {
+        anyhow::bail!(
+            "the index URL of `{}` (`{}`) has a query string or a fragment; an index URL names a directory: remove the `?…` or `#…` part",
+            name.as_deref().unwrap_or("--index"),
+            sid.url()
+        );
+    }
     let url = sid.as_url().to_string();
     Ok(RegistryTarget {
         name,

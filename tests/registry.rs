@@ -64,7 +64,7 @@ fn upload_then_read_through_crates_index_and_the_api() {
         &[],
     )
     .unwrap();
-    assert_eq!(dl.body, b"top-0.2.0");
+    assert_eq!(dl.body, support::crate_file("top", "0.2.0"));
 
     let owners = http(
         "GET",
@@ -172,7 +172,12 @@ fn restart_keeps_everything() {
             "PUT",
             &format!("http://{}/api/v1/crates/new", registry.addr()),
             &[&auth],
-            &upload_body("durable", "1.2.3", &[], b"bytes"),
+            &upload_body(
+                "durable",
+                "1.2.3",
+                &[],
+                &support::crate_file("durable", "1.2.3"),
+            ),
         )
         .unwrap();
         assert_eq!(reply.status, 200);
@@ -192,7 +197,7 @@ fn restart_keeps_everything() {
         &[],
     )
     .unwrap();
-    assert_eq!(dl.body, b"bytes");
+    assert_eq!(dl.body, support::crate_file("durable", "1.2.3"));
 }
 
 #[test]
@@ -229,7 +234,7 @@ impl TestRegistryHandle {
             "PUT",
             &format!("http://{}/api/v1/crates/new", self.0.addr()),
             &[&format!("Authorization: {}", self.0.token())],
-            &upload_body(name, version, &[], b"tarball"),
+            &upload_body(name, version, &[], &support::crate_file(name, version)),
         )
     }
 
@@ -363,7 +368,7 @@ fn upstream_pass_through_serves_what_is_not_here_and_ours_wins() {
             "PUT",
             &format!("http://{}/api/v1/crates/new", stand_in.addr()),
             &[&auth],
-            &upload_body(name, version, deps, b"ours"),
+            &upload_body(name, version, deps, &support::crate_file(name, version)),
         )
         .unwrap()
     };
@@ -388,7 +393,7 @@ fn upstream_pass_through_serves_what_is_not_here_and_ours_wins() {
         &[],
     )
     .unwrap();
-    assert_eq!(dl.body, b"only-upstream-2.0.0");
+    assert_eq!(dl.body, support::crate_file("only-upstream", "2.0.0"));
     // Nothing was written upstream.
     assert_eq!(upstream.index_entry("shared").text().lines().count(), 1);
 }

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::RegistryTarget;
 use crate::registry::UploadJob;
-use crate::secret::Secret;
+use crate::secret::{Secret, TokenOrigin};
 use crate::workspace::LoadedWorkspace;
 
 /// What to package.
@@ -59,7 +59,7 @@ pub fn package(
             dry_run: false,
         },
     )
-    .context("packaging failed; nothing was uploaded")?;
+    .context("packaging failed")?;
     let registry_id = source_id(ws, request.target)?;
     let mut jobs = Vec::new();
     for name in request.names {
@@ -113,7 +113,7 @@ pub fn publish_token(
         Vec::new(),
         false,
     )?;
-    Ok(Secret::new(token))
+    Ok(Secret::token(token, TokenOrigin::Cargo)?)
 }
 
 /// The token for yanking (or, with `undo`, unyanking) `name@version`.
@@ -141,7 +141,7 @@ pub fn yank_token(
         }
     };
     let token = cargo::util::auth::auth_token(ws.gctx(), &sid, None, operation, Vec::new(), false)?;
-    Ok(Secret::new(token))
+    Ok(Secret::token(token, TokenOrigin::Cargo)?)
 }
 
 /// The token for reading a registry that requires one (`auth-required`).
@@ -156,7 +156,7 @@ pub fn read_token(
     let sid = source_id(ws, target)?;
     let token =
         cargo::util::auth::auth_token(ws.gctx(), &sid, None, Operation::Read, Vec::new(), false)?;
-    Ok(Secret::new(token))
+    Ok(Secret::token(token, TokenOrigin::Cargo)?)
 }
 
 /// The version of the cargo library linked in (the cargo release it

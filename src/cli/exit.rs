@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
 use crate::ops::{RunFailed, YankFailed};
 use crate::plan::{PlanError, YankOrderError};
+use crate::secret::{InvalidToken, TokenOrigin};
 use crate::workspace::LoadError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +16,8 @@ pub enum Exit {
     /// The command failed (I/O, registry unreachable, …); for `publish`:
     /// nothing was uploaded.
     Failure = 1,
-    /// Bad command-line arguments (clap's own code).
+    /// Bad command-line arguments (clap's own code; also a `--token` that
+    /// cannot be sent in an HTTP header).
     Usage = 2,
     /// The workspace cannot be loaded or planned: a manifest does not parse,
     /// a dependency cycle, an unpublishable dependency, …
@@ -55,6 +57,13 @@ impl Exit {
             .any(|e| e.is::<ReceiptError>() || e.is::<YankPlanError>() || bad_graph(e))
         {
             return Exit::BadInputFile;
+        }
+        // A bad `--token` is a bad command-line argument.
+        if error
+            .downcast_ref::<InvalidToken>()
+            .is_some_and(|e| e.origin == TokenOrigin::CommandLine)
+        {
+            return Exit::Usage;
         }
         // `downcast_ref` sees context types anyhow attached; `chain` sees
         // std `source()` links.

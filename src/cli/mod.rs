@@ -60,12 +60,35 @@ enum Command {
     Registry(registry::RegistryArgs),
 }
 
+/// `--token -abc…`: clap would read the value as options and say
+/// "unexpected argument '-a'" (echoing part of the token, and suggesting
+/// `-- -abc`, which does not work). Say how to pass it, without the value.
+fn refuse_detached_dash_token(argv: &[OsString]) {
+    use clap::CommandFactory;
+    let detached = argv.windows(2).any(|pair| {
+        pair[0] == "--token"
+            && pair[1]
+                .to_str()
+                .is_some_and(|v| v.starts_with('-') && v.len() > 1)
+    });
+    if detached {
+        CargoCli::command()
+            .error(
+                clap::error::ErrorKind::InvalidValue,
+                "the value after `--token` starts with `-`, so it reads as an option; \
+                 attach it instead: `--token=<TOKEN>`",
+            )
+            .exit();
+    }
+}
+
 /// Entry point of the `cargo-shipper` binary.
 pub fn main() -> ExitCode {
     let mut argv: Vec<OsString> = std::env::args_os().collect();
     if argv.get(1).is_none_or(|a| a != "shipper") {
         argv.insert(1.min(argv.len()), "shipper".into());
     }
+    refuse_detached_dash_token(&argv);
     let CargoCli::Shipper(cli) = CargoCli::parse_from(argv);
     let result = match cli.command {
         Command::Plan(args) => plan::exec(&cli.global, args),

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs};
-use crate::engine::EngineOpts;
+use crate::engine::{EngineOpts, MAX_JOBS};
 use crate::ops::{self, Mode, PublishOpts};
 use crate::plan::Selection;
 use crate::report;
-use crate::secret::Secret;
+use crate::secret::{InvalidToken, Secret, TokenOrigin};
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
 /// Publish the plan: skip what the registry has, package and verify the
@@ -20,7 +20,7 @@ pub struct PublishArgs {
     /// Package and verify, show what would be uploaded or skipped; upload nothing
     #[arg(long)]
     dry_run: bool,
-    /// Set aside (archive) an unfinished run of another plan and start this one
+    /// Set aside (archive) an unfinished run, of another plan or this one, and start over
     #[arg(long)]
     abandon_unfinished: bool,
     #[command(flatten)]
@@ -53,18 +53,20 @@ struct RunArgs {
     /// Do not build the packaged crates before uploading
     #[arg(long)]
     no_verify: bool,
-    /// Uploads in flight at once (index confirmations run beside them)
-    #[arg(short, long, value_name = "N", default_value_t = 4)]
-    jobs: usize,
+    /// Uploads in flight at once, 1 to 64 (index confirmations run beside them)
+    #[arg(short, long, value_name = "N", default_value_t = 4, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i64).range(1..=MAX_JOBS as i64))]
+    jobs: i64,
     /// Where the run journal lives [default: .shipper/ at the workspace root]
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
     /// How long to wait for a new version to show in the index, in seconds
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     confirm_timeout: u64,
-    /// Upload attempts per crate per run
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    max_attempts: u32,
+    /// Upload attempts per crate per run, 1 to 100
+    #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i64).range(1..=100))]
+    max_attempts: i64,
     /// First retry delay in milliseconds (it doubles, with jitter); for tests
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     retry_delay_ms: u64,
@@ -78,7 +80,7 @@ struct RunArgs {
 pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()> {
     let selection = args.packages.selection();
     let target = args.registry.target();
-    let mut opts = opts(&args.run, Mode::Publish, selection, target);
+    let mut opts = opts(&args.run, Mode::Publish, selection, target)?;
     opts.dry_run = args.dry_run;
     opts.abandon_unfinished = args.abandon_unfinished;
     run(global, &args.run, &opts)
@@ -90,41 +92,54 @@ pub fn exec_resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<()> 
         Mode::Resume,
         Selection::default(),
         TargetChoice::Default,
-    );
+    )?;
     run(global, &args.run, &opts)
 }
 
-fn opts(run: &RunArgs, mode: Mode, selection: Selection, target: TargetChoice) -> PublishOpts {
-    PublishOpts {
+fn opts(
+    run: &RunArgs,
+    mode: Mode,
+    selection: Selection,
+    target: TargetChoice,
+) -> Result<PublishOpts, InvalidToken> {
+    let token = run
+        .token
+        .clone()
+        .map(|t| Secret::token(t, TokenOrigin::CommandLine))
+        .transpose()?;
+    Ok(PublishOpts {
         mode,
         selection,
         target,
         state_dir: run.state_dir.clone(),
-        token: run.token.clone().map(Secret::new),
+        token,
         allow_dirty: run.allow_dirty,
         verify: !run.no_verify,
         dry_run: false,
         abandon_unfinished: false,
         engine: EngineOpts {
-            jobs: run.jobs.max(1),
-            max_attempts: run.max_attempts.max(1),
+            // In range: clap checked them.
+            jobs: run.jobs as usize,
+            max_attempts: run.max_attempts as u32,
             retry_base: Duration::from_millis(run.retry_delay_ms),
             retry_cap: Duration::from_secs(120).max(Duration::from_millis(run.retry_delay_ms)),
             confirm_timeout: Duration::from_secs(run.confirm_timeout),
             confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
             pacing: None,
         },
-    }
+    })
 }
 
 fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Result<()> {
-    let ws = LoadedWorkspace::load(
-        args.manifest.manifest_path.as_deref(),
-        &global.context(false),
-    )?;
     let mut reporter =
         report::publish::Reporter::new(args.message_format == MessageFormat::Json, global.quiet);
-    let result = ops::publish(&ws, opts, &mut |record| reporter.event(record));
+    // The reporter sees every failure, a workspace that does not load too
+    // (the step summary says why the release did not start).
+    let result = LoadedWorkspace::load(
+        args.manifest.manifest_path.as_deref(),
+        &global.context(false),
+    )
+    .and_then(|ws| ops::publish(&ws, opts, &mut |record| reporter.event(record)));
     reporter.finish(&result);
     result.map(|_| ())
 }

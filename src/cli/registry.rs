@@ -9,6 +9,7 @@ use crate::local_registry::{
     Knobs, LocalRegistry, RegistryConfig, UploadFault, parse_upload_fault,
 };
 use crate::report;
+use crate::secret::{Secret, TokenOrigin};
 
 /// Run the embedded sparse registry
 #[derive(Debug, clap::Args)]
@@ -31,13 +32,13 @@ struct ServeArgs {
     /// Address to listen on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     addr: SocketAddr,
-    /// Listen on a non-loopback address; every request then needs the token
+    /// Listen on a non-loopback address; every request but config.json then needs the token
     #[arg(long)]
     allow_remote: bool,
     /// Token for publish, yank and owners (generated when not given)
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
-    /// Require the token for index reads and downloads too
+    /// Require the token for reads too: index files, downloads, web API (config.json stays open)
     #[arg(long)]
     auth_required: bool,
     /// Serve crates this registry does not hold from this sparse index, read-only
@@ -73,9 +74,13 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
     let RegistryCommand::Serve(args) = args.command;
     if !args.addr.ip().is_loopback() && !args.allow_remote {
         anyhow::bail!(
-            "`{}` is not a loopback address; pass `--allow-remote` to listen there (every request then needs the token)",
+            "`{}` is not a loopback address; pass `--allow-remote` to listen there (every request but config.json then needs the token)",
             args.addr
         );
+    }
+    // A token that could not arrive in a header would lock everyone out.
+    if let Some(token) = &args.token {
+        Secret::token(token.clone(), TokenOrigin::CommandLine)?;
     }
     let config = RegistryConfig {
         root: args.root.clone(),
@@ -91,6 +96,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
             flapping_index: args.flapping_index,
             fail_reads_after_uploads: args.fail_reads_after,
             garbage_index: args.garbage_index,
+            stall_timeout: None,
         },
     };
     let registry = LocalRegistry::start(config)?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat};
 use crate::ops::{self, PlanYankOpts, ReceiptSource, YankRunOpts};
 use crate::report;
-use crate::secret::Secret;
+use crate::secret::{Secret, TokenOrigin};
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
 /// Plan yanks from a release's receipt: the versions that release uploaded,
@@ -65,7 +65,7 @@ pub struct YankArgs {
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
     /// Requests per version per run
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     max_attempts: u32,
     /// How long to wait for a change to show in the index, in seconds
     #[arg(long, value_name = "SECS", default_value_t = 600)]
@@ -153,7 +153,10 @@ pub fn exec_yank(global: &GlobalArgs, args: YankArgs) -> anyhow::Result<()> {
         dry_run: args.dry_run,
         target: args.registry.target(),
         state_dir: args.state_dir,
-        token: args.token.map(Secret::new),
+        token: args
+            .token
+            .map(|t| Secret::token(t, TokenOrigin::CommandLine))
+            .transpose()?,
         abandon_unfinished: args.abandon_unfinished,
         max_attempts: args.max_attempts,
         retry_base: Duration::from_millis(args.retry_delay_ms),

@@ -27,6 +27,17 @@ pub enum CheckError {
         #[source]
         source: IndexError,
     },
+    #[error(
+        "the registry no longer has {}, which this release put there (the journal says so): it lost \
+         data, or it is not the registry the release started on. Resuming cannot bring them back: \
+         start the release over with `cargo shipper publish --abandon-unfinished` (this run is kept \
+         under `archive/`)",
+        crates.join(", ")
+    )]
+    Lost {
+        /// `name version`, in plan order.
+        crates: Vec<String>,
+    },
 }
 
 /// `unsettled`: crates whose upload outcome is unknown; neither they nor
@@ -40,6 +51,30 @@ pub fn check_registry(
 ) -> Result<RegistryCheck, CheckError> {
     let state = rec.journal().state().expect("a run has started").clone();
     let held_back = dependents_closure(&state, unsettled);
+    // What the journal says is out must still be there: a registry that
+    // lost it would refuse every dependent, and no resume could fix that.
+    let done: Vec<(String, String)> = state
+        .crates_in_order()
+        .filter(|(_, c)| c.status.is_done())
+        .map(|(name, c)| (name.clone(), c.version.clone()))
+        .collect();
+    let mut still_there = lookup_all(registry, &done, threads);
+    let mut lost = Vec::new();
+    for (name, version) in &done {
+        match still_there.remove(name).expect("asked") {
+            Ok(Lookup::Present { .. }) => {}
+            Ok(Lookup::NewCrate | Lookup::NewVersion) => lost.push(format!("`{name} {version}`")),
+            Err(source) => {
+                return Err(CheckError::Registry {
+                    name: name.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    if !lost.is_empty() {
+        return Err(CheckError::Lost { crates: lost });
+    }
     let mut ask = Vec::new();
     let mut check = RegistryCheck::default();
     for (name, c) in state.crates_in_order() {

@@ -20,10 +20,14 @@ use std::time::Duration;
 
 use crate::journal::{Journal, JournalError, Projection, Record, RunState};
 
+/// Most uploads in flight at once: a thread each, and more than this only
+/// collects rate limits.
+pub const MAX_JOBS: usize = 64;
+
 /// Knobs of a run.
 #[derive(Debug, Clone)]
 pub struct EngineOpts {
-    /// Uploads and confirmations in flight at once.
+    /// Uploads in flight at once (1 to [`MAX_JOBS`]; clamped).
     pub jobs: usize,
     /// Upload attempts per crate per run (rate-limited answers not counted).
     pub max_attempts: u32,

@@ -15,7 +15,7 @@ use crate::journal::{
     CrateStatus, Event, FailureClass, JournalError, RunOutcome, SkipReason, now_ms,
 };
 use crate::plan::PublishPlan;
-use crate::registry::{Lookup, Registry, UploadError, UploadJob};
+use crate::registry::{IndexError, Lookup, Registry, UploadError, UploadJob};
 use crate::secret::Secret;
 
 /// A packaged crate with its token, ready to go.
@@ -43,7 +43,11 @@ enum Done {
         name: String,
         visible: bool,
         ms: u64,
+        /// The index's last failure, if it could not be read at the end.
+        index_error: Option<String>,
     },
+    /// The index started failing (or failed differently) while confirming.
+    IndexFailing { name: String, error: String },
 }
 
 /// Upload `prepared` (and confirm `to_confirm`, uploaded earlier) in
@@ -105,7 +109,7 @@ pub fn upload_all(
     let mut paced_until: Option<(String, Instant)> = None;
 
     std::thread::scope(|scope| -> Result<(), JournalError> {
-        for _ in 0..opts.jobs.max(1) {
+        for _ in 0..opts.jobs.clamp(1, super::MAX_JOBS) {
             let task_rx = &task_rx;
             let done_tx = done_tx.clone();
             scope.spawn(move || worker(registry, task_rx, done_tx));
@@ -141,7 +145,7 @@ pub fn upload_all(
                 }
             }
 
-            while in_flight < opts.jobs.max(1) {
+            while in_flight < opts.jobs.clamp(1, super::MAX_JOBS) {
                 let Some(name) = ready.front().cloned() else {
                     break;
                 };
@@ -270,7 +274,22 @@ pub fn upload_all(
                         }
                     }
                 }
-                Done::Confirmed { name, visible, ms } => {
+                Done::IndexFailing { name, error } => {
+                    let version = rec.journal().state().expect("started").crates[&name]
+                        .version
+                        .clone();
+                    rec.record(Event::IndexFailing {
+                        name,
+                        version,
+                        error,
+                    })?;
+                }
+                Done::Confirmed {
+                    name,
+                    visible,
+                    ms,
+                    index_error,
+                } => {
                     confirming -= 1;
                     let version = rec.journal().state().expect("started").crates[&name]
                         .version
@@ -288,6 +307,7 @@ pub fn upload_all(
                             name: name.clone(),
                             version,
                             waited_ms: ms,
+                            index_error,
                         })?;
                         block_dependents(rec, &mut plan, &name)?;
                     }
@@ -493,8 +513,13 @@ fn poller(
         started: Instant,
         next: Instant,
         interval: Duration,
+        /// The last read's failure, if it failed.
+        failing: Option<String>,
     }
     let mut pending: Vec<Pending> = Vec::new();
+    // The failure last reported: said once when it starts (or changes),
+    // not once per crate and poll.
+    let mut reported: Option<String> = None;
     let mut open = true;
     while open || !pending.is_empty() {
         let received = match pending.iter().map(|p| p.next).min() {
@@ -522,6 +547,7 @@ fn poller(
                 started: now,
                 next: now,
                 interval: opts.confirm_poll,
+                failing: None,
             });
         } else if open && pending.is_empty() {
             open = false;
@@ -535,16 +561,38 @@ fn poller(
                 continue;
             }
             let r = &p.request;
+            let answer = registry.lookup(&r.name, &r.version);
             let visible = matches!(
-                registry.lookup(&r.name, &r.version),
-                Ok(Lookup::Present { sha256 }) if sha256 == r.sha256 || r.sha256.is_empty()
+                &answer,
+                Ok(Lookup::Present { sha256 }) if *sha256 == r.sha256 || r.sha256.is_empty()
             );
+            match &answer {
+                Ok(_) => {
+                    p.failing = None;
+                    reported = None;
+                }
+                Err(error) => {
+                    let error = index_failure(error);
+                    if reported.as_ref() != Some(&error) {
+                        reported = Some(error.clone());
+                        let message = Done::IndexFailing {
+                            name: r.name.clone(),
+                            error: error.clone(),
+                        };
+                        if done.send(message).is_err() {
+                            return;
+                        }
+                    }
+                    p.failing = Some(error);
+                }
+            }
             let elapsed = p.started.elapsed();
             if visible || elapsed >= opts.confirm_timeout {
                 let message = Done::Confirmed {
                     name: p.request.name,
                     visible,
                     ms: elapsed.as_millis() as u64,
+                    index_error: p.failing,
                 };
                 if done.send(message).is_err() {
                     return;
@@ -558,5 +606,18 @@ fn poller(
             still.push(p);
         }
         pending = still;
+    }
+}
+
+/// What a failed index read answered, without the crate's name (the same
+/// failure for every crate is one failure).
+fn index_failure(error: &IndexError) -> String {
+    match error {
+        IndexError::Status { status, .. } | IndexError::Unauthorized { status, .. } => {
+            format!("HTTP {status}")
+        }
+        IndexError::Transport(e) => e.source.to_string(),
+        IndexError::Malformed { .. } => "an answer that is not an index entry".into(),
+        IndexError::InvalidName(_) => error.to_string(),
     }
 }

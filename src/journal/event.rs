@@ -37,6 +37,10 @@ pub enum Event {
         /// How the release was selected, so `resume` can rebuild the same plan.
         #[serde(default)]
         selection: SelectionRecord,
+        /// Crates of the plan already out (published or found in the
+        /// registry) when this run started: 0 for a first run.
+        #[serde(default)]
+        done: u32,
     },
     /// A torn last line was cut off (its bytes saved beside the journal).
     JournalRepaired {
@@ -107,10 +111,23 @@ pub enum Event {
         version: String,
         ms: u64,
     },
+    /// The index could not be read while confirming this upload (recorded
+    /// when reads start failing, not on every poll): the upload went
+    /// through, the confirmation waits.
+    IndexFailing {
+        name: String,
+        version: String,
+        /// What the index answered: `HTTP 503`, a transport error, …
+        error: String,
+    },
     VisibilityTimedOut {
         name: String,
         version: String,
         waited_ms: u64,
+        /// The index's last failure, when it could not be read at the end
+        /// (rather than answering without the version).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index_error: Option<String>,
     },
     /// The registry's rate limits, applied to this run's uploads.
     PacingPlanned {
@@ -192,6 +209,7 @@ impl Event {
             | Event::Reconciled { name, .. }
             | Event::Unsettled { name, .. }
             | Event::Visible { name, .. }
+            | Event::IndexFailing { name, .. }
             | Event::VisibilityTimedOut { name, .. }
             | Event::WouldUpload { name, .. } => Some(name),
             _ => None,

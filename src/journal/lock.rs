@@ -12,6 +12,8 @@ pub enum LockError {
         dir.display()
     )]
     Held { dir: PathBuf, holder: String },
+    #[error(transparent)]
+    Symlink(#[from] super::links::SymlinkRefused),
     #[error("could not lock `{}`", path.display())]
     Io {
         path: PathBuf,
@@ -34,13 +36,17 @@ impl RunLock {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
+        // The pid written below would otherwise truncate a link's target.
+        super::links::refuse_link(&path)?;
+        let mut file = super::links::no_follow(
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true),
+        )
+        .open(&path)
+        .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

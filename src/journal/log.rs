@@ -54,6 +54,8 @@ pub enum JournalError {
         path.display()
     )]
     NewerFormat { path: PathBuf, found: u32 },
+    #[error(transparent)]
+    Symlink(#[from] super::links::SymlinkRefused),
 }
 
 /// What opening the journal had to repair.
@@ -67,6 +69,9 @@ pub struct TornLine {
 pub struct EventLog<E = Event> {
     path: PathBuf,
     file: Option<File>,
+    /// The file does not exist yet: it is created by the first append, so
+    /// a run that stops before its first event leaves nothing behind.
+    create_on_append: bool,
     records: Vec<Record<E>>,
 }
 
@@ -76,6 +81,7 @@ impl<E: LogEvent> EventLog<E> {
         EventLog {
             path: PathBuf::from("<memory>"),
             file: None,
+            create_on_append: false,
             records: Vec::new(),
         }
     }
@@ -86,6 +92,7 @@ impl<E: LogEvent> EventLog<E> {
             path: path.to_owned(),
             source,
         };
+        super::links::refuse_link(path)?;
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -100,7 +107,9 @@ impl<E: LogEvent> EventLog<E> {
                 records.last().map_or(0, |r| r.seq) + 1
             ));
             crate::atomic::write_atomic(&saved_to, &bytes[good_len..]).map_err(io)?;
-            let file = OpenOptions::new().write(true).open(path).map_err(io)?;
+            let file = super::links::no_follow(OpenOptions::new().write(true))
+                .open(path)
+                .map_err(io)?;
             file.set_len(good_len as u64).map_err(io)?;
             file.sync_all().map_err(io)?;
             torn = Some(TornLine {
@@ -108,6 +117,29 @@ impl<E: LogEvent> EventLog<E> {
                 saved_to,
             });
         }
+        let file = if path.exists() {
+            Some(open_append(path).map_err(io)?)
+        } else {
+            None
+        };
+        Ok((
+            EventLog {
+                path: path.to_owned(),
+                create_on_append: file.is_none(),
+                file,
+                records,
+            },
+            torn,
+        ))
+    }
+
+    /// Create the journal file (and its directory), durably.
+    fn create(&mut self) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
         if let Some(dir) = path.parent()
             && !dir.exists()
         {
@@ -118,24 +150,14 @@ impl<E: LogEvent> EventLog<E> {
                 File::open(parent).and_then(|d| d.sync_all()).map_err(io)?;
             }
         }
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(io)?;
-        if !existed && let Some(dir) = path.parent() {
+        let file = open_append(&path).map_err(io)?;
+        if let Some(dir) = path.parent() {
             // The new file's directory entry must be durable too.
             File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
         }
-        Ok((
-            EventLog {
-                path: path.to_owned(),
-                file: Some(file),
-                records,
-            },
-            torn,
-        ))
+        self.file = Some(file);
+        self.create_on_append = false;
+        Ok(())
     }
 
     pub fn records(&self) -> &[Record<E>] {
@@ -148,6 +170,9 @@ impl<E: LogEvent> EventLog<E> {
 
     /// Append one event; on return it is on disk (written and synced).
     pub fn append(&mut self, event: E) -> Result<&Record<E>, JournalError> {
+        if self.create_on_append {
+            self.create()?;
+        }
         let record = Record {
             seq: self.records.last().map_or(1, |r| r.seq + 1),
             at_ms: now_ms(),
@@ -171,6 +196,10 @@ impl<E: LogEvent> EventLog<E> {
         self.records.push(record);
         Ok(self.records.last().expect("just pushed"))
     }
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    super::links::no_follow(OpenOptions::new().create(true).append(true)).open(path)
 }
 
 fn parse<E: LogEvent>(path: &Path, bytes: &[u8]) -> Result<Vec<Record<E>>, JournalError> {

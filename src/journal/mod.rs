@@ -10,8 +10,14 @@
 //!
 //! Nothing here depends on the machine (no absolute paths, no host names):
 //! a state directory restored on another CI runner resumes there.
+//!
+//! Nothing here follows a symbolic link inside the state directory: a link
+//! planted at `current/`, a state file, `lock` or `archive/` could make a
+//! write land elsewhere, so it is refused with [`SymlinkRefused`] before
+//! anything is read or written (the directory itself may be a link).
 
 mod event;
+mod links;
 mod lock;
 mod log;
 mod receipt;
@@ -22,6 +28,7 @@ mod yank_run;
 pub use event::{
     CrateRef, Event, FORMAT, FailureClass, Record, RunOutcome, SelectionRecord, SkipReason,
 };
+pub use links::SymlinkRefused;
 pub use lock::{LockError, RunLock};
 pub use log::{EventLog, JournalError, LogEvent, TornLine, now_ms};
 pub use receipt::{
@@ -75,17 +82,63 @@ impl StateDir {
         self.current().join("receipt.json")
     }
 
+    /// Refuse when a state file or directory is a symbolic link.
+    pub fn refuse_links(&self) -> Result<(), SymlinkRefused> {
+        let current = self.current();
+        for path in [
+            current.clone(),
+            self.events(),
+            self.state(),
+            self.receipt(),
+            self.root.join("archive"),
+            self.root.join("lock"),
+        ] {
+            links::refuse_link(&path)?;
+        }
+        Ok(())
+    }
+
     /// Move the run's directory to `archive/<label>/` in one rename;
     /// returns the new directory.
-    pub fn archive(&self, label: &str) -> std::io::Result<PathBuf> {
+    pub fn archive(&self, label: &str) -> Result<PathBuf, ArchiveError> {
+        self.refuse_links()?;
         let archive = self.root.join("archive");
-        std::fs::create_dir_all(&archive)?;
         let dest = archive.join(label);
-        std::fs::rename(self.current(), &dest)?;
-        std::fs::File::open(&archive)?.sync_all()?;
-        std::fs::File::open(&self.root)?.sync_all()?;
+        let io = |io| ArchiveError::Io {
+            from: self.current(),
+            to: dest.clone(),
+            io,
+        };
+        std::fs::create_dir_all(&archive).map_err(io)?;
+        std::fs::rename(self.current(), &dest).map_err(io)?;
+        std::fs::File::open(&archive)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+        std::fs::File::open(&self.root)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
         Ok(dest)
     }
+}
+
+/// A finished run could not be moved under `archive/`; it stays whole in
+/// `current/`.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error(transparent)]
+    Symlink(#[from] SymlinkRefused),
+    #[error(
+        "could not move `{}` to `{}` ({io}); its files stay where they are: \
+         make `{}` a directory (or move it aside), and the next run archives them",
+        from.display(),
+        to.display(),
+        to.parent().unwrap_or(to).display()
+    )]
+    Io {
+        from: PathBuf,
+        to: PathBuf,
+        io: std::io::Error,
+    },
 }
 
 /// A state folded from a journal's events (`state.json`).
@@ -114,6 +167,7 @@ pub struct Journal<P: Projection = RunState> {
 impl<P: Projection> Journal<P> {
     /// Open the journal in `dir`, repairing a torn last line.
     pub fn open(dir: &StateDir) -> Result<(Journal<P>, Option<TornLine>), JournalError> {
+        dir.refuse_links()?;
         let (log, torn) = EventLog::open(&dir.events())?;
         let state = log
             .records()
@@ -188,6 +242,7 @@ mod tests {
             }],
             tool_version: "test".into(),
             selection: SelectionRecord::default(),
+            done: 0,
         }
     }
 

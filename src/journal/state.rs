@@ -173,6 +173,16 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
     let Some(name) = record.event.crate_name() else {
         return state;
     };
+    // Uploaded, not (yet) seen in the index: not "did not go out".
+    let unconfirmed: Vec<String> = match &record.event {
+        Event::Skipped { .. } => state
+            .crates
+            .iter()
+            .filter(|(_, c)| c.status == CrateStatus::Uploaded)
+            .map(|(n, _)| n.clone())
+            .collect(),
+        _ => Vec::new(),
+    };
     let Some(c) = state.crates.get_mut(name) else {
         return state;
     };
@@ -186,7 +196,11 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
             SkipReason::AlreadyDone => {}
             SkipReason::DependencyFailed { dependency } => {
                 c.status = CrateStatus::Blocked;
-                c.last_error = Some(format!("dependency `{dependency}` did not go out"));
+                c.last_error = Some(if unconfirmed.contains(dependency) {
+                    format!("dependency `{dependency}` is uploaded but not confirmed in the index")
+                } else {
+                    format!("dependency `{dependency}` did not go out")
+                });
             }
         },
         Event::Packaged { sha256, ms, .. } => {
@@ -252,11 +266,21 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
             }
             c.timings.visible_ms = Some(*ms);
         }
-        Event::VisibilityTimedOut { waited_ms, .. } => {
-            c.last_error = Some(format!(
-                "not visible in the index after {} s",
-                waited_ms / 1000
-            ));
+        Event::IndexFailing { error, .. } => {
+            c.last_error = Some(format!("the index could not be read: {error}"));
+        }
+        Event::VisibilityTimedOut {
+            waited_ms,
+            index_error,
+            ..
+        } => {
+            c.last_error = Some(match index_error {
+                Some(error) => format!(
+                    "uploaded; the index could not confirm it in {} s: {error}",
+                    waited_ms / 1000
+                ),
+                None => format!("not visible in the index after {} s", waited_ms / 1000),
+            });
         }
         _ => {}
     }

@@ -46,6 +46,18 @@ pub struct Knobs {
     /// Index files answer 200 with a body that is not an index entry (a
     /// captive portal, a misconfigured proxy).
     pub garbage_index: bool,
+    /// A connection whose request head (or body) has not arrived whole after
+    /// this long is cut off; `None`: [`STALL_TIMEOUT`].
+    pub stall_timeout: Option<Duration>,
+}
+
+/// How long a request may take to arrive (a stalled client, slowloris).
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Knobs {
+    pub fn stall_timeout(&self) -> Duration {
+        self.stall_timeout.unwrap_or(STALL_TIMEOUT)
+    }
 }
 
 /// Knobs plus the counters and clocks they need at run time.
@@ -113,13 +125,17 @@ impl KnobState {
     }
 }
 
+/// Furthest a `Retry-After` date may lie ahead: a year (an HTTP date past
+/// year 9999 cannot be written, and the clock would overflow first).
+pub const MAX_RETRY_DATE_SECS: u64 = 365 * 24 * 3600;
+
 impl RetryAfter {
     pub fn header_value(self) -> String {
         match self {
             RetryAfter::Seconds(s) => s.to_string(),
-            RetryAfter::HttpDate(s) => {
-                httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(s))
-            }
+            RetryAfter::HttpDate(s) => httpdate::fmt_http_date(
+                SystemTime::now() + Duration::from_secs(s.min(MAX_RETRY_DATE_SECS)),
+            ),
         }
     }
 }
@@ -143,7 +159,13 @@ pub fn parse_upload_fault(text: &str) -> Result<(u32, UploadFault), String> {
                 .map_err(|_| format!("`{retry}`: expected seconds, e.g. 30s or date+30"))
         };
         if let Some(s) = retry.strip_prefix("date+") {
-            UploadFault::RateLimited(RetryAfter::HttpDate(seconds(s)?))
+            let s = seconds(s)?;
+            if s > MAX_RETRY_DATE_SECS {
+                return Err(format!(
+                    "`{retry}`: a date at most {MAX_RETRY_DATE_SECS} seconds (a year) ahead"
+                ));
+            }
+            UploadFault::RateLimited(RetryAfter::HttpDate(s))
         } else {
             UploadFault::RateLimited(RetryAfter::Seconds(seconds(retry.trim_end_matches('s'))?))
         }
@@ -179,6 +201,8 @@ mod tests {
             Ok((4, UploadFault::DropAfterStore))
         );
         assert!(parse_upload_fault("0:drop").is_err());
+        assert!(parse_upload_fault("1:429=date+99999999999999").is_err());
+        assert!(parse_upload_fault("1:429=date+31536000").is_ok());
         assert!(parse_upload_fault("1:404").is_err());
         assert!(parse_upload_fault("drop").is_err());
     }

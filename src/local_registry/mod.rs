@@ -6,6 +6,7 @@ mod index_entry;
 mod knobs;
 mod server;
 mod storage;
+mod tarball;
 mod upstream;
 
 pub use index_entry::{IndexDep, IndexEntry};
@@ -24,7 +25,8 @@ pub struct RegistryConfig {
     pub addr: SocketAddr,
     /// Token for publish, yank and owners; generated when `None`.
     pub token: Option<String>,
-    /// Require the token for reads (index, downloads) too.
+    /// Require the token for reads too (index files, downloads, the web
+    /// API); only `config.json` stays open.
     pub auth_required: bool,
     /// Serve crates this registry does not hold from this sparse index
     /// (`sparse+https://index.crates.io/` for a crates.io stand-in).
@@ -56,9 +58,21 @@ pub struct LocalRegistry {
 
 impl LocalRegistry {
     pub fn start(config: RegistryConfig) -> anyhow::Result<LocalRegistry> {
-        let storage = storage::Storage::open(&config.root)?;
-        let listener = std::net::TcpListener::bind(config.addr)?;
+        use anyhow::Context as _;
+        // Listen first: a port in use must not leave a new directory behind.
+        let listener = std::net::TcpListener::bind(config.addr).with_context(|| {
+            format!(
+                "could not listen on `{}`; pick another address or port (`--addr`; port 0 takes a free one)",
+                config.addr
+            )
+        })?;
         listener.set_nonblocking(true)?;
+        let storage = storage::Storage::open(&config.root).with_context(|| {
+            format!(
+                "could not use `{}` as the registry's directory; it must be a directory this user can write (or a path where one can be created)",
+                config.root.display()
+            )
+        })?;
         let addr = listener.local_addr()?;
         let token = config.token.unwrap_or_else(generate_token);
         let state = Arc::new(server::State {
@@ -86,11 +100,16 @@ impl LocalRegistry {
                             accepted = listener.accept() => {
                                 let Ok((stream, _)) = accepted else { continue };
                                 let state = state.clone();
+                                let stall = state.knobs.knobs.stall_timeout();
                                 tokio::spawn(async move {
                                     let service = hyper::service::service_fn(move |req| {
                                         server::serve(state.clone(), req)
                                     });
+                                    // A client that stalls mid-request (or never
+                                    // starts one) is cut off, not kept forever.
                                     let _ = hyper::server::conn::http1::Builder::new()
+                                        .timer(hyper_util::rt::TokioTimer::new())
+                                        .header_read_timeout(stall)
                                         .serve_connection(TokioIo::new(stream), service)
                                         .await;
                                 });

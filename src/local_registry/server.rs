@@ -20,7 +20,7 @@ pub struct State {
     pub storage: Storage,
     pub token: String,
     pub addr: SocketAddr,
-    /// Reads (index, downloads) need the token too.
+    /// Every request needs the token, reads too.
     pub auth_required: bool,
     pub knobs: KnobState,
     pub upstream: Option<Upstream>,
@@ -49,7 +49,19 @@ pub async fn serve(
 ) -> Result<Reply, Dropped> {
     let (parts, body) = req.into_parts();
     // crates.io takes uploads up to 10 MiB; a little room for the metadata.
-    let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+    let collect = http_body_util::Limited::new(body, MAX_BODY).collect();
+    let Ok(collected) = tokio::time::timeout(state.knobs.knobs.stall_timeout(), collect).await
+    else {
+        let mut reply = error(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body did not arrive in time",
+        );
+        reply
+            .headers_mut()
+            .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+        return Ok(reply);
+    };
+    let body = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Ok(error(
@@ -85,13 +97,18 @@ fn route(
     body: &[u8],
 ) -> Result<Reply, Dropped> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let reads_ok = || {
-        if state.auth_required {
-            authorized(state, headers)
-        } else {
-            None
-        }
-    };
+    // With `auth_required`, every read needs the token (index files,
+    // downloads, the web API), checked here once so that no route can
+    // forget it. `config.json` stays open: it holds only URLs, and cargo
+    // refuses a registry that answers it with a 401 unless a credential
+    // provider is configured.
+    if state.auth_required
+        && *method == Method::GET
+        && path != "/index/config.json"
+        && let Some(refusal) = authorized(state, headers)
+    {
+        return Ok(refusal);
+    }
     let reads_fail = state.knobs.reads_fail();
     let reply = match (method, segments.as_slice()) {
         (&Method::GET, ["index", "config.json"]) => config(state),
@@ -103,15 +120,13 @@ fn route(
                 "scripted fault: reads are failing",
             )
         }
-        (&Method::GET, ["index", rest @ ..]) => {
-            reads_ok().unwrap_or_else(|| index_file(state, &rest.join("/"), headers))
-        }
+        (&Method::GET, ["index", rest @ ..]) => index_file(state, &rest.join("/"), headers),
         (&Method::PUT, ["api", "v1", "crates", "new"]) => match authorized(state, headers) {
             Some(refusal) => refusal,
             None => return publish(state, body),
         },
         (&Method::GET, ["api", "v1", "crates", name, version, "download"]) => {
-            reads_ok().unwrap_or_else(|| download(state, name, version))
+            download(state, name, version)
         }
         (&Method::GET, ["api", "v1", "crates", name]) => crate_info(state, name, None),
         (&Method::GET, ["api", "v1", "crates", name, "owners"]) => owners(state, name),
@@ -446,6 +461,7 @@ fn refused(refusal: &Refusal) -> Reply {
     let status = match refusal {
         Refusal::BadRequest(_) | Refusal::Duplicate(_) => StatusCode::BAD_REQUEST,
         Refusal::NotFound(_) => StatusCode::NOT_FOUND,
+        Refusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
     };
     error(status, &refusal.to_string())
 }

@@ -3,6 +3,7 @@
 //! Mutations are serialized by a mutex so concurrent uploads cannot lose an
 //! index line.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -21,20 +22,33 @@ pub enum Refusal {
     NotFound(String),
     #[error("crate version `{0}` is already uploaded")]
     Duplicate(String),
+    /// 413.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 pub struct Storage {
     root: PathBuf,
-    write_lock: Mutex<()>,
+    /// Held while writing; guards the crate names too.
+    write_lock: Mutex<Names>,
 }
+
+/// Every crate held, by canonical name (see [`canonical_name`]) -> the
+/// name as first published. Index files are found by the lower-cased name,
+/// which keeps `-` and `_` apart; crates.io does not.
+type Names = HashMap<String, String>;
 
 impl Storage {
     pub fn open(root: &Path) -> std::io::Result<Storage> {
         std::fs::create_dir_all(root.join("index"))?;
         std::fs::create_dir_all(root.join("crates"))?;
+        // Writable now, not at the first upload.
+        tempfile::NamedTempFile::new_in(root.join("crates"))?;
+        let mut names = Names::new();
+        collect_names(&root.join("index"), &mut names)?;
         Ok(Storage {
             root: root.to_owned(),
-            write_lock: Mutex::new(()),
+            write_lock: Mutex::new(names),
         })
     }
 
@@ -117,21 +131,53 @@ impl Storage {
                 krate.name
             )));
         }
+        if reserved_name(&krate.name) {
+            return Err(Refusal::BadRequest(
+                "cannot upload a crate with a reserved name".into(),
+            ));
+        }
         let version = semver::Version::parse(&krate.vers)
             .map_err(|e| Refusal::BadRequest(format!("invalid version `{}`: {e}", krate.vers)))?;
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut existing = self.entries(&krate.name);
-        existing.extend(upstream(&krate.name));
-        if let Some(first) = existing.first()
-            && first.name != krate.name
+        super::tarball::check(&krate.name, &version, tarball)?;
+        let mut names = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let canonical = canonical_name(&krate.name);
+        // The name as first published, here or upstream: names that differ
+        // only in case or in `-`/`_` are one crate.
+        let theirs = upstream(&krate.name);
+        let known = names
+            .get(&canonical)
+            .cloned()
+            .or_else(|| theirs.first().map(|e| e.name.clone()))
+            .or_else(|| {
+                spellings(&krate.name)
+                    .into_iter()
+                    .skip(1) // asked just above
+                    .find_map(|n| upstream(&n).first().map(|e| e.name.clone()))
+            });
+        if let Some(known) = known
+            && known != krate.name
         {
             return Err(Refusal::BadRequest(format!(
-                "crate was previously named `{}`",
-                first.name
+                "crate was previously named `{known}`"
             )));
         }
-        let same = |e: &IndexEntry| semver::Version::parse(&e.vers).is_ok_and(|v| v == version);
-        if existing.iter().any(same) {
+        let mut existing = self.entries(&krate.name);
+        existing.extend(theirs);
+        // crates.io: a version that differs from a published one only in
+        // build metadata is the same version (`=0.1.0` could not tell them apart).
+        let same = |e: &&IndexEntry| {
+            semver::Version::parse(&e.vers).is_ok_and(|v| {
+                (v.major, v.minor, v.patch, &v.pre)
+                    == (version.major, version.minor, version.patch, &version.pre)
+            })
+        };
+        if let Some(taken) = existing.iter().find(same) {
+            if taken.vers != krate.vers {
+                return Err(Refusal::BadRequest(format!(
+                    "crate version `{}@{}` is already uploaded as `{}`: versions that differ only in build metadata are the same version",
+                    krate.name, krate.vers, taken.vers
+                )));
+            }
             return Err(Refusal::Duplicate(format!("{}@{}", krate.name, krate.vers)));
         }
         for dep in &krate.deps {
@@ -165,6 +211,7 @@ impl Storage {
             let owners = serde_json::to_vec(&[OWNER]).expect("serializable");
             write_atomic(&self.owners_path(&krate.name), &owners).map_err(internal)?;
         }
+        names.insert(canonical, krate.name.clone());
         Ok(entry)
     }
 
@@ -227,6 +274,116 @@ pub fn parse_lines(bytes: &[u8]) -> Vec<IndexEntry> {
 
 fn internal(e: std::io::Error) -> Refusal {
     Refusal::BadRequest(format!("registry storage failed: {e}"))
+}
+
+/// crates.io's canonical form of a crate name: names with the same
+/// canonical form are the same crate.
+pub fn canonical_name(name: &str) -> String {
+    name.to_ascii_lowercase().replace('-', "_")
+}
+
+/// The spellings of `name` an upstream index may hold it under: as given,
+/// and with every `-` as `_` or every `_` as `-` (an index file is found by
+/// its exact lower-cased name; trying every mix would be 2^n requests).
+fn spellings(name: &str) -> Vec<String> {
+    let mut all = vec![name.to_owned()];
+    for other in [name.replace('-', "_"), name.replace('_', "-")] {
+        if !all.contains(&other) {
+            all.push(other);
+        }
+    }
+    all
+}
+
+/// Fill `names` from the index files under `dir` (at start-up).
+fn collect_names(dir: &Path, names: &mut Names) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect_names(&entry.path(), names)?;
+        } else if kind.is_file()
+            && let Some(first) = parse_lines(&std::fs::read(entry.path())?)
+                .into_iter()
+                .next()
+        {
+            names
+                .entry(canonical_name(&first.name))
+                .or_insert(first.name);
+        }
+    }
+    Ok(())
+}
+
+/// Names crates.io reserves: the standard library's and the compiler's own
+/// crates, and names Windows keeps for devices (a file `con.rs` cannot exist).
+const RESERVED: &[&str] = &[
+    "alloc",
+    "arena",
+    "ast",
+    "builtins",
+    "collections",
+    "compiler-builtins",
+    "compiler-rt",
+    "compiletest",
+    "core",
+    "coretest",
+    "debug",
+    "driver",
+    "flate",
+    "fmt_macros",
+    "grammar",
+    "graphviz",
+    "macro",
+    "macros",
+    "proc_macro",
+    "rbml",
+    "rust-installer",
+    "rustbook",
+    "rustc",
+    "rustc_back",
+    "rustc_borrowck",
+    "rustc_driver",
+    "rustc_llvm",
+    "rustc_resolve",
+    "rustc_trans",
+    "rustc_typeck",
+    "rustdoc",
+    "rustllvm",
+    "rustuv",
+    "serialize",
+    "std",
+    "syntax",
+    "test",
+    "unicode",
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    "com1",
+    "com2",
+    "com3",
+    "com4",
+    "com5",
+    "com6",
+    "com7",
+    "com8",
+    "com9",
+    "lpt1",
+    "lpt2",
+    "lpt3",
+    "lpt4",
+    "lpt5",
+    "lpt6",
+    "lpt7",
+    "lpt8",
+    "lpt9",
+];
+
+/// Whether crates.io refuses `name` as reserved (compared in canonical form).
+pub fn reserved_name(name: &str) -> bool {
+    let name = canonical_name(name);
+    RESERVED.iter().any(|r| canonical_name(r) == name)
 }
 
 /// crates.io's name rule.

@@ -49,6 +49,8 @@ pub struct PublishOpts {
 pub struct RunFailed {
     pub outcome: RunOutcome,
     pub message: String,
+    /// Where the run stood when it ended (for the step summary).
+    pub state: Box<RunState>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,9 @@ pub struct PublishReport {
     /// Where the receipt was written (`None` for a dry run).
     pub receipt: Option<PathBuf>,
     pub state: RunState,
+    /// The release went out, but the finished run could not be archived
+    /// (it stays in `current/`; the next run archives it).
+    pub archive_failed: Option<String>,
 }
 
 pub fn publish(
@@ -107,6 +112,14 @@ pub fn publish(
         };
         return run(ws, opts, &dir, start, sink);
     }
+    // Nothing to resume: say so without creating anything (not even the
+    // state directory a mistyped `--state-dir` names).
+    if opts.mode == Mode::Resume {
+        dir.refuse_links()?;
+        if !dir.events().exists() {
+            return Err(StartError::NothingToResume(dir.root().to_owned()).into());
+        }
+    }
     let _lock = RunLock::acquire(dir.root())?;
     let (mut journal, mut torn): (Journal, _) = Journal::open(&dir)?;
 
@@ -116,7 +129,9 @@ pub fn publish(
     {
         let label = archive_label(Some(state), "finished");
         drop(journal);
-        dir.archive(&label)?;
+        dir.archive(&label).context(
+            "the previous run finished (its release went out) but is not archived yet, and archiving it failed",
+        )?;
         journal = Journal::open(&dir)?.0;
         torn = None; // that repair belongs to the archived run
     }
@@ -131,8 +146,10 @@ pub fn publish(
     };
     let plan = plan(ws, &plan_opts(&selection, &target))?;
 
+    // `--abandon-unfinished` sets aside any unfinished run, of this plan
+    // too (a registry that lost what the run published cannot be resumed).
     if let Some(state) = journal.state()
-        && state.plan_id != plan.id
+        && (state.plan_id != plan.id || (opts.abandon_unfinished && opts.mode == Mode::Publish))
     {
         let unknown: Vec<&String> = state
             .crates
@@ -235,6 +252,12 @@ fn run(
         None
     };
     let registry = LiveRegistry::connect(sparse_index, config, read_token)?;
+    let done = journal.state().map_or(0, |s| {
+        plan.crates
+            .iter()
+            .filter(|c| s.crates.get(&c.name).is_some_and(|c| c.status.is_done()))
+            .count() as u32
+    });
     let mut rec = Recorder::new(journal, sink);
     rec.record(Event::RunStarted {
         format: crate::journal::FORMAT,
@@ -252,6 +275,7 @@ fn run(
             .collect(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         selection,
+        done,
     })?;
     if let Some(torn) = torn {
         rec.record(Event::JournalRepaired {
@@ -334,6 +358,7 @@ fn run(
             outcome: RunOutcome::Success,
             receipt: None,
             state,
+            archive_failed: None,
         });
     }
 
@@ -364,21 +389,43 @@ fn run(
         &prepared,
         &check.to_confirm,
     )?;
+    // A release that went out says so, whatever fails after it.
+    let released = |error: anyhow::Error| match outcome {
+        RunOutcome::Success => error.context(format!(
+            "the release went out (all {} crates are in the registry), but recording that failed; \
+             `cargo shipper publish` again finds them there and finishes the record",
+            plan.crates.len()
+        )),
+        _ => error,
+    };
     // The receipt first: a run recorded as finished always has one.
-    let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)?;
-    rec.record(Event::RunFinished { outcome })?;
+    let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)
+        .map_err(released)?;
+    rec.record(Event::RunFinished { outcome })
+        .map_err(|e| released(e.into()))?;
     let state = rec.journal().state().expect("started").clone();
     if outcome == RunOutcome::Success {
-        let archived = dir.archive(&archive_label(Some(&state), "published"))?;
-        return Ok(PublishReport {
-            outcome,
-            receipt: Some(archived.join("receipt.json")),
-            state,
-        });
+        return Ok(
+            match dir.archive(&archive_label(Some(&state), "published")) {
+                Ok(archived) => PublishReport {
+                    outcome,
+                    receipt: Some(archived.join("receipt.json")),
+                    state,
+                    archive_failed: None,
+                },
+                Err(error) => PublishReport {
+                    outcome,
+                    receipt: Some(receipt),
+                    state,
+                    archive_failed: Some(error.to_string()),
+                },
+            },
+        );
     }
     Err(RunFailed {
         outcome,
         message: failure_message(outcome, &state, &receipt),
+        state: Box::new(state),
     }
     .into())
 }
@@ -401,13 +448,16 @@ fn finish_failed(
     };
     write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)?;
     rec.record(Event::RunFinished { outcome })?;
+    let state = rec.journal().state().expect("started").clone();
     Err(error.context(RunFailed {
         outcome,
+        state: Box::new(state),
         message: match outcome {
             RunOutcome::Partial => {
                 "the release is incomplete; fix the cause, then `cargo shipper resume`".into()
             }
-            _ => "nothing was uploaded".into(),
+            _ => "nothing was uploaded; fix the cause below, then `cargo shipper publish` again"
+                .into(),
         },
     }))
 }
@@ -438,10 +488,24 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
         RunOutcome::NothingUploaded => format!(
             "nothing was uploaded ({total} crates in the plan); see the errors above, then `cargo shipper publish` again"
         ),
-        _ => format!(
-            "{done} of {total} crates are out; run `cargo shipper resume` to finish the release (receipt: {})",
-            receipt.display()
-        ),
+        _ => {
+            let unconfirmed: Vec<&str> = state
+                .crates_in_order()
+                .filter(|(_, c)| c.status == CrateStatus::Uploaded)
+                .map(|(name, _)| name.as_str())
+                .collect();
+            let unconfirmed = match unconfirmed.len() {
+                0 => String::new(),
+                n => format!(
+                    ", and {n} more uploaded but not yet confirmed in the index ({})",
+                    unconfirmed.join(", ")
+                ),
+            };
+            format!(
+                "{done} of {total} crates are out{unconfirmed}; run `cargo shipper resume` to finish the release (receipt: {})",
+                receipt.display()
+            )
+        }
     }
 }
 

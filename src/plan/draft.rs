@@ -62,6 +62,12 @@ impl<'a> Draft<'a> {
                 problems.push(PlanProblem::UnknownPackage(name.clone()));
             }
         }
+        // Both asked for and left out: an empty plan would hide the mistake.
+        for name in &selection.packages {
+            if selection.exclude.contains(name) {
+                problems.push(PlanProblem::SelectedAndExcluded(name.clone()));
+            }
+        }
         if !problems.is_empty() {
             return Err(PlanError { problems });
         }
@@ -665,5 +671,16 @@ mod tests {
         };
         let err = Draft::new(&w, &target("crates-io"), &selection).unwrap_err();
         assert_eq!(err.problems, [PlanProblem::UnknownPackage("nope".into())]);
+    }
+
+    #[test]
+    fn a_crate_both_selected_and_excluded_is_an_error() {
+        let w = ws(vec![member("a", &[])]);
+        let selection = Selection {
+            packages: vec!["a".into()],
+            exclude: vec!["a".into()],
+        };
+        let err = Draft::new(&w, &target("crates-io"), &selection).unwrap_err();
+        assert_eq!(err.problems, [PlanProblem::SelectedAndExcluded("a".into())]);
     }
 }

@@ -129,6 +129,10 @@ pub enum BreakResolution {
 pub enum PlanProblem {
     #[error("`{0}` is not a member of this workspace")]
     UnknownPackage(String),
+    #[error(
+        "`{0}` is both selected (`-p {0}`) and excluded (`--exclude {0}`); drop one of the two"
+    )]
+    SelectedAndExcluded(String),
     #[error("`{name}` cannot be published to `{target}` ({why}); drop it from `-p`")]
     NotPublishable {
         name: String,

@@ -3,13 +3,14 @@
 //! as JSON lines on stdout; a closing summary; a Markdown table appended to
 //! `$GITHUB_STEP_SUMMARY` when set.
 
+use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::journal::{CrateStatus, Event, FailureClass, Record, RunOutcome, RunState, SkipReason};
-use crate::ops::PublishReport;
+use crate::ops::{PublishReport, RunFailed};
 
 pub struct Reporter {
     json: bool,
@@ -24,6 +25,8 @@ pub struct Reporter {
     total: u64,
     out: u64,
     started: Instant,
+    /// Uploaded crates the index did not confirm in time.
+    unconfirmed: BTreeSet<String>,
 }
 
 impl Reporter {
@@ -37,6 +40,7 @@ impl Reporter {
             total: 0,
             out: 0,
             started: Instant::now(),
+            unconfirmed: BTreeSet::new(),
         }
     }
 
@@ -81,7 +85,10 @@ impl Reporter {
         if let Some(bar) = &self.bar {
             bar.set_position(self.out);
         }
-        let Some(line) = human_line(&record.event) else {
+        if let Event::VisibilityTimedOut { name, .. } = &record.event {
+            self.unconfirmed.insert(name.clone());
+        }
+        let Some(line) = human_line(&record.event, &self.unconfirmed) else {
             return;
         };
         if self.quiet && !line.starts_with("warning:") {
@@ -116,12 +123,24 @@ impl Reporter {
                     None => eprintln!("{:>12} dry run: nothing was uploaded", "Finished"),
                 }
             }
-            step_summary(&report.state, report.outcome);
+            if let Some(why) = &report.archive_failed {
+                // Even with `-q` or JSON: the next run depends on it.
+                eprintln!(
+                    "warning: the release went out, but the finished run could not be archived: {why}"
+                );
+            }
+            step_summary(Some((&report.state, report.outcome)), None);
+        }
+        // A failed run writes its summary too: that is when people read it.
+        if let Err(error) = result {
+            let failed = error.downcast_ref::<RunFailed>();
+            step_summary(failed.map(|f| (&*f.state, f.outcome)), Some(error));
         }
     }
 }
 
-fn human_line(event: &Event) -> Option<String> {
+/// `unconfirmed`: crates uploaded whose confirmation timed out.
+fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Option<String> {
     let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
     match event {
         Event::RunStarted {
@@ -130,22 +149,34 @@ fn human_line(event: &Event) -> Option<String> {
             run,
             crates,
             selection,
+            done,
             ..
-        } => status(
-            if *run > 1 { "Resuming" } else { "Publishing" },
-            format!(
-                "{} crate{} to `{}` (plan {}{})",
-                crates.len(),
-                if crates.len() == 1 { "" } else { "s" },
-                selection.registry.as_deref().unwrap_or(registry),
-                plan_id.short(),
-                if *run > 1 {
-                    format!(", run {run}")
-                } else {
-                    String::new()
-                }
-            ),
-        ),
+        } => {
+            let registry = selection.registry.as_deref().unwrap_or(registry);
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
+            let total = crates.len();
+            if *run > 1 {
+                // What is left, not the plan's size: that is what this run does.
+                let left = total.saturating_sub(*done as usize);
+                status(
+                    "Resuming",
+                    format!(
+                        "{left} crate{} left of {total} ({done} out) to `{registry}` (plan {}, run {run})",
+                        plural(left),
+                        plan_id.short()
+                    ),
+                )
+            } else {
+                status(
+                    "Publishing",
+                    format!(
+                        "{total} crate{} to `{registry}` (plan {})",
+                        plural(total),
+                        plan_id.short()
+                    ),
+                )
+            }
+        }
         Event::JournalRepaired {
             dropped_bytes,
             saved_to,
@@ -163,6 +194,14 @@ fn human_line(event: &Event) -> Option<String> {
                 "Skipping",
                 format!("{name} {version}: already in the registry"),
             ),
+            SkipReason::DependencyFailed { dependency } if unconfirmed.contains(dependency) => {
+                status(
+                    "Blocked",
+                    format!(
+                        "{name} {version}: needs {dependency}, which is uploaded but not yet confirmed in the index"
+                    ),
+                )
+            }
             SkipReason::DependencyFailed { dependency } => status(
                 "Blocked",
                 format!("{name} {version}: needs {dependency}, which did not go out"),
@@ -258,10 +297,29 @@ fn human_line(event: &Event) -> Option<String> {
                 human_duration(*ms)
             ),
         ),
+        Event::IndexFailing {
+            name,
+            version,
+            error,
+        } => Some(format!(
+            "warning: the registry index is failing ({error} for {name}); {name} {version} was uploaded, \
+             still waiting for the index to show it (up to --confirm-timeout)"
+        )),
         Event::VisibilityTimedOut {
             name,
             version,
             waited_ms,
+            index_error: Some(error),
+        } => Some(format!(
+            "warning: {name} {version} was uploaded, but the index could not confirm it in {}: it answered {error}; \
+             `cargo shipper resume` checks again (it never uploads it twice)",
+            human_duration(*waited_ms)
+        )),
+        Event::VisibilityTimedOut {
+            name,
+            version,
+            waited_ms,
+            index_error: None,
         } => Some(format!(
             "warning: {name} {version} was uploaded but is not in the index after {}; `cargo shipper resume` checks again",
             human_duration(*waited_ms)
@@ -286,20 +344,43 @@ pub(crate) fn human_duration(ms: u64) -> String {
     }
 }
 
-/// Append a Markdown summary for GitHub Actions.
-fn step_summary(state: &RunState, outcome: RunOutcome) {
+/// Append a Markdown summary for GitHub Actions: the run's table when it
+/// got that far, and the error when it failed.
+fn step_summary(run: Option<(&RunState, RunOutcome)>, error: Option<&anyhow::Error>) {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
         return;
     };
-    let mut text = format!(
-        "### cargo-shipper: {:?} (plan `{}`)\n\n| crate | version | outcome | attempts |\n|---|---|---|---:|\n",
-        outcome,
-        state.plan_id.short()
-    );
-    for (name, c) in state.crates_in_order() {
+    let mut text = match run {
+        Some((state, outcome)) => format!(
+            "### cargo-shipper: {:?} (plan `{}`)\n\n",
+            outcome,
+            state.plan_id.short()
+        ),
+        None => "### cargo-shipper: failed before the run started\n\n".to_owned(),
+    };
+    if let Some((state, _)) = run {
+        text.push_str("| crate | version | outcome | attempts |\n|---|---|---|---:|\n");
+        for (name, c) in state.crates_in_order() {
+            text.push_str(&format!(
+                "| {name} | {} | {:?} | {} |\n",
+                c.version, c.status, c.attempts
+            ));
+        }
+        let notes: Vec<String> = state
+            .crates_in_order()
+            .filter(|(_, c)| !c.status.is_done())
+            .filter_map(|(name, c)| Some(format!("- `{name}`: {}\n", c.last_error.as_ref()?)))
+            .collect();
+        if !notes.is_empty() {
+            text.push('\n');
+            text.extend(notes);
+        }
+    }
+    if let Some(error) = error {
+        let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
         text.push_str(&format!(
-            "| {name} | {} | {:?} | {} |\n",
-            c.version, c.status, c.attempts
+            "\n```text\nerror: {}\n```\n",
+            chain.join("\n  caused by: ")
         ));
     }
     if let Ok(mut file) = std::fs::OpenOptions::new()

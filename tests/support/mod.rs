@@ -260,6 +260,35 @@ pub fn http(
     })
 }
 
+/// A `.crate` as cargo packages one: a gzip'd tar with
+/// `name-version/Cargo.toml` (and `src/lib.rs`).
+pub fn crate_file(name: &str, version: &str) -> Vec<u8> {
+    let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\n");
+    gz_tar(&[
+        (&format!("{name}-{version}/Cargo.toml"), manifest.as_bytes()),
+        (&format!("{name}-{version}/src/lib.rs"), b""),
+    ])
+}
+
+/// A gzip'd tar of `(path, contents)`, paths written as given.
+pub fn gz_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for (path, data) in files {
+        let mut header = tar::Header::new_gnu();
+        // Set the raw name: `append_data` refuses `..`, which hostile tests need.
+        let name = &mut header.as_old_mut().name;
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append(&header, *data).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
 /// The body of `PUT /api/v1/crates/new` for a minimal crate.
 pub fn upload_body(name: &str, version: &str, deps: &[&str], tarball: &[u8]) -> Vec<u8> {
     let deps: Vec<_> = deps
@@ -301,7 +330,7 @@ impl TestRegistry {
             "PUT",
             &format!("{}/api/v1/crates/new", self.api()),
             &[&auth],
-            &upload_body(name, version, deps, format!("{name}-{version}").as_bytes()),
+            &upload_body(name, version, deps, &crate_file(name, version)),
         )
         .expect("http")
     }
@@ -389,6 +418,18 @@ impl Fixture {
         ];
         args.extend(extra);
         self.shipper_env(registry, &args, &[])
+    }
+
+    /// `publish` or `resume` (the first of `args`) with the registry's token
+    /// and fast retry and polling; `publish` targets the `local` registry.
+    pub fn publish_args(&self, registry: &TestRegistry, args: &[&str]) -> Run {
+        let mut all = vec![args[0]];
+        if args[0] == "publish" {
+            all.extend(["--registry", "local", "--allow-dirty"]);
+        }
+        all.extend(["--retry-delay-ms", "20", "--confirm-poll-ms", "20"]);
+        all.extend(&args[1..]);
+        self.shipper_env(registry, &all, &[])
     }
 
     /// Every file under the state dir, concatenated (for secret scans).
