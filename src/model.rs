@@ -119,6 +119,32 @@ impl WorkspaceModel {
     }
 }
 
+/// What the registry holds for a version, against what this journal sent:
+/// the one rule behind settling, skipping and confirming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holding {
+    /// This version, with the checksum this journal uploaded.
+    Ours,
+    /// This version with another checksum, or one this journal never sent.
+    Theirs { sha256: String },
+    /// Not this version.
+    Absent,
+}
+
+impl Holding {
+    /// `found`: the checksum the registry reports, if it has the version;
+    /// `sent`: the checksum this journal uploaded, if it ever sent one.
+    pub fn of(found: Option<&str>, sent: Option<&str>) -> Holding {
+        match (found, sent) {
+            (None, _) => Holding::Absent,
+            (Some(found), Some(sent)) if found == sent => Holding::Ours,
+            (Some(found), _) => Holding::Theirs {
+                sha256: found.to_owned(),
+            },
+        }
+    }
+}
+
 /// How an upload failed, decided from the error's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

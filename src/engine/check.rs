@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Recorder;
 use crate::journal::{CrateStatus, Event, JournalError, SkipReason};
+use crate::model::Holding;
 use crate::registry::{IndexError, Lookup, Registry};
 
 /// What the check found for the crates still to publish.
@@ -100,8 +101,7 @@ pub fn check_registry(
             // killed run can arrive after that run's outcome was settled):
             // it is ours to confirm, not someone else's version.
             Ok(Lookup::Present { sha256 })
-                if state.crates[&name].attempts > 0
-                    && state.crates[&name].sha256.as_deref() == Some(sha256.as_str()) =>
+                if Holding::of(Some(&sha256), sent(&state.crates[&name])) == Holding::Ours =>
             {
                 rec.record(Event::Reconciled {
                     name: name.clone(),
@@ -121,6 +121,11 @@ pub fn check_registry(
         }
     }
     Ok(check)
+}
+
+/// The checksum this journal uploaded for a crate, if it ever sent one.
+fn sent(c: &crate::journal::CrateState) -> Option<&str> {
+    (c.attempts > 0).then_some(c.sha256.as_deref()).flatten()
 }
 
 /// `roots` and every plan crate that depends on one of them, directly or not.

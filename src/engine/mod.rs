@@ -8,6 +8,7 @@ mod check;
 mod pacing;
 mod reconcile;
 mod upload;
+mod workers;
 mod yank;
 
 pub use check::{RegistryCheck, check_registry};

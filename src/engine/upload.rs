@@ -1,21 +1,29 @@
 //! The upload loop: a ready-set scheduler on the calling thread (the only
-//! writer of the journal), `jobs` worker threads that upload, and one poller
-//! thread that watches the index for every uploaded version at once (polls
-//! are cheap; they must not hold an upload slot). A crate goes out once every
-//! plan crate it depends on is visible; its dependents are released when it is.
+//! writer of the journal) driving [`PublishPlan`], with the network work on
+//! [`super::workers`]. A crate goes out once every plan crate it depends on
+//! is visible; its dependents are released when it is.
+//!
+//! [`UploadLoop`] holds the run's state; each transition is one method:
+//! [`admit`](UploadLoop::admit) what became ready, [`dispatch`](UploadLoop::dispatch)
+//! uploads up to `--jobs`, then react to what the threads report
+//! ([`on_uploaded`](UploadLoop::on_uploaded), [`on_confirmed`](UploadLoop::on_confirmed),
+//! [`on_index_failing`](UploadLoop::on_index_failing)), sleeping until
+//! [`next_deadline`](UploadLoop::next_deadline) when nothing arrives.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use super::reconcile::reconcile;
+use super::workers::{ConfirmRequest, Done, poller, worker};
 use super::{EngineOpts, Recorder, backoff};
 use crate::failpoint;
 use crate::journal::{
     CrateStatus, Event, FailureClass, JournalError, RunOutcome, SkipReason, now_ms,
 };
+use crate::model::Holding;
 use crate::plan::PublishPlan;
-use crate::registry::{IndexError, Lookup, Registry, UploadError, UploadJob};
+use crate::registry::{Registry, UploadError, UploadJob};
 use crate::secret::Secret;
 
 /// A packaged crate with its token, ready to go.
@@ -24,30 +32,6 @@ pub struct Prepared {
     pub token: Secret,
     /// New to the registry (paced as a new crate).
     pub new_crate: bool,
-}
-
-/// Watch the index for this version.
-struct ConfirmRequest {
-    name: String,
-    version: String,
-    sha256: String,
-}
-
-enum Done {
-    Uploaded {
-        name: String,
-        result: Result<(), UploadError>,
-        ms: u64,
-    },
-    Confirmed {
-        name: String,
-        visible: bool,
-        ms: u64,
-        /// The index's last failure, if it could not be read at the end.
-        index_error: Option<String>,
-    },
-    /// The index started failing (or failed differently) while confirming.
-    IndexFailing { name: String, error: String },
 }
 
 /// Upload `prepared` (and confirm `to_confirm`, uploaded earlier) in
@@ -59,565 +43,498 @@ pub fn upload_all(
     prepared: &[Prepared],
     to_confirm: &[String],
 ) -> Result<RunOutcome, JournalError> {
-    let state = rec.journal().state().expect("a run has started").clone();
-    let by_name: BTreeMap<&str, &Prepared> =
-        prepared.iter().map(|p| (p.job.name.as_str(), p)).collect();
-    let position: BTreeMap<&str, usize> = state
-        .order
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
-    let mut plan = PublishPlan::new(
-        state
-            .crates_in_order()
-            .map(|(name, c)| (name.as_str(), c.depends_on.as_slice())),
-    );
-    let mut needs_operator = false;
-    // Done crates first, so that blocking below never touches them.
-    for (name, c) in state.crates_in_order() {
-        if c.status.is_done() {
-            plan.mark_confirmed(name);
-        }
-    }
-    for (name, c) in state.crates_in_order() {
-        if !c.status.is_done() && !by_name.contains_key(name.as_str()) && !to_confirm.contains(name)
-        {
-            // Nothing to upload for it this run: unsettled (recorded as such),
-            // or blocked by a crate that is.
-            if c.status == CrateStatus::Ambiguous || c.status == CrateStatus::Uploading {
-                needs_operator = true;
-            }
-            block_dependents(rec, &mut plan, name)?;
-        }
-    }
-
+    let jobs = opts.jobs.clamp(1, super::MAX_JOBS);
     let (task_tx, task_rx) = mpsc::channel::<&Prepared>();
     let task_rx = Mutex::new(task_rx);
     let (confirm_tx, confirm_rx) = mpsc::channel::<ConfirmRequest>();
     let (done_tx, done_rx) = mpsc::channel::<Done>();
-    let mut confirming = 0usize;
-    let mut ready: VecDeque<String> = VecDeque::new();
-    let mut retries: Vec<(Instant, String)> = Vec::new();
-    // Upload attempts this run: all of them (numbering) and those that count
-    // against `max_attempts` (rate-limited answers do not); failed lookups
-    // while an outcome is unknown.
-    let mut attempts: BTreeMap<String, u32> = BTreeMap::new();
-    let mut counted: BTreeMap<String, u32> = BTreeMap::new();
-    let mut lookups_failed: BTreeMap<String, u32> = BTreeMap::new();
-    let mut in_flight = 0usize;
-    let mut paced_until: Option<(String, Instant)> = None;
-
+    let mut run = UploadLoop::new(rec, registry, opts, prepared, to_confirm, task_tx, confirm_tx)?;
     std::thread::scope(|scope| -> Result<(), JournalError> {
-        for _ in 0..opts.jobs.clamp(1, super::MAX_JOBS) {
-            let task_rx = &task_rx;
-            let done_tx = done_tx.clone();
+        for _ in 0..jobs {
+            let (task_rx, done_tx) = (&task_rx, done_tx.clone());
             scope.spawn(move || worker(registry, task_rx, done_tx));
         }
         let poller_done = done_tx.clone();
         scope.spawn(move || poller(registry, opts, confirm_rx, poller_done));
         drop(done_tx);
-
-        loop {
-            let mut newly: Vec<String> = plan.take_ready();
-            newly.sort_by_key(|n| position.get(n.as_str()).copied().unwrap_or(usize::MAX));
-            ready.extend(newly);
-
-            // Retries whose time has come go back to the front.
-            let now = Instant::now();
-            retries.sort_by_key(|(due, _)| *due);
-            while retries.first().is_some_and(|(due, _)| *due <= now) {
-                let (_, name) = retries.remove(0);
-                ready.push_front(name);
-            }
-
-            // Uploaded crates only need watching: the poller takes them, no slot needed.
-            let mut i = 0;
-            while i < ready.len() {
-                if rec.journal().state().expect("started").crates[&ready[i]].status
-                    == CrateStatus::Uploaded
-                {
-                    let name = ready.remove(i).expect("in range");
-                    watch(rec, &confirm_tx, &name);
-                    confirming += 1;
-                } else {
-                    i += 1;
-                }
-            }
-
-            while in_flight < opts.jobs.clamp(1, super::MAX_JOBS) {
-                let Some(name) = ready.front().cloned() else {
-                    break;
-                };
-                let current = rec.journal().state().expect("started").crates[&name].clone();
-                if current.status == CrateStatus::Ambiguous {
-                    // The last attempt may have landed: ask before sending it again.
-                    match reconcile(registry, &name, &current.version) {
-                        Ok(found) => {
-                            let theirs = found.is_some() && found != current.sha256;
-                            rec.record(Event::Reconciled {
-                                name: name.clone(),
-                                version: current.version.clone(),
-                                found_sha256: found,
-                            })?;
-                            if theirs {
-                                ready.pop_front();
-                                block_dependents(rec, &mut plan, &name)?;
-                            } else if rec.journal().state().expect("started").crates[&name].status
-                                == CrateStatus::Uploaded
-                            {
-                                ready.pop_front();
-                                watch(rec, &confirm_tx, &name);
-                                confirming += 1;
-                            }
-                        }
-                        Err(error) => {
-                            ready.pop_front();
-                            let failures = lookups_failed.entry(name.clone()).or_insert(0);
-                            *failures += 1;
-                            if *failures >= opts.max_attempts {
-                                rec.record(Event::Unsettled {
-                                    name: name.clone(),
-                                    version: current.version.clone(),
-                                    error,
-                                })?;
-                                needs_operator = true;
-                                block_dependents(rec, &mut plan, &name)?;
-                            } else {
-                                retries.push((
-                                    Instant::now()
-                                        + backoff(opts.retry_base, opts.retry_cap, *failures),
-                                    name,
-                                ));
-                            }
-                        }
-                    }
-                    continue;
-                }
-                let p = by_name[name.as_str()];
-                if let Some(wait) = pacing_wait(rec, opts, p.new_crate) {
-                    let until = Instant::now() + wait;
-                    if paced_until.as_ref().is_none_or(|(n, _)| *n != name) {
-                        rec.record(Event::Paced {
-                            name: name.clone(),
-                            version: p.job.version.clone(),
-                            wait_ms: wait.as_millis() as u64,
-                        })?;
-                        paced_until = Some((name.clone(), until));
-                    }
-                    break;
-                }
-                ready.pop_front();
-                let attempt = attempts.entry(name.clone()).or_insert(0);
-                *attempt += 1;
-                rec.record(Event::UploadStarted {
-                    name: name.clone(),
-                    version: p.job.version.clone(),
-                    attempt: *attempt,
-                    sha256: p.job.sha256.clone(),
-                    new_crate: p.new_crate,
-                })?;
-                failpoint::hit("before-upload", || {});
-                task_tx.send(p).expect("workers alive");
-                in_flight += 1;
-            }
-
-            if in_flight == 0 && confirming == 0 && ready.is_empty() && retries.is_empty() {
-                break;
-            }
-            let next_due = retries
-                .iter()
-                .map(|(due, _)| *due)
-                .chain(paced_until.as_ref().map(|(_, until)| *until))
-                .min();
-            let timeout = next_due.map_or(Duration::from_secs(3600), |due| {
-                due.saturating_duration_since(Instant::now())
-            });
-            let done = match done_rx.recv_timeout(timeout) {
-                Ok(done) => done,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    paced_until = None;
-                    continue;
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            };
-            match done {
-                Done::Uploaded { name, result, ms } => {
-                    in_flight -= 1;
-                    let p = by_name[name.as_str()];
-                    let attempt = attempts[&name];
-                    match result {
-                        Ok(()) => {
-                            failpoint::hit("after-upload", || {});
-                            rec.record(Event::UploadSucceeded {
-                                name: name.clone(),
-                                version: p.job.version.clone(),
-                                attempt,
-                                ms,
-                            })?;
-                            ready.push_front(name);
-                        }
-                        Err(error) => {
-                            if error.class != FailureClass::RateLimited {
-                                *counted.entry(name.clone()).or_insert(0) += 1;
-                            }
-                            let tries = Tries {
-                                attempt,
-                                counted: counted.get(&name).copied().unwrap_or(0),
-                            };
-                            let verdict = after_failure(rec, registry, opts, p, tries, &error)?;
-                            match verdict {
-                                Verdict::Confirm => ready.push_front(name),
-                                Verdict::RetryAt(due) => retries.push((due, name)),
-                                Verdict::GiveUp => block_dependents(rec, &mut plan, &name)?,
-                            }
-                        }
-                    }
-                }
-                Done::IndexFailing { name, error } => {
-                    let version = rec.journal().state().expect("started").crates[&name]
-                        .version
-                        .clone();
-                    rec.record(Event::IndexFailing {
-                        name,
-                        version,
-                        error,
-                    })?;
-                }
-                Done::Confirmed {
-                    name,
-                    visible,
-                    ms,
-                    index_error,
-                } => {
-                    confirming -= 1;
-                    let version = rec.journal().state().expect("started").crates[&name]
-                        .version
-                        .clone();
-                    if visible {
-                        failpoint::hit("after-confirm", || {});
-                        rec.record(Event::Visible {
-                            name: name.clone(),
-                            version,
-                            ms,
-                        })?;
-                        plan.mark_confirmed(&name);
-                    } else {
-                        rec.record(Event::VisibilityTimedOut {
-                            name: name.clone(),
-                            version,
-                            waited_ms: ms,
-                            index_error,
-                        })?;
-                        block_dependents(rec, &mut plan, &name)?;
-                    }
-                }
-            }
-        }
-        drop(task_tx);
-        drop(confirm_tx);
-        Ok(())
+        let result = drive(&mut run, done_rx, jobs);
+        // Whatever happened, close the channels so the threads end (a
+        // journal error must not leave the scope waiting for them).
+        run.close();
+        result
     })?;
-
-    let state = rec.journal().state().expect("started");
-    Ok(if state.all_done() {
-        RunOutcome::Success
-    } else if needs_operator {
-        RunOutcome::NeedsOperator
-    } else if state.any_uploaded() {
-        RunOutcome::Partial
-    } else {
-        RunOutcome::NothingUploaded
-    })
+    Ok(run.outcome())
 }
 
-enum Verdict {
+/// The event loop: admit, dispatch, then wait for the threads or the next
+/// deadline. `done` is dropped on return, which stops the threads' reports.
+fn drive(
+    run: &mut UploadLoop<'_, '_>,
+    done: mpsc::Receiver<Done>,
+    jobs: usize,
+) -> Result<(), JournalError> {
+    loop {
+        run.admit();
+        run.dispatch(jobs)?;
+        if run.is_finished() {
+            return Ok(());
+        }
+        match done.recv_timeout(run.next_deadline()) {
+            Ok(Done::Uploaded { name, result, ms }) => run.on_uploaded(&name, result, ms)?,
+            Ok(Done::Confirmed {
+                name,
+                visible,
+                ms,
+                index_error,
+            }) => run.on_confirmed(&name, visible, ms, index_error)?,
+            Ok(Done::IndexFailing { name, error }) => run.on_index_failing(&name, error)?,
+            Err(mpsc::RecvTimeoutError::Timeout) => run.on_timeout(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+    }
+}
+
+/// Attempts of one crate in this run.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tries {
+    /// All upload attempts, rate-limited ones included (event numbering).
+    attempt: u32,
+    /// Those that count against `max_attempts` (not rate-limited).
+    counted: u32,
+    /// Registry lookups that could not settle an unknown outcome.
+    lookups_failed: u32,
+}
+
+/// What happens to a crate after a failed upload.
+enum Next {
     /// It is in the registry with our checksum: confirm it.
     Confirm,
     RetryAt(Instant),
     GiveUp,
 }
 
-/// Attempts of one crate in this run.
-#[derive(Clone, Copy)]
-struct Tries {
-    /// Including rate-limited ones (event numbering).
-    attempt: u32,
-    /// Those that count against `max_attempts`.
-    counted: u32,
-}
-
 /// Longest wait a 429 can impose on one retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
-/// Record a failed upload and decide what comes next.
-fn after_failure(
-    rec: &mut Recorder<'_>,
-    registry: &dyn Registry,
-    opts: &EngineOpts,
-    p: &Prepared,
-    tries: Tries,
-    error: &UploadError,
-) -> Result<Verdict, JournalError> {
-    let name = &p.job.name;
-    let version = &p.job.version;
-    rec.record(Event::UploadFailed {
-        name: name.clone(),
-        version: version.clone(),
-        attempt: tries.attempt,
-        class: error.class,
-        message: error.message.clone(),
-        retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
-    })?;
-    // Anything that may have landed is settled by asking the registry
-    // before anything else happens to this crate.
-    let may_have_landed = error.already_uploaded
-        || matches!(
-            error.class,
-            FailureClass::Ambiguous | FailureClass::Retryable
-        );
-    if may_have_landed {
-        match reconcile(registry, name, version) {
+/// The state of an upload run between two events.
+struct UploadLoop<'l, 'a> {
+    rec: &'l mut Recorder<'a>,
+    registry: &'l dyn Registry,
+    opts: &'l EngineOpts,
+    prepared: BTreeMap<&'l str, &'l Prepared>,
+    /// Plan order, to hand out ready crates in it.
+    position: BTreeMap<String, usize>,
+    plan: PublishPlan,
+    /// Ready to upload (or to settle first), in order.
+    ready: VecDeque<String>,
+    /// Crates waiting for a retry, with when.
+    retries: Vec<(Instant, String)>,
+    tries: BTreeMap<String, Tries>,
+    in_flight: usize,
+    /// Crates the poller is watching.
+    confirming: usize,
+    /// The crate waiting for the rate limit, and until when (its `paced`
+    /// event is recorded once).
+    paced: Option<(String, Instant)>,
+    /// A crate's outcome stayed unknown: the run ends for an operator.
+    needs_operator: bool,
+    /// `None` once closed.
+    tasks: Option<mpsc::Sender<&'l Prepared>>,
+    confirms: Option<mpsc::Sender<ConfirmRequest>>,
+}
+
+impl<'l, 'a> UploadLoop<'l, 'a> {
+    /// Start from the journal: done crates release their dependents; crates
+    /// with nothing to do this run (unsettled, or not prepared) block theirs;
+    /// crates uploaded earlier go straight to the poller.
+    fn new(
+        rec: &'l mut Recorder<'a>,
+        registry: &'l dyn Registry,
+        opts: &'l EngineOpts,
+        prepared: &'l [Prepared],
+        to_confirm: &[String],
+        tasks: mpsc::Sender<&'l Prepared>,
+        confirms: mpsc::Sender<ConfirmRequest>,
+    ) -> Result<Self, JournalError> {
+        let state = rec.state().clone();
+        let mut run = UploadLoop {
+            prepared: prepared.iter().map(|p| (p.job.name.as_str(), p)).collect(),
+            position: state
+                .order
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect(),
+            plan: PublishPlan::new(
+                state
+                    .crates_in_order()
+                    .map(|(name, c)| (name.as_str(), c.depends_on.as_slice())),
+            ),
+            rec,
+            registry,
+            opts,
+            ready: VecDeque::new(),
+            retries: Vec::new(),
+            tries: BTreeMap::new(),
+            in_flight: 0,
+            confirming: 0,
+            paced: None,
+            needs_operator: false,
+            tasks: Some(tasks),
+            confirms: Some(confirms),
+        };
+        // Done crates first, so that blocking below never touches them.
+        for (name, c) in state.crates_in_order() {
+            if c.status.is_done() {
+                run.plan.mark_confirmed(name);
+            }
+        }
+        for (name, c) in state.crates_in_order() {
+            if c.status.is_done() || run.prepared.contains_key(name.as_str()) {
+                continue;
+            }
+            if to_confirm.contains(name) {
+                run.plan.take(name);
+                run.watch(name);
+                continue;
+            }
+            // Nothing to upload for it this run: unsettled (recorded as
+            // such), or blocked by a crate that is.
+            if matches!(c.status, CrateStatus::Ambiguous | CrateStatus::Uploading) {
+                run.needs_operator = true;
+            }
+            run.block_dependents(name)?;
+        }
+        Ok(run)
+    }
+
+    /// Crates whose dependencies are all visible join the ready queue in
+    /// plan order; retries whose time has come go to its front.
+    fn admit(&mut self) {
+        let mut newly = self.plan.take_ready();
+        newly.sort_by_key(|n| self.position.get(n).copied().unwrap_or(usize::MAX));
+        self.ready.extend(newly);
+        let now = Instant::now();
+        self.retries.sort_by_key(|(due, _)| *due);
+        while self.retries.first().is_some_and(|(due, _)| *due <= now) {
+            let (_, name) = self.retries.remove(0);
+            self.ready.push_front(name);
+        }
+    }
+
+    /// Start uploads until `jobs` are in flight, the queue is empty, or the
+    /// next one must wait for the rate limit. A crate whose last attempt may
+    /// have landed is settled with the registry first.
+    fn dispatch(&mut self, jobs: usize) -> Result<(), JournalError> {
+        while self.in_flight < jobs {
+            let Some(name) = self.ready.front().cloned() else {
+                return Ok(());
+            };
+            if self.rec.state().crates[&name].status == CrateStatus::Ambiguous {
+                self.ready.pop_front();
+                self.settle(&name)?;
+                continue;
+            }
+            let p = self.prepared[name.as_str()];
+            if let Some(wait) = self.pacing_wait(p.new_crate) {
+                if self.paced.as_ref().is_none_or(|(n, _)| *n != name) {
+                    self.rec.record(Event::Paced {
+                        name: name.clone(),
+                        version: p.job.version.clone(),
+                        wait_ms: wait.as_millis() as u64,
+                    })?;
+                    self.paced = Some((name, Instant::now() + wait));
+                }
+                return Ok(());
+            }
+            self.ready.pop_front();
+            let tries = self.tries.entry(name.clone()).or_default();
+            tries.attempt += 1;
+            let attempt = tries.attempt;
+            self.rec.record(Event::UploadStarted {
+                name: name.clone(),
+                version: p.job.version.clone(),
+                attempt,
+                sha256: p.job.sha256.clone(),
+                new_crate: p.new_crate,
+            })?;
+            failpoint::hit("before-upload", || {});
+            self.tasks
+                .as_ref()
+                .expect("open while dispatching")
+                .send(p)
+                .expect("workers alive");
+            self.in_flight += 1;
+        }
+        Ok(())
+    }
+
+    /// A worker finished an upload.
+    fn on_uploaded(
+        &mut self,
+        name: &str,
+        result: Result<(), UploadError>,
+        ms: u64,
+    ) -> Result<(), JournalError> {
+        self.in_flight -= 1;
+        let p = self.prepared[name];
+        let tries = self.tries.entry(name.to_owned()).or_default();
+        let error = match result {
+            Ok(()) => {
+                failpoint::hit("after-upload", || {});
+                self.rec.record(Event::UploadSucceeded {
+                    name: name.to_owned(),
+                    version: p.job.version.clone(),
+                    attempt: tries.attempt,
+                    ms,
+                })?;
+                self.watch(name);
+                return Ok(());
+            }
+            Err(error) => error,
+        };
+        if error.class != FailureClass::RateLimited {
+            tries.counted += 1;
+        }
+        let tries = *tries;
+        match self.on_failed(p, tries, &error)? {
+            Next::Confirm => self.watch(name),
+            Next::RetryAt(due) => self.retries.push((due, name.to_owned())),
+            Next::GiveUp => self.block_dependents(name)?,
+        }
+        Ok(())
+    }
+
+    /// Record a failed upload and decide what comes next: anything that may
+    /// have landed is settled with the registry before anything else
+    /// happens to this crate.
+    fn on_failed(
+        &mut self,
+        p: &Prepared,
+        tries: Tries,
+        error: &UploadError,
+    ) -> Result<Next, JournalError> {
+        let (name, version) = (&p.job.name, &p.job.version);
+        self.rec.record(Event::UploadFailed {
+            name: name.clone(),
+            version: version.clone(),
+            attempt: tries.attempt,
+            class: error.class,
+            message: error.message.clone(),
+            retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
+        })?;
+        let may_have_landed = error.already_uploaded
+            || matches!(
+                error.class,
+                FailureClass::Ambiguous | FailureClass::Retryable
+            );
+        if may_have_landed {
+            match reconcile(self.registry, name, version) {
+                Ok(found) => {
+                    let holding = Holding::of(found.as_deref(), Some(&p.job.sha256));
+                    self.rec.record(Event::Reconciled {
+                        name: name.clone(),
+                        version: version.clone(),
+                        found_sha256: found,
+                    })?;
+                    match holding {
+                        Holding::Ours => return Ok(Next::Confirm),
+                        Holding::Theirs { .. } => return Ok(Next::GiveUp),
+                        // "Already uploaded", yet absent: not ours to retry.
+                        Holding::Absent if error.already_uploaded => return Ok(Next::GiveUp),
+                        Holding::Absent => {}
+                    }
+                }
+                // Still unknown (the crate stays `ambiguous`): dispatching
+                // settles it before any new upload, and gives up after enough tries.
+                Err(_) => {
+                    let delay = backoff(self.opts.retry_base, self.opts.retry_cap, tries.counted);
+                    return Ok(Next::RetryAt(Instant::now() + delay));
+                }
+            }
+        }
+        let delay = match error.class {
+            FailureClass::Permanent => return Ok(Next::GiveUp),
+            FailureClass::RateLimited => {
+                if tries.attempt - tries.counted >= self.opts.max_attempts.saturating_mul(4) {
+                    return Ok(Next::GiveUp);
+                }
+                error.retry_after.map_or_else(
+                    || backoff(self.opts.retry_base, self.opts.retry_cap, tries.attempt),
+                    |d| d.min(MAX_RETRY_AFTER),
+                )
+            }
+            FailureClass::Retryable | FailureClass::Ambiguous => {
+                if tries.counted >= self.opts.max_attempts {
+                    return Ok(Next::GiveUp);
+                }
+                backoff(self.opts.retry_base, self.opts.retry_cap, tries.counted)
+            }
+        };
+        Ok(Next::RetryAt(Instant::now() + delay))
+    }
+
+    /// Ask the registry about a crate whose last attempt may have landed,
+    /// before it is sent again.
+    fn settle(&mut self, name: &str) -> Result<(), JournalError> {
+        let current = self.rec.state().crates[name].clone();
+        match reconcile(self.registry, name, &current.version) {
             Ok(found) => {
-                let ours = found.as_deref() == Some(p.job.sha256.as_str());
-                let theirs = found.is_some() && !ours;
-                rec.record(Event::Reconciled {
-                    name: name.clone(),
-                    version: version.clone(),
+                let holding = Holding::of(found.as_deref(), current.sha256.as_deref());
+                self.rec.record(Event::Reconciled {
+                    name: name.to_owned(),
+                    version: current.version.clone(),
                     found_sha256: found,
                 })?;
-                if ours {
-                    return Ok(Verdict::Confirm);
+                match holding {
+                    Holding::Ours => self.watch(name),
+                    Holding::Theirs { .. } => self.block_dependents(name)?,
+                    // Did not land: upload it again, now.
+                    Holding::Absent => self.ready.push_front(name.to_owned()),
                 }
-                if theirs || error.already_uploaded {
-                    return Ok(Verdict::GiveUp);
+            }
+            Err(error) => {
+                let tries = self.tries.entry(name.to_owned()).or_default();
+                tries.lookups_failed += 1;
+                let failures = tries.lookups_failed;
+                if failures >= self.opts.max_attempts {
+                    self.rec.record(Event::Unsettled {
+                        name: name.to_owned(),
+                        version: current.version.clone(),
+                        error,
+                    })?;
+                    self.needs_operator = true;
+                    self.block_dependents(name)?;
+                } else {
+                    let delay = backoff(self.opts.retry_base, self.opts.retry_cap, failures);
+                    self.retries.push((Instant::now() + delay, name.to_owned()));
                 }
             }
-            // Still unknown (the crate stays `ambiguous`): the dispatch asks
-            // again before any new upload, and gives up after enough tries.
-            Err(_) => {
-                return Ok(Verdict::RetryAt(
-                    Instant::now() + backoff(opts.retry_base, opts.retry_cap, tries.counted),
-                ));
-            }
         }
+        Ok(())
     }
-    let delay = match error.class {
-        FailureClass::Permanent => return Ok(Verdict::GiveUp),
-        FailureClass::RateLimited => {
-            if tries.attempt - tries.counted >= opts.max_attempts.saturating_mul(4) {
-                return Ok(Verdict::GiveUp);
-            }
-            error
-                .retry_after
-                .map(|d| d.min(MAX_RETRY_AFTER))
-                .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, tries.attempt))
-        }
-        FailureClass::Retryable | FailureClass::Ambiguous => {
-            if tries.counted >= opts.max_attempts {
-                return Ok(Verdict::GiveUp);
-            }
-            backoff(opts.retry_base, opts.retry_cap, tries.counted)
-        }
-    };
-    Ok(Verdict::RetryAt(Instant::now() + delay))
-}
 
-fn block_dependents(
-    rec: &mut Recorder<'_>,
-    plan: &mut PublishPlan,
-    failed: &str,
-) -> Result<(), JournalError> {
-    for (name, dependency) in plan.mark_failed(failed) {
-        let version = rec.journal().state().expect("started").crates[&name]
-            .version
-            .clone();
-        rec.record(Event::Skipped {
-            name,
-            version,
-            reason: SkipReason::DependencyFailed { dependency },
-        })?;
+    /// The poller's answer for a crate it was watching.
+    fn on_confirmed(
+        &mut self,
+        name: &str,
+        visible: bool,
+        ms: u64,
+        index_error: Option<String>,
+    ) -> Result<(), JournalError> {
+        self.confirming -= 1;
+        let version = self.rec.state().crates[name].version.clone();
+        if visible {
+            failpoint::hit("after-confirm", || {});
+            self.rec.record(Event::Visible {
+                name: name.to_owned(),
+                version,
+                ms,
+            })?;
+            self.plan.mark_confirmed(name);
+        } else {
+            self.rec.record(Event::VisibilityTimedOut {
+                name: name.to_owned(),
+                version,
+                waited_ms: ms,
+                index_error,
+            })?;
+            self.block_dependents(name)?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-fn pacing_wait(rec: &Recorder<'_>, opts: &EngineOpts, new_crate: bool) -> Option<Duration> {
-    let profile = opts.pacing?;
-    let times = &rec.journal().state().expect("started").upload_times;
-    let history = if new_crate {
-        &times.new_crates
-    } else {
-        &times.new_versions
-    };
-    let wait = profile.bucket(new_crate).wait(history, now_ms());
-    (!wait.is_zero()).then_some(wait)
-}
-
-/// Hand an uploaded crate to the poller.
-fn watch(rec: &Recorder<'_>, confirm_tx: &mpsc::Sender<ConfirmRequest>, name: &str) {
-    let current = &rec.journal().state().expect("started").crates[name];
-    failpoint::hit("before-confirm", || {});
-    confirm_tx
-        .send(ConfirmRequest {
+    /// The index started failing while confirming: said when it starts.
+    fn on_index_failing(&mut self, name: &str, error: String) -> Result<(), JournalError> {
+        let version = self.rec.state().crates[name].version.clone();
+        self.rec.record(Event::IndexFailing {
             name: name.to_owned(),
-            version: current.version.clone(),
-            sha256: current.sha256.clone().unwrap_or_default(),
+            version,
+            error,
         })
-        .expect("poller alive");
-}
+    }
 
-fn worker(
-    registry: &dyn Registry,
-    tasks: &Mutex<mpsc::Receiver<&Prepared>>,
-    done: mpsc::Sender<Done>,
-) {
-    loop {
-        let task = tasks.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok(p) = task else { return };
-        let started = Instant::now();
-        // A panic must not leave the scheduler waiting for an answer forever;
-        // the request may have gone out, so it is ambiguous.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            registry.upload(&p.job, &p.token)
-        }))
-        .unwrap_or_else(|_| {
-            Err(UploadError {
-                class: FailureClass::Ambiguous,
-                message: "the upload thread panicked".into(),
-                retry_after: None,
-                already_uploaded: false,
+    /// Nothing arrived before the deadline: a paced crate may go now.
+    fn on_timeout(&mut self) {
+        self.paced = None;
+    }
+
+    /// How long to wait for the threads before something is due here.
+    fn next_deadline(&self) -> Duration {
+        let next_due = self
+            .retries
+            .iter()
+            .map(|(due, _)| *due)
+            .chain(self.paced.as_ref().map(|(_, until)| *until))
+            .min();
+        next_due.map_or(Duration::from_secs(3600), |due| {
+            due.saturating_duration_since(Instant::now())
+        })
+    }
+
+    fn is_finished(&self) -> bool {
+        self.in_flight == 0
+            && self.confirming == 0
+            && self.ready.is_empty()
+            && self.retries.is_empty()
+    }
+
+    fn close(&mut self) {
+        self.tasks = None;
+        self.confirms = None;
+    }
+
+    fn outcome(&self) -> RunOutcome {
+        let state = self.rec.state();
+        if state.all_done() {
+            RunOutcome::Success
+        } else if self.needs_operator {
+            RunOutcome::NeedsOperator
+        } else if state.any_uploaded() {
+            RunOutcome::Partial
+        } else {
+            RunOutcome::NothingUploaded
+        }
+    }
+
+    /// Hand an uploaded crate to the poller.
+    fn watch(&mut self, name: &str) {
+        let current = &self.rec.state().crates[name];
+        failpoint::hit("before-confirm", || {});
+        self.confirms
+            .as_ref()
+            .expect("open while running")
+            .send(ConfirmRequest {
+                name: name.to_owned(),
+                version: current.version.clone(),
+                sha256: current.sha256.clone().unwrap_or_default(),
             })
-        });
-        let message = Done::Uploaded {
-            name: p.job.name.clone(),
-            result,
-            ms: started.elapsed().as_millis() as u64,
-        };
-        if done.send(message).is_err() {
-            return;
-        }
+            .expect("poller alive");
+        self.confirming += 1;
     }
-}
 
-/// Watch the index for every requested version: fresh reads, a short
-/// interval while a new version usually appears, then gentle backoff, with
-/// jitter; answers when the version shows with our checksum or its time is up.
-fn poller(
-    registry: &dyn Registry,
-    opts: &EngineOpts,
-    requests: mpsc::Receiver<ConfirmRequest>,
-    done: mpsc::Sender<Done>,
-) {
-    struct Pending {
-        request: ConfirmRequest,
-        started: Instant,
-        next: Instant,
-        interval: Duration,
-        /// The last read's failure, if it failed.
-        failing: Option<String>,
-    }
-    let mut pending: Vec<Pending> = Vec::new();
-    // The failure last reported: said once when it starts (or changes),
-    // not once per crate and poll.
-    let mut reported: Option<String> = None;
-    let mut open = true;
-    while open || !pending.is_empty() {
-        let received = match pending.iter().map(|p| p.next).min() {
-            Some(next) if !open => {
-                std::thread::sleep(next.saturating_duration_since(Instant::now()));
-                None
-            }
-            None if !open => None,
-            None => requests.recv().ok(),
-            Some(next) => {
-                match requests.recv_timeout(next.saturating_duration_since(Instant::now())) {
-                    Ok(request) => Some(request),
-                    Err(mpsc::RecvTimeoutError::Timeout) => None,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        open = false;
-                        None
-                    }
-                }
-            }
-        };
-        if let Some(request) = received {
-            let now = Instant::now();
-            pending.push(Pending {
-                request,
-                started: now,
-                next: now,
-                interval: opts.confirm_poll,
-                failing: None,
-            });
-        } else if open && pending.is_empty() {
-            open = false;
-            continue;
+    /// `failed` will not go out in this run: neither will what needs it.
+    fn block_dependents(&mut self, failed: &str) -> Result<(), JournalError> {
+        for (name, dependency) in self.plan.mark_failed(failed) {
+            let version = self.rec.state().crates[&name].version.clone();
+            self.rec.record(Event::Skipped {
+                name,
+                version,
+                reason: SkipReason::DependencyFailed { dependency },
+            })?;
         }
-        let now = Instant::now();
-        let mut still = Vec::new();
-        for mut p in pending.drain(..) {
-            if p.next > now {
-                still.push(p);
-                continue;
-            }
-            let r = &p.request;
-            let answer = registry.lookup(&r.name, &r.version);
-            let visible = matches!(
-                &answer,
-                Ok(Lookup::Present { sha256 }) if *sha256 == r.sha256 || r.sha256.is_empty()
-            );
-            match &answer {
-                Ok(_) => {
-                    p.failing = None;
-                    reported = None;
-                }
-                Err(error) => {
-                    let error = index_failure(error);
-                    if reported.as_ref() != Some(&error) {
-                        reported = Some(error.clone());
-                        let message = Done::IndexFailing {
-                            name: r.name.clone(),
-                            error: error.clone(),
-                        };
-                        if done.send(message).is_err() {
-                            return;
-                        }
-                    }
-                    p.failing = Some(error);
-                }
-            }
-            let elapsed = p.started.elapsed();
-            if visible || elapsed >= opts.confirm_timeout {
-                let message = Done::Confirmed {
-                    name: p.request.name,
-                    visible,
-                    ms: elapsed.as_millis() as u64,
-                    index_error: p.failing,
-                };
-                if done.send(message).is_err() {
-                    return;
-                }
-                continue;
-            }
-            p.next = Instant::now() + p.interval.mul_f64(0.9 + fastrand::f64() * 0.2);
-            if elapsed > Duration::from_secs(2) {
-                p.interval = p.interval.mul_f64(1.25).min(Duration::from_secs(2));
-            }
-            still.push(p);
-        }
-        pending = still;
+        Ok(())
     }
-}
 
-/// What a failed index read answered, without the crate's name (the same
-/// failure for every crate is one failure).
-fn index_failure(error: &IndexError) -> String {
-    match error {
-        IndexError::Status { status, .. } | IndexError::Unauthorized { status, .. } => {
-            format!("HTTP {status}")
-        }
-        IndexError::Transport(e) => e.source.to_string(),
-        IndexError::Malformed { .. } => "an answer that is not an index entry".into(),
-        IndexError::InvalidName(_) => error.to_string(),
+    fn pacing_wait(&self, new_crate: bool) -> Option<Duration> {
+        let profile = self.opts.pacing?;
+        let times = &self.rec.state().upload_times;
+        let history = if new_crate {
+            &times.new_crates
+        } else {
+            &times.new_versions
+        };
+        let wait = profile.bucket(new_crate).wait(history, now_ms());
+        (!wait.is_zero()).then_some(wait)
     }
 }

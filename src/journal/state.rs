@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::event::{Event, FORMAT, FailureClass, Record, RunOutcome, SkipReason};
+use crate::model::Holding;
 use crate::plan::PlanId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,22 +245,24 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
                 "the registry could not say whether it landed: {error}"
             ));
         }
-        Event::Reconciled { found_sha256, .. } => match found_sha256 {
-            Some(found) if Some(found) == c.sha256.as_ref() => {
-                c.status = CrateStatus::Uploaded;
-                c.last_error = None;
+        Event::Reconciled { found_sha256, .. } => {
+            match Holding::of(found_sha256.as_deref(), c.sha256.as_deref()) {
+                Holding::Ours => {
+                    c.status = CrateStatus::Uploaded;
+                    c.last_error = None;
+                }
+                Holding::Theirs { sha256 } => {
+                    c.status = CrateStatus::Failed;
+                    c.last_error = Some(format!(
+                        "the registry holds this version with another checksum ({sha256})"
+                    ));
+                }
+                Holding::Absent => {
+                    c.status = CrateStatus::Failed;
+                    c.last_error = Some("the upload did not land".into());
+                }
             }
-            Some(found) => {
-                c.status = CrateStatus::Failed;
-                c.last_error = Some(format!(
-                    "the registry holds this version with another checksum ({found})"
-                ));
-            }
-            None => {
-                c.status = CrateStatus::Failed;
-                c.last_error = Some("the upload did not land".into());
-            }
-        },
+        }
         Event::Visible { ms, .. } => {
             if c.status != CrateStatus::AlreadyPresent {
                 c.status = CrateStatus::Published;

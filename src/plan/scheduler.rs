@@ -48,6 +48,13 @@ impl PublishPlan {
         ready
     }
 
+    /// Hand `name` out now, whatever it waits for (a crate uploaded by an
+    /// earlier run only needs confirming). Its dependents still wait for
+    /// [`Self::mark_confirmed`].
+    pub fn take(&mut self, name: &str) {
+        self.waiting.remove(name);
+    }
+
     /// `name` is visible in the registry: its dependents stop waiting for it.
     pub fn mark_confirmed(&mut self, name: &str) {
         self.waiting.remove(name);
