@@ -5,6 +5,8 @@
 //! [`UploadJob`]s.
 
 mod check;
+#[cfg(test)]
+mod double_tests;
 mod pacing;
 mod reconcile;
 mod upload;

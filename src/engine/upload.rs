@@ -48,7 +48,9 @@ pub fn upload_all(
     let task_rx = Mutex::new(task_rx);
     let (confirm_tx, confirm_rx) = mpsc::channel::<ConfirmRequest>();
     let (done_tx, done_rx) = mpsc::channel::<Done>();
-    let mut run = UploadLoop::new(rec, registry, opts, prepared, to_confirm, task_tx, confirm_tx)?;
+    let mut run = UploadLoop::new(
+        rec, registry, opts, prepared, to_confirm, task_tx, confirm_tx,
+    )?;
     std::thread::scope(|scope| -> Result<(), JournalError> {
         for _ in 0..jobs {
             let (task_rx, done_tx) = (&task_rx, done_tx.clone());
