@@ -139,8 +139,11 @@ fn abort_at_every_journal_step_then_resume() {
     }
 }
 
+/// SIGKILL after the k-th journal event (k chosen by the seed, plus a
+/// random sliver of time), so every seed kills inside the run.
 #[test]
-fn sigkill_at_random_times_then_resume() {
+fn sigkill_inside_the_run_then_resume() {
+    let mut inside = 0;
     for seed in 0..16u64 {
         let mut rng = fastrand::Rng::with_seed(seed);
         let registry = TestRegistry::start_knobs(|k| {
@@ -159,10 +162,29 @@ fn sigkill_at_random_times_then_resume() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.u64(0..700)));
+        // A run of three new crates journals about 12 events.
+        let k = rng.usize(1..12);
+        let events = fx.root().join(".shipper/current/events.jsonl");
+        let started = std::time::Instant::now();
+        while std::fs::read(&events).map_or(0, |b| b.iter().filter(|c| **c == b'\n').count()) < k
+            && child.try_wait().unwrap().is_none()
+            && started.elapsed() < Duration::from_secs(60)
+        {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        std::thread::sleep(Duration::from_micros(rng.u64(0..30_000)));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
+        let unfinished =
+            std::fs::read_to_string(&events).is_ok_and(|text| !text.contains("\"run_finished\""));
+        if unfinished {
+            inside += 1;
+        }
         finish(&fx, &registry);
         assert_released_once(&fx, &registry);
     }
+    assert!(
+        inside >= 12,
+        "only {inside} of 16 kills landed inside the run"
+    );
 }
