@@ -7,6 +7,7 @@ mod args;
 mod exit;
 mod fix_forward;
 mod plan;
+mod preflight;
 mod publish;
 mod registry;
 mod yank;
@@ -46,6 +47,8 @@ struct ShipperCli {
 enum Command {
     /// Show the publish plan: crates, order, dependency levels, plan id
     Plan(plan::PlanArgs),
+    /// Check everything that can be known without publishing; a verdict and an exit code
+    Preflight(preflight::PreflightArgs),
     /// Publish the plan: ordered, journaled, resumable
     Publish(publish::PublishArgs),
     /// Continue an unfinished publish run
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
     let CargoCli::Shipper(cli) = CargoCli::parse_from(argv);
     let result = match cli.command {
         Command::Plan(args) => plan::exec(&cli.global, args),
+        Command::Preflight(args) => preflight::exec(&cli.global, args),
         Command::Publish(args) => publish::exec_publish(&cli.global, args),
         Command::Resume(args) => publish::exec_resume(&cli.global, args),
         Command::PlanYank(args) => yank::exec_plan_yank(&cli.global, args),

@@ -4,6 +4,7 @@
 mod fix_forward;
 mod plan;
 mod plan_yank;
+mod preflight;
 mod provenance;
 mod publish;
 mod yank;
@@ -13,5 +14,9 @@ pub use fix_forward::{
 };
 pub use plan::{PlanOpts, plan, plan_model};
 pub use plan_yank::{PlanYankError, PlanYankOpts, PlanYankReport, ReceiptSource, plan_yank};
+pub use preflight::{
+    Check, CheckId, CheckStatus, CrateCheck, Finding, PreflightBlocked, PreflightOpts,
+    PreflightReport, RateLimitEta, RegistryState, Severity, Verdict, preflight,
+};
 pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, StartError, publish};
 pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, yank};

@@ -3,6 +3,7 @@
 
 pub mod fix_forward;
 pub mod plan;
+pub mod preflight;
 pub mod publish;
 pub mod registry;
 pub mod yank;

@@ -1,0 +1,90 @@
+//! Who may act on a crate: its owners (`GET /api/v1/crates/{name}/owners`,
+//! public) and whose token this is (`GET /api/v1/me`). Read-only: nothing
+//! here changes anything in the registry.
+
+use std::time::Duration;
+
+use crate::secret::Secret;
+
+/// Whose token it is, as far as the registry says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenUser {
+    /// The registry named the token's user.
+    Login(String),
+    /// The registry refused the token itself (HTTP 401).
+    Rejected,
+    /// The registry does not tell (crates.io answers `/me` only to its
+    /// website's sessions; other registries may lack the endpoint).
+    Unknown { status: u32 },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the registry API could not answer `{what}`: {message}")]
+pub struct OwnersError {
+    pub what: String,
+    pub message: String,
+}
+
+/// The logins owning `name` (teams as `github:org:team`); `None` when the
+/// registry does not know the crate.
+pub fn crate_owners(api: &str, name: &str) -> Result<Option<Vec<String>>, OwnersError> {
+    let url = format!("{}/api/v1/crates/{name}/owners", api.trim_end_matches('/'));
+    let fail = |message: String| OwnersError {
+        what: format!("owners of {name}"),
+        message,
+    };
+    let request = http::Request::get(&url)
+        .body(Vec::new())
+        .map_err(|e| fail(e.to_string()))?;
+    let response =
+        super::http::send(request, Duration::from_secs(30)).map_err(|e| fail(e.to_string()))?;
+    match response.status().as_u16() {
+        200 => {
+            let body: serde_json::Value = serde_json::from_slice(response.body())
+                .map_err(|e| fail(format!("unreadable answer: {e}")))?;
+            let users = body["users"]
+                .as_array()
+                .ok_or_else(|| fail("the answer lists no `users`".into()))?;
+            Ok(Some(
+                users
+                    .iter()
+                    .filter_map(|u| u["login"].as_str().map(str::to_owned))
+                    .collect(),
+            ))
+        }
+        404 => Ok(None),
+        status => Err(fail(format!("HTTP {status}"))),
+    }
+}
+
+/// Ask the registry whose token `token` is. Never sends it anywhere but the
+/// registry's API, never puts it in an error.
+pub fn token_user(api: &str, token: &Secret) -> Result<TokenUser, OwnersError> {
+    let url = format!("{}/api/v1/me", api.trim_end_matches('/'));
+    let fail = |message: String| OwnersError {
+        what: "whose token this is".into(),
+        message,
+    };
+    let request = http::Request::get(&url)
+        .header(http::header::AUTHORIZATION, token.expose())
+        .body(Vec::new())
+        .map_err(|_| fail("the token is not a valid header value".into()))?;
+    let response =
+        super::http::send(request, Duration::from_secs(30)).map_err(|e| fail(e.to_string()))?;
+    let status = response.status().as_u16();
+    match status {
+        200 => {
+            let body: serde_json::Value = serde_json::from_slice(response.body())
+                .map_err(|e| fail(format!("unreadable answer: {e}")))?;
+            body["user"]["login"]
+                .as_str()
+                .map(|login| TokenUser::Login(login.to_owned()))
+                .ok_or_else(|| fail("the answer names no `user.login`".into()))
+        }
+        401 => Ok(TokenUser::Rejected),
+        status if status >= 500 => Err(fail(format!("HTTP {status}"))),
+        status => Ok(TokenUser::Unknown {
+            status: u32::from(status),
+        }),
+    }
+}
