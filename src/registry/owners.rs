@@ -88,3 +88,56 @@ pub fn token_user(api: &str, token: &Secret) -> Result<TokenUser, OwnersError> {
         }),
     }
 }
+
+/// The `.crate` the registry serves for `name@version` (from the `dl`
+/// template of the index's `config.json`, cargo's rules); `token` is sent
+/// when the registry needs one for reads.
+pub fn download_crate(
+    sparse_index: &str,
+    name: &str,
+    version: &str,
+    checksum: &str,
+    token: Option<&Secret>,
+) -> Result<Vec<u8>, OwnersError> {
+    let fail = |message: String| OwnersError {
+        what: format!("the .crate of {name} {version}"),
+        message,
+    };
+    let base = sparse_index.strip_prefix("sparse+").unwrap_or(sparse_index);
+    let config_url = format!("{}/config.json", base.trim_end_matches('/'));
+    let config = super::http::get_with(&config_url, Duration::from_secs(30), token)
+        .map_err(|e| fail(e.to_string()))?;
+    let config: serde_json::Value =
+        serde_json::from_slice(&config.body).map_err(|e| fail(format!("config.json: {e}")))?;
+    let dl = config["dl"]
+        .as_str()
+        .ok_or_else(|| fail("config.json names no `dl`".into()))?;
+    let markers = [
+        "{crate}",
+        "{version}",
+        "{prefix}",
+        "{lowerprefix}",
+        "{sha256-checksum}",
+    ];
+    let url = if markers.iter().any(|m| dl.contains(m)) {
+        let prefix = match name.len() {
+            1 => "1".to_owned(),
+            2 => "2".to_owned(),
+            3 => format!("3/{}", &name[..1]),
+            _ => format!("{}/{}", &name[..2], &name[2..4]),
+        };
+        dl.replace("{crate}", name)
+            .replace("{version}", version)
+            .replace("{lowerprefix}", &prefix.to_ascii_lowercase())
+            .replace("{prefix}", &prefix)
+            .replace("{sha256-checksum}", checksum)
+    } else {
+        format!("{}/{name}/{version}/download", dl.trim_end_matches('/'))
+    };
+    let response = super::http::get_with(&url, Duration::from_secs(120), token)
+        .map_err(|e| fail(e.to_string()))?;
+    match response.status {
+        200 => Ok(response.body),
+        status => Err(fail(format!("HTTP {status}"))),
+    }
+}

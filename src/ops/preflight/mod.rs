@@ -14,7 +14,7 @@ use crate::journal::{CrateRef, Event, Journal, SelectionRecord, SkipReason};
 use crate::model::PublishSetting;
 use crate::ops::{PlanOpts, plan};
 use crate::plan::{Plan, PlanError, Selection};
-use crate::registry::LiveRegistry;
+use crate::registry::{LiveRegistry, download_crate};
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
@@ -298,7 +298,7 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         .filter(|c| matches!(c.state, RegistryState::NewCrate | RegistryState::NewVersion))
         .count();
     match &live {
-        Some((live, _)) => report_checks.push(checks::names(&crates, live)),
+        Some(connected) => report_checks.push(checks::names(&crates, &connected.live)),
         None => report_checks.push(Check::skipped(
             CheckId::Names,
             "the registry could not be asked",
@@ -306,8 +306,8 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
     }
     report_checks.push(checks::token(&token, to_upload));
     match (&live, &token) {
-        (Some((_, api)), TokenLookup::Found(secret)) => {
-            report_checks.push(checks::owners(&crates, api, secret))
+        (Some(connected), TokenLookup::Found(secret)) => {
+            report_checks.push(checks::owners(&crates, &connected.api, secret))
         }
         (None, _) => report_checks.push(Check::skipped(
             CheckId::Owners,
@@ -334,12 +334,15 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
     })
 }
 
-/// Package (and verify) every plan crate; name -> sha256.
-fn dry_run_package(
-    ws: &LoadedWorkspace,
-    plan: &Plan,
-    verify: bool,
-) -> (Vec<(String, String)>, Check) {
+/// A `.crate` the dry run made.
+struct Packaged {
+    name: String,
+    sha256: String,
+    file: std::path::PathBuf,
+}
+
+/// Package (and verify) every plan crate.
+fn dry_run_package(ws: &LoadedWorkspace, plan: &Plan, verify: bool) -> (Vec<Packaged>, Check) {
     let names: Vec<String> = plan.crates.iter().map(|c| c.name.clone()).collect();
     let what = if verify {
         "packaged and verified"
@@ -355,7 +358,13 @@ fn dry_run_package(
     };
     match cargo_backend::package(ws, &request) {
         Ok(jobs) => (
-            jobs.into_iter().map(|j| (j.name, j.sha256)).collect(),
+            jobs.into_iter()
+                .map(|j| Packaged {
+                    name: j.name,
+                    sha256: j.sha256,
+                    file: j.crate_file,
+                })
+                .collect(),
             Check {
                 id: CheckId::Package,
                 summary: format!("{} crate(s) {what}", names.len()),
@@ -367,9 +376,16 @@ fn dry_run_package(
     }
 }
 
-/// The target registry, read with a token when it needs one for reads;
-/// with its API host for the owners checks.
-fn connect(plan: &Plan, token: &TokenLookup) -> anyhow::Result<(LiveRegistry, String)> {
+/// The target registry, read with a token when it needs one for reads.
+struct Connected {
+    live: LiveRegistry,
+    sparse: String,
+    /// The web API, for the owners checks.
+    api: String,
+    read_token: Option<Secret>,
+}
+
+fn connect(plan: &Plan, token: &TokenLookup) -> anyhow::Result<Connected> {
     let sparse = plan.target.sparse_index.as_deref().ok_or_else(|| {
         anyhow::anyhow!(
             "registry `{}` does not use the sparse protocol; cargo-shipper publishes to sparse registries only",
@@ -390,15 +406,20 @@ fn connect(plan: &Plan, token: &TokenLookup) -> anyhow::Result<(LiveRegistry, St
     } else {
         None
     };
-    Ok((LiveRegistry::connect(sparse, config, read)?, api))
+    Ok(Connected {
+        live: LiveRegistry::connect(sparse, config, read.clone())?,
+        sparse: sparse.to_owned(),
+        api,
+        read_token: read,
+    })
 }
 
 /// Ask the index about every plan crate, through the publish engine's own
 /// check (parallel lookups) on a journal kept in memory.
 fn lookups(
     plan: &Plan,
-    (live, _): &(LiveRegistry, String),
-    packaged: &[(String, String)],
+    registry: &Connected,
+    packaged: &[Packaged],
 ) -> anyhow::Result<(Vec<CrateCheck>, Check)> {
     let mut journal = Journal::in_memory();
     let mut sink = |_: &crate::journal::Record| {};
@@ -420,14 +441,11 @@ fn lookups(
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         selection: SelectionRecord::default(),
     })?;
-    let check = engine::check_registry(&mut rec, live, 8, &[])?;
+    let check = engine::check_registry(&mut rec, &registry.live, 8, &[])?;
     let mut crates = Vec::new();
     for c in &plan.crates {
         let name = &c.name;
-        let local = packaged
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, sha)| sha.clone());
+        let local = packaged.iter().find(|p| &p.name == name);
         let index = rec.journal().records().iter().find_map(|r| match &r.event {
             Event::Skipped {
                 name: n,
@@ -436,9 +454,9 @@ fn lookups(
             } if n == name => Some(sha256.clone()),
             _ => None,
         });
-        let state = match (&index, &local) {
-            (Some(index), Some(local)) if index == local => RegistryState::Published,
-            (Some(_), Some(_)) => RegistryState::PublishedDifferent,
+        let state = match (&index, local) {
+            (Some(index), Some(local)) if *index == local.sha256 => RegistryState::Published,
+            (Some(index), Some(local)) => compare(registry, local, &c.version.to_string(), index),
             (Some(_), None) => RegistryState::PublishedUncompared,
             (None, _) => match check.to_upload.iter().find(|(n, _)| n == name) {
                 Some((_, true)) => RegistryState::NewCrate,
@@ -450,12 +468,38 @@ fn lookups(
             name: name.clone(),
             version: c.version.to_string(),
             state,
-            local_sha256: local,
+            local_sha256: local.map(|p| p.sha256.clone()),
             index_sha256: index,
         });
     }
     let check = checks::registry(&crates);
     Ok((crates, check))
+}
+
+/// Checksums differ: the commit in `.cargo_vcs_info.json` alone does that.
+/// Compare the files themselves with what the registry serves.
+fn compare(
+    registry: &Connected,
+    local: &Packaged,
+    version: &str,
+    index_sha: &str,
+) -> RegistryState {
+    let theirs = download_crate(
+        &registry.sparse,
+        &local.name,
+        version,
+        index_sha,
+        registry.read_token.as_ref(),
+    );
+    let ours = std::fs::read(&local.file);
+    match (theirs, ours) {
+        (Ok(theirs), Ok(ours)) => match crate::crate_file::same_sources(&theirs, &ours) {
+            Ok(true) => RegistryState::Published,
+            Ok(false) => RegistryState::PublishedDifferent,
+            Err(_) => RegistryState::PublishedUncompared,
+        },
+        _ => RegistryState::PublishedUncompared,
+    }
 }
 
 fn unknown_crates(plan: &Plan) -> Vec<CrateCheck> {
