@@ -10,6 +10,7 @@ mod plan;
 mod preflight;
 mod publish;
 mod registry;
+mod status;
 mod yank;
 
 use std::ffi::OsString;
@@ -53,6 +54,8 @@ enum Command {
     Publish(publish::PublishArgs),
     /// Continue an unfinished publish run
     Resume(publish::ResumeArgs),
+    /// Where the release stands: plan, journal and registry side by side; the next action
+    Status(status::StatusArgs),
     /// Plan yanks from a release's receipt, dependents first (yanks nothing)
     PlanYank(yank::PlanYankArgs),
     /// Yank (or --undo: unyank) the versions of a yank plan, journaled and resumable
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Preflight(args) => preflight::exec(&cli.global, args),
         Command::Publish(args) => publish::exec_publish(&cli.global, args),
         Command::Resume(args) => publish::exec_resume(&cli.global, args),
+        Command::Status(args) => status::exec(&cli.global, args),
         Command::PlanYank(args) => yank::exec_plan_yank(&cli.global, args),
         Command::Yank(args) => yank::exec_yank(&cli.global, args),
         Command::FixForward(args) => fix_forward::exec(&cli.global, args),

@@ -173,7 +173,10 @@ impl<E: LogEvent> EventLog<E> {
     }
 }
 
-fn parse<E: LogEvent>(path: &Path, bytes: &[u8]) -> Result<Vec<Record<E>>, JournalError> {
+pub(super) fn parse<E: LogEvent>(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Vec<Record<E>>, JournalError> {
     let mut records: Vec<Record<E>> = Vec::new();
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if line.is_empty() {

@@ -14,6 +14,7 @@
 mod event;
 mod lock;
 mod log;
+mod peek;
 mod receipt;
 mod state;
 mod yank_plan;
@@ -24,6 +25,7 @@ pub use event::{
 };
 pub use lock::{LockError, RunLock};
 pub use log::{EventLog, JournalError, LogEvent, TornLine, now_ms};
+pub use peek::{Peek, Tail, peek, run_active};
 pub use receipt::{
     CrateOutcome, GitInfo, LoadedReceipt, Provenance, Receipt, ReceiptCrate, ReceiptError,
 };

@@ -7,6 +7,7 @@ mod plan_yank;
 mod preflight;
 mod provenance;
 mod publish;
+mod status;
 mod yank;
 
 pub use fix_forward::{
@@ -19,4 +20,8 @@ pub use preflight::{
     PreflightReport, RateLimitEta, RegistryState, Severity, Verdict, preflight,
 };
 pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, StartError, publish};
+pub use status::{
+    CrateRow, NextAction, RegistryTruth, RunSummary, StatusOpts, StatusReport, events, follow,
+    status,
+};
 pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, yank};

@@ -126,7 +126,7 @@ pub fn publish(
             return Err(StartError::NothingToResume(dir.root().to_owned()).into());
         }
         // Resume the release as it was selected, whatever the flags say now.
-        (Mode::Resume, Some(_)) => recorded_selection(&journal),
+        (Mode::Resume, Some(_)) => recorded_selection(journal.records()),
         (Mode::Publish, _) => (opts.selection.clone(), opts.target.clone()),
     };
     let plan = plan(ws, &plan_opts(&selection, &target))?;
@@ -477,9 +477,9 @@ fn plan_changes(state: &RunState, plan: &Plan) -> String {
     changes.join("; ")
 }
 
-fn recorded_selection(journal: &Journal) -> (Selection, TargetChoice) {
-    let recorded = journal
-        .records()
+/// The selection and registry the journal's latest run started with.
+pub(super) fn recorded_selection(records: &[Record]) -> (Selection, TargetChoice) {
+    let recorded = records
         .iter()
         .rev()
         .find_map(|r| match &r.event {

@@ -121,7 +121,7 @@ impl Reporter {
     }
 }
 
-fn human_line(event: &Event) -> Option<String> {
+pub(crate) fn human_line(event: &Event) -> Option<String> {
     let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
     match event {
         Event::RunStarted {
