@@ -340,14 +340,16 @@ pub fn owners(crates: &[CrateCheck], api: &str, token: &Secret) -> Check {
             Err(error) => findings.push(finding(Some(&c.name), Severity::Warn, error.to_string())),
         }
     }
-    check(
-        CheckId::Owners,
+    let summary = if existing.is_empty() {
+        format!("the token belongs to `{login}`; no existing crate gets a new version")
+    } else {
         format!(
-            "the token's user `{login}` owns {} existing crate(s)",
-            existing.len() - findings.len()
-        ),
-        findings,
-    )
+            "the token's user `{login}` owns {} of {} existing crate(s)",
+            existing.len() - findings.len(),
+            existing.len()
+        )
+    };
+    check(CheckId::Owners, summary, findings)
 }
 
 /// A lockfile pin on a yanked version: cargo publishes (it only warns),
