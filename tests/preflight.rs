@@ -394,6 +394,21 @@ fn a_crate_owned_by_someone_else_blocks_by_name() {
         text.contains("`shipper` is not an owner (owners: someone)"),
         "{text}"
     );
+
+    // A team among the owners: membership cannot be checked, so it warns.
+    let reply = support::http(
+        "PUT",
+        &owners,
+        &[&auth],
+        br#"{"users":["github:org:release"]}"#,
+    )
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let run = preflight(&fx, &registry, &["--no-verify"]);
+    assert_eq!(run.code(), 0, "{}", run.stdout());
+    let doc = parse(&run);
+    assert_eq!(status(&doc, "owners"), "warn");
+    assert!(findings(&doc, "owners").contains("a team owns it too"));
 }
 
 #[test]

@@ -175,6 +175,20 @@ fn status_before_during_and_after_an_interrupted_release() {
             .ok()
             .contains("Next: nothing to publish")
     );
+
+    // A yanked version is still there, and says so.
+    let auth = format!("Authorization: {}", registry.registry.token());
+    let yank = format!("{}/api/v1/crates/sb/0.1.0/yank", registry.api());
+    assert_eq!(
+        support::http("DELETE", &yank, &[&auth], &[])
+            .unwrap()
+            .status,
+        200
+    );
+    let (yanked, _) = status_json(&fx, &registry);
+    assert_eq!(yanked["crates"][1]["registry"]["yanked"], true);
+    assert_eq!(yanked["next"], serde_json::json!({"action": "nothing"}));
+    assert!(status(&fx, &registry, &[]).ok().contains("  yanked"));
 }
 
 #[test]

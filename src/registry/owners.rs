@@ -141,3 +141,48 @@ pub fn download_crate(
         status => Err(fail(format!("HTTP {status}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    /// A one-shot HTTP server answering `status` with an API error body.
+    fn answer_once(status: &str) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let status = status.to_owned();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = r#"{"errors":[{"detail":"no"}]}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        });
+        format!("http://{addr}")
+    }
+
+    #[test]
+    fn whose_token_by_status() {
+        let token = Secret::new("t".into());
+        // crates.io answers `/me` to its website's sessions only: a 403 for any token.
+        assert_eq!(
+            token_user(&answer_once("403 Forbidden"), &token).unwrap(),
+            TokenUser::Unknown { status: 403 }
+        );
+        assert_eq!(
+            token_user(&answer_once("404 Not Found"), &token).unwrap(),
+            TokenUser::Unknown { status: 404 }
+        );
+        assert_eq!(
+            token_user(&answer_once("401 Unauthorized"), &token).unwrap(),
+            TokenUser::Rejected
+        );
+        assert!(token_user(&answer_once("503 Service Unavailable"), &token).is_err());
+    }
+}
