@@ -403,10 +403,7 @@ pub fn rate_limit(
             ),
         );
     };
-    let eta = profile
-        .new_crates
-        .eta(new_crates)
-        .max(profile.new_versions.eta(new_versions));
+    let eta = profile.release_eta(new_crates, new_versions);
     let eta = RateLimitEta {
         new_crates,
         new_versions,

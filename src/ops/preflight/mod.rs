@@ -9,9 +9,10 @@ mod git;
 use serde::Serialize;
 
 use crate::cargo_backend::{self, PackageRequest, TokenLookup};
-use crate::engine::{self, PacingProfile, Recorder};
+use crate::engine::{self, Recorder};
 use crate::journal::{CrateRef, Event, Journal, SelectionRecord, SkipReason};
 use crate::model::PublishSetting;
+use crate::ops::publish::{LimitsSource, publish_limits};
 use crate::ops::{PlanOpts, plan};
 use crate::plan::{Plan, PlanError, Selection};
 use crate::registry::{LiveRegistry, download_crate};
@@ -319,11 +320,14 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         Ok(deps) => checks::yanked(&deps),
         Err(error) => checks::resolve_failed(&error),
     });
-    let pacing = match ws.pacing()? {
-        Some(configured) => Some((configured, "workspace")),
-        None => (plan.target.key == "crates-io").then(|| (PacingProfile::crates_io(), "crates-io")),
-    };
-    let (rate_limit, rate_check) = checks::rate_limit(&crates, pacing);
+    let limits = publish_limits(ws, &plan.target)?.map(|(profile, source)| {
+        let source = match source {
+            LimitsSource::Workspace => "workspace",
+            LimitsSource::CratesIo => "crates-io",
+        };
+        (profile, source)
+    });
+    let (rate_limit, rate_check) = checks::rate_limit(&crates, limits);
     report_checks.push(rate_check);
     Ok(PreflightReport {
         registry: plan.target.display_name().to_owned(),
