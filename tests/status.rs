@@ -233,6 +233,11 @@ fn follow_prints_a_running_release_until_it_ends() {
     let records = support::events_in(&archived);
     assert_eq!(followed.lines().count(), records.len(), "{followed}");
     // Nothing running: follow returns at once.
-    let idle = status(&fx, &registry, &["--events", "--follow"]).ok();
-    assert_eq!(idle, "");
+    let idle = status(&fx, &registry, &["--events", "--follow"]);
+    assert_eq!(idle.ok(), "");
+    assert!(
+        idle.stderr().contains("no run in the state directory"),
+        "{}",
+        idle.stderr()
+    );
 }

@@ -48,17 +48,25 @@ pub fn exec(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<()> {
     if args.follow {
         let mut out = std::io::stdout().lock();
         let mut failed = None;
+        let mut printed = 0;
         ops::follow(&ws, args.state_dir.as_ref(), &mut |record| {
+            printed += 1;
             if failed.is_none()
                 && let Err(e) = report::status::events(std::slice::from_ref(record), json, &mut out)
             {
                 failed = Some(e);
             }
         })?;
+        if printed == 0 && !json {
+            report::status::no_run();
+        }
         return failed.map_or(Ok(()), |e| Err(e.into()));
     }
     if args.events {
         let records = ops::events(&ws, args.state_dir.as_ref())?;
+        if records.is_empty() && !json {
+            report::status::no_run();
+        }
         report::status::events(&records, json, &mut std::io::stdout().lock())?;
         return Ok(());
     }

@@ -117,6 +117,9 @@ fn next_text(next: &NextAction) -> String {
         NextAction::Resume { upload, settle: 0 } => {
             format!("`cargo shipper resume` will upload {}", crates(*upload))
         }
+        NextAction::Resume { upload: 0, settle } => format!(
+            "`cargo shipper resume` will ask the registry about {settle} upload(s) of unknown outcome; nothing else is left to upload"
+        ),
         NextAction::Resume { upload, settle } => format!(
             "`cargo shipper resume` will first ask the registry about {settle} upload(s) of unknown outcome, then upload up to {}",
             crates(*upload)
@@ -178,4 +181,11 @@ pub fn events(records: &[Record], json: bool, out: &mut dyn Write) -> io::Result
         }
     }
     out.flush()
+}
+
+/// Said on stderr when `--events` found no run to show.
+pub fn no_run() {
+    eprintln!(
+        "no run in the state directory: nothing to show (finished runs are under `archive/`)"
+    );
 }
