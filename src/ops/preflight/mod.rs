@@ -1,7 +1,8 @@
 //! `cargo shipper preflight`: everything that can be known about a release
 //! without publishing it, as checks with findings and one verdict. Blocking
 //! findings make the verdict `blocked` (a CI gate fails on it); warnings do
-//! not. Nothing is uploaded, no journal is written, no lock is taken.
+//! not. Nothing is uploaded, no journal is written, no lock is taken (the
+//! dry run leaves what `cargo package` leaves: `target/package/`).
 
 mod checks;
 mod git;
