@@ -461,7 +461,8 @@ fn lookups(
         });
         let state = match (&index, local) {
             (Some(index), Some(local)) if *index == local.sha256 => RegistryState::Published,
-            (Some(index), Some(local)) => compare(registry, local, &c.version.to_string(), index),
+            // Settled below, downloads in parallel.
+            (Some(_), Some(_)) => RegistryState::PublishedUncompared,
             (Some(_), None) => RegistryState::PublishedUncompared,
             (None, _) => match check.to_upload.iter().find(|(n, _)| n == name) {
                 Some((_, true)) => RegistryState::NewCrate,
@@ -477,8 +478,45 @@ fn lookups(
             index_sha256: index,
         });
     }
+    compare_all(registry, packaged, &mut crates);
     let check = checks::registry(&crates);
     Ok((crates, check))
+}
+
+/// Settle every version whose checksum differs from the packaged one by
+/// comparing files, a few downloads at a time.
+fn compare_all(registry: &Connected, packaged: &[Packaged], crates: &mut [CrateCheck]) {
+    let todo: Vec<(usize, &Packaged, String, String)> = crates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let local = packaged.iter().find(|p| p.name == c.name)?;
+            let index = c.index_sha256.clone()?;
+            (index != local.sha256).then(|| (i, local, c.version.clone(), index))
+        })
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let states = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..8.min(todo.len()) {
+            s.spawn(|| {
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some((i, local, version, index)) = todo.get(n) else {
+                        break;
+                    };
+                    let state = compare(registry, local, version, index);
+                    states
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((*i, state));
+                }
+            });
+        }
+    });
+    for (i, state) in states.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        crates[i].state = state;
+    }
 }
 
 /// Checksums differ: the commit in `.cargo_vcs_info.json` alone does that.
