@@ -178,16 +178,17 @@ pub fn registry(crates: &[CrateCheck]) -> Check {
             _ => {}
         }
     }
-    check(
-        CheckId::Registry,
-        format!(
-            "{} new crate(s), {} new version(s), {} already published (skipped)",
-            count(RegistryState::NewCrate),
-            count(RegistryState::NewVersion),
-            count(RegistryState::Published) + count(RegistryState::PublishedUncompared),
-        ),
-        findings,
-    )
+    let mut summary = format!(
+        "{} new crate(s), {} new version(s), {} already published (skipped)",
+        count(RegistryState::NewCrate),
+        count(RegistryState::NewVersion),
+        count(RegistryState::Published) + count(RegistryState::PublishedUncompared),
+    );
+    let different = count(RegistryState::PublishedDifferent);
+    if different > 0 {
+        summary.push_str(&format!(", {different} published with other content"));
+    }
+    check(CheckId::Registry, summary, findings)
 }
 
 fn short(sha: Option<&str>) -> &str {
