@@ -201,6 +201,50 @@ fn missing_required_metadata_blocks_and_missing_recommended_warns() {
         .map(|f| f["severity"].as_str().unwrap())
         .collect();
     assert_eq!(severities, ["fail", "fail", "warn", "warn"]);
+
+    // In GitHub Actions, the findings go to the step summary too.
+    let summary = fx.root().join("summary.md");
+    let run = fx.shipper_env(
+        &registry,
+        &["preflight", "--registry", "local", "--no-verify"],
+        &[("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())],
+    );
+    assert_eq!(run.code(), 7);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with("### cargo-shipper preflight: blocked"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| metadata | fail | pf-bare: no `description`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_uploads_a_missing_token_only_warns() {
+    let registry = TestRegistry::start();
+    let fx = pair("0.1.0", "0.1.0");
+    fx.use_registry(&registry);
+    fx.publish(&registry, &["--no-verify"]).ok();
+    let run = fx.shipper(&[
+        "preflight",
+        "--registry",
+        "local",
+        "--no-verify",
+        "--message-format",
+        "json",
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let doc = parse(&run);
+    assert_eq!(status(&doc, "token"), "warn");
+    assert_eq!(status(&doc, "registry"), "pass");
+    assert!(
+        check(&doc, "registry")["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("2 already published (skipped)")
+    );
 }
 
 #[test]

@@ -49,6 +49,7 @@ pub fn exec(global: &GlobalArgs, args: PreflightArgs) -> anyhow::Result<()> {
         MessageFormat::Human => report::preflight::human(&result, &mut std::io::stdout().lock())?,
         MessageFormat::Json => report::preflight::json(&result, &mut std::io::stdout().lock())?,
     }
+    report::preflight::step_summary(&result);
     match result.verdict() {
         Verdict::Blocked => Err(PreflightBlocked {
             blocking: result.blocking(),

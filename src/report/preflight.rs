@@ -169,3 +169,53 @@ struct CheckDocument<'a> {
     skipped: Option<&'a str>,
     findings: &'a [Finding],
 }
+
+/// Append the verdict and every finding as Markdown to
+/// `$GITHUB_STEP_SUMMARY`, when set (GitHub Actions).
+pub fn step_summary(report: &PreflightReport) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
+    let verdict = match report.verdict() {
+        Verdict::Ready => "ready",
+        Verdict::ReadyWithWarnings => "ready, with warnings",
+        Verdict::Blocked => "blocked",
+    };
+    let mut text = format!(
+        "### cargo-shipper preflight: {verdict}\n\n| check | status | finding |\n|---|---|---|\n"
+    );
+    for check in &report.checks {
+        let status = format!("{:?}", check.status()).to_lowercase();
+        if check.findings.is_empty() {
+            let note = check.skipped.as_deref().unwrap_or(&check.summary);
+            text.push_str(&format!(
+                "| {} | {status} | {} |\n",
+                id_text(check.id),
+                cell(note)
+            ));
+        }
+        for f in &check.findings {
+            let message = match &f.krate {
+                Some(krate) => format!("{krate}: {}", f.message),
+                None => f.message.clone(),
+            };
+            text.push_str(&format!(
+                "| {} | {status} | {} |\n",
+                id_text(check.id),
+                cell(&message)
+            ));
+        }
+    }
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(text.as_bytes());
+    }
+}
+
+/// Text that stays inside one Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
