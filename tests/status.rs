@@ -225,7 +225,7 @@ fn follow_prints_a_running_release_until_it_ends() {
     assert!(followed.starts_with("#1 "), "{followed}");
     assert!(followed.contains("Published sc 0.1.0"), "{followed}");
     assert!(
-        followed.trim_end().ends_with("Finished Success"),
+        followed.trim_end().ends_with("Finished the release is out"),
         "{followed}"
     );
     // Every record of the run, once each.

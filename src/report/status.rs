@@ -164,7 +164,16 @@ pub fn event_line(record: &Record) -> String {
         record.at_ms % 1000
     );
     let text = human_line(&record.event).unwrap_or_else(|| match &record.event {
-        Event::RunFinished { outcome } => format!("{:>12} {outcome:?}", "Finished"),
+        Event::RunFinished { outcome } => format!(
+            "{:>12} {}",
+            "Finished",
+            match outcome {
+                RunOutcome::Success => "the release is out",
+                RunOutcome::Partial => "some crates are out; `cargo shipper resume` finishes",
+                RunOutcome::NothingUploaded => "nothing was uploaded",
+                RunOutcome::NeedsOperator => "an upload's outcome is unknown: check the registry",
+            }
+        ),
         _ => format!("{:>12} (an event this version does not know)", "Unknown"),
     });
     format!("#{:<4} {time}Z {}", record.seq, text.trim_start())
