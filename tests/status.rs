@@ -193,7 +193,7 @@ fn status_before_during_and_after_an_interrupted_release() {
 
 #[test]
 fn follow_prints_a_running_release_until_it_ends() {
-    let registry = TestRegistry::start_knobs(|k| k.upload_latency = Duration::from_millis(400));
+    let registry = TestRegistry::start_knobs(|k| k.upload_latency = Duration::from_millis(800));
     let fx = chain(&CRATES);
     fx.use_registry(&registry);
     let mut release = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
