@@ -204,9 +204,8 @@ pub fn names(crates: &[CrateCheck], registry: &dyn Registry) -> Check {
         .collect();
     let mut findings = Vec::new();
     for c in &new {
-        let spellings = [c.name.replace('-', "_"), c.name.replace('_', "-")];
-        for other in spellings.iter().filter(|s| **s != c.name) {
-            match registry.lookup(other, &c.version) {
+        for other in other_spellings(&c.name) {
+            match registry.lookup(&other, &c.version) {
                 Ok(Lookup::NewCrate) => {}
                 Ok(_) => findings.push(finding(
                     Some(&c.name),
@@ -228,6 +227,32 @@ pub fn names(crates: &[CrateCheck], registry: &dyn Registry) -> Check {
         format!("{} new crate name(s) free", new.len()),
         findings,
     )
+}
+
+/// Every other spelling of `name` with `-` and `_` swapped at any
+/// separator (crates.io's names are equal when those are); for names with
+/// many separators, only the all-`-` and all-`_` ones, to bound the lookups.
+fn other_spellings(name: &str) -> Vec<String> {
+    let separators: Vec<usize> = name
+        .char_indices()
+        .filter(|(_, ch)| *ch == '-' || *ch == '_')
+        .map(|(i, _)| i)
+        .collect();
+    let mut spellings = std::collections::BTreeSet::new();
+    if separators.len() <= 5 {
+        for mask in 0u32..(1 << separators.len()) {
+            let mut bytes = name.as_bytes().to_vec();
+            for (bit, &i) in separators.iter().enumerate() {
+                bytes[i] = if mask & (1 << bit) != 0 { b'_' } else { b'-' };
+            }
+            spellings.insert(String::from_utf8(bytes).expect("ASCII swapped for ASCII"));
+        }
+    } else {
+        spellings.insert(name.replace('-', "_"));
+        spellings.insert(name.replace('_', "-"));
+    }
+    spellings.remove(name);
+    spellings.into_iter().collect()
 }
 
 pub fn token(token: &TokenLookup, to_upload: usize) -> Check {
@@ -464,6 +489,17 @@ mod tests {
                 .all(|f| f.krate.as_deref() == Some("bare"))
         );
         assert!(metadata(&[facts("full")]).findings.is_empty());
+    }
+
+    #[test]
+    fn other_spellings_swap_each_separator() {
+        assert_eq!(other_spellings("a-b_c"), ["a-b-c", "a_b-c", "a_b_c"]);
+        assert!(other_spellings("plain").is_empty());
+        assert_eq!(
+            other_spellings("a-b-c-d-e-f-g"),
+            ["a_b_c_d_e_f_g"],
+            "many separators: the uniform spellings only"
+        );
     }
 
     #[test]
