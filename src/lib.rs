@@ -8,6 +8,7 @@
 pub mod atomic;
 pub mod cargo_backend;
 pub mod cli;
+pub mod crate_file;
 pub mod engine;
 pub mod failpoint;
 pub mod journal;

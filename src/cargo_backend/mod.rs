@@ -3,6 +3,12 @@
 //! credential machinery. With `workspace`, the only user of `cargo`; all of
 //! it runs on the calling thread (cargo's types are not `Send`).
 
+mod facts;
+
+pub use facts::{
+    LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,
+};
+
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;

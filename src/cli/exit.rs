@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
-use crate::ops::{RunFailed, YankFailed};
+use crate::ops::{PreflightBlocked, RunFailed, YankFailed};
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
 use crate::workspace::LoadError;
@@ -30,6 +30,8 @@ pub enum Exit {
     /// A receipt or yank plan given on the command line cannot be used:
     /// unreadable, not JSON, not ours, a newer format, empty, a broken graph.
     BadInputFile = 6,
+    /// `preflight`: a check found something that would make the release fail.
+    PreflightBlocked = 7,
 }
 
 impl Exit {
@@ -41,6 +43,9 @@ impl Exit {
                 RunOutcome::NeedsOperator => Exit::NeedsOperator,
                 RunOutcome::NothingUploaded | RunOutcome::Success => Exit::Failure,
             };
+        }
+        if error.downcast_ref::<PreflightBlocked>().is_some() {
+            return Exit::PreflightBlocked;
         }
         if let Some(failed) = error.downcast_ref::<YankFailed>() {
             return match failed.outcome {

@@ -7,8 +7,10 @@ mod args;
 mod exit;
 mod fix_forward;
 mod plan;
+mod preflight;
 mod publish;
 mod registry;
+mod status;
 mod yank;
 
 use std::ffi::OsString;
@@ -46,10 +48,14 @@ struct ShipperCli {
 enum Command {
     /// Show the publish plan: crates, order, dependency levels, plan id
     Plan(plan::PlanArgs),
+    /// Check everything that can be known without publishing; a verdict and an exit code
+    Preflight(preflight::PreflightArgs),
     /// Publish the plan: ordered, journaled, resumable
     Publish(publish::PublishArgs),
     /// Continue an unfinished publish run
     Resume(publish::ResumeArgs),
+    /// Where the release stands: plan, journal and registry side by side; the next action
+    Status(status::StatusArgs),
     /// Plan yanks from a release's receipt, dependents first (yanks nothing)
     PlanYank(yank::PlanYankArgs),
     /// Yank (or --undo: unyank) the versions of a yank plan, journaled and resumable
@@ -92,8 +98,10 @@ pub fn main() -> ExitCode {
     let CargoCli::Shipper(cli) = CargoCli::parse_from(argv);
     let result = match cli.command {
         Command::Plan(args) => plan::exec(&cli.global, args),
+        Command::Preflight(args) => preflight::exec(&cli.global, args),
         Command::Publish(args) => publish::exec_publish(&cli.global, args),
         Command::Resume(args) => publish::exec_resume(&cli.global, args),
+        Command::Status(args) => status::exec(&cli.global, args),
         Command::PlanYank(args) => yank::exec_plan_yank(&cli.global, args),
         Command::Yank(args) => yank::exec_yank(&cli.global, args),
         Command::FixForward(args) => fix_forward::exec(&cli.global, args),

@@ -32,6 +32,15 @@ impl PacingProfile {
         }
     }
 
+    /// Time these limits add to a release of `new_crates` new crates and
+    /// `new_versions` new versions, from full buckets (the two kinds are
+    /// paced apart, so the slower one sets the pace).
+    pub fn release_eta(&self, new_crates: u32, new_versions: u32) -> Duration {
+        self.new_crates
+            .eta(new_crates)
+            .max(self.new_versions.eta(new_versions))
+    }
+
     pub fn bucket(&self, new_crate: bool) -> Bucket {
         if new_crate {
             self.new_crates
@@ -116,5 +125,7 @@ mod tests {
         assert_eq!(p.new_versions.eta(30), Duration::ZERO);
         assert_eq!(p.new_versions.eta(40), Duration::from_secs(600));
         assert_eq!(p.new_crates.eta(7), Duration::from_secs(1200));
+        assert_eq!(p.release_eta(7, 40), Duration::from_secs(1200));
+        assert_eq!(p.release_eta(1, 50), Duration::from_secs(1200));
     }
 }

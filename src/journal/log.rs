@@ -202,7 +202,10 @@ fn open_append(path: &Path) -> std::io::Result<File> {
     super::links::no_follow(OpenOptions::new().create(true).append(true)).open(path)
 }
 
-fn parse<E: LogEvent>(path: &Path, bytes: &[u8]) -> Result<Vec<Record<E>>, JournalError> {
+pub(super) fn parse<E: LogEvent>(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Vec<Record<E>>, JournalError> {
     let mut records: Vec<Record<E>> = Vec::new();
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if line.is_empty() {

@@ -20,6 +20,7 @@ mod event;
 mod links;
 mod lock;
 mod log;
+mod peek;
 mod receipt;
 mod state;
 mod yank_plan;
@@ -31,6 +32,7 @@ pub use event::{
 pub use links::SymlinkRefused;
 pub use lock::{LockError, RunLock};
 pub use log::{EventLog, JournalError, LogEvent, TornLine, now_ms};
+pub use peek::{Peek, Tail, peek, run_active};
 pub use receipt::{
     CrateOutcome, GitInfo, LoadedReceipt, Provenance, Receipt, ReceiptCrate, ReceiptError,
 };

@@ -128,6 +128,7 @@ fn route(
         (&Method::GET, ["api", "v1", "crates", name, version, "download"]) => {
             download(state, name, version)
         }
+        (&Method::GET, ["api", "v1", "me"]) => me(state, headers),
         (&Method::GET, ["api", "v1", "crates", name]) => crate_info(state, name, None),
         (&Method::GET, ["api", "v1", "crates", name, "owners"]) => owners(state, name),
         (&Method::PUT | &Method::DELETE, ["api", "v1", "crates", name, "owners"]) => {
@@ -368,6 +369,18 @@ fn crate_info(state: &State, name: &str, version: Option<&str>) -> Reply {
                 }),
             )
         }
+    }
+}
+
+/// Whose token this is. Unlike crates.io (which answers only its website's
+/// sessions here), tokens are welcome; a wrong or missing one is a 401.
+fn me(state: &State, headers: &HeaderMap) -> Reply {
+    match headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()) {
+        Some(given) if given == state.token.as_bytes() => json(
+            StatusCode::OK,
+            &serde_json::json!({"user": {"id": 1, "login": storage::OWNER, "name": null}}),
+        ),
+        _ => error(StatusCode::UNAUTHORIZED, "the token is missing or invalid"),
     }
 }
 

@@ -4,8 +4,10 @@
 mod fix_forward;
 mod plan;
 mod plan_yank;
+mod preflight;
 mod provenance;
 mod publish;
+mod status;
 mod yank;
 
 pub use fix_forward::{
@@ -13,5 +15,13 @@ pub use fix_forward::{
 };
 pub use plan::{PlanOpts, plan, plan_model};
 pub use plan_yank::{PlanYankError, PlanYankOpts, PlanYankReport, ReceiptSource, plan_yank};
+pub use preflight::{
+    Check, CheckId, CheckStatus, CrateCheck, Finding, PreflightBlocked, PreflightOpts,
+    PreflightReport, RateLimitEta, RegistryState, Severity, Verdict, preflight,
+};
 pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, StartError, publish};
+pub use status::{
+    CrateRow, NextAction, RegistryTruth, RunSummary, StatusOpts, StatusReport, events, follow,
+    status,
+};
 pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, yank};

@@ -141,7 +141,7 @@ pub fn publish(
             return Err(StartError::NothingToResume(dir.root().to_owned()).into());
         }
         // Resume the release as it was selected, whatever the flags say now.
-        (Mode::Resume, Some(_)) => recorded_selection(&journal),
+        (Mode::Resume, Some(_)) => recorded_selection(journal.records()),
         (Mode::Publish, _) => (opts.selection.clone(), opts.target.clone()),
     };
     let plan = plan(ws, &plan_opts(&selection, &target))?;
@@ -294,20 +294,13 @@ fn run(
     let check = engine::check_registry(&mut rec, &registry, opts.engine.jobs.max(4), &unsettled)?;
     let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
 
-    // Configured limits win; crates.io's are known; other registries: none.
-    let pacing = match ws.pacing()? {
-        Some(configured) => Some(configured),
-        None => (plan.target.key == "crates-io").then(PacingProfile::crates_io),
-    };
+    let pacing = publish_limits(ws, &plan.target)?.map(|(profile, _)| profile);
     if let Some(profile) = pacing
         && !names.is_empty()
     {
         let new_crates = check.to_upload.iter().filter(|(_, new)| *new).count() as u32;
         let new_versions = names.len() as u32 - new_crates;
-        let eta = profile
-            .new_crates
-            .eta(new_crates)
-            .max(profile.new_versions.eta(new_versions));
+        let eta = profile.release_eta(new_crates, new_versions);
         rec.record(Event::PacingPlanned {
             new_crates,
             new_versions,
@@ -541,9 +534,9 @@ fn plan_changes(state: &RunState, plan: &Plan) -> String {
     changes.join("; ")
 }
 
-fn recorded_selection(journal: &Journal) -> (Selection, TargetChoice) {
-    let recorded = journal
-        .records()
+/// The selection and registry the journal's latest run started with.
+pub(super) fn recorded_selection(records: &[Record]) -> (Selection, TargetChoice) {
+    let recorded = records
         .iter()
         .rev()
         .find_map(|r| match &r.event {
@@ -563,6 +556,28 @@ fn recorded_selection(journal: &Journal) -> (Selection, TargetChoice) {
         },
         target,
     )
+}
+
+/// Where a release's publish limits come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LimitsSource {
+    /// `[workspace.metadata.shipper.pacing]`.
+    Workspace,
+    /// crates.io's published limits, built in.
+    CratesIo,
+}
+
+/// The limits a release to `target` is paced by: configured limits win;
+/// crates.io's are known; other registries have none.
+pub(super) fn publish_limits(
+    ws: &LoadedWorkspace,
+    target: &crate::model::RegistryTarget,
+) -> anyhow::Result<Option<(PacingProfile, LimitsSource)>> {
+    Ok(match ws.pacing()? {
+        Some(configured) => Some((configured, LimitsSource::Workspace)),
+        None => (target.key == "crates-io")
+            .then(|| (PacingProfile::crates_io(), LimitsSource::CratesIo)),
+    })
 }
 
 fn plan_opts(selection: &Selection, target: &TargetChoice) -> PlanOpts {

@@ -4,10 +4,12 @@
 
 mod api;
 pub(crate) mod http;
+mod owners;
 mod sparse;
 
 pub use api::{LookupError, RegistryApi, UploadError, classify, retry_after};
 pub use http::HttpError;
+pub use owners::{OwnersError, TokenUser, crate_owners, download_crate, token_user};
 pub use sparse::{IndexError, IndexVersion, SparseIndexReader};
 
 use std::path::PathBuf;

@@ -3,8 +3,10 @@
 
 pub mod fix_forward;
 pub mod plan;
+pub mod preflight;
 pub mod publish;
 pub mod registry;
+pub mod status;
 pub mod yank;
 
 use std::io::{IsTerminal, Write};

@@ -140,7 +140,7 @@ impl Reporter {
 }
 
 /// `unconfirmed`: crates uploaded whose confirmation timed out.
-fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Option<String> {
+pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Option<String> {
     let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
     match event {
         Event::RunStarted {

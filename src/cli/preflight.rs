@@ -1,0 +1,60 @@
+//! `cargo shipper preflight`.
+
+use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs};
+use crate::ops::{self, PreflightBlocked, PreflightOpts, Verdict};
+use crate::report;
+use crate::secret::Secret;
+use crate::workspace::LoadedWorkspace;
+
+/// Check everything that can be known without publishing: metadata, what the
+/// registry has, names, token and owners, git, yanked dependencies, a dry-run
+/// package and verify, the rate-limit ETA. Exits 7 when something blocks the
+/// release
+#[derive(Debug, clap::Args)]
+pub struct PreflightArgs {
+    /// Output format: a report for people, or one JSON document (docs/reference/preflight-json.md)
+    #[arg(long, value_enum, value_name = "FMT", default_value_t)]
+    message_format: MessageFormat,
+    /// Token to use (otherwise cargo's: env vars, credentials.toml, credential providers)
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Uncommitted changes are a warning, not a blocking problem
+    #[arg(long)]
+    allow_dirty: bool,
+    /// Package without building the packaged crates
+    #[arg(long)]
+    no_verify: bool,
+    #[command(flatten)]
+    packages: PackageArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    manifest: ManifestArgs,
+}
+
+pub fn exec(global: &GlobalArgs, args: PreflightArgs) -> anyhow::Result<()> {
+    let ws = LoadedWorkspace::load(
+        args.manifest.manifest_path.as_deref(),
+        &global.context(false),
+    )?;
+    let opts = PreflightOpts {
+        selection: args.packages.selection(),
+        target: args.registry.target(),
+        token: args.token.map(Secret::new),
+        allow_dirty: args.allow_dirty,
+        verify: !args.no_verify,
+    };
+    let result = ops::preflight(&ws, &opts)?;
+    match args.message_format {
+        MessageFormat::Human => report::preflight::human(&result, &mut std::io::stdout().lock())?,
+        MessageFormat::Json => report::preflight::json(&result, &mut std::io::stdout().lock())?,
+    }
+    report::preflight::step_summary(&result);
+    match result.verdict() {
+        Verdict::Blocked => Err(PreflightBlocked {
+            blocking: result.blocking(),
+        }
+        .into()),
+        Verdict::Ready | Verdict::ReadyWithWarnings => Ok(()),
+    }
+}

@@ -1,0 +1,109 @@
+//! Reading a publish run's journal without touching it: no repair, no lock,
+//! no `state.json` rewrite, nothing created. For `status`, which may run
+//! beside a release in progress (a half-written last line is simply not
+//! read yet).
+
+use std::fs::File;
+use std::io::Read;
+
+use super::{Event, JournalError, Record, RunState, StateDir};
+
+/// The journal as it is on disk right now.
+#[derive(Debug, Clone)]
+pub struct Peek {
+    pub records: Vec<Record>,
+    pub state: RunState,
+}
+
+/// The run in `current/`, if there is one with at least one record.
+pub fn peek(dir: &StateDir) -> Result<Option<Peek>, JournalError> {
+    let path = dir.events();
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(JournalError::Io { path, source }),
+    };
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let records: Vec<Record> = super::log::parse(&path, &bytes[..complete])?;
+    Ok(RunState::project(&records).map(|state| Peek { records, state }))
+}
+
+/// Whether a cargo-shipper run holds the state directory's lock now. Asks
+/// the kernel (a shared lock attempt, released at once); creates nothing.
+pub fn run_active(dir: &StateDir) -> bool {
+    let Ok(file) = File::open(dir.root().join("lock")) else {
+        return false;
+    };
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(_) => true,
+    }
+}
+
+/// Follows `events.jsonl` as a run appends to it: each call returns the
+/// records completed since the last one.
+pub struct Tail {
+    dir: StateDir,
+    /// Kept open once found: archiving renames `current/`, and the run's
+    /// last records must still be read through it.
+    file: Option<File>,
+    pending: Vec<u8>,
+}
+
+impl Tail {
+    pub fn new(dir: &StateDir) -> Self {
+        Tail {
+            dir: dir.clone(),
+            file: None,
+            pending: Vec::new(),
+        }
+    }
+
+    /// New complete records (none when the file is gone, as after archiving).
+    pub fn poll(&mut self) -> Result<Vec<Record>, JournalError> {
+        let path = self.dir.events();
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        if self.file.is_none() {
+            match File::open(&path) {
+                Ok(file) => self.file = Some(file),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(io(e)),
+            }
+        }
+        let file = self.file.as_mut().expect("opened above");
+        let mut fresh = Vec::new();
+        file.read_to_end(&mut fresh).map_err(io)?;
+        self.pending.extend(fresh);
+        let Some(end) = self.pending.iter().rposition(|b| *b == b'\n') else {
+            return Ok(Vec::new());
+        };
+        let lines: Vec<u8> = self.pending.drain(..=end).collect();
+        let mut records = Vec::new();
+        for (i, line) in lines.split(|b| *b == b'\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let record: Record =
+                serde_json::from_slice(line).map_err(|e| JournalError::Corrupt {
+                    path: path.clone(),
+                    line: i + 1,
+                    reason: e.to_string(),
+                })?;
+            records.push(record);
+        }
+        Ok(records)
+    }
+}
+
+impl Record {
+    /// Whether this record ends a run.
+    pub fn ends_run(&self) -> bool {
+        matches!(self.event, Event::RunFinished { .. })
+    }
+}

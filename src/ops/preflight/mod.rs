@@ -1,0 +1,569 @@
+//! `cargo shipper preflight`: everything that can be known about a release
+//! without publishing it, as checks with findings and one verdict. Blocking
+//! findings make the verdict `blocked` (a CI gate fails on it); warnings do
+//! not. Nothing is uploaded, no journal is written, no lock is taken (the
+//! dry run leaves what `cargo package` leaves: `target/package/`).
+
+mod checks;
+mod git;
+
+use serde::Serialize;
+
+use crate::cargo_backend::{self, PackageRequest, TokenLookup};
+use crate::engine::{self, Recorder};
+use crate::journal::{CrateRef, Event, Journal, SelectionRecord, SkipReason};
+use crate::model::PublishSetting;
+use crate::ops::publish::{LimitsSource, publish_limits};
+use crate::ops::{PlanOpts, plan};
+use crate::plan::{Plan, PlanError, Selection};
+use crate::registry::{LiveRegistry, download_crate};
+use crate::secret::Secret;
+use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+pub use checks::Severity;
+
+#[derive(Debug, Clone, Default)]
+pub struct PreflightOpts {
+    pub selection: Selection,
+    pub target: TargetChoice,
+    pub token: Option<Secret>,
+    /// Uncommitted changes are a warning instead of a blocking finding.
+    pub allow_dirty: bool,
+    /// Build the packaged crates (the dry run's verify step).
+    pub verify: bool,
+}
+
+/// Everything preflight found.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreflightReport {
+    /// The target registry's name for people.
+    pub registry: String,
+    /// `None` when the workspace cannot be planned.
+    pub plan_id: Option<String>,
+    pub crates: Vec<CrateCheck>,
+    pub checks: Vec<Check>,
+    /// What the registry's rate limits make of this release.
+    pub rate_limit: Option<RateLimitEta>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Ready,
+    ReadyWithWarnings,
+    Blocked,
+}
+
+impl PreflightReport {
+    pub fn verdict(&self) -> Verdict {
+        let worst = self.checks.iter().map(Check::status).max();
+        match worst {
+            Some(CheckStatus::Fail) => Verdict::Blocked,
+            Some(CheckStatus::Warn) => Verdict::ReadyWithWarnings,
+            _ => Verdict::Ready,
+        }
+    }
+
+    /// Findings that block the release.
+    pub fn blocking(&self) -> usize {
+        self.checks
+            .iter()
+            .flat_map(|c| &c.findings)
+            .filter(|f| f.severity == Severity::Fail)
+            .count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.checks
+            .iter()
+            .flat_map(|c| &c.findings)
+            .filter(|f| f.severity == Severity::Warn)
+            .count()
+    }
+}
+
+/// One check: what was looked at and what was found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub id: CheckId,
+    /// One line on what was checked and the gist of the result.
+    pub summary: String,
+    /// Set when the check could not run (and why): it then blocks nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+impl Check {
+    pub fn status(&self) -> CheckStatus {
+        if self.skipped.is_some() {
+            return CheckStatus::Skipped;
+        }
+        match self.findings.iter().map(|f| f.severity).max() {
+            Some(Severity::Fail) => CheckStatus::Fail,
+            Some(Severity::Warn) => CheckStatus::Warn,
+            None => CheckStatus::Pass,
+        }
+    }
+
+    fn skipped(id: CheckId, why: &str) -> Check {
+        Check {
+            id,
+            summary: String::new(),
+            skipped: Some(why.to_owned()),
+            findings: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Skipped,
+    Pass,
+    Warn,
+    Fail,
+}
+
+/// The checks, in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckId {
+    /// The workspace plans (order, publishability, versions on member deps).
+    Plan,
+    /// crates.io's required and recommended `[package]` fields.
+    Metadata,
+    /// Path and git dependencies without a version.
+    UnversionedDeps,
+    /// Uncommitted changes, HEAD tagged.
+    Git,
+    /// Dry-run package and verify of the whole plan.
+    Package,
+    /// Per crate: new, already published, published with other content.
+    Registry,
+    /// New crate names are free (crates.io treats `-` and `_` alike).
+    Names,
+    /// A token is there (never shown).
+    Token,
+    /// The token's user owns the crates that get new versions.
+    Owners,
+    /// Lockfile pins on yanked versions.
+    YankedDeps,
+    /// The registry's publish limits, as an ETA.
+    RateLimit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
+    pub krate: Option<String>,
+    pub severity: Severity,
+    pub message: String,
+}
+
+/// A plan crate against the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrateCheck {
+    pub name: String,
+    pub version: String,
+    pub state: RegistryState,
+    /// sha256 of the `.crate` the dry run packaged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_sha256: Option<String>,
+    /// sha256 the index lists for this version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistryState {
+    /// The registry does not know the crate: a new crate.
+    NewCrate,
+    /// The crate is there, this version is not.
+    NewVersion,
+    /// This version is there with the same content: publish skips it.
+    Published,
+    /// This version is there with other content: bump the version.
+    PublishedDifferent,
+    /// This version is there; the content could not be compared (packaging failed).
+    PublishedUncompared,
+    /// The registry could not be asked.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RateLimitEta {
+    pub new_crates: u32,
+    pub new_versions: u32,
+    /// Time the limits add beyond their bursts.
+    pub eta_ms: u64,
+    /// Where the limits come from: `crates-io` or `workspace` (configured).
+    pub limits: String,
+}
+
+pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<PreflightReport> {
+    let planned = plan(
+        ws,
+        &PlanOpts {
+            selection: opts.selection.clone(),
+            target: opts.target.clone(),
+            offline: false,
+        },
+    );
+    let (plan, plan_check) = match planned {
+        Ok(plan) => {
+            let check = Check {
+                id: CheckId::Plan,
+                summary: format!(
+                    "{} crate(s) in {} level(s), plan {}",
+                    plan.crates.len(),
+                    plan.level_count(),
+                    plan.id.short()
+                ),
+                skipped: None,
+                findings: Vec::new(),
+            };
+            (Some(plan), check)
+        }
+        Err(error) => match error.downcast::<PlanError>() {
+            Ok(plan_error) => (None, checks::plan_failed(&plan_error)),
+            Err(other) => return Err(other),
+        },
+    };
+    // Without a plan, the manifest checks still cover every publishable member.
+    let names: Vec<String> = match &plan {
+        Some(plan) => plan.crates.iter().map(|c| c.name.clone()).collect(),
+        None => ws
+            .model()?
+            .members
+            .into_iter()
+            .filter(|m| m.publish != PublishSetting::Nowhere)
+            .map(|m| m.name)
+            .collect(),
+    };
+    let facts = cargo_backend::manifest_facts(ws, &names)?;
+    let mut report_checks = vec![
+        plan_check,
+        checks::metadata(&facts),
+        checks::unversioned(&facts),
+        git::check(&ws.root()?, opts.allow_dirty),
+    ];
+    let Some(plan) = plan else {
+        for id in [
+            CheckId::Package,
+            CheckId::Registry,
+            CheckId::Names,
+            CheckId::Token,
+            CheckId::Owners,
+            CheckId::YankedDeps,
+            CheckId::RateLimit,
+        ] {
+            report_checks.push(Check::skipped(id, "the workspace does not plan"));
+        }
+        return Ok(PreflightReport {
+            registry: ws
+                .target(&opts.target, &ws.model()?)
+                .map_or_else(|_| "unknown".to_owned(), |t| t.display_name().to_owned()),
+            plan_id: None,
+            crates: Vec::new(),
+            checks: report_checks,
+            rate_limit: None,
+        });
+    };
+
+    // The dry run: every plan crate packaged (and verified), so the
+    // checksums can be compared with the index's.
+    let (packaged, package_check) = dry_run_package(ws, &plan, opts.verify);
+    report_checks.push(package_check);
+
+    let token = cargo_backend::find_token(ws, &plan.target, opts.token.as_ref());
+    let registry = connect(&plan, &token);
+    let (crates, registry_check, live) = match registry {
+        Ok(live) => match lookups(&plan, &live, &packaged) {
+            Ok((crates, check)) => (crates, check, Some(live)),
+            Err(error) => (
+                unknown_crates(&plan),
+                checks::registry_unreachable(&plan, &error),
+                None,
+            ),
+        },
+        Err(error) => (
+            unknown_crates(&plan),
+            checks::registry_unreachable(&plan, &error),
+            None,
+        ),
+    };
+    report_checks.push(registry_check);
+    let to_upload = crates
+        .iter()
+        .filter(|c| matches!(c.state, RegistryState::NewCrate | RegistryState::NewVersion))
+        .count();
+    match &live {
+        Some(connected) => report_checks.push(checks::names(&crates, &connected.live)),
+        None => report_checks.push(Check::skipped(
+            CheckId::Names,
+            "the registry could not be asked",
+        )),
+    }
+    report_checks.push(checks::token(&token, to_upload));
+    match (&live, &token) {
+        (Some(connected), TokenLookup::Found(secret)) => {
+            report_checks.push(checks::owners(&crates, &connected.api, secret))
+        }
+        (None, _) => report_checks.push(Check::skipped(
+            CheckId::Owners,
+            "the registry could not be asked",
+        )),
+        (_, _) => report_checks.push(Check::skipped(CheckId::Owners, "no token to ask about")),
+    }
+    report_checks.push(match cargo_backend::locked_registry_deps(ws, &names) {
+        Ok(deps) => checks::yanked(&deps),
+        Err(error) => checks::resolve_failed(&error),
+    });
+    let limits = publish_limits(ws, &plan.target)?.map(|(profile, source)| {
+        let source = match source {
+            LimitsSource::Workspace => "workspace",
+            LimitsSource::CratesIo => "crates-io",
+        };
+        (profile, source)
+    });
+    let (rate_limit, rate_check) = checks::rate_limit(&crates, limits);
+    report_checks.push(rate_check);
+    Ok(PreflightReport {
+        registry: plan.target.display_name().to_owned(),
+        plan_id: Some(plan.id.as_str().to_owned()),
+        crates,
+        checks: report_checks,
+        rate_limit,
+    })
+}
+
+/// A `.crate` the dry run made.
+struct Packaged {
+    name: String,
+    sha256: String,
+    file: std::path::PathBuf,
+}
+
+/// Package (and verify) every plan crate.
+fn dry_run_package(ws: &LoadedWorkspace, plan: &Plan, verify: bool) -> (Vec<Packaged>, Check) {
+    let names: Vec<String> = plan.crates.iter().map(|c| c.name.clone()).collect();
+    let what = if verify {
+        "packaged and verified"
+    } else {
+        "packaged"
+    };
+    // Dirtiness is the git check's business: packaging here is about content.
+    let request = PackageRequest {
+        names: &names,
+        target: &plan.target,
+        verify,
+        allow_dirty: true,
+    };
+    match cargo_backend::package(ws, &request) {
+        Ok(jobs) => (
+            jobs.into_iter()
+                .map(|j| Packaged {
+                    name: j.name,
+                    sha256: j.sha256,
+                    file: j.crate_file,
+                })
+                .collect(),
+            Check {
+                id: CheckId::Package,
+                summary: format!("{} crate(s) {what}", names.len()),
+                skipped: None,
+                findings: Vec::new(),
+            },
+        ),
+        Err(error) => (Vec::new(), checks::package_failed(&error)),
+    }
+}
+
+/// The target registry, read with a token when it needs one for reads.
+struct Connected {
+    live: LiveRegistry,
+    sparse: String,
+    /// The web API, for the owners checks.
+    api: String,
+    read_token: Option<Secret>,
+}
+
+fn connect(plan: &Plan, token: &TokenLookup) -> anyhow::Result<Connected> {
+    let sparse = plan.target.sparse_index.as_deref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "registry `{}` does not use the sparse protocol; cargo-shipper publishes to sparse registries only",
+            plan.target.display_name()
+        )
+    })?;
+    let read_token = match token {
+        TokenLookup::Found(secret) => Some(secret.clone()),
+        _ => None,
+    };
+    let mut config = LiveRegistry::index_config(sparse, None)?;
+    if config.api.is_empty() && read_token.is_some() {
+        config = LiveRegistry::index_config(sparse, read_token.as_ref())?;
+    }
+    let api = config.api.clone();
+    let read = if config.auth_required {
+        read_token
+    } else {
+        None
+    };
+    Ok(Connected {
+        live: LiveRegistry::connect(sparse, config, read.clone())?,
+        sparse: sparse.to_owned(),
+        api,
+        read_token: read,
+    })
+}
+
+/// Ask the index about every plan crate, through the publish engine's own
+/// check (parallel lookups) on a journal kept in memory.
+fn lookups(
+    plan: &Plan,
+    registry: &Connected,
+    packaged: &[Packaged],
+) -> anyhow::Result<(Vec<CrateCheck>, Check)> {
+    let mut journal = Journal::in_memory();
+    let mut sink = |_: &crate::journal::Record| {};
+    let mut rec = Recorder::new(&mut journal, &mut sink);
+    rec.record(Event::RunStarted {
+        format: crate::journal::FORMAT,
+        plan_id: plan.id.clone(),
+        registry: plan.target.key.clone(),
+        run: 1,
+        crates: plan
+            .crates
+            .iter()
+            .map(|c| CrateRef {
+                name: c.name.clone(),
+                version: c.version.to_string(),
+                depends_on: c.depends_on.clone(),
+            })
+            .collect(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        selection: SelectionRecord::default(),
+        done: 0,
+    })?;
+    let check = engine::check_registry(&mut rec, &registry.live, 8, &[])?;
+    let mut crates = Vec::new();
+    for c in &plan.crates {
+        let name = &c.name;
+        let local = packaged.iter().find(|p| &p.name == name);
+        let index = rec.journal().records().iter().find_map(|r| match &r.event {
+            Event::Skipped {
+                name: n,
+                reason: SkipReason::AlreadyInRegistry { sha256 },
+                ..
+            } if n == name => Some(sha256.clone()),
+            _ => None,
+        });
+        let state = match (&index, local) {
+            (Some(index), Some(local)) if *index == local.sha256 => RegistryState::Published,
+            // Settled below, downloads in parallel.
+            (Some(_), Some(_)) => RegistryState::PublishedUncompared,
+            (Some(_), None) => RegistryState::PublishedUncompared,
+            (None, _) => match check.to_upload.iter().find(|(n, _)| n == name) {
+                Some((_, true)) => RegistryState::NewCrate,
+                Some((_, false)) => RegistryState::NewVersion,
+                None => RegistryState::Unknown,
+            },
+        };
+        crates.push(CrateCheck {
+            name: name.clone(),
+            version: c.version.to_string(),
+            state,
+            local_sha256: local.map(|p| p.sha256.clone()),
+            index_sha256: index,
+        });
+    }
+    compare_all(registry, packaged, &mut crates);
+    let check = checks::registry(&crates);
+    Ok((crates, check))
+}
+
+/// Settle every version whose checksum differs from the packaged one by
+/// comparing files, a few downloads at a time.
+fn compare_all(registry: &Connected, packaged: &[Packaged], crates: &mut [CrateCheck]) {
+    let todo: Vec<(usize, &Packaged, String, String)> = crates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let local = packaged.iter().find(|p| p.name == c.name)?;
+            let index = c.index_sha256.clone()?;
+            (index != local.sha256).then(|| (i, local, c.version.clone(), index))
+        })
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let states = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..8.min(todo.len()) {
+            s.spawn(|| {
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some((i, local, version, index)) = todo.get(n) else {
+                        break;
+                    };
+                    let state = compare(registry, local, version, index);
+                    states
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((*i, state));
+                }
+            });
+        }
+    });
+    for (i, state) in states.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        crates[i].state = state;
+    }
+}
+
+/// Checksums differ: the commit in `.cargo_vcs_info.json` alone does that.
+/// Compare the files themselves with what the registry serves.
+fn compare(
+    registry: &Connected,
+    local: &Packaged,
+    version: &str,
+    index_sha: &str,
+) -> RegistryState {
+    let theirs = download_crate(
+        &registry.sparse,
+        &local.name,
+        version,
+        index_sha,
+        registry.read_token.as_ref(),
+    );
+    let ours = std::fs::read(&local.file);
+    match (theirs, ours) {
+        (Ok(theirs), Ok(ours)) => match crate::crate_file::same_sources(&theirs, &ours) {
+            Ok(true) => RegistryState::Published,
+            Ok(false) => RegistryState::PublishedDifferent,
+            Err(_) => RegistryState::PublishedUncompared,
+        },
+        _ => RegistryState::PublishedUncompared,
+    }
+}
+
+fn unknown_crates(plan: &Plan) -> Vec<CrateCheck> {
+    plan.crates
+        .iter()
+        .map(|c| CrateCheck {
+            name: c.name.clone(),
+            version: c.version.to_string(),
+            state: RegistryState::Unknown,
+            local_sha256: None,
+            index_sha256: None,
+        })
+        .collect()
+}
+
+/// The verdict was `blocked`: the exit code's reason (the report says why).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "preflight found {blocking} blocking problem(s); the release would fail: fix them and run `cargo shipper preflight` again"
+)]
+pub struct PreflightBlocked {
+    pub blocking: usize,
+}

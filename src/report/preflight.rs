@@ -1,0 +1,221 @@
+//! Rendering a [`PreflightReport`]: a table of crates and a list of checks
+//! for people, or the versioned JSON document of
+//! `docs/reference/preflight-json.md`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::publish::human_duration;
+use crate::ops::{
+    Check, CheckId, CheckStatus, CrateCheck, Finding, PreflightReport, RateLimitEta, RegistryState,
+    Severity, Verdict,
+};
+
+/// Version of the JSON document; bumped on any incompatible change.
+pub const PREFLIGHT_JSON_FORMAT: u32 = 1;
+
+pub fn human(report: &PreflightReport, out: &mut dyn Write) -> io::Result<()> {
+    let plan = report
+        .plan_id
+        .as_deref()
+        .map_or_else(|| "no plan".to_owned(), |id| format!("plan {}", &id[..12]));
+    writeln!(
+        out,
+        "Preflight for `{}` ({plan}): {} crate(s)",
+        report.registry,
+        report.crates.len()
+    )?;
+    let width = report
+        .crates
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0)
+        .max("crate".len());
+    if !report.crates.is_empty() {
+        writeln!(out, "  {:width$}  {:10}  registry", "crate", "version")?;
+        for c in &report.crates {
+            writeln!(
+                out,
+                "  {:width$}  {:10}  {}",
+                c.name,
+                c.version,
+                state_text(c.state)
+            )?;
+        }
+    }
+    writeln!(out, "Checks:")?;
+    for check in &report.checks {
+        let label = match check.status() {
+            CheckStatus::Pass => "ok",
+            CheckStatus::Warn => "warn",
+            CheckStatus::Fail => "FAIL",
+            CheckStatus::Skipped => "skip",
+        };
+        let text = match (&check.skipped, check.id) {
+            (Some(why), _) => format!("skipped: {why}"),
+            (None, CheckId::RateLimit) => rate_text(check, report.rate_limit.as_ref()),
+            (None, _) => check.summary.clone(),
+        };
+        writeln!(out, "  {label:4}  {}: {text}", id_text(check.id))?;
+        for f in &check.findings {
+            let mark = match f.severity {
+                Severity::Fail => "error",
+                Severity::Warn => "warning",
+            };
+            match &f.krate {
+                Some(krate) => writeln!(out, "          {mark}: {krate}: {}", f.message)?,
+                None => writeln!(out, "          {mark}: {}", f.message)?,
+            }
+        }
+    }
+    let (blocking, warnings) = (report.blocking(), report.warnings());
+    let verdict = match report.verdict() {
+        Verdict::Ready => "ready".to_owned(),
+        Verdict::ReadyWithWarnings => format!("ready, with {warnings} warning(s)"),
+        Verdict::Blocked => {
+            format!("blocked: {blocking} blocking problem(s), {warnings} warning(s)")
+        }
+    };
+    writeln!(out, "Verdict: {verdict}")
+}
+
+fn rate_text(check: &Check, eta: Option<&RateLimitEta>) -> String {
+    match eta {
+        Some(eta) if eta.eta_ms > 0 => format!(
+            "{}; they add about {} to the release",
+            check.summary,
+            human_duration(eta.eta_ms)
+        ),
+        Some(_) => format!("{}; within the bursts, no waiting", check.summary),
+        None => check.summary.clone(),
+    }
+}
+
+fn state_text(state: RegistryState) -> &'static str {
+    match state {
+        RegistryState::NewCrate => "new crate",
+        RegistryState::NewVersion => "new version",
+        RegistryState::Published => "published, same content (skipped)",
+        RegistryState::PublishedDifferent => "published with OTHER content: bump the version",
+        RegistryState::PublishedUncompared => "published (content not compared)",
+        RegistryState::Unknown => "unknown",
+    }
+}
+
+fn id_text(id: CheckId) -> &'static str {
+    match id {
+        CheckId::Plan => "plan",
+        CheckId::Metadata => "metadata",
+        CheckId::UnversionedDeps => "unversioned dependencies",
+        CheckId::Git => "git",
+        CheckId::Package => "package and verify",
+        CheckId::Registry => "registry",
+        CheckId::Names => "names",
+        CheckId::Token => "token",
+        CheckId::Owners => "owners",
+        CheckId::YankedDeps => "yanked dependencies",
+        CheckId::RateLimit => "rate limits",
+    }
+}
+
+pub fn json(report: &PreflightReport, out: &mut dyn Write) -> io::Result<()> {
+    let doc = PreflightDocument {
+        format: PREFLIGHT_JSON_FORMAT,
+        verdict: report.verdict(),
+        blocking: report.blocking(),
+        warnings: report.warnings(),
+        registry: &report.registry,
+        plan_id: report.plan_id.as_deref(),
+        crates: &report.crates,
+        checks: report
+            .checks
+            .iter()
+            .map(|c| CheckDocument {
+                id: c.id,
+                status: c.status(),
+                summary: &c.summary,
+                skipped: c.skipped.as_deref(),
+                findings: &c.findings,
+            })
+            .collect(),
+        rate_limit: report.rate_limit.as_ref(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+/// The `preflight --message-format json` document, format 1.
+#[derive(Serialize)]
+struct PreflightDocument<'a> {
+    format: u32,
+    verdict: Verdict,
+    blocking: usize,
+    warnings: usize,
+    registry: &'a str,
+    plan_id: Option<&'a str>,
+    crates: &'a [CrateCheck],
+    checks: Vec<CheckDocument<'a>>,
+    rate_limit: Option<&'a RateLimitEta>,
+}
+
+#[derive(Serialize)]
+struct CheckDocument<'a> {
+    id: CheckId,
+    status: CheckStatus,
+    summary: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<&'a str>,
+    findings: &'a [Finding],
+}
+
+/// Append the verdict and every finding as Markdown to
+/// `$GITHUB_STEP_SUMMARY`, when set (GitHub Actions).
+pub fn step_summary(report: &PreflightReport) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
+    let verdict = match report.verdict() {
+        Verdict::Ready => "ready",
+        Verdict::ReadyWithWarnings => "ready, with warnings",
+        Verdict::Blocked => "blocked",
+    };
+    let mut text = format!(
+        "### cargo-shipper preflight: {verdict}\n\n| check | status | finding |\n|---|---|---|\n"
+    );
+    for check in &report.checks {
+        let status = format!("{:?}", check.status()).to_lowercase();
+        if check.findings.is_empty() {
+            let note = check.skipped.as_deref().unwrap_or(&check.summary);
+            text.push_str(&format!(
+                "| {} | {status} | {} |\n",
+                id_text(check.id),
+                cell(note)
+            ));
+        }
+        for f in &check.findings {
+            let message = match &f.krate {
+                Some(krate) => format!("{krate}: {}", f.message),
+                None => f.message.clone(),
+            };
+            text.push_str(&format!(
+                "| {} | {status} | {} |\n",
+                id_text(check.id),
+                cell(&message)
+            ));
+        }
+    }
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(text.as_bytes());
+    }
+}
+
+/// Text that stays inside one Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}

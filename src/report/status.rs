@@ -1,0 +1,202 @@
+//! Rendering `status`: the plan × journal × registry table and the next
+//! action for people, or one JSON document (format 1); the journal's events
+//! as readable lines (`--events`) or JSON lines.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::publish::human_line;
+use crate::journal::{CrateStatus, Event, Record, RunOutcome};
+use crate::ops::{CrateRow, NextAction, RegistryTruth, RunSummary, StatusReport};
+
+/// Version of the JSON document; bumped on any incompatible change.
+pub const STATUS_JSON_FORMAT: u32 = 1;
+
+pub fn human(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "Status of `{}` (plan {}): {} crate(s)",
+        report.registry,
+        &report.plan_id[..12],
+        report.crates.len()
+    )?;
+    writeln!(out, "Run: {}", run_text(report.run.as_ref()))?;
+    let name_w = column(&report.crates, |c| c.name.len(), "crate");
+    let version_w = column(&report.crates, |c| c.version.len(), "version");
+    let journal_w = column(&report.crates, |c| journal_text(c.journal).len(), "journal");
+    writeln!(
+        out,
+        "  {:name_w$}  {:version_w$}  {:journal_w$}  registry",
+        "crate", "version", "journal"
+    )?;
+    for c in &report.crates {
+        writeln!(
+            out,
+            "  {:name_w$}  {:version_w$}  {:journal_w$}  {}",
+            c.name,
+            c.version,
+            journal_text(c.journal),
+            registry_text(&c.registry)
+        )?;
+    }
+    writeln!(out, "Next: {}", next_text(&report.next))
+}
+
+fn column(crates: &[CrateRow], len: impl Fn(&CrateRow) -> usize, title: &str) -> usize {
+    crates.iter().map(len).max().unwrap_or(0).max(title.len())
+}
+
+fn run_text(run: Option<&RunSummary>) -> String {
+    let Some(run) = run else {
+        return "none in progress".into();
+    };
+    let state = match (run.active, run.outcome) {
+        (true, _) => "running now".to_owned(),
+        (false, None) => "interrupted".to_owned(),
+        (false, Some(RunOutcome::Success)) => "finished (archived by the next publish)".to_owned(),
+        (false, Some(RunOutcome::Partial)) => "stopped with some crates out".to_owned(),
+        (false, Some(RunOutcome::NothingUploaded)) => "stopped with nothing uploaded".to_owned(),
+        (false, Some(RunOutcome::NeedsOperator)) => {
+            "stopped: an upload's outcome is unknown".to_owned()
+        }
+    };
+    format!(
+        "plan {}, {state}; {} run(s), {} event(s)",
+        &run.plan_id[..12],
+        run.runs,
+        run.last_seq
+    )
+}
+
+fn journal_text(status: Option<CrateStatus>) -> &'static str {
+    match status {
+        None => "-",
+        Some(CrateStatus::Pending) => "pending",
+        Some(CrateStatus::Packaged) => "packaged",
+        Some(CrateStatus::Uploading) => "uploading (outcome unknown)",
+        Some(CrateStatus::Uploaded) => "uploaded, not yet visible",
+        Some(CrateStatus::Published) => "published",
+        Some(CrateStatus::AlreadyPresent) => "already present",
+        Some(CrateStatus::Failed) => "failed",
+        Some(CrateStatus::Blocked) => "blocked",
+        Some(CrateStatus::Ambiguous) => "outcome unknown",
+    }
+}
+
+fn registry_text(truth: &RegistryTruth) -> String {
+    match truth {
+        RegistryTruth::Present {
+            yanked,
+            matches_journal,
+            ..
+        } => {
+            let mut text = if *yanked { "yanked" } else { "present" }.to_owned();
+            match matches_journal {
+                Some(true) => text.push_str(" (the journal's upload)"),
+                Some(false) => text.push_str(" (OTHER content than the journal's upload)"),
+                None => {}
+            }
+            text
+        }
+        RegistryTruth::Absent => "absent".into(),
+        RegistryTruth::Unknown { error: None } => "not asked".into(),
+        RegistryTruth::Unknown { error: Some(e) } => format!("unknown ({e})"),
+    }
+}
+
+fn next_text(next: &NextAction) -> String {
+    let crates = |n: usize| format!("{n} crate{}", if n == 1 { "" } else { "s" });
+    match next {
+        NextAction::Nothing => {
+            "nothing to publish: every crate of the plan is in the registry".into()
+        }
+        NextAction::Publish { upload } => {
+            format!("`cargo shipper publish` will upload {}", crates(*upload))
+        }
+        NextAction::Resume { upload, settle: 0 } => {
+            format!("`cargo shipper resume` will upload {}", crates(*upload))
+        }
+        NextAction::Resume { upload: 0, settle } => format!(
+            "`cargo shipper resume` will ask the registry about {settle} upload(s) of unknown outcome; nothing else is left to upload"
+        ),
+        NextAction::Resume { upload, settle } => format!(
+            "`cargo shipper resume` will first ask the registry about {settle} upload(s) of unknown outcome, then upload up to {}",
+            crates(*upload)
+        ),
+        NextAction::Running => {
+            "a release is running: follow it with `cargo shipper status --events --follow`".into()
+        }
+        NextAction::PlanChanged { journal_plan } => format!(
+            "the state directory holds a run of another plan ({}): restore the workspace to that release \
+             and `cargo shipper resume`, or `cargo shipper publish --abandon-unfinished`",
+            &journal_plan[..12]
+        ),
+        NextAction::Unknown => "unknown: the registry was not asked".into(),
+    }
+}
+
+pub fn json(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        format: u32,
+        #[serde(flatten)]
+        report: &'a StatusReport,
+    }
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &Document {
+            format: STATUS_JSON_FORMAT,
+            report,
+        },
+    )?;
+    writeln!(out)
+}
+
+/// One journal record as a line: sequence number, UTC time, what happened.
+pub fn event_line(record: &Record) -> String {
+    let secs = record.at_ms / 1000;
+    let time = format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60,
+        record.at_ms % 1000
+    );
+    let text =
+        human_line(&record.event, &Default::default()).unwrap_or_else(|| match &record.event {
+            Event::RunFinished { outcome } => format!(
+                "{:>12} {}",
+                "Finished",
+                match outcome {
+                    RunOutcome::Success => "the release is out",
+                    RunOutcome::Partial => "some crates are out; `cargo shipper resume` finishes",
+                    RunOutcome::NothingUploaded => "nothing was uploaded",
+                    RunOutcome::NeedsOperator =>
+                        "an upload's outcome is unknown: check the registry",
+                }
+            ),
+            _ => format!("{:>12} (an event this version does not know)", "Unknown"),
+        });
+    format!("#{:<4} {time}Z {}", record.seq, text.trim_start())
+}
+
+/// Records as readable lines, or as JSON lines (`events.jsonl`'s own form).
+pub fn events(records: &[Record], json: bool, out: &mut dyn Write) -> io::Result<()> {
+    for record in records {
+        if json {
+            serde_json::to_writer(&mut *out, record)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{}", event_line(record))?;
+        }
+    }
+    out.flush()
+}
+
+/// Said on stderr when `--events` found no run to show.
+pub fn no_run() {
+    eprintln!(
+        "no run in the state directory: nothing to show (finished runs are under `archive/`)"
+    );
+}
