@@ -8,6 +8,7 @@ mod exit;
 mod plan;
 mod publish;
 mod registry;
+mod rehearse;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -48,6 +49,8 @@ enum Command {
     Publish(publish::PublishArgs),
     /// Continue an unfinished publish run
     Resume(publish::ResumeArgs),
+    /// Rehearse the release into a registry standing in for the live target
+    Rehearse(rehearse::RehearseArgs),
     /// Run the embedded sparse registry (for rehearsals and local tests)
     Registry(registry::RegistryArgs),
 }
@@ -63,6 +66,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::exec(&cli.global, args),
         Command::Publish(args) => publish::exec_publish(&cli.global, args),
         Command::Resume(args) => publish::exec_resume(&cli.global, args),
+        Command::Rehearse(args) => rehearse::exec(&cli.global, args),
         Command::Registry(args) => registry::exec(&cli.global, args),
     };
     match result {

@@ -23,6 +23,9 @@ pub struct PublishArgs {
     /// Set aside (archive) an unfinished run of another plan and start this one
     #[arg(long)]
     abandon_unfinished: bool,
+    /// Refuse unless a passing `rehearse` of this plan uploaded exactly these bytes
+    #[arg(long)]
+    require_rehearsal: bool,
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
@@ -40,39 +43,39 @@ pub struct ResumeArgs {
 }
 
 #[derive(Debug, clap::Args)]
-struct RunArgs {
+pub(super) struct RunArgs {
     /// Output format: progress for people on stderr, or JSON lines of the events on stdout
     #[arg(long, value_enum, value_name = "FMT", default_value_t)]
-    message_format: MessageFormat,
+    pub(super) message_format: MessageFormat,
     /// Token to use (otherwise cargo's: env vars, credentials.toml, credential providers)
     #[arg(long, value_name = "TOKEN")]
-    token: Option<String>,
+    pub(super) token: Option<String>,
     /// Allow dirty working directories to be packaged
     #[arg(long)]
-    allow_dirty: bool,
+    pub(super) allow_dirty: bool,
     /// Do not build the packaged crates before uploading
     #[arg(long)]
-    no_verify: bool,
+    pub(super) no_verify: bool,
     /// Uploads in flight at once (index confirmations run beside them)
     #[arg(short, long, value_name = "N", default_value_t = 4)]
-    jobs: usize,
+    pub(super) jobs: usize,
     /// Where the run journal lives [default: .shipper/ at the workspace root]
     #[arg(long, value_name = "DIR")]
-    state_dir: Option<PathBuf>,
+    pub(super) state_dir: Option<PathBuf>,
     /// How long to wait for a new version to show in the index, in seconds
     #[arg(long, value_name = "SECS", default_value_t = 600)]
-    confirm_timeout: u64,
+    pub(super) confirm_timeout: u64,
     /// Upload attempts per crate per run
     #[arg(long, value_name = "N", default_value_t = 5)]
-    max_attempts: u32,
+    pub(super) max_attempts: u32,
     /// First retry delay in milliseconds (it doubles, with jitter); for tests
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
-    retry_delay_ms: u64,
+    pub(super) retry_delay_ms: u64,
     /// First interval between index polls in milliseconds; for tests
     #[arg(long, value_name = "MS", default_value_t = 100, hide = true)]
-    confirm_poll_ms: u64,
+    pub(super) confirm_poll_ms: u64,
     #[command(flatten)]
-    manifest: ManifestArgs,
+    pub(super) manifest: ManifestArgs,
 }
 
 pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()> {
@@ -81,6 +84,7 @@ pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()
     let mut opts = opts(&args.run, Mode::Publish, selection, target);
     opts.dry_run = args.dry_run;
     opts.abandon_unfinished = args.abandon_unfinished;
+    opts.require_rehearsal = args.require_rehearsal;
     run(global, &args.run, &opts)
 }
 
@@ -105,15 +109,21 @@ fn opts(run: &RunArgs, mode: Mode, selection: Selection, target: TargetChoice) -
         verify: !run.no_verify,
         dry_run: false,
         abandon_unfinished: false,
-        engine: EngineOpts {
-            jobs: run.jobs.max(1),
-            max_attempts: run.max_attempts.max(1),
-            retry_base: Duration::from_millis(run.retry_delay_ms),
-            retry_cap: Duration::from_secs(120).max(Duration::from_millis(run.retry_delay_ms)),
-            confirm_timeout: Duration::from_secs(run.confirm_timeout),
-            confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
-            pacing: None,
-        },
+        engine: engine_opts(run),
+        require_rehearsal: false,
+        stand_in: None,
+    }
+}
+
+pub(super) fn engine_opts(run: &RunArgs) -> EngineOpts {
+    EngineOpts {
+        jobs: run.jobs.max(1),
+        max_attempts: run.max_attempts.max(1),
+        retry_base: Duration::from_millis(run.retry_delay_ms),
+        retry_cap: Duration::from_secs(120).max(Duration::from_millis(run.retry_delay_ms)),
+        confirm_timeout: Duration::from_secs(run.confirm_timeout),
+        confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
+        pacing: None,
     }
 }
 

@@ -4,6 +4,8 @@
 //! - `current/state.json`: its projection, rewritten atomically after each event;
 //! - `current/receipt.json`: what the run did;
 //! - `lock`: one run at a time;
+//! - `rehearsal/` (a state directory of its own) and `rehearsal.json`: the
+//!   latest rehearsal, which the publish gate reads (see [`rehearsal`]);
 //! - `archive/<time>-<plan>-<what>/`: finished runs, so the next release
 //!   starts clean. Archiving renames `current/` in one step: a crash leaves
 //!   either the run in `current/` or the run in `archive/`, never half of each.
@@ -15,6 +17,7 @@ mod event;
 mod lock;
 mod log;
 mod receipt;
+mod rehearsal;
 mod state;
 
 pub use event::{
@@ -23,6 +26,10 @@ pub use event::{
 pub use lock::{LockError, RunLock};
 pub use log::{EventLog, JournalError, TornLine, now_ms};
 pub use receipt::{CrateOutcome, GitInfo, Provenance, Receipt, ReceiptCrate};
+pub use rehearsal::{
+    LiveCheck, REHEARSAL_FORMAT, RehearsalFileError, RehearsalRecord, RehearsalRegistry,
+    RehearsedCrate, RehearsedOutcome, StepResult, Verdict,
+};
 pub use state::{CrateState, CrateStatus, RunState, Timings, UploadTimes};
 
 use std::path::{Path, PathBuf};

@@ -29,6 +29,8 @@ pub struct RegistryConfig {
     /// Serve crates this registry does not hold from this sparse index
     /// (`sparse+https://index.crates.io/` for a crates.io stand-in).
     pub upstream: Option<String>,
+    /// Crate names never passed through to `upstream` (a rehearsal's own).
+    pub local_only: Vec<String>,
     pub knobs: Knobs,
 }
 
@@ -41,6 +43,7 @@ impl RegistryConfig {
             token: None,
             auth_required: false,
             upstream: None,
+            local_only: Vec::new(),
             knobs: Knobs::default(),
         }
     }
@@ -67,7 +70,10 @@ impl LocalRegistry {
             addr,
             auth_required: config.auth_required,
             knobs: knobs::KnobState::new(config.knobs),
-            upstream: config.upstream.as_deref().map(upstream::Upstream::new),
+            upstream: config
+                .upstream
+                .as_deref()
+                .map(|url| upstream::Upstream::new(url).with_local_only(&config.local_only)),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

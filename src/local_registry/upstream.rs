@@ -2,6 +2,7 @@
 //! default, for rehearsals): index files and downloads of crates this
 //! registry does not hold. Blocking; called from a blocking task.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -11,6 +12,10 @@ pub struct Upstream {
     /// Index root, without the `sparse+` prefix, ending in `/`.
     index: String,
     dl: OnceLock<String>,
+    /// Names (lowercase) never passed through: served only from this
+    /// registry (a rehearsal's own crates, so a hermetic workspace needs no
+    /// network and upstream never shadows what is rehearsed).
+    local_only: BTreeSet<String>,
 }
 
 impl Upstream {
@@ -22,17 +27,34 @@ impl Upstream {
         Upstream {
             index,
             dl: OnceLock::new(),
+            local_only: BTreeSet::new(),
         }
+    }
+
+    pub fn with_local_only(mut self, names: &[String]) -> Self {
+        self.local_only = names.iter().map(|n| n.to_lowercase()).collect();
+        self
+    }
+
+    fn passes_through(&self, name: &str) -> bool {
+        !self.local_only.contains(&name.to_lowercase())
     }
 
     /// The upstream index file at `rel`, if it has one.
     pub fn index_file(&self, rel: &str) -> Option<Vec<u8>> {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        if !self.passes_through(name) {
+            return None;
+        }
         let response = http::get(&format!("{}{rel}", self.index), Duration::from_secs(30)).ok()?;
         (response.status == 200).then_some(response.body)
     }
 
     /// The upstream `.crate` for `name@version`.
     pub fn download(&self, name: &str, version: &str) -> Option<Vec<u8>> {
+        if !self.passes_through(name) {
+            return None;
+        }
         let dl = self.dl()?;
         let url = if dl.contains("{crate}") || dl.contains("{version}") {
             dl.replace("{crate}", name).replace("{version}", version)

@@ -13,7 +13,8 @@ use crate::journal::{
     CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
     SelectionRecord, StateDir,
 };
-use crate::ops::{PlanOpts, plan, provenance};
+use crate::model::RegistryTarget;
+use crate::ops::{PlanOpts, gate, plan, provenance};
 use crate::plan::{Plan, Selection};
 use crate::registry::LiveRegistry;
 use crate::secret::Secret;
@@ -25,6 +26,9 @@ pub enum Mode {
     Publish,
     /// Only resume; refuse when there is nothing to resume.
     Resume,
+    /// Always start a new run: an unfinished one is set aside under
+    /// `archive/` (a rehearsal's registry is new each time).
+    Fresh,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +45,13 @@ pub struct PublishOpts {
     /// Archive an unfinished run of another plan instead of refusing.
     pub abandon_unfinished: bool,
     pub engine: EngineOpts,
+    /// Refuse unless a passing rehearsal of this plan recorded the bytes
+    /// about to be uploaded (also `require-rehearsal = true` in the
+    /// workspace metadata).
+    pub require_rehearsal: bool,
+    /// A rehearsal: package for and upload to this registry instead of the
+    /// plan's target. The plan, and its id, stay the live target's.
+    pub stand_in: Option<RegistryTarget>,
 }
 
 /// How a run ended, when it did not succeed. Carries the exit code's reason.
@@ -92,12 +103,9 @@ pub fn publish(
     opts: &PublishOpts,
     sink: &mut dyn FnMut(&Record),
 ) -> anyhow::Result<PublishReport> {
-    let dir = StateDir::new(&match &opts.state_dir {
-        Some(dir) => dir.clone(),
-        None => ws.root()?.join(".shipper"),
-    });
+    let dir = StateDir::new(&state_root(ws, opts)?);
     if opts.dry_run {
-        let plan = plan(ws, &plan_opts(&opts.selection, &opts.target))?;
+        let plan = plan_for(ws, opts, &opts.selection, &opts.target)?;
         let start = Start {
             plan: &plan,
             journal: &mut Journal::in_memory(),
@@ -120,6 +128,13 @@ pub fn publish(
         journal = Journal::open(&dir)?.0;
         torn = None; // that repair belongs to the archived run
     }
+    if opts.mode == Mode::Fresh && journal.state().is_some() {
+        let label = archive_label(journal.state(), "superseded");
+        drop(journal);
+        dir.archive(&label)?;
+        journal = Journal::open(&dir)?.0;
+        torn = None;
+    }
 
     let (selection, target) = match (opts.mode, journal.state()) {
         (Mode::Resume, None) => {
@@ -127,9 +142,9 @@ pub fn publish(
         }
         // Resume the release as it was selected, whatever the flags say now.
         (Mode::Resume, Some(_)) => recorded_selection(&journal),
-        (Mode::Publish, _) => (opts.selection.clone(), opts.target.clone()),
+        (Mode::Publish | Mode::Fresh, _) => (opts.selection.clone(), opts.target.clone()),
     };
-    let plan = plan(ws, &plan_opts(&selection, &target))?;
+    let plan = plan_for(ws, opts, &selection, &target)?;
 
     if let Some(state) = journal.state()
         && state.plan_id != plan.id
@@ -187,6 +202,37 @@ struct Start<'a> {
     torn: Option<crate::journal::TornLine>,
     run_number: u32,
     selection: SelectionRecord,
+}
+
+/// The plan for the live target; for a rehearsal, retargeted to the
+/// stand-in (same crates, edges and id). With the gate on, a plan that was
+/// not rehearsed (or not passed) is refused here, before any journal work.
+fn plan_for(
+    ws: &LoadedWorkspace,
+    opts: &PublishOpts,
+    selection: &Selection,
+    target: &TargetChoice,
+) -> anyhow::Result<Plan> {
+    let mut plan = plan(ws, &plan_opts(selection, target))?;
+    match &opts.stand_in {
+        Some(stand_in) => plan.target = stand_in.clone(),
+        None if gate_on(ws, opts)? => {
+            gate::check_plan(&gate::record_path(&state_root(ws, opts)?), &plan)?;
+        }
+        None => {}
+    }
+    Ok(plan)
+}
+
+fn gate_on(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<bool> {
+    Ok(opts.stand_in.is_none() && (opts.require_rehearsal || ws.requires_rehearsal()?))
+}
+
+fn state_root(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<PathBuf> {
+    Ok(match &opts.state_dir {
+        Some(dir) => dir.clone(),
+        None => ws.root()?.join(".shipper"),
+    })
 }
 
 fn selection_record(selection: &Selection, target: &TargetChoice) -> SelectionRecord {
@@ -271,7 +317,9 @@ fn run(
     let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
 
     // Configured limits win; crates.io's are known; other registries: none.
+    // A rehearsal's registry has no limits to respect.
     let pacing = match ws.pacing()? {
+        _ if opts.stand_in.is_some() => None,
         Some(configured) => Some(configured),
         None => (plan.target.key == "crates-io").then(PacingProfile::crates_io),
     };
@@ -312,6 +360,11 @@ fn run(
             .collect::<Vec<_>>(),
         Err(error) => return finish_failed(ws, &mut rec, dir, opts, error),
     };
+    if gate_on(ws, opts)?
+        && let Err(refusal) = gate::check_bytes(&gate::record_path(dir.root()), &jobs)
+    {
+        return finish_failed(ws, &mut rec, dir, opts, refusal.into());
+    }
     let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
     for job in &jobs {
         rec.record(Event::Packaged {
@@ -369,7 +422,11 @@ fn run(
     rec.record(Event::RunFinished { outcome })?;
     let state = rec.journal().state().expect("started").clone();
     if outcome == RunOutcome::Success {
-        let archived = dir.archive(&archive_label(Some(&state), "published"))?;
+        let what = match opts.stand_in {
+            Some(_) => "rehearsed",
+            None => "published",
+        };
+        let archived = dir.archive(&archive_label(Some(&state), what))?;
         return Ok(PublishReport {
             outcome,
             receipt: Some(archived.join("receipt.json")),

@@ -4,6 +4,7 @@
 pub mod plan;
 pub mod publish;
 pub mod registry;
+pub mod rehearse;
 
 use std::io::{IsTerminal, Write};
 

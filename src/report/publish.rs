@@ -24,7 +24,12 @@ pub struct Reporter {
     total: u64,
     out: u64,
     started: Instant,
+    /// Another wording for some events (a rehearsal's); `None` keeps the default.
+    rewrite: Option<Rewrite>,
 }
+
+/// Returns the line to print instead of the default one, if any.
+pub type Rewrite = Box<dyn FnMut(&Event) -> Option<String>>;
 
 impl Reporter {
     pub fn new(json: bool, quiet: bool) -> Self {
@@ -37,7 +42,24 @@ impl Reporter {
             total: 0,
             out: 0,
             started: Instant::now(),
+            rewrite: None,
         }
+    }
+
+    pub fn with_rewrite(mut self, rewrite: Rewrite) -> Self {
+        self.rewrite = Some(rewrite);
+        self
+    }
+
+    /// Clear the progress bar; print no summary (the caller prints its own).
+    pub fn stop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json
     }
 
     fn start_bar(&mut self) {
@@ -81,7 +103,8 @@ impl Reporter {
         if let Some(bar) = &self.bar {
             bar.set_position(self.out);
         }
-        let Some(line) = human_line(&record.event) else {
+        let rewritten = self.rewrite.as_mut().and_then(|f| f(&record.event));
+        let Some(line) = rewritten.or_else(|| human_line(&record.event)) else {
             return;
         };
         if self.quiet && !line.starts_with("warning:") {

@@ -1,0 +1,77 @@
+//! `cargo shipper rehearse`.
+
+use std::path::PathBuf;
+
+use crate::cli::args::{GlobalArgs, MessageFormat, PackageArgs};
+use crate::cli::publish::{RunArgs, engine_opts};
+use crate::journal::Verdict;
+use crate::ops::{self, RehearsalFailed, RehearsalTarget, RehearseOpts};
+use crate::report;
+use crate::secret::Secret;
+use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+/// Rehearse the release: publish the plan, with the same engine as
+/// `publish`, into a registry that stands in for the live target (an
+/// embedded one started for the occasion, unless `--registry`/`--index`
+/// name another), and write `rehearsal.json` for `publish
+/// --require-rehearsal`. Versions the live target already has are reported
+/// as "would skip"
+#[derive(Debug, clap::Args)]
+pub struct RehearseArgs {
+    /// Keep the embedded registry's data in DIR (and say how to serve it again)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["registry", "index"])]
+    keep: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
+    packages: PackageArgs,
+    /// Rehearse against this configured registry instead of the embedded one
+    #[arg(
+        long,
+        value_name = "REGISTRY",
+        conflicts_with = "index",
+        help_heading = "Registry Options"
+    )]
+    registry: Option<String>,
+    /// Rehearse against this sparse index instead of the embedded one
+    #[arg(long, value_name = "INDEX", help_heading = "Registry Options")]
+    index: Option<String>,
+}
+
+pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
+    let ws = LoadedWorkspace::load(
+        args.run.manifest.manifest_path.as_deref(),
+        &global.context(false),
+    )?;
+    let opts = RehearseOpts {
+        selection: args.packages.selection(),
+        live_target: TargetChoice::Default,
+        rehearsal: match (&args.registry, &args.index) {
+            (Some(name), _) => RehearsalTarget::Registry(name.clone()),
+            (None, Some(url)) => RehearsalTarget::Index(url.clone()),
+            (None, None) => RehearsalTarget::Embedded,
+        },
+        keep: args.keep.clone(),
+        state_dir: args.run.state_dir.clone(),
+        token: args.run.token.clone().map(Secret::new),
+        allow_dirty: args.run.allow_dirty,
+        verify: !args.run.no_verify,
+        engine: engine_opts(&args.run),
+    };
+    let mut reporter = report::rehearse::RehearsalReporter::new(
+        args.run.message_format == MessageFormat::Json,
+        global.quiet,
+    );
+    let report = ops::rehearse(&ws, &opts, &mut |p| reporter.progress(p))?;
+    reporter.finish(&report);
+    if report.record.verdict == Verdict::Failed {
+        let summary = format!(
+            "plan {}: {}; record: {}",
+            report.record.plan_id.short(),
+            report.record.failures.join("; "),
+            report.path.display()
+        );
+        return Err(RehearsalFailed(summary).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! Which plan versions the live target already has, asked before the
+//! rehearsal so that it predicts the live run: those are "would skip".
+//! When the live target cannot be asked (offline, say), every version is
+//! rehearsed as new and the record says so; `publish` asks again anyway.
+
+use std::collections::BTreeMap;
+
+use crate::cargo_backend;
+use crate::journal::LiveCheck;
+use crate::model::RegistryTarget;
+use crate::plan::Plan;
+use crate::registry::{LiveRegistry, Lookup, Registry};
+use crate::workspace::LoadedWorkspace;
+
+/// The live target's answers.
+#[derive(Debug, Clone)]
+pub struct LiveFindings {
+    pub check: LiveCheck,
+    /// Plan crates the live target has, with its checksum.
+    pub present: BTreeMap<String, String>,
+    /// The sparse index cargo reads for the live target (the stand-in's
+    /// upstream), when it is a sparse one.
+    pub read_index: Option<String>,
+}
+
+impl LiveFindings {
+    /// Plan crates the rehearsal uploads (everything not on the live target).
+    pub fn to_rehearse(&self, plan: &Plan) -> Vec<String> {
+        plan.crates
+            .iter()
+            .filter(|c| !self.present.contains_key(&c.name))
+            .map(|c| c.name.clone())
+            .collect()
+    }
+}
+
+pub fn check(ws: &LoadedWorkspace, plan: &Plan) -> anyhow::Result<LiveFindings> {
+    let read_index = ws.read_index(&plan.target)?;
+    let Some(url) = read_index.clone() else {
+        return Ok(LiveFindings {
+            check: LiveCheck::Unreachable {
+                error: format!("`{}` is not a sparse registry", plan.target.display_name()),
+            },
+            present: BTreeMap::new(),
+            read_index,
+        });
+    };
+    match ask(ws, &plan.target, &url, plan) {
+        Ok(present) => Ok(LiveFindings {
+            check: LiveCheck::Checked,
+            present,
+            read_index,
+        }),
+        Err(error) => Ok(LiveFindings {
+            check: LiveCheck::Unreachable {
+                error: format!("{error:#}"),
+            },
+            present: BTreeMap::new(),
+            read_index,
+        }),
+    }
+}
+
+fn ask(
+    ws: &LoadedWorkspace,
+    target: &RegistryTarget,
+    url: &str,
+    plan: &Plan,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let config = LiveRegistry::index_config(url, None)?;
+    let token = match config.auth_required {
+        true => Some(cargo_backend::read_token(ws, target, None)?),
+        false => None,
+    };
+    let registry = LiveRegistry::connect(url, config, token)?;
+    let answers = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..8.min(plan.crates.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(c) = plan.crates.get(i) else { break };
+                    let answer = registry.lookup(&c.name, &c.version.to_string());
+                    answers
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((c.name.clone(), answer));
+                }
+            });
+        }
+    });
+    let mut present = BTreeMap::new();
+    for (name, answer) in answers.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        match answer {
+            Ok(Lookup::Present { sha256 }) => {
+                present.insert(name, sha256);
+            }
+            Ok(Lookup::NewCrate | Lookup::NewVersion) => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("could not look up `{name}`")));
+            }
+        }
+    }
+    Ok(present)
+}

@@ -1,0 +1,176 @@
+//! `cargo shipper rehearse`: the whole release into a rehearsal registry
+//! (the embedded one, in-process, by default) standing in for the live
+//! target, through the very code path of `publish` (plan, package and
+//! verify, upload, confirm, journal under `<state dir>/rehearsal/`), then
+//! `rehearsal.json`: the plan id for the live target, what each crate's
+//! bytes were, and a verdict the publish gate checks.
+
+mod live;
+mod record;
+mod stand_in;
+
+pub use live::LiveFindings;
+pub use stand_in::{RehearsalTarget, STAND_IN_NAME};
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::engine::EngineOpts;
+use crate::journal::{LockError, Record, RehearsalRecord, RehearsalRegistry, RunState, StateDir};
+use crate::model::RegistryTarget;
+use crate::ops::{Mode, PlanOpts, PublishOpts, gate, plan, publish};
+use crate::plan::Selection;
+use crate::secret::Secret;
+use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+#[derive(Debug, Clone)]
+pub struct RehearseOpts {
+    pub selection: Selection,
+    /// The live target the rehearsal stands in for (as `publish` picks it).
+    pub live_target: TargetChoice,
+    /// Where to rehearse.
+    pub rehearsal: RehearsalTarget,
+    /// Keep the embedded registry's data here.
+    pub keep: Option<PathBuf>,
+    /// Default: `.shipper/` at the workspace root; the rehearsal's journal
+    /// goes to its `rehearsal/`, the record to its `rehearsal.json`.
+    pub state_dir: Option<PathBuf>,
+    /// For a rehearsal registry that is not the embedded one.
+    pub token: Option<Secret>,
+    pub allow_dirty: bool,
+    pub verify: bool,
+    pub engine: EngineOpts,
+}
+
+/// What the rehearsal reports while it runs.
+pub enum Progress<'a> {
+    /// The live target was asked which plan versions it has.
+    LiveChecked {
+        target: &'a RegistryTarget,
+        findings: &'a LiveFindings,
+    },
+    /// The rehearsal registry is ready at this index.
+    RegistryReady {
+        registry: &'a RehearsalRegistry,
+        index: &'a str,
+    },
+    /// An event of the rehearsal's run (the same events as `publish`).
+    Event(&'a Record),
+}
+
+#[derive(Debug)]
+pub struct RehearsalReport {
+    pub record: RehearsalRecord,
+    /// Where the record was written.
+    pub path: PathBuf,
+    /// The live target's name for people (`crates-io`, a registry name, a URL).
+    pub live_name: String,
+    /// Where the embedded registry's data stayed (`--keep`).
+    pub kept: Option<PathBuf>,
+    /// What stopped the run, if anything (the record has it as text).
+    pub error: Option<anyhow::Error>,
+}
+
+/// A rehearsal that ran and failed; its record says what failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the rehearsal failed: {0}")]
+pub struct RehearsalFailed(pub String);
+
+pub fn rehearse(
+    ws: &LoadedWorkspace,
+    opts: &RehearseOpts,
+    sink: &mut dyn FnMut(Progress<'_>),
+) -> anyhow::Result<RehearsalReport> {
+    let started = Instant::now();
+    let started_at_ms = crate::journal::now_ms();
+    let state_root = match &opts.state_dir {
+        Some(dir) => dir.clone(),
+        None => ws.root()?.join(".shipper"),
+    };
+    let plan = plan(
+        ws,
+        &PlanOpts {
+            selection: opts.selection.clone(),
+            target: opts.live_target.clone(),
+            offline: false,
+        },
+    )?;
+    let findings = live::check(ws, &plan)?;
+    sink(Progress::LiveChecked {
+        target: &plan.target,
+        findings: &findings,
+    });
+    let stand_in = stand_in::StandIn::start(
+        ws,
+        &opts.rehearsal,
+        stand_in::EmbeddedSetup {
+            keep: opts.keep.as_deref(),
+            upstream: findings.read_index.clone(),
+            local_only: findings.to_rehearse(&plan),
+        },
+    )?;
+    sink(Progress::RegistryReady {
+        registry: &stand_in.record,
+        index: stand_in.target.sparse_index.as_deref().unwrap_or_default(),
+    });
+    let rehearsal_ws = ws.with_config(&stand_in.cargo_config)?;
+    let publish_opts = PublishOpts {
+        mode: Mode::Fresh,
+        selection: opts.selection.clone(),
+        target: opts.live_target.clone(),
+        state_dir: Some(state_root.join("rehearsal")),
+        // The user's token is for their registries, never the embedded one.
+        token: match opts.rehearsal {
+            RehearsalTarget::Embedded => stand_in.token.clone(),
+            _ => opts.token.clone(),
+        },
+        allow_dirty: opts.allow_dirty,
+        verify: opts.verify,
+        dry_run: false,
+        abandon_unfinished: false,
+        engine: opts.engine.clone(),
+        require_rehearsal: false,
+        stand_in: Some(stand_in.target.clone()),
+    };
+    let result = publish(&rehearsal_ws, &publish_opts, &mut |r| {
+        sink(Progress::Event(r))
+    });
+    let (state, error) = match result {
+        Ok(report) => (Some(report.state), None),
+        // Another rehearsal holds the directory: its record is not ours to write.
+        Err(error) if error.chain().any(|e| e.is::<LockError>()) => return Err(error),
+        Err(error) => (
+            read_state(&StateDir::new(&state_root.join("rehearsal"))),
+            Some(error),
+        ),
+    };
+    // The state must be this plan's (an error before the run started leaves none).
+    let state = state.filter(|s| s.plan_id == plan.id);
+
+    let record = record::build(record::Inputs {
+        plan: &plan,
+        findings: &findings,
+        registry: stand_in.record.clone(),
+        state: state.as_ref(),
+        error: error.as_ref(),
+        consumer_build: None,
+        started_at_ms,
+        duration_ms: started.elapsed().as_millis() as u64,
+    });
+    let path = gate::record_path(&state_root);
+    record.write(&path).map_err(|e| {
+        anyhow::Error::new(e).context(format!("could not write `{}`", path.display()))
+    })?;
+    Ok(RehearsalReport {
+        record,
+        path,
+        live_name: plan.target.display_name().to_owned(),
+        kept: stand_in.kept.clone(),
+        error,
+    })
+}
+
+/// The projection a failed run left in `current/`.
+fn read_state(dir: &StateDir) -> Option<RunState> {
+    serde_json::from_slice(&std::fs::read(dir.state()).ok()?).ok()
+}

@@ -1,0 +1,379 @@
+//! `cargo shipper rehearse` end to end: the embedded registry started
+//! in-process stands in for the live target; the gate binds `publish` to
+//! what was rehearsed.
+
+mod support;
+
+use std::path::Path;
+
+use support::{DEMO_CRATES, Fixture, Run, TestRegistry, chain, demo_workspace};
+
+/// No network: every proxy points at a closed port (loopback is exempt,
+/// so the embedded registries still answer).
+const OFFLINE: [(&str, &str); 8] = [
+    ("HTTPS_PROXY", "http://127.0.0.1:9"),
+    ("https_proxy", "http://127.0.0.1:9"),
+    ("HTTP_PROXY", "http://127.0.0.1:9"),
+    ("http_proxy", "http://127.0.0.1:9"),
+    ("ALL_PROXY", "http://127.0.0.1:9"),
+    ("all_proxy", "http://127.0.0.1:9"),
+    ("NO_PROXY", "127.0.0.1,localhost"),
+    ("no_proxy", "127.0.0.1,localhost"),
+];
+
+fn rehearse(fx: &Fixture, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "rehearse",
+        "--allow-dirty",
+        "--retry-delay-ms",
+        "20",
+        "--confirm-poll-ms",
+        "20",
+    ];
+    args.extend(extra);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+        .arg("shipper")
+        .args(&args)
+        .current_dir(fx.root())
+        .env("CARGO_HOME", fx.cargo_home())
+        .env("NO_COLOR", "1")
+        .env_remove("CARGO_REGISTRY_TOKEN")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .envs(OFFLINE)
+        .output()
+        .expect("run cargo-shipper");
+    Run(output)
+}
+
+fn record(fx: &Fixture) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(fx.root().join(".shipper/rehearsal.json")).unwrap())
+        .unwrap()
+}
+
+fn crate_entry<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    record["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {record}"))
+}
+
+/// The live target is `local` (cargo's `registry.default`), which also
+/// stands for crates.io, as in the other tests.
+fn live_registry(fx: &Fixture, registry: &TestRegistry) {
+    fx.use_registry(registry)
+        .cargo_config("[registry]\ndefault = \"local\"\n");
+}
+
+fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((
+                    path.strip_prefix(dir).unwrap().display().to_string(),
+                    std::fs::read(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_demo_rehearses_green_offline_with_no_registry_configured() {
+    let fx = demo_workspace();
+    let run = rehearse(&fx, &[]);
+    run.ok();
+    let err = run.stderr();
+    assert!(
+        err.lines().last().unwrap().starts_with("Rehearsal passed"),
+        "{err}"
+    );
+    assert!(err.contains("could not ask `crates-io`"), "{err}");
+    let record = record(&fx);
+    assert_eq!(record["format"], 1);
+    assert_eq!(record["verdict"], "passed");
+    assert_eq!(record["live_target"], "crates-io");
+    assert_eq!(record["registry"]["kind"], "embedded");
+    assert_eq!(record["live_check"]["status"], "unreachable");
+    // Bound to the plan id `plan` gives for the live target.
+    let plan = fx
+        .shipper(&["plan", "--offline", "--message-format", "json"])
+        .json();
+    assert_eq!(record["plan_id"], plan["plan_id"]);
+    for name in DEMO_CRATES {
+        let c = crate_entry(&record, name);
+        assert_eq!(c["outcome"], "uploaded", "{name}");
+        assert_eq!(c["sha256"].as_str().unwrap().len(), 64, "{name}");
+    }
+    // Its journal is its own; the live state directory holds no run.
+    let shipper = fx.root().join(".shipper");
+    assert!(!shipper.join("current").exists());
+    assert!(!shipper.join("archive").exists());
+    let archived: Vec<_> = std::fs::read_dir(shipper.join("rehearsal/archive"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(archived.len(), 1, "{archived:?}");
+    assert!(archived[0].ends_with("-rehearsed"), "{archived:?}");
+    // Nothing was written to the user's cargo configuration.
+    assert!(!fx.cargo_home().join("config.toml").exists());
+}
+
+#[test]
+fn json_lines_end_with_the_verdict() {
+    let fx = chain(&["rja", "rjb"]);
+    let run = rehearse(&fx, &["--no-verify", "--message-format", "json"]);
+    let out = run.ok();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    assert_eq!(lines[0]["kind"], "live_checked");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["kind"] == "visible" && l["name"] == "rjb")
+    );
+    let last = lines.last().unwrap();
+    assert_eq!(last["kind"], "rehearsal_finished");
+    assert_eq!(last["verdict"], "passed");
+    assert_eq!(last["record"]["crates"][1]["outcome"], "uploaded");
+}
+
+#[test]
+fn versions_the_live_target_has_would_be_skipped() {
+    let live = TestRegistry::start();
+    let fx = chain(&["rla", "rlb"]);
+    live_registry(&fx, &live);
+    fx.publish(&live, &["-p", "rla", "--no-verify"]).ok();
+    let run = rehearse(&fx, &[]);
+    run.ok();
+    let err = run.stderr();
+    assert!(
+        err.contains("Would skip rla 0.1.0, already on local"),
+        "{err}"
+    );
+    let record = record(&fx);
+    assert_eq!(record["live_check"]["status"], "checked");
+    let rla = crate_entry(&record, "rla");
+    assert_eq!(rla["outcome"], "on_live_target");
+    let live_sum = live.index_entry("rla").text();
+    assert!(
+        live_sum.contains(rla["sha256"].as_str().unwrap()),
+        "{live_sum}"
+    );
+    assert_eq!(crate_entry(&record, "rlb")["outcome"], "uploaded");
+    // The live registry was only read.
+    assert_eq!(live.version_count("rlb"), 0);
+}
+
+#[test]
+fn a_crate_that_does_not_build_fails_the_rehearsal() {
+    let fx = chain(&["rfa", "rfb"]);
+    fx.file("rfb/src/lib.rs", "pub fn broken() -> u32 { \"no\" }\n");
+    let run = rehearse(&fx, &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let err = run.stderr();
+    assert!(
+        err.lines()
+            .last()
+            .unwrap()
+            .starts_with("error: the rehearsal failed: plan "),
+        "{err}"
+    );
+    let record = record(&fx);
+    assert_eq!(record["verdict"], "failed");
+    assert!(
+        record["failures"][0]
+            .as_str()
+            .unwrap()
+            .contains("packaging failed"),
+        "{record}"
+    );
+}
+
+#[test]
+fn rehearsing_leaves_an_unfinished_live_run_byte_for_byte_unchanged() {
+    let live = TestRegistry::start_knobs(|k| {
+        k.upload_faults = vec![(2, cargo_shipper::local_registry::UploadFault::Status(503))]
+    });
+    let fx = chain(&["rua", "rub"]);
+    live_registry(&fx, &live);
+    let first = fx.publish(&live, &["--no-verify", "--max-attempts", "1"]);
+    assert_eq!(first.code(), 4, "{}", first.stderr());
+    let before = files_under(&fx.root().join(".shipper"));
+    rehearse(&fx, &["--no-verify"]).ok();
+    let after: Vec<_> = files_under(&fx.root().join(".shipper"))
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("rehearsal"))
+        .collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn rehearsing_twice_against_a_kept_registry_skips_what_is_there() {
+    let fx = chain(&["rka", "rkb"]);
+    let keep = fx.root().join("kept-registry");
+    let keep_arg = keep.to_str().unwrap();
+    let first = rehearse(&fx, &["--no-verify", "--keep", keep_arg]);
+    first.ok();
+    assert!(
+        first
+            .stderr()
+            .contains("cargo shipper registry serve --root"),
+        "{}",
+        first.stderr()
+    );
+    let second = rehearse(&fx, &["--no-verify", "--keep", keep_arg]);
+    second.ok();
+    let record = record(&fx);
+    assert_eq!(record["verdict"], "passed");
+    for name in ["rka", "rkb"] {
+        assert_eq!(
+            crate_entry(&record, name)["outcome"],
+            "in_rehearsal_registry"
+        );
+    }
+}
+
+// The gate.
+
+fn gated(fx: &Fixture, live: &TestRegistry, extra: &[&str]) -> Run {
+    let mut args = vec!["--require-rehearsal"];
+    args.extend(extra);
+    let mut full = vec![
+        "publish",
+        "--allow-dirty",
+        "--retry-delay-ms",
+        "20",
+        "--confirm-poll-ms",
+        "20",
+    ];
+    full.extend(args);
+    fx.shipper_env(live, &full, &[])
+}
+
+#[test]
+fn the_demo_ships_the_bytes_it_rehearsed() {
+    let live = TestRegistry::start();
+    let fx = demo_workspace();
+    live_registry(&fx, &live);
+    rehearse(&fx, &[]).ok();
+    let rehearsed = record(&fx);
+    gated(&fx, &live, &[]).ok();
+    for name in DEMO_CRATES {
+        let sha = crate_entry(&rehearsed, name)["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let entry = live.index_entry(name).text();
+        let line: serde_json::Value = serde_json::from_str(entry.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            line["cksum"], sha,
+            "{name}: the live bytes are the rehearsed bytes"
+        );
+    }
+}
+
+#[test]
+fn the_gate_refuses_what_was_not_rehearsed() {
+    let live = TestRegistry::start();
+    let fx = chain(&["rga", "rgb"]);
+    live_registry(&fx, &live);
+
+    // No rehearsal at all.
+    let missing = gated(&fx, &live, &["--no-verify"]);
+    assert_eq!(missing.code(), 1);
+    assert!(
+        missing.stderr().contains("no rehearsal found"),
+        "{}",
+        missing.stderr()
+    );
+
+    // A passing rehearsal, then a source edit.
+    rehearse(&fx, &["--no-verify"]).ok();
+    fx.file("rgb/src/lib.rs", "pub fn edited() {}\n");
+    let edited = gated(&fx, &live, &["--no-verify"]);
+    assert_eq!(edited.code(), 1, "{}", edited.stderr());
+    let err = edited.stderr();
+    assert!(err.contains("rgb 0.1.0 (source edited"), "{err}");
+    assert!(
+        !err.contains("rga 0.1.0 ("),
+        "only the edited crate is named: {err}"
+    );
+    assert_eq!(live.version_count("rga"), 0);
+    assert_eq!(live.version_count("rgb"), 0);
+
+    // A rehearsal of another plan.
+    fx.package(
+        "rgb",
+        "rgb",
+        "0.2.0",
+        "[dependencies]\nrga = { path = \"../rga\", version = \"0.1.0\" }",
+    );
+    let other = gated(&fx, &live, &["--no-verify"]);
+    assert_eq!(other.code(), 1);
+    assert!(
+        other
+            .stderr()
+            .contains("the plan changed since the rehearsal")
+            && other.stderr().contains("rgb 0.1.0 -> 0.2.0"),
+        "{}",
+        other.stderr()
+    );
+
+    // A failed rehearsal of this plan.
+    fx.file("rgb/src/lib.rs", "pub fn broken() -> u32 { \"no\" }\n");
+    assert_eq!(rehearse(&fx, &[]).code(), 1);
+    fx.file("rgb/src/lib.rs", "pub fn fixed() {}\n");
+    let failed = gated(&fx, &live, &["--no-verify"]);
+    assert_eq!(failed.code(), 1);
+    assert!(failed.stderr().contains("failed"), "{}", failed.stderr());
+    assert!(
+        failed.stderr().contains("rehearse` again"),
+        "{}",
+        failed.stderr()
+    );
+
+    // Rehearsed again: it goes out, and so does the metadata switch.
+    rehearse(&fx, &["--no-verify"]).ok();
+    let root = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &format!("{root}\n[workspace.metadata.shipper]\nrequire-rehearsal = true\n"),
+    );
+    // (The refused 0.1.0 run stays in the live journal, nothing uploaded.)
+    fx.publish(&live, &["--no-verify", "--abandon-unfinished"])
+        .ok();
+    assert_eq!(live.version_count("rgb"), 1);
+}
+
+#[test]
+fn the_workspace_metadata_switches_the_gate_on() {
+    let live = TestRegistry::start();
+    let fx = chain(&["rma", "rmb"]);
+    live_registry(&fx, &live);
+    let root = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &format!("{root}\n[workspace.metadata.shipper]\nrequire-rehearsal = true\n"),
+    );
+    let refused = fx.publish(&live, &["--no-verify"]);
+    assert_eq!(refused.code(), 1);
+    assert!(
+        refused.stderr().contains("no rehearsal found"),
+        "{}",
+        refused.stderr()
+    );
+    assert_eq!(live.version_count("rma"), 0);
+}
