@@ -70,6 +70,17 @@ impl LoadedWorkspace {
         Self::load_with_config(Some(&self.manifest), &self.opts, cli_config)
     }
 
+    /// Another workspace (a generated one) in a cargo context like this
+    /// one's, with extra `--config` entries; never `--locked` (it has no
+    /// lockfile yet).
+    pub fn sibling(&self, manifest: &Path, cli_config: &[String]) -> anyhow::Result<Self> {
+        let opts = ContextOpts {
+            locked: false,
+            ..self.opts.clone()
+        };
+        Self::load_with_config(Some(manifest), &opts, cli_config)
+    }
+
     fn load_with_config(
         manifest_path: Option<&Path>,
         opts: &ContextOpts,

@@ -377,3 +377,98 @@ fn the_workspace_metadata_switches_the_gate_on() {
     );
     assert_eq!(live.version_count("rma"), 0);
 }
+
+// The consumer build.
+
+#[test]
+fn the_demo_consumer_build_passes() {
+    let fx = demo_workspace();
+    let run = rehearse(&fx, &["--no-verify"]);
+    run.ok();
+    let record = record(&fx);
+    assert_eq!(record["consumer_build"]["passed"], true, "{record}");
+    assert!(
+        run.stderr().contains("consumer build passed"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn a_links_clash_fails_only_at_the_consumer_build() {
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", "[workspace]\nmembers = [\"la\", \"lb\"]\n");
+    for name in ["rcla", "rclb"] {
+        let dir = if name == "rcla" { "la" } else { "lb" };
+        fx.package(
+            dir,
+            name,
+            "0.1.0",
+            "links = \"rclash\"\nbuild = \"build.rs\"",
+        )
+        .file(&format!("{dir}/build.rs"), "fn main() {}\n");
+    }
+    let run = rehearse(&fx, &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let record = record(&fx);
+    // Each crate packaged, verified and uploaded on its own...
+    for name in ["rcla", "rclb"] {
+        assert_eq!(
+            crate_entry(&record, name)["outcome"],
+            "uploaded",
+            "{record}"
+        );
+    }
+    // ...and only the consumer build sees the clash, and names both.
+    assert_eq!(record["consumer_build"]["passed"], false, "{record}");
+    let message = record["consumer_build"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("rcla") && message.contains("rclb") && message.contains("rclash"),
+        "{message}"
+    );
+    let last = run.stderr().lines().last().unwrap().to_owned();
+    assert!(last.starts_with("error: the rehearsal failed:"), "{last}");
+    assert!(last.contains("consumer build"), "{last}");
+}
+
+#[test]
+fn a_feature_clash_fails_only_at_the_consumer_build() {
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"fa\", \"fb\", \"fc\"]\n",
+    )
+    .package("fa", "rcfa", "0.1.0", "[features]\nx = []\ny = []")
+    .file(
+        "fa/src/lib.rs",
+        "#[cfg(all(feature = \"x\", feature = \"y\"))]\ncompile_error!(\"x and y cannot meet\");\n",
+    );
+    for (dir, name, feature) in [("fb", "rcfb", "x"), ("fc", "rcfc", "y")] {
+        fx.package(
+            dir,
+            name,
+            "0.1.0",
+            &format!(
+                "[dependencies]\nrcfa = {{ path = \"../fa\", version = \"0.1.0\", features = [\"{feature}\"] }}"
+            ),
+        );
+    }
+    let run = rehearse(&fx, &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let record = record(&fx);
+    for name in ["rcfa", "rcfb", "rcfc"] {
+        assert_eq!(
+            crate_entry(&record, name)["outcome"],
+            "uploaded",
+            "{record}"
+        );
+    }
+    assert_eq!(record["consumer_build"]["passed"], false, "{record}");
+    let message = record["consumer_build"]["message"].as_str().unwrap();
+    assert!(message.contains("rcfa"), "{message}");
+    assert!(
+        run.stderr().contains("x and y cannot meet"),
+        "{}",
+        run.stderr()
+    );
+}

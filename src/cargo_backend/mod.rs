@@ -3,6 +3,10 @@
 //! credential machinery. With `workspace`, the only user of `cargo`; all of
 //! it runs on the calling thread (cargo's types are not `Send`).
 
+mod consumer;
+
+pub use consumer::{check as check_consumer, library_members};
+
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;

@@ -68,7 +68,14 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         let summary = format!(
             "plan {}: {}; record: {}",
             report.record.plan_id.short(),
-            report.record.failures.join("; "),
+            // One line: each failure's first line (the reporter showed them whole).
+            report
+                .record
+                .failures
+                .iter()
+                .map(|f| f.lines().next().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("; "),
             report.path.display()
         );
         return Err(RehearsalFailed(summary).into());

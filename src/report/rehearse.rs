@@ -106,6 +106,36 @@ impl RehearsalReporter {
                     ),
                 }
             }
+            Progress::ConsumerBuildStarted { crates } => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "consumer_build_started",
+                        "crates": crates,
+                    }));
+                    return;
+                }
+                self.line(format!(
+                    "{:>12} a consumer crate that depends on the {crates} library crate{} at `=version`",
+                    "Checking",
+                    if crates == 1 { "" } else { "s" }
+                ));
+            }
+            Progress::ConsumerBuildFinished(step) => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "consumer_build_finished",
+                        "result": step,
+                    }));
+                    return;
+                }
+                if step.passed {
+                    self.line(format!(
+                        "{:>12} consumer build in {:.1}s",
+                        "Passed",
+                        step.ms as f64 / 1000.0
+                    ));
+                }
+            }
             Progress::RegistryReady { registry, index } => {
                 if self.json {
                     json_line(&serde_json::json!({
@@ -152,7 +182,7 @@ impl RehearsalReporter {
         }
         if record.verdict == Verdict::Failed {
             for failure in &record.failures {
-                eprintln!("  failed: {failure}");
+                eprintln!("  failed: {}", failure.replace('\n', "\n    "));
             }
             return;
         }

@@ -5,6 +5,7 @@
 //! `rehearsal.json`: the plan id for the live target, what each crate's
 //! bytes were, and a verdict the publish gate checks.
 
+mod consumer;
 mod live;
 mod record;
 mod stand_in;
@@ -15,8 +16,11 @@ pub use stand_in::{RehearsalTarget, STAND_IN_NAME};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::cargo_backend;
 use crate::engine::EngineOpts;
-use crate::journal::{LockError, Record, RehearsalRecord, RehearsalRegistry, RunState, StateDir};
+use crate::journal::{
+    LockError, Record, RehearsalRecord, RehearsalRegistry, RunState, StateDir, StepResult,
+};
 use crate::model::RegistryTarget;
 use crate::ops::{Mode, PlanOpts, PublishOpts, gate, plan, publish};
 use crate::plan::Selection;
@@ -56,6 +60,11 @@ pub enum Progress<'a> {
     },
     /// An event of the rehearsal's run (the same events as `publish`).
     Event(&'a Record),
+    /// The consumer build starts, depending on these library crates.
+    ConsumerBuildStarted {
+        crates: usize,
+    },
+    ConsumerBuildFinished(&'a StepResult),
 }
 
 #[derive(Debug)]
@@ -147,13 +156,44 @@ pub fn rehearse(
     // The state must be this plan's (an error before the run started leaves none).
     let state = state.filter(|s| s.plan_id == plan.id);
 
+    // Only a release that went out whole is worth consuming.
+    let consumer_build = match (&error, &state) {
+        (None, Some(state)) => {
+            let out: Vec<String> = plan
+                .crates
+                .iter()
+                .filter(|c| {
+                    state
+                        .crates
+                        .get(&c.name)
+                        .is_some_and(|s| s.status.is_done())
+                })
+                .map(|c| c.name.clone())
+                .collect();
+            let libraries = cargo_backend::library_members(&rehearsal_ws, &out)?;
+            let deps: Vec<(String, String)> = plan
+                .crates
+                .iter()
+                .filter(|c| libraries.contains(&c.name))
+                .map(|c| (c.name.clone(), c.version.to_string()))
+                .collect();
+            (!deps.is_empty()).then(|| {
+                sink(Progress::ConsumerBuildStarted { crates: deps.len() });
+                let step = consumer::build(&rehearsal_ws, &stand_in.cargo_config, &deps);
+                sink(Progress::ConsumerBuildFinished(&step));
+                step
+            })
+        }
+        _ => None,
+    };
+
     let record = record::build(record::Inputs {
         plan: &plan,
         findings: &findings,
         registry: stand_in.record.clone(),
         state: state.as_ref(),
         error: error.as_ref(),
-        consumer_build: None,
+        consumer_build,
         started_at_ms,
         duration_ms: started.elapsed().as_millis() as u64,
     });
