@@ -126,6 +126,11 @@ impl LoadedWorkspace {
             .with_context(|| LoadError::Invalid(self.manifest.clone()))
     }
 
+    /// The root manifest this workspace was loaded from (absolute).
+    pub fn manifest_path(&self) -> &Path {
+        &self.manifest
+    }
+
     /// For `cargo_backend`, the other user of the cargo library.
     pub(crate) fn cargo_workspace(&self) -> anyhow::Result<Workspace<'_>> {
         self.workspace()

@@ -472,3 +472,86 @@ fn a_feature_clash_fails_only_at_the_consumer_build() {
         run.stderr()
     );
 }
+
+// The interruption drill.
+
+#[test]
+fn the_interruption_drill_passes_for_every_n() {
+    let fx = demo_workspace();
+    for n in 1..=DEMO_CRATES.len() {
+        let n = n.to_string();
+        let run = rehearse(&fx, &["--no-verify", "--interrupt-after", &n]);
+        run.ok();
+        let err = run.stderr();
+        assert!(err.contains(&format!("aborted after upload {n}")), "{err}");
+        assert!(err.contains("interrupted; resuming"), "{err}");
+        assert!(
+            err.lines()
+                .last()
+                .unwrap()
+                .contains(&format!("interruption drill after {n} upload")),
+            "{err}"
+        );
+        let record = record(&fx);
+        assert_eq!(record["drill"]["interrupt_after"].to_string(), n);
+        assert_eq!(record["drill"]["passed"], true, "{record}");
+        assert_eq!(record["verdict"], "passed", "{record}");
+        // The resumed run is the second run of the aborted journal.
+        let archive = fx.root().join(".shipper/rehearsal/archive");
+        let last = std::fs::read_dir(&archive)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .max()
+            .unwrap();
+        let events = support::events_in(&last);
+        assert_eq!(
+            events.iter().filter(|e| e["kind"] == "run_started").count(),
+            2,
+            "{last:?}"
+        );
+        // The upload whose outcome the crash cut off was settled by asking
+        // the registry, not uploaded again.
+        assert!(
+            events
+                .iter()
+                .any(|e| e["kind"] == "reconciled" && e["found_sha256"].is_string()),
+            "{events:?}"
+        );
+        for name in DEMO_CRATES {
+            assert_eq!(
+                support::count(&events, "upload_succeeded", name)
+                    + events
+                        .iter()
+                        .filter(|e| e["kind"] == "reconciled"
+                            && e["name"] == name
+                            && e["found_sha256"].is_string())
+                        .count(),
+                1,
+                "{name} uploaded once: {events:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_drill_draws_n_from_a_seed_it_prints_and_refuses_impossible_n() {
+    let fx = chain(&["rda", "rdb"]);
+    let run = rehearse(&fx, &["--no-verify", "--interrupt-after", "random"]);
+    run.ok();
+    assert!(run.stderr().contains("drawn from seed"), "{}", run.stderr());
+    let record = record(&fx);
+    assert!(record["drill"]["seed"].is_u64(), "{record}");
+    let n = record["drill"]["interrupt_after"].as_u64().unwrap();
+    assert!((1..=2).contains(&n), "{record}");
+
+    let too_many = rehearse(&fx, &["--no-verify", "--interrupt-after", "3"]);
+    assert_eq!(too_many.code(), 1);
+    assert!(
+        too_many.stderr().contains("give 1 to 2"),
+        "{}",
+        too_many.stderr()
+    );
+    let zero = rehearse(&fx, &["--interrupt-after", "0"]);
+    assert_eq!(zero.code(), 2, "{}", zero.stderr());
+}

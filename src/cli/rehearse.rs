@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cli::args::{GlobalArgs, MessageFormat, PackageArgs};
 use crate::cli::publish::{RunArgs, engine_opts};
 use crate::journal::Verdict;
-use crate::ops::{self, RehearsalFailed, RehearsalTarget, RehearseOpts};
+use crate::ops::{self, InterruptAfter, RehearsalFailed, RehearsalTarget, RehearseOpts};
 use crate::report;
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
@@ -21,6 +21,9 @@ pub struct RehearseArgs {
     /// Keep the embedded registry's data in DIR (and say how to serve it again)
     #[arg(long, value_name = "DIR", conflicts_with_all = ["registry", "index"])]
     keep: Option<PathBuf>,
+    /// Interruption drill: abort after N uploads (as a crash would), resume, check the invariants
+    #[arg(long, value_name = "N|random", value_parser = parse_interrupt, conflicts_with_all = ["registry", "index"])]
+    interrupt_after: Option<InterruptAfter>,
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
@@ -57,6 +60,7 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         allow_dirty: args.run.allow_dirty,
         verify: !args.run.no_verify,
         engine: engine_opts(&args.run),
+        interrupt_after: args.interrupt_after,
     };
     let mut reporter = report::rehearse::RehearsalReporter::new(
         args.run.message_format == MessageFormat::Json,
@@ -81,4 +85,14 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         return Err(RehearsalFailed(summary).into());
     }
     Ok(())
+}
+
+fn parse_interrupt(value: &str) -> Result<InterruptAfter, String> {
+    if value == "random" {
+        return Ok(InterruptAfter::Random);
+    }
+    match value.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(InterruptAfter::Uploads(n)),
+        _ => Err("expected a number of uploads (1 or more) or `random`".into()),
+    }
 }

@@ -27,8 +27,8 @@ pub use lock::{LockError, RunLock};
 pub use log::{EventLog, JournalError, TornLine, now_ms};
 pub use receipt::{CrateOutcome, GitInfo, Provenance, Receipt, ReceiptCrate};
 pub use rehearsal::{
-    LiveCheck, REHEARSAL_FORMAT, RehearsalFileError, RehearsalRecord, RehearsalRegistry,
-    RehearsedCrate, RehearsedOutcome, StepResult, Verdict,
+    DrillResult, LiveCheck, REHEARSAL_FORMAT, RehearsalFileError, RehearsalRecord,
+    RehearsalRegistry, RehearsedCrate, RehearsedOutcome, StepResult, Verdict,
 };
 pub use state::{CrateState, CrateStatus, RunState, Timings, UploadTimes};
 

@@ -26,6 +26,9 @@ pub struct RehearsalRecord {
     pub crates: Vec<RehearsedCrate>,
     #[serde(default)]
     pub consumer_build: Option<StepResult>,
+    /// The interruption drill (`--interrupt-after`), when one ran.
+    #[serde(default)]
+    pub drill: Option<DrillResult>,
     /// Milliseconds since the Unix epoch.
     pub started_at_ms: u64,
     pub duration_ms: u64,
@@ -95,6 +98,20 @@ pub struct StepResult {
     pub ms: u64,
     #[serde(default)]
     pub message: Option<String>,
+}
+
+/// The interruption drill: the rehearsal was aborted after `interrupt_after`
+/// uploads, resumed, and the resume invariants checked from the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillResult {
+    pub interrupt_after: u32,
+    /// With `--interrupt-after random`: the seed N was drawn from.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    pub passed: bool,
+    /// Invariants that did not hold, one line each.
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +207,7 @@ mod tests {
                 timings: Timings::default(),
             }],
             consumer_build: None,
+            drill: None,
             started_at_ms: 1,
             duration_ms: 2,
             verdict: Verdict::Passed,

@@ -11,6 +11,6 @@ pub use gate::GateRefusal;
 pub use plan::{PlanOpts, plan};
 pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, StartError, publish};
 pub use rehearse::{
-    LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget, RehearseOpts,
-    STAND_IN_NAME, rehearse,
+    InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
+    RehearseOpts, STAND_IN_NAME, rehearse,
 };

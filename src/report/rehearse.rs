@@ -106,6 +106,31 @@ impl RehearsalReporter {
                     ),
                 }
             }
+            Progress::DrillInterrupting { n, seed } => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "drill_interrupting",
+                        "after_uploads": n,
+                        "seed": seed,
+                    }));
+                    return;
+                }
+                let seed = seed.map_or(String::new(), |s| format!(" (drawn from seed {s})"));
+                self.line(format!(
+                    "{:>12} the rehearsal will be aborted after upload {n}{seed}, as a crash would",
+                    "Drill"
+                ));
+            }
+            Progress::DrillResuming => {
+                if self.json {
+                    json_line(&serde_json::json!({ "kind": "drill_resuming" }));
+                    return;
+                }
+                self.line(format!(
+                    "{:>12} the rehearsal was interrupted; resuming it",
+                    "Drill"
+                ));
+            }
             Progress::ConsumerBuildStarted { crates } => {
                 if self.json {
                     json_line(&serde_json::json!({
@@ -198,6 +223,13 @@ impl RehearsalReporter {
         let held = count(RehearsedOutcome::InRehearsalRegistry);
         if held > 0 {
             parts.push(format!("{held} already in the rehearsal registry"));
+        }
+        if let Some(drill) = &record.drill {
+            parts.push(format!(
+                "interruption drill after {} upload{} passed",
+                drill.interrupt_after,
+                if drill.interrupt_after == 1 { "" } else { "s" }
+            ));
         }
         if let Some(consumer) = &record.consumer_build {
             parts.push(format!(

@@ -53,7 +53,7 @@ pub fn check(ws: &LoadedWorkspace, plan: &Plan) -> anyhow::Result<LiveFindings> 
         }),
         Err(error) => Ok(LiveFindings {
             check: LiveCheck::Unreachable {
-                error: format!("{error:#}"),
+                error: chain_text(&error),
             },
             present: BTreeMap::new(),
             read_index,
@@ -103,4 +103,20 @@ fn ask(
         }
     }
     Ok(present)
+}
+
+/// The error and its causes on one line, each said once (transport errors
+/// repeat their cause in their own message).
+fn chain_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }

@@ -6,10 +6,12 @@
 //! bytes were, and a verdict the publish gate checks.
 
 mod consumer;
+mod drill;
 mod live;
 mod record;
 mod stand_in;
 
+pub use drill::InterruptAfter;
 pub use live::LiveFindings;
 pub use stand_in::{RehearsalTarget, STAND_IN_NAME};
 
@@ -19,7 +21,8 @@ use std::time::Instant;
 use crate::cargo_backend;
 use crate::engine::EngineOpts;
 use crate::journal::{
-    LockError, Record, RehearsalRecord, RehearsalRegistry, RunState, StateDir, StepResult,
+    DrillResult, LockError, Record, RehearsalRecord, RehearsalRegistry, RunState, StateDir,
+    StepResult,
 };
 use crate::model::RegistryTarget;
 use crate::ops::{Mode, PlanOpts, PublishOpts, gate, plan, publish};
@@ -44,6 +47,8 @@ pub struct RehearseOpts {
     pub allow_dirty: bool,
     pub verify: bool,
     pub engine: EngineOpts,
+    /// The interruption drill (embedded registry only).
+    pub interrupt_after: Option<InterruptAfter>,
 }
 
 /// What the rehearsal reports while it runs.
@@ -60,6 +65,13 @@ pub enum Progress<'a> {
     },
     /// An event of the rehearsal's run (the same events as `publish`).
     Event(&'a Record),
+    /// The drill aborts the rehearsal after upload `n` (`seed`: it was drawn).
+    DrillInterrupting {
+        n: u32,
+        seed: Option<u64>,
+    },
+    /// The aborted rehearsal is being resumed.
+    DrillResuming,
     /// The consumer build starts, depending on these library crates.
     ConsumerBuildStarted {
         crates: usize,
@@ -123,8 +135,37 @@ pub fn rehearse(
         index: stand_in.target.sparse_index.as_deref().unwrap_or_default(),
     });
     let rehearsal_ws = ws.with_config(&stand_in.cargo_config)?;
+    let index = stand_in.target.sparse_index.clone().unwrap_or_default();
+
+    let drill_run = match opts.interrupt_after {
+        None => None,
+        Some(interrupt) => {
+            let (RehearsalTarget::Embedded, Some(token)) = (&opts.rehearsal, &stand_in.token)
+            else {
+                anyhow::bail!(
+                    "the interruption drill runs against the embedded registry only (no `--registry`/`--index`)"
+                );
+            };
+            let (n, seed) = drill::pick(interrupt, findings.to_rehearse(&plan).len())?;
+            sink(Progress::DrillInterrupting { n, seed });
+            let child = drill::ChildRun {
+                manifest: ws.manifest_path(),
+                state_root: &state_root,
+                selection: &opts.selection,
+                allow_dirty: opts.allow_dirty,
+                verify: opts.verify,
+                engine: &opts.engine,
+            };
+            drill::interrupted_run(&child, &index, token, n)?;
+            sink(Progress::DrillResuming);
+            Some((n, seed))
+        }
+    };
     let publish_opts = PublishOpts {
-        mode: Mode::Fresh,
+        mode: match drill_run {
+            Some(_) => Mode::Resume,
+            None => Mode::Fresh,
+        },
         selection: opts.selection.clone(),
         target: opts.live_target.clone(),
         state_dir: Some(state_root.join("rehearsal")),
@@ -144,8 +185,23 @@ pub fn rehearse(
     let result = publish(&rehearsal_ws, &publish_opts, &mut |r| {
         sink(Progress::Event(r))
     });
+    let mut drill = drill_run.map(|(n, seed)| DrillResult {
+        interrupt_after: n,
+        seed,
+        passed: false,
+        problems: vec!["the resumed rehearsal did not finish".into()],
+    });
     let (state, error) = match result {
-        Ok(report) => (Some(report.state), None),
+        Ok(report) => {
+            if let Some(drill) = &mut drill {
+                drill.problems = match drill::run_dir(report.receipt.as_deref()) {
+                    Some(dir) => drill::check(&plan, &index, &dir),
+                    None => vec!["the resumed run left no archived journal".into()],
+                };
+                drill.passed = drill.problems.is_empty();
+            }
+            (Some(report.state), None)
+        }
         // Another rehearsal holds the directory: its record is not ours to write.
         Err(error) if error.chain().any(|e| e.is::<LockError>()) => return Err(error),
         Err(error) => (
@@ -194,6 +250,7 @@ pub fn rehearse(
         state: state.as_ref(),
         error: error.as_ref(),
         consumer_build,
+        drill,
         started_at_ms,
         duration_ms: started.elapsed().as_millis() as u64,
     });

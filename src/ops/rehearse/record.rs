@@ -2,7 +2,7 @@
 //! `rehearsal.json` record and its verdict.
 
 use crate::journal::{
-    CrateStatus, REHEARSAL_FORMAT, RehearsalRecord, RehearsalRegistry, RehearsedCrate,
+    CrateStatus, DrillResult, REHEARSAL_FORMAT, RehearsalRecord, RehearsalRegistry, RehearsedCrate,
     RehearsedOutcome, RunState, StepResult, Verdict,
 };
 use crate::plan::Plan;
@@ -17,6 +17,7 @@ pub struct Inputs<'a> {
     /// What stopped the run, if anything.
     pub error: Option<&'a anyhow::Error>,
     pub consumer_build: Option<StepResult>,
+    pub drill: Option<DrillResult>,
     pub started_at_ms: u64,
     pub duration_ms: u64,
 }
@@ -29,6 +30,7 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
         state,
         error,
         consumer_build,
+        drill,
         started_at_ms,
         duration_ms,
     } = inputs;
@@ -97,6 +99,16 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
             step.message.as_deref().unwrap_or("failed")
         ));
     }
+    if let Some(drill) = &drill
+        && !drill.passed
+    {
+        failures.push(format!(
+            "interruption drill (after {} upload{}): {}",
+            drill.interrupt_after,
+            if drill.interrupt_after == 1 { "" } else { "s" },
+            drill.problems.join("; ")
+        ));
+    }
     RehearsalRecord {
         format: REHEARSAL_FORMAT,
         plan_id: plan.id.clone(),
@@ -105,6 +117,7 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
         live_check: findings.check.clone(),
         crates,
         consumer_build,
+        drill,
         started_at_ms,
         duration_ms,
         verdict: if failures.is_empty() {
