@@ -555,3 +555,50 @@ fn the_drill_draws_n_from_a_seed_it_prints_and_refuses_impossible_n() {
     let zero = rehearse(&fx, &["--interrupt-after", "0"]);
     assert_eq!(zero.code(), 2, "{}", zero.stderr());
 }
+
+// A workspace with a crates.io dependency.
+
+#[test]
+fn a_crates_io_dependency_passes_through_and_the_bytes_are_those_for_crates_io() {
+    // A second embedded registry plays crates.io (the user's own source
+    // replacement points there), so no network is needed.
+    let cratesio = TestRegistry::start();
+    let upstream = chain(&["rxdep"]);
+    upstream.use_registry(&cratesio);
+    upstream.publish(&cratesio, &["--no-verify"]).ok();
+
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", "[workspace]\nmembers = [\"app\"]\n")
+        .package("app", "rxapp", "0.1.0", "[dependencies]\nrxdep = \"0.1\"")
+        .file("app/src/lib.rs", "pub use rxdep as dep;\n");
+    fx.use_registry(&cratesio);
+    let run = rehearse(&fx, &[]);
+    run.ok();
+    let record = record(&fx);
+    assert_eq!(record["live_check"]["status"], "checked", "{record}");
+    assert_eq!(record["consumer_build"]["passed"], true, "{record}");
+    let rehearsed = crate_entry(&record, "rxapp")["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // crates.io's copy was only read.
+    assert_eq!(cratesio.version_count("rxapp"), 0);
+
+    // Real `cargo package` for crates.io, in a target dir of its own.
+    let packaged = fx.cargo(
+        &cratesio,
+        &[
+            "package",
+            "--no-verify",
+            "--allow-dirty",
+            "--registry",
+            "crates-io",
+            "--target-dir",
+            "cargo-target",
+        ],
+    );
+    packaged.ok();
+    let bytes = std::fs::read(fx.root().join("cargo-target/package/rxapp-0.1.0.crate")).unwrap();
+    use sha2::Digest as _;
+    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), rehearsed);
+}
