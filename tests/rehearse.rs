@@ -46,6 +46,21 @@ fn rehearse(fx: &Fixture, extra: &[&str]) -> Run {
     Run(output)
 }
 
+/// The embedded registry's generated token (`shipper_` and 64 hex digits)
+/// appears in no output and no file under `.shipper/`.
+fn assert_no_generated_token(fx: &Fixture, run: &Run) {
+    let looks_like_token = |hay: &[u8]| {
+        hay.windows(8 + 64)
+            .any(|w| w.starts_with(b"shipper_") && w[8..].iter().all(|b| b.is_ascii_hexdigit()))
+    };
+    assert!(!looks_like_token(&run.0.stdout), "a token on stdout");
+    assert!(!looks_like_token(&run.0.stderr), "a token on stderr");
+    assert!(
+        !looks_like_token(&fx.state_bytes()),
+        "a token under .shipper/"
+    );
+}
+
 fn record(fx: &Fixture) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(fx.root().join(".shipper/rehearsal.json")).unwrap())
         .unwrap()
@@ -92,6 +107,7 @@ fn the_demo_rehearses_green_offline_with_no_registry_configured() {
     let fx = demo_workspace();
     let run = rehearse(&fx, &[]);
     run.ok();
+    assert_no_generated_token(&fx, &run);
     let err = run.stderr();
     assert!(
         err.lines().last().unwrap().starts_with("Rehearsal passed"),
@@ -134,6 +150,7 @@ fn json_lines_end_with_the_verdict() {
     let fx = chain(&["rja", "rjb"]);
     let run = rehearse(&fx, &["--no-verify", "--message-format", "json"]);
     let out = run.ok();
+    assert_no_generated_token(&fx, &run);
     let lines: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON lines"))
@@ -482,6 +499,7 @@ fn the_interruption_drill_passes_for_every_n() {
         let n = n.to_string();
         let run = rehearse(&fx, &["--no-verify", "--interrupt-after", &n]);
         run.ok();
+        assert_no_generated_token(&fx, &run);
         let err = run.stderr();
         assert!(err.contains(&format!("aborted after upload {n}")), "{err}");
         assert!(err.contains("interrupted; resuming"), "{err}");
