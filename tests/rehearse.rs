@@ -277,7 +277,7 @@ fn gated(fx: &Fixture, live: &TestRegistry, extra: &[&str]) -> Run {
         "20",
     ];
     full.extend(args);
-    fx.shipper_env(live, &full, &[])
+    fx.shipper_env(live, &full, &OFFLINE)
 }
 
 #[test]
@@ -619,4 +619,46 @@ fn a_crates_io_dependency_passes_through_and_the_bytes_are_those_for_crates_io()
     let bytes = std::fs::read(fx.root().join("cargo-target/package/rxapp-0.1.0.crate")).unwrap();
     use sha2::Digest as _;
     assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), rehearsed);
+}
+
+#[test]
+fn rehearses_into_a_configured_registry_and_again_skips_what_it_holds() {
+    let other = TestRegistry::start();
+    let fx = chain(&["rna", "rnb"]);
+    fx.cargo_config(&other.registry.cargo_config("other"));
+    let args = [
+        "rehearse",
+        "--registry",
+        "other",
+        "--allow-dirty",
+        "--no-verify",
+        "--retry-delay-ms",
+        "20",
+        "--confirm-poll-ms",
+        "20",
+    ];
+    let mut token_env = vec![("CARGO_REGISTRIES_OTHER_TOKEN", other.registry.token())];
+    token_env.extend(OFFLINE);
+    let first = fx.shipper_env(&other, &args, &token_env);
+    first.ok();
+    assert_eq!(other.version_count("rna"), 1);
+    assert_eq!(other.version_count("rnb"), 1);
+    let first_record = record(&fx);
+    assert_eq!(first_record["registry"]["kind"], "named");
+    assert_eq!(first_record["registry"]["name"], "other");
+    let second = fx.shipper_env(&other, &args, &token_env);
+    second.ok();
+    let record = record(&fx);
+    assert_eq!(record["verdict"], "passed", "{record}");
+    for name in ["rna", "rnb"] {
+        assert_eq!(
+            crate_entry(&record, name)["outcome"],
+            "in_rehearsal_registry"
+        );
+        assert_eq!(
+            crate_entry(&record, name)["sha256"],
+            crate_entry(&first_record, name)["sha256"]
+        );
+    }
+    assert_eq!(other.version_count("rnb"), 1, "nothing uploaded twice");
 }
