@@ -214,6 +214,20 @@ impl LoadedWorkspace {
         )
     }
 
+    /// Whether the user's configuration replaces crates.io (`[source.crates-io]
+    /// replace-with = …`), beyond cargo's built-in sparse protocol switch.
+    pub fn crates_io_replaced(&self) -> anyhow::Result<bool> {
+        let sid = SourceId::crates_io(&self.gctx)?;
+        let set = std::collections::HashSet::new();
+        let builtin = cargo::sources::SourceConfigMap::empty(&self.gctx)?
+            .load(sid, &set)?
+            .replaced_source_id();
+        let configured = cargo::sources::SourceConfigMap::new(&self.gctx)?
+            .load(sid, &set)?
+            .replaced_source_id();
+        Ok(builtin != configured)
+    }
+
     /// The sparse index cargo reads for `target` once the user's source
     /// replacement is applied (`[source.crates-io] replace-with = …`), or
     /// `None` when that source is not a sparse registry.

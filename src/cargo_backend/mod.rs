@@ -93,6 +93,17 @@ pub fn package(
     Ok(jobs)
 }
 
+/// Whether `error` is cargo's resolver failing (a dependency no source
+/// offers), by type.
+pub fn is_resolve_error(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|e| e.is::<cargo::core::resolver::ResolveError>())
+        || error
+            .downcast_ref::<cargo::core::resolver::ResolveError>()
+            .is_some()
+}
+
 /// The token for publishing `job`, from `--token` or cargo's credential
 /// providers (environment, `credentials.toml`, `cargo:token`, …).
 pub fn publish_token(

@@ -358,7 +358,10 @@ fn run(
             .into_iter()
             .filter(|job| names.contains(&job.name))
             .collect::<Vec<_>>(),
-        Err(error) => return finish_failed(ws, &mut rec, dir, opts, error),
+        Err(error) => {
+            let error = with_replacement_hint(ws, plan, error);
+            return finish_failed(ws, &mut rec, dir, opts, error);
+        }
     };
     if gate_on(ws, opts)?
         && let Err(refusal) = gate::check_bytes(&gate::record_path(dir.root()), &jobs)
@@ -438,6 +441,29 @@ fn run(
         message: failure_message(outcome, &state, &receipt),
     }
     .into())
+}
+
+/// Members that depend on each other name crates.io (a path dependency is
+/// a crates.io dependency once published): publishing them to another
+/// registry resolves only when that registry stands in for crates.io. When
+/// packaging failed to resolve for that reason, say so.
+fn with_replacement_hint(ws: &LoadedWorkspace, plan: &Plan, error: anyhow::Error) -> anyhow::Error {
+    let linked = plan.crates.iter().any(|c| !c.depends_on.is_empty());
+    let Some(name) = plan.target.name.as_deref() else {
+        return error; // `--index URL`: no name to replace crates.io with
+    };
+    if name == "crates-io"
+        || !linked
+        || !cargo_backend::is_resolve_error(&error)
+        || ws.crates_io_replaced().unwrap_or(true)
+    {
+        return error;
+    }
+    error.context(format!(
+        "packaging for `{name}` could not resolve the workspace's own crates: they depend on each \
+         other by crates.io name, and crates.io is not replaced by `{name}`; add \
+         `[source.crates-io] replace-with = \"{name}\"` to .cargo/config.toml (as `registry serve` prints)"
+    ))
 }
 
 fn finish_failed(
