@@ -662,3 +662,29 @@ fn rehearses_into_a_configured_registry_and_again_skips_what_it_holds() {
     }
     assert_eq!(other.version_count("rnb"), 1, "nothing uploaded twice");
 }
+
+#[test]
+fn smoke_install_installs_the_binary_crates_from_the_rehearsal_registry() {
+    let fx = chain(&["rsa", "rsb"]);
+    fx.file(
+        "rsa/src/lib.rs",
+        "pub fn hello() -> &'static str { \"hi\" }\n",
+    )
+    .file(
+        "rsb/src/main.rs",
+        "fn main() { println!(\"{}\", rsa::hello()); }\n",
+    );
+    let run = rehearse(&fx, &["--no-verify", "--smoke-install"]);
+    run.ok();
+    let first = record(&fx);
+    assert_eq!(first["smoke_install"]["passed"], true, "{first}");
+    let err = run.stderr();
+    assert!(err.contains("Installing the 1 binary crate"), "{err}");
+    assert!(
+        err.lines().last().unwrap().contains("smoke install passed"),
+        "{err}"
+    );
+    // Without the flag, nothing is installed.
+    rehearse(&fx, &["--no-verify"]).ok();
+    assert!(record(&fx)["smoke_install"].is_null());
+}

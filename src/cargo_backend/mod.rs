@@ -5,7 +5,7 @@
 
 mod consumer;
 
-pub use consumer::{check as check_consumer, library_members};
+pub use consumer::{binary_members, check as check_consumer, install, library_members};
 
 use std::collections::BTreeMap;
 

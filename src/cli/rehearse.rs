@@ -24,6 +24,9 @@ pub struct RehearseArgs {
     /// Interruption drill: abort after N uploads (as a crash would), resume, check the invariants
     #[arg(long, value_name = "N|random", value_parser = parse_interrupt, conflicts_with_all = ["registry", "index"])]
     interrupt_after: Option<InterruptAfter>,
+    /// Also install the plan's binary crates from the rehearsal registry into a temporary root
+    #[arg(long)]
+    smoke_install: bool,
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
@@ -61,6 +64,7 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         verify: !args.run.no_verify,
         engine: engine_opts(&args.run),
         interrupt_after: args.interrupt_after,
+        smoke_install: args.smoke_install,
     };
     let mut reporter = report::rehearse::RehearsalReporter::new(
         args.run.message_format == MessageFormat::Json,

@@ -26,6 +26,9 @@ pub struct RehearsalRecord {
     pub crates: Vec<RehearsedCrate>,
     #[serde(default)]
     pub consumer_build: Option<StepResult>,
+    /// `--smoke-install`: the binary crates installed from the rehearsal registry.
+    #[serde(default)]
+    pub smoke_install: Option<StepResult>,
     /// The interruption drill (`--interrupt-after`), when one ran.
     #[serde(default)]
     pub drill: Option<DrillResult>,
@@ -207,6 +210,7 @@ mod tests {
                 timings: Timings::default(),
             }],
             consumer_build: None,
+            smoke_install: None,
             drill: None,
             started_at_ms: 1,
             duration_ms: 2,

@@ -161,6 +161,36 @@ impl RehearsalReporter {
                     ));
                 }
             }
+            Progress::SmokeInstallStarted { crates } => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "smoke_install_started",
+                        "crates": crates,
+                    }));
+                    return;
+                }
+                self.line(format!(
+                    "{:>12} the {crates} binary crate{} from the rehearsal registry into a temporary root",
+                    "Installing",
+                    if crates == 1 { "" } else { "s" }
+                ));
+            }
+            Progress::SmokeInstallFinished(step) => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "smoke_install_finished",
+                        "result": step,
+                    }));
+                    return;
+                }
+                if step.passed {
+                    self.line(format!(
+                        "{:>12} smoke install in {:.1}s",
+                        "Passed",
+                        step.ms as f64 / 1000.0
+                    ));
+                }
+            }
             Progress::RegistryReady { registry, index } => {
                 if self.json {
                     json_line(&serde_json::json!({
@@ -229,6 +259,12 @@ impl RehearsalReporter {
                 "interruption drill after {} upload{} passed",
                 drill.interrupt_after,
                 if drill.interrupt_after == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(install) = &record.smoke_install {
+            parts.push(format!(
+                "smoke install {}",
+                if install.passed { "passed" } else { "failed" }
             ));
         }
         if let Some(consumer) = &record.consumer_build {

@@ -3,7 +3,8 @@
 //! registry (crates.io replaced by it), type-checked in-process. It catches
 //! what per-crate verification cannot: two crates with the same `links`,
 //! features that only meet in a consumer, a dependency that resolves only
-//! through a path.
+//! through a path. And the smoke install (`--smoke-install`): the binary
+//! crates installed from the rehearsal registry into a temporary root.
 
 use std::time::Instant;
 
@@ -61,4 +62,31 @@ fn check(
     std::fs::write(dir.path().join("src/lib.rs"), "")?;
     let consumer = ws.sibling(&dir.path().join("Cargo.toml"), cargo_config)?;
     cargo_backend::check_consumer(&consumer)
+}
+
+/// Install `bins` (name, version) from the rehearsal registry into a
+/// temporary root, then drop it.
+pub fn smoke_install(ws: &LoadedWorkspace, bins: &[(String, String)]) -> StepResult {
+    let started = Instant::now();
+    let result = (|| {
+        let root = tempfile::Builder::new()
+            .prefix("shipper-smoke-install-")
+            .tempdir()
+            .context("could not create a temporary install root")?;
+        cargo_backend::install(ws, root.path(), bins)
+    })()
+    .with_context(|| {
+        format!(
+            "installing {} from the rehearsal registry failed",
+            bins.iter()
+                .map(|(name, version)| format!("{name} {version}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    StepResult {
+        passed: result.is_ok(),
+        ms: started.elapsed().as_millis() as u64,
+        message: result.err().map(|e| format!("{e:#}")),
+    }
 }

@@ -49,6 +49,9 @@ pub struct RehearseOpts {
     pub engine: EngineOpts,
     /// The interruption drill (embedded registry only).
     pub interrupt_after: Option<InterruptAfter>,
+    /// Install the plan's binary crates from the rehearsal registry into a
+    /// temporary root.
+    pub smoke_install: bool,
 }
 
 /// What the rehearsal reports while it runs.
@@ -77,6 +80,11 @@ pub enum Progress<'a> {
         crates: usize,
     },
     ConsumerBuildFinished(&'a StepResult),
+    /// The smoke install starts, for these binary crates.
+    SmokeInstallStarted {
+        crates: usize,
+    },
+    SmokeInstallFinished(&'a StepResult),
 }
 
 #[derive(Debug)]
@@ -213,35 +221,45 @@ pub fn rehearse(
     let state = state.filter(|s| s.plan_id == plan.id);
 
     // Only a release that went out whole is worth consuming.
-    let consumer_build = match (&error, &state) {
-        (None, Some(state)) => {
-            let out: Vec<String> = plan
-                .crates
-                .iter()
-                .filter(|c| {
-                    state
-                        .crates
-                        .get(&c.name)
-                        .is_some_and(|s| s.status.is_done())
-                })
-                .map(|c| c.name.clone())
-                .collect();
-            let libraries = cargo_backend::library_members(&rehearsal_ws, &out)?;
-            let deps: Vec<(String, String)> = plan
-                .crates
-                .iter()
-                .filter(|c| libraries.contains(&c.name))
-                .map(|c| (c.name.clone(), c.version.to_string()))
-                .collect();
-            (!deps.is_empty()).then(|| {
-                sink(Progress::ConsumerBuildStarted { crates: deps.len() });
-                let step = consumer::build(&rehearsal_ws, &stand_in.cargo_config, &deps);
-                sink(Progress::ConsumerBuildFinished(&step));
-                step
+    let out: Vec<String> = match (&error, &state) {
+        (None, Some(state)) => plan
+            .crates
+            .iter()
+            .filter(|c| {
+                state
+                    .crates
+                    .get(&c.name)
+                    .is_some_and(|s| s.status.is_done())
             })
-        }
-        _ => None,
+            .map(|c| c.name.clone())
+            .collect(),
+        _ => Vec::new(),
     };
+    let at_version = |names: &[String]| -> Vec<(String, String)> {
+        plan.crates
+            .iter()
+            .filter(|c| names.contains(&c.name))
+            .map(|c| (c.name.clone(), c.version.to_string()))
+            .collect()
+    };
+    let libraries = at_version(&cargo_backend::library_members(&rehearsal_ws, &out)?);
+    let consumer_build = (!libraries.is_empty()).then(|| {
+        sink(Progress::ConsumerBuildStarted {
+            crates: libraries.len(),
+        });
+        let step = consumer::build(&rehearsal_ws, &stand_in.cargo_config, &libraries);
+        sink(Progress::ConsumerBuildFinished(&step));
+        step
+    });
+    let binaries = at_version(&cargo_backend::binary_members(&rehearsal_ws, &out)?);
+    let smoke_install = (opts.smoke_install && !binaries.is_empty()).then(|| {
+        sink(Progress::SmokeInstallStarted {
+            crates: binaries.len(),
+        });
+        let step = consumer::smoke_install(&rehearsal_ws, &binaries);
+        sink(Progress::SmokeInstallFinished(&step));
+        step
+    });
 
     let record = record::build(record::Inputs {
         plan: &plan,
@@ -250,6 +268,7 @@ pub fn rehearse(
         state: state.as_ref(),
         error: error.as_ref(),
         consumer_build,
+        smoke_install,
         drill,
         started_at_ms,
         duration_ms: started.elapsed().as_millis() as u64,

@@ -17,6 +17,7 @@ pub struct Inputs<'a> {
     /// What stopped the run, if anything.
     pub error: Option<&'a anyhow::Error>,
     pub consumer_build: Option<StepResult>,
+    pub smoke_install: Option<StepResult>,
     pub drill: Option<DrillResult>,
     pub started_at_ms: u64,
     pub duration_ms: u64,
@@ -30,6 +31,7 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
         state,
         error,
         consumer_build,
+        smoke_install,
         drill,
         started_at_ms,
         duration_ms,
@@ -99,6 +101,14 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
             step.message.as_deref().unwrap_or("failed")
         ));
     }
+    if let Some(step) = &smoke_install
+        && !step.passed
+    {
+        failures.push(format!(
+            "smoke install: {}",
+            step.message.as_deref().unwrap_or("failed")
+        ));
+    }
     if let Some(drill) = &drill
         && !drill.passed
     {
@@ -117,6 +127,7 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
         live_check: findings.check.clone(),
         crates,
         consumer_build,
+        smoke_install,
         drill,
         started_at_ms,
         duration_ms,
