@@ -211,3 +211,132 @@ pub fn check(plan: &Plan, index: &str, run_dir: &Path) -> Vec<String> {
 pub fn run_dir(receipt: Option<&Path>) -> Option<PathBuf> {
     receipt.and_then(|r| r.parent()).map(Path::to_owned)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{CrateRef, FORMAT, SelectionRecord};
+    use crate::local_registry::{LocalRegistry, RegistryConfig};
+    use crate::model::RegistryTarget;
+    use crate::plan::{PlanId, PlannedCrate};
+
+    fn plan() -> Plan {
+        Plan {
+            id: PlanId::compute("r", &[("abc", "0.1.0".into())], &[]),
+            target: RegistryTarget {
+                name: None,
+                key: "r".into(),
+                sparse_index: None,
+            },
+            crates: vec![PlannedCrate {
+                name: "abc".into(),
+                version: "0.1.0".parse().unwrap(),
+                level: 0,
+                rel_dir: "abc".into(),
+                depends_on: vec![],
+                pulled_in_by: vec![],
+            }],
+            broken_edges: vec![],
+            excluded: vec![],
+            external_requirements: vec![],
+        }
+    }
+
+    /// A finished run that uploaded `abc` with `sha`, as files in `dir`.
+    fn run_dir(dir: &Path, sha: &str) {
+        let events = [
+            Event::RunStarted {
+                format: FORMAT,
+                plan_id: plan().id,
+                registry: "r".into(),
+                run: 1,
+                crates: vec![CrateRef {
+                    name: "abc".into(),
+                    version: "0.1.0".into(),
+                    depends_on: vec![],
+                }],
+                tool_version: "t".into(),
+                selection: SelectionRecord::default(),
+            },
+            Event::UploadStarted {
+                name: "abc".into(),
+                version: "0.1.0".into(),
+                attempt: 1,
+                sha256: sha.into(),
+                new_crate: true,
+            },
+            Event::UploadSucceeded {
+                name: "abc".into(),
+                version: "0.1.0".into(),
+                attempt: 1,
+                ms: 1,
+            },
+            Event::Visible {
+                name: "abc".into(),
+                version: "0.1.0".into(),
+                ms: 1,
+            },
+        ];
+        let records: Vec<Record> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| Record {
+                seq: i as u64 + 1,
+                at_ms: 1,
+                event,
+            })
+            .collect();
+        let mut text = String::new();
+        for r in &records {
+            text.push_str(&serde_json::to_string(r).unwrap());
+            text.push('\n');
+        }
+        std::fs::write(dir.join("events.jsonl"), text).unwrap();
+        let state = RunState::project(&records).unwrap();
+        std::fs::write(dir.join("state.json"), serde_json::to_vec(&state).unwrap()).unwrap();
+    }
+
+    /// A registry holding `abc 0.1.0` with checksum `cksum`, `copies` times.
+    fn serve(root: &Path, cksum: &str, copies: usize) -> LocalRegistry {
+        std::fs::create_dir_all(root.join("index/3/a")).unwrap();
+        let line = format!(
+            "{{\"name\":\"abc\",\"vers\":\"0.1.0\",\"deps\":[],\"cksum\":\"{cksum}\",\"features\":{{}},\"yanked\":false}}\n"
+        );
+        std::fs::write(root.join("index/3/a/abc"), line.repeat(copies)).unwrap();
+        LocalRegistry::start(RegistryConfig::new(root)).unwrap()
+    }
+
+    #[test]
+    fn a_clean_resume_passes() {
+        let (reg_dir, run) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let sha = "a".repeat(64);
+        let registry = serve(reg_dir.path(), &sha, 1);
+        run_dir(run.path(), &sha);
+        assert_eq!(check(&plan(), &registry.index_url(), run.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn broken_invariants_are_each_named() {
+        let (reg_dir, run) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let registry = serve(reg_dir.path(), &"b".repeat(64), 1);
+        run_dir(run.path(), &"a".repeat(64));
+        let problems = check(&plan(), &registry.index_url(), run.path());
+        assert!(problems[0].contains("the registry holds sha256 bbbb"), "{problems:?}");
+
+        // Stored twice; state.json out of step with the events.
+        let (reg_dir, run) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let registry = serve(reg_dir.path(), &"a".repeat(64), 2);
+        run_dir(run.path(), &"a".repeat(64));
+        std::fs::write(run.path().join("state.json"), "{}").unwrap();
+        let problems = check(&plan(), &registry.index_url(), run.path()).join("\n");
+        assert!(problems.contains("not the projection"), "{problems}");
+        assert!(problems.contains("stored 2 times"), "{problems}");
+
+        // Never visible.
+        let (reg_dir, run) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let registry = serve(reg_dir.path(), &"a".repeat(64), 0);
+        run_dir(run.path(), &"a".repeat(64));
+        let problems = check(&plan(), &registry.index_url(), run.path()).join("\n");
+        assert!(problems.contains("not visible"), "{problems}");
+    }
+}
