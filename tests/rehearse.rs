@@ -141,8 +141,20 @@ fn the_demo_rehearses_green_offline_with_no_registry_configured() {
         .collect();
     assert_eq!(archived.len(), 1, "{archived:?}");
     assert!(archived[0].ends_with("-rehearsed"), "{archived:?}");
-    // Nothing was written to the user's cargo configuration.
+    // Nothing was written to the user's cargo configuration, and cargo's
+    // caches of the ephemeral registry are gone (what `cargo package` keeps
+    // for its own overlay registry stays, as it would after `cargo package`).
     assert!(!fx.cargo_home().join("config.toml").exists());
+    for dir in ["index", "cache", "src"] {
+        let left: Vec<_> = std::fs::read_dir(fx.cargo_home().join("registry").join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("127.0.0.1-"))
+            .collect();
+        assert!(left.is_empty(), "registry/{dir}: {left:?}");
+    }
 }
 
 #[test]

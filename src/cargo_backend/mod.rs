@@ -93,6 +93,35 @@ pub fn package(
     Ok(jobs)
 }
 
+/// Remove what cargo cached under `$CARGO_HOME/registry/` for the registry
+/// at `index_url` (index files, `.crate` files, unpacked sources): an
+/// ephemeral rehearsal registry is on a new port each time, so its caches
+/// would only pile up. Best effort: a failure leaves them, nothing else.
+pub fn forget_registry_caches(ws: &LoadedWorkspace, index_url: &str) {
+    let Ok(url) = index_url.parse() else { return };
+    let Ok(sid) = SourceId::for_registry(&url) else {
+        return;
+    };
+    // cargo's own directory name for a registry (`short_name` in its
+    // registry source): host, then a stable hash of the source id.
+    let name = format!(
+        "{}-{}",
+        sid.url().host_str().unwrap_or_default(),
+        cargo::util::hex::short_hash(&sid)
+    );
+    let gctx = ws.gctx();
+    for base in [
+        gctx.registry_index_path(),
+        gctx.registry_cache_path(),
+        gctx.registry_source_path(),
+    ] {
+        let dir = base.into_path_unlocked().join(&name);
+        if dir.exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
 /// Whether `error` is cargo's resolver failing (a dependency no source
 /// offers), by type.
 pub fn is_resolve_error(error: &anyhow::Error) -> bool {

@@ -312,7 +312,10 @@ mod tests {
         let sha = "a".repeat(64);
         let registry = serve(reg_dir.path(), &sha, 1);
         run_dir(run.path(), &sha);
-        assert_eq!(check(&plan(), &registry.index_url(), run.path()), Vec::<String>::new());
+        assert_eq!(
+            check(&plan(), &registry.index_url(), run.path()),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -321,7 +324,10 @@ mod tests {
         let registry = serve(reg_dir.path(), &"b".repeat(64), 1);
         run_dir(run.path(), &"a".repeat(64));
         let problems = check(&plan(), &registry.index_url(), run.path());
-        assert!(problems[0].contains("the registry holds sha256 bbbb"), "{problems:?}");
+        assert!(
+            problems[0].contains("the registry holds sha256 bbbb"),
+            "{problems:?}"
+        );
 
         // Stored twice; state.json out of step with the events.
         let (reg_dir, run) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

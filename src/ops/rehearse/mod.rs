@@ -273,6 +273,9 @@ pub fn rehearse(
         started_at_ms,
         duration_ms: started.elapsed().as_millis() as u64,
     });
+    if opts.rehearsal == RehearsalTarget::Embedded {
+        cargo_backend::forget_registry_caches(&rehearsal_ws, &index);
+    }
     let path = gate::record_path(&state_root);
     record.write(&path).map_err(|e| {
         anyhow::Error::new(e).context(format!("could not write `{}`", path.display()))
