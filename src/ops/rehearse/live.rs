@@ -18,9 +18,6 @@ pub struct LiveFindings {
     pub check: LiveCheck,
     /// Plan crates the live target has, with its checksum.
     pub present: BTreeMap<String, String>,
-    /// The sparse index cargo reads for the live target (the stand-in's
-    /// upstream), when it is a sparse one.
-    pub read_index: Option<String>,
 }
 
 impl LiveFindings {
@@ -35,30 +32,38 @@ impl LiveFindings {
 }
 
 pub fn check(ws: &LoadedWorkspace, plan: &Plan) -> anyhow::Result<LiveFindings> {
-    let read_index = ws.read_index(&plan.target)?;
-    let Some(url) = read_index.clone() else {
+    let Some(url) = ws.read_index(&plan.target)? else {
         return Ok(LiveFindings {
             check: LiveCheck::Unreachable {
                 error: format!("`{}` is not a sparse registry", plan.target.display_name()),
             },
             present: BTreeMap::new(),
-            read_index,
         });
     };
     match ask(ws, &plan.target, &url, plan) {
         Ok(present) => Ok(LiveFindings {
             check: LiveCheck::Checked,
             present,
-            read_index,
         }),
         Err(error) => Ok(LiveFindings {
             check: LiveCheck::Unreachable {
                 error: chain_text(&error),
             },
             present: BTreeMap::new(),
-            read_index,
         }),
     }
+}
+
+/// The index the rehearsal registry passes through to: crates.io as the
+/// user's cargo reads it (after their own source replacement), since it
+/// stands in for crates.io. A live publish to another registry resolves
+/// through the same source, so the rehearsal predicts it either way.
+pub fn upstream(ws: &LoadedWorkspace) -> anyhow::Result<Option<String>> {
+    ws.read_index(&RegistryTarget {
+        name: Some("crates-io".into()),
+        key: "crates-io".into(),
+        sparse_index: None,
+    })
 }
 
 fn ask(

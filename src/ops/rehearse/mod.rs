@@ -134,7 +134,7 @@ pub fn rehearse(
         &opts.rehearsal,
         stand_in::EmbeddedSetup {
             keep: opts.keep.as_deref(),
-            upstream: findings.read_index.clone(),
+            upstream: live::upstream(ws)?,
             local_only: findings.to_rehearse(&plan),
         },
     )?;
