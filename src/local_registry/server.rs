@@ -173,10 +173,11 @@ fn visible_entries(state: &State, rel: &str) -> Result<Option<Vec<IndexEntry>>, 
     Ok(Some(merged))
 }
 
+/// Upstream's entries for `name`, asked now (they decide a publish).
 fn upstream_entries(state: &State, name: &str) -> Result<Vec<IndexEntry>, UpstreamFailure> {
     Ok(match &state.upstream {
         Some(u) => u
-            .index_file(&Storage::index_rel_path(name))?
+            .index_file_fresh(&Storage::index_rel_path(name))?
             .map(|b| storage::parse_lines(&b))
             .unwrap_or_default(),
         None => Vec::new(),

@@ -3,16 +3,33 @@
 //! registry does not hold. Blocking; called from tokio's blocking pool, so
 //! requests run in parallel.
 //!
-//! Fast: connections (and their TLS sessions) are reused through a pool of
-//! curl handles, and index files are cached for the registry's lifetime and
-//! revalidated with `ETag` / `Last-Modified` (cargo asks for the same files
-//! again for every member it packages). Honest: an upstream that cannot be
-//! asked is an [`UpstreamFailure`], never "not found" (cargo gives up on a
-//! 404 but retries a 5xx).
+//! Fast: cargo asks a plain-HTTP registry at most two requests at a time
+//! (two connections per host, no HTTP/2), so each answer must come from
+//! memory, not from a round trip to upstream. Index files are cached for
+//! the registry's lifetime: served as they are for [`FRESH_FOR`] after they
+//! were fetched, then revalidated with `ETag` / `Last-Modified`. When a file
+//! comes in, the files of its newest versions' dependencies are fetched
+//! ahead, in parallel, so they are in memory when cargo asks. Connections
+//! (and their TLS sessions) are reused through a pool of curl handles.
+//! Honest: an upstream that cannot be asked is an [`UpstreamFailure`],
+//! never "not found" (cargo gives up on a 404 but retries a 5xx); and what
+//! decides a publish (`fresh`) is always asked again.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::storage::Storage;
+
+/// How long a fetched index file is served without asking upstream again.
+pub const FRESH_FOR: Duration = Duration::from_secs(30);
+/// Parallel fetches ahead of cargo.
+const PREFETCH_THREADS: usize = 16;
+/// Files fetched ahead over the registry's lifetime, at most.
+const PREFETCH_LIMIT: usize = 20_000;
+/// Versions (newest last in an index file) whose dependencies are fetched ahead.
+const PREFETCH_VERSIONS: usize = 3;
 
 /// Upstream could not answer (transport error, 5xx, an unexpected status).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -23,26 +40,42 @@ pub struct UpstreamFailure {
 }
 
 pub struct Upstream {
+    shared: Arc<Shared>,
+    dl: OnceLock<String>,
+    /// Started on the first file fetched.
+    workers: OnceLock<()>,
+}
+
+/// What the request threads and the prefetch workers share.
+struct Shared {
     /// Index root, without the `sparse+` prefix, ending in `/`.
     index: String,
-    dl: OnceLock<String>,
     /// Names (lowercase) never passed through: served only from this
     /// registry (a rehearsal's own crates, so a hermetic workspace needs no
     /// network and upstream never shadows what is rehearsed).
     local_only: BTreeSet<String>,
-    /// Index files by path, with their validators.
+    fresh_for: Duration,
+    /// Index files by path (`None`: upstream has none), with validators.
     cache: Mutex<HashMap<String, Cached>>,
+    /// Paths being fetched now; waiters sleep on `fetched`.
+    inflight: Mutex<HashSet<String>>,
+    fetched: Condvar,
     /// Idle curl handles: each keeps its connections open.
     handles: Mutex<Vec<curl::easy::Easy>>,
+    /// Paths to fetch ahead, and every path ever queued.
+    queue: Mutex<(VecDeque<String>, HashSet<String>)>,
+    queued: Condvar,
+    closed: AtomicBool,
     #[cfg(test)]
-    pub(crate) stats: Mutex<Stats>,
+    stats: Mutex<Stats>,
 }
 
 #[derive(Debug, Clone)]
 struct Cached {
     etag: Option<String>,
     last_modified: Option<String>,
-    body: Vec<u8>,
+    body: Option<Vec<u8>>,
+    at: Instant,
 }
 
 #[cfg(test)]
@@ -66,80 +99,70 @@ impl Upstream {
             index.push('/');
         }
         Upstream {
-            index,
+            shared: Arc::new(Shared {
+                index,
+                local_only: BTreeSet::new(),
+                fresh_for: FRESH_FOR,
+                cache: Mutex::default(),
+                inflight: Mutex::default(),
+                fetched: Condvar::new(),
+                handles: Mutex::default(),
+                queue: Mutex::default(),
+                queued: Condvar::new(),
+                closed: AtomicBool::new(false),
+                #[cfg(test)]
+                stats: Mutex::default(),
+            }),
             dl: OnceLock::new(),
-            local_only: BTreeSet::new(),
-            cache: Mutex::default(),
-            handles: Mutex::default(),
-            #[cfg(test)]
-            stats: Mutex::default(),
+            workers: OnceLock::new(),
         }
     }
 
     pub fn with_local_only(mut self, names: &[String]) -> Self {
-        self.local_only = names.iter().map(|n| n.to_lowercase()).collect();
+        let shared = Arc::get_mut(&mut self.shared).expect("not shared yet");
+        shared.local_only = names.iter().map(|n| n.to_lowercase()).collect();
         self
     }
 
-    fn passes_through(&self, name: &str) -> bool {
-        !self.local_only.contains(&name.to_lowercase())
+    #[cfg(test)]
+    fn fresh_for(mut self, fresh_for: Duration) -> Self {
+        Arc::get_mut(&mut self.shared)
+            .expect("not shared yet")
+            .fresh_for = fresh_for;
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn stats(&self) -> Stats {
+        *lock(&self.shared.stats)
     }
 
     /// The upstream index file at `rel`: `Ok(None)` when upstream has none.
     pub fn index_file(&self, rel: &str) -> Result<Option<Vec<u8>>, UpstreamFailure> {
-        let name = rel.rsplit('/').next().unwrap_or(rel);
-        if !self.passes_through(name) {
+        self.file(rel, false)
+    }
+
+    /// Like [`Upstream::index_file`], but asked upstream now (revalidated),
+    /// whatever the cache holds: for deciding whether a version is taken.
+    pub fn index_file_fresh(&self, rel: &str) -> Result<Option<Vec<u8>>, UpstreamFailure> {
+        self.file(rel, true)
+    }
+
+    fn file(&self, rel: &str, fresh: bool) -> Result<Option<Vec<u8>>, UpstreamFailure> {
+        if !self.shared.passes_through(rel) {
             return Ok(None);
         }
-        let cached = self.lock_cache().get(rel).cloned();
-        let mut headers = Vec::new();
-        if let Some(c) = &cached {
-            if let Some(etag) = &c.etag {
-                headers.push(format!("If-None-Match: {etag}"));
-            }
-            if let Some(modified) = &c.last_modified {
-                headers.push(format!("If-Modified-Since: {modified}"));
-            }
+        let body = self.shared.load(rel, fresh)?;
+        if let Some(body) = &body {
+            self.start_workers();
+            self.shared.prefetch_deps(body);
         }
-        let url = format!("{}{rel}", self.index);
-        let answer = self.get(&url, &headers, Duration::from_secs(30))?;
-        match (answer.status, cached) {
-            (304, Some(cached)) => {
-                #[cfg(test)]
-                {
-                    self.stats.lock().unwrap().not_modified += 1;
-                }
-                Ok(Some(cached.body))
-            }
-            (200, _) => {
-                #[cfg(test)]
-                {
-                    self.stats.lock().unwrap().full += 1;
-                }
-                if answer.etag.is_some() || answer.last_modified.is_some() {
-                    self.lock_cache().insert(
-                        rel.to_owned(),
-                        Cached {
-                            etag: answer.etag,
-                            last_modified: answer.last_modified,
-                            body: answer.body.clone(),
-                        },
-                    );
-                }
-                Ok(Some(answer.body))
-            }
-            // cargo's meaning of "this crate does not exist".
-            (404 | 410 | 451, _) => {
-                self.lock_cache().remove(rel);
-                Ok(None)
-            }
-            (status, _) => Err(failure(&url, format!("HTTP {status}"))),
-        }
+        Ok(body)
     }
 
     /// The upstream `.crate` for `name@version`: `Ok(None)` when upstream has none.
     pub fn download(&self, name: &str, version: &str) -> Result<Option<Vec<u8>>, UpstreamFailure> {
-        if !self.passes_through(name) {
+        if !self.shared.passes_through(name) {
             return Ok(None);
         }
         let dl = self.dl()?;
@@ -148,7 +171,7 @@ impl Upstream {
         } else {
             format!("{}/{name}/{version}/download", dl.trim_end_matches('/'))
         };
-        let answer = self.get(&url, &[], Duration::from_secs(60))?;
+        let answer = self.shared.get(&url, &[], Duration::from_secs(60))?;
         match answer.status {
             200 => Ok(Some(answer.body)),
             404 | 410 | 451 => Ok(None),
@@ -160,8 +183,8 @@ impl Upstream {
         if let Some(dl) = self.dl.get() {
             return Ok(dl);
         }
-        let url = format!("{}config.json", self.index);
-        let answer = self.get(&url, &[], Duration::from_secs(30))?;
+        let url = format!("{}config.json", self.shared.index);
+        let answer = self.shared.get(&url, &[], Duration::from_secs(30))?;
         if answer.status != 200 {
             return Err(failure(&url, format!("HTTP {}", answer.status)));
         }
@@ -174,8 +197,157 @@ impl Upstream {
         Ok(self.dl.get().expect("just set").as_str())
     }
 
-    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    fn start_workers(&self) {
+        self.workers.get_or_init(|| {
+            for i in 0..PREFETCH_THREADS {
+                let shared = self.shared.clone();
+                let _ = std::thread::Builder::new()
+                    .name(format!("shipper-prefetch-{i}"))
+                    .spawn(move || shared.prefetch_loop());
+            }
+        });
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.queued.notify_all();
+    }
+}
+
+impl Shared {
+    /// `rel` is an index path or a crate name; its last segment is the name.
+    fn passes_through(&self, rel: &str) -> bool {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        !self.local_only.contains(&name.to_lowercase())
+    }
+
+    /// The file at `rel`: from memory while fresh (unless `fresh`), else
+    /// fetched (conditionally when cached); one fetch per path at a time.
+    fn load(&self, rel: &str, fresh: bool) -> Result<Option<Vec<u8>>, UpstreamFailure> {
+        loop {
+            if !fresh
+                && let Some(c) = lock(&self.cache).get(rel)
+                && c.at.elapsed() < self.fresh_for
+            {
+                return Ok(c.body.clone());
+            }
+            let mut inflight = lock(&self.inflight);
+            if inflight.insert(rel.to_owned()) {
+                break;
+            }
+            // Someone is fetching it: wait, then look again (a `fresh`
+            // caller then fetches itself: the other fetch may have started
+            // before it asked).
+            let _ = self
+                .fetched
+                .wait_timeout(inflight, Duration::from_secs(60))
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        let result = self.fetch(rel);
+        lock(&self.inflight).remove(rel);
+        self.fetched.notify_all();
+        result
+    }
+
+    fn fetch(&self, rel: &str) -> Result<Option<Vec<u8>>, UpstreamFailure> {
+        let cached = lock(&self.cache).get(rel).cloned();
+        let mut headers = Vec::new();
+        if let Some(c) = cached.as_ref().filter(|c| c.body.is_some()) {
+            if let Some(etag) = &c.etag {
+                headers.push(format!("If-None-Match: {etag}"));
+            }
+            if let Some(modified) = &c.last_modified {
+                headers.push(format!("If-Modified-Since: {modified}"));
+            }
+        }
+        let url = format!("{}{rel}", self.index);
+        let answer = self.get(&url, &headers, Duration::from_secs(30))?;
+        let (etag, last_modified, body) = match (answer.status, cached) {
+            (304, Some(cached)) if cached.body.is_some() => {
+                #[cfg(test)]
+                {
+                    lock(&self.stats).not_modified += 1;
+                }
+                (cached.etag, cached.last_modified, cached.body)
+            }
+            (200, _) => {
+                #[cfg(test)]
+                {
+                    lock(&self.stats).full += 1;
+                }
+                (answer.etag, answer.last_modified, Some(answer.body))
+            }
+            // cargo's meaning of "this crate does not exist".
+            (404 | 410 | 451, _) => (None, None, None),
+            (status, _) => return Err(failure(&url, format!("HTTP {status}"))),
+        };
+        lock(&self.cache).insert(
+            rel.to_owned(),
+            Cached {
+                etag,
+                last_modified,
+                body: body.clone(),
+                at: Instant::now(),
+            },
+        );
+        Ok(body)
+    }
+
+    /// Queue the index files of the dependencies of the newest versions in
+    /// `body` (normal and build; a dependency's dev-dependencies are never
+    /// resolved).
+    fn prefetch_deps(&self, body: &[u8]) {
+        let lines: Vec<&[u8]> = body
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let mut names = BTreeSet::new();
+        for line in lines.iter().rev().take(PREFETCH_VERSIONS) {
+            let Ok(entry) = serde_json::from_slice::<serde_json::Value>(line) else {
+                continue;
+            };
+            for dep in entry["deps"].as_array().into_iter().flatten() {
+                if dep["kind"].as_str() == Some("dev") || dep["registry"].is_string() {
+                    continue;
+                }
+                let name = dep["package"].as_str().or(dep["name"].as_str());
+                if let Some(name) = name {
+                    names.insert(name.to_owned());
+                }
+            }
+        }
+        let mut queue = lock(&self.queue);
+        for name in names {
+            let rel = Storage::index_rel_path(&name);
+            if queue.1.len() < PREFETCH_LIMIT
+                && self.passes_through(&rel)
+                && queue.1.insert(rel.clone())
+            {
+                queue.0.push_back(rel);
+            }
+        }
+        drop(queue);
+        self.queued.notify_all();
+    }
+
+    fn prefetch_loop(&self) {
+        while !self.closed.load(Ordering::SeqCst) {
+            let mut queue = lock(&self.queue);
+            let Some(rel) = queue.0.pop_front() else {
+                let _ = self
+                    .queued
+                    .wait_timeout(queue, Duration::from_millis(200))
+                    .unwrap_or_else(|p| p.into_inner());
+                continue;
+            };
+            drop(queue);
+            // A failure here is cargo's to meet (and retry) when it asks.
+            if let Ok(Some(body)) = self.load(&rel, false) {
+                self.prefetch_deps(&body);
+            }
+        }
     }
 
     /// GET on a pooled handle (its connections stay open for the next request).
@@ -185,21 +357,19 @@ impl Upstream {
         headers: &[String],
         timeout: Duration,
     ) -> Result<Answer, UpstreamFailure> {
-        let mut easy = self
-            .handles
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        let mut easy = lock(&self.handles)
             .pop()
             .unwrap_or_else(curl::easy::Easy::new);
         let result = fetch(&mut easy, url, headers, timeout);
         if result.is_ok() {
-            self.handles
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(easy);
+            lock(&self.handles).push(easy);
         }
         result.map_err(|e| failure(url, e.to_string()))
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn failure(what: &str, reason: String) -> UpstreamFailure {
@@ -267,34 +437,87 @@ mod tests {
     use super::*;
     use crate::local_registry::{LocalRegistry, RegistryConfig};
 
-    #[test]
-    fn index_files_are_cached_and_revalidated() {
-        let dir = tempfile::tempdir().unwrap();
-        let registry = LocalRegistry::start(RegistryConfig::new(dir.path())).unwrap();
-        // An index file the registry has (any valid crate entry works).
-        let rel = "3/a/abc";
-        std::fs::create_dir_all(dir.path().join("index/3/a")).unwrap();
-        std::fs::write(
-            dir.path().join("index/3/a/abc"),
-            "{\"name\":\"abc\",\"vers\":\"0.1.0\",\"deps\":[],\"cksum\":\"00\",\"features\":{},\"yanked\":false}\n",
+    /// An index file for `name` at `0.1.0`, depending on `deps`.
+    fn entry(name: &str, deps: &[&str]) -> String {
+        let deps: Vec<String> = deps
+            .iter()
+            .map(|d| format!("{{\"name\":\"{d}\",\"req\":\"^0.1\",\"features\":[],\"optional\":false,\"default_features\":true,\"target\":null,\"kind\":\"normal\"}}"))
+            .collect();
+        format!(
+            "{{\"name\":\"{name}\",\"vers\":\"0.1.0\",\"deps\":[{}],\"cksum\":\"00\",\"features\":{{}},\"yanked\":false}}\n",
+            deps.join(",")
         )
-        .unwrap();
-        let upstream = Upstream::new(&registry.index_url());
-        let first = upstream.index_file(rel);
-        let second = upstream.index_file(rel);
-        match (&first, &second) {
-            (Ok(Some(a)), Ok(Some(b))) => assert_eq!(a, b),
-            other => panic!("{other:?} (storage layout changed? then adjust this test)"),
+    }
+
+    fn upstream_with(files: &[(&str, String)]) -> (tempfile::TempDir, LocalRegistry) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join("index").join(Storage::index_rel_path(name));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
         }
-        let stats = *upstream.stats.lock().unwrap();
+        let registry = LocalRegistry::start(RegistryConfig::new(dir.path())).unwrap();
+        (dir, registry)
+    }
+
+    #[test]
+    fn index_files_are_served_from_memory_then_revalidated() {
+        let (_dir, registry) = upstream_with(&[("abc", entry("abc", &[]))]);
+        let upstream = Upstream::new(&registry.index_url()).fresh_for(Duration::from_millis(300));
+        let rel = Storage::index_rel_path("abc");
+        let first = upstream.index_file(&rel).unwrap().expect("there");
+        assert_eq!(upstream.index_file(&rel).unwrap().as_ref(), Some(&first));
         assert_eq!(
-            stats,
+            upstream.stats(),
+            Stats {
+                full: 1,
+                not_modified: 0
+            },
+            "from memory"
+        );
+        std::thread::sleep(Duration::from_millis(350));
+        assert_eq!(upstream.index_file(&rel).unwrap().as_ref(), Some(&first));
+        assert_eq!(
+            upstream.stats(),
             Stats {
                 full: 1,
                 not_modified: 1
+            },
+            "revalidated"
+        );
+        // What decides a publish is asked again at once.
+        upstream.index_file_fresh(&rel).unwrap();
+        assert_eq!(
+            upstream.stats(),
+            Stats {
+                full: 1,
+                not_modified: 2
             }
         );
-        assert_eq!(upstream.index_file("3/n/nope").unwrap(), None);
+        assert_eq!(upstream.index_file("3/n/nop").unwrap(), None);
+    }
+
+    #[test]
+    fn dependencies_are_fetched_ahead() {
+        let (_dir, registry) = upstream_with(&[
+            ("top", entry("top", &["mid"])),
+            ("mid", entry("mid", &["low"])),
+            ("low", entry("low", &[])),
+        ]);
+        let upstream = Upstream::new(&registry.index_url());
+        upstream
+            .index_file(&Storage::index_rel_path("top"))
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while upstream.stats().full < 3 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(upstream.stats().full, 3, "mid and low fetched ahead");
+        // Asked now, they come from memory.
+        upstream
+            .index_file(&Storage::index_rel_path("low"))
+            .unwrap();
+        assert_eq!(upstream.stats().full, 3);
     }
 
     #[test]
@@ -306,7 +529,8 @@ mod tests {
         assert!(upstream.index_file("3/a/abc").is_err());
         assert!(upstream.download("abc", "0.1.0").is_err());
         // Local-only names are never asked about.
-        let upstream = upstream.with_local_only(&["abc".into()]);
+        let upstream =
+            Upstream::new(&format!("sparse+http://{addr}/index/")).with_local_only(&["abc".into()]);
         assert_eq!(upstream.index_file("3/a/abc").unwrap(), None);
     }
 }
