@@ -700,3 +700,24 @@ fn smoke_install_installs_the_binary_crates_from_the_rehearsal_registry() {
     rehearse(&fx, &["--no-verify"]).ok();
     assert!(record(&fx)["smoke_install"].is_null());
 }
+
+#[test]
+fn dependencies_cargo_already_downloaded_are_not_downloaded_again() {
+    let cratesio = TestRegistry::start();
+    let upstream = chain(&["rcdep"]);
+    upstream.use_registry(&cratesio);
+    upstream.publish(&cratesio, &["--no-verify"]).ok();
+
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", "[workspace]\nmembers = [\"app\"]\n")
+        .package("app", "rcapp", "0.1.0", "[dependencies]\nrcdep = \"0.1\"")
+        .file("app/src/lib.rs", "pub use rcdep as dep;\n");
+    fx.use_registry(&cratesio);
+    // cargo downloads the dependency once, as any build would…
+    fx.cargo(&cratesio, &["fetch"]).ok();
+    // …then "crates.io" loses the file: only cargo's cache can serve it.
+    std::fs::remove_file(cratesio.root().join("crates/rcdep/rcdep-0.1.0.crate")).unwrap();
+    let run = rehearse(&fx, &[]);
+    run.ok();
+    assert_eq!(record(&fx)["consumer_build"]["passed"], true);
+}

@@ -98,17 +98,9 @@ pub fn package(
 /// ephemeral rehearsal registry is on a new port each time, so its caches
 /// would only pile up. Best effort: a failure leaves them, nothing else.
 pub fn forget_registry_caches(ws: &LoadedWorkspace, index_url: &str) {
-    let Ok(url) = index_url.parse() else { return };
-    let Ok(sid) = SourceId::for_registry(&url) else {
+    let Some(name) = registry_dir_name(index_url) else {
         return;
     };
-    // cargo's own directory name for a registry (`short_name` in its
-    // registry source): host, then a stable hash of the source id.
-    let name = format!(
-        "{}-{}",
-        sid.url().host_str().unwrap_or_default(),
-        cargo::util::hex::short_hash(&sid)
-    );
     let gctx = ws.gctx();
     for base in [
         gctx.registry_index_path(),
@@ -120,6 +112,30 @@ pub fn forget_registry_caches(ws: &LoadedWorkspace, index_url: &str) {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
+}
+
+/// Where cargo keeps the `.crate` files it downloaded from the registry at
+/// `index_url` (`$CARGO_HOME/registry/cache/<host>-<hash>/`).
+pub fn registry_crate_cache(ws: &LoadedWorkspace, index_url: &str) -> Option<std::path::PathBuf> {
+    let name = registry_dir_name(index_url)?;
+    Some(
+        ws.gctx()
+            .registry_cache_path()
+            .into_path_unlocked()
+            .join(name),
+    )
+}
+
+/// cargo's own directory name for a registry (`short_name` in its registry
+/// source, kept stable across cargo versions): host, then a stable hash of
+/// the source id.
+fn registry_dir_name(index_url: &str) -> Option<String> {
+    let sid = SourceId::for_registry(&index_url.parse().ok()?).ok()?;
+    Some(format!(
+        "{}-{}",
+        sid.url().host_str().unwrap_or_default(),
+        cargo::util::hex::short_hash(&sid)
+    ))
 }
 
 /// Whether `error` is cargo's resolver failing (a dependency no source

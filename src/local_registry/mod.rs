@@ -31,6 +31,9 @@ pub struct RegistryConfig {
     pub upstream: Option<String>,
     /// Crate names never passed through to `upstream` (a rehearsal's own).
     pub local_only: Vec<String>,
+    /// cargo's download cache for `upstream`, read-only: `.crate` files
+    /// there with upstream's checksum are served without a download.
+    pub upstream_crate_cache: Option<PathBuf>,
     pub knobs: Knobs,
 }
 
@@ -44,6 +47,7 @@ impl RegistryConfig {
             auth_required: false,
             upstream: None,
             local_only: Vec::new(),
+            upstream_crate_cache: None,
             knobs: Knobs::default(),
         }
     }
@@ -70,10 +74,11 @@ impl LocalRegistry {
             addr,
             auth_required: config.auth_required,
             knobs: knobs::KnobState::new(config.knobs),
-            upstream: config
-                .upstream
-                .as_deref()
-                .map(|url| upstream::Upstream::new(url).with_local_only(&config.local_only)),
+            upstream: config.upstream.as_deref().map(|url| {
+                upstream::Upstream::new(url)
+                    .with_local_only(&config.local_only)
+                    .with_crate_cache(config.upstream_crate_cache.clone())
+            }),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

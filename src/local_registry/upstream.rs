@@ -42,6 +42,10 @@ pub struct UpstreamFailure {
 pub struct Upstream {
     shared: Arc<Shared>,
     dl: OnceLock<String>,
+    /// cargo's own download cache for the upstream (`<name>-<version>.crate`
+    /// files), read-only: a file there whose sha256 is upstream's checksum
+    /// is served without a download.
+    crate_cache: Option<std::path::PathBuf>,
     /// Started on the first file fetched.
     workers: OnceLock<()>,
 }
@@ -114,8 +118,14 @@ impl Upstream {
                 stats: Mutex::default(),
             }),
             dl: OnceLock::new(),
+            crate_cache: None,
             workers: OnceLock::new(),
         }
+    }
+
+    pub fn with_crate_cache(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.crate_cache = dir;
+        self
     }
 
     pub fn with_local_only(mut self, names: &[String]) -> Self {
@@ -165,6 +175,9 @@ impl Upstream {
         if !self.shared.passes_through(name) {
             return Ok(None);
         }
+        if let Some(bytes) = self.from_crate_cache(name, version) {
+            return Ok(Some(bytes));
+        }
         let dl = self.dl()?;
         let url = if dl.contains("{crate}") || dl.contains("{version}") {
             dl.replace("{crate}", name).replace("{version}", version)
@@ -177,6 +190,28 @@ impl Upstream {
             404 | 410 | 451 => Ok(None),
             status => Err(failure(&url, format!("HTTP {status}"))),
         }
+    }
+
+    /// The `.crate` from cargo's cache, if there with upstream's checksum.
+    fn from_crate_cache(&self, name: &str, version: &str) -> Option<Vec<u8>> {
+        use sha2::Digest as _;
+        let dir = self.crate_cache.as_ref()?;
+        if !super::storage::valid_name(name)
+            || version.contains(['/', '\\'])
+            || version.starts_with('.')
+        {
+            return None;
+        }
+        let bytes = std::fs::read(dir.join(format!("{name}-{version}.crate"))).ok()?;
+        let index = self
+            .shared
+            .load(&Storage::index_rel_path(name), false)
+            .ok()??;
+        let wanted = super::storage::parse_lines(&index)
+            .into_iter()
+            .find(|e| e.vers == version)?
+            .cksum;
+        (hex::encode(sha2::Sha256::digest(&bytes)) == wanted).then_some(bytes)
     }
 
     fn dl(&self) -> Result<&str, UpstreamFailure> {
@@ -518,6 +553,24 @@ mod tests {
             .index_file(&Storage::index_rel_path("low"))
             .unwrap();
         assert_eq!(upstream.stats().full, 3);
+    }
+
+    #[test]
+    fn downloads_come_from_cargos_cache_when_the_checksum_matches() {
+        use sha2::Digest as _;
+        let good = b"the crate".to_vec();
+        let sum = hex::encode(sha2::Sha256::digest(&good));
+        let line = entry("abc", &[]).replace("\"cksum\":\"00\"", &format!("\"cksum\":\"{sum}\""));
+        // Upstream lists the version but has no file: only the cache can serve it.
+        let (_dir, registry) = upstream_with(&[("abc", line)]);
+        let cache = tempfile::tempdir().unwrap();
+        std::fs::write(cache.path().join("abc-0.1.0.crate"), &good).unwrap();
+        let upstream =
+            Upstream::new(&registry.index_url()).with_crate_cache(Some(cache.path().to_owned()));
+        assert_eq!(upstream.download("abc", "0.1.0").unwrap(), Some(good));
+        // A file that is not upstream's bytes is never served.
+        std::fs::write(cache.path().join("abc-0.1.0.crate"), b"tampered").unwrap();
+        assert_eq!(upstream.download("abc", "0.1.0").unwrap(), None);
     }
 
     #[test]

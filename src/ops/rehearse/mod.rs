@@ -129,12 +129,16 @@ pub fn rehearse(
         target: &plan.target,
         findings: &findings,
     });
+    let upstream = live::upstream(ws)?;
     let stand_in = stand_in::StandIn::start(
         ws,
         &opts.rehearsal,
         stand_in::EmbeddedSetup {
             keep: opts.keep.as_deref(),
-            upstream: live::upstream(ws)?,
+            upstream_crate_cache: upstream
+                .as_deref()
+                .and_then(|url| cargo_backend::registry_crate_cache(ws, url)),
+            upstream,
             local_only: findings.to_rehearse(&plan),
         },
     )?;

@@ -50,6 +50,9 @@ pub struct EmbeddedSetup<'a> {
     pub upstream: Option<String>,
     /// Crates never passed through (the ones the rehearsal uploads).
     pub local_only: Vec<String>,
+    /// cargo's download cache for the upstream (served from when the
+    /// checksum matches).
+    pub upstream_crate_cache: Option<PathBuf>,
 }
 
 impl StandIn {
@@ -108,6 +111,7 @@ impl StandIn {
         let mut config = RegistryConfig::new(&root);
         config.upstream = setup.upstream;
         config.local_only = setup.local_only;
+        config.upstream_crate_cache = setup.upstream_crate_cache;
         let registry = LocalRegistry::start(config).with_context(|| {
             format!(
                 "could not start the rehearsal registry in `{}`",
