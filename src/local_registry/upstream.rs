@@ -175,7 +175,7 @@ impl Upstream {
         if !self.shared.passes_through(name) {
             return Ok(None);
         }
-        if let Some(bytes) = self.from_crate_cache(name, version) {
+        if let Some(bytes) = self.cached_crate(name, version) {
             return Ok(Some(bytes));
         }
         let dl = self.dl()?;
@@ -193,7 +193,7 @@ impl Upstream {
     }
 
     /// The `.crate` from cargo's cache, if there with upstream's checksum.
-    fn from_crate_cache(&self, name: &str, version: &str) -> Option<Vec<u8>> {
+    fn cached_crate(&self, name: &str, version: &str) -> Option<Vec<u8>> {
         use sha2::Digest as _;
         let dir = self.crate_cache.as_ref()?;
         if !super::storage::valid_name(name)
