@@ -721,3 +721,30 @@ fn dependencies_cargo_already_downloaded_are_not_downloaded_again() {
     run.ok();
     assert_eq!(record(&fx)["consumer_build"]["passed"], true);
 }
+
+#[test]
+fn the_live_target_can_be_named_as_publish_names_it() {
+    let live = TestRegistry::start();
+    let fx = chain(&["rfra", "rfrb"]);
+    fx.use_registry(&live); // `local`, but not cargo's default registry
+    rehearse(&fx, &["--no-verify", "--for-registry", "local"]).ok();
+    assert_eq!(record(&fx)["live_target"], live.index_url());
+    let run = fx.shipper_env(
+        &live,
+        &[
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+            "--require-rehearsal",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ],
+        &OFFLINE,
+    );
+    run.ok();
+    assert_eq!(live.version_count("rfrb"), 1);
+}

@@ -42,6 +42,17 @@ pub struct RehearseArgs {
     /// Rehearse against this sparse index instead of the embedded one
     #[arg(long, value_name = "INDEX", help_heading = "Registry Options")]
     index: Option<String>,
+    /// The registry the live `publish` will use [default: as `publish` picks it]
+    #[arg(
+        long,
+        value_name = "REGISTRY",
+        conflicts_with = "for_index",
+        help_heading = "Registry Options"
+    )]
+    for_registry: Option<String>,
+    /// The index URL the live `publish` will use
+    #[arg(long, value_name = "INDEX", help_heading = "Registry Options")]
+    for_index: Option<String>,
 }
 
 pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
@@ -51,7 +62,11 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
     )?;
     let opts = RehearseOpts {
         selection: args.packages.selection(),
-        live_target: TargetChoice::Default,
+        live_target: match (&args.for_registry, &args.for_index) {
+            (Some(name), _) => TargetChoice::Registry(name.clone()),
+            (None, Some(url)) => TargetChoice::Index(url.clone()),
+            (None, None) => TargetChoice::Default,
+        },
         rehearsal: match (&args.registry, &args.index) {
             (Some(name), _) => RehearsalTarget::Registry(name.clone()),
             (None, Some(url)) => RehearsalTarget::Index(url.clone()),
