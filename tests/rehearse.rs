@@ -727,8 +727,20 @@ fn the_live_target_can_be_named_as_publish_names_it() {
     let live = TestRegistry::start();
     let fx = chain(&["rfra", "rfrb"]);
     fx.use_registry(&live); // `local`, but not cargo's default registry
-    rehearse(&fx, &["--no-verify", "--for-registry", "local"]).ok();
+    // With the drill too: the interrupted child plans for the same target.
+    rehearse(
+        &fx,
+        &[
+            "--no-verify",
+            "--for-registry",
+            "local",
+            "--interrupt-after",
+            "1",
+        ],
+    )
+    .ok();
     assert_eq!(record(&fx)["live_target"], live.index_url());
+    assert_eq!(record(&fx)["drill"]["passed"], true);
     let run = fx.shipper_env(
         &live,
         &[

@@ -31,6 +31,7 @@ pub struct ChildRun<'a> {
     pub manifest: &'a Path,
     pub state_root: &'a Path,
     pub selection: &'a Selection,
+    pub live_target: &'a crate::workspace::TargetChoice,
     pub allow_dirty: bool,
     pub verify: bool,
     pub engine: &'a crate::engine::EngineOpts,
@@ -92,6 +93,15 @@ pub fn interrupted_run(
     }
     if !child.verify {
         args.push("--no-verify".into());
+    }
+    match child.live_target {
+        crate::workspace::TargetChoice::Default => {}
+        crate::workspace::TargetChoice::Registry(name) => {
+            args.extend(["--for-registry".into(), name.clone()]);
+        }
+        crate::workspace::TargetChoice::Index(url) => {
+            args.extend(["--for-index".into(), url.clone()]);
+        }
     }
     for p in &child.selection.packages {
         args.extend(["--package".into(), p.clone()]);

@@ -164,6 +164,7 @@ pub fn rehearse(
                 manifest: ws.manifest_path(),
                 state_root: &state_root,
                 selection: &opts.selection,
+                live_target: &opts.live_target,
                 allow_dirty: opts.allow_dirty,
                 verify: opts.verify,
                 engine: &opts.engine,
