@@ -760,3 +760,35 @@ fn the_live_target_can_be_named_as_publish_names_it() {
     run.ok();
     assert_eq!(live.version_count("rfrb"), 1);
 }
+
+#[test]
+fn the_consumer_build_never_reuses_output_of_other_bytes() {
+    // Same versions, edited source: nothing of the first rehearsal's
+    // consumer build may stand in for the second (cargo takes a registry
+    // crate's name and version for its content).
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"fa\", \"fb\", \"fc\"]\n",
+    )
+    .package("fa", "rkfa", "0.1.0", "[features]\nx = []\ny = []");
+    for (dir, name, feature) in [("fb", "rkfb", "x"), ("fc", "rkfc", "y")] {
+        fx.package(
+            dir,
+            name,
+            "0.1.0",
+            &format!(
+                "[dependencies]\nrkfa = {{ path = \"../fa\", version = \"0.1.0\", features = [\"{feature}\"] }}"
+            ),
+        );
+    }
+    rehearse(&fx, &["--no-verify"]).ok();
+    assert_eq!(record(&fx)["consumer_build"]["passed"], true);
+    fx.file(
+        "fa/src/lib.rs",
+        "#[cfg(all(feature = \"x\", feature = \"y\"))]\ncompile_error!(\"x and y cannot meet\");\n",
+    );
+    let again = rehearse(&fx, &["--no-verify"]);
+    assert_eq!(again.code(), 1, "{}", again.stderr());
+    assert_eq!(record(&fx)["consumer_build"]["passed"], false);
+}
