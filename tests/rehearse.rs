@@ -792,3 +792,29 @@ fn the_consumer_build_never_reuses_output_of_other_bytes() {
     assert_eq!(again.code(), 1, "{}", again.stderr());
     assert_eq!(record(&fx)["consumer_build"]["passed"], false);
 }
+
+#[test]
+fn a_rehearsal_journal_is_never_continued_against_the_live_target() {
+    let live = TestRegistry::start();
+    let fx = chain(&["roa", "rob"]);
+    live_registry(&fx, &live);
+    fx.file("rob/src/lib.rs", "pub fn broken() -> u32 { \"no\" }\n");
+    assert_eq!(rehearse(&fx, &[]).code(), 1);
+    fx.file("rob/src/lib.rs", "pub fn fixed() {}\n");
+    // Pointing publish at the rehearsal's state directory is refused.
+    let state_dir = fx.root().join(".shipper/rehearsal");
+    let run = fx.shipper_env(
+        &live,
+        &[
+            "publish",
+            "--allow-dirty",
+            "--no-verify",
+            "--state-dir",
+            state_dir.to_str().unwrap(),
+        ],
+        &OFFLINE,
+    );
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("a rehearsal's"), "{}", run.stderr());
+    assert_eq!(live.version_count("roa"), 0);
+}

@@ -73,6 +73,16 @@ pub enum StartError {
     #[error("there is no unfinished run to resume in `{}`; start one with `cargo shipper publish`", .0.display())]
     NothingToResume(PathBuf),
     #[error(
+        "`{dir}` holds an unfinished run of this plan against `{recorded}` (a rehearsal's, if that \
+         is not your registry), not `{now}`; a rehearsal is continued by `cargo shipper rehearse`, \
+         and a release keeps its own state directory"
+    )]
+    OtherRegistry {
+        dir: String,
+        recorded: String,
+        now: String,
+    },
+    #[error(
         "`{dir}` holds an unfinished run of another plan ({old}, {done} of {total} crates out); \
          the workspace now plans {new} ({changes}). Restore the workspace to that release and run \
          `cargo shipper resume`, or set that run aside with `--abandon-unfinished` (its files \
@@ -145,6 +155,19 @@ pub fn publish(
         (Mode::Publish | Mode::Fresh, _) => (opts.selection.clone(), opts.target.clone()),
     };
     let plan = plan_for(ws, opts, &selection, &target)?;
+    // A rehearsal's journal binds the live plan id to another registry:
+    // never continue it against the live target (nor the other way round).
+    if let Some(state) = journal.state()
+        && state.plan_id == plan.id
+        && state.registry != plan.target.key
+    {
+        return Err(StartError::OtherRegistry {
+            dir: dir.root().display().to_string(),
+            recorded: state.registry.clone(),
+            now: plan.target.key.clone(),
+        }
+        .into());
+    }
 
     if let Some(state) = journal.state()
         && state.plan_id != plan.id
