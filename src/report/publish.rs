@@ -58,10 +58,6 @@ impl Reporter {
         }
     }
 
-    pub fn is_json(&self) -> bool {
-        self.json
-    }
-
     fn start_bar(&mut self) {
         if !self.interactive || self.bar.is_some() {
             return;
