@@ -54,11 +54,38 @@ pub enum LoadError {
 pub struct LoadedWorkspace {
     gctx: GlobalContext,
     manifest: PathBuf,
+    opts: ContextOpts,
 }
 
 impl LoadedWorkspace {
     /// Build a cargo context and check that the workspace loads.
     pub fn load(manifest_path: Option<&Path>, opts: &ContextOpts) -> anyhow::Result<Self> {
+        Self::load_with_config(manifest_path, opts, &[])
+    }
+
+    /// The same workspace in a new cargo context with extra `--config`
+    /// entries (a rehearsal's source replacement); the user's files are
+    /// never touched.
+    pub fn with_config(&self, cli_config: &[String]) -> anyhow::Result<Self> {
+        Self::load_with_config(Some(&self.manifest), &self.opts, cli_config)
+    }
+
+    /// Another workspace (a generated one) in a cargo context like this
+    /// one's, with extra `--config` entries; never `--locked` (it has no
+    /// lockfile yet).
+    pub fn sibling(&self, manifest: &Path, cli_config: &[String]) -> anyhow::Result<Self> {
+        let opts = ContextOpts {
+            locked: false,
+            ..self.opts.clone()
+        };
+        Self::load_with_config(Some(manifest), &opts, cli_config)
+    }
+
+    fn load_with_config(
+        manifest_path: Option<&Path>,
+        opts: &ContextOpts,
+        cli_config: &[String],
+    ) -> anyhow::Result<Self> {
         let mut gctx = GlobalContext::default()?;
         gctx.configure(
             opts.verbose,
@@ -69,7 +96,7 @@ impl LoadedWorkspace {
             opts.offline,
             &None,
             &[],
-            &[],
+            cli_config,
         )?;
         let manifest = match manifest_path {
             Some(path) => {
@@ -85,7 +112,11 @@ impl LoadedWorkspace {
             None => find_root_manifest_for_wd(gctx.cwd())
                 .map_err(|_| LoadError::NoManifest(gctx.cwd().to_owned()))?,
         };
-        let loaded = LoadedWorkspace { gctx, manifest };
+        let loaded = LoadedWorkspace {
+            gctx,
+            manifest,
+            opts: opts.clone(),
+        };
         loaded.workspace()?;
         Ok(loaded)
     }
@@ -93,6 +124,11 @@ impl LoadedWorkspace {
     fn workspace(&self) -> anyhow::Result<Workspace<'_>> {
         Workspace::new(&self.manifest, &self.gctx)
             .with_context(|| LoadError::Invalid(self.manifest.clone()))
+    }
+
+    /// The root manifest this workspace was loaded from (absolute).
+    pub fn manifest_path(&self) -> &Path {
+        &self.manifest
     }
 
     /// For `cargo_backend`, the other user of the cargo library.
@@ -162,6 +198,50 @@ impl LoadedWorkspace {
             .map(serde_json::to_value)
             .transpose()
             .context("`[workspace.metadata.shipper.pacing]` is not a table")
+    }
+
+    /// `require-rehearsal = true` under `[workspace.metadata.shipper]`.
+    pub fn requires_rehearsal(&self) -> anyhow::Result<bool> {
+        let ws = self.workspace()?;
+        let Some(value) = ws
+            .custom_metadata()
+            .and_then(|m| m.get("shipper"))
+            .and_then(|s| s.get("require-rehearsal"))
+        else {
+            return Ok(false);
+        };
+        value.as_bool().with_context(
+            || "`[workspace.metadata.shipper] require-rehearsal` must be `true` or `false`",
+        )
+    }
+
+    /// Whether the user's configuration replaces crates.io (`[source.crates-io]
+    /// replace-with = …`), beyond cargo's built-in sparse protocol switch.
+    pub fn crates_io_replaced(&self) -> anyhow::Result<bool> {
+        let sid = SourceId::crates_io(&self.gctx)?;
+        let set = std::collections::HashSet::new();
+        let builtin = cargo::sources::SourceConfigMap::empty(&self.gctx)?
+            .load(sid, &set)?
+            .replaced_source_id();
+        let configured = cargo::sources::SourceConfigMap::new(&self.gctx)?
+            .load(sid, &set)?
+            .replaced_source_id();
+        Ok(builtin != configured)
+    }
+
+    /// The sparse index cargo reads for `target` once the user's source
+    /// replacement is applied (`[source.crates-io] replace-with = …`), or
+    /// `None` when that source is not a sparse registry.
+    pub fn read_index(&self, target: &RegistryTarget) -> anyhow::Result<Option<String>> {
+        let sid = match target.name.as_deref() {
+            Some("crates-io") => SourceId::crates_io_maybe_sparse_http(&self.gctx)?,
+            Some(name) => SourceId::alt_registry(&self.gctx, name)?,
+            None => SourceId::for_registry(&target.key.parse()?)?,
+        };
+        let replaced = cargo::sources::SourceConfigMap::new(&self.gctx)?
+            .load(sid, &std::collections::HashSet::new())?
+            .replaced_source_id();
+        Ok(replaced.is_sparse().then(|| replaced.as_url().to_string()))
     }
 
     /// Resolve the target registry as `cargo publish` would.

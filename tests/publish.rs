@@ -147,3 +147,34 @@ fn quiet_prints_nothing_when_all_goes_well() {
     assert_eq!(run.stderr().trim(), "", "{}", run.stderr());
     assert_eq!(registry.version_count("qb"), 1);
 }
+
+#[test]
+fn publishing_linked_members_elsewhere_without_replacing_crates_io_gets_a_hint() {
+    // crates.io is played by an empty embedded registry (cargo's test
+    // switch), so the failure is the one a user meets, without the network.
+    let cratesio = TestRegistry::start();
+    let registry = TestRegistry::start();
+    let fx = support::chain(&["hna", "hnb"]);
+    fx.cargo_config(&registry.registry.cargo_config("local"));
+    let run = fx.shipper_env(
+        &registry,
+        &[
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+        ],
+        &[(
+            "__CARGO_TEST_CRATES_IO_URL_DO_NOT_USE_THIS",
+            &cratesio.index_url(),
+        )],
+    );
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let err = run.stderr();
+    assert!(
+        err.contains("`[source.crates-io] replace-with = \"local\"`"),
+        "{err}"
+    );
+    assert_eq!(registry.version_count("hna"), 0);
+}

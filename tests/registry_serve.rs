@@ -5,7 +5,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use support::http;
+use support::{TestRegistry, http};
 
 #[test]
 fn serves_until_ctrl_c_and_prints_how_to_use_it() {
@@ -147,5 +147,40 @@ fn stops_on_the_first_signal_even_when_started_with_sigint_ignored() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
         assert!(status.success(), "{signal}: {status:?}");
+    }
+}
+
+#[test]
+fn the_printed_config_publishes_a_whole_workspace_with_real_cargo() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = TestRegistry::start_with(dir.path(), |_| {});
+    let mut out = Vec::new();
+    cargo_shipper::report::registry::started_json(&registry, dir.path(), &mut out).unwrap();
+    let started: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let fx = support::demo_workspace();
+    fx.cargo_config(started["cargo_config"].as_str().unwrap());
+    let publish = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "publish",
+            "--workspace",
+            "--registry",
+            "shipper-local",
+            "--allow-dirty",
+            "--no-verify",
+        ])
+        .current_dir(fx.root())
+        .env("CARGO_HOME", fx.cargo_home())
+        .env("CARGO_REGISTRIES_SHIPPER_LOCAL_TOKEN", registry.token())
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        publish.status.success(),
+        "{}",
+        String::from_utf8_lossy(&publish.stderr)
+    );
+    let wrapped = TestRegistry::wrap(registry, dir);
+    for name in support::DEMO_CRATES {
+        assert_eq!(wrapped.version_count(name), 1, "{name}");
     }
 }

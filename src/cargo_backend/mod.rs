@@ -3,8 +3,10 @@
 //! credential machinery. With `workspace`, the only user of `cargo`; all of
 //! it runs on the calling thread (cargo's types are not `Send`).
 
+mod consumer;
 mod facts;
 
+pub use consumer::{binary_members, check as check_consumer, install, library_members};
 pub use facts::{
     LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,
 };
@@ -93,6 +95,62 @@ pub fn package(
         });
     }
     Ok(jobs)
+}
+
+/// Remove what cargo cached under `$CARGO_HOME/registry/` for the registry
+/// at `index_url` (index files, `.crate` files, unpacked sources): an
+/// ephemeral rehearsal registry is on a new port each time, so its caches
+/// would only pile up. Best effort: a failure leaves them, nothing else.
+pub fn forget_registry_caches(ws: &LoadedWorkspace, index_url: &str) {
+    let Some(name) = registry_dir_name(index_url) else {
+        return;
+    };
+    let gctx = ws.gctx();
+    for base in [
+        gctx.registry_index_path(),
+        gctx.registry_cache_path(),
+        gctx.registry_source_path(),
+    ] {
+        let dir = base.into_path_unlocked().join(&name);
+        if dir.exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+/// Where cargo keeps the `.crate` files it downloaded from the registry at
+/// `index_url` (`$CARGO_HOME/registry/cache/<host>-<hash>/`).
+pub fn registry_crate_cache(ws: &LoadedWorkspace, index_url: &str) -> Option<std::path::PathBuf> {
+    let name = registry_dir_name(index_url)?;
+    Some(
+        ws.gctx()
+            .registry_cache_path()
+            .into_path_unlocked()
+            .join(name),
+    )
+}
+
+/// cargo's own directory name for a registry (`short_name` in its registry
+/// source, kept stable across cargo versions): host, then a stable hash of
+/// the source id.
+fn registry_dir_name(index_url: &str) -> Option<String> {
+    let sid = SourceId::for_registry(&index_url.parse().ok()?).ok()?;
+    Some(format!(
+        "{}-{}",
+        sid.url().host_str().unwrap_or_default(),
+        cargo::util::hex::short_hash(&sid)
+    ))
+}
+
+/// Whether `error` is cargo's resolver failing (a dependency no source
+/// offers), by type.
+pub fn is_resolve_error(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|e| e.is::<cargo::core::resolver::ResolveError>())
+        || error
+            .downcast_ref::<cargo::core::resolver::ResolveError>()
+            .is_some()
 }
 
 /// The token for publishing `job`, from `--token` or cargo's credential

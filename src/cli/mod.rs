@@ -10,6 +10,7 @@ mod plan;
 mod preflight;
 mod publish;
 mod registry;
+mod rehearse;
 mod status;
 mod yank;
 
@@ -62,6 +63,8 @@ enum Command {
     Yank(yank::YankArgs),
     /// Bump a crate that needs a fix and its dependents; show the next release
     FixForward(fix_forward::FixForwardArgs),
+    /// Rehearse the release into a registry standing in for the live target
+    Rehearse(rehearse::RehearseArgs),
     /// Run the embedded sparse registry (for rehearsals and local tests)
     Registry(registry::RegistryArgs),
 }
@@ -105,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::PlanYank(args) => yank::exec_plan_yank(&cli.global, args),
         Command::Yank(args) => yank::exec_yank(&cli.global, args),
         Command::FixForward(args) => fix_forward::exec(&cli.global, args),
+        Command::Rehearse(args) => rehearse::exec(&cli.global, args),
         Command::Registry(args) => registry::exec(&cli.global, args),
     };
     match result {

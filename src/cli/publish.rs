@@ -23,6 +23,9 @@ pub struct PublishArgs {
     /// Set aside (archive) an unfinished run, of another plan or this one, and start over
     #[arg(long)]
     abandon_unfinished: bool,
+    /// Refuse unless a passing `rehearse` of this plan uploaded exactly these bytes
+    #[arg(long)]
+    require_rehearsal: bool,
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
@@ -40,41 +43,41 @@ pub struct ResumeArgs {
 }
 
 #[derive(Debug, clap::Args)]
-struct RunArgs {
+pub(super) struct RunArgs {
     /// Output format: progress for people on stderr, or JSON lines of the events on stdout
     #[arg(long, value_enum, value_name = "FMT", default_value_t)]
-    message_format: MessageFormat,
+    pub(super) message_format: MessageFormat,
     /// Token to use (otherwise cargo's: env vars, credentials.toml, credential providers)
     #[arg(long, value_name = "TOKEN")]
-    token: Option<String>,
+    pub(super) token: Option<String>,
     /// Allow dirty working directories to be packaged
     #[arg(long)]
-    allow_dirty: bool,
+    pub(super) allow_dirty: bool,
     /// Do not build the packaged crates before uploading
     #[arg(long)]
-    no_verify: bool,
+    pub(super) no_verify: bool,
     /// Uploads in flight at once, 1 to 64 (index confirmations run beside them)
     #[arg(short, long, value_name = "N", default_value_t = 4, allow_negative_numbers = true,
           value_parser = clap::value_parser!(i64).range(1..=MAX_JOBS as i64))]
-    jobs: i64,
+    pub(super) jobs: i64,
     /// Where the run journal lives [default: .shipper/ at the workspace root]
     #[arg(long, value_name = "DIR")]
-    state_dir: Option<PathBuf>,
+    pub(super) state_dir: Option<PathBuf>,
     /// How long to wait for a new version to show in the index, in seconds
     #[arg(long, value_name = "SECS", default_value_t = 600)]
-    confirm_timeout: u64,
+    pub(super) confirm_timeout: u64,
     /// Upload attempts per crate per run, 1 to 100
     #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true,
           value_parser = clap::value_parser!(i64).range(1..=100))]
-    max_attempts: i64,
+    pub(super) max_attempts: i64,
     /// First retry delay in milliseconds (it doubles, with jitter); for tests
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
-    retry_delay_ms: u64,
+    pub(super) retry_delay_ms: u64,
     /// First interval between index polls in milliseconds; for tests
     #[arg(long, value_name = "MS", default_value_t = 100, hide = true)]
-    confirm_poll_ms: u64,
+    pub(super) confirm_poll_ms: u64,
     #[command(flatten)]
-    manifest: ManifestArgs,
+    pub(super) manifest: ManifestArgs,
 }
 
 pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()> {
@@ -83,6 +86,7 @@ pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()
     let mut opts = opts(&args.run, Mode::Publish, selection, target)?;
     opts.dry_run = args.dry_run;
     opts.abandon_unfinished = args.abandon_unfinished;
+    opts.require_rehearsal = args.require_rehearsal;
     run(global, &args.run, &opts)
 }
 
@@ -117,17 +121,23 @@ fn opts(
         verify: !run.no_verify,
         dry_run: false,
         abandon_unfinished: false,
-        engine: EngineOpts {
-            // In range: clap checked them.
-            jobs: run.jobs as usize,
-            max_attempts: run.max_attempts as u32,
-            retry_base: Duration::from_millis(run.retry_delay_ms),
-            retry_cap: Duration::from_secs(120).max(Duration::from_millis(run.retry_delay_ms)),
-            confirm_timeout: Duration::from_secs(run.confirm_timeout),
-            confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
-            pacing: None,
-        },
+        engine: engine_opts(run),
+        require_rehearsal: false,
+        stand_in: None,
     })
+}
+
+pub(super) fn engine_opts(run: &RunArgs) -> EngineOpts {
+    EngineOpts {
+        // In range: clap checked them.
+        jobs: run.jobs as usize,
+        max_attempts: run.max_attempts as u32,
+        retry_base: Duration::from_millis(run.retry_delay_ms),
+        retry_cap: Duration::from_secs(120).max(Duration::from_millis(run.retry_delay_ms)),
+        confirm_timeout: Duration::from_secs(run.confirm_timeout),
+        confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
+        pacing: None,
+    }
 }
 
 fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Result<()> {

@@ -88,6 +88,8 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
         token: args.token,
         auth_required: args.auth_required || !args.addr.ip().is_loopback(),
         upstream: args.upstream,
+        local_only: Vec::new(),
+        upstream_crate_cache: None,
         knobs: Knobs {
             propagation_delay: Duration::from_millis(args.propagation_delay_ms),
             upload_latency: Duration::from_millis(args.upload_latency_ms),

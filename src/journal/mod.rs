@@ -4,6 +4,8 @@
 //! - `current/state.json`: its projection, rewritten atomically after each event;
 //! - `current/receipt.json`: what the run did;
 //! - `lock`: one run at a time;
+//! - `rehearsal/` (a state directory of its own) and `rehearsal.json`: the
+//!   latest rehearsal, which the publish gate reads (see [`rehearsal`]);
 //! - `archive/<time>-<plan>-<what>/`: finished runs, so the next release
 //!   starts clean. Archiving renames `current/` in one step: a crash leaves
 //!   either the run in `current/` or the run in `archive/`, never half of each.
@@ -22,6 +24,7 @@ mod lock;
 mod log;
 mod peek;
 mod receipt;
+mod rehearsal;
 mod state;
 mod yank_plan;
 mod yank_run;
@@ -35,6 +38,10 @@ pub use log::{EventLog, JournalError, LogEvent, TornLine, now_ms};
 pub use peek::{Peek, Tail, peek, run_active};
 pub use receipt::{
     CrateOutcome, GitInfo, LoadedReceipt, Provenance, Receipt, ReceiptCrate, ReceiptError,
+};
+pub use rehearsal::{
+    DrillResult, LiveCheck, REHEARSAL_FORMAT, RehearsalFileError, RehearsalRecord,
+    RehearsalRegistry, RehearsedCrate, RehearsedOutcome, StepResult, Verdict,
 };
 pub use state::{CrateState, CrateStatus, RunState, Timings, UploadTimes};
 pub use yank_plan::{

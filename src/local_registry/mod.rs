@@ -31,6 +31,11 @@ pub struct RegistryConfig {
     /// Serve crates this registry does not hold from this sparse index
     /// (`sparse+https://index.crates.io/` for a crates.io stand-in).
     pub upstream: Option<String>,
+    /// Crate names never passed through to `upstream` (a rehearsal's own).
+    pub local_only: Vec<String>,
+    /// cargo's download cache for `upstream`, read-only: `.crate` files
+    /// there with upstream's checksum are served without a download.
+    pub upstream_crate_cache: Option<PathBuf>,
     pub knobs: Knobs,
 }
 
@@ -43,6 +48,8 @@ impl RegistryConfig {
             token: None,
             auth_required: false,
             upstream: None,
+            local_only: Vec::new(),
+            upstream_crate_cache: None,
             knobs: Knobs::default(),
         }
     }
@@ -81,7 +88,11 @@ impl LocalRegistry {
             addr,
             auth_required: config.auth_required,
             knobs: knobs::KnobState::new(config.knobs),
-            upstream: config.upstream.as_deref().map(upstream::Upstream::new),
+            upstream: config.upstream.as_deref().map(|url| {
+                upstream::Upstream::new(url)
+                    .with_local_only(&config.local_only)
+                    .with_crate_cache(config.upstream_crate_cache.clone())
+            }),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

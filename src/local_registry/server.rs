@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::index_entry::IndexEntry;
 use super::knobs::{KnobState, UploadFault};
 use super::storage::{self, Refusal, Storage};
-use super::upstream::Upstream;
+use super::upstream::{Upstream, UpstreamFailure};
 
 pub struct State {
     pub storage: Storage,
@@ -162,18 +162,18 @@ fn config(state: &State) -> Reply {
 
 /// What this registry serves for a name: upstream's versions (if any),
 /// replaced by ours where both have one, without those still propagating.
-fn visible_entries(state: &State, rel: &str) -> Option<Vec<IndexEntry>> {
+/// An upstream that cannot be asked is an error (answered with a 5xx).
+fn visible_entries(state: &State, rel: &str) -> Result<Option<Vec<IndexEntry>>, UpstreamFailure> {
     let ours = state
         .storage
         .read_index_file(rel)
         .map(|b| storage::parse_lines(&b));
-    let theirs = state
-        .upstream
-        .as_ref()
-        .and_then(|u| u.index_file(rel))
-        .map(|b| storage::parse_lines(&b));
+    let theirs = match &state.upstream {
+        Some(u) => u.index_file(rel)?.map(|b| storage::parse_lines(&b)),
+        None => None,
+    };
     if ours.is_none() && theirs.is_none() {
-        return None;
+        return Ok(None);
     }
     let ours: Vec<IndexEntry> = ours
         .unwrap_or_default()
@@ -186,16 +186,23 @@ fn visible_entries(state: &State, rel: &str) -> Option<Vec<IndexEntry>> {
         .filter(|t| !ours.iter().any(|o| o.vers == t.vers))
         .collect();
     merged.extend(ours);
-    Some(merged)
+    Ok(Some(merged))
 }
 
-fn upstream_entries(state: &State, name: &str) -> Vec<IndexEntry> {
-    state
-        .upstream
-        .as_ref()
-        .and_then(|u| u.index_file(&Storage::index_rel_path(name)))
-        .map(|b| storage::parse_lines(&b))
-        .unwrap_or_default()
+/// Upstream's entries for `name`, asked now (they decide a publish).
+fn upstream_entries(state: &State, name: &str) -> Result<Vec<IndexEntry>, UpstreamFailure> {
+    Ok(match &state.upstream {
+        Some(u) => u
+            .index_file_fresh(&Storage::index_rel_path(name))?
+            .map(|b| storage::parse_lines(&b))
+            .unwrap_or_default(),
+        None => Vec::new(),
+    })
+}
+
+/// Upstream could not be asked: a 5xx, so cargo retries (a 404 is final).
+fn upstream_failed(failure: &UpstreamFailure) -> Reply {
+    error(StatusCode::BAD_GATEWAY, &failure.to_string())
 }
 
 fn index_file(state: &State, rel: &str, headers: &HeaderMap) -> Reply {
@@ -214,8 +221,9 @@ fn index_file(state: &State, rel: &str, headers: &HeaderMap) -> Reply {
             .expect("valid response");
     }
     let entries = match visible_entries(state, rel) {
-        Some(entries) if !entries.is_empty() => entries,
-        _ => return error(StatusCode::NOT_FOUND, "not found"),
+        Ok(Some(entries)) if !entries.is_empty() => entries,
+        Ok(_) => return error(StatusCode::NOT_FOUND, "not found"),
+        Err(failure) => return upstream_failed(&failure),
     };
     let mut bytes = Vec::new();
     for e in &entries {
@@ -252,10 +260,16 @@ fn index_file(state: &State, rel: &str, headers: &HeaderMap) -> Reply {
 }
 
 fn download(state: &State, name: &str, version: &str) -> Reply {
-    let bytes = state.storage.read_crate(name, version).or_else(|| {
-        let upstream = state.upstream.as_ref()?;
-        storage::valid_name(name).then(|| upstream.download(name, version))?
-    });
+    let bytes = match (state.storage.read_crate(name, version), &state.upstream) {
+        (Some(bytes), _) => Some(bytes),
+        (None, Some(upstream)) if storage::valid_name(name) => {
+            match upstream.download(name, version) {
+                Ok(bytes) => bytes,
+                Err(failure) => return upstream_failed(&failure),
+            }
+        }
+        (None, _) => None,
+    };
     match bytes {
         Some(bytes) => Response::builder()
             .header(header::CONTENT_TYPE, "application/x-tar")
@@ -321,7 +335,31 @@ fn publish(state: &State, body: &[u8]) -> Result<Reply, Dropped> {
             ));
         }
     };
-    let upstream = |name: &str| upstream_entries(state, name);
+    // Upstream's versions count as taken and its crates as known: never
+    // accept a version as "not taken" when upstream could not be asked.
+    // The crate's other spellings too: upstream may hold it as `foo_bar`.
+    let mut theirs = std::collections::HashMap::new();
+    let spellings = storage::spellings(&krate.name);
+    for name in spellings.iter().chain(
+        krate
+            .deps
+            .iter()
+            .filter(|d| d.registry.is_none())
+            .map(|d| &d.name),
+    ) {
+        match upstream_entries(state, name) {
+            Ok(entries) => {
+                theirs.insert(name.clone(), entries);
+            }
+            Err(failure) => {
+                return Ok(error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("{failure}; try again"),
+                ));
+            }
+        }
+    }
+    let upstream = |name: &str| theirs.get(name).cloned().unwrap_or_default();
     match state.storage.publish(&krate, tarball, metadata, &upstream) {
         Ok(entry) => {
             state.knobs.stored(&entry.name, &entry.vers);

@@ -285,7 +285,7 @@ pub fn canonical_name(name: &str) -> String {
 /// The spellings of `name` an upstream index may hold it under: as given,
 /// and with every `-` as `_` or every `_` as `-` (an index file is found by
 /// its exact lower-cased name; trying every mix would be 2^n requests).
-fn spellings(name: &str) -> Vec<String> {
+pub(super) fn spellings(name: &str) -> Vec<String> {
     let mut all = vec![name.to_owned()];
     for other in [name.replace('-', "_"), name.replace('_', "-")] {
         if !all.contains(&other) {

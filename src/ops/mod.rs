@@ -2,17 +2,20 @@
 //! a result for `report` to render. Nothing here prints.
 
 mod fix_forward;
+mod gate;
 mod plan;
 mod plan_yank;
 mod preflight;
 mod provenance;
 mod publish;
+mod rehearse;
 mod status;
 mod yank;
 
 pub use fix_forward::{
     FixForwardError, FixForwardOpts, FixForwardReport, ManifestChange, fix_forward,
 };
+pub use gate::GateRefusal;
 pub use plan::{PlanOpts, plan, plan_model};
 pub use plan_yank::{PlanYankError, PlanYankOpts, PlanYankReport, ReceiptSource, plan_yank};
 pub use preflight::{
@@ -20,6 +23,10 @@ pub use preflight::{
     PreflightReport, RateLimitEta, RegistryState, Severity, Verdict, preflight,
 };
 pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, StartError, publish};
+pub use rehearse::{
+    InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
+    RehearseOpts, STAND_IN_NAME, rehearse,
+};
 pub use status::{
     CrateRow, NextAction, RegistryTruth, RunSummary, StatusOpts, StatusReport, events, follow,
     status,

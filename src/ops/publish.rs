@@ -13,7 +13,8 @@ use crate::journal::{
     CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
     SelectionRecord, StateDir,
 };
-use crate::ops::{PlanOpts, plan, provenance};
+use crate::model::RegistryTarget;
+use crate::ops::{PlanOpts, gate, plan, provenance};
 use crate::plan::{Plan, Selection};
 use crate::registry::LiveRegistry;
 use crate::secret::Secret;
@@ -25,6 +26,9 @@ pub enum Mode {
     Publish,
     /// Only resume; refuse when there is nothing to resume.
     Resume,
+    /// Always start a new run: an unfinished one is set aside under
+    /// `archive/` (a rehearsal's registry is new each time).
+    Fresh,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +45,13 @@ pub struct PublishOpts {
     /// Archive an unfinished run of another plan instead of refusing.
     pub abandon_unfinished: bool,
     pub engine: EngineOpts,
+    /// Refuse unless a passing rehearsal of this plan recorded the bytes
+    /// about to be uploaded (also `require-rehearsal = true` in the
+    /// workspace metadata).
+    pub require_rehearsal: bool,
+    /// A rehearsal: package for and upload to this registry instead of the
+    /// plan's target. The plan, and its id, stay the live target's.
+    pub stand_in: Option<RegistryTarget>,
 }
 
 /// How a run ended, when it did not succeed. Carries the exit code's reason.
@@ -63,6 +74,16 @@ pub enum StartError {
     UnknownOutcomes { crates: String },
     #[error("there is no unfinished run to resume in `{}`; start one with `cargo shipper publish`", .0.display())]
     NothingToResume(PathBuf),
+    #[error(
+        "`{dir}` holds an unfinished run of this plan against `{recorded}` (a rehearsal's, if that \
+         is not your registry), not `{now}`; a rehearsal is continued by `cargo shipper rehearse`, \
+         and a release keeps its own state directory"
+    )]
+    OtherRegistry {
+        dir: String,
+        recorded: String,
+        now: String,
+    },
     #[error(
         "`{dir}` holds an unfinished run of another plan ({old}, {done} of {total} crates out); \
          the workspace now plans {new} ({changes}). Restore the workspace to that release and run \
@@ -97,12 +118,9 @@ pub fn publish(
     opts: &PublishOpts,
     sink: &mut dyn FnMut(&Record),
 ) -> anyhow::Result<PublishReport> {
-    let dir = StateDir::new(&match &opts.state_dir {
-        Some(dir) => dir.clone(),
-        None => ws.root()?.join(".shipper"),
-    });
+    let dir = StateDir::new(&state_root(ws, opts)?);
     if opts.dry_run {
-        let plan = plan(ws, &plan_opts(&opts.selection, &opts.target))?;
+        let plan = plan_for(ws, opts, &opts.selection, &opts.target)?;
         let start = Start {
             plan: &plan,
             journal: &mut Journal::in_memory(),
@@ -135,6 +153,13 @@ pub fn publish(
         journal = Journal::open(&dir)?.0;
         torn = None; // that repair belongs to the archived run
     }
+    if opts.mode == Mode::Fresh && journal.state().is_some() {
+        let label = archive_label(journal.state(), "superseded");
+        drop(journal);
+        dir.archive(&label)?;
+        journal = Journal::open(&dir)?.0;
+        torn = None;
+    }
 
     let (selection, target) = match (opts.mode, journal.state()) {
         (Mode::Resume, None) => {
@@ -142,9 +167,22 @@ pub fn publish(
         }
         // Resume the release as it was selected, whatever the flags say now.
         (Mode::Resume, Some(_)) => recorded_selection(journal.records()),
-        (Mode::Publish, _) => (opts.selection.clone(), opts.target.clone()),
+        (Mode::Publish | Mode::Fresh, _) => (opts.selection.clone(), opts.target.clone()),
     };
-    let plan = plan(ws, &plan_opts(&selection, &target))?;
+    let plan = plan_for(ws, opts, &selection, &target)?;
+    // A rehearsal's journal binds the live plan id to another registry:
+    // never continue it against the live target (nor the other way round).
+    if let Some(state) = journal.state()
+        && state.plan_id == plan.id
+        && state.registry != plan.target.key
+    {
+        return Err(StartError::OtherRegistry {
+            dir: dir.root().display().to_string(),
+            recorded: state.registry.clone(),
+            now: plan.target.key.clone(),
+        }
+        .into());
+    }
 
     // `--abandon-unfinished` sets aside any unfinished run, of this plan
     // too (a registry that lost what the run published cannot be resumed).
@@ -204,6 +242,37 @@ struct Start<'a> {
     torn: Option<crate::journal::TornLine>,
     run_number: u32,
     selection: SelectionRecord,
+}
+
+/// The plan for the live target; for a rehearsal, retargeted to the
+/// stand-in (same crates, edges and id). With the gate on, a plan that was
+/// not rehearsed (or not passed) is refused here, before any journal work.
+fn plan_for(
+    ws: &LoadedWorkspace,
+    opts: &PublishOpts,
+    selection: &Selection,
+    target: &TargetChoice,
+) -> anyhow::Result<Plan> {
+    let mut plan = plan(ws, &plan_opts(selection, target))?;
+    match &opts.stand_in {
+        Some(stand_in) => plan.target = stand_in.clone(),
+        None if gate_on(ws, opts)? => {
+            gate::check_plan(&gate::record_path(&state_root(ws, opts)?), &plan)?;
+        }
+        None => {}
+    }
+    Ok(plan)
+}
+
+fn gate_on(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<bool> {
+    Ok(opts.stand_in.is_none() && (opts.require_rehearsal || ws.requires_rehearsal()?))
+}
+
+fn state_root(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<PathBuf> {
+    Ok(match &opts.state_dir {
+        Some(dir) => dir.clone(),
+        None => ws.root()?.join(".shipper"),
+    })
 }
 
 fn selection_record(selection: &Selection, target: &TargetChoice) -> SelectionRecord {
@@ -294,7 +363,11 @@ fn run(
     let check = engine::check_registry(&mut rec, &registry, opts.engine.jobs.max(4), &unsettled)?;
     let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
 
-    let pacing = publish_limits(ws, &plan.target)?.map(|(profile, _)| profile);
+    // A rehearsal's registry has no limits to respect.
+    let pacing = match opts.stand_in {
+        Some(_) => None,
+        None => publish_limits(ws, &plan.target)?.map(|(profile, _)| profile),
+    };
     if let Some(profile) = pacing
         && !names.is_empty()
     {
@@ -327,8 +400,16 @@ fn run(
             .into_iter()
             .filter(|job| names.contains(&job.name))
             .collect::<Vec<_>>(),
-        Err(error) => return finish_failed(ws, &mut rec, dir, opts, error),
+        Err(error) => {
+            let error = with_replacement_hint(ws, plan, error);
+            return finish_failed(ws, &mut rec, dir, opts, error);
+        }
     };
+    if gate_on(ws, opts)?
+        && let Err(refusal) = gate::check_bytes(&gate::record_path(dir.root()), &jobs)
+    {
+        return finish_failed(ws, &mut rec, dir, opts, refusal.into());
+    }
     let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
     for job in &jobs {
         rec.record(Event::Packaged {
@@ -398,22 +479,24 @@ fn run(
         .map_err(|e| released(e.into()))?;
     let state = rec.journal().state().expect("started").clone();
     if outcome == RunOutcome::Success {
-        return Ok(
-            match dir.archive(&archive_label(Some(&state), "published")) {
-                Ok(archived) => PublishReport {
-                    outcome,
-                    receipt: Some(archived.join("receipt.json")),
-                    state,
-                    archive_failed: None,
-                },
-                Err(error) => PublishReport {
-                    outcome,
-                    receipt: Some(receipt),
-                    state,
-                    archive_failed: Some(error.to_string()),
-                },
+        let what = match opts.stand_in {
+            Some(_) => "rehearsed",
+            None => "published",
+        };
+        return Ok(match dir.archive(&archive_label(Some(&state), what)) {
+            Ok(archived) => PublishReport {
+                outcome,
+                receipt: Some(archived.join("receipt.json")),
+                state,
+                archive_failed: None,
             },
-        );
+            Err(error) => PublishReport {
+                outcome,
+                receipt: Some(receipt),
+                state,
+                archive_failed: Some(error.to_string()),
+            },
+        });
     }
     Err(RunFailed {
         outcome,
@@ -421,6 +504,29 @@ fn run(
         state: Box::new(state),
     }
     .into())
+}
+
+/// Members that depend on each other name crates.io (a path dependency is
+/// a crates.io dependency once published): publishing them to another
+/// registry resolves only when that registry stands in for crates.io. When
+/// packaging failed to resolve for that reason, say so.
+fn with_replacement_hint(ws: &LoadedWorkspace, plan: &Plan, error: anyhow::Error) -> anyhow::Error {
+    let linked = plan.crates.iter().any(|c| !c.depends_on.is_empty());
+    let Some(name) = plan.target.name.as_deref() else {
+        return error; // `--index URL`: no name to replace crates.io with
+    };
+    if name == "crates-io"
+        || !linked
+        || !cargo_backend::is_resolve_error(&error)
+        || ws.crates_io_replaced().unwrap_or(true)
+    {
+        return error;
+    }
+    error.context(format!(
+        "packaging for `{name}` could not resolve the workspace's own crates: they depend on each \
+         other by crates.io name, and crates.io is not replaced by `{name}`; add \
+         `[source.crates-io] replace-with = \"{name}\"` to .cargo/config.toml (as `registry serve` prints)"
+    ))
 }
 
 fn finish_failed(

@@ -19,11 +19,6 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// GET `url`, asking caches along the way for a fresh copy.
-pub fn get(url: &str, timeout: Duration) -> Result<Response, HttpError> {
-    get_with(url, timeout, None)
-}
-
 /// GET with an `Authorization` header (registries that need a token to read).
 pub fn get_with(
     url: &str,

@@ -6,6 +6,7 @@ pub mod plan;
 pub mod preflight;
 pub mod publish;
 pub mod registry;
+pub mod rehearse;
 pub mod status;
 pub mod yank;
 

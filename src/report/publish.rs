@@ -27,7 +27,12 @@ pub struct Reporter {
     started: Instant,
     /// Uploaded crates the index did not confirm in time.
     unconfirmed: BTreeSet<String>,
+    /// Another wording for some events (a rehearsal's); `None` keeps the default.
+    rewrite: Option<Rewrite>,
 }
+
+/// Returns the line to print instead of the default one, if any.
+pub type Rewrite = Box<dyn FnMut(&Event) -> Option<String>>;
 
 impl Reporter {
     pub fn new(json: bool, quiet: bool) -> Self {
@@ -41,6 +46,19 @@ impl Reporter {
             out: 0,
             started: Instant::now(),
             unconfirmed: BTreeSet::new(),
+            rewrite: None,
+        }
+    }
+
+    pub fn with_rewrite(mut self, rewrite: Rewrite) -> Self {
+        self.rewrite = Some(rewrite);
+        self
+    }
+
+    /// Clear the progress bar; print no summary (the caller prints its own).
+    pub fn stop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
         }
     }
 
@@ -88,7 +106,8 @@ impl Reporter {
         if let Event::VisibilityTimedOut { name, .. } = &record.event {
             self.unconfirmed.insert(name.clone());
         }
-        let Some(line) = human_line(&record.event, &self.unconfirmed) else {
+        let rewritten = self.rewrite.as_mut().and_then(|f| f(&record.event));
+        let Some(line) = rewritten.or_else(|| human_line(&record.event, &self.unconfirmed)) else {
             return;
         };
         if self.quiet && !line.starts_with("warning:") {

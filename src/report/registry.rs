@@ -12,9 +12,13 @@ pub fn started_human(registry: &LocalRegistry, root: &Path, out: &mut dyn Write)
     writeln!(out, "  index: {}", registry.index_url())?;
     writeln!(out, "  token: {}", registry.token())?;
     writeln!(out)?;
-    writeln!(out, "Add to .cargo/config.toml:")?;
+    writeln!(
+        out,
+        "Add to .cargo/config.toml (the second table makes it stand in for crates.io, which a \
+         workspace's path dependencies implicitly name):"
+    )?;
     writeln!(out)?;
-    write!(out, "{}", registry.cargo_config(NAME))?;
+    write!(out, "{}", workspace_config(registry))?;
     writeln!(out)?;
     writeln!(
         out,
@@ -32,8 +36,18 @@ pub fn started_json(registry: &LocalRegistry, root: &Path, out: &mut dyn Write) 
         "api": format!("http://{}", registry.addr()),
         "token": registry.token(),
         "registry_name": NAME,
-        "cargo_config": registry.cargo_config(NAME),
+        "cargo_config": workspace_config(registry),
     });
     writeln!(out, "{doc}")?;
     out.flush()
+}
+
+/// The registry, and the registry standing in for crates.io: without the
+/// second part, publishing a workspace whose members depend on each other
+/// fails ("no matching package … location searched: crates.io index").
+fn workspace_config(registry: &LocalRegistry) -> String {
+    format!(
+        "{}\n[source.crates-io]\nreplace-with = \"{NAME}\"\n",
+        registry.cargo_config(NAME)
+    )
 }

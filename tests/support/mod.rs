@@ -353,13 +353,14 @@ impl TestRegistry {
     }
 }
 
-/// Copy a directory tree, skipping `target/` and `Cargo.lock`.
+/// Copy a directory tree, skipping `target/`, `Cargo.lock` and `.shipper/`
+/// (the README's rehearsal of the demo leaves one in the checkout).
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name();
-        if name == "target" || name == "Cargo.lock" {
+        if name == "target" || name == "Cargo.lock" || name == ".shipper" {
             continue;
         }
         let dest = to.join(&name);

@@ -1,0 +1,77 @@
+//! The rehearsal's consumer build (`cargo check` of a generated crate) and
+//! smoke install (`cargo install` of the binary crates), in-process; and
+//! which members are libraries or binaries.
+
+use cargo::core::compiler::UserIntent;
+use cargo::ops::CompileOptions;
+
+use crate::workspace::LoadedWorkspace;
+
+/// Of `names`, the members that have a library target (proc-macros included).
+pub fn library_members(ws: &LoadedWorkspace, names: &[String]) -> anyhow::Result<Vec<String>> {
+    let cargo_ws = ws.cargo_workspace()?;
+    Ok(names
+        .iter()
+        .filter(|name| {
+            cargo_ws
+                .members()
+                .find(|p| p.name().as_str() == name.as_str())
+                .is_some_and(|p| p.targets().iter().any(|t| t.is_lib()))
+        })
+        .cloned()
+        .collect())
+}
+
+/// Of `names`, the members that have a binary target.
+pub fn binary_members(ws: &LoadedWorkspace, names: &[String]) -> anyhow::Result<Vec<String>> {
+    let cargo_ws = ws.cargo_workspace()?;
+    Ok(names
+        .iter()
+        .filter(|name| {
+            cargo_ws
+                .members()
+                .find(|p| p.name().as_str() == name.as_str())
+                .is_some_and(|p| p.targets().iter().any(|t| t.is_bin()))
+        })
+        .cloned()
+        .collect())
+}
+
+/// `cargo install` each `(name, version)` at `=version` from crates.io as
+/// `ws`'s context resolves it (a rehearsal's: the rehearsal registry) into
+/// `root`, untracked.
+pub fn install(
+    ws: &LoadedWorkspace,
+    root: &std::path::Path,
+    crates: &[(String, String)],
+) -> anyhow::Result<()> {
+    let gctx = ws.gctx();
+    let krates = crates
+        .iter()
+        .map(|(name, version)| Ok((name.clone(), Some(format!("={version}").parse()?))))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let root = root
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the install root is not valid UTF-8"))?;
+    let opts = CompileOptions::new(gctx, UserIntent::Build)?;
+    cargo::ops::install(
+        gctx,
+        Some(root),
+        krates,
+        cargo::core::SourceId::crates_io(gctx)?,
+        false,
+        &opts,
+        false,
+        true,
+        false,
+    )?;
+    Ok(())
+}
+
+/// Resolve and type-check `consumer` and everything it depends on.
+pub fn check(consumer: &LoadedWorkspace) -> anyhow::Result<()> {
+    let cargo_ws = consumer.cargo_workspace()?;
+    let opts = CompileOptions::new(consumer.gctx(), UserIntent::Check { test: false })?;
+    cargo::ops::compile(&cargo_ws, &opts)?;
+    Ok(())
+}

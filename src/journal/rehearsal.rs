@@ -1,0 +1,250 @@
+//! `rehearsal.json` (beside the state directory's runs): what the latest
+//! rehearsal found, bound to the plan id of the LIVE target. The publish
+//! gate reads it; people and CI read it too. Versioned; readers lenient.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::state::Timings;
+use crate::plan::PlanId;
+
+/// Format of `rehearsal.json`. A reader refuses a newer value.
+pub const REHEARSAL_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RehearsalRecord {
+    pub format: u32,
+    /// The plan id for the live target (what `publish` will compute).
+    pub plan_id: PlanId,
+    /// The live target's key (`crates-io`, or an index URL).
+    pub live_target: String,
+    pub registry: RehearsalRegistry,
+    /// Whether the live target could be asked which versions it has.
+    pub live_check: LiveCheck,
+    /// Plan crates, in publish order.
+    pub crates: Vec<RehearsedCrate>,
+    #[serde(default)]
+    pub consumer_build: Option<StepResult>,
+    /// `--smoke-install`: the binary crates installed from the rehearsal registry.
+    #[serde(default)]
+    pub smoke_install: Option<StepResult>,
+    /// The interruption drill (`--interrupt-after`), when one ran.
+    #[serde(default)]
+    pub drill: Option<DrillResult>,
+    /// Milliseconds since the Unix epoch.
+    pub started_at_ms: u64,
+    pub duration_ms: u64,
+    pub verdict: Verdict,
+    /// What failed, one line each (empty when the verdict is `passed`).
+    #[serde(default)]
+    pub failures: Vec<String>,
+    pub tool_version: String,
+}
+
+/// The registry the rehearsal published to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RehearsalRegistry {
+    /// Started in-process for this rehearsal; `kept` is where its data
+    /// stayed (`--keep`), if anywhere.
+    Embedded {
+        #[serde(default)]
+        kept: Option<String>,
+    },
+    /// A configured registry (`--registry NAME`).
+    Named { name: String, index: String },
+    /// `--index URL`.
+    Index { index: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LiveCheck {
+    Checked,
+    /// The live target could not be asked (offline, say): every version
+    /// was rehearsed as new, and `publish` will ask again.
+    Unreachable {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RehearsedCrate {
+    pub name: String,
+    pub version: String,
+    pub outcome: RehearsedOutcome,
+    /// For `uploaded` and `in_rehearsal_registry`: the `.crate` bytes'
+    /// sha256 in the rehearsal registry; for `on_live_target`: the live one.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub timings: Timings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RehearsedOutcome {
+    /// Packaged, uploaded and visible in the rehearsal registry.
+    Uploaded,
+    /// The live target already has this version: the live run will skip it.
+    OnLiveTarget,
+    /// A persistent rehearsal registry already held this version.
+    InRehearsalRegistry,
+    Failed,
+    NotAttempted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResult {
+    pub passed: bool,
+    pub ms: u64,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The interruption drill: the rehearsal was aborted after `interrupt_after`
+/// uploads, resumed, and the resume invariants checked from the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillResult {
+    pub interrupt_after: u32,
+    /// With `--interrupt-after random`: the seed N was drawn from.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    pub passed: bool,
+    /// Invariants that did not hold, one line each.
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passed,
+    Failed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RehearsalFileError {
+    #[error("could not read `{}`", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}` is not a rehearsal record", path.display())]
+    Malformed {
+        path: std::path::PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "`{}` was written by a newer cargo-shipper (format {found}, this one reads {REHEARSAL_FORMAT}); upgrade, or rehearse again",
+        path.display()
+    )]
+    Newer {
+        path: std::path::PathBuf,
+        found: u32,
+    },
+}
+
+impl RehearsalRecord {
+    /// Read a record; `Ok(None)` when there is none.
+    pub fn read(path: &Path) -> Result<Option<RehearsalRecord>, RehearsalFileError> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(RehearsalFileError::Io {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        let format = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("format").and_then(|f| f.as_u64()));
+        if let Some(found) = format
+            && found > u64::from(REHEARSAL_FORMAT)
+        {
+            return Err(RehearsalFileError::Newer {
+                path: path.to_owned(),
+                found: found as u32,
+            });
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| RehearsalFileError::Malformed {
+                path: path.to_owned(),
+                source,
+            })
+    }
+
+    /// Write atomically (temp file, fsync, rename).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).expect("record serializes");
+        crate::atomic::write_atomic(path, &bytes)
+    }
+
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Passed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> RehearsalRecord {
+        RehearsalRecord {
+            format: REHEARSAL_FORMAT,
+            plan_id: PlanId::compute("crates-io", &[("a", "1.0.0".into())], &[]),
+            live_target: "crates-io".into(),
+            registry: RehearsalRegistry::Embedded { kept: None },
+            live_check: LiveCheck::Checked,
+            crates: vec![RehearsedCrate {
+                name: "a".into(),
+                version: "1.0.0".into(),
+                outcome: RehearsedOutcome::Uploaded,
+                sha256: Some("ab".into()),
+                timings: Timings::default(),
+            }],
+            consumer_build: None,
+            smoke_install: None,
+            drill: None,
+            started_at_ms: 1,
+            duration_ms: 2,
+            verdict: Verdict::Passed,
+            failures: vec![],
+            tool_version: "t".into(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_tolerates_unknown_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rehearsal.json");
+        assert_eq!(RehearsalRecord::read(&path).unwrap(), None);
+        record().write(&path).unwrap();
+        assert_eq!(RehearsalRecord::read(&path).unwrap(), Some(record()));
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        value["from_the_future"] = 1.into();
+        std::fs::write(&path, value.to_string()).unwrap();
+        assert_eq!(RehearsalRecord::read(&path).unwrap(), Some(record()));
+    }
+
+    #[test]
+    fn newer_formats_and_garbage_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rehearsal.json");
+        let mut value = serde_json::to_value(record()).unwrap();
+        value["format"] = 2.into();
+        std::fs::write(&path, value.to_string()).unwrap();
+        let err = RehearsalRecord::read(&path).unwrap_err().to_string();
+        assert!(err.contains("newer cargo-shipper"), "{err}");
+        std::fs::write(&path, "{not json").unwrap();
+        let err = RehearsalRecord::read(&path).unwrap_err().to_string();
+        assert!(err.contains("not a rehearsal record"), "{err}");
+    }
+}

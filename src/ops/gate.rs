@@ -1,0 +1,150 @@
+//! The publish gate (`--require-rehearsal`): publish only what a passing
+//! rehearsal of the same plan uploaded, byte for byte (sha256 of each
+//! `.crate` about to go out).
+
+use std::path::{Path, PathBuf};
+
+use crate::journal::{RehearsalFileError, RehearsalRecord, RehearsedOutcome};
+use crate::plan::Plan;
+use crate::registry::UploadJob;
+
+/// Why the gate refuses. Each names what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum GateRefusal {
+    #[error(
+        "no rehearsal found (`{}`), and this release requires one; run `cargo shipper rehearse` first",
+        .0.display()
+    )]
+    Missing(PathBuf),
+    #[error("the rehearsal record cannot be used; run `cargo shipper rehearse` again")]
+    Unreadable(#[source] RehearsalFileError),
+    #[error(
+        "the plan changed since the rehearsal (rehearsed plan {rehearsed}, now {now}: {changes}); \
+         run `cargo shipper rehearse` again"
+    )]
+    PlanChanged {
+        rehearsed: String,
+        now: String,
+        changes: String,
+    },
+    #[error(
+        "the rehearsal of plan {plan} failed ({failures}); fix it and run `cargo shipper rehearse` again"
+    )]
+    RehearsalFailed { plan: String, failures: String },
+    #[error(
+        "these crates differ from what the rehearsal uploaded: {crates}; run `cargo shipper rehearse` again"
+    )]
+    NotRehearsed {
+        /// "name (why)" for each crate.
+        crates: String,
+    },
+}
+
+/// `rehearsal.json` in the state directory root.
+pub fn record_path(state_root: &Path) -> PathBuf {
+    state_root.join("rehearsal.json")
+}
+
+/// Before packaging: a passing rehearsal of this very plan exists.
+pub fn check_plan(path: &Path, plan: &Plan) -> Result<RehearsalRecord, GateRefusal> {
+    let record = RehearsalRecord::read(path)
+        .map_err(GateRefusal::Unreadable)?
+        .ok_or_else(|| GateRefusal::Missing(path.to_owned()))?;
+    if record.plan_id != plan.id {
+        return Err(GateRefusal::PlanChanged {
+            rehearsed: record.plan_id.short().to_owned(),
+            now: plan.id.short().to_owned(),
+            changes: plan_changes(&record, plan),
+        });
+    }
+    if !record.passed() {
+        return Err(GateRefusal::RehearsalFailed {
+            plan: record.plan_id.short().to_owned(),
+            failures: if record.failures.is_empty() {
+                "no reason recorded".into()
+            } else {
+                record.failures.join("; ")
+            },
+        });
+    }
+    Ok(record)
+}
+
+/// After packaging: each crate about to be uploaded has the sha256 the
+/// rehearsal recorded for it.
+pub fn check_bytes(path: &Path, jobs: &[UploadJob]) -> Result<(), GateRefusal> {
+    let record = RehearsalRecord::read(path)
+        .map_err(GateRefusal::Unreadable)?
+        .ok_or_else(|| GateRefusal::Missing(path.to_owned()))?;
+    let mut differing = Vec::new();
+    for job in jobs {
+        let rehearsed = record
+            .crates
+            .iter()
+            .find(|c| c.name == job.name && c.version == job.version);
+        let why = match rehearsed {
+            None => Some("not in the rehearsal".to_owned()),
+            Some(c) if c.outcome == RehearsedOutcome::OnLiveTarget => Some(
+                "the rehearsal found it on the live target already, so it was not rehearsed"
+                    .to_owned(),
+            ),
+            Some(c)
+                if !matches!(
+                    c.outcome,
+                    RehearsedOutcome::Uploaded | RehearsedOutcome::InRehearsalRegistry
+                ) =>
+            {
+                Some("not uploaded by the rehearsal".to_owned())
+            }
+            Some(c) if c.sha256.as_deref() != Some(job.sha256.as_str()) => Some(format!(
+                "source edited: sha256 {} now, {} rehearsed",
+                short(&job.sha256),
+                c.sha256.as_deref().map_or("none", short)
+            )),
+            Some(_) => None,
+        };
+        if let Some(why) = why {
+            differing.push(format!("{} {} ({why})", job.name, job.version));
+        }
+    }
+    if differing.is_empty() {
+        Ok(())
+    } else {
+        Err(GateRefusal::NotRehearsed {
+            crates: differing.join(", "),
+        })
+    }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..12.min(sha.len())]
+}
+
+/// What differs between the rehearsed release and the plan now.
+fn plan_changes(record: &RehearsalRecord, plan: &Plan) -> String {
+    let mut changes = Vec::new();
+    for c in &plan.crates {
+        match record.crates.iter().find(|r| r.name == c.name) {
+            None => changes.push(format!("{} added", c.name)),
+            Some(old) if old.version != c.version.to_string() => {
+                changes.push(format!("{} {} -> {}", c.name, old.version, c.version))
+            }
+            Some(_) => {}
+        }
+    }
+    for old in &record.crates {
+        if plan.get(&old.name).is_none() {
+            changes.push(format!("{} removed", old.name));
+        }
+    }
+    if record.live_target != plan.target.key {
+        changes.push(format!(
+            "target {} -> {}",
+            record.live_target, plan.target.key
+        ));
+    }
+    if changes.is_empty() {
+        changes.push("dependency edges or order changed".into());
+    }
+    changes.join("; ")
+}

@@ -1,0 +1,92 @@
+//! The consumer build: a generated crate that depends on every library
+//! crate of the release at `=version`, resolved only through the rehearsal
+//! registry (crates.io replaced by it), type-checked in-process. It catches
+//! what per-crate verification cannot: two crates with the same `links`,
+//! features that only meet in a consumer, a dependency that resolves only
+//! through a path. And the smoke install (`--smoke-install`): the binary
+//! crates installed from the rehearsal registry into a temporary root.
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::cargo_backend;
+use crate::journal::StepResult;
+use crate::workspace::LoadedWorkspace;
+
+/// The name of the generated crate.
+pub const CONSUMER_NAME: &str = "shipper-rehearsal-consumer";
+
+/// `deps`: (name, version) of the library crates the release put out.
+pub fn build(
+    ws: &LoadedWorkspace,
+    cargo_config: &[String],
+    deps: &[(String, String)],
+) -> StepResult {
+    let started = Instant::now();
+    let result = check(ws, cargo_config, deps).with_context(|| {
+        format!(
+            "a crate depending on {} (each at `=version`, from the rehearsal registry) does not build",
+            deps.iter()
+                .map(|(name, version)| format!("{name} {version}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    StepResult {
+        passed: result.is_ok(),
+        ms: started.elapsed().as_millis() as u64,
+        message: result.err().map(|e| format!("{e:#}")),
+    }
+}
+
+fn check(
+    ws: &LoadedWorkspace,
+    cargo_config: &[String],
+    deps: &[(String, String)],
+) -> anyhow::Result<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("shipper-consumer-")
+        .tempdir()
+        .context("could not create a directory for the consumer crate")?;
+    let mut manifest = format!(
+        "[package]\nname = \"{CONSUMER_NAME}\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
+         publish = false\n\n[workspace]\n\n[dependencies]\n"
+    );
+    for (name, version) in deps {
+        // Names and versions are cargo-validated: no quoting needed.
+        manifest.push_str(&format!("{name} = \"={version}\"\n"));
+    }
+    std::fs::write(dir.path().join("Cargo.toml"), manifest)?;
+    std::fs::create_dir_all(dir.path().join("src"))?;
+    std::fs::write(dir.path().join("src/lib.rs"), "")?;
+    let consumer = ws.sibling(&dir.path().join("Cargo.toml"), cargo_config)?;
+    cargo_backend::check_consumer(&consumer)
+}
+
+/// Install `bins` (name, version) from the rehearsal registry into a
+/// temporary root, then drop it.
+pub fn smoke_install(ws: &LoadedWorkspace, bins: &[(String, String)]) -> StepResult {
+    let started = Instant::now();
+    let result = (|| {
+        let root = tempfile::Builder::new()
+            .prefix("shipper-smoke-install-")
+            .tempdir()
+            .context("could not create a temporary install root")?;
+        cargo_backend::install(ws, root.path(), bins)
+    })()
+    .with_context(|| {
+        format!(
+            "installing {} from the rehearsal registry failed",
+            bins.iter()
+                .map(|(name, version)| format!("{name} {version}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    StepResult {
+        passed: result.is_ok(),
+        ms: started.elapsed().as_millis() as u64,
+        message: result.err().map(|e| format!("{e:#}")),
+    }
+}

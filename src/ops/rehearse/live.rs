@@ -1,0 +1,127 @@
+//! Which plan versions the live target already has, asked before the
+//! rehearsal so that it predicts the live run: those are "would skip".
+//! When the live target cannot be asked (offline, say), every version is
+//! rehearsed as new and the record says so; `publish` asks again anyway.
+
+use std::collections::BTreeMap;
+
+use crate::cargo_backend;
+use crate::journal::LiveCheck;
+use crate::model::RegistryTarget;
+use crate::plan::Plan;
+use crate::registry::{LiveRegistry, Lookup, Registry};
+use crate::workspace::LoadedWorkspace;
+
+/// The live target's answers.
+#[derive(Debug, Clone)]
+pub struct LiveFindings {
+    pub check: LiveCheck,
+    /// Plan crates the live target has, with its checksum.
+    pub present: BTreeMap<String, String>,
+}
+
+impl LiveFindings {
+    /// Plan crates the rehearsal uploads (everything not on the live target).
+    pub fn to_rehearse(&self, plan: &Plan) -> Vec<String> {
+        plan.crates
+            .iter()
+            .filter(|c| !self.present.contains_key(&c.name))
+            .map(|c| c.name.clone())
+            .collect()
+    }
+}
+
+pub fn check(ws: &LoadedWorkspace, plan: &Plan) -> anyhow::Result<LiveFindings> {
+    let Some(url) = ws.read_index(&plan.target)? else {
+        return Ok(LiveFindings {
+            check: LiveCheck::Unreachable {
+                error: format!("`{}` is not a sparse registry", plan.target.display_name()),
+            },
+            present: BTreeMap::new(),
+        });
+    };
+    match ask(ws, &plan.target, &url, plan) {
+        Ok(present) => Ok(LiveFindings {
+            check: LiveCheck::Checked,
+            present,
+        }),
+        Err(error) => Ok(LiveFindings {
+            check: LiveCheck::Unreachable {
+                error: chain_text(&error),
+            },
+            present: BTreeMap::new(),
+        }),
+    }
+}
+
+/// The index the rehearsal registry passes through to: crates.io as the
+/// user's cargo reads it (after their own source replacement), since it
+/// stands in for crates.io. A live publish to another registry resolves
+/// through the same source, so the rehearsal predicts it either way.
+pub fn upstream(ws: &LoadedWorkspace) -> anyhow::Result<Option<String>> {
+    ws.read_index(&RegistryTarget {
+        name: Some("crates-io".into()),
+        key: "crates-io".into(),
+        sparse_index: None,
+    })
+}
+
+fn ask(
+    ws: &LoadedWorkspace,
+    target: &RegistryTarget,
+    url: &str,
+    plan: &Plan,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let config = LiveRegistry::index_config(url, None)?;
+    let token = match config.auth_required {
+        true => Some(cargo_backend::read_token(ws, target, None)?),
+        false => None,
+    };
+    let registry = LiveRegistry::connect(url, config, token)?;
+    let answers = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..8.min(plan.crates.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(c) = plan.crates.get(i) else { break };
+                    let answer = registry.lookup(&c.name, &c.version.to_string());
+                    answers
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((c.name.clone(), answer));
+                }
+            });
+        }
+    });
+    let mut present = BTreeMap::new();
+    for (name, answer) in answers.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        match answer {
+            Ok(Lookup::Present { sha256 }) => {
+                present.insert(name, sha256);
+            }
+            Ok(Lookup::NewCrate | Lookup::NewVersion) => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("could not look up `{name}`")));
+            }
+        }
+    }
+    Ok(present)
+}
+
+/// The error and its causes on one line, each said once (transport errors
+/// repeat their cause in their own message).
+fn chain_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
+}

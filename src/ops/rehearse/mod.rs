@@ -1,0 +1,300 @@
+//! `cargo shipper rehearse`: the whole release into a rehearsal registry
+//! (the embedded one, in-process, by default) standing in for the live
+//! target, through the very code path of `publish` (plan, package and
+//! verify, upload, confirm, journal under `<state dir>/rehearsal/`), then
+//! `rehearsal.json`: the plan id for the live target, what each crate's
+//! bytes were, and a verdict the publish gate checks.
+
+mod consumer;
+mod drill;
+mod live;
+mod record;
+mod stand_in;
+
+pub use drill::InterruptAfter;
+pub use live::LiveFindings;
+pub use stand_in::{RehearsalTarget, STAND_IN_NAME};
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::cargo_backend;
+use crate::engine::EngineOpts;
+use crate::journal::{
+    DrillResult, LockError, Record, RehearsalRecord, RehearsalRegistry, RunState, StateDir,
+    StepResult,
+};
+use crate::model::RegistryTarget;
+use crate::ops::{Mode, PlanOpts, PublishOpts, gate, plan, publish};
+use crate::plan::Selection;
+use crate::secret::Secret;
+use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+#[derive(Debug, Clone)]
+pub struct RehearseOpts {
+    pub selection: Selection,
+    /// The live target the rehearsal stands in for (as `publish` picks it).
+    pub live_target: TargetChoice,
+    /// Where to rehearse.
+    pub rehearsal: RehearsalTarget,
+    /// Keep the embedded registry's data here.
+    pub keep: Option<PathBuf>,
+    /// Default: `.shipper/` at the workspace root; the rehearsal's journal
+    /// goes to its `rehearsal/`, the record to its `rehearsal.json`.
+    pub state_dir: Option<PathBuf>,
+    /// For a rehearsal registry that is not the embedded one.
+    pub token: Option<Secret>,
+    pub allow_dirty: bool,
+    pub verify: bool,
+    pub engine: EngineOpts,
+    /// The interruption drill (embedded registry only).
+    pub interrupt_after: Option<InterruptAfter>,
+    /// Install the plan's binary crates from the rehearsal registry into a
+    /// temporary root.
+    pub smoke_install: bool,
+}
+
+/// What the rehearsal reports while it runs.
+pub enum Progress<'a> {
+    /// The live target was asked which plan versions it has.
+    LiveChecked {
+        target: &'a RegistryTarget,
+        findings: &'a LiveFindings,
+    },
+    /// The rehearsal registry is ready at this index.
+    RegistryReady {
+        registry: &'a RehearsalRegistry,
+        index: &'a str,
+    },
+    /// An event of the rehearsal's run (the same events as `publish`).
+    Event(&'a Record),
+    /// The drill aborts the rehearsal after upload `n` (`seed`: it was drawn).
+    DrillInterrupting {
+        n: u32,
+        seed: Option<u64>,
+    },
+    /// The aborted rehearsal is being resumed.
+    DrillResuming,
+    /// The consumer build starts, depending on these library crates.
+    ConsumerBuildStarted {
+        crates: usize,
+    },
+    ConsumerBuildFinished(&'a StepResult),
+    /// The smoke install starts, for these binary crates.
+    SmokeInstallStarted {
+        crates: usize,
+    },
+    SmokeInstallFinished(&'a StepResult),
+}
+
+#[derive(Debug)]
+pub struct RehearsalReport {
+    pub record: RehearsalRecord,
+    /// Where the record was written.
+    pub path: PathBuf,
+    /// The live target's name for people (`crates-io`, a registry name, a URL).
+    pub live_name: String,
+    /// Where the embedded registry's data stayed (`--keep`).
+    pub kept: Option<PathBuf>,
+    /// What stopped the run, if anything (the record has it as text).
+    pub error: Option<anyhow::Error>,
+}
+
+/// A rehearsal that ran and failed; its record says what failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the rehearsal failed: {0}")]
+pub struct RehearsalFailed(pub String);
+
+pub fn rehearse(
+    ws: &LoadedWorkspace,
+    opts: &RehearseOpts,
+    sink: &mut dyn FnMut(Progress<'_>),
+) -> anyhow::Result<RehearsalReport> {
+    let started = Instant::now();
+    let started_at_ms = crate::journal::now_ms();
+    let state_root = match &opts.state_dir {
+        Some(dir) => dir.clone(),
+        None => ws.root()?.join(".shipper"),
+    };
+    let plan = plan(
+        ws,
+        &PlanOpts {
+            selection: opts.selection.clone(),
+            target: opts.live_target.clone(),
+            offline: false,
+        },
+    )?;
+    let findings = live::check(ws, &plan)?;
+    sink(Progress::LiveChecked {
+        target: &plan.target,
+        findings: &findings,
+    });
+    let upstream = live::upstream(ws)?;
+    let stand_in = stand_in::StandIn::start(
+        ws,
+        &opts.rehearsal,
+        stand_in::EmbeddedSetup {
+            keep: opts.keep.as_deref(),
+            upstream_crate_cache: upstream
+                .as_deref()
+                .and_then(|url| cargo_backend::registry_crate_cache(ws, url)),
+            upstream,
+            local_only: findings.to_rehearse(&plan),
+        },
+    )?;
+    sink(Progress::RegistryReady {
+        registry: &stand_in.record,
+        index: stand_in.target.sparse_index.as_deref().unwrap_or_default(),
+    });
+    let rehearsal_ws = ws.with_config(&stand_in.cargo_config)?;
+    let index = stand_in.target.sparse_index.clone().unwrap_or_default();
+
+    let drill_run = match opts.interrupt_after {
+        None => None,
+        Some(interrupt) => {
+            let (RehearsalTarget::Embedded, Some(token)) = (&opts.rehearsal, &stand_in.token)
+            else {
+                anyhow::bail!(
+                    "the interruption drill runs against the embedded registry only (no `--registry`/`--index`)"
+                );
+            };
+            let (n, seed) = drill::pick(interrupt, findings.to_rehearse(&plan).len())?;
+            sink(Progress::DrillInterrupting { n, seed });
+            let child = drill::ChildRun {
+                manifest: ws.manifest_path(),
+                state_root: &state_root,
+                selection: &opts.selection,
+                live_target: &opts.live_target,
+                allow_dirty: opts.allow_dirty,
+                verify: opts.verify,
+                engine: &opts.engine,
+            };
+            drill::interrupted_run(&child, &index, token, n)?;
+            sink(Progress::DrillResuming);
+            Some((n, seed))
+        }
+    };
+    let publish_opts = PublishOpts {
+        mode: match drill_run {
+            Some(_) => Mode::Resume,
+            None => Mode::Fresh,
+        },
+        selection: opts.selection.clone(),
+        target: opts.live_target.clone(),
+        state_dir: Some(state_root.join("rehearsal")),
+        // The user's token is for their registries, never the embedded one.
+        token: match opts.rehearsal {
+            RehearsalTarget::Embedded => stand_in.token.clone(),
+            _ => opts.token.clone(),
+        },
+        allow_dirty: opts.allow_dirty,
+        verify: opts.verify,
+        dry_run: false,
+        abandon_unfinished: false,
+        engine: opts.engine.clone(),
+        require_rehearsal: false,
+        stand_in: Some(stand_in.target.clone()),
+    };
+    let result = publish(&rehearsal_ws, &publish_opts, &mut |r| {
+        sink(Progress::Event(r))
+    });
+    let mut drill = drill_run.map(|(n, seed)| DrillResult {
+        interrupt_after: n,
+        seed,
+        passed: false,
+        problems: vec!["the resumed rehearsal did not finish".into()],
+    });
+    let (state, error) = match result {
+        Ok(report) => {
+            if let Some(drill) = &mut drill {
+                drill.problems = match drill::run_dir(report.receipt.as_deref()) {
+                    Some(dir) => drill::check(&plan, &index, &dir),
+                    None => vec!["the resumed run left no archived journal".into()],
+                };
+                drill.passed = drill.problems.is_empty();
+            }
+            (Some(report.state), None)
+        }
+        // Another rehearsal holds the directory: its record is not ours to write.
+        Err(error) if error.chain().any(|e| e.is::<LockError>()) => return Err(error),
+        Err(error) => (
+            read_state(&StateDir::new(&state_root.join("rehearsal"))),
+            Some(error),
+        ),
+    };
+    // The state must be this plan's (an error before the run started leaves none).
+    let state = state.filter(|s| s.plan_id == plan.id);
+
+    // Only a release that went out whole is worth consuming.
+    let out: Vec<String> = match (&error, &state) {
+        (None, Some(state)) => plan
+            .crates
+            .iter()
+            .filter(|c| {
+                state
+                    .crates
+                    .get(&c.name)
+                    .is_some_and(|s| s.status.is_done())
+            })
+            .map(|c| c.name.clone())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let at_version = |names: &[String]| -> Vec<(String, String)> {
+        plan.crates
+            .iter()
+            .filter(|c| names.contains(&c.name))
+            .map(|c| (c.name.clone(), c.version.to_string()))
+            .collect()
+    };
+    let libraries = at_version(&cargo_backend::library_members(&rehearsal_ws, &out)?);
+    let consumer_build = (!libraries.is_empty()).then(|| {
+        sink(Progress::ConsumerBuildStarted {
+            crates: libraries.len(),
+        });
+        let step = consumer::build(&rehearsal_ws, &stand_in.cargo_config, &libraries);
+        sink(Progress::ConsumerBuildFinished(&step));
+        step
+    });
+    let binaries = at_version(&cargo_backend::binary_members(&rehearsal_ws, &out)?);
+    let smoke_install = (opts.smoke_install && !binaries.is_empty()).then(|| {
+        sink(Progress::SmokeInstallStarted {
+            crates: binaries.len(),
+        });
+        let step = consumer::smoke_install(&rehearsal_ws, &binaries);
+        sink(Progress::SmokeInstallFinished(&step));
+        step
+    });
+
+    let record = record::build(record::Inputs {
+        plan: &plan,
+        findings: &findings,
+        registry: stand_in.record.clone(),
+        state: state.as_ref(),
+        error: error.as_ref(),
+        consumer_build,
+        smoke_install,
+        drill,
+        started_at_ms,
+        duration_ms: started.elapsed().as_millis() as u64,
+    });
+    if opts.rehearsal == RehearsalTarget::Embedded {
+        cargo_backend::forget_registry_caches(&rehearsal_ws, &index);
+    }
+    let path = gate::record_path(&state_root);
+    record.write(&path).map_err(|e| {
+        anyhow::Error::new(e).context(format!("could not write `{}`", path.display()))
+    })?;
+    Ok(RehearsalReport {
+        record,
+        path,
+        live_name: plan.target.display_name().to_owned(),
+        kept: stand_in.kept.clone(),
+        error,
+    })
+}
+
+/// The projection a failed run left in `current/`.
+fn read_state(dir: &StateDir) -> Option<RunState> {
+    serde_json::from_slice(&std::fs::read(dir.state()).ok()?).ok()
+}

@@ -1,0 +1,183 @@
+//! The rehearsal registry and how cargo is pointed at it: the embedded
+//! registry started in-process (or a configured alternate), standing in for
+//! crates.io through source replacement given as in-process `--config`
+//! entries, never written to the user's files.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::journal::RehearsalRegistry;
+use crate::local_registry::{LocalRegistry, RegistryConfig};
+use crate::model::RegistryTarget;
+use crate::secret::Secret;
+use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+/// The name the embedded registry (and `--index URL`) gets in cargo's
+/// configuration during a rehearsal.
+pub const STAND_IN_NAME: &str = "shipper-rehearsal";
+const STAND_IN_SOURCE: &str = "shipper-rehearsal-src";
+
+/// Where to rehearse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RehearsalTarget {
+    /// The embedded registry in a temporary directory (or `keep`, kept).
+    #[default]
+    Embedded,
+    /// `--registry NAME`: a configured registry.
+    Registry(String),
+    /// `--index URL`.
+    Index(String),
+}
+
+/// A rehearsal registry in use; an embedded one stops when this drops.
+pub struct StandIn {
+    pub target: RegistryTarget,
+    pub record: RehearsalRegistry,
+    /// The token to publish with (the embedded registry's own), if known.
+    pub token: Option<Secret>,
+    /// `--config` entries that point cargo at it.
+    pub cargo_config: Vec<String>,
+    /// Where an embedded registry's data stays, with `--keep`.
+    pub kept: Option<PathBuf>,
+    _registry: Option<LocalRegistry>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct EmbeddedSetup<'a> {
+    pub keep: Option<&'a std::path::Path>,
+    /// Upstream sparse index for everything the rehearsal does not publish.
+    pub upstream: Option<String>,
+    /// Crates never passed through (the ones the rehearsal uploads).
+    pub local_only: Vec<String>,
+    /// cargo's download cache for the upstream (served from when the
+    /// checksum matches).
+    pub upstream_crate_cache: Option<PathBuf>,
+}
+
+impl StandIn {
+    pub fn start(
+        ws: &LoadedWorkspace,
+        choice: &RehearsalTarget,
+        embedded: EmbeddedSetup<'_>,
+    ) -> anyhow::Result<StandIn> {
+        match choice {
+            RehearsalTarget::Embedded => Self::embedded(embedded),
+            RehearsalTarget::Registry(name) => {
+                let model = ws.model()?;
+                let target = ws.target(&TargetChoice::Registry(name.clone()), &model)?;
+                let index = sparse(&target)?;
+                Ok(StandIn {
+                    record: RehearsalRegistry::Named {
+                        name: name.clone(),
+                        index: index.clone(),
+                    },
+                    cargo_config: replacement(&index),
+                    target,
+                    token: None,
+                    kept: None,
+                    _registry: None,
+                    _dir: None,
+                })
+            }
+            RehearsalTarget::Index(url) => {
+                let model = ws.model()?;
+                let given = ws.target(&TargetChoice::Index(url.clone()), &model)?;
+                let index = sparse(&given)?;
+                Ok(Self::named_stand_in(
+                    index.clone(),
+                    RehearsalRegistry::Index { index },
+                    None,
+                ))
+            }
+        }
+    }
+
+    fn embedded(setup: EmbeddedSetup<'_>) -> anyhow::Result<StandIn> {
+        let (root, dir) = match setup.keep {
+            Some(keep) => {
+                std::fs::create_dir_all(keep)
+                    .with_context(|| format!("could not create `{}`", keep.display()))?;
+                (keep.to_owned(), None)
+            }
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("shipper-rehearsal-")
+                    .tempdir()
+                    .context("could not create a temporary directory for the rehearsal registry")?;
+                (dir.path().to_owned(), Some(dir))
+            }
+        };
+        let mut config = RegistryConfig::new(&root);
+        config.upstream = setup.upstream;
+        config.local_only = setup.local_only;
+        config.upstream_crate_cache = setup.upstream_crate_cache;
+        let registry = LocalRegistry::start(config).with_context(|| {
+            format!(
+                "could not start the rehearsal registry in `{}`",
+                root.display()
+            )
+        })?;
+        let kept = setup.keep.map(|k| k.to_owned());
+        let mut stand_in = Self::named_stand_in(
+            registry.index_url(),
+            RehearsalRegistry::Embedded {
+                kept: kept.as_ref().map(|k| k.display().to_string()),
+            },
+            Some(Secret::new(registry.token().to_owned())),
+        );
+        stand_in.kept = kept;
+        stand_in._registry = Some(registry);
+        stand_in._dir = dir;
+        Ok(stand_in)
+    }
+
+    /// A registry cargo knows as [`STAND_IN_NAME`] for the rehearsal.
+    fn named_stand_in(index: String, record: RehearsalRegistry, token: Option<Secret>) -> StandIn {
+        let mut cargo_config = vec![format!(
+            "registries.{STAND_IN_NAME}.index={}",
+            toml_string(&index)
+        )];
+        cargo_config.extend(replacement(&index));
+        StandIn {
+            target: RegistryTarget {
+                name: Some(STAND_IN_NAME.to_owned()),
+                key: index.clone(),
+                sparse_index: Some(index),
+            },
+            record,
+            token,
+            cargo_config,
+            kept: None,
+            _registry: None,
+            _dir: None,
+        }
+    }
+}
+
+/// crates.io replaced by the rehearsal registry: the workspace's implicit
+/// crates.io dependencies (path dependencies included) resolve there, and
+/// the packaged lockfile still says crates.io (replacement is transparent).
+fn replacement(index: &str) -> Vec<String> {
+    vec![
+        format!("source.{STAND_IN_SOURCE}.registry={}", toml_string(index)),
+        format!(
+            "source.crates-io.replace-with={}",
+            toml_string(STAND_IN_SOURCE)
+        ),
+    ]
+}
+
+fn sparse(target: &RegistryTarget) -> anyhow::Result<String> {
+    target.sparse_index.clone().with_context(|| {
+        format!(
+            "registry `{}` does not use the sparse protocol; cargo-shipper rehearses against sparse registries only",
+            target.display_name()
+        )
+    })
+}
+
+/// A TOML basic string (a JSON string is one).
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serializes")
+}

@@ -1,0 +1,297 @@
+//! Rendering a rehearsal: the run's events as `publish` shows them (reworded
+//! where a rehearsal means something else: "would skip, already on
+//! crates-io"), what the live target said, and one closing verdict line.
+//! With `--message-format json`, the same as JSON lines on stdout.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::rc::Rc;
+
+use crate::journal::{Event, LiveCheck, RehearsalRegistry, RehearsedOutcome, SkipReason, Verdict};
+use crate::ops::{Progress, RehearsalReport};
+use crate::report::publish::Reporter;
+
+pub struct RehearsalReporter {
+    inner: Reporter,
+    json: bool,
+    quiet: bool,
+    /// Plan crates the live target has, and its name (shared with the rewrite).
+    on_live: Rc<RefCell<(String, BTreeSet<String>)>>,
+}
+
+impl RehearsalReporter {
+    pub fn new(json: bool, quiet: bool) -> Self {
+        let on_live: Rc<RefCell<(String, BTreeSet<String>)>> = Rc::default();
+        let seen = on_live.clone();
+        let inner = Reporter::new(json, quiet).with_rewrite(Box::new(move |event| {
+            let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
+            match event {
+                Event::RunStarted {
+                    plan_id,
+                    crates,
+                    run,
+                    ..
+                } => status(
+                    "Rehearsing",
+                    format!(
+                        "{} crate{} (plan {} for the live target{})",
+                        crates.len(),
+                        if crates.len() == 1 { "" } else { "s" },
+                        plan_id.short(),
+                        if *run > 1 {
+                            format!(", run {run}")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                ),
+                Event::Skipped {
+                    name,
+                    version,
+                    reason: SkipReason::AlreadyInRegistry { .. },
+                } => {
+                    let seen = seen.borrow();
+                    if seen.1.contains(name) {
+                        status(
+                            "Would skip",
+                            format!("{name} {version}, already on {}", seen.0),
+                        )
+                    } else {
+                        status(
+                            "Skipping",
+                            format!("{name} {version}: already in the rehearsal registry"),
+                        )
+                    }
+                }
+                _ => None,
+            }
+        }));
+        RehearsalReporter {
+            inner,
+            json,
+            quiet,
+            on_live,
+        }
+    }
+
+    pub fn progress(&mut self, progress: Progress<'_>) {
+        match progress {
+            Progress::Event(record) => self.inner.event(record),
+            Progress::LiveChecked { target, findings } => {
+                *self.on_live.borrow_mut() = (
+                    target.display_name().to_owned(),
+                    findings.present.keys().cloned().collect(),
+                );
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "live_checked",
+                        "target": target.key,
+                        "check": findings.check,
+                        "present": findings.present,
+                    }));
+                    return;
+                }
+                match &findings.check {
+                    LiveCheck::Checked => self.line(format!(
+                        "{:>12} `{}`: {} of the plan's versions already there",
+                        "Checked",
+                        target.display_name(),
+                        findings.present.len()
+                    )),
+                    LiveCheck::Unreachable { error } => eprintln!(
+                        "warning: could not ask `{}` which versions it has ({error}); \
+                         every crate is rehearsed as new (`publish` asks again)",
+                        target.display_name()
+                    ),
+                }
+            }
+            Progress::DrillInterrupting { n, seed } => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "drill_interrupting",
+                        "after_uploads": n,
+                        "seed": seed,
+                    }));
+                    return;
+                }
+                let seed = seed.map_or(String::new(), |s| format!(" (drawn from seed {s})"));
+                self.line(format!(
+                    "{:>12} the rehearsal will be aborted after upload {n}{seed}, as a crash would",
+                    "Drill"
+                ));
+            }
+            Progress::DrillResuming => {
+                if self.json {
+                    json_line(&serde_json::json!({ "kind": "drill_resuming" }));
+                    return;
+                }
+                self.line(format!(
+                    "{:>12} the rehearsal was interrupted; resuming it",
+                    "Drill"
+                ));
+            }
+            Progress::ConsumerBuildStarted { crates } => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "consumer_build_started",
+                        "crates": crates,
+                    }));
+                    return;
+                }
+                self.line(format!(
+                    "{:>12} a consumer crate that depends on the {crates} library crate{} at `=version`",
+                    "Checking",
+                    if crates == 1 { "" } else { "s" }
+                ));
+            }
+            Progress::ConsumerBuildFinished(step) => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "consumer_build_finished",
+                        "result": step,
+                    }));
+                    return;
+                }
+                if step.passed {
+                    self.line(format!(
+                        "{:>12} consumer build in {:.1}s",
+                        "Passed",
+                        step.ms as f64 / 1000.0
+                    ));
+                }
+            }
+            Progress::SmokeInstallStarted { crates } => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "smoke_install_started",
+                        "crates": crates,
+                    }));
+                    return;
+                }
+                self.line(format!(
+                    "{:>12} the {crates} binary crate{} from the rehearsal registry into a temporary root",
+                    "Installing",
+                    if crates == 1 { "" } else { "s" }
+                ));
+            }
+            Progress::SmokeInstallFinished(step) => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "smoke_install_finished",
+                        "result": step,
+                    }));
+                    return;
+                }
+                if step.passed {
+                    self.line(format!(
+                        "{:>12} smoke install in {:.1}s",
+                        "Passed",
+                        step.ms as f64 / 1000.0
+                    ));
+                }
+            }
+            Progress::RegistryReady { registry, index } => {
+                if self.json {
+                    json_line(&serde_json::json!({
+                        "kind": "rehearsal_registry",
+                        "registry": registry,
+                        "index": index,
+                    }));
+                    return;
+                }
+                let what = match registry {
+                    RehearsalRegistry::Embedded { .. } => "the embedded registry".to_owned(),
+                    RehearsalRegistry::Named { name, .. } => format!("registry `{name}`"),
+                    RehearsalRegistry::Index { index } => format!("`{index}`"),
+                };
+                self.line(format!("{:>12} {what} at {index}", "Registry"));
+            }
+        }
+    }
+
+    /// What failed, then one verdict line (on success; a failure's verdict
+    /// is the error line the caller prints last).
+    pub fn finish(&mut self, report: &RehearsalReport) {
+        self.inner.stop();
+        let record = &report.record;
+        if self.json {
+            json_line(&serde_json::json!({
+                "kind": "rehearsal_finished",
+                "verdict": record.verdict,
+                "path": report.path,
+                "kept": report.kept,
+                "record": record,
+            }));
+            return;
+        }
+        let count = |o: RehearsedOutcome| record.crates.iter().filter(|c| c.outcome == o).count();
+        if let Some(kept) = &report.kept {
+            self.line(format!(
+                "{:>12} the rehearsal registry's data in {}; serve it again with \
+                 `cargo shipper registry serve --root {}`",
+                "Kept",
+                kept.display(),
+                kept.display()
+            ));
+        }
+        if record.verdict == Verdict::Failed {
+            for failure in &record.failures {
+                eprintln!("  failed: {}", failure.replace('\n', "\n    "));
+            }
+            return;
+        }
+        let secs = record.duration_ms as f64 / 1000.0;
+        let mut parts = vec![format!("{} uploaded", count(RehearsedOutcome::Uploaded))];
+        let would_skip = count(RehearsedOutcome::OnLiveTarget);
+        if would_skip > 0 {
+            parts.push(format!(
+                "{would_skip} would skip (already on {})",
+                report.live_name
+            ));
+        }
+        let held = count(RehearsedOutcome::InRehearsalRegistry);
+        if held > 0 {
+            parts.push(format!("{held} already in the rehearsal registry"));
+        }
+        if let Some(drill) = &record.drill {
+            parts.push(format!(
+                "interruption drill after {} upload{} passed",
+                drill.interrupt_after,
+                if drill.interrupt_after == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(install) = &record.smoke_install {
+            parts.push(format!(
+                "smoke install {}",
+                if install.passed { "passed" } else { "failed" }
+            ));
+        }
+        if let Some(consumer) = &record.consumer_build {
+            parts.push(format!(
+                "consumer build {}",
+                if consumer.passed { "passed" } else { "failed" }
+            ));
+        }
+        // Printed even with -q: it is the result.
+        eprintln!(
+            "Rehearsal passed: plan {}, {} in {secs:.1}s; record: {}",
+            record.plan_id.short(),
+            parts.join(", "),
+            report.path.display()
+        );
+    }
+
+    fn line(&self, line: String) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+}
+
+fn json_line(value: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer(&mut out, value);
+    let _ = writeln!(out);
+    let _ = out.flush();
+}
