@@ -42,6 +42,15 @@ pub enum Event {
         #[serde(default)]
         done: u32,
     },
+    /// An unfinished run of the state directory was archived before this
+    /// run began (recorded right after `run_started`).
+    SetAside {
+        /// Its plan id (short form).
+        plan_id: String,
+        reason: SetAsideWhy,
+        /// Its folder under `archive/`.
+        archived_as: String,
+    },
     /// A torn last line was cut off (its bytes saved beside the journal).
     JournalRepaired {
         dropped_bytes: u64,
@@ -147,6 +156,21 @@ pub enum Event {
     /// Written by a newer version of the tool; ignored.
     #[serde(other)]
     Unknown,
+}
+
+/// Why an unfinished run was set aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetAsideWhy {
+    /// `--abandon-unfinished`.
+    Abandoned,
+    /// It was another plan's and never uploaded anything.
+    NothingUploaded,
+    /// A rehearsal starts over.
+    Superseded,
+    /// Written by a newer version of the tool.
+    #[serde(other)]
+    Other,
 }
 
 /// `-p`, `--exclude` and the registry of the run, as given.

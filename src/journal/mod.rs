@@ -30,7 +30,8 @@ mod yank_plan;
 mod yank_run;
 
 pub use event::{
-    CrateRef, Event, FORMAT, FailureClass, Record, RunOutcome, SelectionRecord, SkipReason,
+    CrateRef, Event, FORMAT, FailureClass, Record, RunOutcome, SelectionRecord, SetAsideWhy,
+    SkipReason,
 };
 pub use links::SymlinkRefused;
 pub use lock::{LockError, RunLock};

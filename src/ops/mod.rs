@@ -9,6 +9,7 @@ mod preflight;
 mod provenance;
 mod publish;
 mod rehearse;
+mod start;
 mod status;
 mod yank;
 

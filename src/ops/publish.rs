@@ -14,6 +14,7 @@ use crate::journal::{
     SelectionRecord, StateDir,
 };
 use crate::model::RegistryTarget;
+use crate::ops::start::{self, StartDecision, StartFlags};
 use crate::ops::{PlanOpts, gate, plan, provenance};
 use crate::plan::{Plan, Selection};
 use crate::registry::LiveRegistry;
@@ -127,6 +128,7 @@ pub fn publish(
             torn: None,
             run_number: 1,
             selection: selection_record(&opts.selection, &opts.target),
+            set_aside: None,
         };
         return run(ws, opts, &dir, start, sink);
     }
@@ -153,75 +155,40 @@ pub fn publish(
         journal = Journal::open(&dir)?.0;
         torn = None; // that repair belongs to the archived run
     }
-    if opts.mode == Mode::Fresh && journal.state().is_some() {
-        let label = archive_label(journal.state(), "superseded");
-        drop(journal);
-        dir.archive(&label)?;
-        journal = Journal::open(&dir)?.0;
-        torn = None;
-    }
-
     let (selection, target) = match (opts.mode, journal.state()) {
-        (Mode::Resume, None) => {
-            return Err(StartError::NothingToResume(dir.root().to_owned()).into());
-        }
         // Resume the release as it was selected, whatever the flags say now.
         (Mode::Resume, Some(_)) => recorded_selection(journal.records()),
-        (Mode::Publish | Mode::Fresh, _) => (opts.selection.clone(), opts.target.clone()),
+        _ => (opts.selection.clone(), opts.target.clone()),
     };
     let plan = plan_for(ws, opts, &selection, &target)?;
-    // A rehearsal's journal binds the live plan id to another registry:
-    // never continue it against the live target (nor the other way round).
-    if let Some(state) = journal.state()
-        && state.plan_id == plan.id
-        && state.registry != plan.target.key
-    {
-        return Err(StartError::OtherRegistry {
-            dir: dir.root().display().to_string(),
-            recorded: state.registry.clone(),
-            now: plan.target.key.clone(),
-        }
-        .into());
-    }
-
-    // `--abandon-unfinished` sets aside any unfinished run, of this plan
-    // too (a registry that lost what the run published cannot be resumed).
-    if let Some(state) = journal.state()
-        && (state.plan_id != plan.id || (opts.abandon_unfinished && opts.mode == Mode::Publish))
-    {
-        let unknown: Vec<&String> = state
-            .crates
-            .iter()
-            .filter(|(_, c)| matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous))
-            .map(|(name, _)| name)
-            .collect();
-        if opts.abandon_unfinished && opts.mode == Mode::Publish && !unknown.is_empty() {
-            // Setting those aside would forget an upload that may have landed.
-            return Err(StartError::UnknownOutcomes {
-                crates: unknown
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-            .into());
-        }
-        if opts.abandon_unfinished && opts.mode == Mode::Publish {
-            let label = archive_label(Some(state), "abandoned");
+    let flags = StartFlags {
+        mode: opts.mode,
+        abandon_unfinished: opts.abandon_unfinished,
+    };
+    let mut set_aside = None;
+    match start::decide(
+        journal.state(),
+        &plan,
+        flags,
+        &dir.root().display().to_string(),
+    )? {
+        StartDecision::New | StartDecision::Continue => {}
+        StartDecision::SetAside(reason) => {
+            let previous = journal.state().expect("a run to set aside");
+            let label = archive_label(Some(previous), reason.label());
+            let previous_plan = previous.plan_id.short().to_owned();
             drop(journal);
-            dir.archive(&label)?;
+            let archived = dir.archive(&label)?;
             journal = Journal::open(&dir)?.0;
-            torn = None;
-        } else {
-            return Err(StartError::PlanChanged {
-                dir: dir.root().display().to_string(),
-                old: state.plan_id.short().to_owned(),
-                new: plan.id.short().to_owned(),
-                done: state.crates.values().filter(|c| c.status.is_done()).count(),
-                total: state.crates.len(),
-                changes: plan_changes(state, &plan),
-            }
-            .into());
+            torn = None; // that repair belongs to the archived run
+            set_aside = Some(Event::SetAside {
+                plan_id: previous_plan,
+                reason: reason.wire(),
+                archived_as: archived
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            });
         }
     }
     let start = Start {
@@ -230,6 +197,7 @@ pub fn publish(
         journal: &mut journal,
         torn,
         selection: selection_record(&selection, &target),
+        set_aside,
     };
     run(ws, opts, &dir, start, sink)
 }
@@ -242,6 +210,8 @@ struct Start<'a> {
     torn: Option<crate::journal::TornLine>,
     run_number: u32,
     selection: SelectionRecord,
+    /// The earlier run this one set aside, to record.
+    set_aside: Option<Event>,
 }
 
 /// The plan for the live target; for a rehearsal, retargeted to the
@@ -303,6 +273,7 @@ fn run(
         torn,
         run_number,
         selection,
+        set_aside,
     } = start;
     let sparse_index = plan.target.sparse_index.as_deref().with_context(|| {
         format!(
@@ -346,6 +317,9 @@ fn run(
         selection,
         done,
     })?;
+    if let Some(event) = set_aside {
+        rec.record(event)?;
+    }
     if let Some(torn) = torn {
         rec.record(Event::JournalRepaired {
             dropped_bytes: torn.dropped_bytes,
@@ -608,39 +582,6 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
     }
 }
 
-/// What differs between the journal's release and the new plan.
-fn plan_changes(state: &RunState, plan: &Plan) -> String {
-    let mut changes = Vec::new();
-    for c in &plan.crates {
-        match state.crates.get(&c.name) {
-            None => changes.push(format!("{} added", c.name)),
-            Some(old) if old.version != c.version.to_string() => {
-                changes.push(format!("{} {} -> {}", c.name, old.version, c.version))
-            }
-            Some(old) if old.depends_on != c.depends_on => {
-                changes.push(format!("{}'s dependencies changed", c.name))
-            }
-            Some(_) => {}
-        }
-    }
-    for name in state.crates.keys() {
-        if plan.get(name).is_none() {
-            changes.push(format!("{name} removed"));
-        }
-    }
-    if state.registry != plan.target.key {
-        changes.push(format!(
-            "registry {} -> {}",
-            state.registry, plan.target.key
-        ));
-    }
-    if changes.is_empty() {
-        changes.push("publish order changed".into());
-    }
-    changes.join("; ")
-}
-
-/// The selection and registry the journal's latest run started with.
 pub(super) fn recorded_selection(records: &[Record]) -> (Selection, TargetChoice) {
     let recorded = records
         .iter()

@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::journal::{CrateStatus, Event, FailureClass, Record, RunOutcome, RunState, SkipReason};
+use crate::journal::{
+    CrateStatus, Event, FailureClass, Record, RunOutcome, RunState, SetAsideWhy, SkipReason,
+};
 use crate::ops::{PublishReport, RunFailed};
 
 pub struct Reporter {
@@ -200,6 +202,22 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             dropped_bytes,
             saved_to,
         } => Some(torn_warning(*dropped_bytes, saved_to)),
+        Event::SetAside {
+            plan_id,
+            reason,
+            archived_as,
+        } => status(
+            "Set aside",
+            format!(
+                "the unfinished run of plan {plan_id} ({}); kept in archive/{archived_as}",
+                match reason {
+                    SetAsideWhy::Abandoned => "--abandon-unfinished",
+                    SetAsideWhy::NothingUploaded => "another plan's, which uploaded nothing",
+                    SetAsideWhy::Superseded => "an earlier rehearsal's",
+                    SetAsideWhy::Other => "by a newer cargo-shipper's rule",
+                }
+            ),
+        ),
         Event::Skipped {
             name,
             version,
