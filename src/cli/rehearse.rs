@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::cli::args::{GlobalArgs, MessageFormat, PackageArgs};
-use crate::cli::publish::{RunArgs, engine_opts};
+use crate::cli::publish::{RunArgs, tuning};
 use crate::journal::Verdict;
 use crate::ops::{self, InterruptAfter, RehearsalFailed, RehearsalTarget, RehearseOpts};
 use crate::report;
@@ -77,7 +77,7 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         token: args.run.token.clone().map(Secret::new),
         allow_dirty: args.run.allow_dirty,
         verify: !args.run.no_verify,
-        engine: engine_opts(&args.run),
+        tuning: tuning(&args.run),
         interrupt_after: args.interrupt_after,
         smoke_install: args.smoke_install,
     };

@@ -18,9 +18,8 @@ use super::reconcile::reconcile;
 use super::workers::{ConfirmRequest, Done, poller, worker};
 use super::{EngineOpts, Recorder, backoff};
 use crate::failpoint;
-use crate::journal::{
-    CrateStatus, Event, FailureClass, JournalError, RunOutcome, SkipReason, now_ms,
-};
+use crate::journal::{CrateStatus, Event, JournalError, RunOutcome, SkipReason, now_ms};
+use crate::model::FailureClass;
 use crate::model::Holding;
 use crate::plan::PublishPlan;
 use crate::registry::{Registry, UploadError, UploadJob};

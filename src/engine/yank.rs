@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::{Recorder, backoff};
 use crate::journal::{
-    FailureClass, YankEvent, YankOutcome, YankSkipReason, YankState, YankStatus, YankTarget, now_ms,
+    YankEvent, YankOutcome, YankSkipReason, YankState, YankStatus, YankTarget, now_ms,
 };
 use crate::model::Bucket;
+use crate::model::FailureClass;
 use crate::registry::{IndexVersion, YankRegistry};
 use crate::secret::Secret;
 

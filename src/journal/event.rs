@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::FailureClass;
-use crate::plan::PlanId;
+use crate::model::FailureClass;
+use crate::model::PlanId;
 
 /// Format of `events.jsonl`, `state.json` and the receipt. A reader refuses
 /// a newer value with a clear message.

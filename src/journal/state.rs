@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::event::{Event, FORMAT, FailureClass, Record, RunOutcome, SkipReason};
+use super::event::{Event, FORMAT, Record, RunOutcome, SkipReason};
+use crate::model::FailureClass;
 use crate::model::Holding;
-use crate::plan::PlanId;
+use crate::model::PlanId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunState {

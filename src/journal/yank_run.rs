@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Projection;
-use super::event::{FORMAT, FailureClass, Record};
+use super::event::{FORMAT, Record};
 use super::log::LogEvent;
+use crate::model::FailureClass;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

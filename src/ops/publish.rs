@@ -3,17 +3,17 @@
 //! the rest up front, upload under the scheduler, write the receipt.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
 use crate::cargo_backend::{self, PackageRequest};
-use crate::engine::{self, EngineOpts, PacingProfile, Prepared, Recorder};
+use crate::engine::{self, EngineOpts, Prepared, Recorder};
 use crate::journal::{
     CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
     SelectionRecord, StateDir,
 };
-use crate::model::RegistryTarget;
+use crate::model::{PacingProfile, RegistryTarget};
 use crate::ops::start::{self, StartDecision, StartFlags};
 use crate::ops::{PlanOpts, gate, plan, provenance};
 use crate::plan::{Plan, Selection};
@@ -45,7 +45,7 @@ pub struct PublishOpts {
     pub dry_run: bool,
     /// Archive an unfinished run of another plan instead of refusing.
     pub abandon_unfinished: bool,
-    pub engine: EngineOpts,
+    pub tuning: RunTuning,
     /// Refuse unless a passing rehearsal of this plan recorded the bytes
     /// about to be uploaded (also `require-rehearsal = true` in the
     /// workspace metadata).
@@ -53,6 +53,38 @@ pub struct PublishOpts {
     /// A rehearsal: package for and upload to this registry instead of the
     /// plan's target. The plan, and its id, stay the live target's.
     pub stand_in: Option<RegistryTarget>,
+}
+
+/// How hard a run tries, as the command line sets it; `ops` turns it into
+/// the engine's options.
+#[derive(Debug, Clone)]
+pub struct RunTuning {
+    /// Uploads in flight at once, 1 to [`RunTuning::MAX_JOBS`].
+    pub jobs: usize,
+    /// Upload attempts per crate per run (rate-limited answers not counted).
+    pub max_attempts: u32,
+    /// First retry delay; doubles, with jitter, up to two minutes.
+    pub retry_delay: Duration,
+    /// How long to wait for an upload to show in the index.
+    pub confirm_timeout: Duration,
+    /// First interval between index polls.
+    pub confirm_poll: Duration,
+}
+
+impl RunTuning {
+    pub const MAX_JOBS: usize = engine::MAX_JOBS;
+
+    pub(super) fn engine(&self, pacing: Option<PacingProfile>) -> EngineOpts {
+        EngineOpts {
+            jobs: self.jobs,
+            max_attempts: self.max_attempts,
+            retry_base: self.retry_delay,
+            retry_cap: Duration::from_secs(120).max(self.retry_delay),
+            confirm_timeout: self.confirm_timeout,
+            confirm_poll: self.confirm_poll,
+            pacing,
+        }
+    }
 }
 
 /// How a run ended, when it did not succeed. Carries the exit code's reason.
@@ -334,7 +366,7 @@ fn run(
     // Crates the registry cannot settle stay out of this run (the engine
     // reports them as needing an operator); never re-uploaded blindly.
     let unsettled = engine::settle_unknown_outcomes(&mut rec, &registry)?;
-    let check = engine::check_registry(&mut rec, &registry, opts.engine.jobs.max(4), &unsettled)?;
+    let check = engine::check_registry(&mut rec, &registry, opts.tuning.jobs.max(4), &unsettled)?;
     let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
 
     // A rehearsal's registry has no limits to respect.
@@ -428,8 +460,7 @@ fn run(
         });
     }
 
-    let mut engine_opts = opts.engine.clone();
-    engine_opts.pacing = pacing;
+    let engine_opts = opts.tuning.engine(pacing);
     let outcome = engine::upload_all(
         &mut rec,
         &registry,

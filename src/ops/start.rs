@@ -152,8 +152,9 @@ fn plan_changes(state: &RunState, plan: &Plan) -> String {
 mod tests {
     use super::*;
     use crate::journal::{CrateRef, Event, FORMAT, Record};
+    use crate::model::PlanId;
     use crate::model::RegistryTarget;
-    use crate::plan::{PlanId, PlannedCrate};
+    use crate::plan::PlannedCrate;
 
     fn plan(version: &str, registry: &str) -> Plan {
         Plan {

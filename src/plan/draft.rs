@@ -8,9 +8,11 @@ use semver::{Version, VersionReq};
 use super::graph;
 use super::{
     BreakResolution, BrokenEdge, ExcludedMember, ExclusionReason, ExternalRequirement, Plan,
-    PlanError, PlanId, PlanProblem, PlannedCrate,
+    PlanError, PlanProblem, PlannedCrate,
 };
-use crate::model::{DepKind, DepRoute, Member, PublishSetting, RegistryTarget, WorkspaceModel};
+use crate::model::{
+    DepKind, DepRoute, Member, PlanId, PublishSetting, RegistryTarget, WorkspaceModel,
+};
 
 /// Which members the user asked for (`-p`, `--exclude`).
 #[derive(Debug, Clone, Default)]

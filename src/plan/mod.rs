@@ -11,7 +11,6 @@
 mod bump;
 mod draft;
 mod graph;
-mod id;
 mod scheduler;
 mod yank;
 
@@ -20,14 +19,13 @@ pub use bump::{
     rewrite_req,
 };
 pub use draft::{Draft, RegistryAnswer, RegistryQuestion, Selection};
-pub use id::PlanId;
 pub use scheduler::PublishPlan;
 pub use yank::{ReleasedCrate, YankOrderError, yank_order};
 
 use semver::{Version, VersionReq};
 use serde::Serialize;
 
-use crate::model::{DepKind, RegistryTarget};
+use crate::model::{DepKind, PlanId, RegistryTarget};
 
 /// A finished plan: crates in publish order with the edges that bind them.
 #[derive(Debug, Clone, Serialize)]

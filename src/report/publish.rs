@@ -9,9 +9,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::journal::{
-    CrateStatus, Event, FailureClass, Record, RunOutcome, RunState, SetAsideWhy, SkipReason,
-};
+use crate::journal::{CrateStatus, Event, Record, RunOutcome, RunState, SetAsideWhy, SkipReason};
+use crate::model::FailureClass;
 use crate::ops::{PublishReport, RunFailed};
 
 pub struct Reporter {

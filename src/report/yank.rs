@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use super::publish::{human_duration, torn_warning};
-use crate::journal::{FailureClass, Record, RunOutcome, YankEvent, YankSkipReason};
+use crate::journal::{Record, RunOutcome, YankEvent, YankSkipReason};
+use crate::model::FailureClass;
 use crate::ops::{PlanYankReport, YankReport};
 
 /// `plan-yank`: the plan for people (stdout), or the plan file's JSON.

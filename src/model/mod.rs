@@ -5,6 +5,10 @@
 //! These types carry no `cargo` types, so everything downstream of
 //! [`crate::workspace`] stays independent of the cargo library.
 
+mod plan_id;
+
+pub use plan_id::PlanId;
+
 use std::time::Duration;
 
 use semver::{Version, VersionReq};
