@@ -327,7 +327,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         let may_have_landed = error.already_uploaded
             || matches!(
                 error.class,
-                FailureClass::Ambiguous | FailureClass::Retryable
+                FailureClass::Ambiguous | FailureClass::Retryable | FailureClass::Unknown
             );
         if may_have_landed {
             match reconcile(self.registry, name, version) {
@@ -365,7 +365,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                     |d| d.min(MAX_RETRY_AFTER),
                 )
             }
-            FailureClass::Retryable | FailureClass::Ambiguous => {
+            FailureClass::Retryable | FailureClass::Ambiguous | FailureClass::Unknown => {
                 if tries.counted >= self.opts.max_attempts {
                     return Ok(Next::GiveUp);
                 }

@@ -196,7 +196,7 @@ fn change_one(
                         .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, rate_limited)),
                 );
             }
-            FailureClass::Retryable | FailureClass::Ambiguous => {
+            FailureClass::Retryable | FailureClass::Ambiguous | FailureClass::Unknown => {
                 // The request may have landed: the index decides before
                 // any new request.
                 if let Ok(Some(v)) = find(registry, target)

@@ -205,6 +205,9 @@ pub enum SkipReason {
     AlreadyDone,
     /// A dependency in the plan failed; this crate cannot go out now.
     DependencyFailed { dependency: String },
+    /// A reason a newer cargo-shipper wrote.
+    #[serde(other)]
+    Other,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,9 +221,61 @@ pub enum RunOutcome {
     Partial,
     /// An upload's outcome could not be settled: a person must look.
     NeedsOperator,
+    /// An outcome a newer cargo-shipper wrote.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Event {
+    /// Every kind's name on disk. The match is exhaustive: a new event
+    /// kind does not compile until it is named here, and the format test
+    /// (`tests/journal_format.rs`) then asks for a line of it in
+    /// `tests/fixtures/journal-v1/`.
+    pub fn kind_names() -> &'static [&'static str] {
+        fn named(event: &Event) -> &'static str {
+            match event {
+                Event::RunStarted { .. } => "run_started",
+                Event::SetAside { .. } => "set_aside",
+                Event::JournalRepaired { .. } => "journal_repaired",
+                Event::Skipped { .. } => "skipped",
+                Event::Packaged { .. } => "packaged",
+                Event::Paced { .. } => "paced",
+                Event::UploadStarted { .. } => "upload_started",
+                Event::UploadSucceeded { .. } => "upload_succeeded",
+                Event::UploadFailed { .. } => "upload_failed",
+                Event::Reconciled { .. } => "reconciled",
+                Event::Unsettled { .. } => "unsettled",
+                Event::Visible { .. } => "visible",
+                Event::IndexFailing { .. } => "index_failing",
+                Event::VisibilityTimedOut { .. } => "visibility_timed_out",
+                Event::PacingPlanned { .. } => "pacing_planned",
+                Event::WouldUpload { .. } => "would_upload",
+                Event::RunFinished { .. } => "run_finished",
+                Event::Unknown => "unknown",
+            }
+        }
+        let _ = named;
+        &[
+            "run_started",
+            "set_aside",
+            "journal_repaired",
+            "skipped",
+            "packaged",
+            "paced",
+            "upload_started",
+            "upload_succeeded",
+            "upload_failed",
+            "reconciled",
+            "unsettled",
+            "visible",
+            "index_failing",
+            "visibility_timed_out",
+            "pacing_planned",
+            "would_upload",
+            "run_finished",
+        ]
+    }
+
     /// The crate the event concerns, if any.
     pub fn crate_name(&self) -> Option<&str> {
         match self {

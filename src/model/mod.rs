@@ -161,6 +161,10 @@ pub enum FailureClass {
     Ambiguous,
     /// Authentication, validation, a different crate under this version.
     Permanent,
+    /// Read from a journal a newer cargo-shipper wrote: handled as
+    /// `ambiguous` (the registry is asked before anything else happens).
+    #[serde(other)]
+    Unknown,
 }
 
 /// One token bucket: `burst` uploads at once, then one per `every`.

@@ -242,6 +242,10 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
                 "Blocked",
                 format!("{name} {version}: needs {dependency}, which did not go out"),
             ),
+            SkipReason::Other => status(
+                "Skipping",
+                format!("{name} {version} (a reason a newer cargo-shipper recorded)"),
+            ),
         },
         Event::Packaged {
             name,
@@ -303,7 +307,9 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             match class {
                 FailureClass::Retryable => "retryable",
                 FailureClass::RateLimited => "rate limited",
-                FailureClass::Ambiguous => "may have landed; asking the registry",
+                FailureClass::Ambiguous | FailureClass::Unknown => {
+                    "may have landed; asking the registry"
+                }
                 FailureClass::Permanent => "permanent",
             }
         )),

@@ -199,6 +199,9 @@ fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
                 YankSkipReason::AlreadyDone => {
                     format!("{name} {version}: done earlier in this run")
                 }
+                YankSkipReason::Other => {
+                    format!("{name} {version} (a reason a newer cargo-shipper recorded)")
+                }
                 YankSkipReason::AlreadyInRegistry { yanked: true } => {
                     format!("{name} {version}: already yanked")
                 }
@@ -245,7 +248,9 @@ fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
             match class {
                 FailureClass::Retryable => "retryable; checking the index",
                 FailureClass::RateLimited => "rate limited",
-                FailureClass::Ambiguous => "may have landed; checking the index",
+                FailureClass::Ambiguous | FailureClass::Unknown => {
+                    "may have landed; checking the index"
+                }
                 FailureClass::Permanent => "permanent",
             }
         )),
