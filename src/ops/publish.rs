@@ -331,24 +331,7 @@ fn run(
             .count() as u32
     });
     let mut rec = Recorder::new(journal, sink);
-    rec.record(Event::RunStarted {
-        format: crate::journal::FORMAT,
-        plan_id: plan.id.clone(),
-        registry: plan.target.key.clone(),
-        run: run_number,
-        crates: plan
-            .crates
-            .iter()
-            .map(|c| CrateRef {
-                name: c.name.clone(),
-                version: c.version.to_string(),
-                depends_on: c.depends_on.clone(),
-            })
-            .collect(),
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        selection,
-        done,
-    })?;
+    rec.record(run_started(plan, run_number, selection, done))?;
     if let Some(event) = set_aside {
         rec.record(event)?;
     }
@@ -532,6 +515,28 @@ fn with_replacement_hint(ws: &LoadedWorkspace, plan: &Plan, error: anyhow::Error
          other by crates.io name, and crates.io is not replaced by `{name}`; add \
          `[source.crates-io] replace-with = \"{name}\"` to .cargo/config.toml (as `registry serve` prints)"
     ))
+}
+
+/// The `run_started` event of a run of `plan`.
+pub(super) fn run_started(plan: &Plan, run: u32, selection: SelectionRecord, done: u32) -> Event {
+    Event::RunStarted {
+        format: crate::journal::FORMAT,
+        plan_id: plan.id.clone(),
+        registry: plan.target.key.clone(),
+        run,
+        crates: plan
+            .crates
+            .iter()
+            .map(|c| CrateRef {
+                name: c.name.clone(),
+                version: c.version.to_string(),
+                depends_on: c.depends_on.clone(),
+            })
+            .collect(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        selection,
+        done,
+    }
 }
 
 fn finish_failed(
