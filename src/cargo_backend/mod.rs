@@ -5,19 +5,21 @@
 
 mod consumer;
 mod facts;
+mod overlay;
 
 pub use consumer::{binary_members, check as check_consumer, install, library_members};
 pub use facts::{
     LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,
 };
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use anyhow::Context as _;
 use cargo::core::dependency::DepKind;
 use cargo::core::resolver::CliFeatures;
 use cargo::core::{Package, SourceId, Workspace};
 use cargo::ops::{self, PackageOpts, Packages, RegistryOrIndex};
+use cargo::sources::SourceConfigMap;
 use cargo_credential::Operation;
 use crates_io::{NewCrate, NewCrateDependency};
 use sha2::{Digest, Sha256};
@@ -26,73 +28,93 @@ use crate::model::RegistryTarget;
 use crate::registry::UploadJob;
 use crate::secret::{Secret, TokenOrigin};
 use crate::workspace::LoadedWorkspace;
+use overlay::Overlay;
 
 /// What to package.
 #[derive(Debug, Clone)]
 pub struct PackageRequest<'a> {
-    pub names: &'a [String],
+    /// Crates in groups: every crate's plan dependencies are in earlier
+    /// groups (the plan's levels, [`crate::plan::Plan::packaging_batches`]).
+    pub batches: &'a [Vec<String>],
     pub target: &'a RegistryTarget,
     pub verify: bool,
     pub allow_dirty: bool,
 }
 
-/// Package (and verify) the named members in one go, in dependency order,
-/// with cargo's overlay registry making unpublished members resolvable.
-/// A compile error stops everything before the first upload.
+/// Package (and verify) the requested members group by group, each group
+/// resolving the earlier groups' `.crate` files through our overlay of the
+/// target registry (see `overlay`), so members linked by `path` or through
+/// `[patch]` alike are packaged and verified before the first upload.
 pub fn package(
     ws: &LoadedWorkspace,
     request: &PackageRequest<'_>,
 ) -> anyhow::Result<Vec<UploadJob>> {
-    if request.names.is_empty() {
+    if request.batches.iter().all(|b| b.is_empty()) {
         return Ok(Vec::new());
     }
-    let gctx = ws.gctx();
-    let cargo_ws = ws.cargo_workspace()?;
-    let files = ops::package(
-        &cargo_ws,
-        &PackageOpts {
-            gctx,
-            list: false,
-            fmt: ops::PackageMessageFormat::Human,
-            check_metadata: true,
-            allow_dirty: request.allow_dirty,
-            include_lockfile: true,
-            verify: request.verify,
-            jobs: None,
-            keep_going: false,
-            to_package: Packages::Packages(request.names.to_vec()),
-            targets: Vec::new(),
-            cli_features: CliFeatures::new_all(false),
-            reg_or_index: reg_or_index(request.target),
-            dry_run: false,
-        },
-    )
-    .context("packaging failed")?;
     let registry_id = source_id(ws, request.target)?;
+    let upstream = SourceConfigMap::empty(ws.gctx())?
+        .load(registry_id, &HashSet::new())?
+        .replaced_source_id();
+    let build_dir = ws.cargo_workspace()?.build_dir().into_path_unlocked();
+    let overlay = Overlay::create(ws.gctx(), &build_dir, upstream)?;
+    let packaging = ws.with_cargo_env(&[overlay.env()])?;
+    let gctx = packaging.gctx();
+    let cargo_ws = packaging.cargo_workspace()?;
     let mut jobs = Vec::new();
-    for name in request.names {
-        let pkg = cargo_ws
-            .members()
-            .find(|p| p.name().as_str() == name)
-            .with_context(|| format!("`{name}` is not a workspace member"))?;
-        let file_name = pkg.package_id().tarball_name();
-        let file = files
-            .iter()
-            .find(|f| {
-                f.path()
-                    .file_name()
-                    .is_some_and(|n| n == file_name.as_str())
-            })
-            .with_context(|| format!("cargo produced no `{file_name}`"))?;
-        let bytes = std::fs::read(file.path())
-            .with_context(|| format!("could not read `{}`", file.path().display()))?;
-        jobs.push(UploadJob {
-            name: name.clone(),
-            version: pkg.version().to_string(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            crate_file: file.path().to_owned(),
-            metadata: upload_metadata(gctx, &cargo_ws, pkg, registry_id)?,
-        });
+    for batch in request.batches.iter().filter(|b| !b.is_empty()) {
+        let files = ops::package(
+            &cargo_ws,
+            &PackageOpts {
+                gctx,
+                list: false,
+                fmt: ops::PackageMessageFormat::Human,
+                check_metadata: true,
+                allow_dirty: request.allow_dirty,
+                include_lockfile: true,
+                verify: request.verify,
+                jobs: None,
+                keep_going: false,
+                to_package: Packages::Packages(batch.clone()),
+                targets: Vec::new(),
+                cli_features: CliFeatures::new_all(false),
+                reg_or_index: reg_or_index(request.target),
+                dry_run: false,
+            },
+        )
+        .context("packaging failed")?;
+        for name in batch {
+            let pkg = cargo_ws
+                .members()
+                .find(|p| p.name().as_str() == name)
+                .with_context(|| format!("`{name}` is not a workspace member"))?;
+            let file_name = pkg.package_id().tarball_name();
+            let file = files
+                .iter()
+                .find(|f| {
+                    f.path()
+                        .file_name()
+                        .is_some_and(|n| n == file_name.as_str())
+                })
+                .with_context(|| format!("cargo produced no `{file_name}`"))?;
+            let bytes = std::fs::read(file.path())
+                .with_context(|| format!("could not read `{}`", file.path().display()))?;
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            // For the overlay, dependencies are marked against the source
+            // it stands for, as cargo's own overlay marks them.
+            overlay.add(
+                &upload_metadata(gctx, &cargo_ws, pkg, upstream)?,
+                file.path(),
+                &sha256,
+            )?;
+            jobs.push(UploadJob {
+                name: name.clone(),
+                version: pkg.version().to_string(),
+                sha256,
+                crate_file: file.path().to_owned(),
+                metadata: upload_metadata(gctx, &cargo_ws, pkg, registry_id)?,
+            });
+        }
     }
     Ok(jobs)
 }

@@ -387,10 +387,11 @@ fn run(
     let mut to_package = names.clone();
     to_package.extend(check.to_confirm.iter().cloned());
     let started = Instant::now();
+    let batches = plan.packaging_batches(&to_package);
     let jobs = match cargo_backend::package(
         ws,
         &PackageRequest {
-            names: &to_package,
+            batches: &batches,
             target: &plan.target,
             verify: opts.verify,
             allow_dirty: opts.allow_dirty,

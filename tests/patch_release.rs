@@ -1,0 +1,265 @@
+//! Releases of workspaces linked through `[patch]` (tokio's layout): members
+//! depend on each other by registry requirements that `[patch.crates-io]`
+//! maps to the members, with dev-dependency cycles that versions already in
+//! the registry satisfy. A bumped patched member and its dependents are
+//! packaged and verified against each other before the first upload.
+
+mod support;
+
+use support::{Fixture, Run, TestRegistry, count, events_in, gz_tar, http};
+
+/// Versions the registry holds before the release: `(name, version, deps)`
+/// with deps as `(name, requirement)`.
+const PUBLISHED: [(&str, &str, &[(&str, &str)]); 4] = [
+    ("tokio-macros", "2.8.0", &[]),
+    ("tokio", "1.98.0", &[("tokio-macros", "^2.8")]),
+    ("tokio-stream", "0.1.17", &[("tokio", "^1.15")]),
+    ("tokio-test", "0.4.4", &[("tokio", "^1.0")]),
+];
+
+/// Upload `name@version` with the given normal dependencies through the API.
+fn seed(registry: &TestRegistry, name: &str, version: &str, deps: &[(&str, &str)]) {
+    let deps: Vec<_> = deps
+        .iter()
+        .map(|(d, req)| {
+            serde_json::json!({"optional": false, "default_features": true, "name": d,
+                "features": [], "version_req": req, "target": null, "kind": "normal"})
+        })
+        .collect();
+    let meta = serde_json::json!({
+        "name": name, "vers": version, "deps": deps, "features": {}, "authors": [],
+        "description": "seed", "documentation": null, "homepage": null, "readme": null,
+        "readme_file": null, "keywords": [], "categories": [], "license": "MIT",
+        "license_file": null, "repository": null, "badges": {}, "links": null,
+        "rust_version": null
+    })
+    .to_string();
+    let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\n");
+    let tarball = gz_tar(&[
+        (&format!("{name}-{version}/Cargo.toml"), manifest.as_bytes()),
+        (&format!("{name}-{version}/src/lib.rs"), b""),
+    ]);
+    let mut body = Vec::new();
+    body.extend((meta.len() as u32).to_le_bytes());
+    body.extend(meta.as_bytes());
+    body.extend((tarball.len() as u32).to_le_bytes());
+    body.extend(tarball);
+    let auth = format!("Authorization: {}", registry.registry.token());
+    let reply = http(
+        "PUT",
+        &format!("{}/api/v1/crates/new", registry.api()),
+        &[&auth],
+        &body,
+    )
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+fn seeded_registry() -> TestRegistry {
+    let registry = TestRegistry::start();
+    for (name, version, deps) in PUBLISHED {
+        seed(&registry, name, version, deps);
+    }
+    registry
+}
+
+/// tokio's layout, after bumping the macro crate (2.8 -> 2.9) and the
+/// crates that need the new one: `tokio` (requires `~2.9.0`) and
+/// `tokio-test` (requires `tokio = "1.99"` and uses what only 1.99 has).
+/// `tokio-stream` is unchanged; `tests-integration` is `publish = false`.
+/// Dev-dependency cycles: tokio -> tokio-test -> tokio, tokio ->
+/// tokio-stream -> tokio, broken by the versions the registry holds.
+fn tokio_like() -> Fixture {
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\n\
+         members = [\"tokio\", \"tokio-macros\", \"tokio-stream\", \"tokio-test\", \"tests-integration\"]\n\n\
+         [patch.crates-io]\n\
+         tokio = { path = \"tokio\" }\n\
+         tokio-macros = { path = \"tokio-macros\" }\n\
+         tokio-stream = { path = \"tokio-stream\" }\n\
+         tokio-test = { path = \"tokio-test\" }\n",
+    )
+    .package(
+        "tokio-macros",
+        "tokio-macros",
+        "2.9.0",
+        "[lib]\nproc-macro = true\n",
+    )
+    .file(
+        "tokio-macros/src/lib.rs",
+        "use proc_macro::TokenStream;\n\n#[proc_macro_attribute]\n\
+         pub fn main(_args: TokenStream, item: TokenStream) -> TokenStream {\n    item\n}\n",
+    )
+    .package(
+        "tokio",
+        "tokio",
+        "1.99.0",
+        "[dependencies]\ntokio-macros = \"~2.9.0\"\n\n\
+         [dev-dependencies]\ntokio-test = \"0.4\"\ntokio-stream = \"0.1\"\n",
+    )
+    .file(
+        "tokio/src/lib.rs",
+        "pub use tokio_macros::main;\n\n#[main]\npub fn minor() -> u32 {\n    99\n}\n",
+    )
+    .package(
+        "tokio-stream",
+        "tokio-stream",
+        "0.1.17",
+        "[dependencies]\ntokio = \"1.15\"\n\n[dev-dependencies]\ntokio-test = \"0.4\"\n",
+    )
+    .package(
+        "tokio-test",
+        "tokio-test",
+        "0.4.5",
+        "[dependencies]\ntokio = \"1.99\"\n",
+    )
+    .file(
+        "tokio-test/src/lib.rs",
+        "pub fn minor() -> u32 {\n    tokio::minor()\n}\n",
+    )
+    .package(
+        "tests-integration",
+        "tests-integration",
+        "0.1.0",
+        "publish = false\n\n[dependencies]\ntokio = \"1.99\"\ntokio-test = \"0.4\"\n",
+    );
+    fx
+}
+
+const RELEASED: [(&str, &str); 3] = [
+    ("tokio-macros", "2.9.0"),
+    ("tokio", "1.99.0"),
+    ("tokio-test", "0.4.5"),
+];
+
+/// Each released crate is in the registry once, next to its old version;
+/// `tokio-stream` was not uploaded again.
+fn assert_released(registry: &TestRegistry) {
+    for (name, version) in RELEASED {
+        let entry = registry.index_entry(name).text();
+        let versions: Vec<&str> = entry
+            .lines()
+            .filter(|l| l.contains(&format!("\"vers\":\"{version}\"")))
+            .collect();
+        assert_eq!(versions.len(), 1, "{name}@{version} once: {entry}");
+        assert_eq!(registry.version_count(name), 2, "{name}: {entry}");
+    }
+    assert_eq!(registry.version_count("tokio-stream"), 1);
+    assert_eq!(registry.version_count("tests-integration"), 0);
+}
+
+fn publish(fx: &Fixture, registry: &TestRegistry, extra: &[&str]) -> Run {
+    fx.publish(registry, extra)
+}
+
+#[test]
+fn a_bumped_patched_member_and_its_dependents_publish_in_one_run() {
+    let registry = seeded_registry();
+    let fx = tokio_like();
+    fx.use_registry(&registry);
+    let plan = fx
+        .shipper(&["plan", "--registry", "local", "--message-format", "json"])
+        .json();
+    let order: Vec<(String, u64)> = support::order(&plan);
+    assert_eq!(order[0], ("tokio-macros".to_owned(), 0), "{plan}");
+    assert_eq!(order[1], ("tokio".to_owned(), 1), "{plan}");
+
+    publish(&fx, &registry, &[]).ok();
+    assert_released(&registry);
+    let events = events_in(&support::archived_published(&fx));
+    for (name, _) in RELEASED {
+        assert_eq!(count(&events, "packaged", name), 1, "{name} packaged once");
+        assert_eq!(
+            count(&events, "upload_started", name),
+            1,
+            "{name} uploaded once"
+        );
+    }
+    assert_eq!(count(&events, "upload_started", "tokio-stream"), 0);
+    // Verified: cargo unpacked and built each `.crate` (tokio-test's build
+    // uses `tokio::minor`, which only the packaged tokio 1.99 has).
+    for (name, version) in RELEASED {
+        assert!(
+            fx.root()
+                .join(format!("target/package/{name}-{version}/Cargo.toml"))
+                .exists(),
+            "{name} verified"
+        );
+    }
+    // The overlay is gone after packaging.
+    let leftovers: Vec<_> = std::fs::read_dir(fx.root().join("target/package"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("shipper-overlay")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// The `Cargo.lock` packaged in `name-version.crate` under `target/package/`.
+fn packaged_lockfile(fx: &Fixture, name: &str, version: &str) -> String {
+    use std::io::Read as _;
+    let file = std::fs::File::open(
+        fx.root()
+            .join(format!("target/package/{name}-{version}.crate")),
+    )
+    .unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().ends_with("Cargo.lock") {
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            return text;
+        }
+    }
+    panic!("no Cargo.lock in {name}-{version}.crate")
+}
+
+/// The `cksum` of `name@version` in the registry's index.
+fn index_cksum(registry: &TestRegistry, name: &str, version: &str) -> String {
+    registry
+        .index_entry(name)
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["vers"] == version)
+        .unwrap()["cksum"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn packaged_lockfiles_pin_the_release_as_uploaded() {
+    let registry = seeded_registry();
+    let fx = tokio_like();
+    fx.use_registry(&registry);
+    publish(&fx, &registry, &["--no-verify"]).ok();
+    assert_released(&registry);
+    // tokio's lockfile pins the new macro crate from the registry, with the
+    // checksum of the bytes that were uploaded; its dev-dependency on
+    // tokio-test resolves to the version the registry had when tokio went
+    // out (0.4.5 comes after it), as a sequential `cargo publish` would.
+    let lock = packaged_lockfile(&fx, "tokio", "1.99.0");
+    let macros = format!(
+        "name = \"tokio-macros\"\nversion = \"2.9.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{}\"",
+        index_cksum(&registry, "tokio-macros", "2.9.0")
+    );
+    assert!(lock.contains(&macros), "{lock}");
+    assert!(
+        lock.contains("name = \"tokio-test\"\nversion = \"0.4.4\""),
+        "{lock}"
+    );
+    let lock = packaged_lockfile(&fx, "tokio-test", "0.4.5");
+    let tokio = format!(
+        "name = \"tokio\"\nversion = \"1.99.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{}\"",
+        index_cksum(&registry, "tokio", "1.99.0")
+    );
+    assert!(lock.contains(&tokio), "{lock}");
+}
