@@ -263,3 +263,173 @@ fn packaged_lockfiles_pin_the_release_as_uploaded() {
     );
     assert!(lock.contains(&tokio), "{lock}");
 }
+
+#[test]
+fn dry_run_packages_and_verifies_everything_and_uploads_nothing() {
+    let registry = seeded_registry();
+    let fx = tokio_like();
+    fx.use_registry(&registry);
+    let run = publish(&fx, &registry, &["--dry-run"]);
+    let err = run.stderr();
+    run.ok();
+    for (name, version) in RELEASED {
+        assert!(
+            err.contains(&format!("Would upload {name} {version}")),
+            "{err}"
+        );
+        assert_eq!(registry.version_count(name), 1, "{name} not uploaded");
+        assert!(
+            fx.root()
+                .join(format!("target/package/{name}-{version}/Cargo.toml"))
+                .exists(),
+            "{name} verified"
+        );
+    }
+}
+
+#[test]
+fn a_compile_error_in_a_patched_dependent_stops_the_release_before_any_upload() {
+    let registry = seeded_registry();
+    let fx = tokio_like();
+    fx.use_registry(&registry);
+    // tokio-test needs something the new tokio does not have: only a build
+    // against the packaged tokio 1.99 finds out.
+    fx.file(
+        "tokio-test/src/lib.rs",
+        "pub fn minor() -> u32 {\n    tokio::major()\n}\n",
+    );
+    let run = publish(&fx, &registry, &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let err = run.stderr();
+    assert!(err.contains("nothing was uploaded"), "{err}");
+    assert!(err.contains("major"), "{err}");
+    for (name, _) in RELEASED {
+        assert_eq!(registry.version_count(name), 1, "{name} not uploaded");
+    }
+
+    // Another plan (`-p tokio-macros`) starts without `--abandon-unfinished`:
+    // the failed run uploaded nothing, so it is archived, with a line.
+    let run = publish(&fx, &registry, &["-p", "tokio-macros"]);
+    let err = run.stderr();
+    run.ok();
+    assert!(err.contains("Archived an unfinished run of plan"), "{err}");
+    assert!(err.contains("that uploaded nothing"), "{err}");
+    assert_eq!(registry.version_count("tokio-macros"), 2);
+    let archive: Vec<String> = std::fs::read_dir(fx.root().join(".shipper/archive"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        archive.iter().any(|n| n.ends_with("-abandoned")),
+        "{archive:?}"
+    );
+    assert!(
+        archive.iter().any(|n| n.ends_with("-published")),
+        "{archive:?}"
+    );
+    let events = events_in(&support::archived_published(&fx));
+    assert!(
+        events.iter().any(|e| e["kind"] == "earlier_run_archived"),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_run_that_uploaded_something_still_blocks_another_plan() {
+    let registry = seeded_registry();
+    let fx = tokio_like();
+    fx.use_registry(&registry);
+    // Killed right after the first upload: tokio-macros is out.
+    let crashed = fx.shipper_env(
+        &registry,
+        &[
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+        ],
+        &[("SHIPPER_FAILPOINT", "after-upload@1")],
+    );
+    assert_eq!(crashed.0.status.code(), None, "{}", crashed.stderr());
+    let run = publish(&fx, &registry, &["-p", "tokio-stream"]);
+    assert_ne!(run.code(), 0);
+    assert!(
+        run.stderr().contains("--abandon-unfinished"),
+        "{}",
+        run.stderr()
+    );
+    // The same plan finishes it.
+    publish(&fx, &registry, &["--no-verify"]).ok();
+    assert_released(&registry);
+}
+
+/// SIGKILL while the uploads are under way, then `publish` finishes the
+/// release: each crate once.
+#[test]
+fn sigkill_during_the_uploads_then_publish_finishes() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let registry = TestRegistry::start_knobs(|k| {
+        k.upload_latency = Duration::from_millis(150);
+        k.propagation_delay = Duration::from_millis(100);
+    });
+    for (name, version, deps) in PUBLISHED {
+        seed(&registry, name, version, deps);
+    }
+    // The seeds show in the index after the propagation delay.
+    std::thread::sleep(Duration::from_millis(300));
+    let fx = tokio_like();
+    fx.use_registry(&registry);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+        .arg("shipper")
+        .args([
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ])
+        .current_dir(fx.root())
+        .env("CARGO_HOME", fx.cargo_home())
+        .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once the second upload has been announced.
+    let events = fx.root().join(".shipper/current/events.jsonl");
+    let started = Instant::now();
+    while std::fs::read_to_string(&events).map_or(0, |t| t.matches("\"upload_started\"").count())
+        < 2
+        && child.try_wait().unwrap().is_none()
+        && started.elapsed() < Duration::from_secs(120)
+    {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before the second upload: {:?}",
+        std::fs::read_dir(fx.root().join(".shipper/archive")).map(|d| d.count())
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&events).unwrap();
+    assert!(
+        !text.contains("\"run_finished\""),
+        "killed inside the run:\n{text}"
+    );
+    assert!(text.contains("\"upload_started\""), "{text}");
+
+    publish(&fx, &registry, &[]).ok();
+    assert_released(&registry);
+    let events = events_in(&support::archived_published(&fx));
+    for (name, _) in RELEASED {
+        assert_eq!(count(&events, "visible", name), 1, "{name} confirmed once");
+    }
+}

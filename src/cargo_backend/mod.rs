@@ -60,6 +60,7 @@ pub fn package(
     let overlay = Overlay::create(ws.gctx(), &build_dir, upstream)?;
     let packaging = ws.with_cargo_env(&[overlay.env()])?;
     let gctx = packaging.gctx();
+    share_credentials(ws.gctx(), gctx);
     let cargo_ws = packaging.cargo_workspace()?;
     let mut jobs = Vec::new();
     for batch in request.batches.iter().filter(|b| !b.is_empty()) {
@@ -117,6 +118,24 @@ pub fn package(
         }
     }
     Ok(jobs)
+}
+
+/// Tokens cargo already obtained in `from` (a read token for a registry
+/// that requires one), for the packaging context: cargo asks its
+/// credential providers only once per context. In memory only.
+fn share_credentials(from: &cargo::GlobalContext, to: &cargo::GlobalContext) {
+    let cached = from.credential_cache();
+    let mut into = to.credential_cache();
+    for (url, value) in cached.iter() {
+        into.insert(
+            url.clone(),
+            cargo::util::context::CredentialCacheValue {
+                token_value: value.token_value.clone(),
+                expiration: value.expiration,
+                operation_independent: value.operation_independent,
+            },
+        );
+    }
 }
 
 /// Remove what cargo cached under `$CARGO_HOME/registry/` for the registry

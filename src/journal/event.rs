@@ -144,6 +144,14 @@ pub enum Event {
     RunFinished {
         outcome: RunOutcome,
     },
+    /// An unfinished run of another plan that uploaded nothing (no
+    /// `upload_started` in its journal) was archived so this one could start.
+    EarlierRunArchived {
+        /// That run's plan id (short form).
+        plan_id: String,
+        /// Its folder under `archive/`.
+        archived_as: String,
+    },
     /// Written by a newer version of the tool; ignored.
     #[serde(other)]
     Unknown,

@@ -127,6 +127,7 @@ pub fn publish(
             torn: None,
             run_number: 1,
             selection: selection_record(&opts.selection, &opts.target),
+            set_aside: None,
         };
         return run(ws, opts, &dir, start, sink);
     }
@@ -186,6 +187,29 @@ pub fn publish(
 
     // `--abandon-unfinished` sets aside any unfinished run, of this plan
     // too (a registry that lost what the run published cannot be resumed).
+    // A run of another plan that uploaded nothing is set aside without it:
+    // there is nothing of it to finish.
+    let mut set_aside = None;
+    if let Some(state) = journal.state()
+        && (state.plan_id != plan.id || (opts.abandon_unfinished && opts.mode == Mode::Publish))
+    {
+        let uploaded_nothing = !journal
+            .records()
+            .iter()
+            .any(|r| matches!(r.event, Event::UploadStarted { .. }));
+        if uploaded_nothing && state.plan_id != plan.id && !opts.abandon_unfinished {
+            let label = archive_label(Some(state), "abandoned");
+            let old = state.plan_id.short().to_owned();
+            drop(journal);
+            dir.archive(&label)?;
+            journal = Journal::open(&dir)?.0;
+            torn = None;
+            set_aside = Some(Event::EarlierRunArchived {
+                plan_id: old,
+                archived_as: label,
+            });
+        }
+    }
     if let Some(state) = journal.state()
         && (state.plan_id != plan.id || (opts.abandon_unfinished && opts.mode == Mode::Publish))
     {
@@ -230,6 +254,7 @@ pub fn publish(
         journal: &mut journal,
         torn,
         selection: selection_record(&selection, &target),
+        set_aside,
     };
     run(ws, opts, &dir, start, sink)
 }
@@ -242,6 +267,8 @@ struct Start<'a> {
     torn: Option<crate::journal::TornLine>,
     run_number: u32,
     selection: SelectionRecord,
+    /// An earlier run archived to make way for this one, to record.
+    set_aside: Option<Event>,
 }
 
 /// The plan for the live target; for a rehearsal, retargeted to the
@@ -303,6 +330,7 @@ fn run(
         torn,
         run_number,
         selection,
+        set_aside,
     } = start;
     let sparse_index = plan.target.sparse_index.as_deref().with_context(|| {
         format!(
@@ -355,6 +383,10 @@ fn run(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         })?;
+    }
+
+    if let Some(event) = set_aside {
+        rec.record(event)?;
     }
 
     // Crates the registry cannot settle stay out of this run (the engine

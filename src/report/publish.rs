@@ -196,6 +196,15 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
                 )
             }
         }
+        Event::EarlierRunArchived {
+            plan_id,
+            archived_as,
+        } => status(
+            "Archived",
+            format!(
+                "an unfinished run of plan {plan_id} that uploaded nothing (as archive/{archived_as})"
+            ),
+        ),
         Event::JournalRepaired {
             dropped_bytes,
             saved_to,
