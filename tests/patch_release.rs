@@ -188,6 +188,22 @@ fn a_bumped_patched_member_and_its_dependents_publish_in_one_run() {
             "{name} verified"
         );
     }
+    // The receipt says which cargo packaged the crates: the linked library.
+    let receipt: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(support::archived_published(&fx).join("receipt.json")).unwrap(),
+    )
+    .unwrap();
+    let cargo = receipt["cargo_version"].as_str().unwrap();
+    assert!(
+        cargo.starts_with("cargo 1.") && cargo.ends_with("(linked library)"),
+        "{cargo}"
+    );
+    let version = fx.shipper(&["--version"]).ok();
+    let linked = cargo.split_whitespace().nth(1).unwrap();
+    assert!(
+        version.contains(&format!("linked cargo library of cargo {linked}")),
+        "{version}"
+    );
     // The overlay is gone after packaging.
     let leftovers: Vec<_> = std::fs::read_dir(fx.root().join("target/package"))
         .unwrap()
@@ -432,4 +448,78 @@ fn sigkill_during_the_uploads_then_publish_finishes() {
     for (name, _) in RELEASED {
         assert_eq!(count(&events, "visible", name), 1, "{name} confirmed once");
     }
+}
+
+#[test]
+fn the_release_rehearses() {
+    let registry = seeded_registry();
+    let fx = tokio_like();
+    fx.use_registry(&registry)
+        .cargo_config("[registry]\ndefault = \"local\"\n");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+        .args([
+            "shipper",
+            "rehearse",
+            "--allow-dirty",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ])
+        .current_dir(fx.root())
+        .env("CARGO_HOME", fx.cargo_home())
+        .env("NO_COLOR", "1")
+        .env_remove("CARGO_REGISTRY_TOKEN")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    let run = Run(output);
+    let err = run.stderr();
+    run.ok();
+    assert!(
+        err.lines().last().unwrap().starts_with("Rehearsal passed"),
+        "{err}"
+    );
+    // The live registry is untouched.
+    for (name, _) in RELEASED {
+        assert_eq!(registry.version_count(name), 1, "{name}");
+    }
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fx.root().join(".shipper/rehearsal.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["verdict"], "passed", "{record}");
+}
+
+#[test]
+fn a_newer_user_cargo_gets_a_warning() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let registry = seeded_registry();
+    let fx = tokio_like();
+    fx.use_registry(&registry);
+    let fake = fx.cargo_home().join("newer-cargo");
+    std::fs::write(&fake, "#!/bin/sh\necho 'cargo 9.99.0 (fake 2030-01-01)'\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let args = [
+        "publish",
+        "--registry",
+        "local",
+        "--allow-dirty",
+        "--dry-run",
+        "--no-verify",
+    ];
+    let run = fx.shipper_env(&registry, &args, &[("CARGO", fake.to_str().unwrap())]);
+    let err = run.stderr();
+    run.ok();
+    assert!(
+        err.contains("warning: your cargo is 9.99.0, newer than the cargo library"),
+        "{err}"
+    );
+    // The cargo that runs the tests is not newer than the linked library.
+    let run = fx.shipper_env(&registry, &args, &[]);
+    assert!(
+        !run.stderr().contains("warning: your cargo"),
+        "{}",
+        run.stderr()
+    );
 }

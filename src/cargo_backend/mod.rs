@@ -270,6 +270,12 @@ pub fn cargo_version() -> String {
     format!("cargo {} (linked library)", cargo::version())
 }
 
+/// The cargo release the linked library matches (`1.97.0` for the cargo
+/// 0.98 library), which decides the packaging rules.
+pub fn linked_cargo_release() -> String {
+    cargo::version().version
+}
+
 fn reg_or_index(target: &RegistryTarget) -> Option<RegistryOrIndex> {
     match target.name.as_deref() {
         Some("crates-io") => None,

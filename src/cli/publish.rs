@@ -141,6 +141,11 @@ pub(super) fn engine_opts(run: &RunArgs) -> EngineOpts {
 }
 
 fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Result<()> {
+    if !global.quiet
+        && let Some(newer) = ops::newer_user_cargo(std::path::Path::new("."))
+    {
+        report::newer_cargo(&newer);
+    }
     let mut reporter =
         report::publish::Reporter::new(args.message_format == MessageFormat::Json, global.quiet);
     // The reporter sees every failure, a workspace that does not load too
