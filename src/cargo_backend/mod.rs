@@ -39,6 +39,10 @@ pub struct PackageRequest<'a> {
     pub target: &'a RegistryTarget,
     pub verify: bool,
     pub allow_dirty: bool,
+    /// Index lines (JSON) of versions another registry has that the target
+    /// does not serve: a rehearsal's stand-in hides the live target's other
+    /// versions of the crates it rehearses, which a dev-dependency may need.
+    pub borrowed_index: &'a [String],
 }
 
 /// Package (and verify) the requested members group by group, each group
@@ -61,6 +65,9 @@ pub fn package(
     let packaging = ws.with_cargo_env(&[overlay.env()])?;
     let gctx = packaging.gctx();
     share_credentials(ws.gctx(), gctx);
+    for line in request.borrowed_index {
+        overlay.add_line(line)?;
+    }
     let cargo_ws = packaging.cargo_workspace()?;
     let mut jobs = Vec::new();
     for batch in request.batches.iter().filter(|b| !b.is_empty()) {

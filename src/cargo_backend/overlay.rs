@@ -91,6 +91,26 @@ impl Overlay {
         )
     }
 
+    /// Add an index line as another registry has it (no `.crate`: cargo
+    /// reads it for resolution only; these are never built while packaging).
+    pub(super) fn add_line(&self, line: &str) -> anyhow::Result<()> {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).context("a borrowed index line is not JSON")?;
+        let name = entry["name"]
+            .as_str()
+            .context("a borrowed index line has no name")?;
+        self.append(name, line.trim_end())
+    }
+
+    fn append(&self, name: &str, line: &str) -> anyhow::Result<()> {
+        let path = self.root.join("index").join(index_path(name));
+        std::fs::create_dir_all(path.parent().expect("index paths have a parent"))?;
+        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(line);
+        text.push('\n');
+        std::fs::write(&path, text).with_context(|| format!("could not write `{}`", path.display()))
+    }
+
     /// Add a packaged crate: its `.crate` file and its index line (the line
     /// the registry will have after the upload, as cargo writes its own).
     pub(super) fn add(
@@ -106,14 +126,7 @@ impl Overlay {
             format!("could not copy `{}` into the overlay", crate_file.display())
         })?;
         let line = serde_json::to_string(&index_line(metadata, sha256))?;
-        let path = self.root.join("index").join(index_path(&metadata.name));
-        std::fs::create_dir_all(path.parent().expect("index paths have a parent"))?;
-        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
-        text.push_str(&line);
-        text.push('\n');
-        std::fs::write(&path, text)
-            .with_context(|| format!("could not write `{}`", path.display()))?;
-        Ok(())
+        self.append(&metadata.name, &line)
     }
 }
 

@@ -124,6 +124,7 @@ fn opts(
         engine: engine_opts(run),
         require_rehearsal: false,
         stand_in: None,
+        stand_in_index: Vec::new(),
     })
 }
 

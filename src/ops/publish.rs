@@ -52,6 +52,10 @@ pub struct PublishOpts {
     /// A rehearsal: package for and upload to this registry instead of the
     /// plan's target. The plan, and its id, stay the live target's.
     pub stand_in: Option<RegistryTarget>,
+    /// A rehearsal: index lines of the live target's other versions of the
+    /// rehearsed crates (the stand-in never passes those crates through),
+    /// served to packaging so dev-dependencies resolve as they will live.
+    pub stand_in_index: Vec<String>,
 }
 
 /// How a run ended, when it did not succeed. Carries the exit code's reason.
@@ -424,6 +428,7 @@ fn run(
         ws,
         &PackageRequest {
             batches: &batches,
+            borrowed_index: &opts.stand_in_index,
             target: &plan.target,
             verify: opts.verify,
             allow_dirty: opts.allow_dirty,

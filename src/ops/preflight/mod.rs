@@ -358,6 +358,7 @@ fn dry_run_package(ws: &LoadedWorkspace, plan: &Plan, verify: bool) -> (Vec<Pack
     let batches = plan.packaging_batches(&names);
     let request = PackageRequest {
         batches: &batches,
+        borrowed_index: &[],
         target: &plan.target,
         verify,
         allow_dirty: true,
