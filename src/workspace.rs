@@ -359,7 +359,10 @@ fn inferred_registry(model: &WorkspaceModel) -> Option<String> {
     }
 }
 
-/// For each registry URL, package name -> member that `[patch]` substitutes.
+/// For each registry URL, package name -> member that `[patch]` substitutes:
+/// by `path` (under any key name), or by `git` naming a member's package
+/// (the workspace's own repository, as some projects patch): either way the
+/// dependents need that member's new version in the registry first.
 fn patched_members<'p>(
     ws: &Workspace<'_>,
     by_source: &HashMap<SourceId, &'p Package>,
@@ -367,7 +370,15 @@ fn patched_members<'p>(
     let mut patched = HashMap::new();
     for (url, patches) in ws.root_patch()? {
         for patch in patches {
-            if let Some(pkg) = by_source.get(&patch.dep.source_id())
+            let source = patch.dep.source_id();
+            let member = if source.is_git() {
+                by_source
+                    .values()
+                    .find(|p| p.name() == patch.dep.package_name())
+            } else {
+                by_source.get(&source)
+            };
+            if let Some(pkg) = member
                 && pkg.name() == patch.dep.package_name()
             {
                 patched.insert((url.to_string(), pkg.name().to_string()), *pkg);

@@ -523,3 +523,128 @@ fn a_newer_user_cargo_gets_a_warning() {
         run.stderr()
     );
 }
+
+/// Two members: `pm-macros` 2.9.0 and `pm-app`, which needs it through the
+/// dependency text `rt_dep`, linked by `patch` (the root manifest's tail).
+fn patched_pair(patch: &str, rt_dep: &str) -> Fixture {
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        &format!("[workspace]\nresolver = \"2\"\nmembers = [\"macros\", \"rt\"]\n\n{patch}\n"),
+    )
+    .package("macros", "pm-macros", "2.9.0", "")
+    .file("macros/src/lib.rs", "pub fn nine() -> u32 {\n    9\n}\n")
+    .package(
+        "rt",
+        "pm-app",
+        "1.0.0",
+        &format!("[dependencies]\n{rt_dep}\n"),
+    )
+    .file(
+        "rt/src/lib.rs",
+        "pub fn nine() -> u32 {\n    pm_macros::nine()\n}\n",
+    );
+    fx
+}
+
+/// `plan` orders the macro crate first; `publish` (verified) puts both out.
+fn assert_pair_publishes(fx: &Fixture, registry: &TestRegistry, registry_args: &[&str]) {
+    let mut args = vec!["plan", "--message-format", "json"];
+    args.extend(registry_args);
+    let plan = fx.shipper(&args).json();
+    assert_eq!(
+        support::order(&plan),
+        [("pm-macros".to_owned(), 0), ("pm-app".to_owned(), 1)],
+        "{plan}"
+    );
+    let mut args = vec![
+        "publish",
+        "--allow-dirty",
+        "--retry-delay-ms",
+        "20",
+        "--confirm-poll-ms",
+        "20",
+    ];
+    args.extend(registry_args);
+    fx.shipper_env(registry, &args, &[]).ok();
+    assert_eq!(registry.version_count("pm-macros"), 1);
+    assert_eq!(registry.version_count("pm-app"), 1);
+}
+
+#[test]
+fn a_patch_entry_under_another_name_links_the_member() {
+    let registry = TestRegistry::start();
+    // The patch key and the dependency both rename the package.
+    let fx = patched_pair(
+        "[patch.crates-io]\nmacros-patched = { path = \"macros\", package = \"pm-macros\" }\n",
+        "mac = { package = \"pm-macros\", version = \"~2.9.0\" }",
+    );
+    fx.file(
+        "rt/src/lib.rs",
+        "pub fn nine() -> u32 {\n    mac::nine()\n}\n",
+    );
+    fx.use_registry(&registry);
+    assert_pair_publishes(&fx, &registry, &["--registry", "local"]);
+}
+
+#[test]
+fn a_patch_of_an_alternate_registry_links_the_member() {
+    let registry = TestRegistry::start();
+    // Members name the registry itself; crates.io is not replaced.
+    let fx = patched_pair(
+        "[patch.local]\npm-macros = { path = \"macros\" }\n",
+        "pm-macros = { version = \"~2.9.0\", registry = \"local\" }",
+    );
+    fx.cargo_config(&registry.registry.cargo_config("local"));
+    fx.file(
+        "macros/Cargo.toml",
+        &std::fs::read_to_string(fx.root().join("macros/Cargo.toml"))
+            .unwrap()
+            .replace("[package]\n", "[package]\npublish = [\"local\"]\n"),
+    );
+    fx.file(
+        "rt/Cargo.toml",
+        &std::fs::read_to_string(fx.root().join("rt/Cargo.toml"))
+            .unwrap()
+            .replace("[package]\n", "[package]\npublish = [\"local\"]\n"),
+    );
+    assert_pair_publishes(&fx, &registry, &["--registry", "local"]);
+}
+
+#[test]
+fn a_patch_entry_by_git_links_the_member() {
+    let registry = TestRegistry::start();
+    let fx = patched_pair("", "pm-macros = \"~2.9.0\"");
+    // The patch points at the workspace's own repository by `git`.
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(fx.root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "add", "."]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "init",
+    ]);
+    let url = format!("file://{}", fx.root().display());
+    let root = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &format!("{root}\n[patch.crates-io]\npm-macros = {{ git = \"{url}\" }}\n"),
+    );
+    fx.use_registry(&registry);
+    assert_pair_publishes(&fx, &registry, &["--registry", "local"]);
+}
