@@ -8,9 +8,15 @@ mod support;
 
 use support::{Fixture, Run, TestRegistry, count, events_in, gz_tar, http};
 
-/// Versions the registry holds before the release: `(name, version, deps)`
+/// A version the registry holds before the release: `(name, version, deps)`
 /// with deps as `(name, requirement)`.
-const PUBLISHED: [(&str, &str, &[(&str, &str)]); 4] = [
+type Seed = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const PUBLISHED: [Seed; 4] = [
     ("tokio-macros", "2.8.0", &[]),
     ("tokio", "1.98.0", &[("tokio-macros", "^2.8")]),
     ("tokio-stream", "0.1.17", &[("tokio", "^1.15")]),
