@@ -221,6 +221,15 @@ fn a_bumped_patched_member_and_its_dependents_publish_in_one_run() {
         })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // And so are cargo's unpacked copies of its crates (a local registry's
+    // directory name has an empty host: `-<hash>`).
+    let unpacked: Vec<_> = std::fs::read_dir(fx.cargo_home().join("registry/src"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('-'))
+        .collect();
+    assert!(unpacked.is_empty(), "{unpacked:?}");
 }
 
 /// The `Cargo.lock` packaged in `name-version.crate` under `target/package/`.
@@ -456,12 +465,7 @@ fn sigkill_during_the_uploads_then_publish_finishes() {
     }
 }
 
-#[test]
-fn the_release_rehearses() {
-    let registry = seeded_registry();
-    let fx = tokio_like();
-    fx.use_registry(&registry)
-        .cargo_config("[registry]\ndefault = \"local\"\n");
+fn rehearse(fx: &Fixture, extra: &[&str]) -> Run {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
         .args([
             "shipper",
@@ -472,6 +476,7 @@ fn the_release_rehearses() {
             "--confirm-poll-ms",
             "20",
         ])
+        .args(extra)
         .current_dir(fx.root())
         .env("CARGO_HOME", fx.cargo_home())
         .env("NO_COLOR", "1")
@@ -480,7 +485,16 @@ fn the_release_rehearses() {
         .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .unwrap();
-    let run = Run(output);
+    Run(output)
+}
+
+#[test]
+fn the_release_rehearses() {
+    let registry = seeded_registry();
+    let fx = tokio_like();
+    fx.use_registry(&registry)
+        .cargo_config("[registry]\ndefault = \"local\"\n");
+    let run = rehearse(&fx, &[]);
     let err = run.stderr();
     run.ok();
     assert!(
@@ -495,6 +509,47 @@ fn the_release_rehearses() {
         serde_json::from_slice(&std::fs::read(fx.root().join(".shipper/rehearsal.json")).unwrap())
             .unwrap();
     assert_eq!(record["verdict"], "passed", "{record}");
+
+    // The interruption drill (a real process killed after the second
+    // upload, then resumed) passes too.
+    let run = rehearse(&fx, &["--interrupt-after", "2"]);
+    let err = run.stderr();
+    run.ok();
+    assert!(
+        err.lines().last().unwrap().starts_with("Rehearsal passed"),
+        "{err}"
+    );
+    for (name, _) in RELEASED {
+        assert_eq!(registry.version_count(name), 1, "{name}");
+    }
+}
+
+#[test]
+fn preflight_packages_and_verifies_the_release() {
+    let registry = seeded_registry();
+    let fx = tokio_like();
+    fx.use_registry(&registry);
+    let run = fx.shipper_env(
+        &registry,
+        &[
+            "preflight",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--message-format",
+            "json",
+        ],
+        &[],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout())
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout(), run.stderr()));
+    let package = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "package")
+        .unwrap();
+    assert_eq!(package["status"], "pass", "{package}");
 }
 
 #[test]
