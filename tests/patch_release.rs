@@ -709,3 +709,38 @@ fn a_patch_entry_by_git_links_the_member() {
     fx.use_registry(&registry);
     assert_pair_publishes(&fx, &registry, &["--registry", "local"]);
 }
+
+#[test]
+fn status_and_publish_pass_over_a_changed_release_that_uploaded_nothing() {
+    let registry = seeded_registry();
+    let fx = tokio_like();
+    fx.use_registry(&registry);
+    fx.file(
+        "tokio-test/src/lib.rs",
+        "pub fn minor() -> u32 {\n    tokio::major()\n}\n",
+    );
+    assert_eq!(publish(&fx, &registry, &[]).code(), 1);
+    // The fix comes with another version: another plan.
+    fx.file(
+        "tokio-test/src/lib.rs",
+        "pub fn minor() -> u32 {\n    tokio::minor()\n}\n",
+    );
+    let manifest = std::fs::read_to_string(fx.root().join("tokio-test/Cargo.toml")).unwrap();
+    fx.file(
+        "tokio-test/Cargo.toml",
+        &manifest.replace("version = \"0.4.5\"", "version = \"0.4.6\""),
+    );
+    let status = fx.shipper_env(
+        &registry,
+        &["status", "--registry", "local", "--message-format", "json"],
+        &[],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout())
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", status.stdout(), status.stderr()));
+    assert_eq!(doc["next"]["action"], "publish", "{doc}");
+    let run = publish(&fx, &registry, &[]);
+    let err = run.stderr();
+    run.ok();
+    assert!(err.contains("that uploaded nothing"), "{err}");
+    assert_eq!(registry.version_count("tokio-test"), 2);
+}

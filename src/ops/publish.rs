@@ -197,10 +197,7 @@ pub fn publish(
     if let Some(state) = journal.state()
         && (state.plan_id != plan.id || (opts.abandon_unfinished && opts.mode == Mode::Publish))
     {
-        let uploaded_nothing = !journal
-            .records()
-            .iter()
-            .any(|r| matches!(r.event, Event::UploadStarted { .. }));
+        let uploaded_nothing = uploaded_nothing(journal.records());
         if uploaded_nothing && state.plan_id != plan.id && !opts.abandon_unfinished {
             let label = archive_label(Some(state), "abandoned");
             let old = state.plan_id.short().to_owned();
@@ -261,6 +258,14 @@ pub fn publish(
         set_aside,
     };
     run(ws, opts, &dir, start, sink)
+}
+
+/// No `upload_started` in the journal: nothing of its runs can have
+/// landed, so there is nothing to finish or settle.
+pub(super) fn uploaded_nothing(records: &[Record]) -> bool {
+    !records
+        .iter()
+        .any(|r| matches!(r.event, Event::UploadStarted { .. }))
 }
 
 /// What a run starts from.
