@@ -466,6 +466,10 @@ fn sigkill_during_the_uploads_then_publish_finishes() {
 }
 
 fn rehearse(fx: &Fixture, extra: &[&str]) -> Run {
+    rehearse_env(fx, extra, &[])
+}
+
+fn rehearse_env(fx: &Fixture, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
         .args([
             "shipper",
@@ -483,6 +487,7 @@ fn rehearse(fx: &Fixture, extra: &[&str]) -> Run {
         .env_remove("CARGO_REGISTRY_TOKEN")
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("GITHUB_STEP_SUMMARY")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     Run(output)
@@ -582,6 +587,15 @@ fn a_newer_user_cargo_gets_a_warning() {
         !run.stderr().contains("warning: your cargo"),
         "{}",
         run.stderr()
+    );
+    // `rehearse` warns too.
+    fx.cargo_config("[registry]\ndefault = \"local\"\n");
+    let run = rehearse_env(&fx, &["--no-verify"], &[("CARGO", fake.to_str().unwrap())]);
+    let err = run.stderr();
+    run.ok();
+    assert!(
+        err.contains("warning: your cargo is 9.99.0, newer than the cargo library"),
+        "{err}"
     );
 }
 
