@@ -123,6 +123,7 @@ fn opts(
         tuning: tuning(run),
         require_rehearsal: false,
         stand_in: None,
+        stand_in_index: Vec::new(),
     })
 }
 
@@ -138,6 +139,11 @@ pub(super) fn tuning(run: &RunArgs) -> RunTuning {
 }
 
 fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Result<()> {
+    if !global.quiet
+        && let Some(newer) = ops::newer_user_cargo(std::path::Path::new("."))
+    {
+        report::newer_cargo(&newer);
+    }
     let mut reporter =
         report::publish::Reporter::new(args.message_format == MessageFormat::Json, global.quiet);
     // The reporter sees every failure, a workspace that does not load too

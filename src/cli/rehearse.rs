@@ -56,6 +56,11 @@ pub struct RehearseArgs {
 }
 
 pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
+    if !global.quiet
+        && let Some(newer) = ops::newer_user_cargo(std::path::Path::new("."))
+    {
+        report::newer_cargo(&newer);
+    }
     let ws = LoadedWorkspace::load(
         args.run.manifest.manifest_path.as_deref(),
         &global.context(false),

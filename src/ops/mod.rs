@@ -23,6 +23,7 @@ pub use preflight::{
     Check, CheckId, CheckStatus, CrateCheck, Finding, PreflightBlocked, PreflightOpts,
     PreflightReport, RateLimitEta, RegistryState, Severity, Verdict, preflight,
 };
+pub use provenance::{NewerCargo, linked_cargo_release, newer_user_cargo};
 pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, RunTuning, StartError, publish};
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,

@@ -53,6 +53,10 @@ pub struct PublishOpts {
     /// A rehearsal: package for and upload to this registry instead of the
     /// plan's target. The plan, and its id, stay the live target's.
     pub stand_in: Option<RegistryTarget>,
+    /// A rehearsal: index lines of the live target's other versions of the
+    /// rehearsed crates (the stand-in never passes those crates through),
+    /// served to packaging so dev-dependencies resolve as they will live.
+    pub stand_in_index: Vec<String>,
 }
 
 /// How hard a run tries, as the command line sets it; `ops` turns it into
@@ -234,6 +238,14 @@ pub fn publish(
     run(ws, opts, &dir, start, sink)
 }
 
+/// No `upload_started` in the journal: nothing of its runs can have
+/// landed, so there is nothing to finish or settle.
+pub(super) fn uploaded_nothing(records: &[Record]) -> bool {
+    !records
+        .iter()
+        .any(|r| matches!(r.event, Event::UploadStarted { .. }))
+}
+
 /// What a run starts from.
 struct Start<'a> {
     plan: &'a Plan,
@@ -376,10 +388,12 @@ fn run(
     let mut to_package = names.clone();
     to_package.extend(check.to_confirm.iter().cloned());
     let started = Instant::now();
+    let batches = plan.packaging_batches(&to_package);
     let jobs = match cargo_backend::package(
         ws,
         &PackageRequest {
-            names: &to_package,
+            batches: &batches,
+            borrowed_index: &opts.stand_in_index,
             target: &plan.target,
             verify: opts.verify,
             allow_dirty: opts.allow_dirty,

@@ -463,6 +463,28 @@ mod tests {
     }
 
     #[test]
+    fn packaging_batches_follow_levels_and_keep_only_the_names_asked() {
+        let w = ws(vec![
+            member("app", &[("left", N, Some("1")), ("right", N, Some("1"))]),
+            member("right", &[("core", N, Some("1"))]),
+            member("left", &[("core", N, Some("1"))]),
+            member("core", &[]),
+        ]);
+        let plan = plan_all(&w).unwrap();
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        // Asked in any order (a crate to confirm comes last): levels decide.
+        assert_eq!(
+            plan.packaging_batches(&names(&["app", "right", "core"])),
+            [names(&["core"]), names(&["right"]), names(&["app"])]
+        );
+        assert_eq!(
+            plan.packaging_batches(&names(&["left", "right"])),
+            [names(&["left", "right"])]
+        );
+        assert!(plan.packaging_batches(&[]).is_empty());
+    }
+
+    #[test]
     fn plan_id_ignores_member_order() {
         let a = ws(vec![member("b", &[("a", N, Some("1"))]), member("a", &[])]);
         let b = ws(vec![member("a", &[]), member("b", &[("a", N, Some("1"))])]);

@@ -47,6 +47,29 @@ impl Plan {
         self.crates.iter().find(|c| c.name == name)
     }
 
+    /// `names` grouped for packaging: one group per dependency level, in
+    /// plan order, so every crate's plan dependencies are in earlier groups
+    /// (names not in the plan come last, on their own).
+    pub fn packaging_batches(&self, names: &[String]) -> Vec<Vec<String>> {
+        let mut batches: Vec<Vec<String>> = Vec::new();
+        for c in self.crates.iter().filter(|c| names.contains(&c.name)) {
+            if batches.len() <= c.level {
+                batches.resize_with(c.level + 1, Vec::new);
+            }
+            batches[c.level].push(c.name.clone());
+        }
+        batches.retain(|b| !b.is_empty());
+        let strays: Vec<String> = names
+            .iter()
+            .filter(|n| self.get(n).is_none())
+            .cloned()
+            .collect();
+        if !strays.is_empty() {
+            batches.push(strays);
+        }
+        batches
+    }
+
     /// Number of dependency levels (0 for an empty plan).
     pub fn level_count(&self) -> usize {
         self.crates.iter().map(|c| c.level + 1).max().unwrap_or(0)

@@ -355,8 +355,10 @@ fn dry_run_package(ws: &LoadedWorkspace, plan: &Plan, verify: bool) -> (Vec<Pack
         "packaged"
     };
     // Dirtiness is the git check's business: packaging here is about content.
+    let batches = plan.packaging_batches(&names);
     let request = PackageRequest {
-        names: &names,
+        batches: &batches,
+        borrowed_index: &[],
         target: &plan.target,
         verify,
         allow_dirty: true,
