@@ -343,7 +343,10 @@ fn a_compile_error_in_a_patched_dependent_stops_the_release_before_any_upload() 
     let run = publish(&fx, &registry, &["-p", "tokio-macros"]);
     let err = run.stderr();
     run.ok();
-    assert!(err.contains("Set aside the unfinished run of plan"), "{err}");
+    assert!(
+        err.contains("Set aside the unfinished run of plan"),
+        "{err}"
+    );
     assert!(err.contains("which uploaded nothing"), "{err}");
     assert_eq!(registry.version_count("tokio-macros"), 2);
     let archive: Vec<String> = std::fs::read_dir(fx.root().join(".shipper/archive"))
