@@ -11,6 +11,7 @@ mod publish;
 mod rehearse;
 mod start;
 mod status;
+mod trusted;
 mod yank;
 
 pub use fix_forward::{
@@ -23,7 +24,9 @@ pub use preflight::{
     Check, CheckId, CheckStatus, CrateCheck, Finding, PreflightBlocked, PreflightOpts,
     PreflightReport, RateLimitEta, RegistryState, Severity, Verdict, preflight,
 };
-pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, RunTuning, StartError, publish};
+pub use publish::{
+    Mode, PublishOpts, PublishReport, RunFailed, RunTuning, StartError, StoppedForLater, publish,
+};
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
     RehearseOpts, STAND_IN_NAME, rehearse,
@@ -32,4 +35,5 @@ pub use status::{
     CrateRow, NextAction, RegistryTruth, RunSummary, StatusOpts, StatusReport, events, follow,
     status,
 };
+pub use trusted::{CiOpts, GITLAB_ID_TOKEN_VAR, NoProvider, TrustRefused, TrustedMode};
 pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, yank};

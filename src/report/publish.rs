@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::journal::{CrateStatus, Event, Record, RunOutcome, RunState, SetAsideWhy, SkipReason};
+use crate::journal::{
+    CrateStatus, Event, Record, RenewReason, RunOutcome, RunState, SetAsideWhy, SkipReason,
+};
 use crate::model::FailureClass;
 use crate::ops::{PublishReport, RunFailed};
 
@@ -367,8 +369,54 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             human_duration(*waited_ms)
         )),
         Event::WouldUpload { name, version } => status("Would upload", format!("{name} {version}")),
+        Event::TokenMinted { expires_at_ms } => status(
+            "Token",
+            format!(
+                "minted by trusted publishing, valid until {}",
+                clock(*expires_at_ms)
+            ),
+        ),
+        Event::TokenRenewed {
+            expires_at_ms,
+            reason,
+        } => status(
+            "Token",
+            format!(
+                "renewed ({}), valid until {}",
+                match reason {
+                    RenewReason::Expired => "the registry said it expired",
+                    _ => "before its expiry",
+                },
+                clock(*expires_at_ms)
+            ),
+        ),
+        Event::TokenRevoked {
+            expires_at_ms,
+            error: None,
+        } => status(
+            "Token",
+            format!("revoked (was valid until {})", clock(*expires_at_ms)),
+        ),
+        Event::TokenRevoked {
+            expires_at_ms,
+            error: Some(error),
+        } => Some(format!(
+            "warning: a minted token could not be revoked ({error}); it ends by itself at {}",
+            clock(*expires_at_ms)
+        )),
         Event::RunFinished { .. } | Event::Unknown => None,
     }
+}
+
+/// A time of day in UTC (`HH:MM:SS`) from milliseconds since the epoch.
+pub(crate) fn clock(ms: u64) -> String {
+    let secs = ms / 1000 % 86_400;
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// The warning for a torn last line cut from a journal.

@@ -753,3 +753,48 @@ pub fn assert_no_secret(fx: &Fixture, setup: &TrustedSetup, runs: &[&Run]) {
         assert!(!contains(&state), "a secret under .shipper/");
     }
 }
+
+impl Fixture {
+    /// `publish --registry local` in a GitHub Actions job that may mint
+    /// ID tokens from `setup`'s provider, with no registry token configured.
+    pub fn publish_trusted(
+        &self,
+        setup: &TrustedSetup,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
+        cmd.args([
+            "shipper",
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ])
+        .args(extra)
+        .current_dir(self.root())
+        .env("CARGO_HOME", self.cargo_home())
+        .env("NO_COLOR", "1")
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", setup.provider.request_url())
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            setup.provider.request_token(),
+        )
+        .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
+        .env_remove("CARGO_REGISTRY_TOKEN")
+        .env_remove("CRATES_IO_ID_TOKEN")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("GITHUB_STEP_SUMMARY");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let run = Run(cmd.output().expect("run cargo-shipper"));
+        assert_no_secret(self, setup, &[&run]);
+        run
+    }
+}
