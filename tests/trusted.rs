@@ -167,8 +167,41 @@ fn a_crate_without_a_configuration_stops_the_release_with_the_claims() {
     );
     let fx = demo_workspace();
     fx.use_registry(&setup.registry);
-    let run = fx.publish_trusted(&setup, &["--trusted-publishing", "on", "-j", "1"], &[]);
+    let summary = fx.root().join("summary.md");
+    let summary_path = summary.to_str().unwrap();
+    let run = fx.publish_trusted(
+        &setup,
+        &["--trusted-publishing", "on", "-j", "1"],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary_path),
+        ],
+    );
     assert_eq!(run.code(), 4, "{}", run.stderr());
+    // In GitHub Actions: annotations naming the crate, the token's
+    // lifecycle in the step summary (never the token).
+    assert!(
+        run.stderr()
+            .contains("::error title=cargo-shipper%3A shipper-demo-left 0.1.0::"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains(
+        "::error title=cargo-shipper%3A shipper-demo-left::trusted publishing could not authorize"
+    ));
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        summary.contains("Registry token (trusted publishing)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("- Token minted by trusted publishing, valid until"),
+        "{summary}"
+    );
+    assert!(summary.contains("- Token revoked"), "{summary}");
+    for secret in setup.secrets() {
+        assert!(!summary.contains(&secret), "a secret in the step summary");
+    }
     let stderr = run.stderr();
     assert!(
         stderr.contains("could not authorize `shipper-demo-left`"),
