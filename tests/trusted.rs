@@ -334,3 +334,30 @@ fn stop_after_stops_cleanly_and_another_job_with_the_saved_state_finishes() {
     }
     assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
 }
+
+#[test]
+fn a_gitlab_job_exchanges_the_id_token_from_its_variable() {
+    let setup = TrustedSetup::start(
+        &DEMO_CRATES,
+        github_claims("example/demo", "release.yml", None),
+        Duration::from_secs(60),
+        |_| {},
+    );
+    let fx = demo_workspace();
+    fx.use_registry(&setup.registry);
+    let jwt = setup.provider.jwt_for(&setup.audience()).unwrap();
+    // No GitHub request variables: the ID token comes from the job's variable.
+    let run = fx.publish_trusted(
+        &setup,
+        &["-p", "shipper-demo-core", "--oidc-token-var", "MY_ID_TOKEN"],
+        &[
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", ""),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", ""),
+            ("MY_ID_TOKEN", &jwt),
+        ],
+    );
+    run.ok();
+    assert_eq!(setup.registry.version_count("shipper-demo-core"), 1);
+    assert_eq!(setup.registry.registry.minted_tokens().len(), 1);
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+}
