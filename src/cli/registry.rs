@@ -90,6 +90,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
         upstream: args.upstream,
         local_only: Vec::new(),
         upstream_crate_cache: None,
+        trusted_publishing: None,
         knobs: Knobs {
             propagation_delay: Duration::from_millis(args.propagation_delay_ms),
             upload_latency: Duration::from_millis(args.upload_latency_ms),

@@ -21,6 +21,29 @@ pub struct UploadError {
     pub retry_after: Option<Duration>,
     /// The registry says this version exists already: compare checksums.
     pub already_uploaded: bool,
+    /// A 401 or 403: the credentials, not the crate, were refused.
+    pub auth: Option<AuthRefusal>,
+}
+
+/// How a registry refused an upload's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthRefusal {
+    /// It says the token expired (a minted token past its lifetime): a
+    /// fresh token may be asked for and the upload sent again.
+    Expired,
+    /// Any other 401 or 403 (a token not valid for this crate, revoked, wrong).
+    Refused,
+}
+
+/// A 401 or 403, and whether the registry's words say the token expired.
+fn auth_refusal(status: u16, text: &str) -> Option<AuthRefusal> {
+    matches!(status, 401 | 403).then(|| {
+        if text.to_ascii_lowercase().contains("expired") {
+            AuthRefusal::Expired
+        } else {
+            AuthRefusal::Refused
+        }
+    })
 }
 
 /// A lookup that could not be answered.
@@ -46,6 +69,11 @@ impl RegistryApi {
         }
     }
 
+    /// The API's base URL.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     pub fn upload(
         &self,
         metadata: &crates_io::NewCrate,
@@ -57,6 +85,7 @@ impl RegistryApi {
             message: format!("could not open `{}`: {e}", crate_file.display()),
             retry_after: None,
             already_uploaded: false,
+            auth: None,
         })?;
         let mut registry = crates_io::Registry::new_handle(
             self.host.clone(),
@@ -170,6 +199,11 @@ impl crates_io::HttpClient for OkGuard {
 
 /// Decide from the error's type what a failed upload (or yank) means.
 pub fn classify(error: ApiError<HttpError>) -> UploadError {
+    let auth = match &error {
+        ApiError::Api { code, errors, .. } => auth_refusal(code.as_u16(), &errors.join("; ")),
+        ApiError::Code { code, body, .. } => auth_refusal(code.as_u16(), body),
+        _ => None,
+    };
     let (class, retry_after, already_uploaded, message) = match &error {
         ApiError::Transport(http) => (
             transport_class(&http.source),
@@ -222,6 +256,7 @@ pub fn classify(error: ApiError<HttpError>) -> UploadError {
         message,
         retry_after,
         already_uploaded,
+        auth,
     }
 }
 

@@ -81,6 +81,10 @@ pub fn send(
         .map_err(wrap)?;
     match parts.method {
         http::Method::GET => easy.get(true).map_err(wrap)?,
+        http::Method::POST => {
+            easy.post(true).map_err(wrap)?;
+            easy.post_fields_copy(&body).map_err(wrap)?;
+        }
         http::Method::PUT => {
             easy.upload(true).map_err(wrap)?;
             easy.in_filesize(body.len() as u64).map_err(wrap)?;

@@ -6,8 +6,9 @@ mod api;
 pub(crate) mod http;
 mod owners;
 mod sparse;
+pub mod trusted;
 
-pub use api::{LookupError, RegistryApi, UploadError, classify, retry_after};
+pub use api::{AuthRefusal, LookupError, RegistryApi, UploadError, classify, retry_after};
 pub use http::HttpError;
 pub use owners::{OwnersError, TokenUser, crate_owners, download_crate, token_user};
 pub use sparse::{IndexError, IndexVersion, SparseIndexReader};
@@ -141,6 +142,11 @@ impl LiveRegistry {
             api: RegistryApi::new(&config.api),
             read_token,
         })
+    }
+
+    /// The web API's base URL (from `config.json`).
+    pub fn api_url(&self) -> &str {
+        self.api.host()
     }
 }
 
