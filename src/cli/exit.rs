@@ -32,6 +32,9 @@ pub enum Exit {
     BadInputFile = 6,
     /// `preflight`: a check found something that would make the release fail.
     PreflightBlocked = 7,
+    /// `publish`, `resume`, `yank`: stopped by SIGINT or SIGTERM, what was in
+    /// flight recorded; run `cargo shipper resume` (or `yank` again).
+    Interrupted = 130,
 }
 
 impl Exit {
@@ -41,6 +44,7 @@ impl Exit {
             return match failed.outcome {
                 RunOutcome::Partial | RunOutcome::Unknown => Exit::Partial,
                 RunOutcome::NeedsOperator => Exit::NeedsOperator,
+                RunOutcome::Interrupted => Exit::Interrupted,
                 RunOutcome::NothingUploaded | RunOutcome::Success => Exit::Failure,
             };
         }
@@ -50,6 +54,7 @@ impl Exit {
         if let Some(failed) = error.downcast_ref::<YankFailed>() {
             return match failed.outcome {
                 YankOutcome::Partial | YankOutcome::Unknown => Exit::Partial,
+                YankOutcome::Interrupted => Exit::Interrupted,
                 YankOutcome::NothingChanged | YankOutcome::Success => Exit::Failure,
             };
         }

@@ -28,6 +28,8 @@ pub struct PublishArgs {
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
+    interrupt: InterruptArgs,
+    #[command(flatten)]
     packages: PackageArgs,
     #[command(flatten)]
     registry: RegistryArgs,
@@ -39,6 +41,26 @@ pub struct PublishArgs {
 pub struct ResumeArgs {
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    interrupt: InterruptArgs,
+}
+
+/// SIGINT and SIGTERM (`publish`, `resume`).
+#[derive(Debug, clap::Args)]
+struct InterruptArgs {
+    /// After SIGINT or SIGTERM, how long uploads in flight may take to finish, in seconds
+    /// (a second signal stops at once)
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    grace: u64,
+}
+
+impl InterruptArgs {
+    /// Listen for the signals from now on; the run's stop flag and grace.
+    fn install(&self, tuning: &mut RunTuning) -> anyhow::Result<()> {
+        tuning.stop = ops::stop_on_signals()?;
+        tuning.grace = Duration::from_secs(self.grace);
+        Ok(())
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +105,7 @@ pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()
     let selection = args.packages.selection();
     let target = args.registry.target();
     let mut opts = opts(&args.run, Mode::Publish, selection, target)?;
+    args.interrupt.install(&mut opts.tuning)?;
     opts.dry_run = args.dry_run;
     opts.abandon_unfinished = args.abandon_unfinished;
     opts.require_rehearsal = args.require_rehearsal;
@@ -90,12 +113,13 @@ pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()
 }
 
 pub fn exec_resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<()> {
-    let opts = opts(
+    let mut opts = opts(
         &args.run,
         Mode::Resume,
         Selection::default(),
         TargetChoice::Default,
     )?;
+    args.interrupt.install(&mut opts.tuning)?;
     run(global, &args.run, &opts)
 }
 
@@ -134,6 +158,8 @@ pub(super) fn tuning(run: &RunArgs) -> RunTuning {
         retry_delay: Duration::from_millis(run.retry_delay_ms),
         confirm_timeout: Duration::from_secs(run.confirm_timeout),
         confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
+        stop: Default::default(),
+        grace: Duration::ZERO,
     }
 }
 

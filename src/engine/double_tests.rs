@@ -248,6 +248,8 @@ fn opts(jobs: usize) -> EngineOpts {
         confirm_timeout: Duration::from_secs(5),
         confirm_poll: Duration::from_millis(1),
         pacing: None,
+        stop: crate::engine::StopFlag::new(),
+        grace: Duration::from_secs(5),
     }
 }
 

@@ -9,12 +9,14 @@ mod check;
 mod double_tests;
 mod pacing;
 mod reconcile;
+mod stop;
 mod upload;
 mod workers;
 mod yank;
 
 pub use check::{RegistryCheck, check_registry};
 pub use reconcile::settle_unknown_outcomes;
+pub use stop::StopFlag;
 pub use upload::{Prepared, upload_all};
 pub use yank::{YankOpts, yank_all};
 
@@ -43,6 +45,12 @@ pub struct EngineOpts {
     /// First interval between index polls; grows with backoff.
     pub confirm_poll: Duration,
     pub pacing: Option<PacingProfile>,
+    /// Raised by a signal: start nothing new, let uploads in flight finish
+    /// within `grace`, end the run as interrupted.
+    pub stop: StopFlag,
+    /// How long uploads in flight may take once `stop` is raised; then they
+    /// are cut off (their outcome stays unknown, settled by the next run).
+    pub grace: Duration,
 }
 
 /// Writes events to the journal, then shows them to the sink (a publish

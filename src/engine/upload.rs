@@ -75,12 +75,17 @@ fn drive(
     jobs: usize,
 ) -> Result<(), JournalError> {
     loop {
+        if run.opts.stop.is_raised() && run.stopping.is_none() {
+            run.on_stop()?;
+        }
         run.admit();
         run.dispatch(jobs)?;
         if run.is_finished() {
             return Ok(());
         }
-        match done.recv_timeout(run.next_deadline()) {
+        // A signal is seen within this long, whatever else the loop waits for.
+        let wait = run.next_deadline().min(STOP_POLL);
+        match done.recv_timeout(wait) {
             Ok(Done::Uploaded { name, result, ms }) => run.on_uploaded(&name, result, ms)?,
             Ok(Done::Confirmed {
                 name,
@@ -114,6 +119,9 @@ enum Next {
     GiveUp,
 }
 
+/// How often the loop looks at the stop flag while it waits.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
 /// Longest wait a 429 can impose on one retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
@@ -139,6 +147,10 @@ struct UploadLoop<'l, 'a> {
     paced: Option<(String, Instant)>,
     /// A crate's outcome stayed unknown: the run ends for an operator.
     needs_operator: bool,
+    /// Stopping (a signal): until when the uploads in flight may run.
+    stopping: Option<Instant>,
+    /// The grace period ran out and the uploads in flight were cut off.
+    cut_off: bool,
     /// `None` once closed.
     tasks: Option<mpsc::Sender<&'l Prepared>>,
     confirms: Option<mpsc::Sender<ConfirmRequest>>,
@@ -181,6 +193,8 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             confirming: 0,
             paced: None,
             needs_operator: false,
+            stopping: None,
+            cut_off: false,
             tasks: Some(tasks),
             confirms: Some(confirms),
         };
@@ -212,6 +226,9 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     /// Crates whose dependencies are all visible join the ready queue in
     /// plan order; retries whose time has come go to its front.
     fn admit(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
         let mut newly = self.plan.take_ready();
         newly.sort_by_key(|n| self.position.get(n).copied().unwrap_or(usize::MAX));
         self.ready.extend(newly);
@@ -227,7 +244,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     /// next one must wait for the rate limit. A crate whose last attempt may
     /// have landed is settled with the registry first.
     fn dispatch(&mut self, jobs: usize) -> Result<(), JournalError> {
-        while self.in_flight < jobs {
+        while self.in_flight < jobs && self.stopping.is_none() {
             let Some(name) = self.ready.front().cloned() else {
                 return Ok(());
             };
@@ -289,7 +306,9 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                     attempt: tries.attempt,
                     ms,
                 })?;
-                self.watch(name);
+                if self.stopping.is_none() {
+                    self.watch(name);
+                }
                 return Ok(());
             }
             Err(error) => error,
@@ -298,6 +317,11 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             tries.counted += 1;
         }
         let tries = *tries;
+        if self.stopping.is_some() {
+            // Recorded, nothing more: an outcome that may have landed stays
+            // unknown (`ambiguous`) and the next run settles it first.
+            return self.record_failure(p, tries, &error);
+        }
         match self.on_failed(p, tries, &error)? {
             Next::Confirm => self.watch(name),
             Next::RetryAt(due) => self.retries.push((due, name.to_owned())),
@@ -316,14 +340,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         error: &UploadError,
     ) -> Result<Next, JournalError> {
         let (name, version) = (&p.job.name, &p.job.version);
-        self.rec.record(Event::UploadFailed {
-            name: name.clone(),
-            version: version.clone(),
-            attempt: tries.attempt,
-            class: error.class,
-            message: error.message.clone(),
-            retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
-        })?;
+        self.record_failure(p, tries, error)?;
         let may_have_landed = error.already_uploaded
             || matches!(
                 error.class,
@@ -375,6 +392,41 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         Ok(Next::RetryAt(Instant::now() + delay))
     }
 
+    fn record_failure(
+        &mut self,
+        p: &Prepared,
+        tries: Tries,
+        error: &UploadError,
+    ) -> Result<(), JournalError> {
+        self.rec.record(Event::UploadFailed {
+            name: p.job.name.clone(),
+            version: p.job.version.clone(),
+            attempt: tries.attempt,
+            class: error.class,
+            message: error.message.clone(),
+            retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
+        })
+    }
+
+    /// A signal asked the run to stop: nothing new starts (queued crates,
+    /// retries and settling wait for the next run), confirmations are left
+    /// to the next run, and the uploads in flight get the grace period.
+    fn on_stop(&mut self) -> Result<(), JournalError> {
+        self.stopping = Some(Instant::now() + self.opts.grace);
+        self.ready.clear();
+        self.retries.clear();
+        self.paced = None;
+        // The poller ends on the flag; its pending confirmations are not
+        // waited for (uploaded crates are confirmed by the next run).
+        self.confirming = 0;
+        self.tasks = None;
+        self.confirms = None;
+        self.rec.record(Event::Stopping {
+            in_flight: self.in_flight as u32,
+            grace_ms: self.opts.grace.as_millis() as u64,
+        })
+    }
+
     /// Ask the registry about a crate whose last attempt may have landed,
     /// before it is sent again.
     fn settle(&mut self, name: &str) -> Result<(), JournalError> {
@@ -423,7 +475,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         ms: u64,
         index_error: Option<String>,
     ) -> Result<(), JournalError> {
-        self.confirming -= 1;
+        self.confirming = self.confirming.saturating_sub(1);
         let version = self.rec.state().crates[name].version.clone();
         if visible {
             failpoint::hit("after-confirm", || {});
@@ -433,6 +485,8 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                 ms,
             })?;
             self.plan.mark_confirmed(name);
+        } else if self.stopping.is_some() {
+            // Given up because the run stops, not because it timed out.
         } else {
             self.rec.record(Event::VisibilityTimedOut {
                 name: name.to_owned(),
@@ -455,9 +509,21 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         })
     }
 
-    /// Nothing arrived before the deadline: a paced crate may go now.
+    /// Nothing arrived before the deadline: a paced crate may go now; a
+    /// stopping run past its grace cuts off the uploads still in flight
+    /// (their workers answer at once with an error of unknown outcome).
     fn on_timeout(&mut self) {
-        self.paced = None;
+        self.paced = self
+            .paced
+            .take()
+            .filter(|(_, until)| *until > Instant::now());
+        if let Some(until) = self.stopping
+            && Instant::now() >= until
+            && !self.cut_off
+        {
+            self.cut_off = true;
+            self.registry.cut_off_writes();
+        }
     }
 
     /// How long to wait for the threads before something is due here.
@@ -467,6 +533,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             .iter()
             .map(|(due, _)| *due)
             .chain(self.paced.as_ref().map(|(_, until)| *until))
+            .chain(self.stopping.filter(|_| !self.cut_off))
             .min();
         next_due.map_or(Duration::from_secs(3600), |due| {
             due.saturating_duration_since(Instant::now())
@@ -489,6 +556,8 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         let state = self.rec.state();
         if state.all_done() {
             RunOutcome::Success
+        } else if self.stopping.is_some() {
+            RunOutcome::Interrupted
         } else if self.needs_operator {
             RunOutcome::NeedsOperator
         } else if state.any_uploaded() {

@@ -150,6 +150,12 @@ pub enum Event {
         name: String,
         version: String,
     },
+    /// A signal asked the run to stop: nothing new starts; the uploads in
+    /// flight get `grace_ms` to finish.
+    Stopping {
+        in_flight: u32,
+        grace_ms: u64,
+    },
     RunFinished {
         outcome: RunOutcome,
     },
@@ -221,6 +227,8 @@ pub enum RunOutcome {
     Partial,
     /// An upload's outcome could not be settled: a person must look.
     NeedsOperator,
+    /// Stopped by a signal (SIGINT, SIGTERM): resume.
+    Interrupted,
     /// An outcome a newer cargo-shipper wrote.
     #[serde(other)]
     Unknown,
@@ -250,6 +258,7 @@ impl Event {
                 Event::VisibilityTimedOut { .. } => "visibility_timed_out",
                 Event::PacingPlanned { .. } => "pacing_planned",
                 Event::WouldUpload { .. } => "would_upload",
+                Event::Stopping { .. } => "stopping",
                 Event::RunFinished { .. } => "run_finished",
                 Event::Unknown => "unknown",
             }
@@ -272,6 +281,7 @@ impl Event {
             "visibility_timed_out",
             "pacing_planned",
             "would_upload",
+            "stopping",
             "run_finished",
         ]
     }

@@ -60,11 +60,22 @@ impl Knobs {
     }
 }
 
+/// What the registry saw of uploads (tests and the chaos script read it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UploadCounts {
+    /// Upload requests that reached the handler.
+    pub requests: u32,
+    /// Of those, uploads of a version already stored (refused).
+    pub duplicates: u32,
+}
+
 /// Knobs plus the counters and clocks they need at run time.
 #[derive(Debug, Default)]
 pub struct KnobState {
     pub knobs: Knobs,
     uploads: AtomicU32,
+    /// Uploads refused because the version was already stored.
+    duplicates: AtomicU32,
     /// `(lower-case name, version)` -> when it becomes visible.
     visible_at: Mutex<HashMap<(String, String), Instant>>,
     index_reads: Mutex<HashMap<String, u32>>,
@@ -86,6 +97,19 @@ impl KnobState {
             .iter()
             .find(|(at, _)| *at == n)
             .map(|(_, fault)| *fault)
+    }
+
+    /// Count an upload refused as a duplicate of a stored version.
+    pub fn duplicate(&self) {
+        self.duplicates.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Upload requests handled so far, and those of versions already stored.
+    pub fn upload_counts(&self) -> UploadCounts {
+        UploadCounts {
+            requests: self.uploads.load(Ordering::SeqCst),
+            duplicates: self.duplicates.load(Ordering::SeqCst),
+        }
     }
 
     /// Whether crate reads fail now (see `fail_reads_after_uploads`).

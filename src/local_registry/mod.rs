@@ -11,7 +11,7 @@ mod tarball;
 mod upstream;
 
 pub use index_entry::{IndexDep, IndexEntry};
-pub use knobs::{Knobs, RetryAfter, UploadFault, parse_upload_fault};
+pub use knobs::{Knobs, RetryAfter, UploadCounts, UploadFault, parse_upload_fault};
 pub use stop::StopSignal;
 
 use std::net::SocketAddr;
@@ -61,6 +61,7 @@ impl RegistryConfig {
 pub struct LocalRegistry {
     addr: SocketAddr,
     token: String,
+    state: Arc<server::State>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -96,6 +97,7 @@ impl LocalRegistry {
                     .with_crate_cache(config.upstream_crate_cache.clone())
             }),
         });
+        let shared = state.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -135,6 +137,7 @@ impl LocalRegistry {
         Ok(LocalRegistry {
             addr,
             token,
+            state: shared,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
@@ -151,6 +154,11 @@ impl LocalRegistry {
 
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// Upload requests received so far, and those of versions already stored.
+    pub fn upload_counts(&self) -> UploadCounts {
+        self.state.knobs.upload_counts()
     }
 
     /// A `.cargo/config.toml` snippet naming this registry `name`.

@@ -371,7 +371,12 @@ fn publish(state: &State, body: &[u8]) -> Result<Reply, Dropped> {
                 &serde_json::json!({"warnings": {"invalid_categories": [], "invalid_badges": [], "other": []}}),
             ))
         }
-        Err(refusal) => Ok(refused(&refusal)),
+        Err(refusal) => {
+            if matches!(refusal, Refusal::Duplicate(_)) {
+                state.knobs.duplicate();
+            }
+            Ok(refused(&refusal))
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod preflight;
 mod provenance;
 mod publish;
 mod rehearse;
+mod signals;
 mod start;
 mod status;
 mod yank;
@@ -28,6 +29,7 @@ pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
     RehearseOpts, STAND_IN_NAME, rehearse,
 };
+pub use signals::{INTERRUPTED_EXIT, stop_on_signals};
 pub use status::{
     CrateRow, NextAction, RegistryTruth, RunSummary, StatusOpts, StatusReport, events, follow,
     status,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cargo_backend::{self, PackageRequest};
-use crate::engine::{self, EngineOpts, Prepared, Recorder};
+use crate::engine::{self, EngineOpts, Prepared, Recorder, StopFlag};
 use crate::journal::{
     CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
     SelectionRecord, StateDir,
@@ -69,6 +69,10 @@ pub struct RunTuning {
     pub confirm_timeout: Duration,
     /// First interval between index polls.
     pub confirm_poll: Duration,
+    /// Raised by a signal (see `ops::stop_on_signals`): the run stops.
+    pub stop: StopFlag,
+    /// How long uploads in flight may finish once `stop` is raised.
+    pub grace: Duration,
 }
 
 impl RunTuning {
@@ -83,6 +87,8 @@ impl RunTuning {
             confirm_timeout: self.confirm_timeout,
             confirm_poll: self.confirm_poll,
             pacing,
+            stop: self.stop.clone(),
+            grace: self.grace,
         }
     }
 }
@@ -387,6 +393,9 @@ fn run(
         })?;
     }
 
+    if opts.tuning.stop.is_raised() {
+        return finish_interrupted(ws, &mut rec, dir, opts);
+    }
     // Crates uploaded earlier but not yet seen in the index are packaged
     // again (not uploaded): their dependents must resolve them from cargo's
     // overlay, since the index may still not list them.
@@ -406,6 +415,10 @@ fn run(
             .into_iter()
             .filter(|job| names.contains(&job.name))
             .collect::<Vec<_>>(),
+        Err(_) if opts.tuning.stop.is_raised() => {
+            // Most likely cut short by the same signal (cargo's build jobs).
+            return finish_interrupted(ws, &mut rec, dir, opts);
+        }
         Err(error) => {
             let error = with_replacement_hint(ws, plan, error);
             return finish_failed(ws, &mut rec, dir, opts, error);
@@ -460,6 +473,9 @@ fn run(
         });
     }
 
+    if opts.tuning.stop.is_raised() {
+        return finish_interrupted(ws, &mut rec, dir, opts);
+    }
     let engine_opts = opts.tuning.engine(pacing);
     let outcome = engine::upload_all(
         &mut rec,
@@ -534,6 +550,32 @@ fn with_replacement_hint(ws: &LoadedWorkspace, plan: &Plan, error: anyhow::Error
     ))
 }
 
+/// A signal arrived before the uploads began: record it and stop.
+fn finish_interrupted(
+    ws: &LoadedWorkspace,
+    rec: &mut Recorder<'_>,
+    dir: &StateDir,
+    opts: &PublishOpts,
+) -> anyhow::Result<PublishReport> {
+    if opts.dry_run {
+        return Err(anyhow::anyhow!("interrupted"));
+    }
+    rec.record(Event::Stopping {
+        in_flight: 0,
+        grace_ms: opts.tuning.grace.as_millis() as u64,
+    })?;
+    let outcome = RunOutcome::Interrupted;
+    let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)?;
+    rec.record(Event::RunFinished { outcome })?;
+    let state = rec.journal().state().expect("started").clone();
+    Err(RunFailed {
+        outcome,
+        message: failure_message(outcome, &state, &receipt),
+        state: Box::new(state),
+    }
+    .into())
+}
+
 fn finish_failed(
     ws: &LoadedWorkspace,
     rec: &mut Recorder<'_>,
@@ -591,6 +633,11 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
         ),
         RunOutcome::NothingUploaded => format!(
             "nothing was uploaded ({total} crates in the plan); see the errors above, then `cargo shipper publish` again"
+        ),
+        RunOutcome::Interrupted => format!(
+            "interrupted: {done} of {total} crates are out, uploads in flight were recorded; run \
+             `cargo shipper resume` to continue (receipt: {})",
+            receipt.display()
         ),
         _ => {
             let unconfirmed: Vec<&str> = state

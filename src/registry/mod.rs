@@ -7,7 +7,7 @@ pub(crate) mod http;
 mod owners;
 mod sparse;
 
-pub use api::{LookupError, RegistryApi, UploadError, classify, retry_after};
+pub use api::{LookupError, RegistryApi, UPLOAD_TIMEOUT, UploadError, classify, retry_after};
 pub use http::HttpError;
 pub use owners::{OwnersError, TokenUser, crate_owners, download_crate, token_user};
 pub use sparse::{IndexError, IndexVersion, SparseIndexReader};
@@ -45,6 +45,10 @@ pub trait Registry: Sync {
     /// The checksum the web API reports (it can know before the index does).
     fn api_checksum(&self, name: &str, version: &str) -> Result<Option<String>, LookupError>;
     fn upload(&self, job: &UploadJob, token: &Secret) -> Result<(), UploadError>;
+    /// Abort requests that change the registry (uploads, yanks) in flight:
+    /// a stopping run past its grace period. They end with an error of
+    /// unknown outcome.
+    fn cut_off_writes(&self) {}
 }
 
 /// What a yank run needs from a registry.
@@ -166,6 +170,10 @@ impl Registry for LiveRegistry {
 
     fn upload(&self, job: &UploadJob, token: &Secret) -> Result<(), UploadError> {
         self.api.upload(&job.metadata, &job.crate_file, token)
+    }
+
+    fn cut_off_writes(&self) {
+        self.api.cut_off_writes();
     }
 }
 

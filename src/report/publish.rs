@@ -30,6 +30,8 @@ pub struct Reporter {
     unconfirmed: BTreeSet<String>,
     /// Another wording for some events (a rehearsal's); `None` keeps the default.
     rewrite: Option<Rewrite>,
+    /// Stopping on a signal: uploads still in flight.
+    stopping: Option<u32>,
 }
 
 /// Returns the line to print instead of the default one, if any.
@@ -48,6 +50,7 @@ impl Reporter {
             started: Instant::now(),
             unconfirmed: BTreeSet::new(),
             rewrite: None,
+            stopping: None,
         }
     }
 
@@ -99,11 +102,24 @@ impl Reporter {
                     bar.set_message(format!("uploading {name}"));
                 }
             }
+            Event::Stopping { in_flight, .. } => {
+                self.stopping = Some(*in_flight);
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("stopping: {}", waiting_for(*in_flight)));
+                }
+            }
             _ => {}
         }
         if let Some(bar) = &self.bar {
             bar.set_position(self.out);
         }
+        let still = match (&record.event, self.stopping.as_mut()) {
+            (Event::UploadSucceeded { .. } | Event::UploadFailed { .. }, Some(n)) if *n > 0 => {
+                *n -= 1;
+                Some(*n)
+            }
+            _ => None,
+        };
         if let Event::VisibilityTimedOut { name, .. } = &record.event {
             self.unconfirmed.insert(name.clone());
         }
@@ -117,6 +133,12 @@ impl Reporter {
         match &self.bar {
             Some(bar) => bar.println(line),
             None => eprintln!("{line}"),
+        }
+        if let Some(n) = still.filter(|n| *n > 0) {
+            match &self.bar {
+                Some(bar) => bar.set_message(format!("stopping: {}", waiting_for(n))),
+                None => eprintln!("{:>12} {}", "Stopping", waiting_for(n)),
+            }
         }
     }
 
@@ -367,8 +389,31 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             human_duration(*waited_ms)
         )),
         Event::WouldUpload { name, version } => status("Would upload", format!("{name} {version}")),
+        Event::Stopping { in_flight: 0, .. } => status(
+            "Stopping",
+            "on a signal: nothing new starts; `cargo shipper resume` continues".into(),
+        ),
+        Event::Stopping {
+            in_flight,
+            grace_ms,
+        } => status(
+            "Stopping",
+            format!(
+                "on a signal: nothing new starts; {} in flight (up to {}; a second signal stops at once)",
+                waiting_for(*in_flight),
+                human_duration(*grace_ms)
+            ),
+        ),
         Event::RunFinished { .. } | Event::Unknown => None,
     }
+}
+
+/// What a stopping run waits for.
+fn waiting_for(uploads: u32) -> String {
+    format!(
+        "waiting for {uploads} upload{}",
+        if uploads == 1 { "" } else { "s" }
+    )
 }
 
 /// The warning for a torn last line cut from a journal.
