@@ -224,3 +224,33 @@ fn uploads_past_the_grace_period_are_cut_off_and_settled_by_resume() {
     resume(&fx, &registry);
     assert_each_once(&registry);
 }
+
+/// The settle window: a run killed during an upload (500 ms upload
+/// latency, so the request lands after the kill) and the next started at
+/// once must not upload that version again: it asks until the earlier
+/// request could no longer land, and finds it. Counted at the registry.
+#[test]
+fn a_kill_during_an_upload_then_an_immediate_resume_sends_no_duplicate() {
+    let registry = TestRegistry::start_knobs(|k| k.upload_latency = Duration::from_millis(500));
+    let fx = independent();
+    fx.use_registry(&registry);
+    // Kill the first run during its first uploads, the second during its
+    // next ones, then let a third finish.
+    for uploads_seen in [1, 3] {
+        let mut child = spawn_publish(&fx, &registry, &[]);
+        wait_for(&fx, &mut child, "upload_started", uploads_seen);
+        // The request is at the registry (it answers after 500 ms).
+        std::thread::sleep(Duration::from_millis(150));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let started = Instant::now();
+    resume(&fx, &registry);
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_each_once(&registry);
+    let counts = registry.registry.upload_counts();
+    assert_eq!(counts.duplicates, 0, "{counts:?}");
+    assert_eq!(counts.requests, CRATES.len() as u32, "{counts:?}");
+    let all = events_in(&support::archived_published(&fx));
+    assert!(all.iter().any(|e| e["kind"] == "settle_waiting"), "{all:?}");
+}

@@ -91,6 +91,11 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true,
           value_parser = clap::value_parser!(i64).range(1..=100))]
     pub(super) max_attempts: i64,
+    /// How long one upload request may take, in seconds; a later run waits this long after an
+    /// interrupted upload before counting it as not landed
+    #[arg(long, value_name = "SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(super) upload_timeout: u64,
     /// First retry delay in milliseconds (it doubles, with jitter); for tests
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     pub(super) retry_delay_ms: u64,
@@ -160,6 +165,7 @@ pub(super) fn tuning(run: &RunArgs) -> RunTuning {
         confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
         stop: Default::default(),
         grace: Duration::ZERO,
+        upload_timeout: Duration::from_secs(run.upload_timeout),
     }
 }
 

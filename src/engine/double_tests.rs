@@ -250,6 +250,7 @@ fn opts(jobs: usize) -> EngineOpts {
         pacing: None,
         stop: crate::engine::StopFlag::new(),
         grace: Duration::from_secs(5),
+        request_window: Duration::ZERO,
     }
 }
 

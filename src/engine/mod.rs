@@ -9,6 +9,7 @@ mod check;
 mod double_tests;
 mod pacing;
 mod reconcile;
+mod settle;
 mod stop;
 mod upload;
 mod workers;
@@ -51,6 +52,10 @@ pub struct EngineOpts {
     /// How long uploads in flight may take once `stop` is raised; then they
     /// are cut off (their outcome stays unknown, settled by the next run).
     pub grace: Duration,
+    /// How long after its intent an upload request of an earlier process
+    /// may still land (the client's upload timeout): an intent that young
+    /// is not settled as absent before then.
+    pub request_window: Duration,
 }
 
 /// Writes events to the journal, then shows them to the sink (a publish

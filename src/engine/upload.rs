@@ -10,11 +10,11 @@
 //! [`on_index_failing`](UploadLoop::on_index_failing)), sleeping until
 //! [`next_deadline`](UploadLoop::next_deadline) when nothing arrives.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use super::reconcile::reconcile;
+use super::settle::{Probe, Windows, index_window, intent_age, probe};
 use super::workers::{ConfirmRequest, Done, poller, worker};
 use super::{EngineOpts, Recorder, backoff};
 use crate::failpoint;
@@ -122,6 +122,10 @@ enum Next {
 /// How often the loop looks at the stop flag while it waits.
 const STOP_POLL: Duration = Duration::from_millis(50);
 
+/// How often an upload of unknown outcome is asked about while the
+/// registry cannot show it yet.
+const SETTLE_POLL: Duration = Duration::from_millis(500);
+
 /// Longest wait a 429 can impose on one retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
@@ -147,6 +151,10 @@ struct UploadLoop<'l, 'a> {
     paced: Option<(String, Instant)>,
     /// A crate's outcome stayed unknown: the run ends for an operator.
     needs_operator: bool,
+    /// Crates to settle with the registry before anything else happens to
+    /// them (besides `ambiguous` ones: an "already uploaded" answer the
+    /// registry does not show yet).
+    settling: BTreeSet<String>,
     /// Stopping (a signal): until when the uploads in flight may run.
     stopping: Option<Instant>,
     /// The grace period ran out and the uploads in flight were cut off.
@@ -193,6 +201,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             confirming: 0,
             paced: None,
             needs_operator: false,
+            settling: BTreeSet::new(),
             stopping: None,
             cut_off: false,
             tasks: Some(tasks),
@@ -248,7 +257,9 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             let Some(name) = self.ready.front().cloned() else {
                 return Ok(());
             };
-            if self.rec.state().crates[&name].status == CrateStatus::Ambiguous {
+            if self.rec.state().crates[&name].status == CrateStatus::Ambiguous
+                || self.settling.contains(&name)
+            {
                 self.ready.pop_front();
                 self.settle(&name)?;
                 continue;
@@ -347,25 +358,32 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                 FailureClass::Ambiguous | FailureClass::Retryable | FailureClass::Unknown
             );
         if may_have_landed {
-            match reconcile(self.registry, name, version) {
-                Ok(found) => {
-                    let holding = Holding::of(found.as_deref(), Some(&p.job.sha256));
-                    self.rec.record(Event::Reconciled {
-                        name: name.clone(),
-                        version: version.clone(),
-                        found_sha256: found,
-                    })?;
+            match self.probe(name, version) {
+                Probe::Found(sha256) => {
+                    let holding = Holding::of(Some(&sha256), Some(&p.job.sha256));
+                    self.record_reconciled(name, version, Some(sha256))?;
                     match holding {
                         Holding::Ours => return Ok(Next::Confirm),
-                        Holding::Theirs { .. } => return Ok(Next::GiveUp),
-                        // "Already uploaded", yet absent: not ours to retry.
-                        Holding::Absent if error.already_uploaded => return Ok(Next::GiveUp),
-                        Holding::Absent => {}
+                        Holding::Theirs { .. } | Holding::Absent => return Ok(Next::GiveUp),
                     }
+                }
+                Probe::Absent => {
+                    self.record_reconciled(name, version, None)?;
+                    // "Already uploaded", yet absent: not ours to retry.
+                    if error.already_uploaded {
+                        return Ok(Next::GiveUp);
+                    }
+                }
+                // An index that lags (and an API that cannot tell): asked
+                // again, before any new upload of this crate.
+                Probe::NotYet { left } => {
+                    self.settling.insert(name.clone());
+                    return Ok(Next::RetryAt(Instant::now() + left.min(SETTLE_POLL)));
                 }
                 // Still unknown (the crate stays `ambiguous`): dispatching
                 // settles it before any new upload, and gives up after enough tries.
-                Err(_) => {
+                Probe::CannotTell(_) => {
+                    self.settling.insert(name.clone());
                     let delay = backoff(self.opts.retry_base, self.opts.retry_cap, tries.counted);
                     return Ok(Next::RetryAt(Instant::now() + delay));
                 }
@@ -431,26 +449,20 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     /// before it is sent again.
     fn settle(&mut self, name: &str) -> Result<(), JournalError> {
         let current = self.rec.state().crates[name].clone();
-        match reconcile(self.registry, name, &current.version) {
-            Ok(found) => {
-                let holding = Holding::of(found.as_deref(), current.sha256.as_deref());
-                self.rec.record(Event::Reconciled {
-                    name: name.to_owned(),
-                    version: current.version.clone(),
-                    found_sha256: found,
-                })?;
-                match holding {
-                    Holding::Ours => self.watch(name),
-                    Holding::Theirs { .. } => self.block_dependents(name)?,
-                    // Did not land: upload it again, now.
-                    Holding::Absent => self.ready.push_front(name.to_owned()),
-                }
+        let found = match self.probe(name, &current.version) {
+            Probe::Found(sha256) => Some(sha256),
+            Probe::Absent => None,
+            Probe::NotYet { left } => {
+                let due = Instant::now() + left.min(SETTLE_POLL);
+                self.retries.push((due, name.to_owned()));
+                return Ok(());
             }
-            Err(error) => {
+            Probe::CannotTell(error) => {
                 let tries = self.tries.entry(name.to_owned()).or_default();
                 tries.lookups_failed += 1;
                 let failures = tries.lookups_failed;
                 if failures >= self.opts.max_attempts {
+                    self.settling.remove(name);
                     self.rec.record(Event::Unsettled {
                         name: name.to_owned(),
                         version: current.version.clone(),
@@ -462,9 +474,43 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                     let delay = backoff(self.opts.retry_base, self.opts.retry_cap, failures);
                     self.retries.push((Instant::now() + delay, name.to_owned()));
                 }
+                return Ok(());
             }
+        };
+        self.settling.remove(name);
+        let holding = Holding::of(found.as_deref(), current.sha256.as_deref());
+        self.record_reconciled(name, &current.version, found)?;
+        match holding {
+            Holding::Ours => self.watch(name),
+            Holding::Theirs { .. } => self.block_dependents(name)?,
+            // Did not land: upload it again, now.
+            Holding::Absent => self.ready.push_front(name.to_owned()),
         }
         Ok(())
+    }
+
+    /// Ask the registry once about an upload of this run that ended with
+    /// an unknown outcome (its request is over: only the index's lag counts).
+    fn probe(&self, name: &str, version: &str) -> Probe {
+        let windows = Windows {
+            request: Duration::ZERO,
+            index: index_window(self.rec.state()),
+        };
+        let age = intent_age(self.rec.journal().records(), name);
+        probe(self.registry, name, version, age, windows)
+    }
+
+    fn record_reconciled(
+        &mut self,
+        name: &str,
+        version: &str,
+        found_sha256: Option<String>,
+    ) -> Result<(), JournalError> {
+        self.rec.record(Event::Reconciled {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            found_sha256,
+        })
     }
 
     /// The poller's answer for a crate it was watching.

@@ -107,6 +107,14 @@ pub enum Event {
         /// The checksum the registry holds for it, if it holds it.
         found_sha256: Option<String>,
     },
+    /// The registry does not show an upload of unknown outcome yet, and it
+    /// could still land (or an index that lags could still show it): asked
+    /// again for up to `wait_ms` before it counts as absent.
+    SettleWaiting {
+        name: String,
+        version: String,
+        wait_ms: u64,
+    },
     /// The registry could not say whether an upload landed; the crate is left
     /// alone (never uploaded again blindly) for a person to check.
     Unsettled {
@@ -252,6 +260,7 @@ impl Event {
                 Event::UploadSucceeded { .. } => "upload_succeeded",
                 Event::UploadFailed { .. } => "upload_failed",
                 Event::Reconciled { .. } => "reconciled",
+                Event::SettleWaiting { .. } => "settle_waiting",
                 Event::Unsettled { .. } => "unsettled",
                 Event::Visible { .. } => "visible",
                 Event::IndexFailing { .. } => "index_failing",
@@ -275,6 +284,7 @@ impl Event {
             "upload_succeeded",
             "upload_failed",
             "reconciled",
+            "settle_waiting",
             "unsettled",
             "visible",
             "index_failing",
@@ -296,6 +306,7 @@ impl Event {
             | Event::UploadSucceeded { name, .. }
             | Event::UploadFailed { name, .. }
             | Event::Reconciled { name, .. }
+            | Event::SettleWaiting { name, .. }
             | Event::Unsettled { name, .. }
             | Event::Visible { name, .. }
             | Event::IndexFailing { name, .. }

@@ -73,6 +73,10 @@ pub struct RunTuning {
     pub stop: StopFlag,
     /// How long uploads in flight may finish once `stop` is raised.
     pub grace: Duration,
+    /// How long one upload request may take; an upload of unknown outcome
+    /// from a killed run is not settled as absent before this long after
+    /// its intent.
+    pub upload_timeout: Duration,
 }
 
 impl RunTuning {
@@ -89,6 +93,7 @@ impl RunTuning {
             pacing,
             stop: self.stop.clone(),
             grace: self.grace,
+            request_window: self.upload_timeout,
         }
     }
 }
@@ -329,7 +334,8 @@ fn run(
     } else {
         None
     };
-    let registry = LiveRegistry::connect(sparse_index, config, read_token)?;
+    let registry = LiveRegistry::connect(sparse_index, config, read_token)?
+        .with_upload_timeout(opts.tuning.upload_timeout);
     let done = journal.state().map_or(0, |s| {
         plan.crates
             .iter()
@@ -371,7 +377,8 @@ fn run(
 
     // Crates the registry cannot settle stay out of this run (the engine
     // reports them as needing an operator); never re-uploaded blindly.
-    let unsettled = engine::settle_unknown_outcomes(&mut rec, &registry)?;
+    let unsettled =
+        engine::settle_unknown_outcomes(&mut rec, &registry, &opts.tuning.engine(None))?;
     let check = engine::check_registry(&mut rec, &registry, opts.tuning.jobs.max(4), &unsettled)?;
     let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
 

@@ -55,6 +55,11 @@ impl RegistryApi {
         }
     }
 
+    pub fn with_upload_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// Abort uploads and yanks in flight (an interrupted run past its grace
     /// period): they end as transport errors, outcome unknown.
     pub fn cut_off_writes(&self) {

@@ -148,6 +148,14 @@ impl LiveRegistry {
     }
 }
 
+impl LiveRegistry {
+    /// How long one upload request may take (default [`UPLOAD_TIMEOUT`]).
+    pub fn with_upload_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.api = self.api.with_upload_timeout(timeout);
+        self
+    }
+}
+
 impl Registry for LiveRegistry {
     fn lookup(&self, name: &str, version: &str) -> Result<Lookup, IndexError> {
         let wanted = semver::Version::parse(version).ok();

@@ -346,6 +346,18 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
                 None => format!("{name} {version}: the registry does not have it"),
             },
         ),
+        Event::SettleWaiting {
+            name,
+            version,
+            wait_ms,
+        } => status(
+            "Settling",
+            format!(
+                "{name} {version}: not in the registry yet, and an earlier upload of it may still land; \
+                 asking again for up to {} before uploading it",
+                human_duration(*wait_ms)
+            ),
+        ),
         Event::Unsettled {
             name,
             version,
