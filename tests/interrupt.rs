@@ -254,3 +254,27 @@ fn a_kill_during_an_upload_then_an_immediate_resume_sends_no_duplicate() {
     let all = events_in(&support::archived_published(&fx));
     assert!(all.iter().any(|e| e["kind"] == "settle_waiting"), "{all:?}");
 }
+
+/// A registry without crates.io's version API (kellnr answers an empty 404
+/// for every version): a run killed during an upload is resumed and
+/// finished, each crate stored once, settled by the index.
+#[test]
+fn without_the_version_api_a_killed_upload_is_settled_by_the_index() {
+    let registry = TestRegistry::start_knobs(|k| {
+        k.upload_latency = Duration::from_millis(500);
+        k.no_version_api = true;
+    });
+    let fx = independent();
+    fx.use_registry(&registry);
+    let mut child = spawn_publish(&fx, &registry, &[]);
+    wait_for(&fx, &mut child, "upload_started", 1);
+    std::thread::sleep(Duration::from_millis(150));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    resume(&fx, &registry);
+    assert_each_once(&registry);
+    let counts = registry.registry.upload_counts();
+    assert_eq!(counts.duplicates, 0, "{counts:?}");
+    let all = events_in(&support::archived_published(&fx));
+    assert!(!all.iter().any(|e| e["kind"] == "unsettled"), "{all:?}");
+}

@@ -39,10 +39,29 @@ pub struct PublishArgs {
 /// and registry it started with; refuses when there is none or the plan changed
 #[derive(Debug, clap::Args)]
 pub struct ResumeArgs {
+    /// After checking the registry by hand: this upload of unknown outcome did not land
+    /// (it is uploaded again); journaled
+    #[arg(long, value_name = "NAME@VERSION", value_parser = parse_crate_at)]
+    assume_not_uploaded: Vec<(String, String)>,
+    /// After checking the registry by hand: this upload of unknown outcome landed (it is
+    /// confirmed in the index with the journal's checksum before its dependents go out); journaled
+    #[arg(long, value_name = "NAME@VERSION", value_parser = parse_crate_at)]
+    assume_uploaded: Vec<(String, String)>,
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
     interrupt: InterruptArgs,
+}
+
+fn parse_crate_at(text: &str) -> Result<(String, String), String> {
+    match text.split_once('@') {
+        Some((name, version)) if !name.is_empty() && !version.is_empty() => {
+            Ok((name.to_owned(), version.to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}`: expected NAME@VERSION, e.g. my-crate@1.2.0"
+        )),
+    }
 }
 
 /// SIGINT and SIGTERM (`publish`, `resume`).
@@ -125,6 +144,17 @@ pub fn exec_resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<()> 
         TargetChoice::Default,
     )?;
     args.interrupt.install(&mut opts.tuning)?;
+    let assume = |list: &[(String, String)], uploaded| {
+        list.iter()
+            .map(move |(name, version)| ops::Assumption {
+                name: name.clone(),
+                version: version.clone(),
+                uploaded,
+            })
+            .collect::<Vec<_>>()
+    };
+    opts.assume = assume(&args.assume_not_uploaded, false);
+    opts.assume.extend(assume(&args.assume_uploaded, true));
     run(global, &args.run, &opts)
 }
 
@@ -152,6 +182,7 @@ fn opts(
         tuning: tuning(run),
         require_rehearsal: false,
         stand_in: None,
+        assume: Vec::new(),
     })
 }
 

@@ -68,6 +68,10 @@ struct ServeArgs {
     /// Index files answer 200 with a body that is not an index entry
     #[arg(long, help_heading = "Testing")]
     garbage_index: bool,
+    /// Answer every version lookup in the web API (`GET /api/v1/crates/NAME/VERSION`) with an
+    /// empty 404, as kellnr does
+    #[arg(long, help_heading = "Testing")]
+    no_version_api: bool,
 }
 
 pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
@@ -99,6 +103,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
             fail_reads_after_uploads: args.fail_reads_after,
             garbage_index: args.garbage_index,
             stall_timeout: None,
+            no_version_api: args.no_version_api,
         },
     };
     let registry = LocalRegistry::start(config)?;

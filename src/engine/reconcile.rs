@@ -87,6 +87,7 @@ pub fn settle_unknown_outcomes(
                 name: name.clone(),
                 version: c.version.clone(),
                 found_sha256: found,
+                by_operator: false,
             })?;
             break;
         }

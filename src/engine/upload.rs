@@ -510,6 +510,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             name: name.to_owned(),
             version: version.to_owned(),
             found_sha256,
+            by_operator: false,
         })
     }
 

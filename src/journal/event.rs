@@ -106,6 +106,10 @@ pub enum Event {
         version: String,
         /// The checksum the registry holds for it, if it holds it.
         found_sha256: Option<String>,
+        /// Not asked: an operator checked the registry by hand and said so
+        /// (`resume --assume-uploaded` / `--assume-not-uploaded`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_operator: bool,
     },
     /// The registry does not show an upload of unknown outcome yet, and it
     /// could still land (or an index that lags could still show it): asked

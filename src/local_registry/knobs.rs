@@ -49,6 +49,10 @@ pub struct Knobs {
     /// A connection whose request head (or body) has not arrived whole after
     /// this long is cut off; `None`: [`STALL_TIMEOUT`].
     pub stall_timeout: Option<Duration>,
+    /// `GET /api/v1/crates/{name}/{version}` answers an empty 404 for every
+    /// version, as kellnr 6 does: the web API cannot say whether an upload
+    /// landed, only the index can.
+    pub no_version_api: bool,
 }
 
 /// How long a request may take to arrive (a stalled client, slowloris).

@@ -135,6 +135,12 @@ fn route(
             authorized(state, headers)
                 .unwrap_or_else(|| change_owners(state, name, body, method == Method::PUT))
         }
+        (&Method::GET, ["api", "v1", "crates", _, _]) if state.knobs.knobs.no_version_api => {
+            Response::builder()
+                .status(StatusCode::NOT_FOUND)
+                .body(Full::new(Bytes::new()))
+                .expect("valid response")
+        }
         (&Method::GET, ["api", "v1", "crates", name, version]) => {
             crate_info(state, name, Some(version))
         }

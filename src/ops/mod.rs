@@ -24,7 +24,10 @@ pub use preflight::{
     Check, CheckId, CheckStatus, CrateCheck, Finding, PreflightBlocked, PreflightOpts,
     PreflightReport, RateLimitEta, RegistryState, Severity, Verdict, preflight,
 };
-pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, RunTuning, StartError, publish};
+pub use publish::{
+    Assumption, AssumptionRefused, Mode, PublishOpts, PublishReport, RunFailed, RunTuning,
+    StartError, publish,
+};
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
     RehearseOpts, STAND_IN_NAME, rehearse,

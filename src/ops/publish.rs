@@ -53,6 +53,30 @@ pub struct PublishOpts {
     /// A rehearsal: package for and upload to this registry instead of the
     /// plan's target. The plan, and its id, stay the live target's.
     pub stand_in: Option<RegistryTarget>,
+    /// The operator's word on uploads the registry could not settle
+    /// (`resume --assume-uploaded` / `--assume-not-uploaded`).
+    pub assume: Vec<Assumption>,
+}
+
+/// "I checked the registry by hand: NAME@VERSION is (not) there."
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assumption {
+    pub name: String,
+    pub version: String,
+    pub uploaded: bool,
+}
+
+/// An assumption that does not apply to the journal.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`{name}@{version}` is not an upload of unknown outcome in this release ({why}); \
+     `--assume-uploaded`/`--assume-not-uploaded` only settle the crates an earlier run \
+     reported as unsettled (`cargo shipper status` lists them)"
+)]
+pub struct AssumptionRefused {
+    pub name: String,
+    pub version: String,
+    pub why: String,
 }
 
 /// How hard a run tries, as the command line sets it; `ops` turns it into
@@ -375,6 +399,7 @@ fn run(
         })?;
     }
 
+    apply_assumptions(&mut rec, &opts.assume)?;
     // Crates the registry cannot settle stay out of this run (the engine
     // reports them as needing an operator); never re-uploaded blindly.
     let unsettled =
@@ -557,6 +582,39 @@ fn with_replacement_hint(ws: &LoadedWorkspace, plan: &Plan, error: anyhow::Error
     ))
 }
 
+/// Record the operator's word on unsettled uploads, each checked against
+/// the journal first (all or none).
+fn apply_assumptions(rec: &mut Recorder<'_>, assume: &[Assumption]) -> anyhow::Result<()> {
+    let state = rec.state().clone();
+    for a in assume {
+        let refuse = |why: String| AssumptionRefused {
+            name: a.name.clone(),
+            version: a.version.clone(),
+            why,
+        };
+        let c = state
+            .crates
+            .get(&a.name)
+            .ok_or_else(|| refuse("not in the plan".into()))?;
+        if c.version != a.version {
+            return Err(refuse(format!("the release has version {}", c.version)).into());
+        }
+        if !matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous) {
+            return Err(refuse(format!("its state is {:?}", c.status).to_lowercase()).into());
+        }
+    }
+    for a in assume {
+        let sent = state.crates[&a.name].sha256.clone();
+        rec.record(Event::Reconciled {
+            name: a.name.clone(),
+            version: a.version.clone(),
+            found_sha256: if a.uploaded { sent } else { None },
+            by_operator: true,
+        })?;
+    }
+    Ok(())
+}
+
 /// A signal arrived before the uploads began: record it and stop.
 fn finish_interrupted(
     ws: &LoadedWorkspace,
@@ -633,11 +691,27 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
     let done = state.crates.values().filter(|c| c.status.is_done()).count();
     let total = state.crates.len();
     match outcome {
-        RunOutcome::NeedsOperator => format!(
-            "{done} of {total} crates are out; an upload's outcome could not be settled with the registry. \
-             Check the registry by hand, then `cargo shipper resume` (receipt: {})",
-            receipt.display()
-        ),
+        RunOutcome::NeedsOperator => {
+            let unsettled: Vec<String> = state
+                .crates_in_order()
+                .filter(|(_, c)| {
+                    matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous)
+                })
+                .map(|(name, c)| format!("{name}@{}", c.version))
+                .collect();
+            let example = unsettled
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "NAME@VERSION".into());
+            format!(
+                "{done} of {total} crates are out; the registry could not say whether {} landed. \
+                 Check the registry by hand, then `cargo shipper resume`; if it cannot tell, say what \
+                 you found: `cargo shipper resume --assume-not-uploaded {example}` (uploads it again) or \
+                 `--assume-uploaded {example}` (receipt: {})",
+                unsettled.join(", "),
+                receipt.display()
+            )
+        }
         RunOutcome::NothingUploaded => format!(
             "nothing was uploaded ({total} crates in the plan); see the errors above, then `cargo shipper publish` again"
         ),

@@ -339,11 +339,28 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             name,
             version,
             found_sha256,
+            by_operator: false,
         } => status(
             "Reconciled",
             match found_sha256 {
                 Some(_) => format!("{name} {version}: the registry has it"),
                 None => format!("{name} {version}: the registry does not have it"),
+            },
+        ),
+        Event::Reconciled {
+            name,
+            version,
+            found_sha256,
+            by_operator: true,
+        } => status(
+            "Assumed",
+            match found_sha256 {
+                Some(_) => format!(
+                    "{name} {version}: uploaded, as the operator says (confirmed in the index before its dependents go out)"
+                ),
+                None => format!(
+                    "{name} {version}: not uploaded, as the operator says (it is uploaded again)"
+                ),
             },
         ),
         Event::SettleWaiting {
@@ -364,7 +381,8 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             error,
         } => Some(format!(
             "warning: could not learn from the registry whether {name} {version} landed ({error}); \
-             it is left alone: check the registry, then `cargo shipper resume`"
+             it is left alone: check the registry, then `cargo shipper resume` (after checking by hand: \
+             `cargo shipper resume --assume-not-uploaded {name}@{version}`, or `--assume-uploaded {name}@{version}`)"
         )),
         Event::Visible { name, version, ms } => status(
             "Published",

@@ -193,6 +193,7 @@ pub fn rehearse(
         tuning: opts.tuning.clone(),
         require_rehearsal: false,
         stand_in: Some(stand_in.target.clone()),
+        assume: Vec::new(),
     };
     let result = publish(&rehearsal_ws, &publish_opts, &mut |r| {
         sink(Progress::Event(r))
