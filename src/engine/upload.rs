@@ -126,6 +126,10 @@ const STOP_POLL: Duration = Duration::from_millis(50);
 /// registry cannot show it yet.
 const SETTLE_POLL: Duration = Duration::from_millis(500);
 
+/// Bounds of the margin a paced upload waits beyond its token (1 %).
+const PACING_MARGIN_MIN: Duration = Duration::from_millis(5);
+const PACING_MARGIN_MAX: Duration = Duration::from_secs(1);
+
 /// Longest wait a 429 can impose on one retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
@@ -254,29 +258,55 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     /// have landed is settled with the registry first.
     fn dispatch(&mut self, jobs: usize) -> Result<(), JournalError> {
         while self.in_flight < jobs && self.stopping.is_none() {
-            let Some(name) = self.ready.front().cloned() else {
-                return Ok(());
-            };
-            if self.rec.state().crates[&name].status == CrateStatus::Ambiguous
-                || self.settling.contains(&name)
-            {
-                self.ready.pop_front();
-                self.settle(&name)?;
-                continue;
+            // The first ready crate that may go now: one to settle, or one
+            // its rate limit lets through (a new crate waiting for its limit
+            // does not hold back new versions behind it, nor the reverse).
+            let mut soonest: Option<(Duration, usize)> = None;
+            let mut chosen = None;
+            for (i, name) in self.ready.iter().enumerate() {
+                if self.rec.state().crates[name].status == CrateStatus::Ambiguous
+                    || self.settling.contains(name)
+                {
+                    chosen = Some(i);
+                    break;
+                }
+                match self.pacing_wait(self.prepared[name.as_str()].new_crate) {
+                    None => {
+                        chosen = Some(i);
+                        break;
+                    }
+                    Some(wait) if soonest.is_none_or(|(w, _)| wait < w) => {
+                        soonest = Some((wait, i));
+                    }
+                    Some(_) => {}
+                }
             }
-            let p = self.prepared[name.as_str()];
-            if let Some(wait) = self.pacing_wait(p.new_crate) {
-                if self.paced.as_ref().is_none_or(|(n, _)| *n != name) {
-                    self.rec.record(Event::Paced {
-                        name: name.clone(),
-                        version: p.job.version.clone(),
-                        wait_ms: wait.as_millis() as u64,
-                    })?;
+            let Some(i) = chosen else {
+                if let Some((wait, i)) = soonest {
+                    let name = self.ready[i].clone();
+                    // Said once per crate; the deadline follows the model.
+                    if self.paced.as_ref().is_none_or(|(n, _)| *n != name) {
+                        self.rec.record(Event::Paced {
+                            name: name.clone(),
+                            version: self.prepared[name.as_str()].job.version.clone(),
+                            wait_ms: wait.as_millis() as u64,
+                        })?;
+                    }
                     self.paced = Some((name, Instant::now() + wait));
                 }
                 return Ok(());
+            };
+            let name = self.ready.remove(i).expect("chosen from the queue");
+            if self.rec.state().crates[&name].status == CrateStatus::Ambiguous
+                || self.settling.contains(&name)
+            {
+                self.settle(&name)?;
+                continue;
             }
-            self.ready.pop_front();
+            if self.paced.as_ref().is_some_and(|(n, _)| *n == name) {
+                self.paced = None;
+            }
+            let p = self.prepared[name.as_str()];
             let tries = self.tries.entry(name.clone()).or_default();
             tries.attempt += 1;
             let attempt = tries.attempt;
@@ -556,14 +586,10 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         })
     }
 
-    /// Nothing arrived before the deadline: a paced crate may go now; a
-    /// stopping run past its grace cuts off the uploads still in flight
+    /// Nothing arrived before the deadline (a paced crate may go now: the
+    /// next dispatch sees it); a stopping run past its grace cuts off the uploads still in flight
     /// (their workers answer at once with an error of unknown outcome).
     fn on_timeout(&mut self) {
-        self.paced = self
-            .paced
-            .take()
-            .filter(|(_, until)| *until > Instant::now());
         if let Some(until) = self.stopping
             && Instant::now() >= until
             && !self.cut_off
@@ -651,7 +677,13 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         } else {
             &times.new_versions
         };
-        let wait = profile.bucket(new_crate).wait(history, now_ms());
+        let bucket = profile.bucket(new_crate);
+        // A token is taken as there only a margin after the model says so:
+        // the registry's clock starts at the first request's arrival, a
+        // little after this journal's time for it.
+        let margin = (bucket.every / 100).clamp(PACING_MARGIN_MIN, PACING_MARGIN_MAX);
+        let now = now_ms().saturating_sub(margin.as_millis() as u64);
+        let wait = bucket.wait(history, now);
         (!wait.is_zero()).then_some(wait)
     }
 }

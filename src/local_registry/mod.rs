@@ -4,6 +4,7 @@
 
 mod index_entry;
 mod knobs;
+mod rate_limit;
 mod server;
 mod stop;
 mod storage;
@@ -12,6 +13,7 @@ mod upstream;
 
 pub use index_entry::{IndexDep, IndexEntry};
 pub use knobs::{Knobs, RetryAfter, UploadCounts, UploadFault, parse_upload_fault};
+pub use rate_limit::{Action, RateLimit};
 pub use stop::StopSignal;
 
 use std::net::SocketAddr;

@@ -102,6 +102,14 @@ impl Reporter {
                     bar.set_message(format!("uploading {name}"));
                 }
             }
+            Event::Paced { name, wait_ms, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!(
+                        "rate limit: next upload ({name}) in {}",
+                        human_duration(*wait_ms)
+                    ));
+                }
+            }
             Event::Stopping { in_flight, .. } => {
                 self.stopping = Some(*in_flight);
                 if let Some(bar) = &self.bar {
