@@ -124,6 +124,7 @@ fn graceful(sig: i32) {
     wait_for(&fx, &mut child, "upload_started", 2);
     signal(&child, sig);
     let (code, stderr, took) = finish(child);
+    eprintln!("graceful stop (signal {sig}, two 1.5 s uploads in flight): exit after {took:?}");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(stderr.contains("waiting for 2 uploads"), "{stderr}");
@@ -182,6 +183,7 @@ fn a_second_sigint_exits_at_once_and_resume_still_finishes() {
     wait_for(&fx, &mut child, "stopping", 1);
     signal(&child, libc::SIGINT);
     let (code, stderr, took) = finish(child);
+    eprintln!("second SIGINT (3 s uploads in flight): exit after {took:?}");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(took < Duration::from_millis(1500), "took {took:?}");
     let events = events_in(&fx.root().join(".shipper/current"));
@@ -208,6 +210,7 @@ fn uploads_past_the_grace_period_are_cut_off_and_settled_by_resume() {
     wait_for(&fx, &mut child, "upload_started", 2);
     signal(&child, libc::SIGTERM);
     let (code, stderr, took) = finish(child);
+    eprintln!("grace 1 s, 4 s uploads in flight: exit after {took:?}");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(took < Duration::from_millis(3500), "took {took:?}");
     let events = events_in(&fx.root().join(".shipper/current"));
