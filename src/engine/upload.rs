@@ -8,7 +8,10 @@
 //! uploads up to `--jobs`, then react to what the threads report
 //! ([`on_uploaded`](UploadLoop::on_uploaded), [`on_confirmed`](UploadLoop::on_confirmed),
 //! [`on_index_failing`](UploadLoop::on_index_failing)), sleeping until
-//! [`next_deadline`](UploadLoop::next_deadline) when nothing arrives.
+//! [`next_deadline`](UploadLoop::next_deadline) when nothing arrives;
+//! [`on_stop`](UploadLoop::on_stop) when the caller's stop flag is raised
+//! (a signal): nothing new starts, only the uploads in flight are waited
+//! for, up to the grace period.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Mutex, mpsc};
