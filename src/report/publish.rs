@@ -465,7 +465,9 @@ pub(crate) fn human_duration(ms: u64) -> String {
     match ms {
         0..1000 => format!("{ms}ms"),
         1000..60_000 => format!("{:.1}s", ms as f64 / 1000.0),
-        _ => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
+        60_000..3_600_000 => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
+        // Rate limits of a large release: hours (to the minute) say it.
+        _ => format!("{} h {:02} min", ms / 3_600_000, (ms % 3_600_000) / 60_000),
     }
 }
 
@@ -514,5 +516,19 @@ fn step_summary(run: Option<(&RunState, RunOutcome)>, error: Option<&anyhow::Err
         .open(path)
     {
         let _ = file.write_all(text.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+
+    #[test]
+    fn durations_read_at_their_scale() {
+        assert_eq!(human_duration(850), "850ms");
+        assert_eq!(human_duration(35_000), "35.0s");
+        assert_eq!(human_duration(600_000), "10m00s");
+        // crates.io's limits on 40 new crates: 35 x 10 minutes.
+        assert_eq!(human_duration(35 * 600_000), "5 h 50 min");
     }
 }
