@@ -190,17 +190,22 @@ impl LoadedWorkspace {
         if pacing.get("new-crates").is_none() && pacing.get("new-versions").is_none() {
             return Ok(None); // only other limits (`yanks`) are configured
         }
-        Ok(Some(PacingProfile {
-            new_crates: bucket(&pacing, "new-crates")?,
-            new_versions: bucket(&pacing, "new-versions")?,
-        }))
+        Ok(Some(
+            PacingProfile {
+                new_crates: bucket(&pacing, "new-crates")?,
+                new_versions: bucket(&pacing, "new-versions")?,
+            }
+            .time_scaled(time_scale(&pacing)?),
+        ))
     }
 
     /// The limit on yanks and unyanks: `yanks = { burst = N, per-seconds = S }`
     /// under `[workspace.metadata.shipper.pacing]`.
     pub fn yank_pacing(&self) -> anyhow::Result<Option<Bucket>> {
         match self.pacing_table()? {
-            Some(pacing) if pacing.get("yanks").is_some() => Ok(Some(bucket(&pacing, "yanks")?)),
+            Some(pacing) if pacing.get("yanks").is_some() => Ok(Some(
+                bucket(&pacing, "yanks")?.time_scaled(time_scale(&pacing)?),
+            )),
             _ => Ok(None),
         }
     }
@@ -300,6 +305,19 @@ impl LoadedWorkspace {
 }
 
 /// One `{ burst = N, per-seconds = S }` entry of the pacing table.
+/// `time-scale = N` (testing): the limits' clock runs N times faster, as
+/// `registry serve --time-scale N` does.
+fn time_scale(pacing: &serde_json::Value) -> anyhow::Result<u32> {
+    match pacing.get("time-scale") {
+        None => Ok(1),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .map(|n| n as u32)
+            .context("`[workspace.metadata.shipper.pacing] time-scale` must be a whole number from 1 to 1000000"),
+    }
+}
+
 fn bucket(pacing: &serde_json::Value, key: &str) -> anyhow::Result<Bucket> {
     let table = pacing.get(key).with_context(|| {
         format!(

@@ -23,6 +23,10 @@ fn publish_args() -> Vec<&'static str> {
         "20",
         "--confirm-poll-ms",
         "20",
+        // An intent killed before its request left is settled as absent
+        // this long after it (the settle window), not after two minutes.
+        "--upload-timeout",
+        "3",
     ]
 }
 

@@ -47,3 +47,67 @@ fn an_unsettled_upload_needs_an_operator_then_resumes() {
     assert_eq!(registry.version_count("ua"), 1);
     assert_eq!(registry.version_count("ub"), 1);
 }
+
+/// The operator's last resort: the exit-5 message names it; an assumption
+/// about a crate that is not unsettled is refused before anything is
+/// recorded; the operator's word is journaled and the release finishes,
+/// the crate confirmed in the index with the journal's checksum.
+#[test]
+fn the_operator_settles_an_upload_the_registry_cannot() {
+    let registry = TestRegistry::start_knobs(|k| {
+        k.upload_faults = vec![(1, UploadFault::DropAfterStore)];
+        k.fail_reads_after_uploads = Some(1);
+    });
+    let fx = chain(&["oa", "ob"]);
+    fx.use_registry(&registry);
+    let first = fx.publish(&registry, &["--no-verify", "--max-attempts", "2"]);
+    assert_eq!(first.code(), 5, "{}", first.stderr());
+    assert!(
+        first
+            .stderr()
+            .contains("cargo shipper resume --assume-not-uploaded oa@0.1.0"),
+        "{}",
+        first.stderr()
+    );
+
+    let registry = registry.restart(|_| {});
+    let resume = |extra: &[&str]| {
+        let mut args = vec!["resume", "--no-verify", "--confirm-poll-ms", "20"];
+        args.extend(extra);
+        fx.shipper_env(&registry, &args, &[])
+    };
+    let events_before = events_in(&fx.root().join(".shipper/current")).len();
+    let refused = resume(&["--assume-uploaded", "ob@0.1.0"]);
+    assert_eq!(refused.code(), 1, "{}", refused.stderr());
+    assert!(
+        refused
+            .stderr()
+            .contains("not an upload of unknown outcome"),
+        "{}",
+        refused.stderr()
+    );
+    let events = events_in(&fx.root().join(".shipper/current"));
+    assert!(
+        !events[events_before..]
+            .iter()
+            .any(|e| e["kind"] == "reconciled"),
+        "nothing assumed"
+    );
+
+    resume(&["--assume-uploaded", "oa@0.1.0"]).ok();
+    let events = events_in(&archived_published(&fx));
+    let assumed: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "reconciled" && e["by_operator"] == true)
+        .collect();
+    assert_eq!(assumed.len(), 1, "{events:?}");
+    assert_eq!(assumed[0]["name"], "oa");
+    assert_eq!(
+        count(&events, "upload_started", "oa"),
+        1,
+        "never uploaded twice"
+    );
+    assert_eq!(count(&events, "visible", "oa"), 1);
+    assert_eq!(registry.version_count("oa"), 1);
+    assert_eq!(registry.version_count("ob"), 1);
+}

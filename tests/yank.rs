@@ -644,3 +644,76 @@ fn sigkill_after_the_kth_event_then_resume_yanks_every_version_exactly_once() {
         "only {interrupted} runs were killed mid-way"
     );
 }
+
+/// SIGINT while a yank run waits for its rate limit: it stops at once
+/// (exit 130, outcome `interrupted`), nothing more is requested; the same
+/// command again finishes, keeping the pace from the journal.
+#[test]
+fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
+    use std::os::unix::process::CommandExt as _;
+    use std::time::{Duration, Instant};
+
+    let registry = TestRegistry::start();
+    let (fx, _receipt) = published_demo(&registry);
+    let plan = latest_plan(&fx, &registry);
+    // One yank per second once the first is out.
+    let manifest = fx.root().join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(
+        "\n[workspace.metadata.shipper.pacing]\nyanks = { burst = 1, per-seconds = 60 }\ntime-scale = 60\n",
+    );
+    std::fs::write(&manifest, text).unwrap();
+
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
+    cmd.args(["shipper", "yank", "--plan", plan.to_str().unwrap()])
+        .args(["--retry-delay-ms", "20", "--confirm-poll-ms", "20"])
+        .current_dir(fx.root())
+        .env("CARGO_HOME", fx.cargo_home())
+        .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let events = fx.root().join(".shipper/yank/current/events.jsonl");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&events).is_ok_and(|t| t.contains("\"yank_paced\"")) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the yank run ended first"
+        );
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: kill(2) of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let sent = Instant::now();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        sent.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        sent.elapsed()
+    );
+    let recorded = support::events_in(&fx.root().join(".shipper/yank/current"));
+    assert_eq!(recorded.last().unwrap()["outcome"], "interrupted");
+    assert_eq!(
+        recorded
+            .iter()
+            .filter(|e| e["kind"] == "yank_requested")
+            .count(),
+        1,
+        "nothing requested after the signal"
+    );
+
+    yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]).ok();
+    for name in DEMO_CRATES {
+        assert_eq!(yanked(&registry, name, "0.1.0"), Some(true), "{name}");
+    }
+}

@@ -35,6 +35,9 @@ pub enum Exit {
     /// `--stop-after` stopped the run before it finished, cleanly: to be
     /// continued by the next `publish` (or `resume`) with the same state directory.
     ToBeContinued = 8,
+    /// `publish`, `resume`, `yank`: stopped by SIGINT or SIGTERM, what was in
+    /// flight recorded; run `cargo shipper resume` (or `yank` again).
+    Interrupted = 130,
 }
 
 impl Exit {
@@ -47,6 +50,7 @@ impl Exit {
             return match failed.outcome {
                 RunOutcome::Partial | RunOutcome::Unknown => Exit::Partial,
                 RunOutcome::NeedsOperator => Exit::NeedsOperator,
+                RunOutcome::Interrupted => Exit::Interrupted,
                 RunOutcome::NothingUploaded | RunOutcome::Success => Exit::Failure,
             };
         }
@@ -56,6 +60,7 @@ impl Exit {
         if let Some(failed) = error.downcast_ref::<YankFailed>() {
             return match failed.outcome {
                 YankOutcome::Partial | YankOutcome::Unknown => Exit::Partial,
+                YankOutcome::Interrupted => Exit::Interrupted,
                 YankOutcome::NothingChanged | YankOutcome::Success => Exit::Failure,
             };
         }

@@ -28,6 +28,8 @@ pub struct PublishArgs {
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
+    interrupt: InterruptArgs,
+    #[command(flatten)]
     packages: PackageArgs,
     #[command(flatten)]
     registry: RegistryArgs,
@@ -37,8 +39,47 @@ pub struct PublishArgs {
 /// and registry it started with; refuses when there is none or the plan changed
 #[derive(Debug, clap::Args)]
 pub struct ResumeArgs {
+    /// After checking the registry by hand: this upload of unknown outcome did not land
+    /// (it is uploaded again); journaled
+    #[arg(long, value_name = "NAME@VERSION", value_parser = parse_crate_at)]
+    assume_not_uploaded: Vec<(String, String)>,
+    /// After checking the registry by hand: this upload of unknown outcome landed (it is
+    /// confirmed in the index with the journal's checksum before its dependents go out); journaled
+    #[arg(long, value_name = "NAME@VERSION", value_parser = parse_crate_at)]
+    assume_uploaded: Vec<(String, String)>,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    interrupt: InterruptArgs,
+}
+
+fn parse_crate_at(text: &str) -> Result<(String, String), String> {
+    match text.split_once('@') {
+        Some((name, version)) if !name.is_empty() && !version.is_empty() => {
+            Ok((name.to_owned(), version.to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}`: expected NAME@VERSION, e.g. my-crate@1.2.0"
+        )),
+    }
+}
+
+/// SIGINT and SIGTERM (`publish`, `resume`).
+#[derive(Debug, clap::Args)]
+struct InterruptArgs {
+    /// After SIGINT or SIGTERM, how long uploads in flight may take to finish, in seconds
+    /// (a second signal stops at once)
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    grace: u64,
+}
+
+impl InterruptArgs {
+    /// Listen for the signals from now on; the run's stop flag and grace.
+    fn install(&self, tuning: &mut RunTuning) -> anyhow::Result<()> {
+        tuning.stop = ops::stop_on_signals()?;
+        tuning.grace = Duration::from_secs(self.grace);
+        Ok(())
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,6 +110,11 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true,
           value_parser = clap::value_parser!(i64).range(1..=100))]
     pub(super) max_attempts: i64,
+    /// How long one upload request may take, in seconds; a later run waits this long after an
+    /// interrupted upload before counting it as not landed
+    #[arg(long, value_name = "SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(super) upload_timeout: u64,
     /// First retry delay in milliseconds (it doubles, with jitter); for tests
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     pub(super) retry_delay_ms: u64,
@@ -150,6 +196,7 @@ pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()
     let selection = args.packages.selection();
     let target = args.registry.target();
     let mut opts = opts(&args.run, Mode::Publish, selection, target)?;
+    args.interrupt.install(&mut opts.tuning)?;
     opts.dry_run = args.dry_run;
     opts.abandon_unfinished = args.abandon_unfinished;
     opts.require_rehearsal = args.require_rehearsal;
@@ -157,12 +204,24 @@ pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()
 }
 
 pub fn exec_resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<()> {
-    let opts = opts(
+    let mut opts = opts(
         &args.run,
         Mode::Resume,
         Selection::default(),
         TargetChoice::Default,
     )?;
+    args.interrupt.install(&mut opts.tuning)?;
+    let assume = |list: &[(String, String)], uploaded| {
+        list.iter()
+            .map(move |(name, version)| ops::Assumption {
+                name: name.clone(),
+                version: version.clone(),
+                uploaded,
+            })
+            .collect::<Vec<_>>()
+    };
+    opts.assume = assume(&args.assume_not_uploaded, false);
+    opts.assume.extend(assume(&args.assume_uploaded, true));
     run(global, &args.run, &opts)
 }
 
@@ -192,6 +251,7 @@ fn opts(
         stand_in: None,
         stand_in_index: Vec::new(),
         ci: ci(run),
+        assume: Vec::new(),
     })
 }
 
@@ -203,6 +263,9 @@ pub(super) fn tuning(run: &RunArgs) -> RunTuning {
         retry_delay: Duration::from_millis(run.retry_delay_ms),
         confirm_timeout: Duration::from_secs(run.confirm_timeout),
         confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
+        stop: Default::default(),
+        grace: Duration::ZERO,
+        upload_timeout: Duration::from_secs(run.upload_timeout),
     }
 }
 

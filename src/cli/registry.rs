@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::cli::args::{GlobalArgs, MessageFormat};
 use crate::local_registry::{
-    Knobs, LocalRegistry, RegistryConfig, StopSignal, UploadFault, parse_upload_fault,
+    Knobs, LocalRegistry, RateLimit, RegistryConfig, StopSignal, UploadFault, parse_upload_fault,
 };
 use crate::report;
 use crate::secret::{Secret, TokenOrigin};
@@ -68,6 +68,19 @@ struct ServeArgs {
     /// Index files answer 200 with a body that is not an index entry
     #[arg(long, help_heading = "Testing")]
     garbage_index: bool,
+    /// Answer every version lookup in the web API (`GET /api/v1/crates/NAME/VERSION`) with an
+    /// empty 404, as kellnr does
+    #[arg(long, help_heading = "Testing")]
+    no_version_api: bool,
+    /// Enforce a registry's rate limits: `crates-io` (new crates: a burst of 5, then 1 per 10
+    /// minutes; new versions: 30, then 1 per minute; yanks: 100, then 1 per minute; 429 with
+    /// Retry-After beyond them)
+    #[arg(long, value_name = "PROFILE", value_parser = ["crates-io"], help_heading = "Testing")]
+    rate_limit: Option<String>,
+    /// Run the rate limits' clock N times faster
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = "Testing")]
+    time_scale: u32,
 }
 
 pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
@@ -100,6 +113,10 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
             fail_reads_after_uploads: args.fail_reads_after,
             garbage_index: args.garbage_index,
             stall_timeout: None,
+            no_version_api: args.no_version_api,
+            rate_limit: args.rate_limit.map(|_| RateLimit {
+                time_scale: args.time_scale,
+            }),
         },
     };
     let registry = LocalRegistry::start(config)?;

@@ -162,6 +162,7 @@ pub fn exec_yank(global: &GlobalArgs, args: YankArgs) -> anyhow::Result<()> {
         retry_base: Duration::from_millis(args.retry_delay_ms),
         confirm_timeout: Duration::from_secs(args.confirm_timeout),
         confirm_poll: Duration::from_millis(args.confirm_poll_ms.max(1)),
+        stop: ops::stop_on_signals()?,
     };
     let mut reporter =
         report::yank::YankReporter::new(args.message_format == MessageFormat::Json, global.quiet);

@@ -107,6 +107,7 @@ pub fn check_registry(
                     name: name.clone(),
                     version,
                     found_sha256: Some(sha256),
+                    by_operator: false,
                 })?;
                 check.to_confirm.push(name);
             }

@@ -250,6 +250,9 @@ fn opts(jobs: usize) -> EngineOpts {
         confirm_poll: Duration::from_millis(1),
         pacing: None,
         stop_at: None,
+        stop: crate::engine::StopFlag::new(),
+        grace: Duration::from_secs(5),
+        request_window: Duration::ZERO,
     }
 }
 

@@ -9,6 +9,8 @@ mod check;
 mod double_tests;
 mod pacing;
 mod reconcile;
+mod settle;
+mod stop;
 mod token;
 mod upload;
 mod workers;
@@ -16,6 +18,7 @@ mod yank;
 
 pub use check::{RegistryCheck, check_registry};
 pub use reconcile::settle_unknown_outcomes;
+pub use stop::StopFlag;
 pub use token::{Lifecycle, PreparedTokens, TokenSource, TokenUnavailable};
 pub use upload::{Prepared, upload_all, upload_all_with};
 pub use yank::{YankOpts, yank_all};
@@ -47,6 +50,16 @@ pub struct EngineOpts {
     pub pacing: Option<PacingProfile>,
     /// Start no upload after this instant (`--stop-after`); in-flight ones settle.
     pub stop_at: Option<std::time::Instant>,
+    /// Raised by a signal: start nothing new, let uploads in flight finish
+    /// within `grace`, end the run as interrupted.
+    pub stop: StopFlag,
+    /// How long uploads in flight may take once `stop` is raised; then they
+    /// are cut off (their outcome stays unknown, settled by the next run).
+    pub grace: Duration,
+    /// How long after its intent an upload request of an earlier process
+    /// may still land (the client's upload timeout): an intent that young
+    /// is not settled as absent before then.
+    pub request_window: Duration,
 }
 
 /// Writes events to the journal, then shows them to the sink (a publish

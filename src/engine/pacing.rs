@@ -41,6 +41,14 @@ impl PacingProfile {
             .max(self.new_versions.eta(new_versions))
     }
 
+    /// The same limits on a clock `scale` times faster (testing).
+    pub fn time_scaled(self, scale: u32) -> Self {
+        PacingProfile {
+            new_crates: self.new_crates.time_scaled(scale),
+            new_versions: self.new_versions.time_scaled(scale),
+        }
+    }
+
     pub fn bucket(&self, new_crate: bool) -> Bucket {
         if new_crate {
             self.new_crates
@@ -51,6 +59,14 @@ impl PacingProfile {
 }
 
 impl Bucket {
+    /// The same bucket on a clock `scale` times faster (testing).
+    pub fn time_scaled(self, scale: u32) -> Self {
+        Bucket {
+            every: self.every / scale.max(1),
+            ..self
+        }
+    }
+
     /// How long to wait at `now_ms` before the next upload, given the start
     /// times (ms) of earlier uploads of this kind.
     pub fn wait(&self, history_ms: &[u64], now_ms: u64) -> Duration {

@@ -8,13 +8,16 @@
 //! uploads up to `--jobs`, then react to what the threads report
 //! ([`on_uploaded`](UploadLoop::on_uploaded), [`on_confirmed`](UploadLoop::on_confirmed),
 //! [`on_index_failing`](UploadLoop::on_index_failing)), sleeping until
-//! [`next_deadline`](UploadLoop::next_deadline) when nothing arrives.
+//! [`next_deadline`](UploadLoop::next_deadline) when nothing arrives;
+//! [`on_stop`](UploadLoop::on_stop) when the caller's stop flag is raised
+//! (a signal): nothing new starts, only the uploads in flight are waited
+//! for, up to the grace period.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use super::reconcile::reconcile;
+use super::settle::{Probe, Windows, index_window, intent_age, probe};
 use super::token::{Lifecycle, PreparedTokens, TokenSource};
 use super::workers::{ConfirmRequest, Done, Task, poller, worker};
 use super::{EngineOpts, Recorder, backoff};
@@ -90,12 +93,17 @@ fn drive(
     jobs: usize,
 ) -> Result<(), JournalError> {
     loop {
+        if run.opts.stop.is_raised() && run.stopping.is_none() {
+            run.on_stop()?;
+        }
         run.admit();
         run.dispatch(jobs)?;
         if run.is_finished() {
             return Ok(());
         }
-        match done.recv_timeout(run.next_deadline()) {
+        // A signal is seen within this long, whatever else the loop waits for.
+        let wait = run.next_deadline().min(STOP_POLL);
+        match done.recv_timeout(wait) {
             Ok(Done::Uploaded { name, result, ms }) => run.on_uploaded(&name, result, ms)?,
             Ok(Done::Confirmed {
                 name,
@@ -131,6 +139,17 @@ enum Next {
     GiveUp,
 }
 
+/// How often the loop looks at the stop flag while it waits.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+/// How often an upload of unknown outcome is asked about while the
+/// registry cannot show it yet.
+const SETTLE_POLL: Duration = Duration::from_millis(500);
+
+/// Bounds of the margin a paced upload waits beyond its token (1 %).
+const PACING_MARGIN_MIN: Duration = Duration::from_millis(5);
+const PACING_MARGIN_MAX: Duration = Duration::from_secs(1);
+
 /// Longest wait a 429 can impose on one retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
@@ -163,6 +182,14 @@ struct UploadLoop<'l, 'a> {
     /// No new uploads start (credentials refused, or the stop time came);
     /// in-flight ones settle.
     halted: bool,
+    /// Crates to settle with the registry before anything else happens to
+    /// them (besides `ambiguous` ones: an "already uploaded" answer the
+    /// registry does not show yet).
+    settling: BTreeSet<String>,
+    /// Stopping (a signal): until when the uploads in flight may run.
+    stopping: Option<Instant>,
+    /// The grace period ran out and the uploads in flight were cut off.
+    cut_off: bool,
     /// `None` once closed.
     tasks: Option<mpsc::Sender<Task<'l>>>,
     confirms: Option<mpsc::Sender<ConfirmRequest>>,
@@ -208,6 +235,9 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             tokens: &PreparedTokens,
             sent_with: BTreeMap::new(),
             halted: false,
+            settling: BTreeSet::new(),
+            stopping: None,
+            cut_off: false,
             tasks: Some(tasks),
             confirms: Some(confirms),
         };
@@ -239,6 +269,9 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     /// Crates whose dependencies are all visible join the ready queue in
     /// plan order; retries whose time has come go to its front.
     fn admit(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
         let mut newly = self.plan.take_ready();
         newly.sort_by_key(|n| self.position.get(n).copied().unwrap_or(usize::MAX));
         self.ready.extend(newly);
@@ -257,27 +290,56 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         if self.opts.stop_at.is_some_and(|at| Instant::now() >= at) {
             self.halted = true;
         }
-        while self.in_flight < jobs && !self.halted {
-            let Some(name) = self.ready.front().cloned() else {
-                return Ok(());
-            };
-            if self.rec.state().crates[&name].status == CrateStatus::Ambiguous {
-                self.ready.pop_front();
-                self.settle(&name)?;
-                continue;
+        while self.in_flight < jobs && self.stopping.is_none() && !self.halted {
+            // The first ready crate that may go now: one to settle, or one
+            // its rate limit lets through (a new crate waiting for its limit
+            // does not hold back new versions behind it, nor the reverse).
+            let mut soonest: Option<(Duration, usize)> = None;
+            let mut chosen = None;
+            for (i, name) in self.ready.iter().enumerate() {
+                if self.rec.state().crates[name].status == CrateStatus::Ambiguous
+                    || self.settling.contains(name)
+                {
+                    chosen = Some(i);
+                    break;
+                }
+                match self.pacing_wait(self.prepared[name.as_str()].new_crate) {
+                    None => {
+                        chosen = Some(i);
+                        break;
+                    }
+                    Some(wait) if soonest.is_none_or(|(w, _)| wait < w) => {
+                        soonest = Some((wait, i));
+                    }
+                    Some(_) => {}
+                }
             }
-            let p = self.prepared[name.as_str()];
-            if let Some(wait) = self.pacing_wait(p.new_crate) {
-                if self.paced.as_ref().is_none_or(|(n, _)| *n != name) {
-                    self.rec.record(Event::Paced {
-                        name: name.clone(),
-                        version: p.job.version.clone(),
-                        wait_ms: wait.as_millis() as u64,
-                    })?;
+            let Some(i) = chosen else {
+                if let Some((wait, i)) = soonest {
+                    let name = self.ready[i].clone();
+                    // Said once per crate; the deadline follows the model.
+                    if self.paced.as_ref().is_none_or(|(n, _)| *n != name) {
+                        self.rec.record(Event::Paced {
+                            name: name.clone(),
+                            version: self.prepared[name.as_str()].job.version.clone(),
+                            wait_ms: wait.as_millis() as u64,
+                        })?;
+                    }
                     self.paced = Some((name, Instant::now() + wait));
                 }
                 return Ok(());
+            };
+            let name = self.ready.remove(i).expect("chosen from the queue");
+            if self.rec.state().crates[&name].status == CrateStatus::Ambiguous
+                || self.settling.contains(&name)
+            {
+                self.settle(&name)?;
+                continue;
             }
+            if self.paced.as_ref().is_some_and(|(n, _)| *n == name) {
+                self.paced = None;
+            }
+            let p = self.prepared[name.as_str()];
             let token = match self.tokens.token_for(p) {
                 Ok((token, lifecycle)) => {
                     self.record_lifecycle(lifecycle)?;
@@ -285,13 +347,11 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                 }
                 Err(error) => {
                     // No token for it: it does not go out, nor what needs it.
-                    self.ready.pop_front();
                     self.block_dependents(&name)?;
                     self.halted |= self.tokens.on_refused(&name, &error.message);
                     continue;
                 }
             };
-            self.ready.pop_front();
             let tries = self.tries.entry(name.clone()).or_default();
             tries.attempt += 1;
             let attempt = tries.attempt;
@@ -351,6 +411,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         if let (Err(error), Some(used)) = (&result, &used)
             && error.auth == Some(AuthRefusal::Expired)
             && tries.renewed_attempt != tries.attempt
+            && self.stopping.is_none()
         {
             tries.renewed_attempt = tries.attempt;
             if let Ok(lifecycle) = self.tokens.renew(name, used) {
@@ -372,7 +433,9 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                     attempt: tries.attempt,
                     ms,
                 })?;
-                self.watch(name);
+                if self.stopping.is_none() {
+                    self.watch(name);
+                }
                 return Ok(());
             }
             Err(error) => error,
@@ -383,6 +446,11 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         let tries = *tries;
         if error.auth.is_some() && self.tokens.on_refused(name, &error.message) {
             self.halted = true;
+        }
+        if self.stopping.is_some() {
+            // Recorded, nothing more: an outcome that may have landed stays
+            // unknown (`ambiguous`) and the next run settles it first.
+            return self.record_failure(p, tries, &error);
         }
         match self.on_failed(p, tries, &error)? {
             Next::Confirm => self.watch(name),
@@ -402,39 +470,39 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         error: &UploadError,
     ) -> Result<Next, JournalError> {
         let (name, version) = (&p.job.name, &p.job.version);
-        self.rec.record(Event::UploadFailed {
-            name: name.clone(),
-            version: version.clone(),
-            attempt: tries.attempt,
-            class: error.class,
-            message: error.message.clone(),
-            retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
-        })?;
+        self.record_failure(p, tries, error)?;
         let may_have_landed = error.already_uploaded
             || matches!(
                 error.class,
                 FailureClass::Ambiguous | FailureClass::Retryable | FailureClass::Unknown
             );
         if may_have_landed {
-            match reconcile(self.registry, name, version) {
-                Ok(found) => {
-                    let holding = Holding::of(found.as_deref(), Some(&p.job.sha256));
-                    self.rec.record(Event::Reconciled {
-                        name: name.clone(),
-                        version: version.clone(),
-                        found_sha256: found,
-                    })?;
+            match self.probe(name, version) {
+                Probe::Found(sha256) => {
+                    let holding = Holding::of(Some(&sha256), Some(&p.job.sha256));
+                    self.record_reconciled(name, version, Some(sha256))?;
                     match holding {
                         Holding::Ours => return Ok(Next::Confirm),
-                        Holding::Theirs { .. } => return Ok(Next::GiveUp),
-                        // "Already uploaded", yet absent: not ours to retry.
-                        Holding::Absent if error.already_uploaded => return Ok(Next::GiveUp),
-                        Holding::Absent => {}
+                        Holding::Theirs { .. } | Holding::Absent => return Ok(Next::GiveUp),
                     }
+                }
+                Probe::Absent => {
+                    self.record_reconciled(name, version, None)?;
+                    // "Already uploaded", yet absent: not ours to retry.
+                    if error.already_uploaded {
+                        return Ok(Next::GiveUp);
+                    }
+                }
+                // An index that lags (and an API that cannot tell): asked
+                // again, before any new upload of this crate.
+                Probe::NotYet { left } => {
+                    self.settling.insert(name.clone());
+                    return Ok(Next::RetryAt(Instant::now() + left.min(SETTLE_POLL)));
                 }
                 // Still unknown (the crate stays `ambiguous`): dispatching
                 // settles it before any new upload, and gives up after enough tries.
-                Err(_) => {
+                Probe::CannotTell(_) => {
+                    self.settling.insert(name.clone());
                     let delay = backoff(self.opts.retry_base, self.opts.retry_cap, tries.counted);
                     return Ok(Next::RetryAt(Instant::now() + delay));
                 }
@@ -461,30 +529,59 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         Ok(Next::RetryAt(Instant::now() + delay))
     }
 
+    fn record_failure(
+        &mut self,
+        p: &Prepared,
+        tries: Tries,
+        error: &UploadError,
+    ) -> Result<(), JournalError> {
+        self.rec.record(Event::UploadFailed {
+            name: p.job.name.clone(),
+            version: p.job.version.clone(),
+            attempt: tries.attempt,
+            class: error.class,
+            message: error.message.clone(),
+            retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
+        })
+    }
+
+    /// A signal asked the run to stop: nothing new starts (queued crates,
+    /// retries and settling wait for the next run), confirmations are left
+    /// to the next run, and the uploads in flight get the grace period.
+    fn on_stop(&mut self) -> Result<(), JournalError> {
+        self.stopping = Some(Instant::now() + self.opts.grace);
+        self.ready.clear();
+        self.retries.clear();
+        self.paced = None;
+        // The poller ends on the flag; its pending confirmations are not
+        // waited for (uploaded crates are confirmed by the next run).
+        self.confirming = 0;
+        self.tasks = None;
+        self.confirms = None;
+        self.rec.record(Event::Stopping {
+            in_flight: self.in_flight as u32,
+            grace_ms: self.opts.grace.as_millis() as u64,
+        })
+    }
+
     /// Ask the registry about a crate whose last attempt may have landed,
     /// before it is sent again.
     fn settle(&mut self, name: &str) -> Result<(), JournalError> {
         let current = self.rec.state().crates[name].clone();
-        match reconcile(self.registry, name, &current.version) {
-            Ok(found) => {
-                let holding = Holding::of(found.as_deref(), current.sha256.as_deref());
-                self.rec.record(Event::Reconciled {
-                    name: name.to_owned(),
-                    version: current.version.clone(),
-                    found_sha256: found,
-                })?;
-                match holding {
-                    Holding::Ours => self.watch(name),
-                    Holding::Theirs { .. } => self.block_dependents(name)?,
-                    // Did not land: upload it again, now.
-                    Holding::Absent => self.ready.push_front(name.to_owned()),
-                }
+        let found = match self.probe(name, &current.version) {
+            Probe::Found(sha256) => Some(sha256),
+            Probe::Absent => None,
+            Probe::NotYet { left } => {
+                let due = Instant::now() + left.min(SETTLE_POLL);
+                self.retries.push((due, name.to_owned()));
+                return Ok(());
             }
-            Err(error) => {
+            Probe::CannotTell(error) => {
                 let tries = self.tries.entry(name.to_owned()).or_default();
                 tries.lookups_failed += 1;
                 let failures = tries.lookups_failed;
                 if failures >= self.opts.max_attempts {
+                    self.settling.remove(name);
                     self.rec.record(Event::Unsettled {
                         name: name.to_owned(),
                         version: current.version.clone(),
@@ -496,9 +593,44 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                     let delay = backoff(self.opts.retry_base, self.opts.retry_cap, failures);
                     self.retries.push((Instant::now() + delay, name.to_owned()));
                 }
+                return Ok(());
             }
+        };
+        self.settling.remove(name);
+        let holding = Holding::of(found.as_deref(), current.sha256.as_deref());
+        self.record_reconciled(name, &current.version, found)?;
+        match holding {
+            Holding::Ours => self.watch(name),
+            Holding::Theirs { .. } => self.block_dependents(name)?,
+            // Did not land: upload it again, now.
+            Holding::Absent => self.ready.push_front(name.to_owned()),
         }
         Ok(())
+    }
+
+    /// Ask the registry once about an upload of this run that ended with
+    /// an unknown outcome (its request is over: only the index's lag counts).
+    fn probe(&self, name: &str, version: &str) -> Probe {
+        let windows = Windows {
+            request: Duration::ZERO,
+            index: index_window(self.rec.state()),
+        };
+        let age = intent_age(self.rec.journal().records(), name);
+        probe(self.registry, name, version, age, windows)
+    }
+
+    fn record_reconciled(
+        &mut self,
+        name: &str,
+        version: &str,
+        found_sha256: Option<String>,
+    ) -> Result<(), JournalError> {
+        self.rec.record(Event::Reconciled {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            found_sha256,
+            by_operator: false,
+        })
     }
 
     /// The poller's answer for a crate it was watching.
@@ -509,7 +641,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         ms: u64,
         index_error: Option<String>,
     ) -> Result<(), JournalError> {
-        self.confirming -= 1;
+        self.confirming = self.confirming.saturating_sub(1);
         let version = self.rec.state().crates[name].version.clone();
         if visible {
             failpoint::hit("after-confirm", || {});
@@ -519,6 +651,8 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                 ms,
             })?;
             self.plan.mark_confirmed(name);
+        } else if self.stopping.is_some() {
+            // Given up because the run stops, not because it timed out.
         } else {
             self.rec.record(Event::VisibilityTimedOut {
                 name: name.to_owned(),
@@ -541,9 +675,17 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         })
     }
 
-    /// Nothing arrived before the deadline: a paced crate may go now.
+    /// Nothing arrived before the deadline (a paced crate may go now: the
+    /// next dispatch sees it); a stopping run past its grace cuts off the uploads still in flight
+    /// (their workers answer at once with an error of unknown outcome).
     fn on_timeout(&mut self) {
-        self.paced = None;
+        if let Some(until) = self.stopping
+            && Instant::now() >= until
+            && !self.cut_off
+        {
+            self.cut_off = true;
+            self.registry.cut_off_writes();
+        }
     }
 
     /// How long to wait for the threads before something is due here.
@@ -554,6 +696,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             .map(|(due, _)| *due)
             .chain(self.paced.as_ref().map(|(_, until)| *until))
             .chain(self.opts.stop_at.filter(|_| !self.halted))
+            .chain(self.stopping.filter(|_| !self.cut_off))
             .min();
         next_due.map_or(Duration::from_secs(3600), |due| {
             due.saturating_duration_since(Instant::now())
@@ -575,6 +718,8 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         let state = self.rec.state();
         if state.all_done() {
             RunOutcome::Success
+        } else if self.stopping.is_some() {
+            RunOutcome::Interrupted
         } else if self.needs_operator {
             RunOutcome::NeedsOperator
         } else if state.any_uploaded() {
@@ -621,7 +766,13 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         } else {
             &times.new_versions
         };
-        let wait = profile.bucket(new_crate).wait(history, now_ms());
+        let bucket = profile.bucket(new_crate);
+        // A token is taken as there only a margin after the model says so:
+        // the registry's clock starts at the first request's arrival, a
+        // little after this journal's time for it.
+        let margin = (bucket.every / 100).clamp(PACING_MARGIN_MIN, PACING_MARGIN_MAX);
+        let now = now_ms().saturating_sub(margin.as_millis() as u64);
+        let wait = bucket.wait(history, now);
         (!wait.is_zero()).then_some(wait)
     }
 }

@@ -79,6 +79,9 @@ pub(super) fn worker(
     }
 }
 
+/// How often the poller looks at the stop flag while it sleeps.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
 /// Watch the index for every requested version: fresh reads, a short
 /// interval while a new version usually appears, then gentle backoff, with
 /// jitter; answers when the version shows with our checksum or its time is up.
@@ -102,9 +105,16 @@ pub(super) fn poller(
     let mut reported: Option<String> = None;
     let mut open = true;
     while open || !pending.is_empty() {
+        // A stopping run does not wait for confirmations: the next run's.
+        if opts.stop.is_raised() {
+            return;
+        }
         let received = match pending.iter().map(|p| p.next).min() {
             Some(next) if !open => {
-                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                std::thread::sleep(
+                    next.saturating_duration_since(Instant::now())
+                        .min(STOP_POLL),
+                );
                 None
             }
             None if !open => None,

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Recorder, backoff};
+use super::{Recorder, StopFlag, backoff};
 use crate::journal::{
     YankEvent, YankOutcome, YankSkipReason, YankState, YankStatus, YankTarget, now_ms,
 };
@@ -31,6 +31,21 @@ pub struct YankOpts {
     pub confirm_poll: Duration,
     /// The registry's limit on yanks and unyanks.
     pub pacing: Option<Bucket>,
+    /// Raised by a signal: no new request starts; waits end at once.
+    pub stop: StopFlag,
+}
+
+/// Sleep for `wait`, or less if the run is asked to stop; whether it was.
+fn nap(opts: &YankOpts, wait: Duration) -> bool {
+    let until = Instant::now() + wait;
+    while !opts.stop.is_raised() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+    true
 }
 
 /// Where a version stands before the run asks anything.
@@ -60,6 +75,9 @@ pub fn yank_all(
 ) -> anyhow::Result<YankOutcome> {
     let want = !opts.undo;
     for target in targets {
+        if opts.stop.is_raised() {
+            return Ok(YankOutcome::Interrupted);
+        }
         let (name, version) = (target.name.clone(), target.version.clone());
         let status = rec.state().crates[&name].status;
         if status.is_done() {
@@ -107,6 +125,8 @@ pub fn yank_all(
     let state = rec.state();
     Ok(if state.all_done() {
         YankOutcome::Success
+    } else if opts.stop.is_raised() {
+        YankOutcome::Interrupted
     } else if state.any_changed() {
         YankOutcome::Partial
     } else {
@@ -149,7 +169,9 @@ fn change_one(
                     version: version.clone(),
                     wait_ms: wait.as_millis() as u64,
                 })?;
-                std::thread::sleep(wait);
+                if nap(opts, wait) {
+                    return Ok(());
+                }
             }
         }
         let attempt = rec.state().crates[name].run_attempts + 1;
@@ -190,11 +212,12 @@ fn change_one(
                 if rate_limited > MAX_RATE_LIMITED {
                     return Ok(());
                 }
-                std::thread::sleep(
-                    error
-                        .retry_after
-                        .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, rate_limited)),
-                );
+                let wait = error
+                    .retry_after
+                    .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, rate_limited));
+                if nap(opts, wait) {
+                    return Ok(());
+                }
             }
             FailureClass::Retryable | FailureClass::Ambiguous | FailureClass::Unknown => {
                 // The request may have landed: the index decides before
@@ -212,7 +235,9 @@ fn change_one(
                 if rec.state().crates[name].run_attempts >= opts.max_attempts {
                     return Ok(());
                 }
-                std::thread::sleep(backoff(opts.retry_base, opts.retry_cap, attempt));
+                if nap(opts, backoff(opts.retry_base, opts.retry_cap, attempt)) {
+                    return Ok(());
+                }
             }
         }
     }
@@ -247,7 +272,10 @@ fn confirm(
             })?;
             return Ok(());
         }
-        std::thread::sleep(interval);
+        // Stopping: the next run confirms it (its request is journaled).
+        if nap(opts, interval) {
+            return Ok(());
+        }
         interval = (interval * 3 / 2).min(Duration::from_secs(2));
     }
 }
@@ -378,6 +406,10 @@ mod tests {
     }
 
     fn run(registry: &Scripted) -> (YankOutcome, Vec<Record<YankEvent>>) {
+        run_stopping(registry, StopFlag::new())
+    }
+
+    fn run_stopping(registry: &Scripted, stop: StopFlag) -> (YankOutcome, Vec<Record<YankEvent>>) {
         let mut journal: Journal<YankState> = Journal::in_memory();
         let events = RefCell::new(Vec::new());
         let mut sink = |r: &Record<YankEvent>| events.borrow_mut().push(r.clone());
@@ -403,6 +435,7 @@ mod tests {
             confirm_timeout: Duration::from_millis(50),
             confirm_poll: Duration::from_millis(1),
             pacing: None,
+            stop,
         };
         let targets = [YankTarget {
             name: "a".into(),
@@ -426,6 +459,17 @@ mod tests {
                     .to_owned()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_raised_stop_flag_sends_no_request_and_ends_interrupted() {
+        let registry = Scripted::new(vec![]);
+        let stop = StopFlag::new();
+        stop.raise();
+        let (outcome, events) = run_stopping(&registry, stop);
+        assert_eq!(outcome, YankOutcome::Interrupted);
+        assert_eq!(*registry.requests.lock().unwrap(), 0);
+        assert_eq!(kinds(&events), ["yank_run_started"]);
     }
 
     #[test]

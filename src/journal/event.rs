@@ -106,6 +106,18 @@ pub enum Event {
         version: String,
         /// The checksum the registry holds for it, if it holds it.
         found_sha256: Option<String>,
+        /// Not asked: an operator checked the registry by hand and said so
+        /// (`resume --assume-uploaded` / `--assume-not-uploaded`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_operator: bool,
+    },
+    /// The registry does not show an upload of unknown outcome yet, and it
+    /// could still land (or an index that lags could still show it): asked
+    /// again for up to `wait_ms` before it counts as absent.
+    SettleWaiting {
+        name: String,
+        version: String,
+        wait_ms: u64,
     },
     /// The registry could not say whether an upload landed; the crate is left
     /// alone (never uploaded again blindly) for a person to check.
@@ -166,6 +178,12 @@ pub enum Event {
         expires_at_ms: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+    },
+    /// A signal asked the run to stop: nothing new starts; the uploads in
+    /// flight get `grace_ms` to finish.
+    Stopping {
+        in_flight: u32,
+        grace_ms: u64,
     },
     RunFinished {
         outcome: RunOutcome,
@@ -251,6 +269,8 @@ pub enum RunOutcome {
     Partial,
     /// An upload's outcome could not be settled: a person must look.
     NeedsOperator,
+    /// Stopped by a signal (SIGINT, SIGTERM): resume.
+    Interrupted,
     /// An outcome a newer cargo-shipper wrote.
     #[serde(other)]
     Unknown,
@@ -274,6 +294,7 @@ impl Event {
                 Event::UploadSucceeded { .. } => "upload_succeeded",
                 Event::UploadFailed { .. } => "upload_failed",
                 Event::Reconciled { .. } => "reconciled",
+                Event::SettleWaiting { .. } => "settle_waiting",
                 Event::Unsettled { .. } => "unsettled",
                 Event::Visible { .. } => "visible",
                 Event::IndexFailing { .. } => "index_failing",
@@ -283,6 +304,7 @@ impl Event {
                 Event::TokenMinted { .. } => "token_minted",
                 Event::TokenRenewed { .. } => "token_renewed",
                 Event::TokenRevoked { .. } => "token_revoked",
+                Event::Stopping { .. } => "stopping",
                 Event::RunFinished { .. } => "run_finished",
                 Event::Unknown => "unknown",
             }
@@ -299,6 +321,7 @@ impl Event {
             "upload_succeeded",
             "upload_failed",
             "reconciled",
+            "settle_waiting",
             "unsettled",
             "visible",
             "index_failing",
@@ -308,6 +331,7 @@ impl Event {
             "token_minted",
             "token_renewed",
             "token_revoked",
+            "stopping",
             "run_finished",
         ]
     }
@@ -322,6 +346,7 @@ impl Event {
             | Event::UploadSucceeded { name, .. }
             | Event::UploadFailed { name, .. }
             | Event::Reconciled { name, .. }
+            | Event::SettleWaiting { name, .. }
             | Event::Unsettled { name, .. }
             | Event::Visible { name, .. }
             | Event::IndexFailing { name, .. }

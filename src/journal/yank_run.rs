@@ -118,6 +118,8 @@ pub enum YankOutcome {
     Partial,
     /// No version changed.
     NothingChanged,
+    /// Stopped by a signal (SIGINT, SIGTERM): run the same command again.
+    Interrupted,
     /// An outcome a newer cargo-shipper wrote.
     #[serde(other)]
     Unknown,

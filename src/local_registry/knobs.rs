@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::rate_limit::{Action, Limiter, RateLimit};
+
 /// How a 429 says when to come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryAfter {
@@ -49,6 +51,12 @@ pub struct Knobs {
     /// A connection whose request head (or body) has not arrived whole after
     /// this long is cut off; `None`: [`STALL_TIMEOUT`].
     pub stall_timeout: Option<Duration>,
+    /// `GET /api/v1/crates/{name}/{version}` answers an empty 404 for every
+    /// version, as kellnr 6 does: the web API cannot say whether an upload
+    /// landed, only the index can.
+    pub no_version_api: bool,
+    /// crates.io's publish and yank rate limits (`--rate-limit crates-io`).
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// How long a request may take to arrive (a stalled client, slowloris).
@@ -60,11 +68,27 @@ impl Knobs {
     }
 }
 
+/// What the registry saw of uploads (tests and the chaos script read it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UploadCounts {
+    /// Upload requests that reached the handler.
+    pub requests: u32,
+    /// Of those, uploads of a version already stored (refused).
+    pub duplicates: u32,
+    /// Requests (uploads and yanks) answered 429 by the rate limits.
+    pub rate_limited: u32,
+}
+
 /// Knobs plus the counters and clocks they need at run time.
 #[derive(Debug, Default)]
 pub struct KnobState {
     pub knobs: Knobs,
     uploads: AtomicU32,
+    /// Uploads refused because the version was already stored.
+    duplicates: AtomicU32,
+    /// Requests answered 429 by the rate limits.
+    rate_limited: AtomicU32,
+    limiter: Option<Limiter>,
     /// `(lower-case name, version)` -> when it becomes visible.
     visible_at: Mutex<HashMap<(String, String), Instant>>,
     index_reads: Mutex<HashMap<String, u32>>,
@@ -73,9 +97,20 @@ pub struct KnobState {
 impl KnobState {
     pub fn new(knobs: Knobs) -> Self {
         KnobState {
+            limiter: knobs.rate_limit.map(Limiter::new),
             knobs,
             ..Default::default()
         }
+    }
+
+    /// Spend a rate-limit token (when limits are on), or how long to wait.
+    pub fn take_token(&self, token: &str, action: Action) -> Result<(), Duration> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        limiter.take(token, action).inspect_err(|_| {
+            self.rate_limited.fetch_add(1, Ordering::SeqCst);
+        })
     }
 
     /// Count an upload; the fault scripted for it, if any.
@@ -86,6 +121,20 @@ impl KnobState {
             .iter()
             .find(|(at, _)| *at == n)
             .map(|(_, fault)| *fault)
+    }
+
+    /// Count an upload refused as a duplicate of a stored version.
+    pub fn duplicate(&self) {
+        self.duplicates.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Upload requests handled so far, and those of versions already stored.
+    pub fn upload_counts(&self) -> UploadCounts {
+        UploadCounts {
+            requests: self.uploads.load(Ordering::SeqCst),
+            duplicates: self.duplicates.load(Ordering::SeqCst),
+            rate_limited: self.rate_limited.load(Ordering::SeqCst),
+        }
     }
 
     /// Whether crate reads fail now (see `fail_reads_after_uploads`).

@@ -5,6 +5,7 @@
 mod index_entry;
 mod knobs;
 mod oidc;
+mod rate_limit;
 mod server;
 mod stop;
 mod storage;
@@ -13,8 +14,9 @@ mod trusted;
 mod upstream;
 
 pub use index_entry::{IndexDep, IndexEntry};
-pub use knobs::{Knobs, RetryAfter, UploadFault, parse_upload_fault};
+pub use knobs::{Knobs, RetryAfter, UploadCounts, UploadFault, parse_upload_fault};
 pub use oidc::{TestIssuer, TestOidcProvider};
+pub use rate_limit::{Action, RateLimit};
 pub use stop::StopSignal;
 pub use trusted::{TrustedConfig, TrustedPublishing};
 
@@ -177,6 +179,11 @@ impl LocalRegistry {
     /// Minted tokens not revoked yet.
     pub fn live_minted_tokens(&self) -> usize {
         self.state.trusted.as_ref().map_or(0, |t| t.live_tokens())
+    }
+
+    /// Upload requests received so far, and those of versions already stored.
+    pub fn upload_counts(&self) -> UploadCounts {
+        self.state.knobs.upload_counts()
     }
 
     /// A `.cargo/config.toml` snippet naming this registry `name`.

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::index_entry::IndexEntry;
 use super::knobs::{KnobState, UploadFault};
+use super::rate_limit::Action;
 use super::storage::{self, Refusal, Storage};
 use super::trusted::{Grant, TrustState};
 use super::upstream::{Upstream, UpstreamFailure};
@@ -162,6 +163,12 @@ fn route(
         (&Method::PUT | &Method::DELETE, ["api", "v1", "crates", name, "owners"]) => {
             authorized(state, headers)
                 .unwrap_or_else(|| change_owners(state, name, body, method == Method::PUT))
+        }
+        (&Method::GET, ["api", "v1", "crates", _, _]) if state.knobs.knobs.no_version_api => {
+            Response::builder()
+                .status(StatusCode::NOT_FOUND)
+                .body(Full::new(Bytes::new()))
+                .expect("valid response")
         }
         (&Method::GET, ["api", "v1", "crates", name, version]) => {
             crate_info(state, name, Some(version))
@@ -411,6 +418,14 @@ fn publish(state: &State, body: &[u8]) -> Result<Reply, Dropped> {
         }
     }
     let upstream = |name: &str| theirs.get(name).cloned().unwrap_or_default();
+    let action = if state.storage.entries(&krate.name).is_empty() {
+        Action::NewCrate
+    } else {
+        Action::NewVersion
+    };
+    if let Err(wait) = state.knobs.take_token(&state.token, action) {
+        return Ok(too_many(action, wait));
+    }
     match state.storage.publish(&krate, tarball, metadata, &upstream) {
         Ok(entry) => {
             state.knobs.stored(&entry.name, &entry.vers);
@@ -422,7 +437,12 @@ fn publish(state: &State, body: &[u8]) -> Result<Reply, Dropped> {
                 &serde_json::json!({"warnings": {"invalid_categories": [], "invalid_badges": [], "other": []}}),
             ))
         }
-        Err(refusal) => Ok(refused(&refusal)),
+        Err(refusal) => {
+            if matches!(refusal, Refusal::Duplicate(_)) {
+                state.knobs.duplicate();
+            }
+            Ok(refused(&refusal))
+        }
     }
 }
 
@@ -525,7 +545,22 @@ fn change_owners(state: &State, name: &str, body: &[u8], add: bool) -> Reply {
     }
 }
 
+/// crates.io's 429: its words, and `Retry-After` in whole seconds.
+fn too_many(action: Action, wait: Duration) -> Reply {
+    let at = httpdate::fmt_http_date(std::time::SystemTime::now() + wait);
+    let mut reply = error(StatusCode::TOO_MANY_REQUESTS, &action.refusal(&at));
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    reply.headers_mut().insert(
+        header::RETRY_AFTER,
+        seconds.to_string().parse().expect("valid header value"),
+    );
+    reply
+}
+
 fn yank(state: &State, name: &str, version: &str, yanked: bool) -> Reply {
+    if let Err(wait) = state.knobs.take_token(&state.token, Action::Yank) {
+        return too_many(Action::Yank, wait);
+    }
     // The token's user is `OWNER`; a crate whose owners no longer include
     // it is someone else's, as on crates.io.
     if !state.storage.entries(name).is_empty()

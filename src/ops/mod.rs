@@ -9,6 +9,7 @@ mod preflight;
 mod provenance;
 mod publish;
 mod rehearse;
+mod signals;
 mod start;
 mod status;
 mod trusted;
@@ -26,12 +27,14 @@ pub use preflight::{
 };
 pub use provenance::{NewerCargo, linked_cargo_release, newer_user_cargo};
 pub use publish::{
-    Mode, PublishOpts, PublishReport, RunFailed, RunTuning, StartError, StoppedForLater, publish,
+    Assumption, AssumptionRefused, Mode, PublishOpts, PublishReport, RunFailed, RunTuning,
+    StartError, StoppedForLater, publish,
 };
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
     RehearseOpts, STAND_IN_NAME, rehearse,
 };
+pub use signals::{INTERRUPTED_EXIT, stop_on_signals};
 pub use status::{
     CrateRow, NextAction, RegistryTruth, RunSummary, StatusOpts, StatusReport, events, follow,
     status,

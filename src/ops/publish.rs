@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cargo_backend::{self, PackageRequest};
-use crate::engine::{self, EngineOpts, Prepared, Recorder};
+use crate::engine::{self, EngineOpts, Prepared, Recorder, StopFlag};
 use crate::journal::{
     CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
     SelectionRecord, StateDir,
@@ -60,6 +60,30 @@ pub struct PublishOpts {
     pub stand_in_index: Vec<String>,
     /// Trusted publishing and `--stop-after`.
     pub ci: CiOpts,
+    /// The operator's word on uploads the registry could not settle
+    /// (`resume --assume-uploaded` / `--assume-not-uploaded`).
+    pub assume: Vec<Assumption>,
+}
+
+/// "I checked the registry by hand: NAME@VERSION is (not) there."
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assumption {
+    pub name: String,
+    pub version: String,
+    pub uploaded: bool,
+}
+
+/// An assumption that does not apply to the journal.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`{name}@{version}` is not an upload of unknown outcome in this release ({why}); \
+     `--assume-uploaded`/`--assume-not-uploaded` only settle the crates an earlier run \
+     reported as unsettled (`cargo shipper status` lists them)"
+)]
+pub struct AssumptionRefused {
+    pub name: String,
+    pub version: String,
+    pub why: String,
 }
 
 /// How hard a run tries, as the command line sets it; `ops` turns it into
@@ -76,6 +100,14 @@ pub struct RunTuning {
     pub confirm_timeout: Duration,
     /// First interval between index polls.
     pub confirm_poll: Duration,
+    /// Raised by a signal (see `ops::stop_on_signals`): the run stops.
+    pub stop: StopFlag,
+    /// How long uploads in flight may finish once `stop` is raised.
+    pub grace: Duration,
+    /// How long one upload request may take; an upload of unknown outcome
+    /// from a killed run is not settled as absent before this long after
+    /// its intent.
+    pub upload_timeout: Duration,
 }
 
 impl RunTuning {
@@ -91,6 +123,9 @@ impl RunTuning {
             confirm_poll: self.confirm_poll,
             pacing,
             stop_at: None,
+            stop: self.stop.clone(),
+            grace: self.grace,
+            request_window: self.upload_timeout,
         }
     }
 }
@@ -346,7 +381,8 @@ fn run(
     } else {
         None
     };
-    let registry = LiveRegistry::connect(sparse_index, config, read_token)?;
+    let registry = LiveRegistry::connect(sparse_index, config, read_token)?
+        .with_upload_timeout(opts.tuning.upload_timeout);
     let done = journal.state().map_or(0, |s| {
         plan.crates
             .iter()
@@ -369,9 +405,11 @@ fn run(
         })?;
     }
 
+    apply_assumptions(&mut rec, &opts.assume)?;
     // Crates the registry cannot settle stay out of this run (the engine
     // reports them as needing an operator); never re-uploaded blindly.
-    let unsettled = engine::settle_unknown_outcomes(&mut rec, &registry)?;
+    let unsettled =
+        engine::settle_unknown_outcomes(&mut rec, &registry, &opts.tuning.engine(None))?;
     let check = engine::check_registry(&mut rec, &registry, opts.tuning.jobs.max(4), &unsettled)?;
     let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
 
@@ -393,6 +431,9 @@ fn run(
         })?;
     }
 
+    if opts.tuning.stop.is_raised() {
+        return finish_interrupted(ws, &mut rec, dir, opts);
+    }
     // Crates uploaded earlier but not yet seen in the index are packaged
     // again (not uploaded): their dependents must resolve them from cargo's
     // overlay, since the index may still not list them.
@@ -414,6 +455,10 @@ fn run(
             .into_iter()
             .filter(|job| names.contains(&job.name))
             .collect::<Vec<_>>(),
+        Err(_) if opts.tuning.stop.is_raised() => {
+            // Most likely cut short by the same signal (cargo's build jobs).
+            return finish_interrupted(ws, &mut rec, dir, opts);
+        }
         Err(error) => {
             let error = with_replacement_hint(ws, plan, error);
             return finish_failed(ws, &mut rec, dir, opts, error);
@@ -484,6 +529,9 @@ fn run(
         });
     }
 
+    if opts.tuning.stop.is_raised() {
+        return finish_interrupted(ws, &mut rec, dir, opts);
+    }
     let mut engine_opts = opts.tuning.engine(pacing);
     engine_opts.stop_at = stop_at;
     let outcome = match &trusted {
@@ -632,6 +680,65 @@ pub(super) fn run_started(plan: &Plan, run: u32, selection: SelectionRecord, don
     }
 }
 
+/// Record the operator's word on unsettled uploads, each checked against
+/// the journal first (all or none).
+fn apply_assumptions(rec: &mut Recorder<'_>, assume: &[Assumption]) -> anyhow::Result<()> {
+    let state = rec.state().clone();
+    for a in assume {
+        let refuse = |why: String| AssumptionRefused {
+            name: a.name.clone(),
+            version: a.version.clone(),
+            why,
+        };
+        let c = state
+            .crates
+            .get(&a.name)
+            .ok_or_else(|| refuse("not in the plan".into()))?;
+        if c.version != a.version {
+            return Err(refuse(format!("the release has version {}", c.version)).into());
+        }
+        if !matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous) {
+            return Err(refuse(format!("its state is {:?}", c.status).to_lowercase()).into());
+        }
+    }
+    for a in assume {
+        let sent = state.crates[&a.name].sha256.clone();
+        rec.record(Event::Reconciled {
+            name: a.name.clone(),
+            version: a.version.clone(),
+            found_sha256: if a.uploaded { sent } else { None },
+            by_operator: true,
+        })?;
+    }
+    Ok(())
+}
+
+/// A signal arrived before the uploads began: record it and stop.
+fn finish_interrupted(
+    ws: &LoadedWorkspace,
+    rec: &mut Recorder<'_>,
+    dir: &StateDir,
+    opts: &PublishOpts,
+) -> anyhow::Result<PublishReport> {
+    if opts.dry_run {
+        return Err(anyhow::anyhow!("interrupted"));
+    }
+    rec.record(Event::Stopping {
+        in_flight: 0,
+        grace_ms: opts.tuning.grace.as_millis() as u64,
+    })?;
+    let outcome = RunOutcome::Interrupted;
+    let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)?;
+    rec.record(Event::RunFinished { outcome })?;
+    let state = rec.journal().state().expect("started").clone();
+    Err(RunFailed {
+        outcome,
+        message: failure_message(outcome, &state, &receipt),
+        state: Box::new(state),
+    }
+    .into())
+}
+
 fn finish_failed(
     ws: &LoadedWorkspace,
     rec: &mut Recorder<'_>,
@@ -682,13 +789,34 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
     let done = state.crates.values().filter(|c| c.status.is_done()).count();
     let total = state.crates.len();
     match outcome {
-        RunOutcome::NeedsOperator => format!(
-            "{done} of {total} crates are out; an upload's outcome could not be settled with the registry. \
-             Check the registry by hand, then `cargo shipper resume` (receipt: {})",
-            receipt.display()
-        ),
+        RunOutcome::NeedsOperator => {
+            let unsettled: Vec<String> = state
+                .crates_in_order()
+                .filter(|(_, c)| {
+                    matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous)
+                })
+                .map(|(name, c)| format!("{name}@{}", c.version))
+                .collect();
+            let example = unsettled
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "NAME@VERSION".into());
+            format!(
+                "{done} of {total} crates are out; the registry could not say whether {} landed. \
+                 Check the registry by hand, then `cargo shipper resume`; if it cannot tell, say what \
+                 you found: `cargo shipper resume --assume-not-uploaded {example}` (uploads it again) or \
+                 `--assume-uploaded {example}` (receipt: {})",
+                unsettled.join(", "),
+                receipt.display()
+            )
+        }
         RunOutcome::NothingUploaded => format!(
             "nothing was uploaded ({total} crates in the plan); see the errors above, then `cargo shipper publish` again"
+        ),
+        RunOutcome::Interrupted => format!(
+            "interrupted: {done} of {total} crates are out, uploads in flight were recorded; run \
+             `cargo shipper resume` to continue (receipt: {})",
+            receipt.display()
         ),
         _ => {
             let unconfirmed: Vec<&str> = state

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cargo_backend;
-use crate::engine::{self, Recorder, YankOpts};
+use crate::engine::{self, Recorder, StopFlag, YankOpts};
 use crate::journal::{
     FORMAT, Journal, Record, RunLock, StateDir, YankEvent, YankOutcome, YankPlan, YankRef,
     YankState, YankTarget,
@@ -34,6 +34,8 @@ pub struct YankRunOpts {
     pub retry_base: Duration,
     pub confirm_timeout: Duration,
     pub confirm_poll: Duration,
+    /// Raised by a signal (see `ops::stop_on_signals`): no new request starts.
+    pub stop: StopFlag,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +194,7 @@ pub fn yank(
         confirm_timeout: opts.confirm_timeout,
         confirm_poll: opts.confirm_poll,
         pacing,
+        stop: opts.stop.clone(),
     };
     let mut token = |t: &YankTarget| {
         cargo_backend::yank_token(
@@ -209,10 +212,14 @@ pub fn yank(
     if outcome != YankOutcome::Success {
         let done = state.crates.values().filter(|c| c.status.is_done()).count();
         let verb = if opts.undo { "unyanked" } else { "yanked" };
+        let (lead, fix) = match outcome {
+            YankOutcome::Interrupted => ("interrupted: ", ""),
+            _ => ("", "fix the cause shown above, then "),
+        };
         return Err(YankFailed {
             outcome,
             message: format!(
-                "{done} of {} versions are {verb}; fix the cause shown above, then run the same command again to finish (the journal in `{}` resumes it)",
+                "{lead}{done} of {} versions are {verb}; {fix}run the same command again to finish (the journal in `{}` resumes it)",
                 state.crates.len(),
                 dir.root().display()
             ),

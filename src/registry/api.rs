@@ -3,6 +3,8 @@
 //! error's type, and version lookups for reconciliation.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crates_io::Error as ApiError;
@@ -55,9 +57,15 @@ pub struct LookupError {
     pub message: String,
 }
 
+/// How long an upload request may take before the client gives up. A
+/// request of a killed run can still land until this long after it left.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
 pub struct RegistryApi {
     host: String,
     timeout: Duration,
+    /// Set by [`RegistryApi::cut_off_writes`]: uploads in flight abort.
+    cut_off: Arc<AtomicBool>,
 }
 
 impl RegistryApi {
@@ -65,13 +73,25 @@ impl RegistryApi {
     pub fn new(host: &str) -> Self {
         RegistryApi {
             host: host.trim_end_matches('/').to_owned(),
-            timeout: Duration::from_secs(120),
+            timeout: UPLOAD_TIMEOUT,
+            cut_off: Arc::default(),
         }
     }
 
     /// The API's base URL.
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    pub fn with_upload_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Abort uploads and yanks in flight (an interrupted run past its grace
+    /// period): they end as transport errors, outcome unknown.
+    pub fn cut_off_writes(&self) {
+        self.cut_off.store(true, Ordering::SeqCst);
     }
 
     pub fn upload(
@@ -92,6 +112,7 @@ impl RegistryApi {
             Some(token.expose().to_owned()),
             CurlClient {
                 timeout: self.timeout,
+                cut_off: Some(self.cut_off.clone()),
             },
             true,
         );
@@ -115,6 +136,7 @@ impl RegistryApi {
             Some(token.expose().to_owned()),
             OkGuard(CurlClient {
                 timeout: Duration::from_secs(60),
+                cut_off: Some(self.cut_off.clone()),
             }),
             true,
         );

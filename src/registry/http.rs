@@ -1,6 +1,8 @@
 //! A minimal blocking HTTP GET over libcurl (already linked through cargo),
 //! honouring the usual proxy environment variables as curl does.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::secret::Secret;
@@ -66,6 +68,16 @@ pub fn send(
     request: http::Request<Vec<u8>>,
     timeout: Duration,
 ) -> Result<http::Response<Vec<u8>>, HttpError> {
+    send_until(request, timeout, None)
+}
+
+/// [`send`], aborted (a transport error) once `cut_off` is set: a stopping
+/// run must not wait out a long upload.
+pub fn send_until(
+    request: http::Request<Vec<u8>>,
+    timeout: Duration,
+    cut_off: Option<&AtomicBool>,
+) -> Result<http::Response<Vec<u8>>, HttpError> {
     let url = request.uri().to_string();
     let wrap = |source| HttpError {
         url: url.clone(),
@@ -103,11 +115,20 @@ pub fn send(
         easy.post_fields_copy(&body).map_err(wrap)?;
         easy.custom_request("DELETE").map_err(wrap)?;
     }
+    if cut_off.is_some() {
+        easy.progress(true).map_err(wrap)?;
+    }
     let mut response_body = Vec::new();
     let mut response_headers: Vec<(String, String)> = Vec::new();
     {
         let mut sent = 0usize;
         let mut transfer = easy.transfer();
+        if let Some(cut_off) = cut_off {
+            // libcurl calls this at least once a second; `false` aborts.
+            transfer
+                .progress_function(|_, _, _, _| !cut_off.load(Ordering::SeqCst))
+                .map_err(wrap)?;
+        }
         transfer
             .read_function(|into| {
                 let n = (body.len() - sent).min(into.len());
@@ -151,6 +172,8 @@ pub fn send(
 /// `crates_io::HttpClient` over libcurl: usable from any thread.
 pub struct CurlClient {
     pub timeout: Duration,
+    /// Set: requests in flight are aborted.
+    pub cut_off: Option<Arc<AtomicBool>>,
 }
 
 impl crates_io::HttpClient for CurlClient {
@@ -160,6 +183,6 @@ impl crates_io::HttpClient for CurlClient {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, HttpError> {
-        send(request, self.timeout)
+        send_until(request, self.timeout, self.cut_off.as_deref())
     }
 }

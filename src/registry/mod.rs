@@ -8,7 +8,9 @@ mod owners;
 mod sparse;
 pub mod trusted;
 
-pub use api::{AuthRefusal, LookupError, RegistryApi, UploadError, classify, retry_after};
+pub use api::{
+    AuthRefusal, LookupError, RegistryApi, UPLOAD_TIMEOUT, UploadError, classify, retry_after,
+};
 pub use http::HttpError;
 pub use owners::{OwnersError, TokenUser, crate_owners, download_crate, token_user};
 pub use sparse::{IndexError, IndexVersion, SparseIndexReader};
@@ -46,6 +48,10 @@ pub trait Registry: Sync {
     /// The checksum the web API reports (it can know before the index does).
     fn api_checksum(&self, name: &str, version: &str) -> Result<Option<String>, LookupError>;
     fn upload(&self, job: &UploadJob, token: &Secret) -> Result<(), UploadError>;
+    /// Abort requests that change the registry (uploads, yanks) in flight:
+    /// a stopping run past its grace period. They end with an error of
+    /// unknown outcome.
+    fn cut_off_writes(&self) {}
 }
 
 /// What a yank run needs from a registry.
@@ -150,6 +156,14 @@ impl LiveRegistry {
     }
 }
 
+impl LiveRegistry {
+    /// How long one upload request may take (default [`UPLOAD_TIMEOUT`]).
+    pub fn with_upload_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.api = self.api.with_upload_timeout(timeout);
+        self
+    }
+}
+
 impl Registry for LiveRegistry {
     fn lookup(&self, name: &str, version: &str) -> Result<Lookup, IndexError> {
         let wanted = semver::Version::parse(version).ok();
@@ -172,6 +186,10 @@ impl Registry for LiveRegistry {
 
     fn upload(&self, job: &UploadJob, token: &Secret) -> Result<(), UploadError> {
         self.api.upload(&job.metadata, &job.crate_file, token)
+    }
+
+    fn cut_off_writes(&self) {
+        self.api.cut_off_writes();
     }
 }
 

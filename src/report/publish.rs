@@ -34,6 +34,8 @@ pub struct Reporter {
     rewrite: Option<Rewrite>,
     /// The registry token's lifecycle (trusted publishing), for the step summary.
     token_lines: Vec<String>,
+    /// Stopping on a signal: uploads still in flight.
+    stopping: Option<u32>,
 }
 
 /// Returns the line to print instead of the default one, if any.
@@ -53,6 +55,7 @@ impl Reporter {
             unconfirmed: BTreeSet::new(),
             rewrite: None,
             token_lines: Vec::new(),
+            stopping: None,
         }
     }
 
@@ -110,11 +113,32 @@ impl Reporter {
                     bar.set_message(format!("uploading {name}"));
                 }
             }
+            Event::Paced { name, wait_ms, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!(
+                        "rate limit: next upload ({name}) in {}",
+                        human_duration(*wait_ms)
+                    ));
+                }
+            }
+            Event::Stopping { in_flight, .. } => {
+                self.stopping = Some(*in_flight);
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("stopping: {}", waiting_for(*in_flight)));
+                }
+            }
             _ => {}
         }
         if let Some(bar) = &self.bar {
             bar.set_position(self.out);
         }
+        let still = match (&record.event, self.stopping.as_mut()) {
+            (Event::UploadSucceeded { .. } | Event::UploadFailed { .. }, Some(n)) if *n > 0 => {
+                *n -= 1;
+                Some(*n)
+            }
+            _ => None,
+        };
         if let Event::VisibilityTimedOut { name, .. } = &record.event {
             self.unconfirmed.insert(name.clone());
         }
@@ -128,6 +152,12 @@ impl Reporter {
         match &self.bar {
             Some(bar) => bar.println(line),
             None => eprintln!("{line}"),
+        }
+        if let Some(n) = still.filter(|n| *n > 0) {
+            match &self.bar {
+                Some(bar) => bar.set_message(format!("stopping: {}", waiting_for(n))),
+                None => eprintln!("{:>12} {}", "Stopping", waiting_for(n)),
+            }
         }
     }
 
@@ -341,6 +371,7 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             name,
             version,
             found_sha256,
+            by_operator: false,
         } => status(
             "Reconciled",
             match found_sha256 {
@@ -348,13 +379,42 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
                 None => format!("{name} {version}: the registry does not have it"),
             },
         ),
+        Event::Reconciled {
+            name,
+            version,
+            found_sha256,
+            by_operator: true,
+        } => status(
+            "Assumed",
+            match found_sha256 {
+                Some(_) => format!(
+                    "{name} {version}: uploaded, as the operator says (confirmed in the index before its dependents go out)"
+                ),
+                None => format!(
+                    "{name} {version}: not uploaded, as the operator says (it is uploaded again)"
+                ),
+            },
+        ),
+        Event::SettleWaiting {
+            name,
+            version,
+            wait_ms,
+        } => status(
+            "Settling",
+            format!(
+                "{name} {version}: not in the registry yet, and an earlier upload of it may still land; \
+                 asking again for up to {} before uploading it",
+                human_duration(*wait_ms)
+            ),
+        ),
         Event::Unsettled {
             name,
             version,
             error,
         } => Some(format!(
             "warning: could not learn from the registry whether {name} {version} landed ({error}); \
-             it is left alone: check the registry, then `cargo shipper resume`"
+             it is left alone: check the registry, then `cargo shipper resume` (after checking by hand: \
+             `cargo shipper resume --assume-not-uploaded {name}@{version}`, or `--assume-uploaded {name}@{version}`)"
         )),
         Event::Visible { name, version, ms } => status(
             "Published",
@@ -426,6 +486,21 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             "warning: a minted token could not be revoked ({error}); it ends by itself at {}",
             clock(*expires_at_ms)
         )),
+        Event::Stopping { in_flight: 0, .. } => status(
+            "Stopping",
+            "on a signal: nothing new starts; `cargo shipper resume` continues".into(),
+        ),
+        Event::Stopping {
+            in_flight,
+            grace_ms,
+        } => status(
+            "Stopping",
+            format!(
+                "on a signal: nothing new starts; {} in flight (up to {}; a second signal stops at once)",
+                waiting_for(*in_flight),
+                human_duration(*grace_ms)
+            ),
+        ),
         Event::RunFinished { .. } | Event::Unknown => None,
     }
 }
@@ -441,6 +516,14 @@ pub(crate) fn clock(ms: u64) -> String {
     )
 }
 
+/// What a stopping run waits for.
+fn waiting_for(uploads: u32) -> String {
+    format!(
+        "waiting for {uploads} upload{}",
+        if uploads == 1 { "" } else { "s" }
+    )
+}
+
 /// The warning for a torn last line cut from a journal.
 pub(crate) fn torn_warning(dropped_bytes: u64, saved_to: &str) -> String {
     format!(
@@ -452,7 +535,9 @@ pub(crate) fn human_duration(ms: u64) -> String {
     match ms {
         0..1000 => format!("{ms}ms"),
         1000..60_000 => format!("{:.1}s", ms as f64 / 1000.0),
-        _ => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
+        60_000..3_600_000 => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
+        // Rate limits of a large release: hours (to the minute) say it.
+        _ => format!("{} h {:02} min", ms / 3_600_000, (ms % 3_600_000) / 60_000),
     }
 }
 
@@ -561,4 +646,18 @@ fn escape_data(text: &str) -> String {
 /// A workflow command's property value: also `:` and `,`.
 fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+
+    #[test]
+    fn durations_read_at_their_scale() {
+        assert_eq!(human_duration(850), "850ms");
+        assert_eq!(human_duration(35_000), "35.0s");
+        assert_eq!(human_duration(600_000), "10m00s");
+        // crates.io's limits on 40 new crates: 35 x 10 minutes.
+        assert_eq!(human_duration(35 * 600_000), "5 h 50 min");
+    }
 }

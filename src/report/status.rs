@@ -63,6 +63,7 @@ fn run_text(run: Option<&RunSummary>) -> String {
         (false, Some(RunOutcome::NeedsOperator)) => {
             "stopped: an upload's outcome is unknown".to_owned()
         }
+        (false, Some(RunOutcome::Interrupted)) => "stopped by a signal".to_owned(),
     };
     format!(
         "plan {}, {state}; {} run(s), {} event(s)",
@@ -177,6 +178,8 @@ pub fn event_line(record: &Record) -> String {
                     RunOutcome::NothingUploaded => "nothing was uploaded",
                     RunOutcome::NeedsOperator =>
                         "an upload's outcome is unknown: check the registry",
+                    RunOutcome::Interrupted =>
+                        "stopped by a signal; `cargo shipper resume` continues",
                     RunOutcome::Unknown => "as a newer cargo-shipper recorded",
                 }
             ),

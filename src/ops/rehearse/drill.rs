@@ -87,6 +87,8 @@ pub fn interrupted_run(
         child.tuning.retry_delay.as_millis().to_string(),
         "--confirm-poll-ms".into(),
         child.tuning.confirm_poll.as_millis().to_string(),
+        "--upload-timeout".into(),
+        child.tuning.upload_timeout.as_secs().to_string(),
     ];
     if child.allow_dirty {
         args.push("--allow-dirty".into());
