@@ -126,6 +126,39 @@ impl LoadedWorkspace {
             .with_context(|| LoadError::Invalid(self.manifest.clone()))
     }
 
+    /// The HTTP client for registry requests, with the user's cargo
+    /// `[http]` settings (proxy, `cainfo`, `proxy-cainfo`, `check-revoke`,
+    /// `ssl-version`, `timeout`, `low-speed-limit`, `multiplexing`,
+    /// `user-agent`, `debug`) applied by cargo's own code to each handle.
+    /// Cargo reads the configuration here, on the cargo thread; what the
+    /// client keeps is plain data, so handles are made on any thread.
+    /// Fails as cargo does when `--offline` forbids the network.
+    pub fn http(&self) -> anyhow::Result<crate::registry::Http> {
+        use cargo::util::network::http::{HandleConfiguration, HttpTimeout};
+        let configured = HandleConfiguration::new(&self.gctx)?;
+        let timeout = HttpTimeout::new(&self.gctx)?;
+        let http = self.gctx.http_config()?;
+        let own_user_agent = http.user_agent.is_none();
+        let multiplexing = configured.multiplexing;
+        Ok(crate::registry::Http::new(move || {
+            let mut easy = curl::easy::Easy::new();
+            configured.configure(&mut easy)?;
+            if own_user_agent {
+                // cargo would say `cargo/<version of the library>`.
+                easy.useragent(crate::registry::http::USER_AGENT)?;
+            }
+            // As cargo's `HttpTimeout::configure`: the connect phase and a
+            // stall, never a whole transfer (a large upload may take long).
+            easy.connect_timeout(timeout.dur)?;
+            easy.low_speed_time(timeout.dur)?;
+            easy.low_speed_limit(timeout.low_speed_limit)?;
+            if !multiplexing {
+                easy.http_version(curl::easy::HttpVersion::V11)?;
+            }
+            Ok(easy)
+        }))
+    }
+
     /// The root manifest this workspace was loaded from (absolute).
     pub fn manifest_path(&self) -> &Path {
         &self.manifest

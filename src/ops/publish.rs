@@ -310,8 +310,9 @@ fn run(
             plan.target.display_name()
         )
     })?;
-    let config = LiveRegistry::index_config(sparse_index, None)?;
-    let read_token = if config.auth_required {
+    let http = ws.http()?;
+    let config = LiveRegistry::index_config(&http, sparse_index, None)?;
+    let read_token = if config.auth_required() {
         Some(cargo_backend::read_token(
             ws,
             &plan.target,
@@ -320,7 +321,7 @@ fn run(
     } else {
         None
     };
-    let registry = LiveRegistry::connect(sparse_index, config, read_token)?;
+    let registry = LiveRegistry::connect(&http, sparse_index, config, read_token)?;
     let done = journal.state().map_or(0, |s| {
         plan.crates
             .iter()

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crates_io::Error as ApiError;
 
-use super::http::{CurlClient, HttpError};
+use super::http::{CurlClient, Http, HttpError};
 use crate::model::FailureClass;
 use crate::secret::Secret;
 
@@ -34,15 +34,15 @@ pub struct LookupError {
 
 pub struct RegistryApi {
     host: String,
-    timeout: Duration,
+    http: Http,
 }
 
 impl RegistryApi {
     /// `host`: the `api` URL from the index's `config.json`.
-    pub fn new(host: &str) -> Self {
+    pub fn new(http: &Http, host: &str) -> Self {
         RegistryApi {
             host: host.trim_end_matches('/').to_owned(),
-            timeout: Duration::from_secs(120),
+            http: http.clone(),
         }
     }
 
@@ -61,9 +61,7 @@ impl RegistryApi {
         let mut registry = crates_io::Registry::new_handle(
             self.host.clone(),
             Some(token.expose().to_owned()),
-            CurlClient {
-                timeout: self.timeout,
-            },
+            CurlClient(self.http.clone()),
             true,
         );
         registry
@@ -84,9 +82,7 @@ impl RegistryApi {
         let mut registry = crates_io::Registry::new_handle(
             self.host.clone(),
             Some(token.expose().to_owned()),
-            OkGuard(CurlClient {
-                timeout: Duration::from_secs(60),
-            }),
+            OkGuard(CurlClient(self.http.clone())),
             true,
         );
         let result = if yanked {
@@ -115,8 +111,7 @@ impl RegistryApi {
             request = request.header(http::header::AUTHORIZATION, token.expose());
         }
         let request = request.body(Vec::new()).map_err(|e| fail(e.to_string()))?;
-        let response =
-            super::http::send(request, Duration::from_secs(30)).map_err(|e| fail(e.to_string()))?;
+        let response = self.http.send(request).map_err(|e| fail(e.to_string()))?;
         match response.status().as_u16() {
             200 => {
                 let body: serde_json::Value = serde_json::from_slice(response.body())

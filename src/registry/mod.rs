@@ -1,6 +1,8 @@
-//! Talking to registries: reading sparse indexes (crates-index over curl)
-//! and the web API (crates-io): uploads, yanks, version lookups. Failures come back typed so callers
-//! can decide on them without reading message text.
+//! Talking to registries: reading sparse indexes (crates-index over curl),
+//! their `config.json`, and the web API (crates-io): uploads, yanks,
+//! version and owner lookups, downloads. Every request goes through one
+//! [`Http`] client (cargo's `[http]` settings, handles reused). Failures
+//! come back typed so callers can decide on them without reading message text.
 
 mod api;
 pub(crate) mod http;
@@ -8,12 +10,11 @@ mod owners;
 mod sparse;
 
 pub use api::{LookupError, RegistryApi, UploadError, classify, retry_after};
-pub use http::HttpError;
-pub use owners::{OwnersError, TokenUser, crate_owners, download_crate, token_user};
+pub use http::{Http, HttpError};
+pub use owners::{OwnersError, TokenUser, crate_owners, token_user};
 pub use sparse::{IndexError, IndexVersion, SparseIndexReader};
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::secret::Secret;
 
@@ -65,7 +66,9 @@ pub trait YankRegistry {
 pub struct LiveRegistry {
     index: SparseIndexReader,
     api: RegistryApi,
+    config: RegistryConfig,
     read_token: Option<Secret>,
+    http: Http,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,18 +85,77 @@ pub enum ConnectError {
     },
 }
 
-/// What a registry's `config.json` says.
+/// A registry's `config.json`: where its API is, how downloads are named,
+/// whether reads need a token.
 #[derive(Debug, Clone)]
-pub struct IndexConfig {
+pub struct RegistryConfig {
     pub api: String,
     /// Reads need a token too.
     pub auth_required: bool,
+    /// `dl`, with crates-index's rules for its markers.
+    download: crates_index::IndexConfig,
+}
+
+/// `config.json` on the wire; fields cargo-shipper does not read are ignored.
+#[derive(serde::Deserialize)]
+struct ConfigJson {
+    #[serde(flatten)]
+    index: crates_index::IndexConfig,
+    #[serde(rename = "auth-required", default)]
+    auth_required: bool,
+}
+
+impl RegistryConfig {
+    /// Read a `config.json` body; a registry without `api` takes no uploads.
+    pub fn from_slice(body: &[u8]) -> anyhow::Result<RegistryConfig> {
+        let config: ConfigJson = serde_json::from_slice(body)?;
+        let api =
+            config.index.api.clone().ok_or_else(|| {
+                anyhow::anyhow!("it names no `api`: this registry takes no uploads")
+            })?;
+        Ok(RegistryConfig {
+            api,
+            auth_required: config.auth_required,
+            download: config.index,
+        })
+    }
+
+    /// Where the registry serves `name@version`'s `.crate` (every marker of
+    /// cargo's `dl` template: `{crate}`, `{version}`, `{prefix}`,
+    /// `{lowerprefix}`, `{sha256-checksum}`); `sha256` in hex. `None` when
+    /// the name or the checksum cannot fill the template.
+    pub fn download_url(&self, name: &str, version: &str, sha256: &str) -> Option<String> {
+        let checksum: [u8; 32] = hex::decode(sha256).ok()?.try_into().ok()?;
+        self.download
+            .download_url_with_checksum(name, version, &checksum)
+    }
+}
+
+/// What asking for `config.json` answered.
+#[derive(Debug, Clone)]
+pub enum IndexConfig {
+    Read(RegistryConfig),
+    /// HTTP 401 to a request without a token: cargo's protocol for "reads
+    /// need a token". `config.json` itself is then only known once asked
+    /// again with one ([`LiveRegistry::connect`] does).
+    AskAgainWithToken,
+}
+
+impl IndexConfig {
+    /// Whether reads need a token.
+    pub fn auth_required(&self) -> bool {
+        match self {
+            IndexConfig::Read(config) => config.auth_required,
+            IndexConfig::AskAgainWithToken => true,
+        }
+    }
 }
 
 impl LiveRegistry {
     /// Read the index's `config.json`: where the API is, whether reads need
     /// a token. `token` is sent when given.
     pub fn index_config(
+        http: &Http,
         sparse_index: &str,
         token: Option<&Secret>,
     ) -> Result<IndexConfig, ConnectError> {
@@ -102,23 +164,14 @@ impl LiveRegistry {
         };
         let url = format!("{}/config.json", base.trim_end_matches('/'));
         (|| -> anyhow::Result<IndexConfig> {
-            let response = http::get_with(&url, Duration::from_secs(30), token)?;
+            let response = http.get(&url, token)?;
             if response.status == 401 && token.is_none() {
-                // cargo's protocol: a 401 on config.json means "auth required".
-                return Ok(IndexConfig {
-                    api: String::new(),
-                    auth_required: true,
-                });
+                return Ok(IndexConfig::AskAgainWithToken);
             }
             anyhow::ensure!(response.status == 200, "HTTP {}", response.status);
-            let config: serde_json::Value = serde_json::from_slice(&response.body)?;
-            let api = config["api"].as_str().map(str::to_owned).ok_or_else(|| {
-                anyhow::anyhow!("it names no `api`: this registry takes no uploads")
-            })?;
-            Ok(IndexConfig {
-                api,
-                auth_required: config["auth-required"].as_bool().unwrap_or(false),
-            })
+            Ok(IndexConfig::Read(RegistryConfig::from_slice(
+                &response.body,
+            )?))
         })()
         .map_err(|source| ConnectError::Config { url, source })
     }
@@ -127,20 +180,57 @@ impl LiveRegistry {
     /// sent with every read (index and API lookups). A config answered
     /// with a 401 is asked again, with the token.
     pub fn connect(
+        http: &Http,
         sparse_index: &str,
         config: IndexConfig,
         read_token: Option<Secret>,
     ) -> Result<LiveRegistry, ConnectError> {
-        let config = if config.api.is_empty() {
-            Self::index_config(sparse_index, read_token.as_ref())?
-        } else {
-            config
+        let config = match config {
+            IndexConfig::Read(config) => config,
+            IndexConfig::AskAgainWithToken => {
+                match Self::index_config(http, sparse_index, read_token.as_ref())? {
+                    IndexConfig::Read(config) => config,
+                    IndexConfig::AskAgainWithToken => {
+                        return Err(ConnectError::Config {
+                            url: sparse_index.to_owned(),
+                            source: anyhow::anyhow!(
+                                "the registry needs a token to read its index; give one through cargo (`cargo login --registry …`) or `--token`"
+                            ),
+                        });
+                    }
+                }
+            }
         };
         Ok(LiveRegistry {
-            index: SparseIndexReader::new(sparse_index).with_token(read_token.clone()),
-            api: RegistryApi::new(&config.api),
+            index: SparseIndexReader::new(http, sparse_index).with_token(read_token.clone()),
+            api: RegistryApi::new(http, &config.api),
+            config,
             read_token,
+            http: http.clone(),
         })
+    }
+
+    /// The registry's `config.json`.
+    pub fn config(&self) -> &RegistryConfig {
+        &self.config
+    }
+
+    /// The `.crate` the registry serves for `name@version` (its `dl`
+    /// template), with the read token when the registry needs one.
+    pub fn download_crate(
+        &self,
+        name: &str,
+        version: &str,
+        sha256: &str,
+    ) -> Result<Vec<u8>, OwnersError> {
+        owners::download_crate(
+            &self.http,
+            &self.config,
+            name,
+            version,
+            sha256,
+            self.read_token.as_ref(),
+        )
     }
 }
 

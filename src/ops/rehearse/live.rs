@@ -72,12 +72,13 @@ fn ask(
     url: &str,
     plan: &Plan,
 ) -> anyhow::Result<BTreeMap<String, String>> {
-    let config = LiveRegistry::index_config(url, None)?;
-    let token = match config.auth_required {
+    let http = ws.http()?;
+    let config = LiveRegistry::index_config(&http, url, None)?;
+    let token = match config.auth_required() {
         true => Some(cargo_backend::read_token(ws, target, None)?),
         false => None,
     };
-    let registry = LiveRegistry::connect(url, config, token)?;
+    let registry = LiveRegistry::connect(&http, url, config, token)?;
     let answers = std::sync::Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
