@@ -274,3 +274,34 @@ impl YankRegistry for LiveRegistry {
         self.api.set_yanked(name, version, yanked, token)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_json_is_typed_and_lenient() {
+        let config = RegistryConfig::from_slice(
+            br#"{"dl":"https://dl.example/{lowerprefix}/{crate}/{sha256-checksum}","api":"https://api.example","auth-required":true,"later-field":1}"#,
+        )
+        .unwrap();
+        assert_eq!(config.api, "https://api.example");
+        assert!(config.auth_required);
+        let sum = "ab".repeat(32);
+        assert_eq!(
+            config.download_url("Serde", "1.0.0", &sum).as_deref(),
+            Some(format!("https://dl.example/se/rd/Serde/{sum}").as_str())
+        );
+        assert_eq!(config.download_url("serde", "1.0.0", "not hex"), None);
+        // No `api`: a registry that takes no uploads, said so.
+        let error = RegistryConfig::from_slice(br#"{"dl":"https://dl.example"}"#).unwrap_err();
+        assert!(error.to_string().contains("no `api`"), "{error}");
+        let plain = RegistryConfig::from_slice(br#"{"dl":"https://dl.example","api":"https://a"}"#)
+            .unwrap();
+        assert!(!plain.auth_required);
+        assert_eq!(
+            plain.download_url("serde", "1.0.0", &sum).as_deref(),
+            Some("https://dl.example/serde/1.0.0/download")
+        );
+    }
+}
