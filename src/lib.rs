@@ -1,9 +1,9 @@
 //! cargo-shipper: publish the crates of a Rust workspace reliably.
 //!
-//! Layers, imports pointing one way: `cli` -> `ops` -> (`plan`, `registry`,
-//! `workspace`); `report` renders what `ops` returns. Only `workspace` (and
-//! later `cargo_backend`) touches the cargo library. See
-//! `docs/architecture.md`.
+//! Layers, imports pointing one way: `cli` -> `ops` -> (`engine`, `plan`,
+//! `journal`, `registry`, `workspace`, `cargo_backend`); `report` renders
+//! what `ops` returns. Only `workspace` and `cargo_backend` touch the cargo
+//! library. See `docs/architecture.md`.
 
 pub mod atomic;
 pub mod cargo_backend;

@@ -19,7 +19,8 @@ pub struct UploadError {
     pub message: String,
     /// From a 429's `Retry-After`.
     pub retry_after: Option<Duration>,
-    /// The registry says this version exists already: compare checksums.
+    /// The registry's words say this version exists already (a hint read
+    /// from the API's error text): compare checksums before giving up.
     pub already_uploaded: bool,
 }
 
@@ -177,6 +178,9 @@ pub fn classify(error: ApiError<HttpError>) -> UploadError {
             headers,
             errors,
         } => {
+            // The one text read: only a hint to ask the registry for the
+            // version's checksum, which then decides (docs/reference/cli.md).
+            // No status or error type says "exists" across registries.
             let already = errors
                 .iter()
                 .any(|e| e.contains("already uploaded") || e.contains("already exists"));
