@@ -193,12 +193,13 @@ pub(super) fn poller(
 /// When to read the index again for a version being confirmed. Without
 /// knowledge: every `--confirm-poll-ms` (with jitter), backing off after
 /// 2 s. Once this run has seen versions appear, it knows about when the
-/// next one will: until 90 % of that it polls less often (a quarter
-/// of the expected delay at most), and around it densely (a fortieth of
-/// it, at least 10 ms), so a version is seen within a few percent of its
-/// propagation delay instead of within a whole interval, with no more
-/// requests per crate. After the expected window the plain schedule
-/// resumes, so a slower registry is still watched as before.
+/// next one will: until 90 % of that it polls less often (every quarter
+/// of the expected delay, at most 2 s apart), and up to 120 % densely (a
+/// fortieth of it, at least a quarter of `--confirm-poll-ms` and 10 ms),
+/// so a version is seen within a few percent of its propagation delay
+/// instead of within a whole interval, with no more requests per crate
+/// than the plain schedule. After that window the plain schedule resumes,
+/// so a slower registry is still watched as before.
 struct Cadence {
     base: Duration,
     /// Smoothed time from upload to visible, from this run's confirmations.
@@ -235,14 +236,16 @@ impl Cadence {
             return plain;
         };
         let window_start = expected.mul_f64(0.9);
-        let window_end = expected.mul_f64(1.5);
-        let dense = (expected / 40).clamp(
-            Duration::from_millis(10),
-            self.base.max(Duration::from_millis(10)),
-        );
+        let window_end = expected.mul_f64(1.2);
+        // `--confirm-poll-ms` scales it too: a gentler setting stays gentle.
+        let dense = (expected / 40)
+            .max(self.base / 4)
+            .max(Duration::from_millis(10));
         if elapsed < window_start {
-            let sparse = elapsed + interval.max(expected / 4).mul_f64(jitter);
-            sparse.min(window_start)
+            // Never sparser than the plain schedule gets (2 s), should the
+            // registry get faster than it was.
+            let sparse = interval.max(expected / 4).min(Duration::from_secs(2));
+            (elapsed + sparse.mul_f64(jitter)).min(window_start)
         } else if elapsed < window_end {
             elapsed + dense.mul_f64(jitter)
         } else {
@@ -288,9 +291,9 @@ mod tests {
         assert_eq!(cadence.next_poll(750 * MS, 100 * MS, 1.0), 900 * MS);
         // In it: every 25 ms.
         assert_eq!(cadence.next_poll(900 * MS, 100 * MS, 1.0), 925 * MS);
-        assert_eq!(cadence.next_poll(1400 * MS, 100 * MS, 1.0), 1425 * MS);
+        assert_eq!(cadence.next_poll(1175 * MS, 100 * MS, 1.0), 1200 * MS);
         // After it: the plain schedule.
-        assert_eq!(cadence.next_poll(1500 * MS, 100 * MS, 1.0), 1600 * MS);
+        assert_eq!(cadence.next_poll(1200 * MS, 100 * MS, 1.0), 1300 * MS);
         // Fewer reads than the plain schedule up to the delay.
         let mut at = Duration::ZERO;
         let mut reads = 1;
@@ -300,6 +303,26 @@ mod tests {
         }
         assert!(reads <= 11, "{reads} reads, as many as the plain schedule");
         assert!(at - 1000 * MS <= 25 * MS, "seen {at:?}");
+    }
+
+    #[test]
+    fn a_long_delay_is_watched_no_harder_than_the_plain_schedule() {
+        // crates.io-like: versions show after about 30 s.
+        let mut cadence = Cadence::new(100 * MS);
+        cadence.observe(None, 30_000 * MS);
+        let (mut at, mut reads) = (Duration::ZERO, 1);
+        while at < 36_000 * MS {
+            at = cadence.next_poll(at, 2_000 * MS, 1.0);
+            reads += 1;
+        }
+        // The plain schedule: 20 reads in its first 2 s, then one per 2 s.
+        assert!(reads <= 20 + 17, "{reads} reads");
+        // Before the window, never more than 2 s apart.
+        assert_eq!(cadence.next_poll(0 * MS, 100 * MS, 1.0), 2_000 * MS);
+        // A gentler `--confirm-poll-ms` keeps the window gentle.
+        let mut gentle = Cadence::new(2_000 * MS);
+        gentle.observe(None, 1_000 * MS);
+        assert_eq!(gentle.next_poll(900 * MS, 2_000 * MS, 1.0), 1_400 * MS);
     }
 
     #[test]
