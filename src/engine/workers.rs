@@ -276,7 +276,7 @@ mod tests {
     #[test]
     fn without_knowledge_the_plain_interval() {
         let cadence = Cadence::new(100 * MS);
-        assert_eq!(cadence.next_poll(0 * MS, 100 * MS, 1.0), 100 * MS);
+        assert_eq!(cadence.next_poll(Duration::ZERO, 100 * MS, 1.0), 100 * MS);
         assert_eq!(cadence.next_poll(350 * MS, 100 * MS, 1.0), 450 * MS);
     }
 
@@ -287,7 +287,7 @@ mod tests {
         cadence.observe(Some(950 * MS), 1050 * MS);
         assert_eq!(cadence.expected, Some(1000 * MS));
         // Before the window: a quarter of the delay, landing on its start.
-        assert_eq!(cadence.next_poll(0 * MS, 100 * MS, 1.0), 250 * MS);
+        assert_eq!(cadence.next_poll(Duration::ZERO, 100 * MS, 1.0), 250 * MS);
         assert_eq!(cadence.next_poll(750 * MS, 100 * MS, 1.0), 900 * MS);
         // In it: every 25 ms.
         assert_eq!(cadence.next_poll(900 * MS, 100 * MS, 1.0), 925 * MS);
@@ -318,7 +318,7 @@ mod tests {
         // The plain schedule: 20 reads in its first 2 s, then one per 2 s.
         assert!(reads <= 20 + 17, "{reads} reads");
         // Before the window, never more than 2 s apart.
-        assert_eq!(cadence.next_poll(0 * MS, 100 * MS, 1.0), 2_000 * MS);
+        assert_eq!(cadence.next_poll(Duration::ZERO, 100 * MS, 1.0), 2_000 * MS);
         // A gentler `--confirm-poll-ms` keeps the window gentle.
         let mut gentle = Cadence::new(2_000 * MS);
         gentle.observe(None, 1_000 * MS);
