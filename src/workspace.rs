@@ -56,19 +56,27 @@ pub struct LoadedWorkspace {
     gctx: GlobalContext,
     manifest: PathBuf,
     opts: ContextOpts,
+    cli_config: Vec<String>,
 }
 
 impl LoadedWorkspace {
     /// Build a cargo context and check that the workspace loads.
     pub fn load(manifest_path: Option<&Path>, opts: &ContextOpts) -> anyhow::Result<Self> {
-        Self::load_with_config(manifest_path, opts, &[])
+        Self::load_with_config(manifest_path, opts, &[], &[])
     }
 
     /// The same workspace in a new cargo context with extra `--config`
     /// entries (a rehearsal's source replacement); the user's files are
     /// never touched.
     pub fn with_config(&self, cli_config: &[String]) -> anyhow::Result<Self> {
-        Self::load_with_config(Some(&self.manifest), &self.opts, cli_config)
+        Self::load_with_config(Some(&self.manifest), &self.opts, cli_config, &[])
+    }
+
+    /// The same workspace and configuration in a new cargo context whose
+    /// environment snapshot (never the process's) also holds `env`: for
+    /// `cargo_backend`'s packaging overlay.
+    pub(crate) fn with_cargo_env(&self, env: &[(String, String)]) -> anyhow::Result<Self> {
+        Self::load_with_config(Some(&self.manifest), &self.opts, &self.cli_config, env)
     }
 
     /// Another workspace (a generated one) in a cargo context like this
@@ -79,15 +87,23 @@ impl LoadedWorkspace {
             locked: false,
             ..self.opts.clone()
         };
-        Self::load_with_config(Some(manifest), &opts, cli_config)
+        Self::load_with_config(Some(manifest), &opts, cli_config, &[])
     }
 
     fn load_with_config(
         manifest_path: Option<&Path>,
         opts: &ContextOpts,
         cli_config: &[String],
+        extra_env: &[(String, String)],
     ) -> anyhow::Result<Self> {
         let mut gctx = GlobalContext::default()?;
+        if !extra_env.is_empty() {
+            let mut env: HashMap<String, String> = std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect();
+            env.extend(extra_env.iter().cloned());
+            gctx.set_env(env);
+        }
         gctx.configure(
             opts.verbose,
             opts.quiet,
@@ -117,6 +133,7 @@ impl LoadedWorkspace {
             gctx,
             manifest,
             opts: opts.clone(),
+            cli_config: cli_config.to_vec(),
         };
         loaded.workspace()?;
         Ok(loaded)
@@ -439,7 +456,10 @@ pub fn infer_registry(model: &WorkspaceModel) -> Result<Option<String>, TargetEr
     }
 }
 
-/// For each registry URL, package name -> member that `[patch]` substitutes.
+/// For each registry URL, package name -> member that `[patch]` substitutes:
+/// by `path` (under any key name), or by `git` naming a member's package
+/// (the workspace's own repository, as some projects patch): either way the
+/// dependents need that member's new version in the registry first.
 fn patched_members<'p>(
     ws: &Workspace<'_>,
     by_source: &HashMap<SourceId, &'p Package>,
@@ -447,7 +467,15 @@ fn patched_members<'p>(
     let mut patched = HashMap::new();
     for (url, patches) in ws.root_patch()? {
         for patch in patches {
-            if let Some(pkg) = by_source.get(&patch.dep.source_id())
+            let source = patch.dep.source_id();
+            let member = if source.is_git() {
+                by_source
+                    .values()
+                    .find(|p| p.name() == patch.dep.package_name())
+            } else {
+                by_source.get(&source)
+            };
+            if let Some(pkg) = member
                 && pkg.name() == patch.dep.package_name()
             {
                 patched.insert((url.to_string(), pkg.name().to_string()), *pkg);

@@ -221,3 +221,36 @@ fn an_unfinished_run_with_an_unknown_outcome_cannot_be_abandoned() {
     );
     assert!(fx.root().join(".shipper/current/events.jsonl").exists());
 }
+
+#[test]
+fn a_run_that_uploaded_nothing_never_blocks_another_plan() {
+    let registry = TestRegistry::start();
+    let fx = chain(&["na", "nb"]);
+    fx.use_registry(&registry);
+    // `nb` does not compile: packaging fails, nothing is uploaded.
+    fx.file("nb/src/lib.rs", "pub fn broken() -> u32 { \"no\" }\n");
+    let failed = fx.publish(&registry, &[]);
+    assert_eq!(failed.code(), 1, "{}", failed.stderr());
+    assert!(fx.root().join(".shipper/current/events.jsonl").exists());
+
+    // Another plan (`-p na`) starts without `--abandon-unfinished`.
+    let run = fx.publish(&registry, &["-p", "na"]);
+    run.ok();
+    assert!(
+        run.stderr()
+            .contains("Set aside the unfinished run of plan")
+            && run.stderr().contains("which uploaded nothing"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(registry.version_count("na"), 1);
+    let archived: Vec<String> = std::fs::read_dir(fx.root().join(".shipper/archive"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        archived.iter().any(|n| n.ends_with("-abandoned")),
+        "{archived:?}"
+    );
+}

@@ -5,97 +5,28 @@
 
 mod consumer;
 mod facts;
+mod overlay;
+mod package;
 
 pub use consumer::{binary_members, check as check_consumer, install, library_members};
 pub use facts::{
     LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,
 };
+pub use package::{PackageRequest, package};
 
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use cargo::core::dependency::DepKind;
-use cargo::core::resolver::CliFeatures;
 use cargo::core::{Package, SourceId, Workspace};
-use cargo::ops::{self, PackageOpts, Packages, RegistryOrIndex};
+use cargo::ops::RegistryOrIndex;
 use cargo_credential::Operation;
 use crates_io::{NewCrate, NewCrateDependency};
-use sha2::{Digest, Sha256};
 
 use crate::model::RegistryTarget;
 use crate::registry::UploadJob;
 use crate::secret::{Secret, TokenOrigin};
 use crate::workspace::LoadedWorkspace;
-
-/// What to package.
-#[derive(Debug, Clone)]
-pub struct PackageRequest<'a> {
-    pub names: &'a [String],
-    pub target: &'a RegistryTarget,
-    pub verify: bool,
-    pub allow_dirty: bool,
-}
-
-/// Package (and verify) the named members in one go, in dependency order,
-/// with cargo's overlay registry making unpublished members resolvable.
-/// A compile error stops everything before the first upload.
-pub fn package(
-    ws: &LoadedWorkspace,
-    request: &PackageRequest<'_>,
-) -> anyhow::Result<Vec<UploadJob>> {
-    if request.names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let gctx = ws.gctx();
-    let cargo_ws = ws.cargo_workspace()?;
-    let files = ops::package(
-        &cargo_ws,
-        &PackageOpts {
-            gctx,
-            list: false,
-            fmt: ops::PackageMessageFormat::Human,
-            check_metadata: true,
-            allow_dirty: request.allow_dirty,
-            include_lockfile: true,
-            verify: request.verify,
-            jobs: None,
-            keep_going: false,
-            to_package: Packages::Packages(request.names.to_vec()),
-            targets: Vec::new(),
-            cli_features: CliFeatures::new_all(false),
-            reg_or_index: reg_or_index(request.target),
-            dry_run: false,
-        },
-    )
-    .context("packaging failed")?;
-    let registry_id = source_id(ws, request.target)?;
-    let mut jobs = Vec::new();
-    for name in request.names {
-        let pkg = cargo_ws
-            .members()
-            .find(|p| p.name().as_str() == name)
-            .with_context(|| format!("`{name}` is not a workspace member"))?;
-        let file_name = pkg.package_id().tarball_name();
-        let file = files
-            .iter()
-            .find(|f| {
-                f.path()
-                    .file_name()
-                    .is_some_and(|n| n == file_name.as_str())
-            })
-            .with_context(|| format!("cargo produced no `{file_name}`"))?;
-        let bytes = std::fs::read(file.path())
-            .with_context(|| format!("could not read `{}`", file.path().display()))?;
-        jobs.push(UploadJob {
-            name: name.clone(),
-            version: pkg.version().to_string(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            crate_file: file.path().to_owned(),
-            metadata: upload_metadata(gctx, &cargo_ws, pkg, registry_id)?,
-        });
-    }
-    Ok(jobs)
-}
 
 /// Remove what cargo cached under `$CARGO_HOME/registry/` for the registry
 /// at `index_url` (index files, `.crate` files, unpacked sources): an
@@ -227,6 +158,12 @@ pub fn read_token(
 /// matches), for receipts.
 pub fn cargo_version() -> String {
     format!("cargo {} (linked library)", cargo::version())
+}
+
+/// The cargo release the linked library matches (`1.97.0` for the cargo
+/// 0.98 library), which decides the packaging rules.
+pub fn linked_cargo_release() -> String {
+    cargo::version().version
 }
 
 fn reg_or_index(target: &RegistryTarget) -> Option<RegistryOrIndex> {

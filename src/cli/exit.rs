@@ -39,7 +39,7 @@ impl Exit {
     pub fn for_error(error: &anyhow::Error) -> Exit {
         if let Some(failed) = error.downcast_ref::<RunFailed>() {
             return match failed.outcome {
-                RunOutcome::Partial => Exit::Partial,
+                RunOutcome::Partial | RunOutcome::Unknown => Exit::Partial,
                 RunOutcome::NeedsOperator => Exit::NeedsOperator,
                 RunOutcome::NothingUploaded | RunOutcome::Success => Exit::Failure,
             };
@@ -49,7 +49,7 @@ impl Exit {
         }
         if let Some(failed) = error.downcast_ref::<YankFailed>() {
             return match failed.outcome {
-                YankOutcome::Partial => Exit::Partial,
+                YankOutcome::Partial | YankOutcome::Unknown => Exit::Partial,
                 YankOutcome::NothingChanged | YankOutcome::Success => Exit::Failure,
             };
         }

@@ -33,7 +33,7 @@ enum CargoCli {
 /// what is already published, journaled and resumable
 #[derive(Debug, clap::Args)]
 #[command(
-    version,
+    version = version_text(),
     author,
     after_help = "See 'cargo shipper help <command>' for more information on a specific command.\n\
                   Documentation: docs/reference/cli.md"
@@ -89,6 +89,19 @@ fn refuse_detached_dash_token(argv: &[OsString]) {
             )
             .exit();
     }
+}
+
+/// `--version`: this tool's version and the cargo release it packages with
+/// (the linked cargo library's).
+fn version_text() -> &'static str {
+    static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{} (packages with the linked cargo library of cargo {})",
+            env!("CARGO_PKG_VERSION"),
+            crate::ops::linked_cargo_release()
+        )
+    });
+    &TEXT
 }
 
 /// Entry point of the `cargo-shipper` binary.

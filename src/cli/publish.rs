@@ -4,8 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs};
-use crate::engine::{EngineOpts, MAX_JOBS};
-use crate::ops::{self, Mode, PublishOpts};
+use crate::ops::{self, Mode, PublishOpts, RunTuning};
 use crate::plan::Selection;
 use crate::report;
 use crate::secret::{InvalidToken, Secret, TokenOrigin};
@@ -58,7 +57,7 @@ pub(super) struct RunArgs {
     pub(super) no_verify: bool,
     /// Uploads in flight at once, 1 to 64 (index confirmations run beside them)
     #[arg(short, long, value_name = "N", default_value_t = 4, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(i64).range(1..=MAX_JOBS as i64))]
+          value_parser = clap::value_parser!(i64).range(1..=RunTuning::MAX_JOBS as i64))]
     pub(super) jobs: i64,
     /// Where the run journal lives [default: .shipper/ at the workspace root]
     #[arg(long, value_name = "DIR")]
@@ -121,26 +120,30 @@ fn opts(
         verify: !run.no_verify,
         dry_run: false,
         abandon_unfinished: false,
-        engine: engine_opts(run),
+        tuning: tuning(run),
         require_rehearsal: false,
         stand_in: None,
+        stand_in_index: Vec::new(),
     })
 }
 
-pub(super) fn engine_opts(run: &RunArgs) -> EngineOpts {
-    EngineOpts {
+pub(super) fn tuning(run: &RunArgs) -> RunTuning {
+    RunTuning {
         // In range: clap checked them.
         jobs: run.jobs as usize,
         max_attempts: run.max_attempts as u32,
-        retry_base: Duration::from_millis(run.retry_delay_ms),
-        retry_cap: Duration::from_secs(120).max(Duration::from_millis(run.retry_delay_ms)),
+        retry_delay: Duration::from_millis(run.retry_delay_ms),
         confirm_timeout: Duration::from_secs(run.confirm_timeout),
         confirm_poll: Duration::from_millis(run.confirm_poll_ms.max(1)),
-        pacing: None,
     }
 }
 
 fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Result<()> {
+    if !global.quiet
+        && let Some(newer) = ops::newer_user_cargo(std::path::Path::new("."))
+    {
+        report::newer_cargo(&newer);
+    }
     let mut reporter =
         report::publish::Reporter::new(args.message_format == MessageFormat::Json, global.quiet);
     // The reporter sees every failure, a workspace that does not load too

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::cli::args::{GlobalArgs, MessageFormat};
 use crate::local_registry::{
-    Knobs, LocalRegistry, RegistryConfig, UploadFault, parse_upload_fault,
+    Knobs, LocalRegistry, RegistryConfig, StopSignal, UploadFault, parse_upload_fault,
 };
 use crate::report;
 use crate::secret::{Secret, TokenOrigin};
@@ -114,40 +114,4 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
     stop.wait();
     drop(registry);
     Ok(())
-}
-
-/// SIGINT or SIGTERM, with the handlers in place from `install` on.
-struct StopSignal {
-    runtime: tokio::runtime::Runtime,
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignal {
-    fn install() -> anyhow::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let (interrupt, terminate) = runtime.block_on(async {
-            Ok::<_, std::io::Error>((
-                signal(SignalKind::interrupt())?,
-                signal(SignalKind::terminate())?,
-            ))
-        })?;
-        Ok(StopSignal {
-            runtime,
-            interrupt,
-            terminate,
-        })
-    }
-
-    fn wait(mut self) {
-        self.runtime.block_on(async {
-            tokio::select! {
-                _ = self.interrupt.recv() => {}
-                _ = self.terminate.recv() => {}
-            }
-        });
-    }
 }

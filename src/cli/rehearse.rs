@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::cli::args::{GlobalArgs, MessageFormat, PackageArgs};
-use crate::cli::publish::{RunArgs, engine_opts};
+use crate::cli::publish::{RunArgs, tuning};
 use crate::journal::Verdict;
 use crate::ops::{self, InterruptAfter, RehearsalFailed, RehearsalTarget, RehearseOpts};
 use crate::report;
@@ -56,6 +56,11 @@ pub struct RehearseArgs {
 }
 
 pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
+    if !global.quiet
+        && let Some(newer) = ops::newer_user_cargo(std::path::Path::new("."))
+    {
+        report::newer_cargo(&newer);
+    }
     let ws = LoadedWorkspace::load(
         args.run.manifest.manifest_path.as_deref(),
         &global.context(false),
@@ -77,7 +82,7 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         token: args.run.token.clone().map(Secret::new),
         allow_dirty: args.run.allow_dirty,
         verify: !args.run.no_verify,
-        engine: engine_opts(&args.run),
+        tuning: tuning(&args.run),
         interrupt_after: args.interrupt_after,
         smoke_install: args.smoke_install,
     };

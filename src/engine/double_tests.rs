@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::{EngineOpts, Prepared, Recorder, upload_all};
 use crate::journal::{CrateRef, Event, FORMAT, Journal, Record, RunOutcome, RunState};
+use crate::model::PlanId;
 use crate::model::{Bucket, FailureClass, PacingProfile};
-use crate::plan::PlanId;
 use crate::registry::{IndexError, Lookup, LookupError, Registry, UploadError, UploadJob};
 use crate::secret::Secret;
 

@@ -14,7 +14,6 @@ mod workers;
 mod yank;
 
 pub use check::{RegistryCheck, check_registry};
-pub use pacing::{Bucket, PacingProfile};
 pub use reconcile::settle_unknown_outcomes;
 pub use upload::{Prepared, upload_all};
 pub use yank::{YankOpts, yank_all};
@@ -22,15 +21,17 @@ pub use yank::{YankOpts, yank_all};
 use std::time::Duration;
 
 use crate::journal::{Journal, JournalError, Projection, Record, RunState};
+use crate::model::PacingProfile;
 
 /// Most uploads in flight at once: a thread each, and more than this only
 /// collects rate limits.
 pub const MAX_JOBS: usize = 64;
 
-/// Knobs of a run.
+/// Knobs of a run (`ops` builds them from the command line's `RunTuning`).
 #[derive(Debug, Clone)]
 pub struct EngineOpts {
-    /// Uploads in flight at once (1 to [`MAX_JOBS`]; clamped).
+    /// Uploads in flight at once (1 to [`MAX_JOBS`]; clamped). Index
+    /// confirmations do not take a slot: one poller watches them all.
     pub jobs: usize,
     /// Upload attempts per crate per run (rate-limited answers not counted).
     pub max_attempts: u32,
@@ -42,20 +43,6 @@ pub struct EngineOpts {
     /// First interval between index polls; grows with backoff.
     pub confirm_poll: Duration,
     pub pacing: Option<PacingProfile>,
-}
-
-impl Default for EngineOpts {
-    fn default() -> Self {
-        EngineOpts {
-            jobs: 4,
-            max_attempts: 5,
-            retry_base: Duration::from_secs(2),
-            retry_cap: Duration::from_secs(120),
-            confirm_timeout: Duration::from_secs(600),
-            confirm_poll: Duration::from_millis(100),
-            pacing: None,
-        }
-    }
 }
 
 /// Writes events to the journal, then shows them to the sink (a publish

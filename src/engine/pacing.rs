@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-pub use crate::model::{Bucket, PacingProfile};
+use crate::model::{Bucket, PacingProfile};
 
 impl PacingProfile {
     /// crates.io's published limits: new crates burst 5 then 1 per 10 min;

@@ -18,9 +18,8 @@ use super::reconcile::reconcile;
 use super::workers::{ConfirmRequest, Done, poller, worker};
 use super::{EngineOpts, Recorder, backoff};
 use crate::failpoint;
-use crate::journal::{
-    CrateStatus, Event, FailureClass, JournalError, RunOutcome, SkipReason, now_ms,
-};
+use crate::journal::{CrateStatus, Event, JournalError, RunOutcome, SkipReason, now_ms};
+use crate::model::FailureClass;
 use crate::model::Holding;
 use crate::plan::PublishPlan;
 use crate::registry::{Registry, UploadError, UploadJob};
@@ -333,7 +332,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         let may_have_landed = error.already_uploaded
             || matches!(
                 error.class,
-                FailureClass::Ambiguous | FailureClass::Retryable
+                FailureClass::Ambiguous | FailureClass::Retryable | FailureClass::Unknown
             );
         if may_have_landed {
             match reconcile(self.registry, name, version) {
@@ -371,7 +370,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                     |d| d.min(MAX_RETRY_AFTER),
                 )
             }
-            FailureClass::Retryable | FailureClass::Ambiguous => {
+            FailureClass::Retryable | FailureClass::Ambiguous | FailureClass::Unknown => {
                 if tries.counted >= self.opts.max_attempts {
                     return Ok(Next::GiveUp);
                 }

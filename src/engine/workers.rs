@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::EngineOpts;
 use super::upload::Prepared;
-use crate::journal::FailureClass;
+use crate::model::FailureClass;
 use crate::registry::{IndexError, Lookup, Registry, UploadError};
 
 /// Watch the index for this version.

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::{Recorder, backoff};
 use crate::journal::{
-    FailureClass, YankEvent, YankOutcome, YankSkipReason, YankState, YankStatus, YankTarget, now_ms,
+    YankEvent, YankOutcome, YankSkipReason, YankState, YankStatus, YankTarget, now_ms,
 };
 use crate::model::Bucket;
+use crate::model::FailureClass;
 use crate::registry::{IndexVersion, YankRegistry};
 use crate::secret::Secret;
 
@@ -195,7 +196,7 @@ fn change_one(
                         .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, rate_limited)),
                 );
             }
-            FailureClass::Retryable | FailureClass::Ambiguous => {
+            FailureClass::Retryable | FailureClass::Ambiguous | FailureClass::Unknown => {
                 // The request may have landed: the index decides before
                 // any new request.
                 if let Ok(Some(v)) = find(registry, target)

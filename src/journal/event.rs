@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::FailureClass;
-use crate::plan::PlanId;
+use crate::model::FailureClass;
+use crate::model::PlanId;
 
 /// Format of `events.jsonl`, `state.json` and the receipt. A reader refuses
 /// a newer value with a clear message.
@@ -41,6 +41,15 @@ pub enum Event {
         /// registry) when this run started: 0 for a first run.
         #[serde(default)]
         done: u32,
+    },
+    /// An unfinished run of the state directory was archived before this
+    /// run began (recorded right after `run_started`).
+    SetAside {
+        /// Its plan id (short form).
+        plan_id: String,
+        reason: SetAsideWhy,
+        /// Its folder under `archive/`.
+        archived_as: String,
     },
     /// A torn last line was cut off (its bytes saved beside the journal).
     JournalRepaired {
@@ -149,6 +158,21 @@ pub enum Event {
     Unknown,
 }
 
+/// Why an unfinished run was set aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetAsideWhy {
+    /// `--abandon-unfinished`.
+    Abandoned,
+    /// It was another plan's and never uploaded anything.
+    NothingUploaded,
+    /// A rehearsal starts over.
+    Superseded,
+    /// Written by a newer version of the tool.
+    #[serde(other)]
+    Other,
+}
+
 /// `-p`, `--exclude` and the registry of the run, as given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SelectionRecord {
@@ -181,6 +205,9 @@ pub enum SkipReason {
     AlreadyDone,
     /// A dependency in the plan failed; this crate cannot go out now.
     DependencyFailed { dependency: String },
+    /// A reason a newer cargo-shipper wrote.
+    #[serde(other)]
+    Other,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,9 +221,61 @@ pub enum RunOutcome {
     Partial,
     /// An upload's outcome could not be settled: a person must look.
     NeedsOperator,
+    /// An outcome a newer cargo-shipper wrote.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Event {
+    /// Every kind's name on disk. The match is exhaustive: a new event
+    /// kind does not compile until it is named here, and the format test
+    /// (`tests/journal_format.rs`) then asks for a line of it in
+    /// `tests/fixtures/journal-v1/`.
+    pub fn kind_names() -> &'static [&'static str] {
+        fn named(event: &Event) -> &'static str {
+            match event {
+                Event::RunStarted { .. } => "run_started",
+                Event::SetAside { .. } => "set_aside",
+                Event::JournalRepaired { .. } => "journal_repaired",
+                Event::Skipped { .. } => "skipped",
+                Event::Packaged { .. } => "packaged",
+                Event::Paced { .. } => "paced",
+                Event::UploadStarted { .. } => "upload_started",
+                Event::UploadSucceeded { .. } => "upload_succeeded",
+                Event::UploadFailed { .. } => "upload_failed",
+                Event::Reconciled { .. } => "reconciled",
+                Event::Unsettled { .. } => "unsettled",
+                Event::Visible { .. } => "visible",
+                Event::IndexFailing { .. } => "index_failing",
+                Event::VisibilityTimedOut { .. } => "visibility_timed_out",
+                Event::PacingPlanned { .. } => "pacing_planned",
+                Event::WouldUpload { .. } => "would_upload",
+                Event::RunFinished { .. } => "run_finished",
+                Event::Unknown => "unknown",
+            }
+        }
+        let _ = named;
+        &[
+            "run_started",
+            "set_aside",
+            "journal_repaired",
+            "skipped",
+            "packaged",
+            "paced",
+            "upload_started",
+            "upload_succeeded",
+            "upload_failed",
+            "reconciled",
+            "unsettled",
+            "visible",
+            "index_failing",
+            "visibility_timed_out",
+            "pacing_planned",
+            "would_upload",
+            "run_finished",
+        ]
+    }
+
     /// The crate the event concerns, if any.
     pub fn crate_name(&self) -> Option<&str> {
         match self {

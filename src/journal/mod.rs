@@ -30,7 +30,7 @@ mod yank_plan;
 mod yank_run;
 
 pub use event::{
-    CrateRef, Event, FORMAT, FailureClass, Record, RunOutcome, SelectionRecord, SkipReason,
+    CrateRef, Event, FORMAT, Record, RunOutcome, SelectionRecord, SetAsideWhy, SkipReason,
 };
 pub use links::SymlinkRefused;
 pub use lock::{LockError, RunLock};
@@ -236,7 +236,7 @@ impl<P: Projection> Journal<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::PlanId;
+    use crate::model::{FailureClass, PlanId};
 
     fn started(run: u32) -> Event {
         Event::RunStarted {

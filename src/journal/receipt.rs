@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::event::{FORMAT, RunOutcome};
 use super::state::{CrateStatus, RunState, Timings};
-use crate::plan::PlanId;
+use crate::model::PlanId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Receipt {

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::state::Timings;
-use crate::plan::PlanId;
+use crate::model::PlanId;
 
 /// Format of `rehearsal.json`. A reader refuses a newer value.
 pub const REHEARSAL_FORMAT: u32 = 1;

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::event::{Event, FORMAT, FailureClass, Record, RunOutcome, SkipReason};
+use super::event::{Event, FORMAT, Record, RunOutcome, SkipReason};
+use crate::model::FailureClass;
 use crate::model::Holding;
-use crate::plan::PlanId;
+use crate::model::PlanId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunState {
@@ -194,7 +195,7 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
                 c.sha256 = Some(sha256.clone());
                 c.last_error = None;
             }
-            SkipReason::AlreadyDone => {}
+            SkipReason::AlreadyDone | SkipReason::Other => {}
             SkipReason::DependencyFailed { dependency } => {
                 c.status = CrateStatus::Blocked;
                 c.last_error = Some(if unconfirmed.contains(dependency) {
@@ -234,7 +235,9 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
             // A transport failure or a 5xx may have landed: unknown until
             // the registry says otherwise (a `reconciled` event).
             c.status = match class {
-                FailureClass::Ambiguous | FailureClass::Retryable => CrateStatus::Ambiguous,
+                FailureClass::Ambiguous | FailureClass::Retryable | FailureClass::Unknown => {
+                    CrateStatus::Ambiguous
+                }
                 FailureClass::RateLimited | FailureClass::Permanent => CrateStatus::Failed,
             };
             c.last_error = Some(message.clone());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::plan::PlanId;
+use crate::model::PlanId;
 
 /// Format of the yank plan file.
 pub const YANK_PLAN_FORMAT: u32 = 1;

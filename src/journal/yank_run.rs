@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Projection;
-use super::event::{FORMAT, FailureClass, Record};
+use super::event::{FORMAT, Record};
 use super::log::LogEvent;
+use crate::model::FailureClass;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -103,6 +104,9 @@ pub enum YankSkipReason {
     AlreadyInRegistry { yanked: bool },
     /// An earlier run of this journal confirmed it.
     AlreadyDone,
+    /// A reason a newer cargo-shipper wrote.
+    #[serde(other)]
+    Other,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +118,9 @@ pub enum YankOutcome {
     Partial,
     /// No version changed.
     NothingChanged,
+    /// An outcome a newer cargo-shipper wrote.
+    #[serde(other)]
+    Unknown,
 }
 
 impl LogEvent for YankEvent {
@@ -127,6 +134,40 @@ impl LogEvent for YankEvent {
 }
 
 impl YankEvent {
+    /// Every kind's name on disk; see [`super::Event::kind_names`].
+    pub fn kind_names() -> &'static [&'static str] {
+        fn named(event: &YankEvent) -> &'static str {
+            match event {
+                YankEvent::YankRunStarted { .. } => "yank_run_started",
+                YankEvent::JournalRepaired { .. } => "journal_repaired",
+                YankEvent::YankSkipped { .. } => "yank_skipped",
+                YankEvent::YankPaced { .. } => "yank_paced",
+                YankEvent::YankRequested { .. } => "yank_requested",
+                YankEvent::YankSucceeded { .. } => "yank_succeeded",
+                YankEvent::YankFailed { .. } => "yank_failed",
+                YankEvent::YankConfirmed { .. } => "yank_confirmed",
+                YankEvent::YankConfirmTimedOut { .. } => "yank_confirm_timed_out",
+                YankEvent::YankPacingPlanned { .. } => "yank_pacing_planned",
+                YankEvent::YankRunFinished { .. } => "yank_run_finished",
+                YankEvent::Unknown => "unknown",
+            }
+        }
+        let _ = named;
+        &[
+            "yank_run_started",
+            "journal_repaired",
+            "yank_skipped",
+            "yank_paced",
+            "yank_requested",
+            "yank_succeeded",
+            "yank_failed",
+            "yank_confirmed",
+            "yank_confirm_timed_out",
+            "yank_pacing_planned",
+            "yank_run_finished",
+        ]
+    }
+
     /// The crate the event concerns, if any.
     pub fn crate_name(&self) -> Option<&str> {
         match self {

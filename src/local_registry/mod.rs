@@ -5,12 +5,14 @@
 mod index_entry;
 mod knobs;
 mod server;
+mod stop;
 mod storage;
 mod tarball;
 mod upstream;
 
 pub use index_entry::{IndexDep, IndexEntry};
 pub use knobs::{Knobs, RetryAfter, UploadFault, parse_upload_fault};
+pub use stop::StopSignal;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ mod preflight;
 mod provenance;
 mod publish;
 mod rehearse;
+mod start;
 mod status;
 mod yank;
 
@@ -22,7 +23,8 @@ pub use preflight::{
     Check, CheckId, CheckStatus, CrateCheck, Finding, PreflightBlocked, PreflightOpts,
     PreflightReport, RateLimitEta, RegistryState, Severity, Verdict, preflight,
 };
-pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, StartError, publish};
+pub use provenance::{NewerCargo, linked_cargo_release, newer_user_cargo};
+pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, RunTuning, StartError, publish};
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
     RehearseOpts, STAND_IN_NAME, rehearse,

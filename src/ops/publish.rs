@@ -3,17 +3,18 @@
 //! the rest up front, upload under the scheduler, write the receipt.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
 use crate::cargo_backend::{self, PackageRequest};
-use crate::engine::{self, EngineOpts, PacingProfile, Prepared, Recorder};
+use crate::engine::{self, EngineOpts, Prepared, Recorder};
 use crate::journal::{
     CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
     SelectionRecord, StateDir,
 };
-use crate::model::RegistryTarget;
+use crate::model::{PacingProfile, RegistryTarget};
+use crate::ops::start::{self, StartDecision, StartFlags};
 use crate::ops::{PlanOpts, gate, plan, provenance};
 use crate::plan::{Plan, Selection};
 use crate::registry::LiveRegistry;
@@ -44,7 +45,7 @@ pub struct PublishOpts {
     pub dry_run: bool,
     /// Archive an unfinished run of another plan instead of refusing.
     pub abandon_unfinished: bool,
-    pub engine: EngineOpts,
+    pub tuning: RunTuning,
     /// Refuse unless a passing rehearsal of this plan recorded the bytes
     /// about to be uploaded (also `require-rehearsal = true` in the
     /// workspace metadata).
@@ -52,6 +53,42 @@ pub struct PublishOpts {
     /// A rehearsal: package for and upload to this registry instead of the
     /// plan's target. The plan, and its id, stay the live target's.
     pub stand_in: Option<RegistryTarget>,
+    /// A rehearsal: index lines of the live target's other versions of the
+    /// rehearsed crates (the stand-in never passes those crates through),
+    /// served to packaging so dev-dependencies resolve as they will live.
+    pub stand_in_index: Vec<String>,
+}
+
+/// How hard a run tries, as the command line sets it; `ops` turns it into
+/// the engine's options.
+#[derive(Debug, Clone)]
+pub struct RunTuning {
+    /// Uploads in flight at once, 1 to [`RunTuning::MAX_JOBS`].
+    pub jobs: usize,
+    /// Upload attempts per crate per run (rate-limited answers not counted).
+    pub max_attempts: u32,
+    /// First retry delay; doubles, with jitter, up to two minutes.
+    pub retry_delay: Duration,
+    /// How long to wait for an upload to show in the index.
+    pub confirm_timeout: Duration,
+    /// First interval between index polls.
+    pub confirm_poll: Duration,
+}
+
+impl RunTuning {
+    pub const MAX_JOBS: usize = engine::MAX_JOBS;
+
+    pub(super) fn engine(&self, pacing: Option<PacingProfile>) -> EngineOpts {
+        EngineOpts {
+            jobs: self.jobs,
+            max_attempts: self.max_attempts,
+            retry_base: self.retry_delay,
+            retry_cap: Duration::from_secs(120).max(self.retry_delay),
+            confirm_timeout: self.confirm_timeout,
+            confirm_poll: self.confirm_poll,
+            pacing,
+        }
+    }
 }
 
 /// How a run ended, when it did not succeed. Carries the exit code's reason.
@@ -127,6 +164,7 @@ pub fn publish(
             torn: None,
             run_number: 1,
             selection: selection_record(&opts.selection, &opts.target),
+            set_aside: None,
         };
         return run(ws, opts, &dir, start, sink);
     }
@@ -153,75 +191,40 @@ pub fn publish(
         journal = Journal::open(&dir)?.0;
         torn = None; // that repair belongs to the archived run
     }
-    if opts.mode == Mode::Fresh && journal.state().is_some() {
-        let label = archive_label(journal.state(), "superseded");
-        drop(journal);
-        dir.archive(&label)?;
-        journal = Journal::open(&dir)?.0;
-        torn = None;
-    }
-
     let (selection, target) = match (opts.mode, journal.state()) {
-        (Mode::Resume, None) => {
-            return Err(StartError::NothingToResume(dir.root().to_owned()).into());
-        }
         // Resume the release as it was selected, whatever the flags say now.
         (Mode::Resume, Some(_)) => recorded_selection(journal.records()),
-        (Mode::Publish | Mode::Fresh, _) => (opts.selection.clone(), opts.target.clone()),
+        _ => (opts.selection.clone(), opts.target.clone()),
     };
     let plan = plan_for(ws, opts, &selection, &target)?;
-    // A rehearsal's journal binds the live plan id to another registry:
-    // never continue it against the live target (nor the other way round).
-    if let Some(state) = journal.state()
-        && state.plan_id == plan.id
-        && state.registry != plan.target.key
-    {
-        return Err(StartError::OtherRegistry {
-            dir: dir.root().display().to_string(),
-            recorded: state.registry.clone(),
-            now: plan.target.key.clone(),
-        }
-        .into());
-    }
-
-    // `--abandon-unfinished` sets aside any unfinished run, of this plan
-    // too (a registry that lost what the run published cannot be resumed).
-    if let Some(state) = journal.state()
-        && (state.plan_id != plan.id || (opts.abandon_unfinished && opts.mode == Mode::Publish))
-    {
-        let unknown: Vec<&String> = state
-            .crates
-            .iter()
-            .filter(|(_, c)| matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous))
-            .map(|(name, _)| name)
-            .collect();
-        if opts.abandon_unfinished && opts.mode == Mode::Publish && !unknown.is_empty() {
-            // Setting those aside would forget an upload that may have landed.
-            return Err(StartError::UnknownOutcomes {
-                crates: unknown
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-            .into());
-        }
-        if opts.abandon_unfinished && opts.mode == Mode::Publish {
-            let label = archive_label(Some(state), "abandoned");
+    let flags = StartFlags {
+        mode: opts.mode,
+        abandon_unfinished: opts.abandon_unfinished,
+    };
+    let mut set_aside = None;
+    match start::decide(
+        journal.state(),
+        &plan,
+        flags,
+        &dir.root().display().to_string(),
+    )? {
+        StartDecision::New | StartDecision::Continue => {}
+        StartDecision::SetAside(reason) => {
+            let previous = journal.state().expect("a run to set aside");
+            let label = archive_label(Some(previous), reason.label());
+            let previous_plan = previous.plan_id.short().to_owned();
             drop(journal);
-            dir.archive(&label)?;
+            let archived = dir.archive(&label)?;
             journal = Journal::open(&dir)?.0;
-            torn = None;
-        } else {
-            return Err(StartError::PlanChanged {
-                dir: dir.root().display().to_string(),
-                old: state.plan_id.short().to_owned(),
-                new: plan.id.short().to_owned(),
-                done: state.crates.values().filter(|c| c.status.is_done()).count(),
-                total: state.crates.len(),
-                changes: plan_changes(state, &plan),
-            }
-            .into());
+            torn = None; // that repair belongs to the archived run
+            set_aside = Some(Event::SetAside {
+                plan_id: previous_plan,
+                reason: reason.wire(),
+                archived_as: archived
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            });
         }
     }
     let start = Start {
@@ -230,8 +233,17 @@ pub fn publish(
         journal: &mut journal,
         torn,
         selection: selection_record(&selection, &target),
+        set_aside,
     };
     run(ws, opts, &dir, start, sink)
+}
+
+/// No `upload_started` in the journal: nothing of its runs can have
+/// landed, so there is nothing to finish or settle.
+pub(super) fn uploaded_nothing(records: &[Record]) -> bool {
+    !records
+        .iter()
+        .any(|r| matches!(r.event, Event::UploadStarted { .. }))
 }
 
 /// What a run starts from.
@@ -242,6 +254,8 @@ struct Start<'a> {
     torn: Option<crate::journal::TornLine>,
     run_number: u32,
     selection: SelectionRecord,
+    /// The earlier run this one set aside, to record.
+    set_aside: Option<Event>,
 }
 
 /// The plan for the live target; for a rehearsal, retargeted to the
@@ -303,6 +317,7 @@ fn run(
         torn,
         run_number,
         selection,
+        set_aside,
     } = start;
     let sparse_index = plan.target.sparse_index.as_deref().with_context(|| {
         format!(
@@ -329,24 +344,10 @@ fn run(
             .count() as u32
     });
     let mut rec = Recorder::new(journal, sink);
-    rec.record(Event::RunStarted {
-        format: crate::journal::FORMAT,
-        plan_id: plan.id.clone(),
-        registry: plan.target.key.clone(),
-        run: run_number,
-        crates: plan
-            .crates
-            .iter()
-            .map(|c| CrateRef {
-                name: c.name.clone(),
-                version: c.version.to_string(),
-                depends_on: c.depends_on.clone(),
-            })
-            .collect(),
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        selection,
-        done,
-    })?;
+    rec.record(run_started(plan, run_number, selection, done))?;
+    if let Some(event) = set_aside {
+        rec.record(event)?;
+    }
     if let Some(torn) = torn {
         rec.record(Event::JournalRepaired {
             dropped_bytes: torn.dropped_bytes,
@@ -361,7 +362,7 @@ fn run(
     // Crates the registry cannot settle stay out of this run (the engine
     // reports them as needing an operator); never re-uploaded blindly.
     let unsettled = engine::settle_unknown_outcomes(&mut rec, &registry)?;
-    let check = engine::check_registry(&mut rec, &registry, opts.engine.jobs.max(4), &unsettled)?;
+    let check = engine::check_registry(&mut rec, &registry, opts.tuning.jobs.max(4), &unsettled)?;
     let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
 
     // A rehearsal's registry has no limits to respect.
@@ -388,10 +389,12 @@ fn run(
     let mut to_package = names.clone();
     to_package.extend(check.to_confirm.iter().cloned());
     let started = Instant::now();
+    let batches = plan.packaging_batches(&to_package);
     let jobs = match cargo_backend::package(
         ws,
         &PackageRequest {
-            names: &to_package,
+            batches: &batches,
+            borrowed_index: &opts.stand_in_index,
             target: &plan.target,
             verify: opts.verify,
             allow_dirty: opts.allow_dirty,
@@ -455,8 +458,7 @@ fn run(
         });
     }
 
-    let mut engine_opts = opts.engine.clone();
-    engine_opts.pacing = pacing;
+    let engine_opts = opts.tuning.engine(pacing);
     let outcome = engine::upload_all(
         &mut rec,
         &registry,
@@ -528,6 +530,28 @@ fn with_replacement_hint(ws: &LoadedWorkspace, plan: &Plan, error: anyhow::Error
          other by crates.io name, and crates.io is not replaced by `{name}`; add \
          `[source.crates-io] replace-with = \"{name}\"` to .cargo/config.toml (as `registry serve` prints)"
     ))
+}
+
+/// The `run_started` event of a run of `plan`.
+pub(super) fn run_started(plan: &Plan, run: u32, selection: SelectionRecord, done: u32) -> Event {
+    Event::RunStarted {
+        format: crate::journal::FORMAT,
+        plan_id: plan.id.clone(),
+        registry: plan.target.key.clone(),
+        run,
+        crates: plan
+            .crates
+            .iter()
+            .map(|c| CrateRef {
+                name: c.name.clone(),
+                version: c.version.to_string(),
+                depends_on: c.depends_on.clone(),
+            })
+            .collect(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        selection,
+        done,
+    }
 }
 
 fn finish_failed(
@@ -609,39 +633,6 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
     }
 }
 
-/// What differs between the journal's release and the new plan.
-fn plan_changes(state: &RunState, plan: &Plan) -> String {
-    let mut changes = Vec::new();
-    for c in &plan.crates {
-        match state.crates.get(&c.name) {
-            None => changes.push(format!("{} added", c.name)),
-            Some(old) if old.version != c.version.to_string() => {
-                changes.push(format!("{} {} -> {}", c.name, old.version, c.version))
-            }
-            Some(old) if old.depends_on != c.depends_on => {
-                changes.push(format!("{}'s dependencies changed", c.name))
-            }
-            Some(_) => {}
-        }
-    }
-    for name in state.crates.keys() {
-        if plan.get(name).is_none() {
-            changes.push(format!("{name} removed"));
-        }
-    }
-    if state.registry != plan.target.key {
-        changes.push(format!(
-            "registry {} -> {}",
-            state.registry, plan.target.key
-        ));
-    }
-    if changes.is_empty() {
-        changes.push("publish order changed".into());
-    }
-    changes.join("; ")
-}
-
-/// The selection and registry the journal's latest run started with.
 pub(super) fn recorded_selection(records: &[Record]) -> (Selection, TargetChoice) {
     let recorded = records
         .iter()

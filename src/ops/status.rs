@@ -155,10 +155,14 @@ pub fn status(ws: &LoadedWorkspace, opts: &StatusOpts) -> anyhow::Result<StatusR
         .any(|c| matches!(c.registry, RegistryTruth::Unknown { .. }));
     let next = match &journal {
         _ if active => NextAction::Running,
-        Some(j) if !same_plan => NextAction::PlanChanged {
-            journal_plan: j.state.plan_id.as_str().to_owned(),
-        },
+        // `publish` sets a run of another plan that uploaded nothing aside.
+        Some(j) if !same_plan && !super::publish::uploaded_nothing(&j.records) => {
+            NextAction::PlanChanged {
+                journal_plan: j.state.plan_id.as_str().to_owned(),
+            }
+        }
         _ if unknown => NextAction::Unknown,
+        Some(_) if !same_plan => NextAction::Publish { upload: absent },
         Some(j) => {
             let settle = j
                 .state

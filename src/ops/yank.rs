@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cargo_backend;
-use crate::engine::{self, PacingProfile, Recorder, YankOpts};
+use crate::engine::{self, Recorder, YankOpts};
 use crate::journal::{
     FORMAT, Journal, Record, RunLock, StateDir, YankEvent, YankOutcome, YankPlan, YankRef,
     YankState, YankTarget,
 };
+use crate::model::PacingProfile;
 use crate::model::RegistryTarget;
 use crate::registry::LiveRegistry;
 use crate::secret::Secret;

@@ -8,9 +8,11 @@ use semver::{Version, VersionReq};
 use super::graph;
 use super::{
     BreakResolution, BrokenEdge, ExcludedMember, ExclusionReason, ExternalRequirement, Plan,
-    PlanError, PlanId, PlanProblem, PlannedCrate,
+    PlanError, PlanProblem, PlannedCrate,
 };
-use crate::model::{DepKind, DepRoute, Member, PublishSetting, RegistryTarget, WorkspaceModel};
+use crate::model::{
+    DepKind, DepRoute, Member, PlanId, PublishSetting, RegistryTarget, WorkspaceModel,
+};
 
 /// Which members the user asked for (`-p`, `--exclude`).
 #[derive(Debug, Clone, Default)]
@@ -458,6 +460,28 @@ mod tests {
             [("core", 0), ("left", 1), ("right", 1), ("app", 2)]
         );
         assert_eq!(plan.get("app").unwrap().depends_on, ["left", "right"]);
+    }
+
+    #[test]
+    fn packaging_batches_follow_levels_and_keep_only_the_names_asked() {
+        let w = ws(vec![
+            member("app", &[("left", N, Some("1")), ("right", N, Some("1"))]),
+            member("right", &[("core", N, Some("1"))]),
+            member("left", &[("core", N, Some("1"))]),
+            member("core", &[]),
+        ]);
+        let plan = plan_all(&w).unwrap();
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        // Asked in any order (a crate to confirm comes last): levels decide.
+        assert_eq!(
+            plan.packaging_batches(&names(&["app", "right", "core"])),
+            [names(&["core"]), names(&["right"]), names(&["app"])]
+        );
+        assert_eq!(
+            plan.packaging_batches(&names(&["left", "right"])),
+            [names(&["left", "right"])]
+        );
+        assert!(plan.packaging_batches(&[]).is_empty());
     }
 
     #[test]

@@ -11,7 +11,6 @@
 mod bump;
 mod draft;
 mod graph;
-mod id;
 mod scheduler;
 mod yank;
 
@@ -20,14 +19,13 @@ pub use bump::{
     rewrite_req,
 };
 pub use draft::{Draft, RegistryAnswer, RegistryQuestion, Selection};
-pub use id::PlanId;
 pub use scheduler::PublishPlan;
 pub use yank::{ReleasedCrate, YankOrderError, yank_order};
 
 use semver::{Version, VersionReq};
 use serde::Serialize;
 
-use crate::model::{DepKind, RegistryTarget};
+use crate::model::{DepKind, PlanId, RegistryTarget};
 
 /// A finished plan: crates in publish order with the edges that bind them.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +45,29 @@ pub struct Plan {
 impl Plan {
     pub fn get(&self, name: &str) -> Option<&PlannedCrate> {
         self.crates.iter().find(|c| c.name == name)
+    }
+
+    /// `names` grouped for packaging: one group per dependency level, in
+    /// plan order, so every crate's plan dependencies are in earlier groups
+    /// (names not in the plan come last, on their own).
+    pub fn packaging_batches(&self, names: &[String]) -> Vec<Vec<String>> {
+        let mut batches: Vec<Vec<String>> = Vec::new();
+        for c in self.crates.iter().filter(|c| names.contains(&c.name)) {
+            if batches.len() <= c.level {
+                batches.resize_with(c.level + 1, Vec::new);
+            }
+            batches[c.level].push(c.name.clone());
+        }
+        batches.retain(|b| !b.is_empty());
+        let strays: Vec<String> = names
+            .iter()
+            .filter(|n| self.get(n).is_none())
+            .cloned()
+            .collect();
+        if !strays.is_empty() {
+            batches.push(strays);
+        }
+        batches
     }
 
     /// Number of dependency levels (0 for an empty plan).

@@ -12,6 +12,18 @@ pub mod yank;
 
 use std::io::{IsTerminal, Write};
 
+/// Warn that the user's cargo is newer than the one that packages.
+pub fn newer_cargo(newer: &crate::ops::NewerCargo) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "warning: your cargo is {user}, newer than the cargo library cargo-shipper packages with \
+         (cargo {linked}); packaging rules can differ between cargo releases. Compare with \
+         `cargo package`, or use a cargo-shipper built with a newer cargo library",
+        user = newer.user,
+        linked = newer.linked,
+    );
+}
+
 /// Print an error and its causes the way cargo does.
 pub fn error(error: &anyhow::Error, color: Option<&str>) {
     let colored = match color {

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::journal::{CrateStatus, Event, FailureClass, Record, RunOutcome, RunState, SkipReason};
+use crate::journal::{CrateStatus, Event, Record, RunOutcome, RunState, SetAsideWhy, SkipReason};
+use crate::model::FailureClass;
 use crate::ops::{PublishReport, RunFailed};
 
 pub struct Reporter {
@@ -200,6 +201,22 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             dropped_bytes,
             saved_to,
         } => Some(torn_warning(*dropped_bytes, saved_to)),
+        Event::SetAside {
+            plan_id,
+            reason,
+            archived_as,
+        } => status(
+            "Set aside",
+            format!(
+                "the unfinished run of plan {plan_id} ({}); kept in archive/{archived_as}",
+                match reason {
+                    SetAsideWhy::Abandoned => "--abandon-unfinished",
+                    SetAsideWhy::NothingUploaded => "another plan's, which uploaded nothing",
+                    SetAsideWhy::Superseded => "an earlier rehearsal's",
+                    SetAsideWhy::Other => "by a newer cargo-shipper's rule",
+                }
+            ),
+        ),
         Event::Skipped {
             name,
             version,
@@ -224,6 +241,10 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             SkipReason::DependencyFailed { dependency } => status(
                 "Blocked",
                 format!("{name} {version}: needs {dependency}, which did not go out"),
+            ),
+            SkipReason::Other => status(
+                "Skipping",
+                format!("{name} {version} (a reason a newer cargo-shipper recorded)"),
             ),
         },
         Event::Packaged {
@@ -286,7 +307,9 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             match class {
                 FailureClass::Retryable => "retryable",
                 FailureClass::RateLimited => "rate limited",
-                FailureClass::Ambiguous => "may have landed; asking the registry",
+                FailureClass::Ambiguous | FailureClass::Unknown => {
+                    "may have landed; asking the registry"
+                }
                 FailureClass::Permanent => "permanent",
             }
         )),

@@ -57,6 +57,9 @@ fn run_text(run: Option<&RunSummary>) -> String {
         (false, Some(RunOutcome::Success)) => "finished (archived by the next publish)".to_owned(),
         (false, Some(RunOutcome::Partial)) => "stopped with some crates out".to_owned(),
         (false, Some(RunOutcome::NothingUploaded)) => "stopped with nothing uploaded".to_owned(),
+        (false, Some(RunOutcome::Unknown)) => {
+            "stopped (as a newer cargo-shipper recorded)".to_owned()
+        }
         (false, Some(RunOutcome::NeedsOperator)) => {
             "stopped: an upload's outcome is unknown".to_owned()
         }
@@ -174,6 +177,7 @@ pub fn event_line(record: &Record) -> String {
                     RunOutcome::NothingUploaded => "nothing was uploaded",
                     RunOutcome::NeedsOperator =>
                         "an upload's outcome is unknown: check the registry",
+                    RunOutcome::Unknown => "as a newer cargo-shipper recorded",
                 }
             ),
             _ => format!("{:>12} (an event this version does not know)", "Unknown"),

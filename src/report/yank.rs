@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use super::publish::{human_duration, torn_warning};
-use crate::journal::{FailureClass, Record, RunOutcome, YankEvent, YankSkipReason};
+use crate::journal::{Record, RunOutcome, YankEvent, YankSkipReason};
+use crate::model::FailureClass;
 use crate::ops::{PlanYankReport, YankReport};
 
 /// `plan-yank`: the plan for people (stdout), or the plan file's JSON.
@@ -198,6 +199,9 @@ fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
                 YankSkipReason::AlreadyDone => {
                     format!("{name} {version}: done earlier in this run")
                 }
+                YankSkipReason::Other => {
+                    format!("{name} {version} (a reason a newer cargo-shipper recorded)")
+                }
                 YankSkipReason::AlreadyInRegistry { yanked: true } => {
                     format!("{name} {version}: already yanked")
                 }
@@ -244,7 +248,9 @@ fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
             match class {
                 FailureClass::Retryable => "retryable; checking the index",
                 FailureClass::RateLimited => "rate limited",
-                FailureClass::Ambiguous => "may have landed; checking the index",
+                FailureClass::Ambiguous | FailureClass::Unknown => {
+                    "may have landed; checking the index"
+                }
                 FailureClass::Permanent => "permanent",
             }
         )),

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Check, CheckId, CrateCheck, Finding, RateLimitEta, RegistryState};
 use crate::cargo_backend::{LockedDep, ManifestFacts, TokenLookup};
-use crate::engine::PacingProfile;
+use crate::model::PacingProfile;
 use crate::plan::{Plan, PlanError};
 use crate::registry::{Http, Lookup, Registry, TokenUser, crate_owners, token_user};
 use crate::secret::Secret;

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::cargo_backend::{self, PackageRequest, TokenLookup};
 use crate::engine::{self, Recorder};
-use crate::journal::{CrateRef, Event, Journal, SelectionRecord, SkipReason};
+use crate::journal::{Event, Journal, SelectionRecord, SkipReason};
 use crate::model::PublishSetting;
 use crate::ops::publish::{LimitsSource, publish_limits};
 use crate::ops::{PlanOpts, plan};
@@ -358,8 +358,10 @@ fn dry_run_package(ws: &LoadedWorkspace, plan: &Plan, verify: bool) -> (Vec<Pack
         "packaged"
     };
     // Dirtiness is the git check's business: packaging here is about content.
+    let batches = plan.packaging_batches(&names);
     let request = PackageRequest {
-        names: &names,
+        batches: &batches,
+        borrowed_index: &[],
         target: &plan.target,
         verify,
         allow_dirty: true,
@@ -423,24 +425,12 @@ fn lookups(
     let mut journal = Journal::in_memory();
     let mut sink = |_: &crate::journal::Record| {};
     let mut rec = Recorder::new(&mut journal, &mut sink);
-    rec.record(Event::RunStarted {
-        format: crate::journal::FORMAT,
-        plan_id: plan.id.clone(),
-        registry: plan.target.key.clone(),
-        run: 1,
-        crates: plan
-            .crates
-            .iter()
-            .map(|c| CrateRef {
-                name: c.name.clone(),
-                version: c.version.to_string(),
-                depends_on: c.depends_on.clone(),
-            })
-            .collect(),
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        selection: SelectionRecord::default(),
-        done: 0,
-    })?;
+    rec.record(super::publish::run_started(
+        plan,
+        1,
+        SelectionRecord::default(),
+        0,
+    ))?;
     let check = engine::check_registry(&mut rec, &registry.live, 8, &[])?;
     let mut crates = Vec::new();
     for c in &plan.crates {

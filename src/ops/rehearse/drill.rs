@@ -34,7 +34,7 @@ pub struct ChildRun<'a> {
     pub live_target: &'a crate::workspace::TargetChoice,
     pub allow_dirty: bool,
     pub verify: bool,
-    pub engine: &'a crate::engine::EngineOpts,
+    pub tuning: &'a crate::ops::RunTuning,
 }
 
 /// N, and the seed it came from; `uploads` is how many uploads the
@@ -78,15 +78,15 @@ pub fn interrupted_run(
         "--state-dir".into(),
         path(child.state_root),
         "--jobs".into(),
-        child.engine.jobs.to_string(),
+        child.tuning.jobs.to_string(),
         "--max-attempts".into(),
-        child.engine.max_attempts.to_string(),
+        child.tuning.max_attempts.to_string(),
         "--confirm-timeout".into(),
-        child.engine.confirm_timeout.as_secs().to_string(),
+        child.tuning.confirm_timeout.as_secs().to_string(),
         "--retry-delay-ms".into(),
-        child.engine.retry_base.as_millis().to_string(),
+        child.tuning.retry_delay.as_millis().to_string(),
         "--confirm-poll-ms".into(),
-        child.engine.confirm_poll.as_millis().to_string(),
+        child.tuning.confirm_poll.as_millis().to_string(),
     ];
     if child.allow_dirty {
         args.push("--allow-dirty".into());
@@ -228,8 +228,9 @@ mod tests {
     use super::*;
     use crate::journal::{CrateRef, FORMAT, SelectionRecord};
     use crate::local_registry::{LocalRegistry, RegistryConfig};
+    use crate::model::PlanId;
     use crate::model::RegistryTarget;
-    use crate::plan::{PlanId, PlannedCrate};
+    use crate::plan::PlannedCrate;
 
     fn plan() -> Plan {
         Plan {

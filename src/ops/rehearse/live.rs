@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use crate::cargo_backend;
 use crate::journal::LiveCheck;
 use crate::model::RegistryTarget;
-use crate::plan::Plan;
-use crate::registry::{LiveRegistry, Lookup, Registry};
+
+use crate::plan::{BreakResolution, Plan};
+use crate::registry::{LiveRegistry, Lookup, Registry, SparseIndexReader};
 use crate::workspace::LoadedWorkspace;
 
 /// The live target's answers.
@@ -64,6 +65,57 @@ pub fn upstream(ws: &LoadedWorkspace) -> anyhow::Result<Option<String>> {
         key: "crates-io".into(),
         sparse_index: None,
     })
+}
+
+/// Index lines of the live target's other versions of the rehearsed
+/// crates, when a broken dev-dependency cycle shows the release relies on
+/// them (`tokio` dev-depends on the `tokio-test` the registry has, which
+/// depends on a `tokio` the registry has): the stand-in never passes a
+/// rehearsed crate through, so packaging gets them from here. Best effort:
+/// when the live target cannot be read, packaging says what is missing.
+pub fn other_versions(ws: &LoadedWorkspace, plan: &Plan, findings: &LiveFindings) -> Vec<String> {
+    let relies = plan
+        .broken_edges
+        .iter()
+        .any(|e| matches!(e.resolution, BreakResolution::RegistryHas { .. }));
+    if !relies {
+        return Vec::new();
+    }
+    let names = findings.to_rehearse(plan);
+    let Ok(Some(url)) = ws.read_index(&plan.target) else {
+        return Vec::new();
+    };
+    let Ok(http) = ws.http() else {
+        return Vec::new();
+    };
+    let token = match LiveRegistry::index_config(&http, &url, None) {
+        Ok(config) if config.auth_required() => {
+            cargo_backend::read_token(ws, &plan.target, None).ok()
+        }
+        _ => None,
+    };
+    let reader = SparseIndexReader::new(&http, &url);
+    let mut lines = Vec::new();
+    for name in &names {
+        let (Some(file), Some(planned)) = (reader.crate_url(name), plan.get(name)) else {
+            continue;
+        };
+        let Ok(reply) = http.get(&file, token.as_ref()) else {
+            continue;
+        };
+        if reply.status != 200 {
+            continue;
+        }
+        let planned = planned.version.to_string();
+        for line in String::from_utf8_lossy(&reply.body).lines() {
+            let other = serde_json::from_str::<serde_json::Value>(line)
+                .is_ok_and(|v| v["name"] == name.as_str() && v["vers"] != planned.as_str());
+            if other {
+                lines.push(line.to_owned());
+            }
+        }
+    }
+    lines
 }
 
 fn ask(

@@ -19,7 +19,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::cargo_backend;
-use crate::engine::EngineOpts;
 use crate::journal::{
     DrillResult, LockError, Record, RehearsalRecord, RehearsalRegistry, RunState, StateDir,
     StepResult,
@@ -46,7 +45,7 @@ pub struct RehearseOpts {
     pub token: Option<Secret>,
     pub allow_dirty: bool,
     pub verify: bool,
-    pub engine: EngineOpts,
+    pub tuning: super::RunTuning,
     /// The interruption drill (embedded registry only).
     pub interrupt_after: Option<InterruptAfter>,
     /// Install the plan's binary crates from the rehearsal registry into a
@@ -167,7 +166,7 @@ pub fn rehearse(
                 live_target: &opts.live_target,
                 allow_dirty: opts.allow_dirty,
                 verify: opts.verify,
-                engine: &opts.engine,
+                tuning: &opts.tuning,
             };
             drill::interrupted_run(&child, &index, token, n)?;
             sink(Progress::DrillResuming);
@@ -191,9 +190,10 @@ pub fn rehearse(
         verify: opts.verify,
         dry_run: false,
         abandon_unfinished: false,
-        engine: opts.engine.clone(),
+        tuning: opts.tuning.clone(),
         require_rehearsal: false,
         stand_in: Some(stand_in.target.clone()),
+        stand_in_index: live::other_versions(ws, &plan, &findings),
     };
     let result = publish(&rehearsal_ws, &publish_opts, &mut |r| {
         sink(Progress::Event(r))

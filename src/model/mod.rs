@@ -5,6 +5,10 @@
 //! These types carry no `cargo` types, so everything downstream of
 //! [`crate::workspace`] stays independent of the cargo library.
 
+mod plan_id;
+
+pub use plan_id::PlanId;
+
 use std::time::Duration;
 
 use semver::{Version, VersionReq};
@@ -157,6 +161,10 @@ pub enum FailureClass {
     Ambiguous,
     /// Authentication, validation, a different crate under this version.
     Permanent,
+    /// Read from a journal a newer cargo-shipper wrote: handled as
+    /// `ambiguous` (the registry is asked before anything else happens).
+    #[serde(other)]
+    Unknown,
 }
 
 /// One token bucket: `burst` uploads at once, then one per `every`.

@@ -1,0 +1,132 @@
+//! Packaging and verifying a release in-process: one plan level per
+//! `cargo::ops::package` call, each resolving the earlier levels' `.crate`
+//! files through our overlay of the target registry (see `overlay`).
+
+use std::collections::HashSet;
+
+use anyhow::Context as _;
+use cargo::core::resolver::CliFeatures;
+use cargo::ops::{self, PackageOpts, Packages};
+use cargo::sources::SourceConfigMap;
+use sha2::{Digest, Sha256};
+
+use super::overlay::Overlay;
+use super::{reg_or_index, source_id, upload_metadata};
+use crate::model::RegistryTarget;
+use crate::registry::UploadJob;
+use crate::workspace::LoadedWorkspace;
+
+/// What to package.
+#[derive(Debug, Clone)]
+pub struct PackageRequest<'a> {
+    /// Crates in groups: every crate's plan dependencies are in earlier
+    /// groups (the plan's levels, [`crate::plan::Plan::packaging_batches`]).
+    pub batches: &'a [Vec<String>],
+    pub target: &'a RegistryTarget,
+    pub verify: bool,
+    pub allow_dirty: bool,
+    /// Index lines (JSON) of versions another registry has that the target
+    /// does not serve: a rehearsal's stand-in hides the live target's other
+    /// versions of the crates it rehearses, which a dev-dependency may need.
+    pub borrowed_index: &'a [String],
+}
+
+/// Package (and verify) the requested members group by group, each group
+/// resolving the earlier groups' `.crate` files through our overlay of the
+/// target registry (see `overlay`), so members linked by `path` or through
+/// `[patch]` alike are packaged and verified before the first upload.
+pub fn package(
+    ws: &LoadedWorkspace,
+    request: &PackageRequest<'_>,
+) -> anyhow::Result<Vec<UploadJob>> {
+    if request.batches.iter().all(|b| b.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let registry_id = source_id(ws, request.target)?;
+    let upstream = SourceConfigMap::empty(ws.gctx())?
+        .load(registry_id, &HashSet::new())?
+        .replaced_source_id();
+    let build_dir = ws.cargo_workspace()?.build_dir().into_path_unlocked();
+    let overlay = Overlay::create(ws.gctx(), &build_dir, upstream)?;
+    let packaging = ws.with_cargo_env(&[overlay.env()])?;
+    let gctx = packaging.gctx();
+    share_credentials(ws.gctx(), gctx);
+    for line in request.borrowed_index {
+        overlay.add_line(line)?;
+    }
+    let cargo_ws = packaging.cargo_workspace()?;
+    let mut jobs = Vec::new();
+    for batch in request.batches.iter().filter(|b| !b.is_empty()) {
+        let files = ops::package(
+            &cargo_ws,
+            &PackageOpts {
+                gctx,
+                list: false,
+                fmt: ops::PackageMessageFormat::Human,
+                check_metadata: true,
+                allow_dirty: request.allow_dirty,
+                include_lockfile: true,
+                verify: request.verify,
+                jobs: None,
+                keep_going: false,
+                to_package: Packages::Packages(batch.clone()),
+                targets: Vec::new(),
+                cli_features: CliFeatures::new_all(false),
+                reg_or_index: reg_or_index(request.target),
+                dry_run: false,
+            },
+        )
+        .context("packaging failed")?;
+        for name in batch {
+            let pkg = cargo_ws
+                .members()
+                .find(|p| p.name().as_str() == name)
+                .with_context(|| format!("`{name}` is not a workspace member"))?;
+            let file_name = pkg.package_id().tarball_name();
+            let file = files
+                .iter()
+                .find(|f| {
+                    f.path()
+                        .file_name()
+                        .is_some_and(|n| n == file_name.as_str())
+                })
+                .with_context(|| format!("cargo produced no `{file_name}`"))?;
+            let bytes = std::fs::read(file.path())
+                .with_context(|| format!("could not read `{}`", file.path().display()))?;
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            // For the overlay, dependencies are marked against the source
+            // it stands for, as cargo's own overlay marks them.
+            overlay.add(
+                &upload_metadata(gctx, &cargo_ws, pkg, upstream)?,
+                file.path(),
+                &sha256,
+            )?;
+            jobs.push(UploadJob {
+                name: name.clone(),
+                version: pkg.version().to_string(),
+                sha256,
+                crate_file: file.path().to_owned(),
+                metadata: upload_metadata(gctx, &cargo_ws, pkg, registry_id)?,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// Tokens cargo already obtained in `from` (a read token for a registry
+/// that requires one), for the packaging context: cargo asks its
+/// credential providers only once per context. In memory only.
+fn share_credentials(from: &cargo::GlobalContext, to: &cargo::GlobalContext) {
+    let cached = from.credential_cache();
+    let mut into = to.credential_cache();
+    for (url, value) in cached.iter() {
+        into.insert(
+            url.clone(),
+            cargo::util::context::CredentialCacheValue {
+                token_value: value.token_value.clone(),
+                expiration: value.expiration,
+                operation_independent: value.operation_independent,
+            },
+        );
+    }
+}
