@@ -67,6 +67,8 @@ struct Shared {
     fetched: Condvar,
     /// Idle curl handles: each keeps its connections open.
     handles: Mutex<Vec<curl::easy::Easy>>,
+    /// Makes new handles; curl's defaults when `None`.
+    make: Option<super::HandleMaker>,
     /// Paths to fetch ahead, and every path ever queued.
     queue: Mutex<(VecDeque<String>, HashSet<String>)>,
     queued: Condvar,
@@ -112,6 +114,7 @@ impl Upstream {
                 inflight: Mutex::default(),
                 fetched: Condvar::new(),
                 handles: Mutex::default(),
+                make: None,
                 queue: Mutex::default(),
                 queued: Condvar::new(),
                 closed: AtomicBool::new(false),
@@ -122,6 +125,13 @@ impl Upstream {
             crate_cache: None,
             workers: OnceLock::new(),
         }
+    }
+
+    /// Ask upstream with handles from `make` (the user's cargo `[http]`
+    /// settings) instead of curl's defaults.
+    pub fn with_handles(mut self, make: Option<super::HandleMaker>) -> Self {
+        Arc::get_mut(&mut self.shared).expect("not shared yet").make = make;
+        self
     }
 
     pub fn with_crate_cache(mut self, dir: Option<std::path::PathBuf>) -> Self {
@@ -408,15 +418,28 @@ impl Shared {
     }
 
     /// GET on a pooled handle (its connections stay open for the next request).
+    fn new_handle(&self) -> Result<curl::easy::Easy, curl::Error> {
+        if let Some(make) = &self.make {
+            return (make.0)();
+        }
+        let mut easy = curl::easy::Easy::new();
+        easy.accept_encoding("")?;
+        easy.connect_timeout(Duration::from_secs(10))?;
+        easy.useragent(concat!("cargo-shipper/", env!("CARGO_PKG_VERSION")))?;
+        Ok(easy)
+    }
+
     fn get(
         &self,
         url: &str,
         headers: &[String],
         timeout: Duration,
     ) -> Result<Answer, UpstreamFailure> {
-        let mut easy = lock(&self.handles)
-            .pop()
-            .unwrap_or_else(curl::easy::Easy::new);
+        let idle = lock(&self.handles).pop();
+        let mut easy = match idle {
+            Some(easy) => easy,
+            None => self.new_handle().map_err(|e| failure(url, e.to_string()))?,
+        };
         let result = fetch(&mut easy, url, headers, timeout);
         if result.is_ok() {
             lock(&self.handles).push(easy);
@@ -436,20 +459,18 @@ fn failure(what: &str, reason: String) -> UpstreamFailure {
     }
 }
 
+/// One GET. Every option a request sets is set by every request (no
+/// reset: it would drop what the handle was made with).
 fn fetch(
     easy: &mut curl::easy::Easy,
     url: &str,
     headers: &[String],
     timeout: Duration,
 ) -> Result<Answer, curl::Error> {
-    easy.reset();
     easy.url(url)?;
     easy.get(true)?;
     easy.follow_location(true)?;
-    easy.accept_encoding("")?;
-    easy.connect_timeout(Duration::from_secs(10))?;
     easy.timeout(timeout)?;
-    easy.useragent(concat!("cargo-shipper/", env!("CARGO_PKG_VERSION")))?;
     let mut list = curl::easy::List::new();
     for h in headers {
         list.append(h)?;
@@ -603,10 +624,19 @@ mod tests {
     /// A server answering fixed paths (404 otherwise), one request per
     /// connection; `routes` gets its base URL. Returns the base URL.
     fn serve_paths(routes: impl FnOnce(&str) -> Vec<(String, Vec<u8>)>) -> String {
+        serve_paths_seeing_agents(routes).0
+    }
+
+    /// [`serve_paths`], also recording each request's `User-Agent`.
+    fn serve_paths_seeing_agents(
+        routes: impl FnOnce(&str) -> Vec<(String, Vec<u8>)>,
+    ) -> (String, Arc<Mutex<Vec<String>>>) {
         use std::io::{BufRead, BufReader, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let routes = routes(&base);
+        let agents = Arc::new(Mutex::new(Vec::new()));
+        let seen = agents.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { return };
@@ -618,7 +648,11 @@ mod tests {
                     .nth(1)
                     .unwrap_or_default()
                     .to_owned();
+                line.clear();
                 while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    if let Some(agent) = line.strip_prefix("User-Agent:") {
+                        seen.lock().unwrap().push(agent.trim().to_owned());
+                    }
                     line.clear();
                 }
                 let (status, body) = match routes.iter().find(|(p, _)| *p == path) {
@@ -633,7 +667,28 @@ mod tests {
                 let _ = stream.write_all(&body);
             }
         });
-        base
+        (base, agents)
+    }
+
+    #[test]
+    fn upstream_is_asked_with_the_handles_it_is_given() {
+        let (base, agents) = serve_paths_seeing_agents(|_| {
+            vec![("/index/3/a/abc".into(), entry("abc", &[]).into_bytes())]
+        });
+        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = made.clone();
+        let maker = super::super::HandleMaker(Arc::new(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut easy = curl::easy::Easy::new();
+            easy.useragent("configured/1")?;
+            Ok(easy)
+        }));
+        let upstream = Upstream::new(&format!("sparse+{base}/index/")).with_handles(Some(maker));
+        assert!(upstream.index_file_fresh("3/a/abc").unwrap().is_some());
+        assert!(upstream.index_file_fresh("3/a/abc").unwrap().is_some());
+        // Made once, reused, and what it was made with is kept between requests.
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        assert_eq!(*agents.lock().unwrap(), ["configured/1", "configured/1"]);
     }
 
     #[test]

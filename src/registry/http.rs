@@ -37,7 +37,7 @@ pub struct Http {
 }
 
 struct Shared {
-    make: Box<HandleFactory>,
+    make: Arc<HandleFactory>,
     /// Handles between requests, each with its open connections.
     idle: Mutex<Vec<Easy>>,
 }
@@ -56,7 +56,7 @@ impl Http {
     pub fn new(make: impl Fn() -> Result<Easy, curl::Error> + Send + Sync + 'static) -> Http {
         Http {
             shared: Arc::new(Shared {
-                make: Box::new(make),
+                make: Arc::new(make),
                 idle: Mutex::new(Vec::new()),
             }),
         }
@@ -75,6 +75,12 @@ impl Http {
             easy.low_speed_limit(10)?;
             Ok(easy)
         })
+    }
+
+    /// What makes this client's handles, for a client of its own that
+    /// keeps them differently (the embedded registry's pass-through).
+    pub fn handle_factory(&self) -> Arc<HandleFactory> {
+        self.shared.make.clone()
     }
 
     /// How many handles wait for reuse (tests see reuse through it).
