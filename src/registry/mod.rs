@@ -66,7 +66,7 @@ pub trait YankRegistry {
 pub struct LiveRegistry {
     index: SparseIndexReader,
     api: RegistryApi,
-    config: RegistryConfig,
+    config: ConfigJson,
     read_token: Option<Secret>,
     http: Http,
 }
@@ -88,7 +88,7 @@ pub enum ConnectError {
 /// A registry's `config.json`: where its API is, how downloads are named,
 /// whether reads need a token.
 #[derive(Debug, Clone)]
-pub struct RegistryConfig {
+pub struct ConfigJson {
     pub api: String,
     /// Reads need a token too.
     pub auth_required: bool,
@@ -98,22 +98,22 @@ pub struct RegistryConfig {
 
 /// `config.json` on the wire; fields cargo-shipper does not read are ignored.
 #[derive(serde::Deserialize)]
-struct ConfigJson {
+struct ConfigJsonWire {
     #[serde(flatten)]
     index: crates_index::IndexConfig,
     #[serde(rename = "auth-required", default)]
     auth_required: bool,
 }
 
-impl RegistryConfig {
+impl ConfigJson {
     /// Read a `config.json` body; a registry without `api` takes no uploads.
-    pub fn from_slice(body: &[u8]) -> anyhow::Result<RegistryConfig> {
-        let config: ConfigJson = serde_json::from_slice(body)?;
+    pub fn from_slice(body: &[u8]) -> anyhow::Result<ConfigJson> {
+        let config: ConfigJsonWire = serde_json::from_slice(body)?;
         let api =
             config.index.api.clone().ok_or_else(|| {
                 anyhow::anyhow!("it names no `api`: this registry takes no uploads")
             })?;
-        Ok(RegistryConfig {
+        Ok(ConfigJson {
             api,
             auth_required: config.auth_required,
             download: config.index,
@@ -134,7 +134,7 @@ impl RegistryConfig {
 /// What asking for `config.json` answered.
 #[derive(Debug, Clone)]
 pub enum IndexConfig {
-    Read(RegistryConfig),
+    Read(ConfigJson),
     /// HTTP 401 to a request without a token: cargo's protocol for "reads
     /// need a token". `config.json` itself is then only known once asked
     /// again with one ([`LiveRegistry::connect`] does).
@@ -169,9 +169,7 @@ impl LiveRegistry {
                 return Ok(IndexConfig::AskAgainWithToken);
             }
             anyhow::ensure!(response.status == 200, "HTTP {}", response.status);
-            Ok(IndexConfig::Read(RegistryConfig::from_slice(
-                &response.body,
-            )?))
+            Ok(IndexConfig::Read(ConfigJson::from_slice(&response.body)?))
         })()
         .map_err(|source| ConnectError::Config { url, source })
     }
@@ -211,7 +209,7 @@ impl LiveRegistry {
     }
 
     /// The registry's `config.json`.
-    pub fn config(&self) -> &RegistryConfig {
+    pub fn config(&self) -> &ConfigJson {
         &self.config
     }
 
@@ -281,7 +279,7 @@ mod tests {
 
     #[test]
     fn config_json_is_typed_and_lenient() {
-        let config = RegistryConfig::from_slice(
+        let config = ConfigJson::from_slice(
             br#"{"dl":"https://dl.example/{lowerprefix}/{crate}/{sha256-checksum}","api":"https://api.example","auth-required":true,"later-field":1}"#,
         )
         .unwrap();
@@ -294,10 +292,10 @@ mod tests {
         );
         assert_eq!(config.download_url("serde", "1.0.0", "not hex"), None);
         // No `api`: a registry that takes no uploads, said so.
-        let error = RegistryConfig::from_slice(br#"{"dl":"https://dl.example"}"#).unwrap_err();
+        let error = ConfigJson::from_slice(br#"{"dl":"https://dl.example"}"#).unwrap_err();
         assert!(error.to_string().contains("no `api`"), "{error}");
-        let plain = RegistryConfig::from_slice(br#"{"dl":"https://dl.example","api":"https://a"}"#)
-            .unwrap();
+        let plain =
+            ConfigJson::from_slice(br#"{"dl":"https://dl.example","api":"https://a"}"#).unwrap();
         assert!(!plain.auth_required);
         assert_eq!(
             plain.download_url("serde", "1.0.0", &sum).as_deref(),

@@ -2,7 +2,7 @@
 //! public) and whose token this is (`GET /api/v1/me`). Read-only: nothing
 //! here changes anything in the registry.
 
-use super::RegistryConfig;
+use super::ConfigJson;
 use super::http::Http;
 use crate::secret::Secret;
 
@@ -96,7 +96,7 @@ pub fn token_user(http: &Http, api: &str, token: &Secret) -> Result<TokenUser, O
 /// when the registry needs one for reads.
 pub fn download_crate(
     http: &Http,
-    config: &RegistryConfig,
+    config: &ConfigJson,
     name: &str,
     version: &str,
     sha256: &str,
