@@ -93,10 +93,10 @@ fn what_a_newer_version_may_write_is_read_not_refused() {
     let path = dir.path().join("events.jsonl");
     let mut text = std::fs::read_to_string(fixture("publish-events.jsonl")).unwrap();
     let lines = [
-        r#"{"seq":26,"at_ms":1,"kind":"from_the_future","x":1}"#,
-        r#"{"seq":27,"at_ms":1,"kind":"upload_failed","name":"c","version":"1.0.0","attempt":2,"class":"quantum","message":"?","extra":true}"#,
-        r#"{"seq":28,"at_ms":1,"kind":"skipped","name":"d","version":"1.0.0","reason":"moon_phase"}"#,
-        r#"{"seq":29,"at_ms":1,"kind":"run_finished","outcome":"postponed"}"#,
+        r#"{"seq":29,"at_ms":1,"kind":"from_the_future","x":1}"#,
+        r#"{"seq":30,"at_ms":1,"kind":"upload_failed","name":"c","version":"1.0.0","attempt":2,"class":"quantum","message":"?","extra":true}"#,
+        r#"{"seq":31,"at_ms":1,"kind":"skipped","name":"d","version":"1.0.0","reason":"moon_phase"}"#,
+        r#"{"seq":32,"at_ms":1,"kind":"run_finished","outcome":"postponed"}"#,
     ];
     for line in lines {
         text.push_str(line);
@@ -105,16 +105,16 @@ fn what_a_newer_version_may_write_is_read_not_refused() {
     std::fs::write(&path, text).unwrap();
     let (log, _) = EventLog::<Event>::open(&path).unwrap();
     let records = log.records();
-    assert_eq!(records[25].event, Event::Unknown);
+    assert_eq!(records[28].event, Event::Unknown);
     assert!(matches!(
-        records[26].event,
+        records[29].event,
         Event::UploadFailed {
             class: FailureClass::Unknown,
             ..
         }
     ));
     assert!(matches!(
-        records[27].event,
+        records[30].event,
         Event::Skipped {
             reason: SkipReason::Other,
             ..

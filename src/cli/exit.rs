@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
-use crate::ops::{PreflightBlocked, RunFailed, YankFailed};
+use crate::ops::{PreflightBlocked, RunFailed, StoppedForLater, YankFailed};
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
 use crate::workspace::{LoadError, TargetError};
@@ -32,11 +32,17 @@ pub enum Exit {
     BadInputFile = 6,
     /// `preflight`: a check found something that would make the release fail.
     PreflightBlocked = 7,
+    /// `--stop-after` stopped the run before it finished, cleanly: to be
+    /// continued by the next `publish` (or `resume`) with the same state directory.
+    ToBeContinued = 8,
 }
 
 impl Exit {
     /// Classify by walking the error chain for our typed errors.
     pub fn for_error(error: &anyhow::Error) -> Exit {
+        if error.chain().any(|e| e.is::<StoppedForLater>()) {
+            return Exit::ToBeContinued;
+        }
         if let Some(failed) = error.downcast_ref::<RunFailed>() {
             return match failed.outcome {
                 RunOutcome::Partial | RunOutcome::Unknown => Exit::Partial,

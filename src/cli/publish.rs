@@ -75,8 +75,75 @@ pub(super) struct RunArgs {
     /// First interval between index polls in milliseconds; for tests
     #[arg(long, value_name = "MS", default_value_t = 100, hide = true)]
     pub(super) confirm_poll_ms: u64,
+    /// Get the upload token by trusted publishing (OIDC): `auto` uses it when a CI provider
+    /// (GitHub Actions, GitLab CI) offers an ID token and no token is configured
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = TrustedArg::Auto,
+          num_args = 0..=1, default_missing_value = "on")]
+    pub(super) trusted_publishing: TrustedArg,
+    /// GitLab CI: the variable holding the job's ID token (an `id_tokens:` entry)
+    #[arg(long, value_name = "VAR", default_value = ops::GITLAB_ID_TOKEN_VAR)]
+    pub(super) oidc_token_var: String,
+    /// Lifetime of a token minted by trusted publishing, in seconds (crates.io: 1800); it is
+    /// renewed a safety margin before it ends
+    #[arg(long, value_name = "SECS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(super) token_lifetime: u64,
+    /// Start no upload after this long (e.g. `5h30m`, `90m`, `45s`), let those in flight
+    /// settle, and exit with code 8: the next `publish` continues (for CI job time limits)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(super) stop_after: Option<Duration>,
     #[command(flatten)]
     pub(super) manifest: ManifestArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum TrustedArg {
+    On,
+    Off,
+    Auto,
+}
+
+/// `5h30m`, `90m`, `45s`, `2h`: numbers each followed by `h`, `m` or `s`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration; write it like `5h30m`, `90m` or `45s`");
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            'h' | 'm' | 's' if !number.is_empty() => {
+                let n: u64 = number.parse().map_err(|_| bad())?;
+                let unit = match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                total = n
+                    .checked_mul(unit)
+                    .and_then(|v| total.checked_add(v))
+                    .ok_or_else(bad)?;
+                number.clear();
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+fn ci(run: &RunArgs) -> ops::CiOpts {
+    ops::CiOpts {
+        trusted: match run.trusted_publishing {
+            TrustedArg::On => ops::TrustedMode::On,
+            TrustedArg::Off => ops::TrustedMode::Off,
+            TrustedArg::Auto => ops::TrustedMode::Auto,
+        },
+        oidc_token_var: run.oidc_token_var.clone(),
+        token_lifetime: Duration::from_secs(run.token_lifetime),
+        stop_after: run.stop_after,
+    }
 }
 
 pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()> {
@@ -124,6 +191,7 @@ fn opts(
         require_rehearsal: false,
         stand_in: None,
         stand_in_index: Vec::new(),
+        ci: ci(run),
     })
 }
 
@@ -155,4 +223,22 @@ fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Resul
     .and_then(|ws| ops::publish(&ws, opts, &mut |record| reporter.event(record)));
     reporter.finish(&result);
     result.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_ci_writes_them() {
+        assert_eq!(
+            parse_duration("5h30m"),
+            Ok(Duration::from_secs(5 * 3600 + 1800))
+        );
+        assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
+        for bad in ["", "5", "h", "5x", "0s", "-1m", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -92,6 +92,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
         upstream_crate_cache: None,
         // No workspace, so no cargo config: curl's proxy variables apply.
         upstream_handles: None,
+        trusted_publishing: None,
         knobs: Knobs {
             propagation_delay: Duration::from_millis(args.propagation_delay_ms),
             upload_latency: Duration::from_millis(args.upload_latency_ms),

@@ -116,6 +116,7 @@ fn error(class: FailureClass) -> UploadError {
         message: format!("scripted {class:?}"),
         retry_after: (class == FailureClass::RateLimited).then(|| Duration::from_millis(2)),
         already_uploaded: false,
+        auth: None,
     }
 }
 
@@ -234,7 +235,7 @@ fn job(name: &str) -> Prepared {
                 rust_version: None,
             },
         },
-        token: Secret::new("t".into()),
+        token: Some(Secret::new("t".into())),
         new_crate: true,
     }
 }
@@ -248,6 +249,7 @@ fn opts(jobs: usize) -> EngineOpts {
         confirm_timeout: Duration::from_secs(5),
         confirm_poll: Duration::from_millis(1),
         pacing: None,
+        stop_at: None,
     }
 }
 

@@ -9,13 +9,15 @@ mod check;
 mod double_tests;
 mod pacing;
 mod reconcile;
+mod token;
 mod upload;
 mod workers;
 mod yank;
 
 pub use check::{RegistryCheck, check_registry};
 pub use reconcile::settle_unknown_outcomes;
-pub use upload::{Prepared, upload_all};
+pub use token::{Lifecycle, PreparedTokens, TokenSource, TokenUnavailable};
+pub use upload::{Prepared, upload_all, upload_all_with};
 pub use yank::{YankOpts, yank_all};
 
 use std::time::Duration;
@@ -43,6 +45,8 @@ pub struct EngineOpts {
     /// First interval between index polls; grows with backoff.
     pub confirm_poll: Duration,
     pub pacing: Option<PacingProfile>,
+    /// Start no upload after this instant (`--stop-after`); in-flight ones settle.
+    pub stop_at: Option<std::time::Instant>,
 }
 
 /// Writes events to the journal, then shows them to the sink (a publish

@@ -15,20 +15,22 @@ use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use super::reconcile::reconcile;
-use super::workers::{ConfirmRequest, Done, poller, worker};
+use super::token::{Lifecycle, PreparedTokens, TokenSource};
+use super::workers::{ConfirmRequest, Done, Task, poller, worker};
 use super::{EngineOpts, Recorder, backoff};
 use crate::failpoint;
 use crate::journal::{CrateStatus, Event, JournalError, RunOutcome, SkipReason, now_ms};
 use crate::model::FailureClass;
 use crate::model::Holding;
 use crate::plan::PublishPlan;
-use crate::registry::{Registry, UploadError, UploadJob};
+use crate::registry::{AuthRefusal, Registry, UploadError, UploadJob};
 use crate::secret::Secret;
 
 /// A packaged crate with its token, ready to go.
 pub struct Prepared {
     pub job: UploadJob,
-    pub token: Secret,
+    /// cargo's token for it; `None` when a [`TokenSource`] mints them.
+    pub token: Option<Secret>,
     /// New to the registry (paced as a new crate).
     pub new_crate: bool,
 }
@@ -42,14 +44,27 @@ pub fn upload_all(
     prepared: &[Prepared],
     to_confirm: &[String],
 ) -> Result<RunOutcome, JournalError> {
+    upload_all_with(rec, registry, opts, prepared, to_confirm, &PreparedTokens)
+}
+
+/// [`upload_all`], with tokens from `tokens`, asked right before each upload.
+pub fn upload_all_with(
+    rec: &mut Recorder<'_>,
+    registry: &dyn Registry,
+    opts: &EngineOpts,
+    prepared: &[Prepared],
+    to_confirm: &[String],
+    tokens: &dyn TokenSource,
+) -> Result<RunOutcome, JournalError> {
     let jobs = opts.jobs.clamp(1, super::MAX_JOBS);
-    let (task_tx, task_rx) = mpsc::channel::<&Prepared>();
+    let (task_tx, task_rx) = mpsc::channel::<Task<'_>>();
     let task_rx = Mutex::new(task_rx);
     let (confirm_tx, confirm_rx) = mpsc::channel::<ConfirmRequest>();
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let mut run = UploadLoop::new(
         rec, registry, opts, prepared, to_confirm, task_tx, confirm_tx,
     )?;
+    run.tokens = tokens;
     std::thread::scope(|scope| -> Result<(), JournalError> {
         for _ in 0..jobs {
             let (task_rx, done_tx) = (&task_rx, done_tx.clone());
@@ -104,6 +119,8 @@ struct Tries {
     counted: u32,
     /// Registry lookups that could not settle an unknown outcome.
     lookups_failed: u32,
+    /// The attempt that was sent again with a renewed token (once each).
+    renewed_attempt: u32,
 }
 
 /// What happens to a crate after a failed upload.
@@ -139,8 +156,15 @@ struct UploadLoop<'l, 'a> {
     paced: Option<(String, Instant)>,
     /// A crate's outcome stayed unknown: the run ends for an operator.
     needs_operator: bool,
+    /// Where tokens come from.
+    tokens: &'l dyn TokenSource,
+    /// The token each in-flight upload was sent with.
+    sent_with: BTreeMap<String, Secret>,
+    /// No new uploads start (credentials refused, or the stop time came);
+    /// in-flight ones settle.
+    halted: bool,
     /// `None` once closed.
-    tasks: Option<mpsc::Sender<&'l Prepared>>,
+    tasks: Option<mpsc::Sender<Task<'l>>>,
     confirms: Option<mpsc::Sender<ConfirmRequest>>,
 }
 
@@ -154,7 +178,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         opts: &'l EngineOpts,
         prepared: &'l [Prepared],
         to_confirm: &[String],
-        tasks: mpsc::Sender<&'l Prepared>,
+        tasks: mpsc::Sender<Task<'l>>,
         confirms: mpsc::Sender<ConfirmRequest>,
     ) -> Result<Self, JournalError> {
         let state = rec.state().clone();
@@ -181,6 +205,9 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             confirming: 0,
             paced: None,
             needs_operator: false,
+            tokens: &PreparedTokens,
+            sent_with: BTreeMap::new(),
+            halted: false,
             tasks: Some(tasks),
             confirms: Some(confirms),
         };
@@ -232,7 +259,10 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     /// next one must wait for the rate limit. A crate whose last attempt may
     /// have landed is settled with the registry first.
     fn dispatch(&mut self, jobs: usize) -> Result<(), JournalError> {
-        while self.in_flight < jobs {
+        if self.opts.stop_at.is_some_and(|at| Instant::now() >= at) {
+            self.halted = true;
+        }
+        while self.in_flight < jobs && !self.halted {
             let Some(name) = self.ready.front().cloned() else {
                 return Ok(());
             };
@@ -253,6 +283,19 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                 }
                 return Ok(());
             }
+            let token = match self.tokens.token_for(p) {
+                Ok((token, lifecycle)) => {
+                    self.record_lifecycle(lifecycle)?;
+                    token
+                }
+                Err(error) => {
+                    // No token for it: it does not go out, nor what needs it.
+                    self.ready.pop_front();
+                    self.block_dependents(&name)?;
+                    self.halted |= self.tokens.on_refused(&name, &error.message);
+                    continue;
+                }
+            };
             self.ready.pop_front();
             let tries = self.tries.entry(name.clone()).or_default();
             tries.attempt += 1;
@@ -265,14 +308,36 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                 new_crate: p.new_crate,
             })?;
             failpoint::hit("before-upload", || {});
-            self.tasks
-                .as_ref()
-                .expect("open while dispatching")
-                .send(p)
-                .expect("workers alive");
-            self.in_flight += 1;
+            self.send(p, token);
         }
         Ok(())
+    }
+
+    fn send(&mut self, p: &'l Prepared, token: Secret) {
+        self.sent_with.insert(p.job.name.clone(), token.clone());
+        self.tasks
+            .as_ref()
+            .expect("open while dispatching")
+            .send(Task { prepared: p, token })
+            .expect("workers alive");
+        self.in_flight += 1;
+    }
+
+    /// A token minted or renewed: journaled (its expiry, never the secret).
+    fn record_lifecycle(&mut self, lifecycle: Option<Lifecycle>) -> Result<(), JournalError> {
+        match lifecycle {
+            None => Ok(()),
+            Some(Lifecycle::Minted { expires_at_ms }) => {
+                self.rec.record(Event::TokenMinted { expires_at_ms })
+            }
+            Some(Lifecycle::Renewed {
+                expires_at_ms,
+                reason,
+            }) => self.rec.record(Event::TokenRenewed {
+                expires_at_ms,
+                reason,
+            }),
+        }
     }
 
     /// A worker finished an upload.
@@ -284,6 +349,24 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     ) -> Result<(), JournalError> {
         self.in_flight -= 1;
         let p = self.prepared[name];
+        let used = self.sent_with.remove(name);
+        // Refused before it was looked at because the token expired: the
+        // same attempt goes again with a fresh token, once, uncounted.
+        let tries = self.tries.entry(name.to_owned()).or_default();
+        if let (Err(error), Some(used)) = (&result, &used)
+            && error.auth == Some(AuthRefusal::Expired)
+            && tries.renewed_attempt != tries.attempt
+        {
+            tries.renewed_attempt = tries.attempt;
+            if let Ok(lifecycle) = self.tokens.renew(name, used) {
+                self.record_lifecycle(lifecycle)?;
+                if let Ok((token, lifecycle)) = self.tokens.token_for(p) {
+                    self.record_lifecycle(lifecycle)?;
+                    self.send(p, token);
+                    return Ok(());
+                }
+            }
+        }
         let tries = self.tries.entry(name.to_owned()).or_default();
         let error = match result {
             Ok(()) => {
@@ -303,6 +386,9 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             tries.counted += 1;
         }
         let tries = *tries;
+        if error.auth.is_some() && self.tokens.on_refused(name, &error.message) {
+            self.halted = true;
+        }
         match self.on_failed(p, tries, &error)? {
             Next::Confirm => self.watch(name),
             Next::RetryAt(due) => self.retries.push((due, name.to_owned())),
@@ -472,6 +558,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             .iter()
             .map(|(due, _)| *due)
             .chain(self.paced.as_ref().map(|(_, until)| *until))
+            .chain(self.opts.stop_at.filter(|_| !self.halted))
             .min();
         next_due.map_or(Duration::from_secs(3600), |due| {
             due.saturating_duration_since(Instant::now())
@@ -481,8 +568,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     fn is_finished(&self) -> bool {
         self.in_flight == 0
             && self.confirming == 0
-            && self.ready.is_empty()
-            && self.retries.is_empty()
+            && (self.halted || (self.ready.is_empty() && self.retries.is_empty()))
     }
 
     fn close(&mut self) {

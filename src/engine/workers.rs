@@ -12,6 +12,12 @@ use super::upload::Prepared;
 use crate::model::FailureClass;
 use crate::registry::{IndexError, Lookup, Registry, UploadError};
 
+/// One upload for a worker: the crate and the token to send it with.
+pub(super) struct Task<'p> {
+    pub prepared: &'p Prepared,
+    pub token: crate::secret::Secret,
+}
+
 /// Watch the index for this version.
 pub(super) struct ConfirmRequest {
     pub name: String,
@@ -39,17 +45,19 @@ pub(super) enum Done {
 
 pub(super) fn worker(
     registry: &dyn Registry,
-    tasks: &Mutex<mpsc::Receiver<&Prepared>>,
+    tasks: &Mutex<mpsc::Receiver<Task<'_>>>,
     done: mpsc::Sender<Done>,
 ) {
     loop {
         let task = tasks.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok(p) = task else { return };
+        let Ok(Task { prepared: p, token }) = task else {
+            return;
+        };
         let started = Instant::now();
         // A panic must not leave the scheduler waiting for an answer forever;
         // the request may have gone out, so it is ambiguous.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            registry.upload(&p.job, &p.token)
+            registry.upload(&p.job, &token)
         }))
         .unwrap_or_else(|_| {
             Err(UploadError {
@@ -57,6 +65,7 @@ pub(super) fn worker(
                 message: "the upload thread panicked".into(),
                 retry_after: None,
                 already_uploaded: false,
+                auth: None,
             })
         });
         let message = Done::Uploaded {

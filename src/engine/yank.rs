@@ -370,6 +370,7 @@ mod tests {
                         retry_after: (class == FailureClass::RateLimited)
                             .then(|| Duration::from_millis(1)),
                         already_uploaded: false,
+                        auth: None,
                     })
                 }
             }

@@ -150,12 +150,42 @@ pub enum Event {
         name: String,
         version: String,
     },
+    /// A registry token was minted by trusted publishing (an OIDC token
+    /// exchanged) for the uploads; the token itself is never recorded.
+    TokenMinted {
+        expires_at_ms: u64,
+    },
+    /// A fresh token replaced the current one.
+    TokenRenewed {
+        expires_at_ms: u64,
+        reason: RenewReason,
+    },
+    /// A minted token was revoked at the end of the run (`error`: the
+    /// revocation failed; the token still ends at its expiry).
+    TokenRevoked {
+        expires_at_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     RunFinished {
         outcome: RunOutcome,
     },
     /// Written by a newer version of the tool; ignored.
     #[serde(other)]
     Unknown,
+}
+
+/// Why a minted token was renewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenewReason {
+    /// Its expiry was within the safety margin.
+    Expiring,
+    /// The registry answered an upload that it had expired.
+    Expired,
+    /// Written by a newer version of the tool.
+    #[serde(other)]
+    Other,
 }
 
 /// Why an unfinished run was set aside.
@@ -250,6 +280,9 @@ impl Event {
                 Event::VisibilityTimedOut { .. } => "visibility_timed_out",
                 Event::PacingPlanned { .. } => "pacing_planned",
                 Event::WouldUpload { .. } => "would_upload",
+                Event::TokenMinted { .. } => "token_minted",
+                Event::TokenRenewed { .. } => "token_renewed",
+                Event::TokenRevoked { .. } => "token_revoked",
                 Event::RunFinished { .. } => "run_finished",
                 Event::Unknown => "unknown",
             }
@@ -272,6 +305,9 @@ impl Event {
             "visibility_timed_out",
             "pacing_planned",
             "would_upload",
+            "token_minted",
+            "token_renewed",
+            "token_revoked",
             "run_finished",
         ]
     }

@@ -30,7 +30,8 @@ mod yank_plan;
 mod yank_run;
 
 pub use event::{
-    CrateRef, Event, FORMAT, Record, RunOutcome, SelectionRecord, SetAsideWhy, SkipReason,
+    CrateRef, Event, FORMAT, Record, RenewReason, RunOutcome, SelectionRecord, SetAsideWhy,
+    SkipReason,
 };
 pub use links::SymlinkRefused;
 pub use lock::{LockError, RunLock};

@@ -4,15 +4,19 @@
 
 mod index_entry;
 mod knobs;
+mod oidc;
 mod server;
 mod stop;
 mod storage;
 mod tarball;
+mod trusted;
 mod upstream;
 
 pub use index_entry::{IndexDep, IndexEntry};
 pub use knobs::{Knobs, RetryAfter, UploadFault, parse_upload_fault};
+pub use oidc::{TestIssuer, TestOidcProvider};
 pub use stop::StopSignal;
+pub use trusted::{TrustedConfig, TrustedPublishing};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -53,6 +57,8 @@ pub struct RegistryConfig {
     /// variables) when `None`.
     pub upstream_handles: Option<HandleMaker>,
     pub knobs: Knobs,
+    /// Play crates.io's trusted publishing (OIDC exchange and revoke).
+    pub trusted_publishing: Option<TrustedPublishing>,
 }
 
 impl RegistryConfig {
@@ -68,6 +74,7 @@ impl RegistryConfig {
             upstream_crate_cache: None,
             upstream_handles: None,
             knobs: Knobs::default(),
+            trusted_publishing: None,
         }
     }
 }
@@ -76,6 +83,7 @@ impl RegistryConfig {
 pub struct LocalRegistry {
     addr: SocketAddr,
     token: String,
+    state: Arc<server::State>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -111,7 +119,11 @@ impl LocalRegistry {
                     .with_crate_cache(config.upstream_crate_cache.clone())
                     .with_handles(config.upstream_handles.clone())
             }),
+            trusted: config
+                .trusted_publishing
+                .map(|t| trusted::TrustState::new(t, addr)),
         });
+        let kept = state.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -151,6 +163,7 @@ impl LocalRegistry {
         Ok(LocalRegistry {
             addr,
             token,
+            state: kept,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
@@ -167,6 +180,19 @@ impl LocalRegistry {
 
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// Every token minted by trusted publishing so far.
+    pub fn minted_tokens(&self) -> Vec<String> {
+        self.state
+            .trusted
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.minted_tokens())
+    }
+
+    /// Minted tokens not revoked yet.
+    pub fn live_minted_tokens(&self) -> usize {
+        self.state.trusted.as_ref().map_or(0, |t| t.live_tokens())
     }
 
     /// A `.cargo/config.toml` snippet naming this registry `name`.
@@ -186,16 +212,19 @@ impl Drop for LocalRegistry {
     }
 }
 
-/// 32 random bytes as hex, from the OS through the standard library's
-/// randomly seeded hasher (no extra dependency for a test-registry token).
+/// 32 random bytes as hex (see [`random_bytes`]).
 fn generate_token() -> String {
+    format!("shipper_{}", hex::encode(random_bytes::<32>()))
+}
+
+/// Random bytes from the OS through the standard library's randomly seeded
+/// hasher (no extra dependency for test-registry tokens and test keys).
+fn random_bytes<const N: usize>() -> [u8; N] {
     use std::hash::{BuildHasher, RandomState};
-    let words: Vec<u64> = (0..4).map(|i| RandomState::new().hash_one(i)).collect();
-    format!(
-        "shipper_{}",
-        words
-            .iter()
-            .map(|w| format!("{w:016x}"))
-            .collect::<String>()
-    )
+    let mut out = [0u8; N];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        let word = RandomState::new().hash_one(i).to_le_bytes();
+        chunk.copy_from_slice(&word[..chunk.len()]);
+    }
+    out
 }

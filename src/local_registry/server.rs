@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::index_entry::IndexEntry;
 use super::knobs::{KnobState, UploadFault};
 use super::storage::{self, Refusal, Storage};
+use super::trusted::{Grant, TrustState};
 use super::upstream::{Upstream, UpstreamFailure};
 
 pub struct State {
@@ -24,6 +25,7 @@ pub struct State {
     pub auth_required: bool,
     pub knobs: KnobState,
     pub upstream: Option<Upstream>,
+    pub trusted: Option<TrustState>,
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -121,10 +123,36 @@ fn route(
             )
         }
         (&Method::GET, ["index", rest @ ..]) => index_file(state, &rest.join("/"), headers),
-        (&Method::PUT, ["api", "v1", "crates", "new"]) => match authorized(state, headers) {
-            Some(refusal) => refusal,
-            None => return publish(state, body),
+        (&Method::PUT, ["api", "v1", "crates", "new"]) => {
+            match authorized_for(state, headers, upload_name(body).as_deref()) {
+                Some(refusal) => refusal,
+                None => return publish(state, body),
+            }
+        }
+        (&Method::POST, ["api", "v1", "trusted_publishing", "tokens"]) => match &state.trusted {
+            Some(trusted) => match trusted.exchange(body) {
+                Ok(token) => json(StatusCode::OK, &serde_json::json!({ "token": token })),
+                Err((status, detail)) => error(status, &detail),
+            },
+            None => error(StatusCode::NOT_FOUND, "not found"),
         },
+        (&Method::DELETE, ["api", "v1", "trusted_publishing", "tokens"]) => {
+            let given = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+            match (&state.trusted, given) {
+                (Some(trusted), Some(given)) => match trusted.revoke(given) {
+                    Ok(()) => Response::builder()
+                        .status(StatusCode::NO_CONTENT)
+                        .body(Full::new(Bytes::new()))
+                        .expect("valid response"),
+                    Err((status, detail)) => error(status, &detail),
+                },
+                (Some(_), None) => error(
+                    StatusCode::UNAUTHORIZED,
+                    "this action requires authentication: pass a token",
+                ),
+                (None, _) => error(StatusCode::NOT_FOUND, "not found"),
+            }
+        }
         (&Method::GET, ["api", "v1", "crates", name, version, "download"]) => {
             download(state, name, version)
         }
@@ -139,10 +167,12 @@ fn route(
             crate_info(state, name, Some(version))
         }
         (&Method::DELETE, ["api", "v1", "crates", name, version, "yank"]) => {
-            authorized(state, headers).unwrap_or_else(|| yank(state, name, version, true))
+            authorized_for(state, headers, Some(name))
+                .unwrap_or_else(|| yank(state, name, version, true))
         }
         (&Method::PUT, ["api", "v1", "crates", name, version, "unyank"]) => {
-            authorized(state, headers).unwrap_or_else(|| yank(state, name, version, false))
+            authorized_for(state, headers, Some(name))
+                .unwrap_or_else(|| yank(state, name, version, false))
         }
         _ => error(StatusCode::NOT_FOUND, "not found"),
     };
@@ -280,6 +310,27 @@ fn download(state: &State, name: &str, version: &str) -> Reply {
             &format!("crate `{name}` version `{version}` not found"),
         ),
     }
+}
+
+/// `None` when the request carries the registry's token, or a token minted
+/// by trusted publishing for `krate` that is still live.
+fn authorized_for(state: &State, headers: &HeaderMap, krate: Option<&str>) -> Option<Reply> {
+    let given = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    if let (Some(trusted), Some(given)) = (&state.trusted, given) {
+        match trusted.grant(given, krate) {
+            Grant::NotMinted => {}
+            Grant::Allowed => return None,
+            Grant::Refused(status, detail) => return Some(error(status, &detail)),
+        }
+    }
+    authorized(state, headers)
+}
+
+/// The crate name in an upload's metadata, for the token's scope.
+fn upload_name(body: &[u8]) -> Option<String> {
+    let (metadata, _) = split_upload(body)?;
+    let value: serde_json::Value = serde_json::from_slice(metadata).ok()?;
+    value["name"].as_str().map(str::to_owned)
 }
 
 /// `None` when the request carries the registry's token.

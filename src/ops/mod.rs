@@ -11,6 +11,7 @@ mod publish;
 mod rehearse;
 mod start;
 mod status;
+mod trusted;
 mod yank;
 
 pub use fix_forward::{
@@ -24,7 +25,9 @@ pub use preflight::{
     PreflightReport, RateLimitEta, RegistryState, Severity, Verdict, preflight,
 };
 pub use provenance::{NewerCargo, linked_cargo_release, newer_user_cargo};
-pub use publish::{Mode, PublishOpts, PublishReport, RunFailed, RunTuning, StartError, publish};
+pub use publish::{
+    Mode, PublishOpts, PublishReport, RunFailed, RunTuning, StartError, StoppedForLater, publish,
+};
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
     RehearseOpts, STAND_IN_NAME, rehearse,
@@ -33,4 +36,5 @@ pub use status::{
     CrateRow, NextAction, RegistryTruth, RunSummary, StatusOpts, StatusReport, events, follow,
     status,
 };
+pub use trusted::{CiOpts, GITLAB_ID_TOKEN_VAR, NoProvider, TrustRefused, TrustedMode};
 pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, yank};

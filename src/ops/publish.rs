@@ -15,6 +15,7 @@ use crate::journal::{
 };
 use crate::model::{PacingProfile, RegistryTarget};
 use crate::ops::start::{self, StartDecision, StartFlags};
+use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::ops::{PlanOpts, gate, plan, provenance};
 use crate::plan::{Plan, Selection};
 use crate::registry::LiveRegistry;
@@ -57,6 +58,8 @@ pub struct PublishOpts {
     /// rehearsed crates (the stand-in never passes those crates through),
     /// served to packaging so dev-dependencies resolve as they will live.
     pub stand_in_index: Vec<String>,
+    /// Trusted publishing and `--stop-after`.
+    pub ci: CiOpts,
 }
 
 /// How hard a run tries, as the command line sets it; `ops` turns it into
@@ -87,6 +90,7 @@ impl RunTuning {
             confirm_timeout: self.confirm_timeout,
             confirm_poll: self.confirm_poll,
             pacing,
+            stop_at: None,
         }
     }
 }
@@ -155,6 +159,8 @@ pub fn publish(
     opts: &PublishOpts,
     sink: &mut dyn FnMut(&Record),
 ) -> anyhow::Result<PublishReport> {
+    // `--stop-after` counts from the start of the command.
+    let stop_at = opts.ci.stop_after.map(|d| Instant::now() + d);
     let dir = StateDir::new(&state_root(ws, opts)?);
     if opts.dry_run {
         let plan = plan_for(ws, opts, &opts.selection, &opts.target)?;
@@ -165,6 +171,7 @@ pub fn publish(
             run_number: 1,
             selection: selection_record(&opts.selection, &opts.target),
             set_aside: None,
+            stop_at,
         };
         return run(ws, opts, &dir, start, sink);
     }
@@ -234,6 +241,7 @@ pub fn publish(
         torn,
         selection: selection_record(&selection, &target),
         set_aside,
+        stop_at,
     };
     run(ws, opts, &dir, start, sink)
 }
@@ -256,6 +264,8 @@ struct Start<'a> {
     selection: SelectionRecord,
     /// The earlier run this one set aside, to record.
     set_aside: Option<Event>,
+    /// `--stop-after`: no upload starts after this.
+    stop_at: Option<Instant>,
 }
 
 /// The plan for the live target; for a rehearsal, retargeted to the
@@ -318,6 +328,7 @@ fn run(
         run_number,
         selection,
         set_aside,
+        stop_at,
     } = start;
     let sparse_index = plan.target.sparse_index.as_deref().with_context(|| {
         format!(
@@ -440,12 +451,27 @@ fn run(
         });
     }
 
+    // Trusted publishing (never for a rehearsal's stand-in): the exchange
+    // waits for the first upload, after packaging and verification.
+    let trusted = match opts.stand_in {
+        Some(_) => None,
+        None => match trusted::provider(&opts.ci, || {
+            opts.token.is_some() || cargo_backend::read_token(ws, &plan.target, None).is_ok()
+        }) {
+            Ok(provider) => provider
+                .map(|p| TrustedTokens::new(p, &http, registry.api_url(), opts.ci.token_lifetime)),
+            Err(error) => return finish_failed(ws, &mut rec, dir, opts, error.into()),
+        },
+    };
     let mut prepared = Vec::new();
     for job in jobs {
-        let token = match cargo_backend::publish_token(ws, &plan.target, &job, opts.token.as_ref())
-        {
-            Ok(token) => token,
-            Err(error) => return finish_failed(ws, &mut rec, dir, opts, error),
+        let token = match &trusted {
+            Some(_) => None,
+            None => match cargo_backend::publish_token(ws, &plan.target, &job, opts.token.as_ref())
+            {
+                Ok(token) => Some(token),
+                Err(error) => return finish_failed(ws, &mut rec, dir, opts, error),
+            },
         };
         let new_crate = check
             .to_upload
@@ -458,14 +484,39 @@ fn run(
         });
     }
 
-    let engine_opts = opts.tuning.engine(pacing);
-    let outcome = engine::upload_all(
-        &mut rec,
-        &registry,
-        &engine_opts,
-        &prepared,
-        &check.to_confirm,
-    )?;
+    let mut engine_opts = opts.tuning.engine(pacing);
+    engine_opts.stop_at = stop_at;
+    let outcome = match &trusted {
+        Some(tokens) => {
+            let outcome = engine::upload_all_with(
+                &mut rec,
+                &registry,
+                &engine_opts,
+                &prepared,
+                &check.to_confirm,
+                tokens,
+            );
+            // Whatever happened, no minted token outlives the run.
+            for (expires_at_ms, result) in tokens.revoke_all() {
+                let event = Event::TokenRevoked {
+                    expires_at_ms,
+                    error: result.err(),
+                };
+                if outcome.is_ok() {
+                    rec.record(event)?;
+                }
+            }
+            outcome?
+        }
+        None => engine::upload_all(
+            &mut rec,
+            &registry,
+            &engine_opts,
+            &prepared,
+            &check.to_confirm,
+        )?,
+    };
+    let refusal = trusted.as_ref().and_then(|t| t.take_refusal());
     // A release that went out says so, whatever fails after it.
     let released = |error: anyhow::Error| match outcome {
         RunOutcome::Success => error.context(format!(
@@ -501,12 +552,39 @@ fn run(
             },
         });
     }
-    Err(RunFailed {
+    let failed = RunFailed {
         outcome,
         message: failure_message(outcome, &state, &receipt),
         state: Box::new(state),
-    }
-    .into())
+    };
+    let stopped = stop_at.is_some_and(|at| Instant::now() >= at);
+    Err(match refusal {
+        Some(refusal) => anyhow::Error::new(refusal).context(failed),
+        None if stopped => anyhow::Error::new(StoppedForLater {
+            done: failed
+                .state
+                .crates
+                .values()
+                .filter(|c| c.status.is_done())
+                .count(),
+            total: failed.state.crates.len(),
+        })
+        .context(failed),
+        None => failed.into(),
+    })
+}
+
+/// `--stop-after` came before the release finished: the next `publish`
+/// (or `resume`) continues it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "stopped by `--stop-after` with {done} of {total} crates out; the state directory holds the \
+     run: `cargo shipper publish` continues it (in CI, save the directory as an artifact and \
+     restore it in the next job)"
+)]
+pub struct StoppedForLater {
+    pub done: usize,
+    pub total: usize,
 }
 
 /// Members that depend on each other name crates.io (a path dependency is

@@ -22,6 +22,29 @@ pub struct UploadError {
     /// The registry's words say this version exists already (a hint read
     /// from the API's error text): compare checksums before giving up.
     pub already_uploaded: bool,
+    /// A 401 or 403: the credentials, not the crate, were refused.
+    pub auth: Option<AuthRefusal>,
+}
+
+/// How a registry refused an upload's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthRefusal {
+    /// It says the token expired (a minted token past its lifetime): a
+    /// fresh token may be asked for and the upload sent again.
+    Expired,
+    /// Any other 401 or 403 (a token not valid for this crate, revoked, wrong).
+    Refused,
+}
+
+/// A 401 or 403, and whether the registry's words say the token expired.
+fn auth_refusal(status: u16, text: &str) -> Option<AuthRefusal> {
+    matches!(status, 401 | 403).then(|| {
+        if text.to_ascii_lowercase().contains("expired") {
+            AuthRefusal::Expired
+        } else {
+            AuthRefusal::Refused
+        }
+    })
 }
 
 /// A lookup that could not be answered.
@@ -47,6 +70,11 @@ impl RegistryApi {
         }
     }
 
+    /// The API's base URL.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     pub fn upload(
         &self,
         metadata: &crates_io::NewCrate,
@@ -58,6 +86,7 @@ impl RegistryApi {
             message: format!("could not open `{}`: {e}", crate_file.display()),
             retry_after: None,
             already_uploaded: false,
+            auth: None,
         })?;
         let mut registry = crates_io::Registry::new_handle(
             self.host.clone(),
@@ -166,6 +195,11 @@ impl crates_io::HttpClient for OkGuard {
 
 /// Decide from the error's type what a failed upload (or yank) means.
 pub fn classify(error: ApiError<HttpError>) -> UploadError {
+    let auth = match &error {
+        ApiError::Api { code, errors, .. } => auth_refusal(code.as_u16(), &errors.join("; ")),
+        ApiError::Code { code, body, .. } => auth_refusal(code.as_u16(), body),
+        _ => None,
+    };
     let (class, retry_after, already_uploaded, message) = match &error {
         ApiError::Transport(http) => (
             transport_class(&http.source),
@@ -221,6 +255,7 @@ pub fn classify(error: ApiError<HttpError>) -> UploadError {
         message,
         retry_after,
         already_uploaded,
+        auth,
     }
 }
 

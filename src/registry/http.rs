@@ -180,6 +180,10 @@ impl Http {
                     easy.upload(true)?;
                     easy.in_filesize(body.len() as u64)?;
                 }
+                http::Method::POST => {
+                    easy.post(true)?;
+                    easy.post_fields_copy(body)?;
+                }
                 http::Method::DELETE if !body.is_empty() => easy.post_fields_copy(body)?,
                 _ => easy.get(true)?,
             }

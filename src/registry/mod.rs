@@ -8,8 +8,9 @@ mod api;
 pub(crate) mod http;
 mod owners;
 mod sparse;
+pub mod trusted;
 
-pub use api::{LookupError, RegistryApi, UploadError, classify, retry_after};
+pub use api::{AuthRefusal, LookupError, RegistryApi, UploadError, classify, retry_after};
 pub use http::{Http, HttpError};
 pub use owners::{OwnersError, TokenUser, crate_owners, token_user};
 pub use sparse::{IndexError, IndexVersion, SparseIndexReader};
@@ -211,6 +212,11 @@ impl LiveRegistry {
     /// The registry's `config.json`.
     pub fn config(&self) -> &ConfigJson {
         &self.config
+    }
+
+    /// The web API's base URL (from `config.json`).
+    pub fn api_url(&self) -> &str {
+        self.api.host()
     }
 
     /// The `.crate` the registry serves for `name@version` (its `dl`

@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::journal::{CrateStatus, Event, Record, RunOutcome, RunState, SetAsideWhy, SkipReason};
+use crate::journal::{
+    CrateStatus, Event, Record, RenewReason, RunOutcome, RunState, SetAsideWhy, SkipReason,
+};
 use crate::model::FailureClass;
 use crate::ops::{PublishReport, RunFailed};
 
@@ -30,6 +32,8 @@ pub struct Reporter {
     unconfirmed: BTreeSet<String>,
     /// Another wording for some events (a rehearsal's); `None` keeps the default.
     rewrite: Option<Rewrite>,
+    /// The registry token's lifecycle (trusted publishing), for the step summary.
+    token_lines: Vec<String>,
 }
 
 /// Returns the line to print instead of the default one, if any.
@@ -48,6 +52,7 @@ impl Reporter {
             started: Instant::now(),
             unconfirmed: BTreeSet::new(),
             rewrite: None,
+            token_lines: Vec::new(),
         }
     }
 
@@ -79,6 +84,12 @@ impl Reporter {
     }
 
     pub fn event(&mut self, record: &Record) {
+        if let Event::TokenMinted { .. } | Event::TokenRenewed { .. } | Event::TokenRevoked { .. } =
+            &record.event
+            && let Some(line) = human_line(&record.event, &self.unconfirmed)
+        {
+            self.token_lines.push(line.trim().to_owned());
+        }
         if self.json {
             let mut out = std::io::stdout().lock();
             let _ = serde_json::to_writer(&mut out, record);
@@ -149,12 +160,25 @@ impl Reporter {
                     "warning: the release went out, but the finished run could not be archived: {why}"
                 );
             }
-            step_summary(Some((&report.state, report.outcome)), None);
+            step_summary(
+                Some((&report.state, report.outcome)),
+                None,
+                &self.token_lines,
+            );
         }
         // A failed run writes its summary too: that is when people read it.
         if let Err(error) = result {
             let failed = error.downcast_ref::<RunFailed>();
-            step_summary(failed.map(|f| (&*f.state, f.outcome)), Some(error));
+            step_summary(
+                failed.map(|f| (&*f.state, f.outcome)),
+                Some(error),
+                &self.token_lines,
+            );
+            if std::env::var_os("GITHUB_ACTIONS").is_some() {
+                for line in annotations(failed.map(|f| &*f.state), error) {
+                    eprintln!("{line}");
+                }
+            }
         }
     }
 }
@@ -367,8 +391,54 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             human_duration(*waited_ms)
         )),
         Event::WouldUpload { name, version } => status("Would upload", format!("{name} {version}")),
+        Event::TokenMinted { expires_at_ms } => status(
+            "Token",
+            format!(
+                "minted by trusted publishing, valid until {}",
+                clock(*expires_at_ms)
+            ),
+        ),
+        Event::TokenRenewed {
+            expires_at_ms,
+            reason,
+        } => status(
+            "Token",
+            format!(
+                "renewed ({}), valid until {}",
+                match reason {
+                    RenewReason::Expired => "the registry said it expired",
+                    _ => "before its expiry",
+                },
+                clock(*expires_at_ms)
+            ),
+        ),
+        Event::TokenRevoked {
+            expires_at_ms,
+            error: None,
+        } => status(
+            "Token",
+            format!("revoked (was valid until {})", clock(*expires_at_ms)),
+        ),
+        Event::TokenRevoked {
+            expires_at_ms,
+            error: Some(error),
+        } => Some(format!(
+            "warning: a minted token could not be revoked ({error}); it ends by itself at {}",
+            clock(*expires_at_ms)
+        )),
         Event::RunFinished { .. } | Event::Unknown => None,
     }
+}
+
+/// A time of day in UTC (`HH:MM:SS`) from milliseconds since the epoch.
+pub(crate) fn clock(ms: u64) -> String {
+    let secs = ms / 1000 % 86_400;
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// The warning for a torn last line cut from a journal.
@@ -388,7 +458,11 @@ pub(crate) fn human_duration(ms: u64) -> String {
 
 /// Append a Markdown summary for GitHub Actions: the run's table when it
 /// got that far, and the error when it failed.
-fn step_summary(run: Option<(&RunState, RunOutcome)>, error: Option<&anyhow::Error>) {
+fn step_summary(
+    run: Option<(&RunState, RunOutcome)>,
+    error: Option<&anyhow::Error>,
+    token_lines: &[String],
+) {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
         return;
     };
@@ -418,6 +492,12 @@ fn step_summary(run: Option<(&RunState, RunOutcome)>, error: Option<&anyhow::Err
             text.extend(notes);
         }
     }
+    if !token_lines.is_empty() {
+        text.push_str("\nRegistry token (trusted publishing):\n\n");
+        for line in token_lines {
+            text.push_str(&format!("- {line}\n"));
+        }
+    }
     if let Some(error) = error {
         let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
         text.push_str(&format!(
@@ -432,4 +512,53 @@ fn step_summary(run: Option<(&RunState, RunOutcome)>, error: Option<&anyhow::Err
     {
         let _ = file.write_all(text.as_bytes());
     }
+}
+
+/// GitHub Actions `::error` annotations for a failed run: one per crate
+/// that failed with an error (named in the title), and one for the run's
+/// error, naming the crate trusted publishing refused when it did.
+fn annotations(state: Option<&RunState>, error: &anyhow::Error) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(state) = state {
+        for (name, c) in state.crates_in_order() {
+            if let (false, Some(message)) = (c.status.is_done(), &c.last_error) {
+                lines.push(format!(
+                    "::error title={}::{}",
+                    escape_property(&format!("cargo-shipper: {name} {}", c.version)),
+                    escape_data(&format!("{name} {} did not go out: {message}", c.version))
+                ));
+            }
+        }
+    }
+    let (title, message) = match error
+        .chain()
+        .find_map(|e| e.downcast_ref::<crate::ops::TrustRefused>())
+    {
+        Some(refused) => (
+            format!("cargo-shipper: {}", refused.krate),
+            refused.to_string(),
+        ),
+        None => {
+            let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
+            ("cargo-shipper".to_owned(), chain.join("\ncaused by: "))
+        }
+    };
+    lines.push(format!(
+        "::error title={}::{}",
+        escape_property(&title),
+        escape_data(&message)
+    ));
+    lines
+}
+
+/// A workflow command's message: `%`, CR and LF escaped.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value: also `:` and `,`.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }

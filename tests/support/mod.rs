@@ -635,3 +635,169 @@ impl TestRegistry {
         }
     }
 }
+
+/// GitHub-shaped claims of a release job in `repository` running `workflow`.
+pub fn github_claims(
+    repository: &str,
+    workflow: &str,
+    environment: Option<&str>,
+) -> serde_json::Value {
+    let mut claims = serde_json::json!({
+        "repository": repository,
+        "repository_owner": repository.split('/').next().unwrap(),
+        "job_workflow_ref": format!("{repository}/.github/workflows/{workflow}@refs/heads/main"),
+        "workflow_ref": format!("{repository}/.github/workflows/{workflow}@refs/heads/main"),
+        "ref": "refs/heads/main",
+        "sub": format!("repo:{repository}:ref:refs/heads/main"),
+    });
+    if let Some(env) = environment {
+        claims["environment"] = env.into();
+    }
+    claims
+}
+
+/// An embedded registry playing crates.io's trusted publishing, and a test
+/// OIDC provider whose JWTs it trusts.
+pub struct TrustedSetup {
+    pub registry: TestRegistry,
+    pub provider: cargo_shipper::local_registry::TestOidcProvider,
+}
+
+impl TrustedSetup {
+    /// `crates` are configured for `example/demo`'s `release.yml`; the
+    /// provider's JWTs carry `claims`; minted tokens live `lifetime`.
+    pub fn start(
+        crates: &[&str],
+        claims: serde_json::Value,
+        lifetime: std::time::Duration,
+        knobs: impl FnOnce(&mut cargo_shipper::local_registry::Knobs),
+    ) -> Self {
+        use cargo_shipper::local_registry::{
+            TestIssuer, TestOidcProvider, TrustedConfig, TrustedPublishing,
+        };
+        let issuer = TestIssuer::new("https://token.actions.example").unwrap();
+        let key = issuer.public_key();
+        let dir = tempfile::Builder::new()
+            .prefix("shipper-registry-")
+            .tempdir()
+            .unwrap();
+        let registry = TestRegistry::start_with(dir.path(), |c| {
+            knobs(&mut c.knobs);
+            c.trusted_publishing = Some(TrustedPublishing {
+                issuer: "https://token.actions.example".into(),
+                audience: None,
+                issuer_key: key,
+                token_lifetime: lifetime,
+                configs: crates
+                    .iter()
+                    .map(|k| TrustedConfig {
+                        krate: (*k).to_owned(),
+                        repository: "example/demo".into(),
+                        workflow: "release.yml".into(),
+                        environment: None,
+                    })
+                    .collect(),
+            });
+        });
+        let provider = TestOidcProvider::start(issuer, claims).unwrap();
+        TrustedSetup {
+            registry: TestRegistry::wrap(registry, dir),
+            provider,
+        }
+    }
+
+    /// The audience the registry expects: its API host (as crates.io's
+    /// action derives it from the URL).
+    pub fn audience(&self) -> String {
+        self.registry.registry.addr().to_string()
+    }
+
+    /// Exchange a fresh JWT for a token (the raw exchange).
+    pub fn exchange(&self) -> HttpReply {
+        let jwt = self.provider.jwt_for(&self.audience()).unwrap();
+        self.exchange_jwt(&jwt)
+    }
+
+    pub fn exchange_jwt(&self, jwt: &str) -> HttpReply {
+        http(
+            "POST",
+            &format!("{}/api/v1/trusted_publishing/tokens", self.registry.api()),
+            &["Content-Type: application/json"],
+            serde_json::json!({ "jwt": jwt }).to_string().as_bytes(),
+        )
+        .expect("http")
+    }
+
+    /// Every secret of the setup: the registry's own token, minted tokens,
+    /// JWTs handed out and the provider's request token.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut all = vec![
+            self.registry.registry.token().to_owned(),
+            self.provider.request_token().to_owned(),
+        ];
+        all.extend(self.registry.registry.minted_tokens());
+        all.extend(self.provider.issued());
+        all
+    }
+}
+
+/// No secret of `setup` in the runs' outputs or under the state directory.
+pub fn assert_no_secret(fx: &Fixture, setup: &TrustedSetup, runs: &[&Run]) {
+    let state = fx.state_bytes();
+    let secrets = setup.secrets();
+    assert!(secrets.len() >= 2);
+    for secret in &secrets {
+        let s = secret.as_bytes();
+        let contains = |hay: &[u8]| hay.windows(s.len()).any(|w| w == s);
+        for run in runs {
+            assert!(!contains(&run.0.stdout), "a secret on stdout");
+            assert!(!contains(&run.0.stderr), "a secret on stderr");
+        }
+        assert!(!contains(&state), "a secret under .shipper/");
+    }
+}
+
+impl Fixture {
+    /// `publish --registry local` in a GitHub Actions job that may mint
+    /// ID tokens from `setup`'s provider, with no registry token configured.
+    pub fn publish_trusted(
+        &self,
+        setup: &TrustedSetup,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
+        cmd.args([
+            "shipper",
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ])
+        .args(extra)
+        .current_dir(self.root())
+        .env("CARGO_HOME", self.cargo_home())
+        .env("NO_COLOR", "1")
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", setup.provider.request_url())
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            setup.provider.request_token(),
+        )
+        .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
+        .env_remove("CARGO_REGISTRY_TOKEN")
+        .env_remove("CRATES_IO_ID_TOKEN")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("GITHUB_STEP_SUMMARY");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let run = Run(cmd.output().expect("run cargo-shipper"));
+        assert_no_secret(self, setup, &[&run]);
+        run
+    }
+}

@@ -200,6 +200,7 @@ pub fn rehearse(
         require_rehearsal: false,
         stand_in: Some(stand_in.target.clone()),
         stand_in_index: live::other_versions(ws, &plan, &findings),
+        ci: crate::ops::CiOpts::default(),
     };
     let result = publish(&rehearsal_ws, &publish_opts, &mut |r| {
         sink(Progress::Event(r))

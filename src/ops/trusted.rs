@@ -1,0 +1,263 @@
+//! Trusted publishing for a run: decide whether it is on, then give the
+//! engine a [`TokenSource`] that exchanges an OIDC ID token for a registry
+//! token at the first upload (after packaging and verification), renews it
+//! a safety margin before its expiry or when the registry says it expired,
+//! remembers every token it minted so that all are revoked at the end, and
+//! keeps what a refusal needs to be fixed (the crate, the registry's words,
+//! the ID token's non-secret claims).
+
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+use crate::engine::{Lifecycle, Prepared, TokenSource, TokenUnavailable};
+use crate::journal::{RenewReason, now_ms};
+use crate::registry::Http;
+use crate::registry::trusted::{self as wire, Claims, OidcProvider};
+use crate::secret::Secret;
+
+/// The variable crates.io's documentation has GitLab jobs use for the ID token.
+pub const GITLAB_ID_TOKEN_VAR: &str = wire::GITLAB_DEFAULT_VAR;
+
+/// `--trusted-publishing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrustedMode {
+    On,
+    #[default]
+    Off,
+    /// On when an OIDC provider is detected and no token is configured.
+    Auto,
+}
+
+/// Trusted publishing and CI settings of a run.
+#[derive(Debug, Clone)]
+pub struct CiOpts {
+    pub trusted: TrustedMode,
+    /// GitLab CI: the variable holding the job's ID token.
+    pub oidc_token_var: String,
+    /// How long a minted token lives (crates.io: 30 minutes).
+    pub token_lifetime: Duration,
+    /// Start no upload after this long (`--stop-after`).
+    pub stop_after: Option<Duration>,
+}
+
+impl Default for CiOpts {
+    fn default() -> Self {
+        CiOpts {
+            trusted: TrustedMode::Off,
+            oidc_token_var: wire::GITLAB_DEFAULT_VAR.to_owned(),
+            token_lifetime: Duration::from_secs(30 * 60),
+            stop_after: None,
+        }
+    }
+}
+
+/// Trusted publishing was asked for and cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`--trusted-publishing on`, but no OIDC provider was found: in GitHub Actions give the job \
+     `permissions: id-token: write`; in GitLab CI add an `id_tokens:` entry named `{var}` (or \
+     name yours with `--oidc-token-var`)"
+)]
+pub struct NoProvider {
+    pub var: String,
+}
+
+/// The registry would not let the release's token publish a crate.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "trusted publishing could not authorize `{krate}`: {message}\n\
+     the OIDC token's claims: {claims}\n\
+     add a trusted-publishing configuration for `{krate}` on the registry that matches them \
+     (repository, workflow file, environment), then `cargo shipper resume`"
+)]
+pub struct TrustRefused {
+    pub krate: String,
+    pub message: String,
+    pub claims: Claims,
+}
+
+/// The provider to use, or `None` when trusted publishing is off (or
+/// `auto` finds no provider, or a token is configured).
+pub fn provider(
+    opts: &CiOpts,
+    token_configured: impl FnOnce() -> bool,
+) -> Result<Option<OidcProvider>, NoProvider> {
+    let detected = OidcProvider::detect(|k| std::env::var(k).ok(), &opts.oidc_token_var);
+    match opts.trusted {
+        TrustedMode::Off => Ok(None),
+        TrustedMode::On => detected.map(Some).ok_or_else(|| NoProvider {
+            var: opts.oidc_token_var.clone(),
+        }),
+        TrustedMode::Auto => Ok(detected.filter(|_| !token_configured())),
+    }
+}
+
+struct Current {
+    token: Secret,
+    renew_at: Instant,
+    expires_at_ms: u64,
+}
+
+#[derive(Default)]
+struct Tokens {
+    current: Option<Current>,
+    /// Every minted token with its expiry, to revoke at the end.
+    minted: Vec<(Secret, u64)>,
+    claims: Option<Claims>,
+    refusal: Option<TrustRefused>,
+}
+
+/// Tokens by trusted publishing, for one run (the engine's thread only).
+pub struct TrustedTokens {
+    provider: OidcProvider,
+    /// The registry's client (cargo's `[http]` settings); the CI's token
+    /// endpoint is asked through it too.
+    http: Http,
+    api: String,
+    lifetime: Duration,
+    state: RefCell<Tokens>,
+}
+
+impl TrustedTokens {
+    pub fn new(provider: OidcProvider, http: &Http, api: &str, lifetime: Duration) -> Self {
+        TrustedTokens {
+            provider,
+            http: http.clone(),
+            api: api.to_owned(),
+            lifetime,
+            state: RefCell::new(Tokens::default()),
+        }
+    }
+
+    /// Renewal starts this long before the expiry: a quarter of the
+    /// lifetime, at most five minutes (an upload of 10 MiB fits in it).
+    fn margin(&self) -> Duration {
+        (self.lifetime / 4).min(Duration::from_secs(300))
+    }
+
+    /// A fresh ID token, exchanged. On refusal, what to show is kept.
+    fn mint(&self, krate: &str) -> Result<Current, TokenUnavailable> {
+        let fresh = !self.state.borrow().minted.is_empty();
+        let result = self
+            .provider
+            .id_token(&self.http, &wire::audience(&self.api), fresh)
+            .and_then(|jwt| {
+                self.state.borrow_mut().claims = Some(Claims::of(&jwt));
+                wire::exchange(&self.http, &self.api, &jwt)
+            });
+        let token = match result {
+            Ok(token) => token,
+            Err(error) => {
+                self.refuse(krate, &error.to_string());
+                return Err(TokenUnavailable {
+                    message: error.to_string(),
+                });
+            }
+        };
+        let now = Instant::now();
+        let expires_at_ms = now_ms() + self.lifetime.as_millis() as u64;
+        self.state
+            .borrow_mut()
+            .minted
+            .push((token.clone(), expires_at_ms));
+        Ok(Current {
+            token,
+            renew_at: now + self.lifetime.saturating_sub(self.margin()),
+            expires_at_ms,
+        })
+    }
+
+    fn refuse(&self, krate: &str, message: &str) {
+        let mut state = self.state.borrow_mut();
+        if state.refusal.is_none() {
+            state.refusal = Some(TrustRefused {
+                krate: krate.to_owned(),
+                message: message.to_owned(),
+                claims: state.claims.clone().unwrap_or_default(),
+            });
+        }
+    }
+
+    /// Why the run stopped for its credentials, if it did.
+    pub fn take_refusal(&self) -> Option<TrustRefused> {
+        self.state.borrow_mut().refusal.take()
+    }
+
+    /// Revoke every minted token: each one's expiry and the outcome.
+    pub fn revoke_all(&self) -> Vec<(u64, Result<(), String>)> {
+        let minted = std::mem::take(&mut self.state.borrow_mut().minted);
+        self.state.borrow_mut().current = None;
+        minted
+            .into_iter()
+            .map(|(token, expires_at_ms)| {
+                (expires_at_ms, wire::revoke(&self.http, &self.api, &token))
+            })
+            .collect()
+    }
+}
+
+impl TokenSource for TrustedTokens {
+    fn token_for(
+        &self,
+        prepared: &Prepared,
+    ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+        let krate = &prepared.job.name;
+        let lifecycle = {
+            let state = self.state.borrow();
+            match &state.current {
+                None if state.minted.is_empty() => Some(false),
+                None => Some(true),
+                Some(c) if Instant::now() >= c.renew_at => Some(true),
+                Some(_) => None,
+            }
+        };
+        let lifecycle = match lifecycle {
+            None => None,
+            Some(renewal) => {
+                let current = self.mint(krate)?;
+                let expires_at_ms = current.expires_at_ms;
+                self.state.borrow_mut().current = Some(current);
+                Some(if renewal {
+                    Lifecycle::Renewed {
+                        expires_at_ms,
+                        reason: RenewReason::Expiring,
+                    }
+                } else {
+                    Lifecycle::Minted { expires_at_ms }
+                })
+            }
+        };
+        let token = self
+            .state
+            .borrow()
+            .current
+            .as_ref()
+            .map(|c| c.token.clone())
+            .expect("a current token");
+        Ok((token, lifecycle))
+    }
+
+    fn renew(&self, name: &str, used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+        if self
+            .state
+            .borrow()
+            .current
+            .as_ref()
+            .is_some_and(|c| c.token != *used)
+        {
+            return Ok(None); // renewed already, after that upload left
+        }
+        let current = self.mint(name)?;
+        let expires_at_ms = current.expires_at_ms;
+        self.state.borrow_mut().current = Some(current);
+        Ok(Some(Lifecycle::Renewed {
+            expires_at_ms,
+            reason: RenewReason::Expired,
+        }))
+    }
+
+    fn on_refused(&self, krate: &str, message: &str) -> bool {
+        self.refuse(krate, message);
+        true
+    }
+}
