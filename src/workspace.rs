@@ -19,8 +19,9 @@ use crate::model::{
 /// What the user said about the target registry (`--registry` / `--index`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TargetChoice {
-    /// Neither flag: cargo's `registry.default`, else the one registry all
-    /// members' `publish` lists agree on, else crates.io.
+    /// Neither flag: cargo's `registry.default`, else what the publishable
+    /// members' `publish` settings imply, as `cargo publish --workspace`
+    /// infers it (see [`infer_registry`]).
     #[default]
     Default,
     Registry(String),
@@ -141,6 +142,39 @@ impl LoadedWorkspace {
     fn workspace(&self) -> anyhow::Result<Workspace<'_>> {
         Workspace::new(&self.manifest, &self.gctx)
             .with_context(|| LoadError::Invalid(self.manifest.clone()))
+    }
+
+    /// The HTTP client for registry requests, with the user's cargo
+    /// `[http]` settings (proxy, `cainfo`, `proxy-cainfo`, `check-revoke`,
+    /// `ssl-version`, `timeout`, `low-speed-limit`, `multiplexing`,
+    /// `user-agent`, `debug`) applied by cargo's own code to each handle.
+    /// Cargo reads the configuration here, on the cargo thread; what the
+    /// client keeps is plain data, so handles are made on any thread.
+    /// Fails as cargo does when `--offline` forbids the network.
+    pub fn http(&self) -> anyhow::Result<crate::registry::Http> {
+        use cargo::util::network::http::{HandleConfiguration, HttpTimeout};
+        let configured = HandleConfiguration::new(&self.gctx)?;
+        let timeout = HttpTimeout::new(&self.gctx)?;
+        let http = self.gctx.http_config()?;
+        let own_user_agent = http.user_agent.is_none();
+        let multiplexing = configured.multiplexing;
+        Ok(crate::registry::Http::new(move || {
+            let mut easy = curl::easy::Easy::new();
+            configured.configure(&mut easy)?;
+            if own_user_agent {
+                // cargo would say `cargo/<version of the library>`.
+                easy.useragent(crate::registry::http::USER_AGENT)?;
+            }
+            // As cargo's `HttpTimeout::configure`: the connect phase and a
+            // stall, never a whole transfer (a large upload may take long).
+            easy.connect_timeout(timeout.dur)?;
+            easy.low_speed_time(timeout.dur)?;
+            easy.low_speed_limit(timeout.low_speed_limit)?;
+            if !multiplexing {
+                easy.http_version(curl::easy::HttpVersion::V11)?;
+            }
+            Ok(easy)
+        }))
     }
 
     /// The root manifest this workspace was loaded from (absolute).
@@ -282,9 +316,13 @@ impl LoadedWorkspace {
                 return target_for(None, sid);
             }
             TargetChoice::Registry(name) => Some(name.clone()),
-            TargetChoice::Default => gctx
-                .default_registry()?
-                .or_else(|| inferred_registry(model)),
+            // cargo applies `registry.default` as if given with
+            // `--registry` (command_prelude.rs, `registry_or_index`), and
+            // infers only without it.
+            TargetChoice::Default => match gctx.default_registry()? {
+                Some(name) => Some(name),
+                None => infer_registry(model)?,
+            },
         };
         match named.as_deref() {
             None | Some("crates-io") => {
@@ -360,20 +398,79 @@ fn target_for(name: Option<String>, sid: SourceId) -> anyhow::Result<RegistryTar
     })
 }
 
-/// Like cargo: when every publishable member lists the same single registry
-/// in `publish`, that registry is the default target.
-fn inferred_registry(model: &WorkspaceModel) -> Option<String> {
-    let mut lists = model
+/// The members' `publish` settings do not name one registry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error(
+        "every publishable member lists the registries {} in `publish`; choose one with `--registry NAME`",
+        quoted(.0)
+    )]
+    Ambiguous(Vec<String>),
+    #[error(
+        "the members' `publish` settings disagree (they share {}); choose the registry with `--registry NAME`",
+        quoted(.0)
+    )]
+    Disagree(Vec<String>),
+    #[error(
+        "the members' `publish` settings name no registry in common; publish them in separate runs with `--registry NAME` (members another registry is not for are left out)"
+    )]
+    Conflict,
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The registry `cargo publish` 0.98 infers without `--registry`,
+/// `--index` or `registry.default` (ops/registry/mod.rs `infer_registry`),
+/// over the publishable members (`publish = false` ones do not count):
+/// - none publishable, or all `publish` unset / `true`: crates.io (`None`);
+/// - all the same list of one registry: that registry;
+/// - all the same list of several: an error (which one?);
+/// - settings that differ: an error, whether or not the lists share a
+///   registry (cargo asks for `--registry` either way).
+pub fn infer_registry(model: &WorkspaceModel) -> Result<Option<String>, TargetError> {
+    let publishable: Vec<&PublishSetting> = model
         .members
         .iter()
-        .filter(|m| m.publish != PublishSetting::Nowhere)
-        .map(|m| &m.publish);
-    let first = lists.next()?;
-    match first {
-        PublishSetting::Only(list) if list.len() == 1 && lists.all(|l| l == first) => {
-            Some(list[0].clone())
+        .map(|m| &m.publish)
+        .filter(|p| **p != PublishSetting::Nowhere)
+        .collect();
+    let Some((first, rest)) = publishable.split_first() else {
+        return Ok(None);
+    };
+    if rest.iter().all(|p| p == first) {
+        return match first {
+            PublishSetting::Only(list) if list.len() == 1 => Ok(Some(list[0].clone())),
+            PublishSetting::Only(list) => {
+                let mut names = list.clone();
+                names.sort();
+                names.dedup();
+                Err(TargetError::Ambiguous(names))
+            }
+            _ => Ok(None),
+        };
+    }
+    // `Anywhere` allows every registry: it narrows nothing.
+    let mut common: Option<std::collections::BTreeSet<&String>> = None;
+    for setting in &publishable {
+        if let PublishSetting::Only(list) = setting {
+            let these = list.iter().collect();
+            common = Some(match common {
+                None => these,
+                Some(so_far) => so_far.intersection(&these).copied().collect(),
+            });
         }
-        _ => None,
+    }
+    match common {
+        Some(shared) if !shared.is_empty() => {
+            Err(TargetError::Disagree(shared.into_iter().cloned().collect()))
+        }
+        _ => Err(TargetError::Conflict),
     }
 }
 
@@ -483,4 +580,74 @@ fn member_dep(
         platform: dep.platform().map(|p| p.to_string()),
         optional: dep.is_optional(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(settings: &[PublishSetting]) -> WorkspaceModel {
+        WorkspaceModel {
+            members: settings
+                .iter()
+                .enumerate()
+                .map(|(i, publish)| Member {
+                    name: format!("m{i}"),
+                    version: "0.1.0".parse().unwrap(),
+                    rel_dir: format!("m{i}"),
+                    publish: publish.clone(),
+                    deps: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn only(names: &[&str]) -> PublishSetting {
+        PublishSetting::Only(names.iter().map(|n| n.to_string()).collect())
+    }
+
+    use PublishSetting::{Anywhere, Nowhere};
+
+    #[test]
+    fn nothing_said_is_crates_io() {
+        assert_eq!(infer_registry(&with(&[])), Ok(None));
+        assert_eq!(infer_registry(&with(&[Anywhere, Anywhere])), Ok(None));
+        assert_eq!(infer_registry(&with(&[Nowhere, Nowhere])), Ok(None));
+    }
+
+    #[test]
+    fn one_registry_listed_by_all_is_the_target() {
+        let model = with(&[only(&["alt"]), only(&["alt"]), Nowhere]);
+        assert_eq!(infer_registry(&model), Ok(Some("alt".into())));
+    }
+
+    #[test]
+    fn the_same_list_of_several_asks_which() {
+        let model = with(&[only(&["b", "a"]), only(&["b", "a"])]);
+        assert_eq!(
+            infer_registry(&model),
+            Err(TargetError::Ambiguous(vec!["a".into(), "b".into()]))
+        );
+    }
+
+    #[test]
+    fn settings_that_differ_are_an_error_even_with_a_registry_in_common() {
+        // cargo asks for `--registry` here too, though `alt` would do.
+        let model = with(&[only(&["alt"]), Anywhere]);
+        assert_eq!(
+            infer_registry(&model),
+            Err(TargetError::Disagree(vec!["alt".into()]))
+        );
+        let model = with(&[only(&["alt", "x"]), only(&["alt"])]);
+        assert_eq!(
+            infer_registry(&model),
+            Err(TargetError::Disagree(vec!["alt".into()]))
+        );
+    }
+
+    #[test]
+    fn settings_with_nothing_in_common_conflict() {
+        let model = with(&[only(&["alt"]), only(&["other"])]);
+        assert_eq!(infer_registry(&model), Err(TargetError::Conflict));
+    }
 }

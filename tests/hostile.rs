@@ -96,9 +96,12 @@ fn auth_required_closes_the_web_api_too() {
     let registry = TestRegistry::wrap(inner, dir);
     assert_eq!(registry.upload("closed", "0.1.0", &[]).status, 200);
     let api = registry.api();
-    let index = SparseIndexReader::new(&registry.index_url())
-        .crate_url("closed")
-        .unwrap();
+    let index = SparseIndexReader::new(
+        &cargo_shipper::registry::Http::plain(),
+        &registry.index_url(),
+    )
+    .crate_url("closed")
+    .unwrap();
     let auth = format!("Authorization: {}", registry.registry.token());
     for url in [
         format!("{api}/api/v1/crates/closed"),

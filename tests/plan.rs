@@ -268,7 +268,13 @@ fn publish_list_follows_the_target_registry() {
         .package("a", "alt-only", "0.1.0", "publish = [\"alt\"]")
         .package("b", "anywhere", "0.1.0", "")
         .cargo_config("[registries.alt]\nindex = \"sparse+http://127.0.0.1:9/index/\"");
-    let default = plan_json(&fx, &[]);
+    // As `cargo publish --workspace`: settings that differ name no target.
+    let run = fx.shipper(&["plan"]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(run.stderr().contains("`alt`"), "{}", run.stderr());
+    assert!(run.stderr().contains("--registry NAME"), "{}", run.stderr());
+
+    let default = plan_json(&fx, &["--registry", "crates-io"]);
     assert_eq!(names(&order(&default)), [("anywhere", 0)]);
     assert_eq!(default["excluded"][0]["reason"], "not_for_target");
     assert_eq!(
@@ -284,6 +290,39 @@ fn publish_list_follows_the_target_registry() {
     // An index URL has no name a `publish` list could match.
     let by_index = plan_json(&fx, &["--index", "sparse+http://127.0.0.1:9/index/"]);
     assert_eq!(names(&order(&by_index)), [("anywhere", 0)]);
+
+    // cargo applies `registry.default` as if given with `--registry`.
+    fx.cargo_config("[registry]\ndefault = \"alt\"\n");
+    let configured = plan_json(&fx, &[]);
+    assert_eq!(configured["registry"]["key"], alt["registry"]["key"]);
+    assert_eq!(configured["plan_id"], alt["plan_id"]);
+}
+
+#[test]
+fn one_registry_all_members_list_is_the_target() {
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\", \"p\"]\n")
+        .package("a", "alt-a", "0.1.0", "publish = [\"alt\"]")
+        .package("b", "alt-b", "0.1.0", "publish = [\"alt\"]")
+        // `publish = false` members do not take part in the inference.
+        .package("p", "private", "0.1.0", "publish = false")
+        .cargo_config("[registries.alt]\nindex = \"sparse+http://127.0.0.1:9/index/\"\n[registries.other]\nindex = \"sparse+http://127.0.0.1:9/other/\"");
+    let plan = plan_json(&fx, &[]);
+    assert_eq!(plan["registry"]["key"], "sparse+http://127.0.0.1:9/index/");
+    assert_eq!(names(&order(&plan)), [("alt-a", 0), ("alt-b", 0)]);
+
+    // The same list of two registries: cargo asks which.
+    for dir in ["a", "b"] {
+        let path = fx.root().join(dir).join("Cargo.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("[\"alt\"]", "[\"alt\", \"other\"]")).unwrap();
+    }
+    let run = fx.shipper(&["plan"]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(run.stderr().contains("`alt`, `other`"), "{}", run.stderr());
+    // A flag settles it.
+    let other = plan_json(&fx, &["--registry", "other"]);
+    assert_eq!(other["registry"]["key"], "sparse+http://127.0.0.1:9/other/");
 }
 
 #[test]

@@ -126,9 +126,12 @@ fn a_registry_that_needs_a_token_to_read_works_too() {
     fx.publish(&registry, &["--no-verify"]).ok();
     let auth = format!("Authorization: {}", registry.registry.token());
     for name in ["pra", "prb"] {
-        let url = cargo_shipper::registry::SparseIndexReader::new(&registry.index_url())
-            .crate_url(name)
-            .unwrap();
+        let url = cargo_shipper::registry::SparseIndexReader::new(
+            &cargo_shipper::registry::Http::plain(),
+            &registry.index_url(),
+        )
+        .crate_url(name)
+        .unwrap();
         assert_eq!(support::http("GET", &url, &[], &[]).unwrap().status, 401);
         assert_eq!(
             support::http("GET", &url, &[&auth], &[]).unwrap().status,

@@ -10,12 +10,15 @@ use cargo_shipper::registry::SparseIndexReader;
 use support::{TestRegistry, http, upload_body};
 
 fn versions(registry: &TestRegistry, name: &str) -> Vec<String> {
-    SparseIndexReader::new(&registry.index_url())
-        .versions(name)
-        .unwrap()
-        .into_iter()
-        .map(|v| v.version.to_string())
-        .collect()
+    SparseIndexReader::new(
+        &cargo_shipper::registry::Http::plain(),
+        &registry.index_url(),
+    )
+    .versions(name)
+    .unwrap()
+    .into_iter()
+    .map(|v| v.version.to_string())
+    .collect()
 }
 
 #[test]
@@ -40,9 +43,12 @@ fn upload_then_read_through_crates_index_and_the_api() {
     assert_eq!(registry.upload("base", "0.1.0", &[]).status, 200);
     assert_eq!(registry.upload("top", "0.2.0", &["base"]).status, 200);
     assert_eq!(versions(&registry, "base"), ["0.1.0"]);
-    let read = SparseIndexReader::new(&registry.index_url())
-        .versions("top")
-        .unwrap();
+    let read = SparseIndexReader::new(
+        &cargo_shipper::registry::Http::plain(),
+        &registry.index_url(),
+    )
+    .versions("top")
+    .unwrap();
     assert_eq!(read[0].checksum.len(), 64);
 
     let info = http(
@@ -87,9 +93,12 @@ fn index_answers_304_to_a_matching_etag() {
     let first = registry.index_entry("etag");
     let etag = first.header("etag").expect("ETag");
     assert!(first.header("last-modified").is_some());
-    let url = SparseIndexReader::new(&registry.index_url())
-        .crate_url("etag")
-        .unwrap();
+    let url = SparseIndexReader::new(
+        &cargo_shipper::registry::Http::plain(),
+        &registry.index_url(),
+    )
+    .crate_url("etag")
+    .unwrap();
     let again = http("GET", &url, &[&format!("If-None-Match: {etag}")], &[]).unwrap();
     assert_eq!(again.status, 304);
     registry.upload("etag", "0.2.0", &[]);
@@ -146,16 +155,22 @@ fn yank_and_unyank_need_the_token() {
     assert_eq!(http("DELETE", &url, &[], &[]).unwrap().status, 401);
     let auth = format!("Authorization: {}", registry.registry.token());
     assert_eq!(http("DELETE", &url, &[&auth], &[]).unwrap().status, 200);
-    let read = SparseIndexReader::new(&registry.index_url())
-        .versions("yanky")
-        .unwrap();
+    let read = SparseIndexReader::new(
+        &cargo_shipper::registry::Http::plain(),
+        &registry.index_url(),
+    )
+    .versions("yanky")
+    .unwrap();
     assert!(read[0].yanked);
     let unyank = format!("{}/api/v1/crates/yanky/0.1.0/unyank", registry.api());
     assert_eq!(http("PUT", &unyank, &[&auth], &[]).unwrap().status, 200);
     assert!(
-        !SparseIndexReader::new(&registry.index_url())
-            .versions("yanky")
-            .unwrap()[0]
+        !SparseIndexReader::new(
+            &cargo_shipper::registry::Http::plain(),
+            &registry.index_url()
+        )
+        .versions("yanky")
+        .unwrap()[0]
             .yanked
     );
 }
@@ -183,9 +198,12 @@ fn restart_keeps_everything() {
         assert_eq!(reply.status, 200);
     }
     let registry = TestRegistry::start_with(dir.path(), |_| {});
-    let read = SparseIndexReader::new(&registry.index_url())
-        .versions("durable")
-        .unwrap();
+    let read = SparseIndexReader::new(
+        &cargo_shipper::registry::Http::plain(),
+        &registry.index_url(),
+    )
+    .versions("durable")
+    .unwrap();
     assert_eq!(read.len(), 1);
     let dl = http(
         "GET",
@@ -239,9 +257,10 @@ impl TestRegistryHandle {
     }
 
     fn index(&self, name: &str) -> support::HttpReply {
-        let url = SparseIndexReader::new(&self.0.index_url())
-            .crate_url(name)
-            .unwrap();
+        let url =
+            SparseIndexReader::new(&cargo_shipper::registry::Http::plain(), &self.0.index_url())
+                .crate_url(name)
+                .unwrap();
         http("GET", &url, &[], &[]).unwrap()
     }
 }
@@ -359,7 +378,10 @@ fn upstream_pass_through_serves_what_is_not_here_and_ours_wins() {
     let dir = tempfile::tempdir().unwrap();
     let url = upstream.index_url();
     let stand_in = TestRegistry::start_with(dir.path(), |c| c.upstream = Some(url));
-    let reader = SparseIndexReader::new(&stand_in.index_url());
+    let reader = SparseIndexReader::new(
+        &cargo_shipper::registry::Http::plain(),
+        &stand_in.index_url(),
+    );
     assert_eq!(reader.versions("only-upstream").unwrap().len(), 1);
 
     let auth = format!("Authorization: {}", stand_in.token());
@@ -488,9 +510,12 @@ fn garbage_index_answers_200_with_something_else() {
     let reply = registry.index("portal");
     assert_eq!(reply.status, 200);
     assert!(reply.text().starts_with("<html>"));
-    let err = SparseIndexReader::new(&registry.0.index_url())
-        .versions("portal")
-        .unwrap_err();
+    let err = SparseIndexReader::new(
+        &cargo_shipper::registry::Http::plain(),
+        &registry.0.index_url(),
+    )
+    .versions("portal")
+    .unwrap_err();
     assert!(err.to_string().contains("malformed"), "{err}");
 }
 

@@ -7,7 +7,7 @@ use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
 use crate::ops::{PreflightBlocked, RunFailed, StoppedForLater, YankFailed};
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
-use crate::workspace::LoadError;
+use crate::workspace::{LoadError, TargetError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -85,9 +85,10 @@ impl Exit {
         // std `source()` links.
         let invalid = error.downcast_ref::<PlanError>().is_some()
             || error.downcast_ref::<LoadError>().is_some()
+            || error.downcast_ref::<TargetError>().is_some()
             || error
                 .chain()
-                .any(|e| e.is::<PlanError>() || e.is::<LoadError>());
+                .any(|e| e.is::<PlanError>() || e.is::<LoadError>() || e.is::<TargetError>());
         if invalid {
             Exit::InvalidWorkspace
         } else {

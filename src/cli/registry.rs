@@ -103,6 +103,8 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
         upstream: args.upstream,
         local_only: Vec::new(),
         upstream_crate_cache: None,
+        // No workspace, so no cargo config: curl's proxy variables apply.
+        upstream_handles: None,
         trusted_publishing: None,
         knobs: Knobs {
             propagation_delay: Duration::from_millis(args.propagation_delay_ms),

@@ -266,14 +266,19 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         Ok(run)
     }
 
-    /// Crates whose dependencies are all visible join the ready queue in
-    /// plan order; retries whose time has come go to its front.
+    /// Crates whose dependencies are all visible join the ready queue,
+    /// longest dependents chain first (the critical path never waits for a
+    /// slot behind a crate with time to spare), then in plan order; retries
+    /// whose time has come go to its front.
     fn admit(&mut self) {
         if self.stopping.is_some() {
             return;
         }
         let mut newly = self.plan.take_ready();
-        newly.sort_by_key(|n| self.position.get(n).copied().unwrap_or(usize::MAX));
+        newly.sort_by_key(|n| {
+            let position = self.position.get(n).copied().unwrap_or(usize::MAX);
+            (std::cmp::Reverse(self.plan.chain_length(n)), position)
+        });
         self.ready.extend(newly);
         let now = Instant::now();
         self.retries.sort_by_key(|(due, _)| *due);

@@ -26,6 +26,17 @@ use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
 
+/// Makes the libcurl handles the pass-through asks `upstream` with (a
+/// rehearsal's: configured with the user's cargo `[http]` settings).
+#[derive(Clone)]
+pub struct HandleMaker(pub Arc<dyn Fn() -> Result<curl::easy::Easy, curl::Error> + Send + Sync>);
+
+impl std::fmt::Debug for HandleMaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HandleMaker")
+    }
+}
+
 /// How to start a registry.
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
@@ -44,6 +55,9 @@ pub struct RegistryConfig {
     /// cargo's download cache for `upstream`, read-only: `.crate` files
     /// there with upstream's checksum are served without a download.
     pub upstream_crate_cache: Option<PathBuf>,
+    /// Handles for `upstream`; curl's defaults (and its proxy environment
+    /// variables) when `None`.
+    pub upstream_handles: Option<HandleMaker>,
     pub knobs: Knobs,
     /// Play crates.io's trusted publishing (OIDC exchange and revoke).
     pub trusted_publishing: Option<TrustedPublishing>,
@@ -60,6 +74,7 @@ impl RegistryConfig {
             upstream: None,
             local_only: Vec::new(),
             upstream_crate_cache: None,
+            upstream_handles: None,
             knobs: Knobs::default(),
             trusted_publishing: None,
         }
@@ -104,6 +119,7 @@ impl LocalRegistry {
                 upstream::Upstream::new(url)
                     .with_local_only(&config.local_only)
                     .with_crate_cache(config.upstream_crate_cache.clone())
+                    .with_handles(config.upstream_handles.clone())
             }),
             trusted: config
                 .trusted_publishing

@@ -41,7 +41,8 @@ pub struct UpstreamFailure {
 
 pub struct Upstream {
     shared: Arc<Shared>,
-    dl: OnceLock<String>,
+    /// Upstream's `config.json` (its `dl` template), read once.
+    config: OnceLock<crates_index::IndexConfig>,
     /// cargo's own download cache for the upstream (`<name>-<version>.crate`
     /// files), read-only: a file there whose sha256 is upstream's checksum
     /// is served without a download.
@@ -66,6 +67,8 @@ struct Shared {
     fetched: Condvar,
     /// Idle curl handles: each keeps its connections open.
     handles: Mutex<Vec<curl::easy::Easy>>,
+    /// Makes new handles; curl's defaults when `None`.
+    make: Option<super::HandleMaker>,
     /// Paths to fetch ahead, and every path ever queued.
     queue: Mutex<(VecDeque<String>, HashSet<String>)>,
     queued: Condvar,
@@ -111,16 +114,24 @@ impl Upstream {
                 inflight: Mutex::default(),
                 fetched: Condvar::new(),
                 handles: Mutex::default(),
+                make: None,
                 queue: Mutex::default(),
                 queued: Condvar::new(),
                 closed: AtomicBool::new(false),
                 #[cfg(test)]
                 stats: Mutex::default(),
             }),
-            dl: OnceLock::new(),
+            config: OnceLock::new(),
             crate_cache: None,
             workers: OnceLock::new(),
         }
+    }
+
+    /// Ask upstream with handles from `make` (the user's cargo `[http]`
+    /// settings) instead of curl's defaults.
+    pub fn with_handles(mut self, make: Option<super::HandleMaker>) -> Self {
+        Arc::get_mut(&mut self.shared).expect("not shared yet").make = make;
+        self
     }
 
     pub fn with_crate_cache(mut self, dir: Option<std::path::PathBuf>) -> Self {
@@ -180,11 +191,18 @@ impl Upstream {
         if let Some(bytes) = self.cached_crate(name, version) {
             return Ok(Some(bytes));
         }
-        let dl = self.dl()?;
-        let url = if dl.contains("{crate}") || dl.contains("{version}") {
-            dl.replace("{crate}", name).replace("{version}", version)
-        } else {
-            format!("{}/{name}/{version}/download", dl.trim_end_matches('/'))
+        let config = self.config()?;
+        // crates-index fills every marker of cargo's `dl` template; one
+        // that names `{sha256-checksum}` needs upstream's checksum first.
+        let url = match config.download_url(name, version) {
+            Some(url) => url,
+            None => match self.upstream_checksum(name, version)? {
+                Some(sum) => match config.download_url_with_checksum(name, version, &sum) {
+                    Some(url) => url,
+                    None => return Ok(None),
+                },
+                None => return Ok(None), // upstream does not list that version
+            },
         };
         let answer = self.shared.get(&url, &[], Duration::from_secs(60))?;
         match answer.status {
@@ -216,22 +234,34 @@ impl Upstream {
         (hex::encode(sha2::Sha256::digest(&bytes)) == wanted).then_some(bytes)
     }
 
-    fn dl(&self) -> Result<&str, UpstreamFailure> {
-        if let Some(dl) = self.dl.get() {
-            return Ok(dl);
+    /// The checksum upstream's index lists for `name@version`.
+    fn upstream_checksum(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<[u8; 32]>, UpstreamFailure> {
+        let Some(index) = self.shared.load(&Storage::index_rel_path(name), false)? else {
+            return Ok(None);
+        };
+        Ok(super::storage::parse_lines(&index)
+            .into_iter()
+            .find(|e| e.vers == version)
+            .and_then(|e| hex::decode(e.cksum).ok()?.try_into().ok()))
+    }
+
+    fn config(&self) -> Result<&crates_index::IndexConfig, UpstreamFailure> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
         }
         let url = format!("{}config.json", self.shared.index);
         let answer = self.shared.get(&url, &[], Duration::from_secs(30))?;
         if answer.status != 200 {
             return Err(failure(&url, format!("HTTP {}", answer.status)));
         }
-        let config: serde_json::Value = serde_json::from_slice(&answer.body)
-            .map_err(|e| failure(&url, format!("not JSON: {e}")))?;
-        let dl = config["dl"]
-            .as_str()
-            .ok_or_else(|| failure(&url, "no `dl` in config.json".into()))?;
-        let _ = self.dl.set(dl.to_owned());
-        Ok(self.dl.get().expect("just set").as_str())
+        let config: crates_index::IndexConfig = serde_json::from_slice(&answer.body)
+            .map_err(|e| failure(&url, format!("not a registry's config.json: {e}")))?;
+        let _ = self.config.set(config);
+        Ok(self.config.get().expect("just set"))
     }
 
     fn start_workers(&self) {
@@ -388,15 +418,28 @@ impl Shared {
     }
 
     /// GET on a pooled handle (its connections stay open for the next request).
+    fn new_handle(&self) -> Result<curl::easy::Easy, curl::Error> {
+        if let Some(make) = &self.make {
+            return (make.0)();
+        }
+        let mut easy = curl::easy::Easy::new();
+        easy.accept_encoding("")?;
+        easy.connect_timeout(Duration::from_secs(10))?;
+        easy.useragent(concat!("cargo-shipper/", env!("CARGO_PKG_VERSION")))?;
+        Ok(easy)
+    }
+
     fn get(
         &self,
         url: &str,
         headers: &[String],
         timeout: Duration,
     ) -> Result<Answer, UpstreamFailure> {
-        let mut easy = lock(&self.handles)
-            .pop()
-            .unwrap_or_else(curl::easy::Easy::new);
+        let idle = lock(&self.handles).pop();
+        let mut easy = match idle {
+            Some(easy) => easy,
+            None => self.new_handle().map_err(|e| failure(url, e.to_string()))?,
+        };
         let result = fetch(&mut easy, url, headers, timeout);
         if result.is_ok() {
             lock(&self.handles).push(easy);
@@ -416,20 +459,18 @@ fn failure(what: &str, reason: String) -> UpstreamFailure {
     }
 }
 
+/// One GET. Every option a request sets is set by every request (no
+/// reset: it would drop what the handle was made with).
 fn fetch(
     easy: &mut curl::easy::Easy,
     url: &str,
     headers: &[String],
     timeout: Duration,
 ) -> Result<Answer, curl::Error> {
-    easy.reset();
     easy.url(url)?;
     easy.get(true)?;
     easy.follow_location(true)?;
-    easy.accept_encoding("")?;
-    easy.connect_timeout(Duration::from_secs(10))?;
     easy.timeout(timeout)?;
-    easy.useragent(concat!("cargo-shipper/", env!("CARGO_PKG_VERSION")))?;
     let mut list = curl::easy::List::new();
     for h in headers {
         list.append(h)?;
@@ -578,6 +619,100 @@ mod tests {
         // A file that is not upstream's bytes is never served.
         std::fs::write(cache.path().join("abc-0.1.0.crate"), b"tampered").unwrap();
         assert_eq!(upstream.download("abc", "0.1.0").unwrap(), None);
+    }
+
+    /// A server answering fixed paths (404 otherwise), one request per
+    /// connection; `routes` gets its base URL. Returns the base URL.
+    fn serve_paths(routes: impl FnOnce(&str) -> Vec<(String, Vec<u8>)>) -> String {
+        serve_paths_seeing_agents(routes).0
+    }
+
+    /// [`serve_paths`], also recording each request's `User-Agent`.
+    fn serve_paths_seeing_agents(
+        routes: impl FnOnce(&str) -> Vec<(String, Vec<u8>)>,
+    ) -> (String, Arc<Mutex<Vec<String>>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let routes = routes(&base);
+        let agents = Arc::new(Mutex::new(Vec::new()));
+        let seen = agents.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let path = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                line.clear();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    if let Some(agent) = line.strip_prefix("User-Agent:") {
+                        seen.lock().unwrap().push(agent.trim().to_owned());
+                    }
+                    line.clear();
+                }
+                let (status, body) = match routes.iter().find(|(p, _)| *p == path) {
+                    Some((_, body)) => ("200 OK", body.clone()),
+                    None => ("404 Not Found", Vec::new()),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&body);
+            }
+        });
+        (base, agents)
+    }
+
+    #[test]
+    fn upstream_is_asked_with_the_handles_it_is_given() {
+        let (base, agents) = serve_paths_seeing_agents(|_| {
+            vec![("/index/3/a/abc".into(), entry("abc", &[]).into_bytes())]
+        });
+        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = made.clone();
+        let maker = super::super::HandleMaker(Arc::new(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut easy = curl::easy::Easy::new();
+            easy.useragent("configured/1")?;
+            Ok(easy)
+        }));
+        let upstream = Upstream::new(&format!("sparse+{base}/index/")).with_handles(Some(maker));
+        assert!(upstream.index_file_fresh("3/a/abc").unwrap().is_some());
+        assert!(upstream.index_file_fresh("3/a/abc").unwrap().is_some());
+        // Made once, reused, and what it was made with is kept between requests.
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        assert_eq!(*agents.lock().unwrap(), ["configured/1", "configured/1"]);
+    }
+
+    #[test]
+    fn downloads_follow_every_marker_of_the_dl_template() {
+        use sha2::Digest as _;
+        let file = b"upstream's bytes".to_vec();
+        let sum = hex::encode(sha2::Sha256::digest(&file));
+        let line = entry("Abc", &[]).replace("\"cksum\":\"00\"", &format!("\"cksum\":\"{sum}\""));
+        // `{prefix}` keeps the name's case, `{lowerprefix}` does not; the
+        // checksum comes from upstream's own index.
+        let base = serve_paths(|base| {
+            let config = format!(
+                r#"{{"dl":"{base}/f/{{prefix}}/{{lowerprefix}}/{{crate}}-{{version}}-{{sha256-checksum}}"}}"#
+            );
+            vec![
+                ("/index/config.json".into(), config.into_bytes()),
+                ("/index/3/a/abc".into(), line.into_bytes()),
+                (format!("/f/3/A/3/a/Abc-0.1.0-{sum}"), file.clone()),
+            ]
+        });
+        let upstream = Upstream::new(&format!("sparse+{base}/index/"));
+        assert_eq!(upstream.download("Abc", "0.1.0").unwrap(), Some(file));
+        // A version upstream does not list has no checksum, so no file.
+        assert_eq!(upstream.download("Abc", "9.9.9").unwrap(), None);
     }
 
     #[test]

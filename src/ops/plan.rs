@@ -34,17 +34,18 @@ pub fn plan_model(
     // The registry is only asked when a dev-dependency cycle needs it.
     let reader = match (&target.sparse_index, opts.offline) {
         (Some(url), false) if !draft.registry_questions().is_empty() => {
-            let config = LiveRegistry::index_config(url, None).with_context(|| {
+            let http = ws.http()?;
+            let config = LiveRegistry::index_config(&http, url, None).with_context(|| {
                 format!(
                     "could not reach the `{}` index (to check a dev-dependency cycle); retry, or plan with `--offline`",
                     target.display_name()
                 )
             })?;
-            let token = match config.auth_required {
+            let token = match config.auth_required() {
                 true => Some(cargo_backend::read_token(ws, &target, None)?),
                 false => None,
             };
-            Some(SparseIndexReader::new(url).with_token(token))
+            Some(SparseIndexReader::new(&http, url).with_token(token))
         }
         _ => None,
     };

@@ -371,8 +371,9 @@ fn run(
             plan.target.display_name()
         )
     })?;
-    let config = LiveRegistry::index_config(sparse_index, None)?;
-    let read_token = if config.auth_required {
+    let http = ws.http()?;
+    let config = LiveRegistry::index_config(&http, sparse_index, None)?;
+    let read_token = if config.auth_required() {
         Some(cargo_backend::read_token(
             ws,
             &plan.target,
@@ -381,7 +382,7 @@ fn run(
     } else {
         None
     };
-    let registry = LiveRegistry::connect(sparse_index, config, read_token)?
+    let registry = LiveRegistry::connect(&http, sparse_index, config, read_token)?
         .with_upload_timeout(opts.tuning.upload_timeout);
     let done = journal.state().map_or(0, |s| {
         plan.crates
@@ -502,9 +503,8 @@ fn run(
         None => match trusted::provider(&opts.ci, || {
             opts.token.is_some() || cargo_backend::read_token(ws, &plan.target, None).is_ok()
         }) {
-            Ok(provider) => {
-                provider.map(|p| TrustedTokens::new(p, registry.api_url(), opts.ci.token_lifetime))
-            }
+            Ok(provider) => provider
+                .map(|p| TrustedTokens::new(p, &http, registry.api_url(), opts.ci.token_lifetime)),
             Err(error) => return finish_failed(ws, &mut rec, dir, opts, error.into()),
         },
     };

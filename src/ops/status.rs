@@ -207,14 +207,18 @@ fn registry_truth(
     let Some(sparse) = plan.target.sparse_index.as_deref() else {
         return vec![unknown("not a sparse registry".into()); plan.crates.len()];
     };
-    let reader = match LiveRegistry::index_config(sparse, None) {
-        Ok(config) if config.auth_required => {
+    let http = match ws.http() {
+        Ok(http) => http,
+        Err(error) => return vec![unknown(format!("{error:#}")); plan.crates.len()],
+    };
+    let reader = match LiveRegistry::index_config(&http, sparse, None) {
+        Ok(config) if config.auth_required() => {
             match cargo_backend::read_token(ws, &plan.target, token) {
-                Ok(token) => SparseIndexReader::new(sparse).with_token(Some(token)),
+                Ok(token) => SparseIndexReader::new(&http, sparse).with_token(Some(token)),
                 Err(error) => return vec![unknown(format!("{error:#}")); plan.crates.len()],
             }
         }
-        Ok(_) => SparseIndexReader::new(sparse),
+        Ok(_) => SparseIndexReader::new(&http, sparse),
         Err(error) => return vec![unknown(format!("{error:#}")); plan.crates.len()],
     };
     let answer = |name: &str, version: &semver::Version| match reader.versions(name) {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::{Lifecycle, Prepared, TokenSource, TokenUnavailable};
 use crate::journal::{RenewReason, now_ms};
+use crate::registry::Http;
 use crate::registry::trusted::{self as wire, Claims, OidcProvider};
 use crate::secret::Secret;
 
@@ -109,15 +110,19 @@ struct Tokens {
 /// Tokens by trusted publishing, for one run (the engine's thread only).
 pub struct TrustedTokens {
     provider: OidcProvider,
+    /// The registry's client (cargo's `[http]` settings); the CI's token
+    /// endpoint is asked through it too.
+    http: Http,
     api: String,
     lifetime: Duration,
     state: RefCell<Tokens>,
 }
 
 impl TrustedTokens {
-    pub fn new(provider: OidcProvider, api: &str, lifetime: Duration) -> Self {
+    pub fn new(provider: OidcProvider, http: &Http, api: &str, lifetime: Duration) -> Self {
         TrustedTokens {
             provider,
+            http: http.clone(),
             api: api.to_owned(),
             lifetime,
             state: RefCell::new(Tokens::default()),
@@ -135,10 +140,10 @@ impl TrustedTokens {
         let fresh = !self.state.borrow().minted.is_empty();
         let result = self
             .provider
-            .id_token(&wire::audience(&self.api), fresh)
+            .id_token(&self.http, &wire::audience(&self.api), fresh)
             .and_then(|jwt| {
                 self.state.borrow_mut().claims = Some(Claims::of(&jwt));
-                wire::exchange(&self.api, &jwt)
+                wire::exchange(&self.http, &self.api, &jwt)
             });
         let token = match result {
             Ok(token) => token,
@@ -184,7 +189,9 @@ impl TrustedTokens {
         self.state.borrow_mut().current = None;
         minted
             .into_iter()
-            .map(|(token, expires_at_ms)| (expires_at_ms, wire::revoke(&self.api, &token)))
+            .map(|(token, expires_at_ms)| {
+                (expires_at_ms, wire::revoke(&self.http, &self.api, &token))
+            })
             .collect()
     }
 }

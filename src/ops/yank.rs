@@ -145,13 +145,14 @@ pub fn yank(
             target.display_name()
         )
     })?;
-    let config = LiveRegistry::index_config(&sparse_index, None)?;
-    let read_token = if config.auth_required {
+    let http = ws.http()?;
+    let config = LiveRegistry::index_config(&http, &sparse_index, None)?;
+    let read_token = if config.auth_required() {
         Some(cargo_backend::read_token(ws, &target, opts.token.as_ref())?)
     } else {
         None
     };
-    let registry = LiveRegistry::connect(&sparse_index, config, read_token)?;
+    let registry = LiveRegistry::connect(&http, &sparse_index, config, read_token)?;
 
     let run = journal.state().map_or(1, |s| s.runs + 1);
     let mut rec = Recorder::new(&mut journal, sink);

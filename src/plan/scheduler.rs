@@ -9,6 +9,9 @@ pub struct PublishPlan {
     waiting: BTreeMap<String, BTreeSet<String>>,
     /// Crate -> crates that depend on it.
     dependents: BTreeMap<String, Vec<String>>,
+    /// Crate -> crates on the longest chain that starts at it (itself and
+    /// its dependents, their dependents, …): what the run's end waits for.
+    chain: BTreeMap<String, usize>,
 }
 
 impl PublishPlan {
@@ -28,10 +31,20 @@ impl PublishPlan {
                     .push(name.to_owned());
             }
         }
+        let chain = chain_lengths(&waiting, &dependents);
         PublishPlan {
             waiting,
             dependents,
+            chain,
         }
+    }
+
+    /// How many crates the longest chain from `name` through its dependents
+    /// holds (1: nothing depends on it). Handing out the longest chains
+    /// first shortens the run: a crate on the critical path never queues
+    /// behind one that has time to spare.
+    pub fn chain_length(&self, name: &str) -> usize {
+        self.chain.get(name).copied().unwrap_or(1)
     }
 
     /// Remove and return the crates with nothing left to wait for, by name.
@@ -88,6 +101,50 @@ impl PublishPlan {
     }
 }
 
+/// Longest dependents chain per crate, dependents before dependencies
+/// (iterative: a deep plan cannot overflow the stack). Crates on a cycle
+/// (a plan never has one) count as 1.
+fn chain_lengths(
+    waiting: &BTreeMap<String, BTreeSet<String>>,
+    dependents: &BTreeMap<String, Vec<String>>,
+) -> BTreeMap<String, usize> {
+    let mut pending_dependents: BTreeMap<&str, usize> = waiting
+        .keys()
+        .map(|n| {
+            let count = dependents
+                .get(n)
+                .map_or(0, |d| d.iter().filter(|d| waiting.contains_key(*d)).count());
+            (n.as_str(), count)
+        })
+        .collect();
+    let mut done: Vec<&str> = pending_dependents
+        .iter()
+        .filter(|(_, c)| **c == 0)
+        .map(|(n, _)| *n)
+        .collect();
+    let mut chain: BTreeMap<String, usize> = BTreeMap::new();
+    while let Some(name) = done.pop() {
+        let below = dependents
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| chain.get(d))
+            .max()
+            .copied()
+            .unwrap_or(0);
+        chain.insert(name.to_owned(), below + 1);
+        for dep in waiting.get(name).into_iter().flatten() {
+            if let Some(count) = pending_dependents.get_mut(dep.as_str()) {
+                *count -= 1;
+                if *count == 0 {
+                    done.push(dep.as_str());
+                }
+            }
+        }
+    }
+    chain
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +160,27 @@ mod tests {
             ("app", both),
         ]));
         PublishPlan::new(leaked.iter().map(|(n, d)| (*n, d.as_slice())))
+    }
+
+    #[test]
+    fn chain_lengths_count_the_longest_way_to_the_end() {
+        let plan = diamond();
+        assert_eq!(plan.chain_length("core"), 3);
+        assert_eq!(plan.chain_length("left"), 2);
+        assert_eq!(plan.chain_length("app"), 1);
+        // A long chain beside a short one: its root comes first.
+        let none: Vec<String> = vec![];
+        let a = vec!["a".to_owned()];
+        let b = vec!["b".to_owned()];
+        let leaked: &'static [(&str, Vec<String>)] = Box::leak(Box::new([
+            ("a", none.clone()),
+            ("b", a),
+            ("c", b),
+            ("z", none),
+        ]));
+        let plan = PublishPlan::new(leaked.iter().map(|(n, d)| (*n, d.as_slice())));
+        assert_eq!(plan.chain_length("a"), 3);
+        assert_eq!(plan.chain_length("z"), 1);
     }
 
     #[test]

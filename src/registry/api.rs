@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use crates_io::Error as ApiError;
 
-use super::http::{CurlClient, HttpError};
+use super::http::{Http, HttpError, LimitedClient, Limits};
 use crate::model::FailureClass;
 use crate::secret::Secret;
 
@@ -21,7 +21,8 @@ pub struct UploadError {
     pub message: String,
     /// From a 429's `Retry-After`.
     pub retry_after: Option<Duration>,
-    /// The registry says this version exists already: compare checksums.
+    /// The registry's words say this version exists already (a hint read
+    /// from the API's error text): compare checksums before giving up.
     pub already_uploaded: bool,
     /// A 401 or 403: the credentials, not the crate, were refused.
     pub auth: Option<AuthRefusal>,
@@ -66,15 +67,17 @@ pub struct RegistryApi {
     timeout: Duration,
     /// Set by [`RegistryApi::cut_off_writes`]: uploads in flight abort.
     cut_off: Arc<AtomicBool>,
+    http: Http,
 }
 
 impl RegistryApi {
     /// `host`: the `api` URL from the index's `config.json`.
-    pub fn new(host: &str) -> Self {
+    pub fn new(http: &Http, host: &str) -> Self {
         RegistryApi {
             host: host.trim_end_matches('/').to_owned(),
             timeout: UPLOAD_TIMEOUT,
             cut_off: Arc::default(),
+            http: http.clone(),
         }
     }
 
@@ -110,9 +113,12 @@ impl RegistryApi {
         let mut registry = crates_io::Registry::new_handle(
             self.host.clone(),
             Some(token.expose().to_owned()),
-            CurlClient {
-                timeout: self.timeout,
-                cut_off: Some(self.cut_off.clone()),
+            LimitedClient {
+                http: self.http.clone(),
+                limits: Limits {
+                    timeout: Some(self.timeout),
+                    cut_off: Some(self.cut_off.clone()),
+                },
             },
             true,
         );
@@ -134,9 +140,12 @@ impl RegistryApi {
         let mut registry = crates_io::Registry::new_handle(
             self.host.clone(),
             Some(token.expose().to_owned()),
-            OkGuard(CurlClient {
-                timeout: Duration::from_secs(60),
-                cut_off: Some(self.cut_off.clone()),
+            OkGuard(LimitedClient {
+                http: self.http.clone(),
+                limits: Limits {
+                    timeout: Some(Duration::from_secs(60)),
+                    cut_off: Some(self.cut_off.clone()),
+                },
             }),
             true,
         );
@@ -166,8 +175,7 @@ impl RegistryApi {
             request = request.header(http::header::AUTHORIZATION, token.expose());
         }
         let request = request.body(Vec::new()).map_err(|e| fail(e.to_string()))?;
-        let response =
-            super::http::send(request, Duration::from_secs(30)).map_err(|e| fail(e.to_string()))?;
+        let response = self.http.send(request).map_err(|e| fail(e.to_string()))?;
         match response.status().as_u16() {
             200 => {
                 let body: serde_json::Value = serde_json::from_slice(response.body())
@@ -193,7 +201,7 @@ impl RegistryApi {
 /// registry answering `200 {"ok": false}` would panic this process. This
 /// client turns any success without `"ok": true` into a 502 in the API's
 /// error shape: a typed, retryable failure, settled by reading the index.
-struct OkGuard(CurlClient);
+struct OkGuard(LimitedClient);
 
 impl crates_io::HttpClient for OkGuard {
     type Error = HttpError;
@@ -238,6 +246,9 @@ pub fn classify(error: ApiError<HttpError>) -> UploadError {
             headers,
             errors,
         } => {
+            // The one text read: only a hint to ask the registry for the
+            // version's checksum, which then decides (docs/reference/cli.md).
+            // No status or error type says "exists" across registries.
             let already = errors
                 .iter()
                 .any(|e| e.contains("already uploaded") || e.contains("already exists"));

@@ -1,6 +1,8 @@
-//! Talking to registries: reading sparse indexes (crates-index over curl)
-//! and the web API (crates-io): uploads, yanks, version lookups. Failures come back typed so callers
-//! can decide on them without reading message text.
+//! Talking to registries: reading sparse indexes (crates-index over curl),
+//! their `config.json`, and the web API (crates-io): uploads, yanks,
+//! version and owner lookups, downloads. Every request goes through one
+//! [`Http`] client (cargo's `[http]` settings, handles reused). Failures
+//! come back typed so callers can decide on them without reading message text.
 
 mod api;
 pub(crate) mod http;
@@ -11,12 +13,11 @@ pub mod trusted;
 pub use api::{
     AuthRefusal, LookupError, RegistryApi, UPLOAD_TIMEOUT, UploadError, classify, retry_after,
 };
-pub use http::HttpError;
+pub use http::{Http, HttpError};
 pub use owners::{OwnersError, TokenUser, crate_owners, download_crate, token_user};
 pub use sparse::{IndexError, IndexVersion, SparseIndexReader};
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::secret::Secret;
 
@@ -72,7 +73,9 @@ pub trait YankRegistry {
 pub struct LiveRegistry {
     index: SparseIndexReader,
     api: RegistryApi,
+    config: ConfigJson,
     read_token: Option<Secret>,
+    http: Http,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,18 +92,77 @@ pub enum ConnectError {
     },
 }
 
-/// What a registry's `config.json` says.
+/// A registry's `config.json`: where its API is, how downloads are named,
+/// whether reads need a token.
 #[derive(Debug, Clone)]
-pub struct IndexConfig {
+pub struct ConfigJson {
     pub api: String,
     /// Reads need a token too.
     pub auth_required: bool,
+    /// `dl`, with crates-index's rules for its markers.
+    download: crates_index::IndexConfig,
+}
+
+/// `config.json` on the wire; fields cargo-shipper does not read are ignored.
+#[derive(serde::Deserialize)]
+struct ConfigJsonWire {
+    #[serde(flatten)]
+    index: crates_index::IndexConfig,
+    #[serde(rename = "auth-required", default)]
+    auth_required: bool,
+}
+
+impl ConfigJson {
+    /// Read a `config.json` body; a registry without `api` takes no uploads.
+    pub fn from_slice(body: &[u8]) -> anyhow::Result<ConfigJson> {
+        let config: ConfigJsonWire = serde_json::from_slice(body)?;
+        let api =
+            config.index.api.clone().ok_or_else(|| {
+                anyhow::anyhow!("it names no `api`: this registry takes no uploads")
+            })?;
+        Ok(ConfigJson {
+            api,
+            auth_required: config.auth_required,
+            download: config.index,
+        })
+    }
+
+    /// Where the registry serves `name@version`'s `.crate` (every marker of
+    /// cargo's `dl` template: `{crate}`, `{version}`, `{prefix}`,
+    /// `{lowerprefix}`, `{sha256-checksum}`); `sha256` in hex. `None` when
+    /// the name or the checksum cannot fill the template.
+    pub fn download_url(&self, name: &str, version: &str, sha256: &str) -> Option<String> {
+        let checksum: [u8; 32] = hex::decode(sha256).ok()?.try_into().ok()?;
+        self.download
+            .download_url_with_checksum(name, version, &checksum)
+    }
+}
+
+/// What asking for `config.json` answered.
+#[derive(Debug, Clone)]
+pub enum IndexConfig {
+    Read(ConfigJson),
+    /// HTTP 401 to a request without a token: cargo's protocol for "reads
+    /// need a token". `config.json` itself is then only known once asked
+    /// again with one ([`LiveRegistry::connect`] does).
+    AskAgainWithToken,
+}
+
+impl IndexConfig {
+    /// Whether reads need a token.
+    pub fn auth_required(&self) -> bool {
+        match self {
+            IndexConfig::Read(config) => config.auth_required,
+            IndexConfig::AskAgainWithToken => true,
+        }
+    }
 }
 
 impl LiveRegistry {
     /// Read the index's `config.json`: where the API is, whether reads need
     /// a token. `token` is sent when given.
     pub fn index_config(
+        http: &Http,
         sparse_index: &str,
         token: Option<&Secret>,
     ) -> Result<IndexConfig, ConnectError> {
@@ -109,23 +171,12 @@ impl LiveRegistry {
         };
         let url = format!("{}/config.json", base.trim_end_matches('/'));
         (|| -> anyhow::Result<IndexConfig> {
-            let response = http::get_with(&url, Duration::from_secs(30), token)?;
+            let response = http.get(&url, token)?;
             if response.status == 401 && token.is_none() {
-                // cargo's protocol: a 401 on config.json means "auth required".
-                return Ok(IndexConfig {
-                    api: String::new(),
-                    auth_required: true,
-                });
+                return Ok(IndexConfig::AskAgainWithToken);
             }
             anyhow::ensure!(response.status == 200, "HTTP {}", response.status);
-            let config: serde_json::Value = serde_json::from_slice(&response.body)?;
-            let api = config["api"].as_str().map(str::to_owned).ok_or_else(|| {
-                anyhow::anyhow!("it names no `api`: this registry takes no uploads")
-            })?;
-            Ok(IndexConfig {
-                api,
-                auth_required: config["auth-required"].as_bool().unwrap_or(false),
-            })
+            Ok(IndexConfig::Read(ConfigJson::from_slice(&response.body)?))
         })()
         .map_err(|source| ConnectError::Config { url, source })
     }
@@ -134,25 +185,62 @@ impl LiveRegistry {
     /// sent with every read (index and API lookups). A config answered
     /// with a 401 is asked again, with the token.
     pub fn connect(
+        http: &Http,
         sparse_index: &str,
         config: IndexConfig,
         read_token: Option<Secret>,
     ) -> Result<LiveRegistry, ConnectError> {
-        let config = if config.api.is_empty() {
-            Self::index_config(sparse_index, read_token.as_ref())?
-        } else {
-            config
+        let config = match config {
+            IndexConfig::Read(config) => config,
+            IndexConfig::AskAgainWithToken => {
+                match Self::index_config(http, sparse_index, read_token.as_ref())? {
+                    IndexConfig::Read(config) => config,
+                    IndexConfig::AskAgainWithToken => {
+                        return Err(ConnectError::Config {
+                            url: sparse_index.to_owned(),
+                            source: anyhow::anyhow!(
+                                "the registry needs a token to read its index; give one through cargo (`cargo login --registry …`) or `--token`"
+                            ),
+                        });
+                    }
+                }
+            }
         };
         Ok(LiveRegistry {
-            index: SparseIndexReader::new(sparse_index).with_token(read_token.clone()),
-            api: RegistryApi::new(&config.api),
+            index: SparseIndexReader::new(http, sparse_index).with_token(read_token.clone()),
+            api: RegistryApi::new(http, &config.api),
+            config,
             read_token,
+            http: http.clone(),
         })
+    }
+
+    /// The registry's `config.json`.
+    pub fn config(&self) -> &ConfigJson {
+        &self.config
     }
 
     /// The web API's base URL (from `config.json`).
     pub fn api_url(&self) -> &str {
         self.api.host()
+    }
+
+    /// The `.crate` the registry serves for `name@version` (its `dl`
+    /// template), with the read token when the registry needs one.
+    pub fn download_crate(
+        &self,
+        name: &str,
+        version: &str,
+        sha256: &str,
+    ) -> Result<Vec<u8>, OwnersError> {
+        owners::download_crate(
+            &self.http,
+            &self.config,
+            name,
+            version,
+            sha256,
+            self.read_token.as_ref(),
+        )
     }
 }
 
@@ -206,5 +294,36 @@ impl YankRegistry for LiveRegistry {
         token: &Secret,
     ) -> Result<(), UploadError> {
         self.api.set_yanked(name, version, yanked, token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_json_is_typed_and_lenient() {
+        let config = ConfigJson::from_slice(
+            br#"{"dl":"https://dl.example/{lowerprefix}/{crate}/{sha256-checksum}","api":"https://api.example","auth-required":true,"later-field":1}"#,
+        )
+        .unwrap();
+        assert_eq!(config.api, "https://api.example");
+        assert!(config.auth_required);
+        let sum = "ab".repeat(32);
+        assert_eq!(
+            config.download_url("Serde", "1.0.0", &sum).as_deref(),
+            Some(format!("https://dl.example/se/rd/Serde/{sum}").as_str())
+        );
+        assert_eq!(config.download_url("serde", "1.0.0", "not hex"), None);
+        // No `api`: a registry that takes no uploads, said so.
+        let error = ConfigJson::from_slice(br#"{"dl":"https://dl.example"}"#).unwrap_err();
+        assert!(error.to_string().contains("no `api`"), "{error}");
+        let plain =
+            ConfigJson::from_slice(br#"{"dl":"https://dl.example","api":"https://a"}"#).unwrap();
+        assert!(!plain.auth_required);
+        assert_eq!(
+            plain.download_url("serde", "1.0.0", &sum).as_deref(),
+            Some("https://dl.example/serde/1.0.0/download")
+        );
     }
 }

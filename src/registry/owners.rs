@@ -2,8 +2,8 @@
 //! public) and whose token this is (`GET /api/v1/me`). Read-only: nothing
 //! here changes anything in the registry.
 
-use std::time::Duration;
-
+use super::ConfigJson;
+use super::http::Http;
 use crate::secret::Secret;
 
 /// Whose token it is, as far as the registry says.
@@ -27,7 +27,11 @@ pub struct OwnersError {
 
 /// The logins owning `name` (teams as `github:org:team`); `None` when the
 /// registry does not know the crate.
-pub fn crate_owners(api: &str, name: &str) -> Result<Option<Vec<String>>, OwnersError> {
+pub fn crate_owners(
+    http: &Http,
+    api: &str,
+    name: &str,
+) -> Result<Option<Vec<String>>, OwnersError> {
     let url = format!("{}/api/v1/crates/{name}/owners", api.trim_end_matches('/'));
     let fail = |message: String| OwnersError {
         what: format!("owners of {name}"),
@@ -36,8 +40,7 @@ pub fn crate_owners(api: &str, name: &str) -> Result<Option<Vec<String>>, Owners
     let request = http::Request::get(&url)
         .body(Vec::new())
         .map_err(|e| fail(e.to_string()))?;
-    let response =
-        super::http::send(request, Duration::from_secs(30)).map_err(|e| fail(e.to_string()))?;
+    let response = http.send(request).map_err(|e| fail(e.to_string()))?;
     match response.status().as_u16() {
         200 => {
             let body: serde_json::Value = serde_json::from_slice(response.body())
@@ -59,7 +62,7 @@ pub fn crate_owners(api: &str, name: &str) -> Result<Option<Vec<String>>, Owners
 
 /// Ask the registry whose token `token` is. Never sends it anywhere but the
 /// registry's API, never puts it in an error.
-pub fn token_user(api: &str, token: &Secret) -> Result<TokenUser, OwnersError> {
+pub fn token_user(http: &Http, api: &str, token: &Secret) -> Result<TokenUser, OwnersError> {
     let url = format!("{}/api/v1/me", api.trim_end_matches('/'));
     let fail = |message: String| OwnersError {
         what: "whose token this is".into(),
@@ -69,8 +72,7 @@ pub fn token_user(api: &str, token: &Secret) -> Result<TokenUser, OwnersError> {
         .header(http::header::AUTHORIZATION, token.expose())
         .body(Vec::new())
         .map_err(|_| fail("the token is not a valid header value".into()))?;
-    let response =
-        super::http::send(request, Duration::from_secs(30)).map_err(|e| fail(e.to_string()))?;
+    let response = http.send(request).map_err(|e| fail(e.to_string()))?;
     let status = response.status().as_u16();
     match status {
         200 => {
@@ -93,49 +95,21 @@ pub fn token_user(api: &str, token: &Secret) -> Result<TokenUser, OwnersError> {
 /// template of the index's `config.json`, cargo's rules); `token` is sent
 /// when the registry needs one for reads.
 pub fn download_crate(
-    sparse_index: &str,
+    http: &Http,
+    config: &ConfigJson,
     name: &str,
     version: &str,
-    checksum: &str,
+    sha256: &str,
     token: Option<&Secret>,
 ) -> Result<Vec<u8>, OwnersError> {
     let fail = |message: String| OwnersError {
         what: format!("the .crate of {name} {version}"),
         message,
     };
-    let base = sparse_index.strip_prefix("sparse+").unwrap_or(sparse_index);
-    let config_url = format!("{}/config.json", base.trim_end_matches('/'));
-    let config = super::http::get_with(&config_url, Duration::from_secs(30), token)
-        .map_err(|e| fail(e.to_string()))?;
-    let config: serde_json::Value =
-        serde_json::from_slice(&config.body).map_err(|e| fail(format!("config.json: {e}")))?;
-    let dl = config["dl"]
-        .as_str()
-        .ok_or_else(|| fail("config.json names no `dl`".into()))?;
-    let markers = [
-        "{crate}",
-        "{version}",
-        "{prefix}",
-        "{lowerprefix}",
-        "{sha256-checksum}",
-    ];
-    let url = if markers.iter().any(|m| dl.contains(m)) {
-        let prefix = match name.len() {
-            1 => "1".to_owned(),
-            2 => "2".to_owned(),
-            3 => format!("3/{}", &name[..1]),
-            _ => format!("{}/{}", &name[..2], &name[2..4]),
-        };
-        dl.replace("{crate}", name)
-            .replace("{version}", version)
-            .replace("{lowerprefix}", &prefix.to_ascii_lowercase())
-            .replace("{prefix}", &prefix)
-            .replace("{sha256-checksum}", checksum)
-    } else {
-        format!("{}/{name}/{version}/download", dl.trim_end_matches('/'))
-    };
-    let response = super::http::get_with(&url, Duration::from_secs(120), token)
-        .map_err(|e| fail(e.to_string()))?;
+    let url = config
+        .download_url(name, version, sha256)
+        .ok_or_else(|| fail("the registry's `dl` template cannot name it".into()))?;
+    let response = http.get(&url, token).map_err(|e| fail(e.to_string()))?;
     match response.status {
         200 => Ok(response.body),
         status => Err(fail(format!("HTTP {status}"))),
@@ -172,17 +146,24 @@ mod tests {
         let token = Secret::new("t".into());
         // crates.io answers `/me` to its website's sessions only: a 403 for any token.
         assert_eq!(
-            token_user(&answer_once("403 Forbidden"), &token).unwrap(),
+            token_user(&Http::plain(), &answer_once("403 Forbidden"), &token).unwrap(),
             TokenUser::Unknown { status: 403 }
         );
         assert_eq!(
-            token_user(&answer_once("404 Not Found"), &token).unwrap(),
+            token_user(&Http::plain(), &answer_once("404 Not Found"), &token).unwrap(),
             TokenUser::Unknown { status: 404 }
         );
         assert_eq!(
-            token_user(&answer_once("401 Unauthorized"), &token).unwrap(),
+            token_user(&Http::plain(), &answer_once("401 Unauthorized"), &token).unwrap(),
             TokenUser::Rejected
         );
-        assert!(token_user(&answer_once("503 Service Unavailable"), &token).is_err());
+        assert!(
+            token_user(
+                &Http::plain(),
+                &answer_once("503 Service Unavailable"),
+                &token
+            )
+            .is_err()
+        );
     }
 }

@@ -1,11 +1,9 @@
 //! Reading one crate's entry from a sparse index: which versions exist, with
 //! checksum and yank status. URL layout and parsing come from crates-index.
 
-use std::time::Duration;
-
 use semver::Version;
 
-use super::http::{self, HttpError};
+use super::http::{Http, HttpError};
 use crate::secret::Secret;
 
 /// One published version as the index lists it.
@@ -41,19 +39,19 @@ pub enum IndexError {
 #[derive(Debug)]
 pub struct SparseIndexReader {
     index: crates_index::SparseIndex,
-    timeout: Duration,
+    http: Http,
     /// For registries with `auth-required`.
     token: Option<Secret>,
 }
 
 impl SparseIndexReader {
     /// `url` as cargo writes it: `sparse+https://index.crates.io/`.
-    pub fn new(url: &str) -> Self {
+    pub fn new(http: &Http, url: &str) -> Self {
         // No cache directory is ever read or written: every read is fresh.
         let index = crates_index::SparseIndex::at_path(Default::default(), url.to_owned());
         SparseIndexReader {
             index,
-            timeout: Duration::from_secs(30),
+            http: http.clone(),
             token: None,
         }
     }
@@ -75,7 +73,7 @@ impl SparseIndexReader {
             .index
             .crate_url(name)
             .ok_or_else(|| IndexError::InvalidName(name.to_owned()))?;
-        let response = http::get_with(&url, self.timeout, self.token.as_ref())?;
+        let response = self.http.get(&url, self.token.as_ref())?;
         match response.status {
             200 => {}
             404 | 410 | 451 => return Ok(Vec::new()),

@@ -6,8 +6,7 @@
 //! `{"token": …}`) and revoked with `DELETE` on the same path, authenticated
 //! by the token. Every secret stays a [`Secret`].
 
-use std::time::Duration;
-
+use super::http::Http;
 use crate::secret::Secret;
 
 /// The environment variable crates.io's documentation has GitLab jobs use.
@@ -54,7 +53,12 @@ impl OidcProvider {
 
     /// An ID token for `audience`. GitHub mints a new one each time; GitLab's
     /// is the job's one (`fresh`: a second one is needed, which GitLab cannot give).
-    pub fn id_token(&self, audience: &str, fresh: bool) -> Result<Secret, TrustedError> {
+    pub fn id_token(
+        &self,
+        client: &Http,
+        audience: &str,
+        fresh: bool,
+    ) -> Result<Secret, TrustedError> {
         match self {
             OidcProvider::GitHub {
                 request_url,
@@ -69,7 +73,8 @@ impl OidcProvider {
                     )
                     .body(Vec::new())
                     .map_err(|e| TrustedError::Provider(e.to_string()))?;
-                let response = super::http::send(request, Duration::from_secs(30))
+                let response = client
+                    .send(request)
                     .map_err(|e| TrustedError::Provider(e.to_string()))?;
                 if response.status() != 200 {
                     return Err(TrustedError::Provider(format!(
@@ -163,7 +168,7 @@ pub enum TrustedError {
 }
 
 /// Exchange an ID token for a registry token at `api`.
-pub fn exchange(api: &str, jwt: &Secret) -> Result<Secret, TrustedError> {
+pub fn exchange(client: &Http, api: &str, jwt: &Secret) -> Result<Secret, TrustedError> {
     let url = format!(
         "{}/api/v1/trusted_publishing/tokens",
         api.trim_end_matches('/')
@@ -173,7 +178,8 @@ pub fn exchange(api: &str, jwt: &Secret) -> Result<Secret, TrustedError> {
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(body.into_bytes())
         .map_err(|e| TrustedError::Transport(e.to_string()))?;
-    let response = super::http::send(request, Duration::from_secs(30))
+    let response = client
+        .send(request)
         .map_err(|e| TrustedError::Transport(e.to_string()))?;
     let status = response.status().as_u16();
     let json: Option<serde_json::Value> = serde_json::from_slice(response.body()).ok();
@@ -200,7 +206,7 @@ pub fn exchange(api: &str, jwt: &Secret) -> Result<Secret, TrustedError> {
 }
 
 /// Revoke a minted token (authenticated by itself).
-pub fn revoke(api: &str, token: &Secret) -> Result<(), String> {
+pub fn revoke(client: &Http, api: &str, token: &Secret) -> Result<(), String> {
     let url = format!(
         "{}/api/v1/trusted_publishing/tokens",
         api.trim_end_matches('/')
@@ -212,8 +218,7 @@ pub fn revoke(api: &str, token: &Secret) -> Result<(), String> {
         )
         .body(Vec::new())
         .map_err(|e| e.to_string())?;
-    let response =
-        super::http::send(request, Duration::from_secs(30)).map_err(|e| e.to_string())?;
+    let response = client.send(request).map_err(|e| e.to_string())?;
     match response.status().as_u16() {
         200..=299 => Ok(()),
         status => Err(format!("HTTP {status}")),
@@ -247,8 +252,16 @@ mod tests {
         let gitlab = |k: &str| (k == "CRATES_IO_ID_TOKEN").then(|| "jwt".to_owned());
         let provider = OidcProvider::detect(gitlab, GITLAB_DEFAULT_VAR).unwrap();
         assert_eq!(provider.name(), "GitLab CI");
-        assert!(provider.id_token("crates.io", false).is_ok());
-        assert!(provider.id_token("crates.io", true).is_err());
+        assert!(
+            provider
+                .id_token(&Http::plain(), "crates.io", false)
+                .is_ok()
+        );
+        assert!(
+            provider
+                .id_token(&Http::plain(), "crates.io", true)
+                .is_err()
+        );
         assert!(OidcProvider::detect(|_| None, GITLAB_DEFAULT_VAR).is_none());
     }
 }

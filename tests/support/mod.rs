@@ -337,9 +337,12 @@ impl TestRegistry {
 
     /// GET an index file for `name`.
     pub fn index_entry(&self, name: &str) -> HttpReply {
-        let url = cargo_shipper::registry::SparseIndexReader::new(&self.index_url())
-            .crate_url(name)
-            .unwrap();
+        let url = cargo_shipper::registry::SparseIndexReader::new(
+            &cargo_shipper::registry::Http::plain(),
+            &self.index_url(),
+        )
+        .crate_url(name)
+        .unwrap();
         http("GET", &url, &[], &[]).expect("http")
     }
 

@@ -7,7 +7,7 @@ use super::{Check, CheckId, CrateCheck, Finding, RateLimitEta, RegistryState};
 use crate::cargo_backend::{LockedDep, ManifestFacts, TokenLookup};
 use crate::model::PacingProfile;
 use crate::plan::{Plan, PlanError};
-use crate::registry::{Lookup, Registry, TokenUser, crate_owners, token_user};
+use crate::registry::{Http, Lookup, Registry, TokenUser, crate_owners, token_user};
 use crate::secret::Secret;
 
 /// How much a finding weighs.
@@ -283,12 +283,12 @@ pub fn token(token: &TokenLookup, to_upload: usize) -> Check {
 
 /// Existing crates get new versions only from their owners: ask who the
 /// token is, and who owns each crate.
-pub fn owners(crates: &[CrateCheck], api: &str, token: &Secret) -> Check {
+pub fn owners(http: &Http, crates: &[CrateCheck], api: &str, token: &Secret) -> Check {
     let existing: Vec<&CrateCheck> = crates
         .iter()
         .filter(|c| c.state == RegistryState::NewVersion)
         .collect();
-    let user = match token_user(api, token) {
+    let user = match token_user(http, api, token) {
         Ok(user) => user,
         Err(error) => {
             return check(
@@ -316,7 +316,7 @@ pub fn owners(crates: &[CrateCheck], api: &str, token: &Secret) -> Check {
         TokenUser::Unknown { status } => {
             let mut findings = Vec::new();
             for c in &existing {
-                let owners = crate_owners(api, &c.name)
+                let owners = crate_owners(http, api, &c.name)
                     .ok()
                     .flatten()
                     .map(|o| o.join(", "))
@@ -339,7 +339,7 @@ pub fn owners(crates: &[CrateCheck], api: &str, token: &Secret) -> Check {
     };
     let mut findings = Vec::new();
     for c in &existing {
-        match crate_owners(api, &c.name) {
+        match crate_owners(http, api, &c.name) {
             Ok(Some(owners)) if owners.contains(&login) => {}
             Ok(Some(owners)) if owners.iter().any(|o| o.contains(':')) => findings.push(finding(
                 Some(&c.name),

@@ -16,7 +16,7 @@ use crate::model::PublishSetting;
 use crate::ops::publish::{LimitsSource, publish_limits};
 use crate::ops::{PlanOpts, plan};
 use crate::plan::{Plan, PlanError, Selection};
-use crate::registry::{LiveRegistry, download_crate};
+use crate::registry::{Http, IndexConfig, LiveRegistry};
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
@@ -278,7 +278,7 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
     report_checks.push(package_check);
 
     let token = cargo_backend::find_token(ws, &plan.target, opts.token.as_ref());
-    let registry = connect(&plan, &token);
+    let registry = ws.http().and_then(|http| connect(&http, &plan, &token));
     let (crates, registry_check, live) = match registry {
         Ok(live) => match lookups(&plan, &live, &packaged) {
             Ok((crates, check)) => (crates, check, Some(live)),
@@ -308,9 +308,12 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
     }
     report_checks.push(checks::token(&token, to_upload));
     match (&live, &token) {
-        (Some(connected), TokenLookup::Found(secret)) => {
-            report_checks.push(checks::owners(&crates, &connected.api, secret))
-        }
+        (Some(connected), TokenLookup::Found(secret)) => report_checks.push(checks::owners(
+            &connected.http,
+            &crates,
+            &connected.live.config().api,
+            secret,
+        )),
         (None, _) => report_checks.push(Check::skipped(
             CheckId::Owners,
             "the registry could not be asked",
@@ -386,13 +389,11 @@ fn dry_run_package(ws: &LoadedWorkspace, plan: &Plan, verify: bool) -> (Vec<Pack
 /// The target registry, read with a token when it needs one for reads.
 struct Connected {
     live: LiveRegistry,
-    sparse: String,
-    /// The web API, for the owners checks.
-    api: String,
-    read_token: Option<Secret>,
+    /// For the owners checks, on the registry's web API.
+    http: Http,
 }
 
-fn connect(plan: &Plan, token: &TokenLookup) -> anyhow::Result<Connected> {
+fn connect(http: &Http, plan: &Plan, token: &TokenLookup) -> anyhow::Result<Connected> {
     let sparse = plan.target.sparse_index.as_deref().ok_or_else(|| {
         anyhow::anyhow!(
             "registry `{}` does not use the sparse protocol; cargo-shipper publishes to sparse registries only",
@@ -403,21 +404,14 @@ fn connect(plan: &Plan, token: &TokenLookup) -> anyhow::Result<Connected> {
         TokenLookup::Found(secret) => Some(secret.clone()),
         _ => None,
     };
-    let mut config = LiveRegistry::index_config(sparse, None)?;
-    if config.api.is_empty() && read_token.is_some() {
-        config = LiveRegistry::index_config(sparse, read_token.as_ref())?;
-    }
-    let api = config.api.clone();
-    let read = if config.auth_required {
-        read_token
-    } else {
-        None
+    let config = LiveRegistry::index_config(http, sparse, None)?;
+    let read = match &config {
+        IndexConfig::Read(config) if !config.auth_required => None,
+        _ => read_token,
     };
     Ok(Connected {
-        live: LiveRegistry::connect(sparse, config, read.clone())?,
-        sparse: sparse.to_owned(),
-        api,
-        read_token: read,
+        live: LiveRegistry::connect(http, sparse, config, read)?,
+        http: http.clone(),
     })
 }
 
@@ -518,13 +512,9 @@ fn compare(
     version: &str,
     index_sha: &str,
 ) -> RegistryState {
-    let theirs = download_crate(
-        &registry.sparse,
-        &local.name,
-        version,
-        index_sha,
-        registry.read_token.as_ref(),
-    );
+    let theirs = registry
+        .live
+        .download_crate(&local.name, version, index_sha);
     let ours = std::fs::read(&local.file);
     match (theirs, ours) {
         (Ok(theirs), Ok(ours)) => match crate::crate_file::same_sources(&theirs, &ours) {

@@ -162,7 +162,8 @@ pub fn check(plan: &Plan, index: &str, run_dir: &Path) -> Vec<String> {
     let Some(projected) = projected else {
         return problems;
     };
-    let reader = SparseIndexReader::new(index);
+    // The rehearsal's own loopback registry: no user proxy applies to it.
+    let reader = SparseIndexReader::new(&crate::registry::Http::plain(), index);
     for c in &plan.crates {
         let version = c.version.to_string();
         let Some(journal) = projected.crates.get(&c.name) else {

@@ -8,10 +8,9 @@ use std::collections::BTreeMap;
 use crate::cargo_backend;
 use crate::journal::LiveCheck;
 use crate::model::RegistryTarget;
-use std::time::Duration;
 
 use crate::plan::{BreakResolution, Plan};
-use crate::registry::{LiveRegistry, Lookup, Registry, SparseIndexReader, http};
+use crate::registry::{LiveRegistry, Lookup, Registry, SparseIndexReader};
 use crate::workspace::LoadedWorkspace;
 
 /// The live target's answers.
@@ -86,19 +85,22 @@ pub fn other_versions(ws: &LoadedWorkspace, plan: &Plan, findings: &LiveFindings
     let Ok(Some(url)) = ws.read_index(&plan.target) else {
         return Vec::new();
     };
-    let token = match LiveRegistry::index_config(&url, None) {
-        Ok(config) if config.auth_required => {
+    let Ok(http) = ws.http() else {
+        return Vec::new();
+    };
+    let token = match LiveRegistry::index_config(&http, &url, None) {
+        Ok(config) if config.auth_required() => {
             cargo_backend::read_token(ws, &plan.target, None).ok()
         }
         _ => None,
     };
-    let reader = SparseIndexReader::new(&url);
+    let reader = SparseIndexReader::new(&http, &url);
     let mut lines = Vec::new();
     for name in &names {
         let (Some(file), Some(planned)) = (reader.crate_url(name), plan.get(name)) else {
             continue;
         };
-        let Ok(reply) = http::get_with(&file, Duration::from_secs(30), token.as_ref()) else {
+        let Ok(reply) = http.get(&file, token.as_ref()) else {
             continue;
         };
         if reply.status != 200 {
@@ -122,12 +124,13 @@ fn ask(
     url: &str,
     plan: &Plan,
 ) -> anyhow::Result<BTreeMap<String, String>> {
-    let config = LiveRegistry::index_config(url, None)?;
-    let token = match config.auth_required {
+    let http = ws.http()?;
+    let config = LiveRegistry::index_config(&http, url, None)?;
+    let token = match config.auth_required() {
         true => Some(cargo_backend::read_token(ws, target, None)?),
         false => None,
     };
-    let registry = LiveRegistry::connect(url, config, token)?;
+    let registry = LiveRegistry::connect(&http, url, config, token)?;
     let answers = std::sync::Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {

@@ -137,6 +137,12 @@ pub fn rehearse(
             upstream_crate_cache: upstream
                 .as_deref()
                 .and_then(|url| cargo_backend::registry_crate_cache(ws, url)),
+            upstream_handles: match &upstream {
+                Some(_) => Some(crate::local_registry::HandleMaker(
+                    ws.http()?.handle_factory(),
+                )),
+                None => None,
+            },
             upstream,
             local_only: findings.to_rehearse(&plan),
         },

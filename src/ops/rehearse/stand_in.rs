@@ -53,6 +53,8 @@ pub struct EmbeddedSetup<'a> {
     /// cargo's download cache for the upstream (served from when the
     /// checksum matches).
     pub upstream_crate_cache: Option<PathBuf>,
+    /// Handles for the upstream, with the user's cargo `[http]` settings.
+    pub upstream_handles: Option<crate::local_registry::HandleMaker>,
 }
 
 impl StandIn {
@@ -112,6 +114,7 @@ impl StandIn {
         config.upstream = setup.upstream;
         config.local_only = setup.local_only;
         config.upstream_crate_cache = setup.upstream_crate_cache;
+        config.upstream_handles = setup.upstream_handles;
         let registry = LocalRegistry::start(config).with_context(|| {
             format!(
                 "could not start the rehearsal registry in `{}`",
