@@ -53,6 +53,8 @@ fn the_publish_journal_of_format_1_reads_to_the_same_state() {
 
     let (_dir, records) = open::<Event>("publish-events.jsonl");
     assert!(records.iter().all(|r| r.event != Event::Unknown));
+    let read: BTreeSet<String> = records.iter().map(|r| r.event.kind().to_owned()).collect();
+    assert_eq!(read, all, "each line read as the kind it names");
     let state = RunState::project(&records).unwrap();
     let status = |name: &str| state.crates[name].status;
     assert_eq!(status("a"), CrateStatus::Published);
@@ -75,6 +77,8 @@ fn the_yank_journal_of_format_1_reads_to_the_same_state() {
     assert_eq!(kinds, all, "a line of every event kind, no more");
 
     let (_dir, records) = open::<YankEvent>("yank-events.jsonl");
+    let read: BTreeSet<String> = records.iter().map(|r| r.event.kind().to_owned()).collect();
+    assert_eq!(read, all, "each line read as the kind it names");
     let state = records
         .iter()
         .fold(None, |s, r| Some(YankState::apply(s, r)))

@@ -277,39 +277,10 @@ pub enum RunOutcome {
 }
 
 impl Event {
-    /// Every kind's name on disk. The match is exhaustive: a new event
-    /// kind does not compile until it is named here, and the format test
-    /// (`tests/journal_format.rs`) then asks for a line of it in
-    /// `tests/fixtures/journal-v1/`.
+    /// Every kind's name on disk (what [`Self::kind`] can answer, `unknown`
+    /// aside). The format test (`tests/journal_format.rs`) asks for a line
+    /// of each in `tests/fixtures/journal-v1/`.
     pub fn kind_names() -> &'static [&'static str] {
-        fn named(event: &Event) -> &'static str {
-            match event {
-                Event::RunStarted { .. } => "run_started",
-                Event::SetAside { .. } => "set_aside",
-                Event::JournalRepaired { .. } => "journal_repaired",
-                Event::Skipped { .. } => "skipped",
-                Event::Packaged { .. } => "packaged",
-                Event::Paced { .. } => "paced",
-                Event::UploadStarted { .. } => "upload_started",
-                Event::UploadSucceeded { .. } => "upload_succeeded",
-                Event::UploadFailed { .. } => "upload_failed",
-                Event::Reconciled { .. } => "reconciled",
-                Event::SettleWaiting { .. } => "settle_waiting",
-                Event::Unsettled { .. } => "unsettled",
-                Event::Visible { .. } => "visible",
-                Event::IndexFailing { .. } => "index_failing",
-                Event::VisibilityTimedOut { .. } => "visibility_timed_out",
-                Event::PacingPlanned { .. } => "pacing_planned",
-                Event::WouldUpload { .. } => "would_upload",
-                Event::TokenMinted { .. } => "token_minted",
-                Event::TokenRenewed { .. } => "token_renewed",
-                Event::TokenRevoked { .. } => "token_revoked",
-                Event::Stopping { .. } => "stopping",
-                Event::RunFinished { .. } => "run_finished",
-                Event::Unknown => "unknown",
-            }
-        }
-        let _ = named;
         &[
             "run_started",
             "set_aside",
@@ -334,6 +305,36 @@ impl Event {
             "stopping",
             "run_finished",
         ]
+    }
+
+    /// The event's `kind` on disk. Exhaustive: a new event kind does not
+    /// compile until it is named here (and in [`Self::kind_names`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::RunStarted { .. } => "run_started",
+            Event::SetAside { .. } => "set_aside",
+            Event::JournalRepaired { .. } => "journal_repaired",
+            Event::Skipped { .. } => "skipped",
+            Event::Packaged { .. } => "packaged",
+            Event::Paced { .. } => "paced",
+            Event::UploadStarted { .. } => "upload_started",
+            Event::UploadSucceeded { .. } => "upload_succeeded",
+            Event::UploadFailed { .. } => "upload_failed",
+            Event::Reconciled { .. } => "reconciled",
+            Event::SettleWaiting { .. } => "settle_waiting",
+            Event::Unsettled { .. } => "unsettled",
+            Event::Visible { .. } => "visible",
+            Event::IndexFailing { .. } => "index_failing",
+            Event::VisibilityTimedOut { .. } => "visibility_timed_out",
+            Event::PacingPlanned { .. } => "pacing_planned",
+            Event::WouldUpload { .. } => "would_upload",
+            Event::TokenMinted { .. } => "token_minted",
+            Event::TokenRenewed { .. } => "token_renewed",
+            Event::TokenRevoked { .. } => "token_revoked",
+            Event::Stopping { .. } => "stopping",
+            Event::RunFinished { .. } => "run_finished",
+            Event::Unknown => "unknown",
+        }
     }
 
     /// The crate the event concerns, if any.
