@@ -1,9 +1,11 @@
 //! Argument groups shared by subcommands, named and spelled as cargo's.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::builder::styling::{AnsiColor, Effects, Styles};
 
+use crate::ops;
 use crate::plan::Selection;
 use crate::workspace::{ContextOpts, TargetChoice};
 
@@ -111,4 +113,44 @@ pub enum MessageFormat {
     #[default]
     Human,
     Json,
+}
+
+/// Trusted publishing (OIDC), for the commands that send tokens.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrustedArgs {
+    /// Get the registry token by trusted publishing (OIDC): `auto` uses it when a CI provider
+    /// (GitHub Actions, GitLab CI) offers an ID token and no token is configured
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = TrustedArg::Auto,
+          num_args = 0..=1, default_missing_value = "on")]
+    pub trusted_publishing: TrustedArg,
+    /// GitLab CI: the variable holding the job's ID token (an `id_tokens:` entry)
+    #[arg(long, value_name = "VAR", default_value = ops::GITLAB_ID_TOKEN_VAR)]
+    pub oidc_token_var: String,
+    /// Lifetime of a token minted by trusted publishing, in seconds (crates.io: 1800); it is
+    /// renewed a safety margin before it ends
+    #[arg(long, value_name = "SECS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_lifetime: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrustedArg {
+    On,
+    Off,
+    Auto,
+}
+
+impl TrustedArgs {
+    pub fn ci(&self) -> ops::CiOpts {
+        ops::CiOpts {
+            trusted: match self.trusted_publishing {
+                TrustedArg::On => ops::TrustedMode::On,
+                TrustedArg::Off => ops::TrustedMode::Off,
+                TrustedArg::Auto => ops::TrustedMode::Auto,
+            },
+            oidc_token_var: self.oidc_token_var.clone(),
+            token_lifetime: Duration::from_secs(self.token_lifetime),
+            stop_after: None,
+        }
+    }
 }

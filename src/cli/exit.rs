@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
-use crate::ops::{PreflightBlocked, RunFailed, StoppedForLater, YankFailed};
+use crate::ops::{PreflightBlocked, RehearseOptsError, RunFailed, StoppedForLater, YankFailed};
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
 use crate::workspace::{LoadError, TargetError};
@@ -17,7 +17,7 @@ pub enum Exit {
     /// nothing was uploaded.
     Failure = 1,
     /// Bad command-line arguments (clap's own code; also a `--token` that
-    /// cannot be sent in an HTTP header).
+    /// cannot be sent in an HTTP header, or a `rehearse` flag it cannot honour).
     Usage = 2,
     /// The workspace cannot be loaded or planned: a manifest does not parse,
     /// a dependency cycle, an unpublishable dependency, …
@@ -73,6 +73,10 @@ impl Exit {
             .any(|e| e.is::<ReceiptError>() || e.is::<YankPlanError>() || bad_graph(e))
         {
             return Exit::BadInputFile;
+        }
+        // Flags a rehearsal cannot honour are bad arguments, as clap's conflicts are.
+        if error.downcast_ref::<RehearseOptsError>().is_some() {
+            return Exit::Usage;
         }
         // A bad `--token` is a bad command-line argument.
         if error

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs};
+use crate::cli::args::{
+    GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs, TrustedArgs,
+};
 use crate::ops::{self, Mode, PublishOpts, RunTuning};
 use crate::plan::Selection;
 use crate::report;
@@ -121,32 +123,14 @@ pub(super) struct RunArgs {
     /// First interval between index polls in milliseconds; for tests
     #[arg(long, value_name = "MS", default_value_t = 100, hide = true)]
     pub(super) confirm_poll_ms: u64,
-    /// Get the upload token by trusted publishing (OIDC): `auto` uses it when a CI provider
-    /// (GitHub Actions, GitLab CI) offers an ID token and no token is configured
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = TrustedArg::Auto,
-          num_args = 0..=1, default_missing_value = "on")]
-    pub(super) trusted_publishing: TrustedArg,
-    /// GitLab CI: the variable holding the job's ID token (an `id_tokens:` entry)
-    #[arg(long, value_name = "VAR", default_value = ops::GITLAB_ID_TOKEN_VAR)]
-    pub(super) oidc_token_var: String,
-    /// Lifetime of a token minted by trusted publishing, in seconds (crates.io: 1800); it is
-    /// renewed a safety margin before it ends
-    #[arg(long, value_name = "SECS", default_value_t = 1800,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub(super) token_lifetime: u64,
+    #[command(flatten)]
+    pub(super) trusted: TrustedArgs,
     /// Start no upload after this long (e.g. `5h30m`, `90m`, `45s`), let those in flight
     /// settle, and exit with code 8: the next `publish` continues (for CI job time limits)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(super) stop_after: Option<Duration>,
     #[command(flatten)]
     pub(super) manifest: ManifestArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(super) enum TrustedArg {
-    On,
-    Off,
-    Auto,
 }
 
 /// `5h30m`, `90m`, `45s`, `2h`: numbers each followed by `h`, `m` or `s`.
@@ -181,14 +165,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 fn ci(run: &RunArgs) -> ops::CiOpts {
     ops::CiOpts {
-        trusted: match run.trusted_publishing {
-            TrustedArg::On => ops::TrustedMode::On,
-            TrustedArg::Off => ops::TrustedMode::Off,
-            TrustedArg::Auto => ops::TrustedMode::Auto,
-        },
-        oidc_token_var: run.oidc_token_var.clone(),
-        token_lifetime: Duration::from_secs(run.token_lifetime),
         stop_after: run.stop_after,
+        ..run.trusted.ci()
     }
 }
 

@@ -85,6 +85,10 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         tuning: tuning(&args.run),
         interrupt_after: args.interrupt_after,
         smoke_install: args.smoke_install,
+        ci: ops::CiOpts {
+            stop_after: args.run.stop_after,
+            ..args.run.trusted.ci()
+        },
     };
     let mut reporter = report::rehearse::RehearsalReporter::new(
         args.run.message_format == MessageFormat::Json,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat};
+use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat, TrustedArgs};
 use crate::ops::{self, PlanYankOpts, ReceiptSource, YankRunOpts};
 use crate::report;
 use crate::secret::{Secret, TokenOrigin};
@@ -76,6 +76,8 @@ pub struct YankArgs {
     /// First interval between index polls in milliseconds; for tests
     #[arg(long, value_name = "MS", default_value_t = 100, hide = true)]
     confirm_poll_ms: u64,
+    #[command(flatten)]
+    trusted: TrustedArgs,
     #[command(flatten)]
     registry: YankRegistryArgs,
     #[command(flatten)]
@@ -163,6 +165,7 @@ pub fn exec_yank(global: &GlobalArgs, args: YankArgs) -> anyhow::Result<()> {
         confirm_timeout: Duration::from_secs(args.confirm_timeout),
         confirm_poll: Duration::from_millis(args.confirm_poll_ms.max(1)),
         stop: ops::stop_on_signals()?,
+        ci: args.trusted.ci(),
     };
     let mut reporter =
         report::yank::YankReporter::new(args.message_format == MessageFormat::Json, global.quiet);

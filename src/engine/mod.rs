@@ -19,7 +19,7 @@ mod yank;
 pub use check::{RegistryCheck, check_registry};
 pub use reconcile::settle_unknown_outcomes;
 pub use stop::StopFlag;
-pub use token::{Lifecycle, PreparedTokens, TokenSource, TokenUnavailable};
+pub use token::{Lifecycle, PreparedTokens, TokenSource, TokenUnavailable, TokensFrom};
 pub use upload::{Prepared, upload_all, upload_all_with};
 pub use yank::{YankOpts, yank_all};
 

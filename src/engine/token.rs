@@ -1,10 +1,11 @@
-//! Where uploads get their registry token. The engine asks a
-//! [`TokenSource`] right before each upload and tells it when the registry
-//! said a token expired; it knows nothing of how tokens are made (cargo's
+//! Where uploads and yanks get their registry token. The engine asks a
+//! [`TokenSource`] right before each request (an upload of a [`Prepared`]
+//! crate, a yank of a [`YankTarget`]) and tells it when the registry said a
+//! token expired; it knows nothing of how tokens are made (cargo's
 //! credentials, or trusted publishing in `ops`). What the source reports
 //! about token lifecycles becomes journal events, without the secret.
 
-use crate::journal::RenewReason;
+use crate::journal::{RenewReason, YankTarget};
 use crate::secret::Secret;
 
 use super::Prepared;
@@ -28,22 +29,20 @@ pub struct TokenUnavailable {
     pub message: String,
 }
 
-/// Gives the engine a token per upload. Called on the engine's thread only.
-pub trait TokenSource {
-    /// The token for the next upload of `prepared`, renewed first if it is
-    /// about to expire.
-    fn token_for(
-        &self,
-        prepared: &Prepared,
-    ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable>;
+/// Gives the engine a token per request about `R` (an upload by default).
+/// Called on the engine's thread only.
+pub trait TokenSource<R: ?Sized = Prepared> {
+    /// The token for the next request about `request`, renewed first if it
+    /// is about to expire.
+    fn token_for(&self, request: &R) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable>;
 
-    /// The registry answered `name`'s upload made with `used` that the
-    /// token expired: a fresh token now (unless another upload renewed it
+    /// The registry answered `name`'s request made with `used` that the
+    /// token expired: a fresh token now (unless another request renewed it
     /// already).
     fn renew(&self, name: &str, used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable>;
 
     /// The registry refused `name`'s credentials (or no token could be had
-    /// for it): stop starting uploads? A token made for the job that does
+    /// for it): stop starting requests? A token made for the job that does
     /// not cover a crate means the configuration must be fixed first.
     fn on_refused(&self, name: &str, message: &str) -> bool;
 }
@@ -70,6 +69,35 @@ impl TokenSource for PreparedTokens {
 
     /// A cargo token refused for one crate (not an owner, say) blocks
     /// that crate and its dependents only.
+    fn on_refused(&self, _name: &str, _message: &str) -> bool {
+        false
+    }
+}
+
+/// A yank's token asked of a function per request (cargo's credentials:
+/// its providers are told the operation, crate and version), never renewed.
+pub struct TokensFrom<F>(pub F);
+
+impl<F> TokenSource<YankTarget> for TokensFrom<F>
+where
+    F: Fn(&YankTarget) -> anyhow::Result<Secret>,
+{
+    fn token_for(
+        &self,
+        target: &YankTarget,
+    ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+        (self.0)(target)
+            .map(|token| (token, None))
+            .map_err(|error| TokenUnavailable {
+                message: format!("{error:#}"),
+            })
+    }
+
+    fn renew(&self, _name: &str, _used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+        Ok(None)
+    }
+
+    /// A 403 for one version (not an owner) fails that version only.
     fn on_refused(&self, _name: &str, _message: &str) -> bool {
         false
     }

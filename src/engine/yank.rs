@@ -3,17 +3,19 @@
 //! already in the wanted state), pace, journal the intent, ask the web API,
 //! journal the outcome, then confirm the flag in the index. Yanking is
 //! idempotent on the registry's side, so an unknown outcome is settled by
-//! reading the index and, if the flag is not there, asking again.
+//! reading the index and, if the flag is not there, asking again. Tokens
+//! come from a [`TokenSource`] before each request: a token the registry
+//! says expired is renewed and the same request sent again, uncounted.
 
 use std::time::{Duration, Instant};
 
-use super::{Recorder, StopFlag, backoff};
+use super::{Lifecycle, Recorder, StopFlag, TokenSource, backoff};
 use crate::journal::{
     YankEvent, YankOutcome, YankSkipReason, YankState, YankStatus, YankTarget, now_ms,
 };
 use crate::model::Bucket;
 use crate::model::FailureClass;
-use crate::registry::{IndexVersion, YankRegistry};
+use crate::registry::{AuthRefusal, IndexVersion, YankRegistry};
 use crate::secret::Secret;
 
 /// Knobs of a yank run.
@@ -64,14 +66,22 @@ enum Before {
 /// the run forever).
 const MAX_RATE_LIMITED: u32 = 20;
 
-/// Runs the plan's versions in `targets` order. `token` gives the token for
-/// one version (cargo's credential providers run on the caller's thread).
+/// After one version: go on, or stop asking (the token source said the
+/// credentials must be fixed first).
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Next,
+    Halt,
+}
+
+/// Runs the plan's versions in `targets` order, asking `tokens` before each
+/// request (on the caller's thread: cargo's credential providers run there).
 pub fn yank_all(
     rec: &mut Recorder<'_, YankState>,
     registry: &dyn YankRegistry,
     opts: &YankOpts,
     targets: &[YankTarget],
-    token: &mut dyn FnMut(&YankTarget) -> anyhow::Result<Secret>,
+    tokens: &dyn TokenSource<YankTarget>,
 ) -> anyhow::Result<YankOutcome> {
     let want = !opts.undo;
     for target in targets {
@@ -120,7 +130,9 @@ pub fn yank_all(
             }
             Before::ToChange => {}
         }
-        change_one(rec, registry, opts, target, token)?;
+        if change_one(rec, registry, opts, target, tokens)? == Flow::Halt {
+            break;
+        }
     }
     let state = rec.state();
     Ok(if state.all_done() {
@@ -134,6 +146,53 @@ pub fn yank_all(
     })
 }
 
+/// A token minted or renewed: journaled (its expiry, never the secret).
+fn record_lifecycle(
+    rec: &mut Recorder<'_, YankState>,
+    lifecycle: Option<Lifecycle>,
+) -> anyhow::Result<()> {
+    match lifecycle {
+        None => {}
+        Some(Lifecycle::Minted { expires_at_ms }) => {
+            rec.record(YankEvent::TokenMinted { expires_at_ms })?
+        }
+        Some(Lifecycle::Renewed {
+            expires_at_ms,
+            reason,
+        }) => rec.record(YankEvent::TokenRenewed {
+            expires_at_ms,
+            reason,
+        })?,
+    }
+    Ok(())
+}
+
+/// The token for the next request about `target`, its lifecycle journaled;
+/// `None` when none can be had (recorded as the version's failure).
+fn token_for(
+    rec: &mut Recorder<'_, YankState>,
+    tokens: &dyn TokenSource<YankTarget>,
+    target: &YankTarget,
+) -> anyhow::Result<Option<Secret>> {
+    match tokens.token_for(target) {
+        Ok((secret, lifecycle)) => {
+            record_lifecycle(rec, lifecycle)?;
+            Ok(Some(secret))
+        }
+        Err(error) => {
+            rec.record(YankEvent::YankFailed {
+                name: target.name.clone(),
+                version: target.version.clone(),
+                attempt: rec.state().crates[&target.name].run_attempts,
+                class: FailureClass::Permanent,
+                message: format!("no token: {error}"),
+                retry_after_ms: None,
+            })?;
+            Ok(None)
+        }
+    }
+}
+
 /// Request the change for one version until it is confirmed, refused, or
 /// out of attempts.
 fn change_one(
@@ -141,22 +200,15 @@ fn change_one(
     registry: &dyn YankRegistry,
     opts: &YankOpts,
     target: &YankTarget,
-    token: &mut dyn FnMut(&YankTarget) -> anyhow::Result<Secret>,
-) -> anyhow::Result<()> {
+    tokens: &dyn TokenSource<YankTarget>,
+) -> anyhow::Result<Flow> {
     let (name, version) = (&target.name, &target.version);
     let want = !opts.undo;
-    let secret = match token(target) {
-        Ok(secret) => secret,
-        Err(error) => {
-            rec.record(YankEvent::YankFailed {
-                name: name.clone(),
-                version: version.clone(),
-                attempt: 0,
-                class: FailureClass::Permanent,
-                message: format!("no token: {error:#}"),
-                retry_after_ms: None,
-            })?;
-            return Ok(());
+    let refused = |message: &str| {
+        if tokens.on_refused(name, message) {
+            Flow::Halt
+        } else {
+            Flow::Next
         }
     };
     let mut rate_limited = 0;
@@ -170,10 +222,15 @@ fn change_one(
                     wait_ms: wait.as_millis() as u64,
                 })?;
                 if nap(opts, wait) {
-                    return Ok(());
+                    return Ok(Flow::Next);
                 }
             }
         }
+        // Asked after pacing: a renewal due during the wait happens now.
+        let Some(mut secret) = token_for(rec, tokens, target)? else {
+            let message = rec.state().crates[name].last_error.clone();
+            return Ok(refused(message.as_deref().unwrap_or_default()));
+        };
         let attempt = rec.state().crates[name].run_attempts + 1;
         rec.record(YankEvent::YankRequested {
             name: name.clone(),
@@ -181,7 +238,20 @@ fn change_one(
             attempt,
         })?;
         let started = Instant::now();
-        let result = registry.set_yanked(name, version, want, &secret);
+        let mut result = registry.set_yanked(name, version, want, &secret);
+        // Refused before it was looked at because the token expired: the
+        // same request goes again with a fresh token, once, uncounted.
+        if let Err(error) = &result
+            && error.auth == Some(AuthRefusal::Expired)
+            && let Ok(lifecycle) = tokens.renew(name, &secret)
+        {
+            record_lifecycle(rec, lifecycle)?;
+            if let Ok((fresh, lifecycle)) = tokens.token_for(target) {
+                record_lifecycle(rec, lifecycle)?;
+                secret = fresh;
+                result = registry.set_yanked(name, version, want, &secret);
+            }
+        }
         // The request may have landed; its outcome is not yet journaled.
         crate::failpoint::hit("yank-before-outcome", || {});
         let ms = started.elapsed().as_millis() as u64;
@@ -193,7 +263,8 @@ fn change_one(
                     attempt,
                     ms,
                 })?;
-                return confirm(rec, registry, opts, target);
+                confirm(rec, registry, opts, target)?;
+                return Ok(Flow::Next);
             }
             Err(error) => error,
         };
@@ -205,18 +276,21 @@ fn change_one(
             message: error.message.clone(),
             retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
         })?;
+        if error.auth.is_some() {
+            return Ok(refused(&error.message));
+        }
         match error.class {
-            FailureClass::Permanent => return Ok(()),
+            FailureClass::Permanent => return Ok(Flow::Next),
             FailureClass::RateLimited => {
                 rate_limited += 1;
                 if rate_limited > MAX_RATE_LIMITED {
-                    return Ok(());
+                    return Ok(Flow::Next);
                 }
                 let wait = error
                     .retry_after
                     .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, rate_limited));
                 if nap(opts, wait) {
-                    return Ok(());
+                    return Ok(Flow::Next);
                 }
             }
             FailureClass::Retryable | FailureClass::Ambiguous | FailureClass::Unknown => {
@@ -230,13 +304,13 @@ fn change_one(
                         version: version.clone(),
                         ms: 0,
                     })?;
-                    return Ok(());
+                    return Ok(Flow::Next);
                 }
                 if rec.state().crates[name].run_attempts >= opts.max_attempts {
-                    return Ok(());
+                    return Ok(Flow::Next);
                 }
                 if nap(opts, backoff(opts.retry_base, opts.retry_cap, attempt)) {
-                    return Ok(());
+                    return Ok(Flow::Next);
                 }
             }
         }
@@ -338,6 +412,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::engine::{TokenUnavailable, TokensFrom};
     use crate::journal::{FORMAT, Journal, Record, YankRef};
     use crate::registry::{IndexError, UploadError};
 
@@ -347,6 +422,10 @@ mod tests {
         /// Answers to successive requests; `None` applies the change.
         answers: Mutex<Vec<Option<(FailureClass, bool)>>>,
         requests: Mutex<u32>,
+        /// Requests made with this token are refused as expired (401).
+        expired_token: Option<&'static str>,
+        /// Every request is refused as not the token's to make (403).
+        refuse_all: bool,
     }
 
     impl Scripted {
@@ -355,6 +434,8 @@ mod tests {
                 yanked: Mutex::new(false),
                 answers: Mutex::new(answers),
                 requests: Mutex::new(0),
+                expired_token: None,
+                refuse_all: false,
             }
         }
     }
@@ -373,9 +454,23 @@ mod tests {
             _: &str,
             _: &str,
             yanked: bool,
-            _: &Secret,
+            token: &Secret,
         ) -> Result<(), UploadError> {
             *self.requests.lock().unwrap() += 1;
+            let auth = if self.expired_token == Some(token.expose()) {
+                Some(AuthRefusal::Expired)
+            } else {
+                self.refuse_all.then_some(AuthRefusal::Refused)
+            };
+            if let Some(auth) = auth {
+                return Err(UploadError {
+                    class: FailureClass::Permanent,
+                    message: format!("{auth:?}"),
+                    retry_after: None,
+                    already_uploaded: false,
+                    auth: Some(auth),
+                });
+            }
             let mut answers = self.answers.lock().unwrap();
             let answer = if answers.is_empty() {
                 None
@@ -410,6 +505,16 @@ mod tests {
     }
 
     fn run_stopping(registry: &Scripted, stop: StopFlag) -> (YankOutcome, Vec<Record<YankEvent>>) {
+        let tokens = TokensFrom(|_: &YankTarget| Ok(Secret::new("t".into())));
+        run_with(registry, stop, &["a"], &tokens)
+    }
+
+    fn run_with(
+        registry: &Scripted,
+        stop: StopFlag,
+        names: &[&str],
+        tokens: &dyn TokenSource<YankTarget>,
+    ) -> (YankOutcome, Vec<Record<YankEvent>>) {
         let mut journal: Journal<YankState> = Journal::in_memory();
         let events = RefCell::new(Vec::new());
         let mut sink = |r: &Record<YankEvent>| events.borrow_mut().push(r.clone());
@@ -420,10 +525,13 @@ mod tests {
             registry: "r".into(),
             undo: false,
             run: 1,
-            crates: vec![YankRef {
-                name: "a".into(),
-                version: "1.0.0".into(),
-            }],
+            crates: names
+                .iter()
+                .map(|n| YankRef {
+                    name: (*n).into(),
+                    version: "1.0.0".into(),
+                })
+                .collect(),
             tool_version: "t".into(),
         })
         .unwrap();
@@ -437,15 +545,15 @@ mod tests {
             pacing: None,
             stop,
         };
-        let targets = [YankTarget {
-            name: "a".into(),
-            version: "1.0.0".into(),
-            sha256: Some("ab".into()),
-        }];
-        let outcome = yank_all(&mut rec, registry, &opts, &targets, &mut |_| {
-            Ok(Secret::new("t".into()))
-        })
-        .unwrap();
+        let targets: Vec<YankTarget> = names
+            .iter()
+            .map(|n| YankTarget {
+                name: (*n).into(),
+                version: "1.0.0".into(),
+                sha256: Some("ab".into()),
+            })
+            .collect();
+        let outcome = yank_all(&mut rec, registry, &opts, &targets, tokens).unwrap();
         (outcome, events.into_inner())
     }
 
@@ -459,6 +567,78 @@ mod tests {
                     .to_owned()
             })
             .collect()
+    }
+
+    /// Minted tokens `t1`, `t2`, … renewed on demand; halts on a refusal.
+    #[derive(Default)]
+    struct Minting {
+        minted: RefCell<u32>,
+    }
+
+    impl TokenSource<YankTarget> for Minting {
+        fn token_for(
+            &self,
+            _: &YankTarget,
+        ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+            let first = *self.minted.borrow() == 0;
+            if first {
+                *self.minted.borrow_mut() = 1;
+            }
+            let token = Secret::new(format!("t{}", self.minted.borrow()));
+            Ok((
+                token,
+                first.then_some(Lifecycle::Minted { expires_at_ms: 1 }),
+            ))
+        }
+
+        fn renew(&self, _: &str, _: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+            *self.minted.borrow_mut() += 1;
+            Ok(Some(Lifecycle::Renewed {
+                expires_at_ms: 2,
+                reason: crate::journal::RenewReason::Expired,
+            }))
+        }
+
+        fn on_refused(&self, _: &str, _: &str) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn an_expired_token_is_renewed_and_the_same_request_sent_again_uncounted() {
+        let mut registry = Scripted::new(vec![]);
+        registry.expired_token = Some("t1");
+        let (outcome, events) = run_with(&registry, StopFlag::new(), &["a"], &Minting::default());
+        assert_eq!(outcome, YankOutcome::Success);
+        assert_eq!(*registry.requests.lock().unwrap(), 2);
+        assert_eq!(
+            kinds(&events)[1..],
+            [
+                "token_minted",
+                "yank_requested",
+                "token_renewed",
+                "yank_succeeded",
+                "yank_confirmed"
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_credentials_from_a_halting_source_stop_the_run_at_that_version() {
+        let mut registry = Scripted::new(vec![]);
+        registry.refuse_all = true;
+        let (outcome, events) =
+            run_with(&registry, StopFlag::new(), &["a", "b"], &Minting::default());
+        assert_eq!(outcome, YankOutcome::NothingChanged);
+        assert_eq!(
+            *registry.requests.lock().unwrap(),
+            1,
+            "nothing asked after the refusal"
+        );
+        assert_eq!(
+            kinds(&events)[1..],
+            ["token_minted", "yank_requested", "yank_failed"]
+        );
     }
 
     #[test]

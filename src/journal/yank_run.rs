@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Projection;
-use super::event::{FORMAT, Record};
+use super::event::{FORMAT, Record, RenewReason};
 use super::log::LogEvent;
 use crate::model::FailureClass;
 
@@ -82,6 +82,23 @@ pub enum YankEvent {
         count: u32,
         eta_ms: u64,
     },
+    /// A registry token was minted by trusted publishing for the requests;
+    /// the token itself is never recorded.
+    TokenMinted {
+        expires_at_ms: u64,
+    },
+    /// A fresh token replaced the current one.
+    TokenRenewed {
+        expires_at_ms: u64,
+        reason: RenewReason,
+    },
+    /// A minted token was revoked at the end of the run (`error`: the
+    /// revocation failed; the token still ends at its expiry).
+    TokenRevoked {
+        expires_at_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     YankRunFinished {
         outcome: YankOutcome,
     },
@@ -149,6 +166,9 @@ impl YankEvent {
             "yank_confirmed",
             "yank_confirm_timed_out",
             "yank_pacing_planned",
+            "token_minted",
+            "token_renewed",
+            "token_revoked",
             "yank_run_finished",
         ]
     }
@@ -167,6 +187,9 @@ impl YankEvent {
             YankEvent::YankConfirmed { .. } => "yank_confirmed",
             YankEvent::YankConfirmTimedOut { .. } => "yank_confirm_timed_out",
             YankEvent::YankPacingPlanned { .. } => "yank_pacing_planned",
+            YankEvent::TokenMinted { .. } => "token_minted",
+            YankEvent::TokenRenewed { .. } => "token_renewed",
+            YankEvent::TokenRevoked { .. } => "token_revoked",
             YankEvent::YankRunFinished { .. } => "yank_run_finished",
             YankEvent::Unknown => "unknown",
         }

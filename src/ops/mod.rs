@@ -32,7 +32,7 @@ pub use publish::{
 };
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
-    RehearseOpts, STAND_IN_NAME, rehearse,
+    RehearseOpts, RehearseOptsError, STAND_IN_NAME, rehearse,
 };
 pub use signals::{INTERRUPTED_EXIT, stop_on_signals};
 pub use status::{

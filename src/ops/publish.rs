@@ -496,17 +496,15 @@ fn run(
         });
     }
 
-    // Trusted publishing (never for a rehearsal's stand-in): the exchange
-    // waits for the first upload, after packaging and verification.
-    let trusted = match opts.stand_in {
-        Some(_) => None,
-        None => match trusted::provider(&opts.ci, || {
-            opts.token.is_some() || cargo_backend::read_token(ws, &plan.target, None).is_ok()
-        }) {
-            Ok(provider) => provider
-                .map(|p| TrustedTokens::new(p, &http, registry.api_url(), opts.ci.token_lifetime)),
-            Err(error) => return finish_failed(ws, &mut rec, dir, opts, error.into()),
-        },
+    // Trusted publishing (a rehearsal turns it off for the embedded
+    // registry): the exchange waits for the first upload, after packaging
+    // and verification.
+    let trusted = match trusted::provider(&opts.ci, || {
+        opts.token.is_some() || cargo_backend::read_token(ws, &plan.target, None).is_ok()
+    }) {
+        Ok(provider) => provider
+            .map(|p| TrustedTokens::new(p, &http, registry.api_url(), opts.ci.token_lifetime)),
+        Err(error) => return finish_failed(ws, &mut rec, dir, opts, error.into()),
     };
     let mut prepared = Vec::new();
     for job in jobs {

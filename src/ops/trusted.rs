@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use crate::engine::{Lifecycle, Prepared, TokenSource, TokenUnavailable};
-use crate::journal::{RenewReason, now_ms};
+use crate::journal::{RenewReason, YankTarget, now_ms};
 use crate::registry::Http;
 use crate::registry::trusted::{self as wire, Claims, OidcProvider};
 use crate::secret::Secret;
@@ -68,7 +68,8 @@ pub struct NoProvider {
     "trusted publishing could not authorize `{krate}`: {message}\n\
      the OIDC token's claims: {claims}\n\
      add a trusted-publishing configuration for `{krate}` on the registry that matches them \
-     (repository, workflow file, environment), then `cargo shipper resume`"
+     (repository, workflow file, environment), then run the same command again (its journal \
+     resumes the run)"
 )]
 pub struct TrustRefused {
     pub krate: String,
@@ -196,12 +197,13 @@ impl TrustedTokens {
     }
 }
 
-impl TokenSource for TrustedTokens {
-    fn token_for(
+impl TrustedTokens {
+    /// The current token for a request about `krate`, minted or renewed
+    /// first when there is none or it is within the margin of its expiry.
+    fn token_for_crate(
         &self,
-        prepared: &Prepared,
+        krate: &str,
     ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
-        let krate = &prepared.job.name;
         let lifecycle = {
             let state = self.state.borrow();
             match &state.current {
@@ -237,7 +239,13 @@ impl TokenSource for TrustedTokens {
         Ok((token, lifecycle))
     }
 
-    fn renew(&self, name: &str, used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+    /// A fresh token after the registry said `used` expired (unless it was
+    /// replaced already, after that request left).
+    fn renew_after_expired(
+        &self,
+        name: &str,
+        used: &Secret,
+    ) -> Result<Option<Lifecycle>, TokenUnavailable> {
         if self
             .state
             .borrow()
@@ -245,7 +253,7 @@ impl TokenSource for TrustedTokens {
             .as_ref()
             .is_some_and(|c| c.token != *used)
         {
-            return Ok(None); // renewed already, after that upload left
+            return Ok(None);
         }
         let current = self.mint(name)?;
         let expires_at_ms = current.expires_at_ms;
@@ -254,6 +262,39 @@ impl TokenSource for TrustedTokens {
             expires_at_ms,
             reason: RenewReason::Expired,
         }))
+    }
+}
+
+impl TokenSource for TrustedTokens {
+    fn token_for(
+        &self,
+        prepared: &Prepared,
+    ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+        self.token_for_crate(&prepared.job.name)
+    }
+
+    fn renew(&self, name: &str, used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+        self.renew_after_expired(name, used)
+    }
+
+    fn on_refused(&self, krate: &str, message: &str) -> bool {
+        self.refuse(krate, message);
+        true
+    }
+}
+
+/// Yanks: the same token as uploads (the registry scopes it to the crates
+/// the job is trusted for).
+impl TokenSource<YankTarget> for TrustedTokens {
+    fn token_for(
+        &self,
+        target: &YankTarget,
+    ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+        self.token_for_crate(&target.name)
+    }
+
+    fn renew(&self, name: &str, used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+        self.renew_after_expired(name, used)
     }
 
     fn on_refused(&self, krate: &str, message: &str) -> bool {

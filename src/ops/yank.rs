@@ -1,19 +1,22 @@
 //! `cargo shipper yank --plan FILE` (and `--undo`): check the plan and the
 //! registry it names, then run it journaled under `<state dir>/yank/` (its
 //! own lock, `current/`, `archive/`), resuming an unfinished run of the same
-//! plan and direction. A dry run reads nothing and changes nothing.
+//! plan and direction. A dry run reads nothing and changes nothing. Tokens
+//! are cargo's, or minted by trusted publishing at the first request and
+//! all revoked at the end.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cargo_backend;
-use crate::engine::{self, Recorder, StopFlag, YankOpts};
+use crate::engine::{self, Recorder, StopFlag, TokenSource, TokensFrom, YankOpts};
 use crate::journal::{
     FORMAT, Journal, Record, RunLock, StateDir, YankEvent, YankOutcome, YankPlan, YankRef,
     YankState, YankTarget,
 };
 use crate::model::PacingProfile;
 use crate::model::RegistryTarget;
+use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::registry::LiveRegistry;
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
@@ -36,6 +39,8 @@ pub struct YankRunOpts {
     pub confirm_poll: Duration,
     /// Raised by a signal (see `ops::stop_on_signals`): no new request starts.
     pub stop: StopFlag,
+    /// Trusted publishing (`stop_after` is not used by yanks).
+    pub ci: CiOpts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,7 +202,14 @@ pub fn yank(
         pacing,
         stop: opts.stop.clone(),
     };
-    let mut token = |t: &YankTarget| {
+    let trusted = match trusted::provider(&opts.ci, || {
+        opts.token.is_some() || cargo_backend::read_token(ws, &target, None).is_ok()
+    }) {
+        Ok(provider) => provider
+            .map(|p| TrustedTokens::new(p, &http, registry.api_url(), opts.ci.token_lifetime)),
+        Err(error) => return Err(error.into()),
+    };
+    let cargo_tokens = TokensFrom(|t: &YankTarget| {
         cargo_backend::yank_token(
             ws,
             &target,
@@ -206,9 +218,26 @@ pub fn yank(
             opts.undo,
             opts.token.as_ref(),
         )
+    });
+    let tokens: &dyn TokenSource<YankTarget> = match &trusted {
+        Some(trusted) => trusted,
+        None => &cargo_tokens,
     };
-    let outcome = engine::yank_all(&mut rec, &registry, &engine_opts, &order, &mut token)?;
+    let outcome = engine::yank_all(&mut rec, &registry, &engine_opts, &order, tokens);
+    // Whatever happened, no minted token outlives the run.
+    if let Some(trusted) = &trusted {
+        for (expires_at_ms, result) in trusted.revoke_all() {
+            if outcome.is_ok() {
+                rec.record(YankEvent::TokenRevoked {
+                    expires_at_ms,
+                    error: result.err(),
+                })?;
+            }
+        }
+    }
+    let outcome = outcome?;
     rec.record(YankEvent::YankRunFinished { outcome })?;
+    let refusal = trusted.as_ref().and_then(|t| t.take_refusal());
     let state = rec.state().clone();
     if outcome != YankOutcome::Success {
         let done = state.crates.values().filter(|c| c.status.is_done()).count();
@@ -217,15 +246,18 @@ pub fn yank(
             YankOutcome::Interrupted => ("interrupted: ", ""),
             _ => ("", "fix the cause shown above, then "),
         };
-        return Err(YankFailed {
+        let failed = YankFailed {
             outcome,
             message: format!(
                 "{lead}{done} of {} versions are {verb}; {fix}run the same command again to finish (the journal in `{}` resumes it)",
                 state.crates.len(),
                 dir.root().display()
             ),
-        }
-        .into());
+        };
+        return Err(match refusal {
+            Some(refusal) => anyhow::Error::new(refusal).context(failed),
+            None => failed.into(),
+        });
     }
     let label = format!(
         "{}-{}-{}",

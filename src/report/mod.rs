@@ -8,6 +8,7 @@ pub mod publish;
 pub mod registry;
 pub mod rehearse;
 pub mod status;
+mod token;
 pub mod yank;
 
 use std::io::{IsTerminal, Write};

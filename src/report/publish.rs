@@ -9,9 +9,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::journal::{
-    CrateStatus, Event, Record, RenewReason, RunOutcome, RunState, SetAsideWhy, SkipReason,
-};
+use super::token::{self, TokenEvent};
+use crate::journal::{CrateStatus, Event, Record, RunOutcome, RunState, SetAsideWhy, SkipReason};
 use crate::model::FailureClass;
 use crate::ops::{PublishReport, RunFailed};
 
@@ -451,41 +450,23 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             human_duration(*waited_ms)
         )),
         Event::WouldUpload { name, version } => status("Would upload", format!("{name} {version}")),
-        Event::TokenMinted { expires_at_ms } => status(
-            "Token",
-            format!(
-                "minted by trusted publishing, valid until {}",
-                clock(*expires_at_ms)
-            ),
-        ),
+        Event::TokenMinted { expires_at_ms } => Some(token::human_line(TokenEvent::Minted {
+            expires_at_ms: *expires_at_ms,
+        })),
         Event::TokenRenewed {
             expires_at_ms,
             reason,
-        } => status(
-            "Token",
-            format!(
-                "renewed ({}), valid until {}",
-                match reason {
-                    RenewReason::Expired => "the registry said it expired",
-                    _ => "before its expiry",
-                },
-                clock(*expires_at_ms)
-            ),
-        ),
+        } => Some(token::human_line(TokenEvent::Renewed {
+            expires_at_ms: *expires_at_ms,
+            reason: *reason,
+        })),
         Event::TokenRevoked {
             expires_at_ms,
-            error: None,
-        } => status(
-            "Token",
-            format!("revoked (was valid until {})", clock(*expires_at_ms)),
-        ),
-        Event::TokenRevoked {
-            expires_at_ms,
-            error: Some(error),
-        } => Some(format!(
-            "warning: a minted token could not be revoked ({error}); it ends by itself at {}",
-            clock(*expires_at_ms)
-        )),
+            error,
+        } => Some(token::human_line(TokenEvent::Revoked {
+            expires_at_ms: *expires_at_ms,
+            error: error.as_deref(),
+        })),
         Event::Stopping { in_flight: 0, .. } => status(
             "Stopping",
             "on a signal: nothing new starts; `cargo shipper resume` continues".into(),

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use super::publish::{human_duration, torn_warning};
+use super::token::{self, TokenEvent};
 use crate::journal::{Record, RunOutcome, YankEvent, YankSkipReason};
 use crate::model::FailureClass;
 use crate::ops::{PlanYankReport, YankReport};
@@ -210,6 +211,23 @@ fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
                 }
             },
         ),
+        YankEvent::TokenMinted { expires_at_ms } => Some(token::human_line(TokenEvent::Minted {
+            expires_at_ms: *expires_at_ms,
+        })),
+        YankEvent::TokenRenewed {
+            expires_at_ms,
+            reason,
+        } => Some(token::human_line(TokenEvent::Renewed {
+            expires_at_ms: *expires_at_ms,
+            reason: *reason,
+        })),
+        YankEvent::TokenRevoked {
+            expires_at_ms,
+            error,
+        } => Some(token::human_line(TokenEvent::Revoked {
+            expires_at_ms: *expires_at_ms,
+            error: error.as_deref(),
+        })),
         YankEvent::YankPacingPlanned { count, eta_ms } => status(
             "Pacing",
             format!(

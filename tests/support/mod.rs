@@ -766,9 +766,7 @@ impl Fixture {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-        cmd.args([
-            "shipper",
+        let mut args = vec![
             "publish",
             "--registry",
             "local",
@@ -778,21 +776,36 @@ impl Fixture {
             "20",
             "--confirm-poll-ms",
             "20",
-        ])
-        .args(extra)
-        .current_dir(self.root())
-        .env("CARGO_HOME", self.cargo_home())
-        .env("NO_COLOR", "1")
-        .env("ACTIONS_ID_TOKEN_REQUEST_URL", setup.provider.request_url())
-        .env(
-            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-            setup.provider.request_token(),
-        )
-        .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
-        .env_remove("CARGO_REGISTRY_TOKEN")
-        .env_remove("CRATES_IO_ID_TOKEN")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("GITHUB_STEP_SUMMARY");
+        ];
+        args.extend(extra);
+        self.shipper_trusted(setup, &args, env)
+    }
+
+    /// `cargo shipper ARGS` in a GitHub Actions job that may mint ID tokens
+    /// from `setup`'s provider, with no registry token configured; no secret
+    /// of the setup may show in its output or under `.shipper/`.
+    pub fn shipper_trusted(
+        &self,
+        setup: &TrustedSetup,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
+        cmd.arg("shipper")
+            .args(args)
+            .current_dir(self.root())
+            .env("CARGO_HOME", self.cargo_home())
+            .env("NO_COLOR", "1")
+            .env("ACTIONS_ID_TOKEN_REQUEST_URL", setup.provider.request_url())
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                setup.provider.request_token(),
+            )
+            .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
+            .env_remove("CARGO_REGISTRY_TOKEN")
+            .env_remove("CRATES_IO_ID_TOKEN")
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("GITHUB_STEP_SUMMARY");
         for (k, v) in env {
             cmd.env(k, v);
         }

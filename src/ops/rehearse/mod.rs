@@ -51,6 +51,25 @@ pub struct RehearseOpts {
     /// Install the plan's binary crates from the rehearsal registry into a
     /// temporary root.
     pub smoke_install: bool,
+    /// Trusted publishing, for a rehearsal registry that plays it (never
+    /// the embedded one); `stop_after` must be unset: a rehearsal runs whole.
+    pub ci: crate::ops::CiOpts,
+}
+
+/// Options a rehearsal cannot honour, refused before anything runs.
+#[derive(Debug, thiserror::Error)]
+pub enum RehearseOptsError {
+    #[error(
+        "`--trusted-publishing on` needs a registry that plays trusted publishing; the embedded \
+         one does not: name one with `--registry`/`--index` (e.g. `cargo shipper registry serve \
+         --trusted-publishing FILE`), or drop the flag"
+    )]
+    TrustedOnEmbedded,
+    #[error(
+        "`--stop-after` is for `publish`: a rehearsal runs to its end (its verdict needs the whole \
+         release)"
+    )]
+    StopAfter,
 }
 
 /// What the rehearsal reports while it runs.
@@ -109,6 +128,13 @@ pub fn rehearse(
     opts: &RehearseOpts,
     sink: &mut dyn FnMut(Progress<'_>),
 ) -> anyhow::Result<RehearsalReport> {
+    if opts.ci.stop_after.is_some() {
+        return Err(RehearseOptsError::StopAfter.into());
+    }
+    if opts.ci.trusted == crate::ops::TrustedMode::On && opts.rehearsal == RehearsalTarget::Embedded
+    {
+        return Err(RehearseOptsError::TrustedOnEmbedded.into());
+    }
     let started = Instant::now();
     let started_at_ms = crate::journal::now_ms();
     let state_root = match &opts.state_dir {
@@ -200,7 +226,10 @@ pub fn rehearse(
         require_rehearsal: false,
         stand_in: Some(stand_in.target.clone()),
         stand_in_index: live::other_versions(ws, &plan, &findings),
-        ci: crate::ops::CiOpts::default(),
+        ci: match opts.rehearsal {
+            RehearsalTarget::Embedded => crate::ops::CiOpts::default(),
+            _ => opts.ci.clone(),
+        },
         assume: Vec::new(),
     };
     let result = publish(&rehearsal_ws, &publish_opts, &mut |r| {

@@ -1,0 +1,57 @@
+//! The lines for a minted token's life (minted, renewed, revoked), the same
+//! in a publish run's output and a yank run's. Expiry times only: the
+//! events carry no secret.
+
+use super::publish::clock;
+use crate::journal::RenewReason;
+
+/// A token lifecycle event of either journal.
+pub(super) enum TokenEvent<'a> {
+    Minted {
+        expires_at_ms: u64,
+    },
+    Renewed {
+        expires_at_ms: u64,
+        reason: RenewReason,
+    },
+    Revoked {
+        expires_at_ms: u64,
+        error: Option<&'a str>,
+    },
+}
+
+/// The human line: a status line, or a warning for a failed revocation.
+pub(super) fn human_line(event: TokenEvent<'_>) -> String {
+    let status = |rest: String| format!("{:>12} {rest}", "Token");
+    match event {
+        TokenEvent::Minted { expires_at_ms } => status(format!(
+            "minted by trusted publishing, valid until {}",
+            clock(expires_at_ms)
+        )),
+        TokenEvent::Renewed {
+            expires_at_ms,
+            reason,
+        } => status(format!(
+            "renewed ({}), valid until {}",
+            match reason {
+                RenewReason::Expired => "the registry said it expired",
+                _ => "before its expiry",
+            },
+            clock(expires_at_ms)
+        )),
+        TokenEvent::Revoked {
+            expires_at_ms,
+            error: None,
+        } => status(format!(
+            "revoked (was valid until {})",
+            clock(expires_at_ms)
+        )),
+        TokenEvent::Revoked {
+            expires_at_ms,
+            error: Some(error),
+        } => format!(
+            "warning: a minted token could not be revoked ({error}); it ends by itself at {}",
+            clock(expires_at_ms)
+        ),
+    }
+}

@@ -1,0 +1,337 @@
+//! Trusted publishing beyond `publish`: `yank` (and `--undo`) mints its
+//! token at the first request, renews it through a long paced run, revokes
+//! every token at the end, and stops at a crate the job is not trusted for;
+//! `rehearse --registry` uses it against a registry that plays it, and
+//! refuses it for the embedded one; a release stopped by SIGINT revokes
+//! its tokens before it exits.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{DEMO_CRATES, Fixture, TrustedSetup, demo_workspace, github_claims};
+
+fn count_kind(events: &[serde_json::Value], kind: &str) -> usize {
+    events.iter().filter(|e| e["kind"] == kind).count()
+}
+
+/// The events of every yank run kept under `.shipper/yank/`.
+fn yank_events(fx: &Fixture) -> Vec<serde_json::Value> {
+    let dir = fx.root().join(".shipper/yank");
+    let mut all = support::events_in(&dir.join("current"));
+    for run in std::fs::read_dir(dir.join("archive")).into_iter().flatten() {
+        all.extend(support::events_in(&run.unwrap().path()));
+    }
+    all
+}
+
+/// The demo published to `setup`'s registry with its own token, then a
+/// yank plan of it written to `p.json`; `pacing`: `yanks = …` for the
+/// workspace. Returns the plan's path.
+fn published_and_planned(fx: &Fixture, setup: &TrustedSetup, pacing: Option<&str>) -> String {
+    fx.use_registry(&setup.registry);
+    fx.publish(&setup.registry, &[]).ok();
+    if let Some(pacing) = pacing {
+        let manifest = fx.root().join("Cargo.toml");
+        let mut text = std::fs::read_to_string(&manifest).unwrap();
+        text.push_str(&format!(
+            "\n[workspace.metadata.shipper.pacing]\nyanks = {pacing}\n"
+        ));
+        std::fs::write(&manifest, text).unwrap();
+    }
+    let plan = fx.root().join("p.json");
+    let plan = plan.to_str().unwrap().to_owned();
+    fx.shipper(&["plan-yank", "--from-receipt", "latest", "-o", &plan])
+        .ok();
+    plan
+}
+
+fn yank_trusted(fx: &Fixture, setup: &TrustedSetup, plan: &str, extra: &[&str]) -> support::Run {
+    let mut args = vec![
+        "yank",
+        "--plan",
+        plan,
+        "--trusted-publishing",
+        "on",
+        "--retry-delay-ms",
+        "20",
+        "--confirm-poll-ms",
+        "20",
+    ];
+    args.extend(extra);
+    fx.shipper_trusted(setup, &args, &[])
+}
+
+fn yanked(setup: &TrustedSetup, name: &str) -> bool {
+    let entry = setup.registry.index_entry(name);
+    let line = entry.text().lines().next().unwrap().to_owned();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    v["yanked"].as_bool().unwrap()
+}
+
+#[test]
+fn a_paced_yank_longer_than_the_token_lifetime_renews_and_revokes_every_token() {
+    // Tokens live 2 s; one yank a second: the run outlives its first token.
+    let setup = TrustedSetup::start(
+        &DEMO_CRATES,
+        github_claims("example/demo", "release.yml", None),
+        Duration::from_secs(2),
+        |_| {},
+    );
+    let fx = demo_workspace();
+    let plan = published_and_planned(&fx, &setup, Some("{ burst = 1, per-seconds = 1 }"));
+    let run = yank_trusted(&fx, &setup, &plan, &["--token-lifetime", "2"]);
+    run.ok();
+    for name in DEMO_CRATES {
+        assert!(yanked(&setup, name), "{name}");
+    }
+    let events = yank_events(&fx);
+    assert_eq!(count_kind(&events, "token_minted"), 1);
+    // Minted after the index was read, right before the first request.
+    let minted = events
+        .iter()
+        .position(|e| e["kind"] == "token_minted")
+        .unwrap();
+    let first_request = events
+        .iter()
+        .position(|e| e["kind"] == "yank_requested")
+        .unwrap();
+    assert!(minted < first_request);
+    let renewed = count_kind(&events, "token_renewed");
+    assert!(renewed >= 1, "no renewal in a run of ~5 s with 2 s tokens");
+    assert_eq!(count_kind(&events, "token_revoked"), 1 + renewed);
+    assert_eq!(count_kind(&events, "yank_failed"), 0);
+    assert_eq!(count_kind(&events, "yank_requested"), DEMO_CRATES.len());
+    assert_eq!(setup.registry.registry.minted_tokens().len(), 1 + renewed);
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+    assert!(run.stderr().contains("minted by trusted publishing"));
+
+    // The undo goes the same way.
+    let undo = yank_trusted(&fx, &setup, &plan, &["--undo"]);
+    undo.ok();
+    for name in DEMO_CRATES {
+        assert!(!yanked(&setup, name), "{name}");
+    }
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+}
+
+#[test]
+fn a_token_the_registry_says_expired_is_renewed_and_the_yank_not_counted_twice() {
+    // The registry ends tokens after one second; the client believes they
+    // last an hour: only the registry's 401 can tell it.
+    let setup = TrustedSetup::start(
+        &DEMO_CRATES,
+        github_claims("example/demo", "release.yml", None),
+        Duration::from_secs(1),
+        |_| {},
+    );
+    let fx = demo_workspace();
+    let plan = published_and_planned(&fx, &setup, Some("{ burst = 1, per-seconds = 2 }"));
+    let run = yank_trusted(&fx, &setup, &plan, &["--token-lifetime", "3600"]);
+    run.ok();
+    let events = yank_events(&fx);
+    let expired = events
+        .iter()
+        .filter(|e| e["kind"] == "token_renewed" && e["reason"] == "expired")
+        .count();
+    assert!(expired >= 1, "{events:?}");
+    assert_eq!(count_kind(&events, "yank_failed"), 0);
+    assert_eq!(count_kind(&events, "yank_requested"), DEMO_CRATES.len());
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["kind"] == "yank_requested")
+            .all(|e| e["attempt"] == 1)
+    );
+    for name in DEMO_CRATES {
+        assert!(yanked(&setup, name), "{name}");
+    }
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+}
+
+#[test]
+fn a_crate_the_job_is_not_trusted_for_stops_the_yank_there_with_the_claims() {
+    let configured: Vec<&str> = DEMO_CRATES
+        .iter()
+        .copied()
+        .filter(|c| *c != "shipper-demo-left")
+        .collect();
+    let setup = TrustedSetup::start(
+        &configured,
+        github_claims("example/demo", "release.yml", Some("release")),
+        Duration::from_secs(60),
+        |_| {},
+    );
+    let fx = demo_workspace();
+    let plan = published_and_planned(&fx, &setup, None);
+    let order: Vec<String> = serde_json::from_slice::<serde_json::Value>(
+        &std::fs::read(&plan).unwrap(),
+    )
+    .unwrap()["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    let refused_at = order.iter().position(|n| n == "shipper-demo-left").unwrap();
+    let run = yank_trusted(&fx, &setup, &plan, &[]);
+    let expected = if refused_at == 0 { 1 } else { 4 };
+    assert_eq!(run.code(), expected, "{}", run.stderr());
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("could not authorize `shipper-demo-left`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("repository example/demo"), "{stderr}");
+    assert!(stderr.contains("environment release"), "{stderr}");
+    for (i, name) in order.iter().enumerate() {
+        assert_eq!(yanked(&setup, name), i < refused_at, "{name}");
+    }
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+}
+
+#[test]
+fn rehearse_against_a_registry_that_plays_trusted_publishing_uses_it() {
+    let setup = TrustedSetup::start(
+        &["rta", "rtb"],
+        github_claims("example/demo", "release.yml", None),
+        Duration::from_secs(60),
+        |_| {},
+    );
+    let fx = support::chain(&["rta", "rtb"]);
+    fx.cargo_config(&setup.registry.registry.cargo_config("other"));
+    let run = fx.shipper_trusted(
+        &setup,
+        &[
+            "rehearse",
+            "--registry",
+            "other",
+            "--trusted-publishing",
+            "on",
+            "--allow-dirty",
+            "--no-verify",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+            "--message-format",
+            "json",
+        ],
+        &[
+            ("HTTPS_PROXY", "http://127.0.0.1:9"),
+            ("https_proxy", "http://127.0.0.1:9"),
+            ("NO_PROXY", "127.0.0.1"),
+            ("no_proxy", "127.0.0.1"),
+        ],
+    );
+    run.ok();
+    assert_eq!(setup.registry.version_count("rta"), 1);
+    assert_eq!(setup.registry.version_count("rtb"), 1);
+    assert_eq!(setup.registry.registry.minted_tokens().len(), 1);
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+}
+
+#[test]
+fn rehearse_refuses_trusted_publishing_for_the_embedded_registry_and_stop_after() {
+    let setup = TrustedSetup::start(
+        &["rra"],
+        github_claims("example/demo", "release.yml", None),
+        Duration::from_secs(60),
+        |_| {},
+    );
+    let fx = support::chain(&["rra"]);
+    let on = fx.shipper_trusted(&setup, &["rehearse", "--trusted-publishing", "on"], &[]);
+    assert_eq!(on.code(), 2, "{}", on.stderr());
+    assert!(
+        on.stderr()
+            .contains("the embedded one does not: name one with `--registry`/`--index`"),
+        "{}",
+        on.stderr()
+    );
+    let stop = fx.shipper_trusted(&setup, &["rehearse", "--stop-after", "5m"], &[]);
+    assert_eq!(stop.code(), 2, "{}", stop.stderr());
+    assert!(stop.stderr().contains("`--stop-after` is for `publish`"));
+    assert!(!fx.root().join(".shipper").exists(), "nothing written");
+}
+
+#[test]
+fn a_release_stopped_by_sigint_revokes_its_token_before_it_exits() {
+    use std::os::unix::process::CommandExt as _;
+    let setup = TrustedSetup::start(
+        &DEMO_CRATES,
+        github_claims("example/demo", "release.yml", None),
+        Duration::from_secs(60),
+        |k| k.upload_latency = Duration::from_millis(1500),
+    );
+    let fx = demo_workspace();
+    fx.use_registry(&setup.registry);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
+    cmd.args([
+        "shipper",
+        "publish",
+        "--registry",
+        "local",
+        "--allow-dirty",
+        "--no-verify",
+        "--trusted-publishing",
+        "on",
+        "--confirm-poll-ms",
+        "20",
+    ])
+    .current_dir(fx.root())
+    .env("CARGO_HOME", fx.cargo_home())
+    .env("NO_COLOR", "1")
+    .env("ACTIONS_ID_TOKEN_REQUEST_URL", setup.provider.request_url())
+    .env(
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        setup.provider.request_token(),
+    )
+    .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
+    .env_remove("GITHUB_STEP_SUMMARY")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let events = fx.root().join(".shipper/current/events.jsonl");
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&events).is_ok_and(|t| t.contains("\"kind\":\"upload_started\""))
+    {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
+        assert!(started.elapsed() < Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 1);
+    // SAFETY: a plain kill(2) of our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Token revoked"), "{stderr}");
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+    let events = support::events_in(&fx.root().join(".shipper/current"));
+    assert_eq!(count_kind(&events, "token_revoked"), 1);
+    assert_eq!(events.last().unwrap()["kind"], "run_finished");
+    for secret in setup.secrets() {
+        assert!(!stderr.contains(&secret), "a secret on stderr");
+    }
+
+    // The next job mints its own token and finishes.
+    fx.publish_trusted(&setup, &["--trusted-publishing", "on"], &[])
+        .ok();
+    for name in DEMO_CRATES {
+        assert_eq!(setup.registry.version_count(name), 1, "{name}");
+    }
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+}
