@@ -116,13 +116,10 @@ fn one_seed(seed: u64, kills: u32, signal: &str) -> Figures {
         let mut cmd = publish_cmd(&fx, &registry);
         // Its own process group, SIGINT at its default (a background job's
         // is ignored), so the whole group gets the signal as CI's runner sends it.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                Ok(())
-            });
-        }
-        let mut child = cmd.process_group(0).spawn().unwrap();
+        let mut child = support::child::sigint_default(&mut cmd)
+            .process_group(0)
+            .spawn()
+            .unwrap();
         let lines_at_start = std::fs::read_to_string(&events).map_or(0, |t| t.lines().count());
         // A run of six crates journals about 25 events.
         let k = lines_at_start + rng.usize(1..25);

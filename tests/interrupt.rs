@@ -5,10 +5,10 @@
 
 mod support;
 
-use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::child::{self, finish, signal};
 use support::{Fixture, TestRegistry, count, events_in};
 
 const CRATES: [&str; 4] = ["ia", "ib", "ic", "id"];
@@ -56,51 +56,19 @@ fn spawn_publish(fx: &Fixture, registry: &TestRegistry, extra: &[&str]) -> Child
     .env_remove("GITHUB_STEP_SUMMARY")
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        });
-    }
-    cmd.spawn().expect("start cargo-shipper")
+    child::sigint_default(&mut cmd)
+        .spawn()
+        .expect("start cargo-shipper")
 }
 
-/// Wait until the journal holds `n` events of `kind`.
+/// Wait until the run's journal holds `n` events of `kind`.
 fn wait_for(fx: &Fixture, child: &mut Child, kind: &str, n: usize) {
-    let events = fx.root().join(".shipper/current/events.jsonl");
-    let needle = format!("\"kind\":\"{kind}\"");
-    let started = Instant::now();
-    loop {
-        let seen = std::fs::read_to_string(&events).map_or(0, |t| t.matches(&needle).count());
-        if seen >= n {
-            return;
-        }
-        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
-        assert!(started.elapsed() < Duration::from_secs(120), "no {kind}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn signal(child: &Child, signal: i32) {
-    // SAFETY: a plain kill(2) of our own child.
-    let rc = unsafe { libc::kill(child.id() as i32, signal) };
-    assert_eq!(rc, 0);
-}
-
-/// Wait for the child: exit code, stderr, and how long it took.
-fn finish(mut child: Child) -> (Option<i32>, String, Duration) {
-    let started = Instant::now();
-    let mut stderr = String::new();
-    use std::io::Read as _;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
-    (status.code(), stderr, started.elapsed())
+    child::wait_for_event(
+        &fx.root().join(".shipper/current/events.jsonl"),
+        child,
+        kind,
+        n,
+    );
 }
 
 fn resume(fx: &Fixture, registry: &TestRegistry) {

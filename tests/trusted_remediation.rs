@@ -7,8 +7,10 @@
 
 mod support;
 
+use std::process::Stdio;
 use std::time::Duration;
 
+use support::child;
 use support::{DEMO_CRATES, Fixture, TrustedSetup, demo_workspace, github_claims};
 
 fn count_kind(events: &[serde_json::Value], kind: &str) -> usize {
@@ -256,7 +258,6 @@ fn rehearse_refuses_trusted_publishing_for_the_embedded_registry_and_stop_after(
 
 #[test]
 fn a_release_stopped_by_sigint_revokes_its_token_before_it_exits() {
-    use std::os::unix::process::CommandExt as _;
     let setup = TrustedSetup::start(
         &DEMO_CRATES,
         github_claims("example/demo", "release.yml", None),
@@ -265,59 +266,28 @@ fn a_release_stopped_by_sigint_revokes_its_token_before_it_exits() {
     );
     let fx = demo_workspace();
     fx.use_registry(&setup.registry);
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-    cmd.args([
-        "shipper",
-        "publish",
-        "--registry",
-        "local",
-        "--allow-dirty",
-        "--no-verify",
-        "--trusted-publishing",
-        "on",
-        "--confirm-poll-ms",
-        "20",
-    ])
-    .current_dir(fx.root())
-    .env("CARGO_HOME", fx.cargo_home())
-    .env("NO_COLOR", "1")
-    .env("ACTIONS_ID_TOKEN_REQUEST_URL", setup.provider.request_url())
-    .env(
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        setup.provider.request_token(),
-    )
-    .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
-    .env_remove("GITHUB_STEP_SUMMARY")
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::piped());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
+    let mut cmd = fx.trusted_command(
+        &setup,
+        &[
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+            "--trusted-publishing",
+            "on",
+            "--confirm-poll-ms",
+            "20",
+        ],
+    );
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = child::sigint_default(&mut cmd).spawn().unwrap();
     let events = fx.root().join(".shipper/current/events.jsonl");
-    let started = std::time::Instant::now();
-    while !std::fs::read_to_string(&events).is_ok_and(|t| t.contains("\"kind\":\"upload_started\""))
-    {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
-        assert!(started.elapsed() < Duration::from_secs(120));
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    child::wait_for_event(&events, &mut child, "upload_started", 1);
     assert_eq!(setup.registry.registry.live_minted_tokens(), 1);
-    // SAFETY: a plain kill(2) of our own child.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let mut stderr = String::new();
-    use std::io::Read as _;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(130), "{stderr}");
+    child::signal(&child, libc::SIGINT);
+    let (code, stderr, _) = child::finish(child);
+    assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("Token revoked"), "{stderr}");
     assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
     let events = support::events_in(&fx.root().join(".shipper/current"));

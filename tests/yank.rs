@@ -650,7 +650,6 @@ fn sigkill_after_the_kth_event_then_resume_yanks_every_version_exactly_once() {
 /// command again finishes, keeping the pace from the journal.
 #[test]
 fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
-    use std::os::unix::process::CommandExt as _;
     use std::time::{Duration, Instant};
 
     let registry = TestRegistry::start();
@@ -673,14 +672,7 @@ fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
         .env_remove("GITHUB_STEP_SUMMARY")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = support::child::sigint_default(&mut cmd).spawn().unwrap();
     let events = fx.root().join(".shipper/yank/current/events.jsonl");
     let started = Instant::now();
     while !std::fs::read_to_string(&events).is_ok_and(|t| t.contains("\"yank_paced\"")) {

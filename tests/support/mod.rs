@@ -2,6 +2,8 @@
 //! `cargo-shipper` binary run against them with a private `CARGO_HOME`.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod child;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -790,6 +792,17 @@ impl Fixture {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
+        let mut cmd = self.trusted_command(setup, args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let run = Run(cmd.output().expect("run cargo-shipper"));
+        assert_no_secret(self, setup, &[&run]);
+        run
+    }
+
+    /// The command of [`Self::shipper_trusted`], to run as the test likes.
+    pub fn trusted_command(&self, setup: &TrustedSetup, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
         cmd.arg("shipper")
             .args(args)
@@ -806,11 +819,6 @@ impl Fixture {
             .env_remove("CRATES_IO_ID_TOKEN")
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("GITHUB_STEP_SUMMARY");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let run = Run(cmd.output().expect("run cargo-shipper"));
-        assert_no_secret(self, setup, &[&run]);
-        run
+        cmd
     }
 }
