@@ -176,7 +176,26 @@ fn a_crate_the_job_is_not_trusted_for_stops_the_yank_there_with_the_claims() {
         .map(|c| c["name"].as_str().unwrap().to_owned())
         .collect();
     let refused_at = order.iter().position(|n| n == "shipper-demo-left").unwrap();
-    let run = yank_trusted(&fx, &setup, &plan, &[]);
+    let summary = fx.root().join("summary.md");
+    let args = [
+        "yank",
+        "--plan",
+        &plan,
+        "--trusted-publishing",
+        "on",
+        "--retry-delay-ms",
+        "20",
+        "--confirm-poll-ms",
+        "20",
+    ];
+    let run = fx.shipper_trusted(
+        &setup,
+        &args,
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ],
+    );
     let expected = if refused_at == 0 { 1 } else { 4 };
     assert_eq!(run.code(), expected, "{}", run.stderr());
     let stderr = run.stderr();
@@ -188,6 +207,30 @@ fn a_crate_the_job_is_not_trusted_for_stops_the_yank_there_with_the_claims() {
     assert!(stderr.contains("environment release"), "{stderr}");
     for (i, name) in order.iter().enumerate() {
         assert_eq!(yanked(&setup, name), i < refused_at, "{name}");
+    }
+    // In GitHub Actions: an annotation naming the crate, and the step
+    // summary with each version, the token's lifecycle and the error.
+    assert!(
+        stderr.contains("::error title=cargo-shipper%3A shipper-demo-left 0.1.0::"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(
+        "::error title=cargo-shipper%3A shipper-demo-left::trusted publishing could not authorize"
+    ));
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("### cargo-shipper yank: "), "{summary}");
+    assert!(
+        summary.contains("| shipper-demo-left | 0.1.0 | Failed |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("- Token minted by trusted publishing"),
+        "{summary}"
+    );
+    assert!(summary.contains("- Token revoked"), "{summary}");
+    assert!(summary.contains("could not authorize `shipper-demo-left`"));
+    for secret in setup.secrets() {
+        assert!(!summary.contains(&secret), "a secret in the step summary");
     }
     assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
 }

@@ -69,6 +69,8 @@ pub enum YankStartError {
 pub struct YankFailed {
     pub outcome: YankOutcome,
     pub message: String,
+    /// Where each version stands.
+    pub state: Box<YankState>,
 }
 
 #[derive(Debug)]
@@ -253,6 +255,7 @@ pub fn yank(
                 state.crates.len(),
                 dir.root().display()
             ),
+            state: Box::new(state.clone()),
         };
         return Err(match refusal {
             Some(refusal) => anyhow::Error::new(refusal).context(failed),

@@ -2,6 +2,7 @@
 //! errors on stderr. Logic modules return values; they never print.
 
 pub mod fix_forward;
+mod github;
 pub mod plan;
 pub mod preflight;
 pub mod publish;

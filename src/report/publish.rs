@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::github;
 use super::token::{self, TokenEvent};
 use crate::journal::{CrateStatus, Event, Record, RunOutcome, RunState, SetAsideWhy, SkipReason};
 use crate::model::FailureClass;
@@ -203,7 +204,7 @@ impl Reporter {
                 Some(error),
                 &self.token_lines,
             );
-            if std::env::var_os("GITHUB_ACTIONS").is_some() {
+            if github::in_actions() {
                 for line in annotations(failed.map(|f| &*f.state), error) {
                     eprintln!("{line}");
                 }
@@ -529,9 +530,6 @@ fn step_summary(
     error: Option<&anyhow::Error>,
     token_lines: &[String],
 ) {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
-        return;
-    };
     let mut text = match run {
         Some((state, outcome)) => format!(
             "### cargo-shipper: {:?} (plan `{}`)\n\n",
@@ -558,26 +556,11 @@ fn step_summary(
             text.extend(notes);
         }
     }
-    if !token_lines.is_empty() {
-        text.push_str("\nRegistry token (trusted publishing):\n\n");
-        for line in token_lines {
-            text.push_str(&format!("- {line}\n"));
-        }
-    }
+    text.push_str(&github::token_section(token_lines));
     if let Some(error) = error {
-        let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
-        text.push_str(&format!(
-            "\n```text\nerror: {}\n```\n",
-            chain.join("\n  caused by: ")
-        ));
+        text.push_str(&github::error_block(error));
     }
-    if let Ok(mut file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = file.write_all(text.as_bytes());
-    }
+    github::append_summary(&text);
 }
 
 /// GitHub Actions `::error` annotations for a failed run: one per crate
@@ -588,45 +571,15 @@ fn annotations(state: Option<&RunState>, error: &anyhow::Error) -> Vec<String> {
     if let Some(state) = state {
         for (name, c) in state.crates_in_order() {
             if let (false, Some(message)) = (c.status.is_done(), &c.last_error) {
-                lines.push(format!(
-                    "::error title={}::{}",
-                    escape_property(&format!("cargo-shipper: {name} {}", c.version)),
-                    escape_data(&format!("{name} {} did not go out: {message}", c.version))
+                lines.push(github::error_annotation(
+                    &format!("cargo-shipper: {name} {}", c.version),
+                    &format!("{name} {} did not go out: {message}", c.version),
                 ));
             }
         }
     }
-    let (title, message) = match error
-        .chain()
-        .find_map(|e| e.downcast_ref::<crate::ops::TrustRefused>())
-    {
-        Some(refused) => (
-            format!("cargo-shipper: {}", refused.krate),
-            refused.to_string(),
-        ),
-        None => {
-            let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
-            ("cargo-shipper".to_owned(), chain.join("\ncaused by: "))
-        }
-    };
-    lines.push(format!(
-        "::error title={}::{}",
-        escape_property(&title),
-        escape_data(&message)
-    ));
+    lines.push(github::run_error_annotation(error));
     lines
-}
-
-/// A workflow command's message: `%`, CR and LF escaped.
-fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// A workflow command's property value: also `:` and `,`.
-fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 
 use std::io::Write;
 
+use super::github;
 use super::publish::{human_duration, torn_warning};
 use super::token::{self, TokenEvent};
-use crate::journal::{Record, RunOutcome, YankEvent, YankSkipReason};
+use crate::journal::{Record, RunOutcome, YankEvent, YankOutcome, YankSkipReason, YankState};
 use crate::model::FailureClass;
-use crate::ops::{PlanYankReport, YankReport};
+use crate::ops::{PlanYankReport, YankFailed, YankReport};
 
 /// `plan-yank`: the plan for people (stdout), or the plan file's JSON.
 pub fn yank_plan(report: &PlanYankReport, json: bool) {
@@ -81,6 +82,8 @@ pub struct YankReporter {
     quiet: bool,
     /// The run unyanks (from its first event).
     undo: bool,
+    /// Token lifecycle lines, for the step summary.
+    token_lines: Vec<String>,
 }
 
 impl YankReporter {
@@ -89,10 +92,18 @@ impl YankReporter {
             json,
             quiet,
             undo: false,
+            token_lines: Vec::new(),
         }
     }
 
     pub fn event(&mut self, record: &Record<YankEvent>) {
+        if let YankEvent::TokenMinted { .. }
+        | YankEvent::TokenRenewed { .. }
+        | YankEvent::TokenRevoked { .. } = &record.event
+            && let Some(line) = human_line(&record.event, self.undo)
+        {
+            self.token_lines.push(line.trim().to_owned());
+        }
         if self.json {
             let mut out = std::io::stdout().lock();
             let _ = serde_json::to_writer(&mut out, record);
@@ -113,9 +124,22 @@ impl YankReporter {
     }
 
     pub fn finish(&mut self, result: &anyhow::Result<YankReport>) {
-        let Ok(report) = result else {
-            return;
+        let report = match result {
+            Ok(report) => report,
+            Err(error) => {
+                let failed = error.downcast_ref::<YankFailed>();
+                step_summary(failed.map(|f| &*f.state), Some(error), &self.token_lines);
+                if github::in_actions() {
+                    for line in annotations(failed.map(|f| &*f.state), error) {
+                        eprintln!("{line}");
+                    }
+                }
+                return;
+            }
         };
+        if let Some(state) = &report.state {
+            step_summary(Some(state), None, &self.token_lines);
+        }
         let verb = if report.undo { "unyank" } else { "yank" };
         if report.state.is_none() {
             // A dry run: what would happen, in order; nothing was called.
@@ -158,6 +182,65 @@ impl YankReporter {
             );
         }
     }
+}
+
+/// Append a Markdown summary of a yank run for GitHub Actions: each
+/// version's state, the token's lifecycle, the error when it failed.
+fn step_summary(state: Option<&YankState>, error: Option<&anyhow::Error>, token_lines: &[String]) {
+    let verb = if state.is_some_and(|s| s.undo) {
+        "unyank"
+    } else {
+        "yank"
+    };
+    let mut text = match state {
+        Some(state) => format!(
+            "### cargo-shipper {verb}: {} (yank plan `{}`)\n\n| crate | version | status | requests |\n|---|---|---|---:|\n",
+            match state.outcome {
+                Some(YankOutcome::Success) => "success",
+                Some(YankOutcome::Partial) => "partial",
+                Some(YankOutcome::NothingChanged) => "nothing changed",
+                Some(YankOutcome::Interrupted) => "interrupted",
+                Some(YankOutcome::Unknown) | None => "unfinished",
+            },
+            &state.yank_plan_id[..12.min(state.yank_plan_id.len())]
+        ),
+        None => "### cargo-shipper yank: failed before the run started\n\n".to_owned(),
+    };
+    if let Some(state) = state {
+        for (name, c) in state.crates_in_order() {
+            text.push_str(&format!(
+                "| {name} | {} | {:?} | {} |\n",
+                c.version, c.status, c.attempts
+            ));
+        }
+        for (name, c) in state.crates_in_order() {
+            if let (false, Some(error)) = (c.status.is_done(), &c.last_error) {
+                text.push_str(&format!("\n- `{name}`: {error}"));
+            }
+        }
+        text.push('\n');
+    }
+    text.push_str(&github::token_section(token_lines));
+    if let Some(error) = error {
+        text.push_str(&github::error_block(error));
+    }
+    github::append_summary(&text);
+}
+
+/// `::error` annotations for a failed yank run: one per version left
+/// undone with an error, and one for the run's error.
+fn annotations(state: Option<&YankState>, error: &anyhow::Error) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (name, c) in state.iter().flat_map(|s| s.crates_in_order()) {
+        if let (false, Some(message)) = (c.status.is_done(), &c.last_error) {
+            lines.push(github::error_annotation(
+                &format!("cargo-shipper: {name} {}", c.version),
+                &format!("{name} {} was not changed: {message}", c.version),
+            ));
+        }
+    }
+    lines.push(github::run_error_annotation(error));
+    lines
 }
 
 fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
