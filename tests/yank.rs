@@ -703,9 +703,39 @@ fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
         1,
         "nothing requested after the signal"
     );
+    // `status` shows the unfinished yank run and how to finish it.
+    let shown = fx.shipper_env(&registry, &["status", "--offline"], &[]);
+    let text = shown.ok();
+    assert!(
+        text.contains("Yank run: yank plan ")
+            && text.contains("stopped by a signal; 1 of 6 version(s) done"),
+        "{text}"
+    );
+    assert!(text.contains("shipper-demo-cli"), "{text}");
+    assert!(text.contains("Next for it: run the same `cargo shipper yank --plan FILE` again"));
+    let json = fx
+        .shipper_env(
+            &registry,
+            &["status", "--offline", "--message-format", "json"],
+            &[],
+        )
+        .json();
+    assert_eq!(json["yank"]["done"], 1, "{json}");
+    assert_eq!(json["yank"]["outcome"], "interrupted", "{json}");
+    assert_eq!(json["yank"]["versions"].as_array().unwrap().len(), 6);
+    assert_eq!(json["yank"]["versions"][0]["status"], "done", "{json}");
 
     yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]).ok();
     for name in DEMO_CRATES {
         assert_eq!(yanked(&registry, name, "0.1.0"), Some(true), "{name}");
     }
+    // Finished and archived: `status` no longer shows it.
+    let json = fx
+        .shipper_env(
+            &registry,
+            &["status", "--offline", "--message-format", "json"],
+            &[],
+        )
+        .json();
+    assert!(json.get("yank").is_none(), "{json}");
 }

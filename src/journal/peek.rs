@@ -1,22 +1,22 @@
-//! Reading a publish run's journal without touching it: no repair, no lock,
-//! no `state.json` rewrite, nothing created. For `status`, which may run
-//! beside a release in progress (a half-written last line is simply not
-//! read yet).
+//! Reading a run's journal (publish or yank) without touching it: no
+//! repair, no lock, no `state.json` rewrite, nothing created. For
+//! `status`, which may run beside a release in progress (a half-written
+//! last line is simply not read yet).
 
 use std::fs::File;
 use std::io::Read;
 
-use super::{Event, JournalError, Record, RunState, StateDir};
+use super::{Event, JournalError, Projection, Record, RunState, StateDir};
 
-/// The journal as it is on disk right now.
+/// The journal as it is on disk right now (a publish run's by default).
 #[derive(Debug, Clone)]
-pub struct Peek {
-    pub records: Vec<Record>,
-    pub state: RunState,
+pub struct Peek<P: Projection = RunState> {
+    pub records: Vec<Record<P::Event>>,
+    pub state: P,
 }
 
 /// The run in `current/`, if there is one with at least one record.
-pub fn peek(dir: &StateDir) -> Result<Option<Peek>, JournalError> {
+pub fn peek<P: Projection>(dir: &StateDir) -> Result<Option<Peek<P>>, JournalError> {
     let path = dir.events();
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
@@ -24,8 +24,11 @@ pub fn peek(dir: &StateDir) -> Result<Option<Peek>, JournalError> {
         Err(source) => return Err(JournalError::Io { path, source }),
     };
     let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let records: Vec<Record> = super::log::parse(&path, &bytes[..complete])?;
-    Ok(RunState::project(&records).map(|state| Peek { records, state }))
+    let records: Vec<Record<P::Event>> = super::log::parse(&path, &bytes[..complete])?;
+    let state = records
+        .iter()
+        .fold(None, |state, record| Some(P::apply(state, record)));
+    Ok(state.map(|state| Peek { records, state }))
 }
 
 /// Whether a cargo-shipper run holds the state directory's lock now. Asks

@@ -36,8 +36,8 @@ pub use rehearse::{
 };
 pub use signals::{INTERRUPTED_EXIT, stop_on_signals};
 pub use status::{
-    CrateRow, NextAction, RegistryTruth, RunSummary, StatusOpts, StatusReport, events, follow,
-    status,
+    CrateRow, NextAction, RegistryTruth, RunSummary, StatusOpts, StatusReport, YankRow,
+    YankRunSummary, events, follow, status,
 };
 pub use trusted::{CiOpts, GITLAB_ID_TOKEN_VAR, NoProvider, TrustRefused, TrustedMode};
 pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, yank};

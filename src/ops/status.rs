@@ -1,13 +1,17 @@
 //! `cargo shipper status`: the plan, the local journal and the registry,
-//! side by side, and what the next command would do. Starts nothing and
-//! changes nothing: the journal is read without repair or lock.
+//! side by side, and what the next command would do; and a yank run left
+//! unfinished under `yank/`. Starts nothing and changes nothing: journals
+//! are read without repair or lock.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::cargo_backend;
-use crate::journal::{CrateStatus, Peek, Record, StateDir, Tail, peek, run_active};
+use crate::journal::{
+    CrateStatus, Peek, Record, RunState, StateDir, Tail, YankOutcome, YankState, YankStatus, peek,
+    run_active,
+};
 use crate::ops::publish::recorded_selection;
 use crate::ops::{PlanOpts, plan};
 use crate::plan::Selection;
@@ -36,6 +40,37 @@ pub struct StatusReport {
     pub run: Option<RunSummary>,
     pub crates: Vec<CrateRow>,
     pub next: NextAction,
+    /// The yank run under `yank/current/`, when one is there (unfinished,
+    /// or running now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yank: Option<YankRunSummary>,
+}
+
+/// A yank run in the state directory, as its journal says.
+#[derive(Debug, Clone, Serialize)]
+pub struct YankRunSummary {
+    pub yank_plan_id: String,
+    pub registry: String,
+    /// Unyanking (`yank --undo`).
+    pub undo: bool,
+    pub runs: u32,
+    /// A cargo-shipper process holds its lock now.
+    pub active: bool,
+    /// How the latest run ended; `None` when interrupted (or still going).
+    pub outcome: Option<YankOutcome>,
+    /// Versions in the wanted state, of `versions.len()`.
+    pub done: usize,
+    /// In the order the run acts on them.
+    pub versions: Vec<YankRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct YankRow {
+    pub name: String,
+    pub version: String,
+    pub status: YankStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -98,7 +133,7 @@ pub enum NextAction {
 
 pub fn status(ws: &LoadedWorkspace, opts: &StatusOpts) -> anyhow::Result<StatusReport> {
     let dir = resolve_dir(ws, opts.state_dir.as_ref())?;
-    let journal = peek(&dir)?;
+    let journal = peek::<RunState>(&dir)?;
     let active = run_active(&dir);
     // A run is shown as the release it started, whatever the flags say now.
     let (selection, target) = match &journal {
@@ -194,7 +229,35 @@ pub fn status(ws: &LoadedWorkspace, opts: &StatusOpts) -> anyhow::Result<StatusR
         }),
         crates,
         next,
+        yank: yank_run(&dir)?,
     })
+}
+
+/// The yank run under `yank/current/`, if any.
+fn yank_run(dir: &StateDir) -> anyhow::Result<Option<YankRunSummary>> {
+    let dir = StateDir::new(&dir.root().join("yank"));
+    let Some(Peek { state, .. }) = peek::<YankState>(&dir)? else {
+        return Ok(None);
+    };
+    let versions: Vec<YankRow> = state
+        .crates_in_order()
+        .map(|(name, c)| YankRow {
+            name: name.clone(),
+            version: c.version.clone(),
+            status: c.status,
+            last_error: c.last_error.clone(),
+        })
+        .collect();
+    Ok(Some(YankRunSummary {
+        done: versions.iter().filter(|v| v.status.is_done()).count(),
+        active: run_active(&dir),
+        yank_plan_id: state.yank_plan_id,
+        registry: state.registry,
+        undo: state.undo,
+        runs: state.runs,
+        outcome: state.outcome,
+        versions,
+    }))
 }
 
 /// Every plan crate's version in the sparse index (fresh reads, a few at a time).
@@ -264,7 +327,9 @@ fn resolve_dir(ws: &LoadedWorkspace, given: Option<&PathBuf>) -> anyhow::Result<
 /// The journal's records so far (empty when there is no run).
 pub fn events(ws: &LoadedWorkspace, state_dir: Option<&PathBuf>) -> anyhow::Result<Vec<Record>> {
     let dir = resolve_dir(ws, state_dir)?;
-    Ok(peek(&dir)?.map(|p| p.records).unwrap_or_default())
+    Ok(peek::<RunState>(&dir)?
+        .map(|p| p.records)
+        .unwrap_or_default())
 }
 
 /// Follow the journal of a running release: `sink` gets every record, old

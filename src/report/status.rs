@@ -7,8 +7,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::publish::human_line;
-use crate::journal::{CrateStatus, Event, Record, RunOutcome};
-use crate::ops::{CrateRow, NextAction, RegistryTruth, RunSummary, StatusReport};
+use crate::journal::{CrateStatus, Event, Record, RunOutcome, YankOutcome, YankStatus};
+use crate::ops::{CrateRow, NextAction, RegistryTruth, RunSummary, StatusReport, YankRunSummary};
 
 /// Version of the JSON document; bumped on any incompatible change.
 pub const STATUS_JSON_FORMAT: u32 = 1;
@@ -40,7 +40,73 @@ pub fn human(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
             registry_text(&c.registry)
         )?;
     }
-    writeln!(out, "Next: {}", next_text(&report.next))
+    writeln!(out, "Next: {}", next_text(&report.next))?;
+    if let Some(yank) = &report.yank {
+        yank_run(yank, out)?;
+    }
+    Ok(())
+}
+
+/// The yank run left in the state directory: where each version stands
+/// and how to finish it.
+fn yank_run(yank: &YankRunSummary, out: &mut dyn Write) -> io::Result<()> {
+    let verb = if yank.undo { "Unyank" } else { "Yank" };
+    let state = match (yank.active, yank.outcome) {
+        (true, _) => "running now",
+        (false, None) => "interrupted",
+        (false, Some(YankOutcome::Success)) => "finished",
+        (false, Some(YankOutcome::Interrupted)) => "stopped by a signal",
+        (false, Some(_)) => "stopped with versions left",
+    };
+    writeln!(
+        out,
+        "\n{verb} run: yank plan {} in `{}`, {state}; {} of {} version(s) done, {} run(s)",
+        &yank.yank_plan_id[..12.min(yank.yank_plan_id.len())],
+        yank.registry,
+        yank.done,
+        yank.versions.len(),
+        yank.runs
+    )?;
+    let name_w = yank
+        .versions
+        .iter()
+        .map(|v| v.name.len())
+        .max()
+        .unwrap_or(0);
+    let version_w = yank
+        .versions
+        .iter()
+        .map(|v| v.version.len())
+        .max()
+        .unwrap_or(0);
+    for v in &yank.versions {
+        let status = match v.status {
+            YankStatus::Pending => "pending",
+            YankStatus::Requested => "requested (outcome unknown; the index settles it)",
+            YankStatus::Accepted => "accepted, not yet in the index",
+            YankStatus::Done if yank.undo => "unyanked",
+            YankStatus::Done => "yanked",
+            YankStatus::AlreadyInRegistry => "already in the wanted state",
+            YankStatus::Failed => "failed",
+        };
+        write!(
+            out,
+            "  {:name_w$}  {:version_w$}  {status}",
+            v.name, v.version
+        )?;
+        match &v.last_error {
+            Some(error) if !v.status.is_done() => writeln!(out, ": {error}")?,
+            _ => writeln!(out)?,
+        }
+    }
+    if !yank.active && yank.outcome != Some(YankOutcome::Success) {
+        writeln!(
+            out,
+            "Next for it: run the same `cargo shipper yank --plan FILE{}` again to finish (the journal resumes it)",
+            if yank.undo { " --undo" } else { "" }
+        )?;
+    }
+    Ok(())
 }
 
 fn column(crates: &[CrateRow], len: impl Fn(&CrateRow) -> usize, title: &str) -> usize {
