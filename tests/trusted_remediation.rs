@@ -348,3 +348,46 @@ fn a_release_stopped_by_sigint_revokes_its_token_before_it_exits() {
     }
     assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
 }
+
+#[test]
+fn stop_after_stops_a_paced_yank_and_the_next_job_finishes_it() {
+    let setup = TrustedSetup::start(
+        &DEMO_CRATES,
+        github_claims("example/demo", "release.yml", None),
+        Duration::from_secs(60),
+        |_| {},
+    );
+    let fx = demo_workspace();
+    let plan = published_and_planned(&fx, &setup, Some("{ burst = 1, per-seconds = 1 }"));
+    let first = yank_trusted(&fx, &setup, &plan, &["--stop-after", "2s"]);
+    assert_eq!(first.code(), 8, "{}", first.stderr());
+    assert!(
+        first.stderr().contains("stopped by `--stop-after` with"),
+        "{}",
+        first.stderr()
+    );
+    assert!(first.stderr().contains("versions yanked"));
+    let events = support::events_in(&fx.root().join(".shipper/yank/current"));
+    assert_eq!(events.last().unwrap()["outcome"], "stopped_for_later");
+    let done = DEMO_CRATES.iter().filter(|n| yanked(&setup, n)).count();
+    assert!((1..DEMO_CRATES.len()).contains(&done), "{done} yanked");
+    // Every request made was answered and confirmed before the stop.
+    assert_eq!(
+        count_kind(&events, "yank_requested"),
+        count_kind(&events, "yank_confirmed")
+    );
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+
+    // The next job restores the state directory and runs the same command.
+    let artifact = tempfile::tempdir().unwrap();
+    support::copy_tree(&fx.root().join(".shipper"), &artifact.path().join("state"));
+    std::fs::remove_dir_all(fx.root().join(".shipper")).unwrap();
+    support::copy_tree(&artifact.path().join("state"), &fx.root().join(".shipper"));
+    yank_trusted(&fx, &setup, &plan, &[]).ok();
+    for name in DEMO_CRATES {
+        assert!(yanked(&setup, name), "{name}");
+    }
+    let events = yank_events(&fx);
+    assert_eq!(count_kind(&events, "yank_requested"), DEMO_CRATES.len());
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+}

@@ -33,7 +33,8 @@ pub enum Exit {
     /// `preflight`: a check found something that would make the release fail.
     PreflightBlocked = 7,
     /// `--stop-after` stopped the run before it finished, cleanly: to be
-    /// continued by the next `publish` (or `resume`) with the same state directory.
+    /// continued by the next `publish` (or `resume`), or the same `yank`,
+    /// with the same state directory.
     ToBeContinued = 8,
     /// `publish`, `resume`, `yank`: stopped by SIGINT or SIGTERM, what was in
     /// flight recorded; run `cargo shipper resume` (or `yank` again).
@@ -61,6 +62,7 @@ impl Exit {
             return match failed.outcome {
                 YankOutcome::Partial | YankOutcome::Unknown => Exit::Partial,
                 YankOutcome::Interrupted => Exit::Interrupted,
+                YankOutcome::StoppedForLater => Exit::ToBeContinued,
                 YankOutcome::NothingChanged | YankOutcome::Success => Exit::Failure,
             };
         }

@@ -127,40 +127,10 @@ pub(super) struct RunArgs {
     pub(super) trusted: TrustedArgs,
     /// Start no upload after this long (e.g. `5h30m`, `90m`, `45s`), let those in flight
     /// settle, and exit with code 8: the next `publish` continues (for CI job time limits)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::args::parse_duration)]
     pub(super) stop_after: Option<Duration>,
     #[command(flatten)]
     pub(super) manifest: ManifestArgs,
-}
-
-/// `5h30m`, `90m`, `45s`, `2h`: numbers each followed by `h`, `m` or `s`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration; write it like `5h30m`, `90m` or `45s`");
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.trim().chars() {
-        match c {
-            '0'..='9' => number.push(c),
-            'h' | 'm' | 's' if !number.is_empty() => {
-                let n: u64 = number.parse().map_err(|_| bad())?;
-                let unit = match c {
-                    'h' => 3600,
-                    'm' => 60,
-                    _ => 1,
-                };
-                total = n
-                    .checked_mul(unit)
-                    .and_then(|v| total.checked_add(v))
-                    .ok_or_else(bad)?;
-                number.clear();
-            }
-            _ => return Err(bad()),
-        }
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
 }
 
 fn ci(run: &RunArgs) -> ops::CiOpts {
@@ -264,22 +234,4 @@ fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Resul
     .and_then(|ws| ops::publish(&ws, opts, &mut |record| reporter.event(record)));
     reporter.finish(&result);
     result.map(|_| ())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_as_ci_writes_them() {
-        assert_eq!(
-            parse_duration("5h30m"),
-            Ok(Duration::from_secs(5 * 3600 + 1800))
-        );
-        assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
-        for bad in ["", "5", "h", "5x", "0s", "-1m", "1.5h"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -76,6 +76,10 @@ pub struct YankArgs {
     /// First interval between index polls in milliseconds; for tests
     #[arg(long, value_name = "MS", default_value_t = 100, hide = true)]
     confirm_poll_ms: u64,
+    /// Start no request after this long (e.g. `50m`, `5h30m`), confirm the one made, and exit
+    /// with code 8: the same command continues (for CI job time limits)
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::args::parse_duration)]
+    stop_after: Option<Duration>,
     #[command(flatten)]
     trusted: TrustedArgs,
     #[command(flatten)]
@@ -165,7 +169,10 @@ pub fn exec_yank(global: &GlobalArgs, args: YankArgs) -> anyhow::Result<()> {
         confirm_timeout: Duration::from_secs(args.confirm_timeout),
         confirm_poll: Duration::from_millis(args.confirm_poll_ms.max(1)),
         stop: ops::stop_on_signals()?,
-        ci: args.trusted.ci(),
+        ci: ops::CiOpts {
+            stop_after: args.stop_after,
+            ..args.trusted.ci()
+        },
     };
     let mut reporter =
         report::yank::YankReporter::new(args.message_format == MessageFormat::Json, global.quiet);

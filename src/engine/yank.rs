@@ -35,9 +35,28 @@ pub struct YankOpts {
     pub pacing: Option<Bucket>,
     /// Raised by a signal: no new request starts; waits end at once.
     pub stop: StopFlag,
+    /// Start no request after this instant (`--stop-after`); a request
+    /// made is still confirmed.
+    pub stop_at: Option<Instant>,
 }
 
-/// Sleep for `wait`, or less if the run is asked to stop; whether it was.
+impl YankOpts {
+    fn past_deadline(&self) -> bool {
+        self.stop_at.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// No new request may start.
+    fn stopping(&self) -> bool {
+        self.stop.is_raised() || self.past_deadline()
+    }
+
+    /// Whether a wait of `wait` would end past `--stop-after`.
+    fn crosses_deadline(&self, wait: Duration) -> bool {
+        self.stop_at.is_some_and(|at| Instant::now() + wait >= at)
+    }
+}
+
+/// Sleep for `wait`, or less if a signal asks the run to stop; whether it did.
 fn nap(opts: &YankOpts, wait: Duration) -> bool {
     let until = Instant::now() + wait;
     while !opts.stop.is_raised() {
@@ -48,6 +67,16 @@ fn nap(opts: &YankOpts, wait: Duration) -> bool {
         std::thread::sleep(left.min(Duration::from_millis(50)));
     }
     true
+}
+
+/// Sleep before a request: `None` to go on, or how the version ends: a
+/// signal (`Next`: the loop sees the flag), or a wait that would end past
+/// `--stop-after` (`OutOfTime`: no request could follow it).
+fn wait_to_request(opts: &YankOpts, wait: Duration) -> Option<Flow> {
+    if opts.crosses_deadline(wait) {
+        return Some(Flow::OutOfTime);
+    }
+    nap(opts, wait).then_some(Flow::Next)
 }
 
 /// Where a version stands before the run asks anything.
@@ -66,12 +95,13 @@ enum Before {
 /// the run forever).
 const MAX_RATE_LIMITED: u32 = 20;
 
-/// After one version: go on, or stop asking (the token source said the
-/// credentials must be fixed first).
+/// After one version: go on, stop asking (the token source said the
+/// credentials must be fixed first), or stop for `--stop-after`.
 #[derive(PartialEq, Eq)]
 enum Flow {
     Next,
     Halt,
+    OutOfTime,
 }
 
 /// Runs the plan's versions in `targets` order, asking `tokens` before each
@@ -84,9 +114,11 @@ pub fn yank_all(
     tokens: &dyn TokenSource<YankTarget>,
 ) -> anyhow::Result<YankOutcome> {
     let want = !opts.undo;
+    let mut out_of_time = false;
     for target in targets {
-        if opts.stop.is_raised() {
-            return Ok(YankOutcome::Interrupted);
+        if opts.stopping() {
+            out_of_time = !opts.stop.is_raised();
+            break;
         }
         let (name, version) = (target.name.clone(), target.version.clone());
         let status = rec.state().crates[&name].status;
@@ -130,8 +162,13 @@ pub fn yank_all(
             }
             Before::ToChange => {}
         }
-        if change_one(rec, registry, opts, target, tokens)? == Flow::Halt {
-            break;
+        match change_one(rec, registry, opts, target, tokens)? {
+            Flow::Next => {}
+            Flow::Halt => break,
+            Flow::OutOfTime => {
+                out_of_time = true;
+                break;
+            }
         }
     }
     let state = rec.state();
@@ -139,6 +176,8 @@ pub fn yank_all(
         YankOutcome::Success
     } else if opts.stop.is_raised() {
         YankOutcome::Interrupted
+    } else if out_of_time {
+        YankOutcome::StoppedForLater
     } else if state.any_changed() {
         YankOutcome::Partial
     } else {
@@ -216,15 +255,24 @@ fn change_one(
         if let Some(bucket) = opts.pacing {
             let wait = bucket.wait(&rec.state().request_times, now_ms());
             if !wait.is_zero() {
+                if opts.crosses_deadline(wait) {
+                    return Ok(Flow::OutOfTime);
+                }
                 rec.record(YankEvent::YankPaced {
                     name: name.clone(),
                     version: version.clone(),
                     wait_ms: wait.as_millis() as u64,
                 })?;
-                if nap(opts, wait) {
-                    return Ok(Flow::Next);
+                if let Some(flow) = wait_to_request(opts, wait) {
+                    return Ok(flow);
                 }
             }
+        }
+        if opts.stop.is_raised() {
+            return Ok(Flow::Next);
+        }
+        if opts.past_deadline() {
+            return Ok(Flow::OutOfTime);
         }
         // Asked after pacing: a renewal due during the wait happens now.
         let Some(mut secret) = token_for(rec, tokens, target)? else {
@@ -289,8 +337,8 @@ fn change_one(
                 let wait = error
                     .retry_after
                     .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, rate_limited));
-                if nap(opts, wait) {
-                    return Ok(Flow::Next);
+                if let Some(flow) = wait_to_request(opts, wait) {
+                    return Ok(flow);
                 }
             }
             FailureClass::Retryable | FailureClass::Ambiguous | FailureClass::Unknown => {
@@ -309,8 +357,10 @@ fn change_one(
                 if rec.state().crates[name].run_attempts >= opts.max_attempts {
                     return Ok(Flow::Next);
                 }
-                if nap(opts, backoff(opts.retry_base, opts.retry_cap, attempt)) {
-                    return Ok(Flow::Next);
+                if let Some(flow) =
+                    wait_to_request(opts, backoff(opts.retry_base, opts.retry_cap, attempt))
+                {
+                    return Ok(flow);
                 }
             }
         }
@@ -544,6 +594,7 @@ mod tests {
             confirm_poll: Duration::from_millis(1),
             pacing: None,
             stop,
+            stop_at: None,
         };
         let targets: Vec<YankTarget> = names
             .iter()

@@ -137,6 +137,9 @@ pub enum YankOutcome {
     NothingChanged,
     /// Stopped by a signal (SIGINT, SIGTERM): run the same command again.
     Interrupted,
+    /// Stopped by `--stop-after` before every version was changed: to be
+    /// continued by the same command.
+    StoppedForLater,
     /// An outcome a newer cargo-shipper wrote.
     #[serde(other)]
     Unknown,

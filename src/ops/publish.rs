@@ -607,6 +607,8 @@ fn run(
     Err(match refusal {
         Some(refusal) => anyhow::Error::new(refusal).context(failed),
         None if stopped => anyhow::Error::new(StoppedForLater {
+            what: "crates out",
+            next: "cargo shipper publish",
             done: failed
                 .state
                 .crates
@@ -620,15 +622,19 @@ fn run(
     })
 }
 
-/// `--stop-after` came before the release finished: the next `publish`
-/// (or `resume`) continues it.
+/// `--stop-after` came before the run finished: the next `publish` (or
+/// `resume`), or the same `yank`, continues it.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "stopped by `--stop-after` with {done} of {total} crates out; the state directory holds the \
-     run: `cargo shipper publish` continues it (in CI, save the directory as an artifact and \
-     restore it in the next job)"
+    "stopped by `--stop-after` with {done} of {total} {what}; the state directory holds the \
+     run: `{next}` continues it (in CI, save the directory as an artifact and restore it in the \
+     next job)"
 )]
 pub struct StoppedForLater {
+    /// What `done` counts: "crates out", "versions yanked".
+    pub what: &'static str,
+    /// The command that continues.
+    pub next: &'static str,
     pub done: usize,
     pub total: usize,
 }

@@ -16,6 +16,7 @@ use crate::journal::{
 };
 use crate::model::PacingProfile;
 use crate::model::RegistryTarget;
+use crate::ops::StoppedForLater;
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::registry::LiveRegistry;
 use crate::secret::Secret;
@@ -39,7 +40,7 @@ pub struct YankRunOpts {
     pub confirm_poll: Duration,
     /// Raised by a signal (see `ops::stop_on_signals`): no new request starts.
     pub stop: StopFlag,
-    /// Trusted publishing (`stop_after` is not used by yanks).
+    /// Trusted publishing, and `--stop-after` (start no request after it).
     pub ci: CiOpts,
 }
 
@@ -203,6 +204,7 @@ pub fn yank(
         confirm_poll: opts.confirm_poll,
         pacing,
         stop: opts.stop.clone(),
+        stop_at: opts.ci.stop_after.map(|d| std::time::Instant::now() + d),
     };
     let trusted = match trusted::provider(&opts.ci, || {
         opts.token.is_some() || cargo_backend::read_token(ws, &target, None).is_ok()
@@ -246,6 +248,7 @@ pub fn yank(
         let verb = if opts.undo { "unyanked" } else { "yanked" };
         let (lead, fix) = match outcome {
             YankOutcome::Interrupted => ("interrupted: ", ""),
+            YankOutcome::StoppedForLater => ("stopped by `--stop-after`: ", ""),
             _ => ("", "fix the cause shown above, then "),
         };
         let failed = YankFailed {
@@ -259,6 +262,15 @@ pub fn yank(
         };
         return Err(match refusal {
             Some(refusal) => anyhow::Error::new(refusal).context(failed),
+            None if outcome == YankOutcome::StoppedForLater => {
+                anyhow::Error::new(StoppedForLater {
+                    what: verb_plural(opts.undo),
+                    next: "cargo shipper yank --plan …",
+                    done,
+                    total: state.crates.len(),
+                })
+                .context(failed)
+            }
             None => failed.into(),
         });
     }
@@ -277,6 +289,15 @@ pub fn yank(
         state: Some(state),
         archived_to: Some(archived_to),
     })
+}
+
+/// What a `--stop-after` stop counts.
+fn verb_plural(undo: bool) -> &'static str {
+    if undo {
+        "versions unyanked"
+    } else {
+        "versions yanked"
+    }
 }
 
 /// The registry the plan names, or the one the flags name if it is the same.

@@ -56,6 +56,7 @@ fn yank_run(yank: &YankRunSummary, out: &mut dyn Write) -> io::Result<()> {
         (false, None) => "interrupted",
         (false, Some(YankOutcome::Success)) => "finished",
         (false, Some(YankOutcome::Interrupted)) => "stopped by a signal",
+        (false, Some(YankOutcome::StoppedForLater)) => "stopped by `--stop-after`",
         (false, Some(_)) => "stopped with versions left",
     };
     writeln!(

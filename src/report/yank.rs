@@ -200,6 +200,7 @@ fn step_summary(state: Option<&YankState>, error: Option<&anyhow::Error>, token_
                 Some(YankOutcome::Partial) => "partial",
                 Some(YankOutcome::NothingChanged) => "nothing changed",
                 Some(YankOutcome::Interrupted) => "interrupted",
+                Some(YankOutcome::StoppedForLater) => "stopped by --stop-after",
                 Some(YankOutcome::Unknown) | None => "unfinished",
             },
             &state.yank_plan_id[..12.min(state.yank_plan_id.len())]
