@@ -288,3 +288,52 @@ fn a_file_that_is_not_toml_or_not_there_is_refused() {
     assert_eq!(out.status.code(), Some(6));
     assert!(!dir.path().join("registry").exists());
 }
+
+#[test]
+fn an_external_issuer_is_trusted_by_its_key_and_only_by_it() {
+    use cargo_shipper::local_registry::TestIssuer;
+    let issuer = TestIssuer::new("https://issuer.example").unwrap();
+    let stranger = TestIssuer::new("https://issuer.example").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("trusted.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "format = 1\nissuer = \"https://issuer.example\"\nissuer-key = \"{}\"\n{}",
+            hex::encode(issuer.public_key()),
+            crate_tables(&["a"])
+        ),
+    )
+    .unwrap();
+    let served = serve(&dir.path().join("registry"), &file);
+    let trusted = &served.started["trusted_publishing"];
+    assert_eq!(trusted["issuer"], "https://issuer.example");
+    assert!(trusted["oidc_provider"].is_null(), "{trusted}");
+    let api = served.started["api"].as_str().unwrap();
+    let tokens = format!("{api}/api/v1/trusted_publishing/tokens");
+    let claims = serde_json::json!({
+        "repository": "example/demo",
+        "job_workflow_ref": "example/demo/.github/workflows/release.yml@refs/heads/main",
+    });
+    let audience = trusted["audience"].as_str().unwrap();
+    let exchange = |jwt: String| {
+        let body = serde_json::json!({ "jwt": jwt }).to_string();
+        http(
+            "POST",
+            &tokens,
+            &["Content-Type: application/json"],
+            body.as_bytes(),
+        )
+        .unwrap()
+    };
+    let refused = exchange(stranger.sign(audience, &claims).unwrap());
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    let minted = exchange(issuer.sign(audience, &claims).unwrap());
+    assert_eq!(minted.status, 200, "{}", minted.text());
+    let token: serde_json::Value = serde_json::from_slice(&minted.body).unwrap();
+    let bearer = format!("Authorization: Bearer {}", token["token"].as_str().unwrap());
+    assert_eq!(
+        http("DELETE", &tokens, &[&bearer], &[]).unwrap().status,
+        204
+    );
+}
