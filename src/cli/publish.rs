@@ -149,6 +149,16 @@ pub(super) enum TrustedArg {
     Auto,
 }
 
+impl TrustedArg {
+    pub(super) fn mode(self) -> ops::TrustedMode {
+        match self {
+            TrustedArg::On => ops::TrustedMode::On,
+            TrustedArg::Off => ops::TrustedMode::Off,
+            TrustedArg::Auto => ops::TrustedMode::Auto,
+        }
+    }
+}
+
 /// `5h30m`, `90m`, `45s`, `2h`: numbers each followed by `h`, `m` or `s`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("`{text}` is not a duration; write it like `5h30m`, `90m` or `45s`");
@@ -181,11 +191,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 fn ci(run: &RunArgs) -> ops::CiOpts {
     ops::CiOpts {
-        trusted: match run.trusted_publishing {
-            TrustedArg::On => ops::TrustedMode::On,
-            TrustedArg::Off => ops::TrustedMode::Off,
-            TrustedArg::Auto => ops::TrustedMode::Auto,
-        },
+        trusted: run.trusted_publishing.mode(),
         oidc_token_var: run.oidc_token_var.clone(),
         token_lifetime: Duration::from_secs(run.token_lifetime),
         stop_after: run.stop_after,
