@@ -602,6 +602,10 @@ fn trusted_publishing_supplies_the_token_and_is_tried_now() {
         summary.contains("from trusted publishing (GitHub Actions) at upload time"),
         "{summary}"
     );
+    assert!(
+        summary.contains("a configuration matching repository example/demo, workflow"),
+        "{summary}"
+    );
     assert_eq!(status(&doc, "owners"), "skipped");
     let trusted = &doc["trusted_publishing"];
     assert_eq!(trusted["provider"], "GitHub Actions");

@@ -94,17 +94,18 @@ pub fn check(
         }
     }
     let how = match exchange {
-        Exchange::Ok => {
-            "; an ID token was exchanged now (the registry has a configuration matching its \
-             claims; which crates it covers shows at upload) and the token revoked at once"
-        }
-        Exchange::Refused => "; the registry refused an ID token now",
-        Exchange::Failed => "; the exchange could not be tried",
+        Exchange::Ok => format!(
+            "; an ID token was exchanged now and the minted token revoked at once: the registry \
+             has a configuration matching {} (which crates it covers shows at upload)",
+            claims.clone().unwrap_or_default()
+        ),
+        Exchange::Refused => "; the registry refused an ID token now".into(),
+        Exchange::Failed => "; the exchange could not be tried".into(),
         Exchange::NotTried => match provider {
             OidcProvider::GitLab { .. } if to_upload > 0 => {
-                "; the job's one ID token is kept for the release (not exchanged now)"
+                "; the job's one ID token is kept for the release (not exchanged now)".into()
             }
-            _ => "",
+            _ => String::new(),
         },
     };
     let summary = format!(
