@@ -534,3 +534,170 @@ fn configured_limits_give_an_eta_and_other_registries_none() {
         human.stdout()
     );
 }
+
+/// `preflight --registry local --no-verify --message-format json` in a CI
+/// job: GitHub Actions' request variables point at `setup`'s provider when
+/// given, and no registry token is configured.
+fn preflight_in_ci(
+    fx: &Fixture,
+    setup: Option<&support::TrustedSetup>,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
+    cmd.args([
+        "shipper",
+        "preflight",
+        "--registry",
+        "local",
+        "--no-verify",
+        "--message-format",
+        "json",
+    ])
+    .args(extra)
+    .current_dir(fx.root())
+    .env("CARGO_HOME", fx.cargo_home())
+    .env("NO_COLOR", "1")
+    .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+    .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
+    .env_remove("CARGO_REGISTRY_TOKEN")
+    .env_remove("CRATES_IO_ID_TOKEN")
+    .env_remove("CARGO_TARGET_DIR")
+    .env_remove("GITHUB_STEP_SUMMARY");
+    if let Some(setup) = setup {
+        cmd.env("ACTIONS_ID_TOKEN_REQUEST_URL", setup.provider.request_url())
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                setup.provider.request_token(),
+            );
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let run = Run(cmd.output().expect("run cargo-shipper"));
+    if let Some(setup) = setup {
+        support::assert_no_secret(fx, setup, &[&run]);
+    }
+    run
+}
+
+#[test]
+fn trusted_publishing_supplies_the_token_and_is_tried_now() {
+    let setup = support::TrustedSetup::start(
+        &["pf-a", "pf-b"],
+        support::github_claims("example/demo", "release.yml", None),
+        std::time::Duration::from_secs(60),
+        |_| {},
+    );
+    let fx = pair("0.1.0", "0.1.0");
+    fx.use_registry(&setup.registry);
+    // `auto` (the default) in a GitHub Actions job without a token.
+    let run = preflight_in_ci(&fx, Some(&setup), &[], &[]);
+    assert_ne!(run.code(), 7, "{}\n{}", run.stdout(), run.stderr());
+    let doc = parse(&run);
+    assert_eq!(status(&doc, "token"), "pass", "{doc:#}");
+    let summary = check(&doc, "token")["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("from trusted publishing (GitHub Actions) at upload time"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("a configuration matching repository example/demo, workflow"),
+        "{summary}"
+    );
+    assert_eq!(status(&doc, "owners"), "skipped");
+    let trusted = &doc["trusted_publishing"];
+    assert_eq!(trusted["provider"], "GitHub Actions");
+    assert_eq!(trusted["exchange"], "ok");
+    assert_eq!(trusted["claims"]["repository"], "example/demo");
+    assert_eq!(trusted["claims"]["ref"], "refs/heads/main");
+    // Minted to check the configuration, revoked at once.
+    assert_eq!(setup.registry.registry.minted_tokens().len(), 1);
+    assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
+
+    // `off`: the token check is what it was, and nothing is minted.
+    let run = preflight_in_ci(&fx, Some(&setup), &["--trusted-publishing", "off"], &[]);
+    assert_eq!(run.code(), 7);
+    let doc = parse(&run);
+    assert_eq!(status(&doc, "token"), "fail");
+    assert!(doc.get("trusted_publishing").is_none(), "{doc:#}");
+    // A configured token wins under `auto`, as in `publish`.
+    let token = setup.registry.registry.token().to_owned();
+    let run = preflight_in_ci(
+        &fx,
+        Some(&setup),
+        &[],
+        &[("CARGO_REGISTRIES_LOCAL_TOKEN", &token)],
+    );
+    let doc = parse(&run);
+    assert_eq!(status(&doc, "token"), "pass");
+    assert!(doc.get("trusted_publishing").is_none(), "{doc:#}");
+    assert_eq!(setup.registry.registry.minted_tokens().len(), 1);
+
+    // GitLab CI: the job's one ID token is left for the release; its claims show.
+    let jwt = setup.provider.jwt_for(&setup.audience()).unwrap();
+    let run = preflight_in_ci(
+        &fx,
+        None,
+        &[
+            "--trusted-publishing",
+            "on",
+            "--oidc-token-var",
+            "MY_ID_TOKEN",
+        ],
+        &[("MY_ID_TOKEN", &jwt)],
+    );
+    support::assert_no_secret(&fx, &setup, &[&run]);
+    let doc = parse(&run);
+    assert_eq!(status(&doc, "token"), "pass", "{doc:#}");
+    assert_eq!(doc["trusted_publishing"]["provider"], "GitLab CI");
+    assert_eq!(doc["trusted_publishing"]["exchange"], "not_tried");
+    assert_eq!(
+        doc["trusted_publishing"]["claims"]["repository"],
+        "example/demo"
+    );
+    assert_eq!(setup.registry.registry.minted_tokens().len(), 1);
+}
+
+#[test]
+fn a_repository_without_a_configuration_blocks_with_the_claims() {
+    let setup = support::TrustedSetup::start(
+        &["pf-a", "pf-b"],
+        support::github_claims("someone/fork", "release.yml", Some("release")),
+        std::time::Duration::from_secs(60),
+        |_| {},
+    );
+    let fx = pair("0.1.0", "0.1.0");
+    fx.use_registry(&setup.registry);
+    let run = preflight_in_ci(&fx, Some(&setup), &["--trusted-publishing", "on"], &[]);
+    assert_eq!(run.code(), 7, "{}", run.stderr());
+    let doc = parse(&run);
+    assert_eq!(status(&doc, "token"), "fail");
+    let text = findings(&doc, "token");
+    assert!(
+        text.contains("No Trusted Publishing config found for repository `someone/fork`"),
+        "{text}"
+    );
+    assert!(text.contains("repository someone/fork"), "{text}");
+    assert!(text.contains("environment release"), "{text}");
+    assert_eq!(doc["trusted_publishing"]["exchange"], "refused");
+    assert!(setup.registry.registry.minted_tokens().is_empty());
+}
+
+#[test]
+fn trusted_publishing_on_without_a_provider_blocks() {
+    let registry = TestRegistry::start();
+    let fx = pair("0.1.0", "0.1.0");
+    fx.use_registry(&registry);
+    let run = preflight_in_ci(&fx, None, &["--trusted-publishing"], &[]);
+    assert_eq!(run.code(), 7, "{}", run.stderr());
+    let doc = parse(&run);
+    assert_eq!(status(&doc, "token"), "fail");
+    let text = findings(&doc, "token");
+    assert!(
+        text.contains("`--trusted-publishing on`, but no OIDC provider was found"),
+        "{text}"
+    );
+    assert!(text.contains("CRATES_IO_ID_TOKEN"), "{text}");
+}

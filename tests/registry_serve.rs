@@ -155,7 +155,7 @@ fn the_printed_config_publishes_a_whole_workspace_with_real_cargo() {
     let dir = tempfile::tempdir().unwrap();
     let registry = TestRegistry::start_with(dir.path(), |_| {});
     let mut out = Vec::new();
-    cargo_shipper::report::registry::started_json(&registry, dir.path(), &mut out).unwrap();
+    cargo_shipper::report::registry::started_json(&registry, dir.path(), None, &mut out).unwrap();
     let started: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let fx = support::demo_workspace();
     fx.cargo_config(started["cargo_config"].as_str().unwrap());

@@ -140,14 +140,20 @@ pub enum TrustedArg {
     Auto,
 }
 
+impl TrustedArg {
+    pub fn mode(self) -> ops::TrustedMode {
+        match self {
+            TrustedArg::On => ops::TrustedMode::On,
+            TrustedArg::Off => ops::TrustedMode::Off,
+            TrustedArg::Auto => ops::TrustedMode::Auto,
+        }
+    }
+}
+
 impl TrustedArgs {
     pub fn ci(&self) -> ops::CiOpts {
         ops::CiOpts {
-            trusted: match self.trusted_publishing {
-                TrustedArg::On => ops::TrustedMode::On,
-                TrustedArg::Off => ops::TrustedMode::Off,
-                TrustedArg::Auto => ops::TrustedMode::Auto,
-            },
+            trusted: self.trusted_publishing.mode(),
             oidc_token_var: self.oidc_token_var.clone(),
             token_lifetime: Duration::from_secs(self.token_lifetime),
             stop_after: None,

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
+use crate::local_registry::TrustedFileError;
 use crate::ops::{PreflightBlocked, RehearseOptsError, RunFailed, StoppedForLater, YankFailed};
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
@@ -27,8 +28,9 @@ pub enum Exit {
     /// An upload's outcome could not be settled with the registry: a person
     /// must look before anything else is uploaded.
     NeedsOperator = 5,
-    /// A receipt or yank plan given on the command line cannot be used:
-    /// unreadable, not JSON, not ours, a newer format, empty, a broken graph.
+    /// A receipt, yank plan or trusted-publishing file (`registry serve`)
+    /// given on the command line cannot be used: unreadable, not JSON (TOML),
+    /// not ours, a newer format, empty, a broken graph, a missing key.
     BadInputFile = 6,
     /// `preflight`: a check found something that would make the release fail.
     PreflightBlocked = 7,
@@ -70,10 +72,12 @@ impl Exit {
             e.downcast_ref::<YankOrderError>()
                 .is_some_and(|e| !matches!(e, YankOrderError::UnknownCrate { .. }))
         };
-        if error
-            .chain()
-            .any(|e| e.is::<ReceiptError>() || e.is::<YankPlanError>() || bad_graph(e))
-        {
+        if error.chain().any(|e| {
+            e.is::<ReceiptError>()
+                || e.is::<YankPlanError>()
+                || e.is::<TrustedFileError>()
+                || bad_graph(e)
+        }) {
             return Exit::BadInputFile;
         }
         // Flags a rehearsal cannot honour are bad arguments, as clap's conflicts are.

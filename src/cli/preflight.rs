@@ -1,6 +1,8 @@
 //! `cargo shipper preflight`.
 
-use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs};
+use crate::cli::args::{
+    GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs, TrustedArg,
+};
 use crate::ops::{self, PreflightBlocked, PreflightOpts, Verdict};
 use crate::report;
 use crate::secret::Secret;
@@ -24,6 +26,15 @@ pub struct PreflightArgs {
     /// Package without building the packaged crates
     #[arg(long)]
     no_verify: bool,
+    /// Whether `publish` will get the token by trusted publishing (OIDC), as `publish` decides it:
+    /// `auto` when a CI provider offers an ID token and no token is configured; with GitHub
+    /// Actions an ID token is exchanged now and the minted token revoked at once
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = TrustedArg::Auto,
+          num_args = 0..=1, default_missing_value = "on")]
+    trusted_publishing: TrustedArg,
+    /// GitLab CI: the variable holding the job's ID token (an `id_tokens:` entry)
+    #[arg(long, value_name = "VAR", default_value = ops::GITLAB_ID_TOKEN_VAR)]
+    oidc_token_var: String,
     #[command(flatten)]
     packages: PackageArgs,
     #[command(flatten)]
@@ -43,6 +54,11 @@ pub fn exec(global: &GlobalArgs, args: PreflightArgs) -> anyhow::Result<()> {
         token: args.token.map(Secret::new),
         allow_dirty: args.allow_dirty,
         verify: !args.no_verify,
+        ci: ops::CiOpts {
+            trusted: args.trusted_publishing.mode(),
+            oidc_token_var: args.oidc_token_var,
+            ..ops::CiOpts::default()
+        },
     };
     let result = ops::preflight(&ws, &opts)?;
     match args.message_format {

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::cli::args::{GlobalArgs, MessageFormat};
 use crate::local_registry::{
-    Knobs, LocalRegistry, RateLimit, RegistryConfig, StopSignal, UploadFault, parse_upload_fault,
+    Knobs, LocalRegistry, RateLimit, RegistryConfig, StopSignal, TrustedFile, UploadFault,
+    parse_upload_fault,
 };
 use crate::report;
 use crate::secret::{Secret, TokenOrigin};
@@ -44,6 +45,11 @@ struct ServeArgs {
     /// Serve crates this registry does not hold from this sparse index, read-only
     #[arg(long, value_name = "INDEX")]
     upstream: Option<String>,
+    /// Play crates.io's trusted publishing (OIDC token exchange and revocation) as this TOML file
+    /// configures it: crates, token lifetime, and the issuer (an external one's URL and key, or a
+    /// `[provider]` table for a test OIDC provider started beside the registry)
+    #[arg(long, value_name = "FILE")]
+    trusted_publishing: Option<PathBuf>,
     /// Output format of the start-up message
     #[arg(long, value_enum, value_name = "FMT", default_value_t)]
     message_format: MessageFormat,
@@ -95,6 +101,19 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
     if let Some(token) = &args.token {
         Secret::token(token.clone(), TokenOrigin::CommandLine)?;
     }
+    // Read before anything starts: a bad file leaves no directory behind.
+    let trusted = args
+        .trusted_publishing
+        .as_deref()
+        .map(TrustedFile::load)
+        .transpose()?;
+    let (trusted_publishing, provider) = match trusted {
+        Some(file) => {
+            let (config, provider) = file.start()?;
+            (Some(config), provider)
+        }
+        None => (None, None),
+    };
     let config = RegistryConfig {
         root: args.root.clone(),
         addr: args.addr,
@@ -105,7 +124,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
         upstream_crate_cache: None,
         // No workspace, so no cargo config: curl's proxy variables apply.
         upstream_handles: None,
-        trusted_publishing: None,
+        trusted_publishing,
         knobs: Knobs {
             propagation_delay: Duration::from_millis(args.propagation_delay_ms),
             upload_latency: Duration::from_millis(args.upload_latency_ms),
@@ -127,11 +146,16 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
     let stop = StopSignal::install()?;
     let mut out = std::io::stdout().lock();
     match args.message_format {
-        MessageFormat::Human => report::registry::started_human(&registry, &args.root, &mut out)?,
-        MessageFormat::Json => report::registry::started_json(&registry, &args.root, &mut out)?,
+        MessageFormat::Human => {
+            report::registry::started_human(&registry, &args.root, provider.as_ref(), &mut out)?
+        }
+        MessageFormat::Json => {
+            report::registry::started_json(&registry, &args.root, provider.as_ref(), &mut out)?
+        }
     }
     drop(out);
     stop.wait();
     drop(registry);
+    drop(provider);
     Ok(())
 }

@@ -11,6 +11,7 @@ mod stop;
 mod storage;
 mod tarball;
 mod trusted;
+mod trusted_file;
 mod upstream;
 
 pub use index_entry::{IndexDep, IndexEntry};
@@ -19,6 +20,7 @@ pub use oidc::{TestIssuer, TestOidcProvider};
 pub use rate_limit::{Action, RateLimit};
 pub use stop::StopSignal;
 pub use trusted::{TrustedConfig, TrustedPublishing};
+pub use trusted_file::{IssuerSpec, LOCAL_ISSUER, ProviderClaims, TrustedFile, TrustedFileError};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -190,6 +192,15 @@ impl LocalRegistry {
             .trusted
             .as_ref()
             .map_or_else(Vec::new, |t| t.minted_tokens())
+    }
+
+    /// The trusted-publishing configuration, and the JWT audience it
+    /// expects, when the registry plays it.
+    pub fn trusted_publishing(&self) -> Option<(&TrustedPublishing, &str)> {
+        self.state
+            .trusted
+            .as_ref()
+            .map(|t| (&t.config, t.audience()))
     }
 
     /// Minted tokens not revoked yet.

@@ -133,6 +133,11 @@ impl TestOidcProvider {
         &self.state.request_token
     }
 
+    /// The claims its JWTs carry (besides `iss`, `aud`, times and `jti`).
+    pub fn claims(&self) -> &serde_json::Value {
+        &self.state.claims
+    }
+
     /// Every JWT handed out so far (tests scan outputs for them).
     pub fn issued(&self) -> Vec<String> {
         self.state

@@ -30,7 +30,7 @@ pub struct TrustedPublishing {
 
 /// One crate's trusted-publishing configuration (GitHub-shaped, as
 /// crates.io's: repository, workflow file, optional environment).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustedConfig {
     pub krate: String,
     /// `owner/name`.
@@ -97,6 +97,11 @@ impl TrustState {
             minted: Mutex::new(Vec::new()),
             used_jti: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// The `aud` JWTs must carry.
+    pub fn audience(&self) -> &str {
+        &self.audience
     }
 
     /// `POST /api/v1/trusted_publishing/tokens`.

@@ -22,8 +22,8 @@ pub use gate::GateRefusal;
 pub use plan::{PlanOpts, plan, plan_model};
 pub use plan_yank::{PlanYankError, PlanYankOpts, PlanYankReport, ReceiptSource, plan_yank};
 pub use preflight::{
-    Check, CheckId, CheckStatus, CrateCheck, Finding, PreflightBlocked, PreflightOpts,
-    PreflightReport, RateLimitEta, RegistryState, Severity, Verdict, preflight,
+    Check, CheckId, CheckStatus, CrateCheck, Exchange, Finding, PreflightBlocked, PreflightOpts,
+    PreflightReport, RateLimitEta, RegistryState, Severity, TrustedPreflight, Verdict, preflight,
 };
 pub use provenance::{NewerCargo, linked_cargo_release, newer_user_cargo};
 pub use publish::{

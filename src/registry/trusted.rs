@@ -113,10 +113,11 @@ pub fn audience(api: &str) -> String {
 
 /// The non-secret claims of an ID token, for error messages: what a
 /// trusted-publishing configuration on the registry must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Claims {
     pub repository: Option<String>,
     pub workflow: Option<String>,
+    #[serde(rename = "ref")]
     pub git_ref: Option<String>,
     pub environment: Option<String>,
 }

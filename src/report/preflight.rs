@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::publish::human_duration;
 use crate::ops::{
     Check, CheckId, CheckStatus, CrateCheck, Finding, PreflightReport, RateLimitEta, RegistryState,
-    Severity, Verdict,
+    Severity, TrustedPreflight, Verdict,
 };
 
 /// Version of the JSON document; bumped on any incompatible change.
@@ -141,6 +141,7 @@ pub fn json(report: &PreflightReport, out: &mut dyn Write) -> io::Result<()> {
             })
             .collect(),
         rate_limit: report.rate_limit.as_ref(),
+        trusted_publishing: report.trusted_publishing.as_ref(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
@@ -158,6 +159,9 @@ struct PreflightDocument<'a> {
     crates: &'a [CrateCheck],
     checks: Vec<CheckDocument<'a>>,
     rate_limit: Option<&'a RateLimitEta>,
+    /// Only when trusted publishing will supply the token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trusted_publishing: Option<&'a TrustedPreflight>,
 }
 
 #[derive(Serialize)]

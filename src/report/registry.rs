@@ -3,11 +3,17 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::local_registry::LocalRegistry;
+use crate::local_registry::{LocalRegistry, TestOidcProvider};
 
 const NAME: &str = "shipper-local";
 
-pub fn started_human(registry: &LocalRegistry, root: &Path, out: &mut dyn Write) -> io::Result<()> {
+/// `provider`: the test OIDC provider started beside the registry, if any.
+pub fn started_human(
+    registry: &LocalRegistry,
+    root: &Path,
+    provider: Option<&TestOidcProvider>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "Serving the registry in {}", root.display())?;
     writeln!(out, "  index: {}", registry.index_url())?;
     writeln!(out, "  token: {}", registry.token())?;
@@ -24,12 +30,18 @@ pub fn started_human(registry: &LocalRegistry, root: &Path, out: &mut dyn Write)
         out,
         "and publish with CARGO_REGISTRIES_SHIPPER_LOCAL_TOKEN=<token> cargo publish --registry {NAME}"
     )?;
+    trusted_human(registry, provider, out)?;
     writeln!(out, "Press Ctrl-C to stop.")?;
     out.flush()
 }
 
-pub fn started_json(registry: &LocalRegistry, root: &Path, out: &mut dyn Write) -> io::Result<()> {
-    let doc = serde_json::json!({
+pub fn started_json(
+    registry: &LocalRegistry,
+    root: &Path,
+    provider: Option<&TestOidcProvider>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut doc = serde_json::json!({
         "format": 1,
         "root": root,
         "index": registry.index_url(),
@@ -38,6 +50,9 @@ pub fn started_json(registry: &LocalRegistry, root: &Path, out: &mut dyn Write) 
         "registry_name": NAME,
         "cargo_config": workspace_config(registry),
     });
+    if let Some(trusted) = trusted_json(registry, provider) {
+        doc["trusted_publishing"] = trusted;
+    }
     writeln!(out, "{doc}")?;
     out.flush()
 }
@@ -50,4 +65,82 @@ fn workspace_config(registry: &LocalRegistry) -> String {
         "{}\n[source.crates-io]\nreplace-with = \"{NAME}\"\n",
         registry.cargo_config(NAME)
     )
+}
+
+/// Trusted publishing, when the registry plays it: what it trusts, and
+/// how to point a client at the test provider.
+fn trusted_human(
+    registry: &LocalRegistry,
+    provider: Option<&TestOidcProvider>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let Some((config, audience)) = registry.trusted_publishing() else {
+        return Ok(());
+    };
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Trusted publishing: {} crate(s) configured, minted tokens live {} s, ID tokens from {} \
+         with audience {audience}",
+        config.configs.len(),
+        config.token_lifetime.as_secs(),
+        config.issuer
+    )?;
+    if let Some(provider) = provider {
+        writeln!(
+            out,
+            "A test OIDC provider (GitHub Actions style) runs beside the registry; point a client \
+             at it with:"
+        )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "  export ACTIONS_ID_TOKEN_REQUEST_URL='{}'",
+            provider.request_url()
+        )?;
+        writeln!(
+            out,
+            "  export ACTIONS_ID_TOKEN_REQUEST_TOKEN={}",
+            provider.request_token()
+        )?;
+        writeln!(out)?;
+        let claims = provider.claims();
+        let claim = |k: &str| claims[k].as_str().unwrap_or("(none)").to_owned();
+        writeln!(
+            out,
+            "Its ID tokens claim repository {}, workflow {}, ref {}, environment {}.",
+            claim("repository"),
+            claim("job_workflow_ref"),
+            claim("ref"),
+            claim("environment")
+        )?;
+    }
+    writeln!(
+        out,
+        "Publish with no registry token configured: cargo shipper publish --registry {NAME} \
+         --trusted-publishing on"
+    )
+}
+
+fn trusted_json(
+    registry: &LocalRegistry,
+    provider: Option<&TestOidcProvider>,
+) -> Option<serde_json::Value> {
+    let (config, audience) = registry.trusted_publishing()?;
+    let provider = provider.map(|p| {
+        serde_json::json!({
+            "env": {
+                "ACTIONS_ID_TOKEN_REQUEST_URL": p.request_url(),
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN": p.request_token(),
+            },
+            "claims": p.claims(),
+        })
+    });
+    Some(serde_json::json!({
+        "issuer": config.issuer,
+        "audience": audience,
+        "token_lifetime_secs": config.token_lifetime.as_secs(),
+        "crates": config.configs.iter().map(|c| &c.krate).collect::<Vec<_>>(),
+        "oidc_provider": provider,
+    }))
 }

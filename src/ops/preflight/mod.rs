@@ -6,6 +6,7 @@
 
 mod checks;
 mod git;
+mod trusted;
 
 use serde::Serialize;
 
@@ -14,6 +15,7 @@ use crate::engine::{self, Recorder};
 use crate::journal::{Event, Journal, SelectionRecord, SkipReason};
 use crate::model::PublishSetting;
 use crate::ops::publish::{LimitsSource, publish_limits};
+use crate::ops::trusted::{CiOpts, provider};
 use crate::ops::{PlanOpts, plan};
 use crate::plan::{Plan, PlanError, Selection};
 use crate::registry::{Http, IndexConfig, LiveRegistry};
@@ -21,6 +23,7 @@ use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
 pub use checks::Severity;
+pub use trusted::{Exchange, TrustedPreflight};
 
 #[derive(Debug, Clone, Default)]
 pub struct PreflightOpts {
@@ -31,6 +34,9 @@ pub struct PreflightOpts {
     pub allow_dirty: bool,
     /// Build the packaged crates (the dry run's verify step).
     pub verify: bool,
+    /// Trusted publishing as `publish` would decide it (`trusted` and
+    /// `oidc_token_var`; the rest is not read).
+    pub ci: CiOpts,
 }
 
 /// Everything preflight found.
@@ -44,6 +50,8 @@ pub struct PreflightReport {
     pub checks: Vec<Check>,
     /// What the registry's rate limits make of this release.
     pub rate_limit: Option<RateLimitEta>,
+    /// Set when trusted publishing will supply the token.
+    pub trusted_publishing: Option<TrustedPreflight>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -269,6 +277,7 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
             crates: Vec::new(),
             checks: report_checks,
             rate_limit: None,
+            trusted_publishing: None,
         });
     };
 
@@ -306,8 +315,29 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
             "the registry could not be asked",
         )),
     }
-    report_checks.push(checks::token(&token, to_upload));
+    // As `publish` decides: a configured token wins under `auto`.
+    let trusted = provider(&opts.ci, || matches!(token, TokenLookup::Found(_)));
+    let mut trusted_publishing = None;
+    match &trusted {
+        Ok(None) => report_checks.push(checks::token(&token, to_upload)),
+        Ok(Some(oidc)) => {
+            let registry = live
+                .as_ref()
+                .map(|c| (&c.http, c.live.config().api.as_str()));
+            let crates_io = plan.target.key == "crates-io";
+            let (found, check) = trusted::check(oidc, registry, &crates, crates_io);
+            trusted_publishing = Some(found);
+            report_checks.push(check);
+        }
+        Err(no_provider) => report_checks.push(trusted::no_provider(no_provider)),
+    }
     match (&live, &token) {
+        (Some(_), _) if !matches!(trusted, Ok(None)) => report_checks.push(
+            Check::skipped(
+                CheckId::Owners,
+                "trusted publishing: the registry's trusted-publishing configuration decides who may publish",
+            ),
+        ),
         (Some(connected), TokenLookup::Found(secret)) => report_checks.push(checks::owners(
             &connected.http,
             &crates,
@@ -339,6 +369,7 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         crates,
         checks: report_checks,
         rate_limit,
+        trusted_publishing,
     })
 }
 
