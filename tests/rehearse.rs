@@ -818,3 +818,33 @@ fn a_rehearsal_journal_is_never_continued_against_the_live_target() {
     assert!(run.stderr().contains("a rehearsal's"), "{}", run.stderr());
     assert_eq!(live.version_count("roa"), 0);
 }
+
+/// A rehearsal never publishes for real: the live target, or crates.io,
+/// named as the rehearsal registry is refused before anything is asked.
+#[test]
+fn the_live_target_or_crates_io_is_refused_as_the_rehearsal_registry() {
+    let live = TestRegistry::start();
+    let fx = chain(&["rla", "rlb"]);
+    fx.use_registry(&live); // `local`, standing in for crates.io too
+    let token = live.registry.token().to_owned();
+    let mut env = vec![("CARGO_REGISTRIES_LOCAL_TOKEN", token.as_str())];
+    env.extend(OFFLINE);
+    for args in [
+        &["rehearse", "--registry", "local", "--for-registry", "local"][..],
+        &["rehearse", "--registry", "local"][..],
+        &["rehearse", "--index", &live.index_url(), "--for-registry", "local"][..],
+        &["rehearse", "--registry", "crates-io", "--for-registry", "local"][..],
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--allow-dirty", "--no-verify"]);
+        let run = fx.shipper_env(&live, &args, &env);
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("a rehearsal there would publish for real"),
+            "{args:?}: {}",
+            run.stderr()
+        );
+    }
+    assert_eq!(live.version_count("rla"), 0);
+    assert_eq!(live.version_count("rlb"), 0);
+}

@@ -201,11 +201,11 @@ impl RehearsalReporter {
                     return;
                 }
                 let what = match registry {
-                    RehearsalRegistry::Embedded { .. } => "the embedded registry".to_owned(),
-                    RehearsalRegistry::Named { name, .. } => format!("registry `{name}`"),
-                    RehearsalRegistry::Index { index } => format!("`{index}`"),
+                    RehearsalRegistry::Embedded { .. } => format!("embedded, at {index}"),
+                    RehearsalRegistry::Named { name, .. } => format!("`{name}` at {index}"),
+                    RehearsalRegistry::Index { .. } => index.to_string(),
                 };
-                self.line(format!("{:>12} {what} at {index}", "Registry"));
+                self.line(format!("{:>12} {what}", "Registry"));
             }
         }
     }

@@ -70,6 +70,18 @@ pub enum RehearseOptsError {
          release)"
     )]
     StopAfter,
+    #[error(
+        "`{given}` is the registry the release goes to ({index}): a rehearsal there would publish \
+         for real, and nothing published can be taken back; rehearse into the embedded registry \
+         (no `--registry`/`--index`) or a throwaway or staging one"
+    )]
+    LiveTarget { given: String, index: String },
+    #[error(
+        "`{given}` is crates.io: a rehearsal there would publish for real, and nothing published \
+         can be taken back; rehearse into the embedded registry (no `--registry`/`--index`) or a \
+         throwaway or staging one"
+    )]
+    CratesIo { given: String },
 }
 
 /// What the rehearsal reports while it runs.
@@ -149,6 +161,7 @@ pub fn rehearse(
             offline: false,
         },
     )?;
+    stand_in::refuse_live(ws, &opts.rehearsal, &plan.target)?;
     let findings = live::check(ws, &plan)?;
     sink(Progress::LiveChecked {
         target: &plan.target,

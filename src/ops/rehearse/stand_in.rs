@@ -57,6 +57,51 @@ pub struct EmbeddedSetup<'a> {
     pub upstream_handles: Option<crate::local_registry::HandleMaker>,
 }
 
+/// crates.io's sparse index, as cargo spells it.
+const CRATES_IO_SPARSE: &str = "sparse+https://index.crates.io/";
+
+/// A rehearsal must never publish for real: refuse a rehearsal registry
+/// that is the live target, or crates.io, before anything runs.
+pub fn refuse_live(
+    ws: &LoadedWorkspace,
+    choice: &RehearsalTarget,
+    live: &RegistryTarget,
+) -> anyhow::Result<()> {
+    let choice = match choice {
+        RehearsalTarget::Embedded => return Ok(()),
+        RehearsalTarget::Registry(name) => TargetChoice::Registry(name.clone()),
+        RehearsalTarget::Index(url) => TargetChoice::Index(url.clone()),
+    };
+    let given = match &choice {
+        TargetChoice::Registry(name) => format!("--registry {name}"),
+        TargetChoice::Index(url) => format!("--index {url}"),
+        TargetChoice::Default => unreachable!("named above"),
+    };
+    let model = ws.model()?;
+    let target = ws.target(&choice, &model)?;
+    let crates_io = target.key == "crates-io"
+        || target.sparse_index.as_deref() == Some(CRATES_IO_SPARSE)
+        || target.key.trim_start_matches("sparse+") == CRATES_IO_SPARSE.trim_start_matches("sparse+");
+    if crates_io {
+        return Err(super::RehearseOptsError::CratesIo { given }.into());
+    }
+    // The live target as named, and as cargo reads it (a source replacing
+    // crates.io is where its uploads would be resolved from).
+    let live_indexes = [live.sparse_index.clone(), ws.read_index(live).ok().flatten()];
+    let same_index = target.sparse_index.is_some() && live_indexes.contains(&target.sparse_index);
+    if target.key == live.key || same_index {
+        return Err(super::RehearseOptsError::LiveTarget {
+            given,
+            index: target
+                .sparse_index
+                .clone()
+                .unwrap_or_else(|| target.key.clone()),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 impl StandIn {
     pub fn start(
         ws: &LoadedWorkspace,
