@@ -143,6 +143,56 @@ fn abort_at_every_journal_step_then_resume() {
     }
 }
 
+/// A bug (a panic) on the engine's thread ends the process with 101 at
+/// once, whatever threads are waiting (before, a panic inside the run's
+/// thread scope could leave it hanging until CI's timeout); the next run
+/// finishes the release, each crate once.
+#[test]
+fn a_panic_in_the_run_exits_101_at_once_then_resume() {
+    for failpoint in ["before-upload@2:panic", "after-upload@1:panic"] {
+        let registry = TestRegistry::start_knobs(|k| {
+            k.upload_latency = Duration::from_millis(300);
+        });
+        let fx = chain(&CRATES);
+        fx.use_registry(&registry);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+            .arg("shipper")
+            .args(publish_args())
+            .current_dir(fx.root())
+            .env("CARGO_HOME", fx.cargo_home())
+            .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+            .env("SHIPPER_FAILPOINT", failpoint)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                child.kill().unwrap();
+                panic!("{failpoint}: the process hung after the panic");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        use std::io::Read as _;
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(101), "{failpoint}: {stderr}");
+        assert!(stderr.contains("a bug, simulated"), "{failpoint}: {stderr}");
+        finish(&fx, &registry);
+        assert_released_once(&fx, &registry);
+    }
+}
+
 /// SIGKILL after the k-th journal event (k chosen by the seed, plus a
 /// random sliver of time), so every seed kills inside the run.
 #[test]

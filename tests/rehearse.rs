@@ -832,15 +832,28 @@ fn the_live_target_or_crates_io_is_refused_as_the_rehearsal_registry() {
     for args in [
         &["rehearse", "--registry", "local", "--for-registry", "local"][..],
         &["rehearse", "--registry", "local"][..],
-        &["rehearse", "--index", &live.index_url(), "--for-registry", "local"][..],
-        &["rehearse", "--registry", "crates-io", "--for-registry", "local"][..],
+        &[
+            "rehearse",
+            "--index",
+            &live.index_url(),
+            "--for-registry",
+            "local",
+        ][..],
+        &[
+            "rehearse",
+            "--registry",
+            "crates-io",
+            "--for-registry",
+            "local",
+        ][..],
     ] {
         let mut args = args.to_vec();
         args.extend(["--allow-dirty", "--no-verify"]);
         let run = fx.shipper_env(&live, &args, &env);
         assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr());
         assert!(
-            run.stderr().contains("a rehearsal there would publish for real"),
+            run.stderr()
+                .contains("a rehearsal there would publish for real"),
             "{args:?}: {}",
             run.stderr()
         );

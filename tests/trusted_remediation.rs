@@ -391,3 +391,13 @@ fn stop_after_stops_a_paced_yank_and_the_next_job_finishes_it() {
     assert_eq!(count_kind(&events, "yank_requested"), DEMO_CRATES.len());
     assert_eq!(setup.registry.registry.live_minted_tokens(), 0);
 }
+
+#[test]
+fn a_token_lifetime_beyond_a_week_is_a_usage_error() {
+    let fx = support::chain(&["rtl"]);
+    for command in ["publish", "yank"] {
+        let run = fx.shipper(&[command, "--token-lifetime", "18446744073709551615"]);
+        assert_eq!(run.code(), 2, "{command}: {}", run.stderr());
+        assert!(run.stderr().contains("604800"), "{}", run.stderr());
+    }
+}

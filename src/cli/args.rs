@@ -126,10 +126,10 @@ pub struct TrustedArgs {
     /// GitLab CI: the variable holding the job's ID token (an `id_tokens:` entry)
     #[arg(long, value_name = "VAR", default_value = ops::GITLAB_ID_TOKEN_VAR)]
     pub oidc_token_var: String,
-    /// Lifetime of a token minted by trusted publishing, in seconds (crates.io: 1800); it is
-    /// renewed a safety margin before it ends
+    /// Lifetime of a token minted by trusted publishing, in seconds, 1 to 604800 (crates.io:
+    /// 1800); it is renewed a safety margin before it ends
     #[arg(long, value_name = "SECS", default_value_t = 1800,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub token_lifetime: u64,
 }
 

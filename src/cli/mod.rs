@@ -105,7 +105,24 @@ fn version_text() -> &'static str {
 }
 
 /// Entry point of the `cargo-shipper` binary.
+/// A bug must end the process, not hang it: a panic on the main thread
+/// (where the engine runs, inside thread scopes whose workers may wait on
+/// channels the unwinding would need to close first) prints the usual
+/// message and exits with 101 at once. Nothing is lost that a SIGKILL would
+/// not lose: every state file is written crash-safe. Worker threads catch
+/// their own panics and are not concerned.
+fn exit_on_main_thread_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        if std::thread::current().name() == Some("main") {
+            std::process::exit(101);
+        }
+    }));
+}
+
 pub fn main() -> ExitCode {
+    exit_on_main_thread_panic();
     let mut argv: Vec<OsString> = std::env::args_os().collect();
     if argv.get(1).is_none_or(|a| a != "shipper") {
         argv.insert(1.min(argv.len()), "shipper".into());

@@ -156,14 +156,18 @@ impl TrustedTokens {
             }
         };
         let now = Instant::now();
-        let expires_at_ms = now_ms() + self.lifetime.as_millis() as u64;
+        let lifetime_ms = u64::try_from(self.lifetime.as_millis()).unwrap_or(u64::MAX);
+        let expires_at_ms = now_ms().saturating_add(lifetime_ms);
         self.state
             .borrow_mut()
             .minted
             .push((token.clone(), expires_at_ms));
         Ok(Current {
             token,
-            renew_at: now + self.lifetime.saturating_sub(self.margin()),
+            // Far enough never to come: the registry's "expired" renews it.
+            renew_at: now
+                .checked_add(self.lifetime.saturating_sub(self.margin()))
+                .unwrap_or(now + Duration::from_secs(100 * 365 * 86_400)),
             expires_at_ms,
         })
     }

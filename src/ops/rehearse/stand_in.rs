@@ -81,13 +81,17 @@ pub fn refuse_live(
     let target = ws.target(&choice, &model)?;
     let crates_io = target.key == "crates-io"
         || target.sparse_index.as_deref() == Some(CRATES_IO_SPARSE)
-        || target.key.trim_start_matches("sparse+") == CRATES_IO_SPARSE.trim_start_matches("sparse+");
+        || target.key.trim_start_matches("sparse+")
+            == CRATES_IO_SPARSE.trim_start_matches("sparse+");
     if crates_io {
         return Err(super::RehearseOptsError::CratesIo { given }.into());
     }
     // The live target as named, and as cargo reads it (a source replacing
     // crates.io is where its uploads would be resolved from).
-    let live_indexes = [live.sparse_index.clone(), ws.read_index(live).ok().flatten()];
+    let live_indexes = [
+        live.sparse_index.clone(),
+        ws.read_index(live).ok().flatten(),
+    ];
     let same_index = target.sparse_index.is_some() && live_indexes.contains(&target.sparse_index);
     if target.key == live.key || same_index {
         return Err(super::RehearseOptsError::LiveTarget {
