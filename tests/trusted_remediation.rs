@@ -401,3 +401,32 @@ fn a_token_lifetime_beyond_a_week_is_a_usage_error() {
         assert!(run.stderr().contains("604800"), "{}", run.stderr());
     }
 }
+
+#[test]
+fn no_id_token_is_the_ci_jobs_side_not_the_registrys_configuration() {
+    let setup = TrustedSetup::start(
+        &DEMO_CRATES,
+        github_claims("example/demo", "release.yml", None),
+        Duration::from_secs(60),
+        |_| {},
+    );
+    let fx = demo_workspace();
+    fx.use_registry(&setup.registry);
+    let run = fx.publish_trusted(
+        &setup,
+        &["--trusted-publishing", "on"],
+        &[("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "not-the-request-token")],
+    );
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("could not get a token for `shipper-demo-core`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("id-token: write"), "{stderr}");
+    assert!(stderr.contains("the CI job's side"), "{stderr}");
+    assert!(!stderr.contains("must match them"), "{stderr}");
+    for name in DEMO_CRATES {
+        assert_eq!(setup.registry.version_count(name), 0, "{name}");
+    }
+}

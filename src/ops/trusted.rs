@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::engine::{Lifecycle, Prepared, TokenSource, TokenUnavailable};
 use crate::journal::{RenewReason, YankTarget, now_ms};
 use crate::registry::Http;
-use crate::registry::trusted::{self as wire, Claims, OidcProvider};
+use crate::registry::trusted::{self as wire, Claims, OidcProvider, TrustedError};
 use crate::secret::Secret;
 
 /// The variable crates.io's documentation has GitLab jobs use for the ID token.
@@ -62,20 +62,53 @@ pub struct NoProvider {
     pub var: String,
 }
 
-/// The registry would not let the release's token publish a crate.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "trusted publishing could not authorize `{krate}`: {message}\n\
-     the OIDC token's claims: {claims}\n\
-     add a trusted-publishing configuration for `{krate}` on the registry that matches them \
-     (repository, workflow file, environment), then run the same command again (its journal \
-     resumes the run)"
-)]
+/// Trusted publishing could not authorize a crate: the registry refused
+/// (its configuration must match the ID token's claims), or no token could
+/// be had at all (the CI job's side: permissions, the provider).
+#[derive(Debug)]
 pub struct TrustRefused {
     pub krate: String,
     pub message: String,
     pub claims: Claims,
+    pub by: RefusedBy,
 }
+
+/// Who stood in the way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedBy {
+    /// The registry refused the exchange, or a request with the minted token.
+    Registry,
+    /// No ID token, or no answer from the exchange: nothing says the
+    /// registry's configuration is wrong.
+    Unavailable,
+}
+
+impl std::fmt::Display for TrustRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let krate = &self.krate;
+        match self.by {
+            RefusedBy::Registry => write!(
+                f,
+                "trusted publishing could not authorize `{krate}`: {}\n\
+                 the OIDC token's claims: {}\n\
+                 the registry's trusted-publishing configuration for `{krate}` must match them \
+                 (repository, workflow file, environment) and the audience must be the registry's; \
+                 fix it there, then run the same command again (its journal resumes the run)",
+                self.message, self.claims
+            ),
+            RefusedBy::Unavailable => write!(
+                f,
+                "trusted publishing could not get a token for `{krate}`: {}\n\
+                 this is the CI job's side (the ID token's permissions, the provider or the \
+                 registry out of reach), not the registry's configuration; fix it, then run the \
+                 same command again (its journal resumes the run)",
+                self.message
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TrustRefused {}
 
 /// The provider to use, or `None` when trusted publishing is off (or
 /// `auto` finds no provider, or a token is configured).
@@ -136,23 +169,23 @@ impl TrustedTokens {
         (self.lifetime / 4).min(Duration::from_secs(300))
     }
 
-    /// A fresh ID token, exchanged. On refusal, what to show is kept.
+    /// A fresh ID token, exchanged; a provider or connection failure is
+    /// tried again twice (a second apart, then two), a refusal is not. On
+    /// failure, what to show is kept.
     fn mint(&self, krate: &str) -> Result<Current, TokenUnavailable> {
-        let fresh = !self.state.borrow().minted.is_empty();
-        let result = self
-            .provider
-            .id_token(&self.http, &wire::audience(&self.api), fresh)
-            .and_then(|jwt| {
-                self.state.borrow_mut().claims = Some(Claims::of(&jwt));
-                wire::exchange(&self.http, &self.api, &jwt)
-            });
-        let token = match result {
-            Ok(token) => token,
-            Err(error) => {
-                self.refuse(krate, &error.to_string());
-                return Err(TokenUnavailable {
-                    message: error.to_string(),
-                });
+        let mut attempt = 0;
+        let token = loop {
+            attempt += 1;
+            match self.exchange_once() {
+                Ok(token) => break token,
+                Err(error @ TrustedError::Refused { .. }) => {
+                    return Err(self.refuse_with(krate, &error, RefusedBy::Registry));
+                }
+                // GitLab's one ID token cannot come back by waiting.
+                Err(error) if attempt >= 3 || !self.provider.can_mint_again() => {
+                    return Err(self.refuse_with(krate, &error, RefusedBy::Unavailable));
+                }
+                Err(_) => std::thread::sleep(Duration::from_secs(attempt)),
             }
         };
         let now = Instant::now();
@@ -172,13 +205,31 @@ impl TrustedTokens {
         })
     }
 
-    fn refuse(&self, krate: &str, message: &str) {
+    /// One ID token, exchanged.
+    fn exchange_once(&self) -> Result<Secret, TrustedError> {
+        let fresh = !self.state.borrow().minted.is_empty();
+        let jwt = self
+            .provider
+            .id_token(&self.http, &wire::audience(&self.api), fresh)?;
+        self.state.borrow_mut().claims = Some(Claims::of(&jwt));
+        wire::exchange(&self.http, &self.api, &jwt)
+    }
+
+    fn refuse_with(&self, krate: &str, error: &TrustedError, by: RefusedBy) -> TokenUnavailable {
+        self.refuse(krate, &error.to_string(), by);
+        TokenUnavailable {
+            message: error.to_string(),
+        }
+    }
+
+    fn refuse(&self, krate: &str, message: &str, by: RefusedBy) {
         let mut state = self.state.borrow_mut();
         if state.refusal.is_none() {
             state.refusal = Some(TrustRefused {
                 krate: krate.to_owned(),
                 message: message.to_owned(),
                 claims: state.claims.clone().unwrap_or_default(),
+                by,
             });
         }
     }
@@ -282,7 +333,7 @@ impl TokenSource for TrustedTokens {
     }
 
     fn on_refused(&self, krate: &str, message: &str) -> bool {
-        self.refuse(krate, message);
+        self.refuse(krate, message, RefusedBy::Registry);
         true
     }
 }
@@ -302,7 +353,7 @@ impl TokenSource<YankTarget> for TrustedTokens {
     }
 
     fn on_refused(&self, krate: &str, message: &str) -> bool {
-        self.refuse(krate, message);
+        self.refuse(krate, message, RefusedBy::Registry);
         true
     }
 }

@@ -51,6 +51,12 @@ impl OidcProvider {
         }
     }
 
+    /// Whether asking again can give another ID token (GitHub: yes; GitLab
+    /// gives a job one).
+    pub fn can_mint_again(&self) -> bool {
+        matches!(self, OidcProvider::GitHub { .. })
+    }
+
     /// An ID token for `audience`. GitHub mints a new one each time; GitLab's
     /// is the job's one (`fresh`: a second one is needed, which GitLab cannot give).
     pub fn id_token(
@@ -120,6 +126,8 @@ pub struct Claims {
     #[serde(rename = "ref")]
     pub git_ref: Option<String>,
     pub environment: Option<String>,
+    /// `aud`: the registry the token was asked for.
+    pub audience: Option<String>,
 }
 
 impl Claims {
@@ -139,6 +147,7 @@ impl Claims {
                 .or_else(|| get("ci_config_ref_uri")),
             git_ref: get("ref"),
             environment: get("environment"),
+            audience: get("aud").or_else(|| c["aud"][0].as_str().map(str::to_owned)),
         }
     }
 }
@@ -148,11 +157,12 @@ impl std::fmt::Display for Claims {
         let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
         write!(
             f,
-            "repository {}, workflow {}, ref {}, environment {}",
+            "repository {}, workflow {}, ref {}, environment {}, audience {}",
             show(&self.repository),
             show(&self.workflow),
             show(&self.git_ref),
-            show(&self.environment)
+            show(&self.environment),
+            show(&self.audience)
         )
     }
 }

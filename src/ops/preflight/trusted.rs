@@ -167,8 +167,9 @@ fn try_exchange(
                 format!(
                     "the registry refused the OIDC token exchange (HTTP {status}): {detail}; \
                      the OIDC token's claims: {seen}; \
-                     add a trusted-publishing configuration on the registry that matches them \
-                     (repository, workflow file, environment)"
+                     the registry's trusted-publishing configuration must match them \
+                     (repository, workflow file, environment) and the audience must be the \
+                     registry's"
                 ),
             ));
             Exchange::Refused
