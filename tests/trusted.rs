@@ -302,9 +302,17 @@ fn stop_after_stops_cleanly_and_another_job_with_the_saved_state_finishes() {
             "--stop-after",
             "6s",
         ],
-        &[],
+        &[("GITHUB_ACTIONS", "true")],
     );
     assert_eq!(first.code(), 8, "{}", first.stderr());
+    // A planned stop: a notice and a status line, no error.
+    assert!(
+        first
+            .stderr()
+            .contains("::notice title=cargo-shipper::stopped by")
+    );
+    assert!(!first.stderr().contains("::error"), "{}", first.stderr());
+    assert!(!first.stderr().contains("error:"), "{}", first.stderr());
     assert!(
         first.stderr().contains("stopped by `--stop-after`"),
         "{}",

@@ -359,8 +359,44 @@ fn stop_after_stops_a_paced_yank_and_the_next_job_finishes_it() {
     );
     let fx = demo_workspace();
     let plan = published_and_planned(&fx, &setup, Some("{ burst = 1, per-seconds = 1 }"));
-    let first = yank_trusted(&fx, &setup, &plan, &["--stop-after", "2s"]);
+    let summary = fx.root().join("summary.md");
+    let first = fx.shipper_trusted(
+        &setup,
+        &[
+            "yank",
+            "--plan",
+            &plan,
+            "--trusted-publishing",
+            "on",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+            "--stop-after",
+            "2s",
+        ],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ],
+    );
     assert_eq!(first.code(), 8, "{}", first.stderr());
+    // A planned stop is not a failure: a notice, no error, in GitHub Actions.
+    assert!(
+        first
+            .stderr()
+            .contains("::notice title=cargo-shipper::stopped by"),
+        "{}",
+        first.stderr()
+    );
+    assert!(!first.stderr().contains("::error"), "{}", first.stderr());
+    assert!(!first.stderr().contains("error:"), "{}", first.stderr());
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        summary.contains("stopped by `--stop-after`, to be continued"),
+        "{summary}"
+    );
+    assert!(!summary.contains("error:"), "{summary}");
     assert!(
         first.stderr().contains("stopped by `--stop-after` with"),
         "{}",

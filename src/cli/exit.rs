@@ -46,7 +46,10 @@ pub enum Exit {
 impl Exit {
     /// Classify by walking the error chain for our typed errors.
     pub fn for_error(error: &anyhow::Error) -> Exit {
-        if error.chain().any(|e| e.is::<StoppedForLater>()) {
+        // `downcast_ref` sees it as the context it is attached as.
+        if error.downcast_ref::<StoppedForLater>().is_some()
+            || error.chain().any(|e| e.is::<StoppedForLater>())
+        {
             return Exit::ToBeContinued;
         }
         if let Some(failed) = error.downcast_ref::<RunFailed>() {

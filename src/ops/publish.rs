@@ -606,18 +606,22 @@ fn run(
     let stopped = stop_at.is_some_and(|at| Instant::now() >= at);
     Err(match refusal {
         Some(refusal) => anyhow::Error::new(refusal).context(failed),
-        None if stopped => anyhow::Error::new(StoppedForLater {
-            what: "crates out",
-            next: "cargo shipper publish",
-            done: failed
-                .state
-                .crates
-                .values()
-                .filter(|c| c.status.is_done())
-                .count(),
-            total: failed.state.crates.len(),
-        })
-        .context(failed),
+        // A planned stop: its message (how to continue) is the one shown;
+        // the run's state stays reachable beneath it.
+        None if stopped => {
+            let stop = StoppedForLater {
+                what: "crates out",
+                next: "cargo shipper publish",
+                done: failed
+                    .state
+                    .crates
+                    .values()
+                    .filter(|c| c.status.is_done())
+                    .count(),
+                total: failed.state.crates.len(),
+            };
+            anyhow::Error::new(failed).context(stop)
+        }
         None => failed.into(),
     })
 }

@@ -263,13 +263,13 @@ pub fn yank(
         return Err(match refusal {
             Some(refusal) => anyhow::Error::new(refusal).context(failed),
             None if outcome == YankOutcome::StoppedForLater => {
-                anyhow::Error::new(StoppedForLater {
+                let stop = StoppedForLater {
                     what: verb_plural(opts.undo),
                     next: "cargo shipper yank --plan …",
                     done,
                     total: state.crates.len(),
-                })
-                .context(failed)
+                };
+                anyhow::Error::new(failed).context(stop)
             }
             None => failed.into(),
         });

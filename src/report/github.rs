@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::ops::TrustRefused;
+use crate::ops::{StoppedForLater, TrustRefused};
 
 /// The job runs in GitHub Actions (annotations are read there).
 pub(super) fn in_actions() -> bool {
@@ -43,6 +43,30 @@ pub(super) fn token_section(token_lines: &[String]) -> String {
 pub(super) fn error_block(error: &anyhow::Error) -> String {
     let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
     format!("\n```text\nerror: {}\n```\n", chain.join("\n  caused by: "))
+}
+
+/// The run stopped by `--stop-after`: to be continued, not a failure.
+pub(super) fn stopped(error: &anyhow::Error) -> Option<&StoppedForLater> {
+    // Attached as context: `downcast_ref` sees it, the chain's items do not.
+    error.downcast_ref::<StoppedForLater>()
+}
+
+/// The summary's closing for a run's error: the error block, or for a run
+/// stopped by `--stop-after` the line that says how it continues.
+pub(super) fn ending(error: &anyhow::Error) -> String {
+    match stopped(error) {
+        Some(stopped) => format!("\n{stopped}\n"),
+        None => error_block(error),
+    }
+}
+
+/// A `::notice` annotation (shown, not counted as a failure).
+pub(super) fn notice_annotation(title: &str, message: &str) -> String {
+    format!(
+        "::notice title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    )
 }
 
 /// An `::error` annotation.

@@ -26,8 +26,13 @@ pub fn newer_cargo(newer: &crate::ops::NewerCargo) {
     );
 }
 
-/// Print an error and its causes the way cargo does.
+/// Print an error and its causes the way cargo does. A run stopped by
+/// `--stop-after` is not an error: one status line says how it continues.
 pub fn error(error: &anyhow::Error, color: Option<&str>) {
+    if let Some(stopped) = error.downcast_ref::<crate::ops::StoppedForLater>() {
+        let _ = writeln!(std::io::stderr().lock(), "{:>12} {stopped}", "Stopped");
+        return;
+    }
     let colored = match color {
         Some("always") => true,
         Some("never") => false,

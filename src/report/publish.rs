@@ -205,8 +205,17 @@ impl Reporter {
                 &self.token_lines,
             );
             if github::in_actions() {
-                for line in annotations(failed.map(|f| &*f.state), error) {
-                    eprintln!("{line}");
+                match github::stopped(error) {
+                    // A planned stop: to be continued, no failure to flag.
+                    Some(stopped) => eprintln!(
+                        "{}",
+                        github::notice_annotation("cargo-shipper", &stopped.to_string())
+                    ),
+                    None => {
+                        for line in annotations(failed.map(|f| &*f.state), error) {
+                            eprintln!("{line}");
+                        }
+                    }
                 }
             }
         }
@@ -530,7 +539,12 @@ fn step_summary(
     error: Option<&anyhow::Error>,
     token_lines: &[String],
 ) {
+    let stopped = error.is_some_and(|e| github::stopped(e).is_some());
     let mut text = match run {
+        Some((state, _)) if stopped => format!(
+            "### cargo-shipper: stopped by `--stop-after`, to be continued (plan `{}`)\n\n",
+            state.plan_id.short()
+        ),
         Some((state, outcome)) => format!(
             "### cargo-shipper: {:?} (plan `{}`)\n\n",
             outcome,
@@ -558,7 +572,7 @@ fn step_summary(
     }
     text.push_str(&github::token_section(token_lines));
     if let Some(error) = error {
-        text.push_str(&github::error_block(error));
+        text.push_str(&github::ending(error));
     }
     github::append_summary(&text);
 }

@@ -130,8 +130,16 @@ impl YankReporter {
                 let failed = error.downcast_ref::<YankFailed>();
                 step_summary(failed.map(|f| &*f.state), Some(error), &self.token_lines);
                 if github::in_actions() {
-                    for line in annotations(failed.map(|f| &*f.state), error) {
-                        eprintln!("{line}");
+                    match github::stopped(error) {
+                        Some(stopped) => eprintln!(
+                            "{}",
+                            github::notice_annotation("cargo-shipper", &stopped.to_string())
+                        ),
+                        None => {
+                            for line in annotations(failed.map(|f| &*f.state), error) {
+                                eprintln!("{line}");
+                            }
+                        }
                     }
                 }
                 return;
@@ -200,7 +208,7 @@ fn step_summary(state: Option<&YankState>, error: Option<&anyhow::Error>, token_
                 Some(YankOutcome::Partial) => "partial",
                 Some(YankOutcome::NothingChanged) => "nothing changed",
                 Some(YankOutcome::Interrupted) => "interrupted",
-                Some(YankOutcome::StoppedForLater) => "stopped by --stop-after",
+                Some(YankOutcome::StoppedForLater) => "stopped by `--stop-after`, to be continued",
                 Some(YankOutcome::Unknown) | None => "unfinished",
             },
             &state.yank_plan_id[..12.min(state.yank_plan_id.len())]
@@ -223,7 +231,7 @@ fn step_summary(state: Option<&YankState>, error: Option<&anyhow::Error>, token_
     }
     text.push_str(&github::token_section(token_lines));
     if let Some(error) = error {
-        text.push_str(&github::error_block(error));
+        text.push_str(&github::ending(error));
     }
     github::append_summary(&text);
 }
