@@ -195,7 +195,7 @@ fn a_crate_without_a_configuration_stops_the_release_with_the_claims() {
         "{summary}"
     );
     assert!(
-        summary.contains("- Token minted by trusted publishing, valid until"),
+        summary.contains("- Token minted by trusted publishing, assumed valid until"),
         "{summary}"
     );
     assert!(summary.contains("- Token revoked"), "{summary}");

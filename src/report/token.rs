@@ -1,6 +1,7 @@
 //! The lines for a minted token's life (minted, renewed, revoked), the same
 //! in a publish run's output and a yank run's. Expiry times only: the
-//! events carry no secret.
+//! events carry no secret. The expiry is the one assumed from
+//! `--token-lifetime` (a registry does not say it), and is worded so.
 
 use super::publish::clock;
 use crate::journal::RenewReason;
@@ -25,14 +26,14 @@ pub(super) fn human_line(event: TokenEvent<'_>) -> String {
     let status = |rest: String| format!("{:>12} {rest}", "Token");
     match event {
         TokenEvent::Minted { expires_at_ms } => status(format!(
-            "minted by trusted publishing, valid until {}",
+            "minted by trusted publishing, assumed valid until {} (`--token-lifetime`)",
             clock(expires_at_ms)
         )),
         TokenEvent::Renewed {
             expires_at_ms,
             reason,
         } => status(format!(
-            "renewed ({}), valid until {}",
+            "renewed ({}), assumed valid until {}",
             match reason {
                 RenewReason::Expired => "the registry said it expired",
                 _ => "before its expiry",
@@ -43,14 +44,15 @@ pub(super) fn human_line(event: TokenEvent<'_>) -> String {
             expires_at_ms,
             error: None,
         } => status(format!(
-            "revoked (was valid until {})",
+            "revoked (was assumed valid until {})",
             clock(expires_at_ms)
         )),
         TokenEvent::Revoked {
             expires_at_ms,
             error: Some(error),
         } => format!(
-            "warning: a minted token could not be revoked ({error}); it ends by itself at {}",
+            "warning: a minted token could not be revoked ({error}); it ends by itself with its \
+             lifetime (assumed {})",
             clock(expires_at_ms)
         ),
     }
