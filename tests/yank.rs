@@ -712,7 +712,14 @@ fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
         "{text}"
     );
     assert!(text.contains("shipper-demo-cli"), "{text}");
-    assert!(text.contains("Next for it: run the same `cargo shipper yank --plan FILE` again"));
+    let plan_path = std::fs::canonicalize(&plan).unwrap();
+    assert!(
+        text.contains(&format!(
+            "Next for it: `cargo shipper yank --plan {}` finishes it",
+            plan_path.display()
+        )),
+        "{text}"
+    );
     let json = fx
         .shipper_env(
             &registry,
@@ -726,6 +733,13 @@ fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
     assert_eq!(json["yank"]["versions"][0]["status"], "done", "{json}");
 
     yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]).ok();
+    // The resumed run paced only what was left.
+    let planned: Vec<u64> = yank_events(&fx)
+        .iter()
+        .filter(|e| e["kind"] == "yank_pacing_planned")
+        .map(|e| e["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(planned, [6, 5]);
     for name in DEMO_CRATES {
         assert_eq!(yanked(&registry, name, "0.1.0"), Some(true), "{name}");
     }

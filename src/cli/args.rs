@@ -185,8 +185,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             _ => return Err(bad()),
         }
     }
-    if !number.is_empty() || total == 0 {
+    if !number.is_empty() {
         return Err(bad());
+    }
+    if total == 0 {
+        return Err(format!(
+            "`{text}` is no time at all; give a duration above zero, like `90m`"
+        ));
     }
     Ok(Duration::from_secs(total))
 }

@@ -17,6 +17,8 @@ use crate::workspace::{LoadedWorkspace, TargetChoice};
 /// --require-rehearsal`. Versions the live target already has are reported
 /// as "would skip"
 #[derive(Debug, clap::Args)]
+// Shared with `publish` but refused here (a rehearsal runs whole): not offered.
+#[command(mut_arg("stop_after", |a| a.hide(true)))]
 pub struct RehearseArgs {
     /// Keep the embedded registry's data in DIR (and say how to serve it again)
     #[arg(long, value_name = "DIR", conflicts_with_all = ["registry", "index"])]

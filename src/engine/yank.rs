@@ -583,6 +583,7 @@ mod tests {
                 })
                 .collect(),
             tool_version: "t".into(),
+            plan_file: None,
         })
         .unwrap();
         let opts = YankOpts {

@@ -27,6 +27,10 @@ pub enum YankEvent {
         /// In the order this run acts on them.
         crates: Vec<YankRef>,
         tool_version: String,
+        /// The yank plan file as the run was given it (absolute), to say
+        /// which command continues it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan_file: Option<String>,
     },
     JournalRepaired {
         dropped_bytes: u64,
@@ -229,6 +233,9 @@ pub struct YankState {
     /// Start times of requests (ms since the epoch): pacing replays them.
     #[serde(default)]
     pub request_times: Vec<u64>,
+    /// The latest run's yank plan file, when it recorded one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,6 +302,7 @@ impl Projection for YankState {
             undo,
             run,
             crates,
+            plan_file,
             ..
         } = &record.event
         {
@@ -309,8 +317,10 @@ impl Projection for YankState {
                 order: Vec::new(),
                 crates: BTreeMap::new(),
                 request_times: Vec::new(),
+                plan_file: None,
             });
             next.runs = *run;
+            next.plan_file = plan_file.clone();
             next.outcome = None;
             next.order = crates.iter().map(|c| c.name.clone()).collect();
             for c in crates {

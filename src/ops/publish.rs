@@ -821,11 +821,22 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
         RunOutcome::NothingUploaded => format!(
             "nothing was uploaded ({total} crates in the plan); see the errors above, then `cargo shipper publish` again"
         ),
-        RunOutcome::Interrupted => format!(
-            "interrupted: {done} of {total} crates are out, uploads in flight were recorded; run \
-             `cargo shipper resume` to continue (receipt: {})",
-            receipt.display()
-        ),
+        RunOutcome::Interrupted => {
+            let uploaded = state
+                .crates
+                .values()
+                .filter(|c| c.status == CrateStatus::Uploaded)
+                .count();
+            let waiting = match uploaded {
+                0 => String::new(),
+                n => format!(" and {n} more uploaded, not yet confirmed in the index"),
+            };
+            format!(
+                "interrupted: {done} of {total} crates are out{waiting}; uploads in flight were \
+                 recorded; run `cargo shipper resume` to continue (receipt: {})",
+                receipt.display()
+            )
+        }
         _ => {
             let unconfirmed: Vec<&str> = state
                 .crates_in_order()

@@ -53,6 +53,9 @@ pub struct YankRunSummary {
     pub registry: String,
     /// Unyanking (`yank --undo`).
     pub undo: bool,
+    /// The yank plan file the run was given, when it recorded one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_file: Option<String>,
     pub runs: u32,
     /// A cargo-shipper process holds its lock now.
     pub active: bool,
@@ -254,6 +257,7 @@ fn yank_run(dir: &StateDir) -> anyhow::Result<Option<YankRunSummary>> {
         yank_plan_id: state.yank_plan_id,
         registry: state.registry,
         undo: state.undo,
+        plan_file: state.plan_file,
         runs: state.runs,
         outcome: state.outcome,
         versions,

@@ -163,6 +163,17 @@ pub fn yank(
     let registry = LiveRegistry::connect(&http, &sparse_index, config, read_token)?;
 
     let run = journal.state().map_or(1, |s| s.runs + 1);
+    // A resumed run paces only what is left (the journal says what is done).
+    let left = order
+        .iter()
+        .filter(|c| {
+            !journal
+                .state()
+                .and_then(|s| s.crates.get(&c.name))
+                .is_some_and(|x| x.status.is_done())
+        })
+        .count() as u32;
+    let eta = pacing.map(|bucket| bucket.eta(left));
     let mut rec = Recorder::new(&mut journal, sink);
     rec.record(YankEvent::YankRunStarted {
         format: FORMAT,
@@ -178,6 +189,12 @@ pub fn yank(
             })
             .collect(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        plan_file: Some(
+            std::fs::canonicalize(&opts.plan_file)
+                .unwrap_or_else(|_| opts.plan_file.clone())
+                .display()
+                .to_string(),
+        ),
     })?;
     if let Some(torn) = torn {
         rec.record(YankEvent::JournalRepaired {
@@ -191,7 +208,7 @@ pub fn yank(
     }
     if let Some(eta) = eta {
         rec.record(YankEvent::YankPacingPlanned {
-            count: order.len() as u32,
+            count: left,
             eta_ms: eta.as_millis() as u64,
         })?;
     }

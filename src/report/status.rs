@@ -103,7 +103,8 @@ fn yank_run(yank: &YankRunSummary, out: &mut dyn Write) -> io::Result<()> {
     if !yank.active && yank.outcome != Some(YankOutcome::Success) {
         writeln!(
             out,
-            "Next for it: run the same `cargo shipper yank --plan FILE{}` again to finish (the journal resumes it)",
+            "Next for it: `cargo shipper yank --plan {}{}` finishes it (the journal resumes it)",
+            yank.plan_file.as_deref().unwrap_or("FILE"),
             if yank.undo { " --undo" } else { "" }
         )?;
     }

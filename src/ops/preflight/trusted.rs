@@ -102,9 +102,11 @@ pub fn check(
         Exchange::Refused => "; the registry refused an ID token now".into(),
         Exchange::Failed => "; the exchange could not be tried".into(),
         Exchange::NotTried => match provider {
-            OidcProvider::GitLab { .. } if to_upload > 0 => {
-                "; the job's one ID token is kept for the release (not exchanged now)".into()
-            }
+            OidcProvider::GitLab { .. } if to_upload > 0 => format!(
+                "; the job's one ID token is kept for the release (not exchanged now); its \
+                 claims, which the registry's configuration must match: {}",
+                claims.clone().unwrap_or_default()
+            ),
             _ => String::new(),
         },
     };
