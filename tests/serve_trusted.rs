@@ -63,8 +63,8 @@ fn a_release_drilled_against_the_built_in_provider_goes_out_with_every_token_rev
     std::fs::write(
         &file,
         format!(
-            "token-lifetime = 60\n\n[provider]\nrepository = \"example/demo\"\n\
-             workflow = \"release.yml\"\n\n{}",
+            "token-lifetime = 60\nallow-new-crates = true\n\n[provider]\n\
+             repository = \"example/demo\"\nworkflow = \"release.yml\"\n\n{}",
             crate_tables(&DEMO_CRATES)
         ),
     )
@@ -75,6 +75,7 @@ fn a_release_drilled_against_the_built_in_provider_goes_out_with_every_token_rev
     let api = started["api"].as_str().unwrap();
     assert_eq!(trusted["audience"], api.trim_start_matches("http://"));
     assert_eq!(trusted["token_lifetime_secs"], 60);
+    assert_eq!(trusted["allow_new_crates"], true);
     assert_eq!(
         trusted["crates"].as_array().unwrap().len(),
         DEMO_CRATES.len()
@@ -174,7 +175,7 @@ fn the_human_start_up_message_says_how_to_point_a_client_at_the_provider() {
         format!(
             "[provider]\nrepository = \"example/demo\"\nworkflow = \"release.yml\"\n\
              environment = \"release\"\n{}",
-            crate_tables(&["shipper-demo-core"])
+            crate_tables(&["shipper-demo-core", "shipper_demo_core"])
         ),
     )
     .unwrap();
@@ -209,6 +210,10 @@ fn the_human_start_up_message_says_how_to_point_a_client_at_the_provider() {
         "{text}"
     );
     assert!(text.contains("environment release"), "{text}");
+    assert!(
+        text.contains("a crate's first version needs the registry's token"),
+        "{text}"
+    );
 }
 
 /// `registry serve` with `file`'s text: it must fail with exit 6, naming
@@ -271,6 +276,57 @@ fn an_unknown_issuer_form_is_refused() {
             "00".repeat(32)
         ),
         "both `[provider]` and `issuer`/`issuer-key`",
+    );
+}
+
+#[test]
+fn a_token_lifetime_beyond_a_week_is_refused() {
+    let crates = crate_tables(&["a"]);
+    for secs in ["9223372036854775807", "604801", "0"] {
+        refused(
+            &format!("token-lifetime = {secs}\n{PROVIDER}{crates}"),
+            &format!("`token-lifetime = {secs}` is out of range: give 1 to 604800 seconds"),
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_refused() {
+    let crates = crate_tables(&["a"]);
+    refused(
+        &format!("{PROVIDER}{crates}enviroment = \"release\"\n"),
+        "unknown field `enviroment`",
+    );
+    refused(
+        &format!("{PROVIDER}rf = \"refs/heads/main\"\n{crates}"),
+        "unknown field `rf`",
+    );
+    refused(
+        &format!("allow-new-crate = true\n{PROVIDER}{crates}"),
+        "unknown field `allow-new-crate`",
+    );
+    refused(
+        &format!("{PROVIDER}{}", crate_tables(&["my crate"])),
+        "`name = \"my crate\"` is not a crate name",
+    );
+    refused(
+        &format!(
+            "issuer = \"token.example\"\nissuer-key = \"{}\"\n{crates}",
+            hex::encode(
+                cargo_shipper::local_registry::TestIssuer::new("https://x")
+                    .unwrap()
+                    .public_key()
+            )
+        ),
+        "`issuer = \"token.example\"` is not an http(s) URL",
+    );
+    refused(
+        &format!("format = 0\n{PROVIDER}{crates}"),
+        "`format = 0` is not a format",
+    );
+    refused(
+        &format!("audience = \"\"\n{PROVIDER}{crates}"),
+        "`audience` is empty",
     );
 }
 
