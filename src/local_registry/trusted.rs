@@ -4,8 +4,9 @@
 //! configurations, and a short-lived token is minted for the crates that
 //! match (`POST /api/v1/trusted_publishing/tokens`, `{"jwt": …}` →
 //! `{"token": …}`). The token authorizes publish and yank of those crates
-//! until it expires (401, "expired") or is revoked (`DELETE` on the same
-//! path, authenticated by the token itself).
+//! (a first version only with `new_crates`: crates.io's cannot) until it
+//! expires (401, "expired") or is revoked (`DELETE` on the same path,
+//! authenticated by the token itself).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
