@@ -89,37 +89,7 @@ fn a_release_drilled_against_the_built_in_provider_goes_out_with_every_token_rev
     );
 
     let fx = demo_workspace();
-    fx.cargo_config(started["cargo_config"].as_str().unwrap());
-    let output = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-        .args([
-            "shipper",
-            "publish",
-            "--registry",
-            "shipper-local",
-            "--allow-dirty",
-            "--no-verify",
-            "--trusted-publishing",
-            "on",
-            "--message-format",
-            "json",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ])
-        .current_dir(fx.root())
-        .env("CARGO_HOME", fx.cargo_home())
-        .env("NO_COLOR", "1")
-        .env("ACTIONS_ID_TOKEN_REQUEST_URL", request_url)
-        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", request_token)
-        .env_remove("CARGO_REGISTRIES_SHIPPER_LOCAL_TOKEN")
-        .env_remove("CARGO_REGISTRY_TOKEN")
-        .env_remove("CRATES_IO_ID_TOKEN")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
-    let run = Run(output);
+    let run = publish_trusted(&fx, started, request_url, request_token);
     run.ok();
     let events: Vec<serde_json::Value> = run
         .stdout()
@@ -163,6 +133,91 @@ fn a_release_drilled_against_the_built_in_provider_goes_out_with_every_token_rev
             !state.windows(s.len()).any(|w| w == s),
             "a secret in .shipper/"
         );
+    }
+}
+
+/// `publish --trusted-publishing on` of `fx` against the served registry,
+/// with the provider's variables and no registry token.
+fn publish_trusted(
+    fx: &support::Fixture,
+    started: &serde_json::Value,
+    request_url: &str,
+    request_token: &str,
+) -> Run {
+    fx.cargo_config(started["cargo_config"].as_str().unwrap());
+    let output = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+        .args([
+            "shipper",
+            "publish",
+            "--registry",
+            "shipper-local",
+            "--allow-dirty",
+            "--no-verify",
+            "--trusted-publishing",
+            "on",
+            "--message-format",
+            "json",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ])
+        .current_dir(fx.root())
+        .env("CARGO_HOME", fx.cargo_home())
+        .env("NO_COLOR", "1")
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", request_url)
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", request_token)
+        .env_remove("CARGO_REGISTRIES_SHIPPER_LOCAL_TOKEN")
+        .env_remove("CARGO_REGISTRY_TOKEN")
+        .env_remove("CRATES_IO_ID_TOKEN")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    Run(output)
+}
+
+/// The provider's variables in the JSON start-up message.
+fn provider_env(started: &serde_json::Value) -> (String, String) {
+    let env = &started["trusted_publishing"]["oidc_provider"]["env"];
+    let var = |k: &str| env[k].as_str().unwrap().to_owned();
+    (
+        var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    )
+}
+
+#[test]
+fn by_default_as_on_crates_io_a_drilled_first_release_stops_at_the_first_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("trusted.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[provider]\nrepository = \"example/demo\"\nworkflow = \"release.yml\"\n\n{}",
+            crate_tables(&DEMO_CRATES)
+        ),
+    )
+    .unwrap();
+    let served = serve(&dir.path().join("registry"), &file);
+    assert_eq!(
+        served.started["trusted_publishing"]["allow_new_crates"],
+        false
+    );
+    let (url, token) = provider_env(&served.started);
+    let fx = demo_workspace();
+    let run = publish_trusted(&fx, &served.started, &url, &token);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("trusted publishing cannot publish a crate's first version"),
+        "{}",
+        run.stderr()
+    );
+    let api = served.started["api"].as_str().unwrap();
+    for name in DEMO_CRATES {
+        let reply = http("GET", &format!("{api}/api/v1/crates/{name}"), &[], &[]).unwrap();
+        assert_eq!(reply.status, 404, "{name}: {}", reply.text());
     }
 }
 
