@@ -63,8 +63,8 @@ fn a_release_drilled_against_the_built_in_provider_goes_out_with_every_token_rev
     std::fs::write(
         &file,
         format!(
-            "token-lifetime = 60\n\n[provider]\nrepository = \"example/demo\"\n\
-             workflow = \"release.yml\"\n\n{}",
+            "token-lifetime = 60\nallow-new-crates = true\n\n[provider]\n\
+             repository = \"example/demo\"\nworkflow = \"release.yml\"\n\n{}",
             crate_tables(&DEMO_CRATES)
         ),
     )
@@ -75,6 +75,7 @@ fn a_release_drilled_against_the_built_in_provider_goes_out_with_every_token_rev
     let api = started["api"].as_str().unwrap();
     assert_eq!(trusted["audience"], api.trim_start_matches("http://"));
     assert_eq!(trusted["token_lifetime_secs"], 60);
+    assert_eq!(trusted["allow_new_crates"], true);
     assert_eq!(
         trusted["crates"].as_array().unwrap().len(),
         DEMO_CRATES.len()
@@ -88,37 +89,7 @@ fn a_release_drilled_against_the_built_in_provider_goes_out_with_every_token_rev
     );
 
     let fx = demo_workspace();
-    fx.cargo_config(started["cargo_config"].as_str().unwrap());
-    let output = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-        .args([
-            "shipper",
-            "publish",
-            "--registry",
-            "shipper-local",
-            "--allow-dirty",
-            "--no-verify",
-            "--trusted-publishing",
-            "on",
-            "--message-format",
-            "json",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ])
-        .current_dir(fx.root())
-        .env("CARGO_HOME", fx.cargo_home())
-        .env("NO_COLOR", "1")
-        .env("ACTIONS_ID_TOKEN_REQUEST_URL", request_url)
-        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", request_token)
-        .env_remove("CARGO_REGISTRIES_SHIPPER_LOCAL_TOKEN")
-        .env_remove("CARGO_REGISTRY_TOKEN")
-        .env_remove("CRATES_IO_ID_TOKEN")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
-    let run = Run(output);
+    let run = publish_trusted(&fx, started, request_url, request_token);
     run.ok();
     let events: Vec<serde_json::Value> = run
         .stdout()
@@ -165,6 +136,91 @@ fn a_release_drilled_against_the_built_in_provider_goes_out_with_every_token_rev
     }
 }
 
+/// `publish --trusted-publishing on` of `fx` against the served registry,
+/// with the provider's variables and no registry token.
+fn publish_trusted(
+    fx: &support::Fixture,
+    started: &serde_json::Value,
+    request_url: &str,
+    request_token: &str,
+) -> Run {
+    fx.cargo_config(started["cargo_config"].as_str().unwrap());
+    let output = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+        .args([
+            "shipper",
+            "publish",
+            "--registry",
+            "shipper-local",
+            "--allow-dirty",
+            "--no-verify",
+            "--trusted-publishing",
+            "on",
+            "--message-format",
+            "json",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ])
+        .current_dir(fx.root())
+        .env("CARGO_HOME", fx.cargo_home())
+        .env("NO_COLOR", "1")
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", request_url)
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", request_token)
+        .env_remove("CARGO_REGISTRIES_SHIPPER_LOCAL_TOKEN")
+        .env_remove("CARGO_REGISTRY_TOKEN")
+        .env_remove("CRATES_IO_ID_TOKEN")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    Run(output)
+}
+
+/// The provider's variables in the JSON start-up message.
+fn provider_env(started: &serde_json::Value) -> (String, String) {
+    let env = &started["trusted_publishing"]["oidc_provider"]["env"];
+    let var = |k: &str| env[k].as_str().unwrap().to_owned();
+    (
+        var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    )
+}
+
+#[test]
+fn by_default_as_on_crates_io_a_drilled_first_release_stops_at_the_first_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("trusted.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[provider]\nrepository = \"example/demo\"\nworkflow = \"release.yml\"\n\n{}",
+            crate_tables(&DEMO_CRATES)
+        ),
+    )
+    .unwrap();
+    let served = serve(&dir.path().join("registry"), &file);
+    assert_eq!(
+        served.started["trusted_publishing"]["allow_new_crates"],
+        false
+    );
+    let (url, token) = provider_env(&served.started);
+    let fx = demo_workspace();
+    let run = publish_trusted(&fx, &served.started, &url, &token);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("trusted publishing cannot publish a crate's first version"),
+        "{}",
+        run.stderr()
+    );
+    let api = served.started["api"].as_str().unwrap();
+    for name in DEMO_CRATES {
+        let reply = http("GET", &format!("{api}/api/v1/crates/{name}"), &[], &[]).unwrap();
+        assert_eq!(reply.status, 404, "{name}: {}", reply.text());
+    }
+}
+
 #[test]
 fn the_human_start_up_message_says_how_to_point_a_client_at_the_provider() {
     let dir = tempfile::tempdir().unwrap();
@@ -174,7 +230,7 @@ fn the_human_start_up_message_says_how_to_point_a_client_at_the_provider() {
         format!(
             "[provider]\nrepository = \"example/demo\"\nworkflow = \"release.yml\"\n\
              environment = \"release\"\n{}",
-            crate_tables(&["shipper-demo-core"])
+            crate_tables(&["shipper-demo-core", "shipper_demo_core"])
         ),
     )
     .unwrap();
@@ -209,6 +265,10 @@ fn the_human_start_up_message_says_how_to_point_a_client_at_the_provider() {
         "{text}"
     );
     assert!(text.contains("environment release"), "{text}");
+    assert!(
+        text.contains("a crate's first version needs the registry's token"),
+        "{text}"
+    );
 }
 
 /// `registry serve` with `file`'s text: it must fail with exit 6, naming
@@ -271,6 +331,57 @@ fn an_unknown_issuer_form_is_refused() {
             "00".repeat(32)
         ),
         "both `[provider]` and `issuer`/`issuer-key`",
+    );
+}
+
+#[test]
+fn a_token_lifetime_beyond_a_week_is_refused() {
+    let crates = crate_tables(&["a"]);
+    for secs in ["9223372036854775807", "604801", "0"] {
+        refused(
+            &format!("token-lifetime = {secs}\n{PROVIDER}{crates}"),
+            &format!("`token-lifetime = {secs}` is out of range: give 1 to 604800 seconds"),
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_refused() {
+    let crates = crate_tables(&["a"]);
+    refused(
+        &format!("{PROVIDER}{crates}enviroment = \"release\"\n"),
+        "unknown field `enviroment`",
+    );
+    refused(
+        &format!("{PROVIDER}rf = \"refs/heads/main\"\n{crates}"),
+        "unknown field `rf`",
+    );
+    refused(
+        &format!("allow-new-crate = true\n{PROVIDER}{crates}"),
+        "unknown field `allow-new-crate`",
+    );
+    refused(
+        &format!("{PROVIDER}{}", crate_tables(&["my crate"])),
+        "`name = \"my crate\"` is not a crate name",
+    );
+    refused(
+        &format!(
+            "issuer = \"token.example\"\nissuer-key = \"{}\"\n{crates}",
+            hex::encode(
+                cargo_shipper::local_registry::TestIssuer::new("https://x")
+                    .unwrap()
+                    .public_key()
+            )
+        ),
+        "`issuer = \"token.example\"` is not an http(s) URL",
+    );
+    refused(
+        &format!("format = 0\n{PROVIDER}{crates}"),
+        "`format = 0` is not a format",
+    );
+    refused(
+        &format!("audience = \"\"\n{PROVIDER}{crates}"),
+        "`audience` is empty",
     );
 }
 

@@ -8,14 +8,30 @@ use std::time::Duration;
 use support::{TrustedSetup, crate_file, github_claims, http, upload_body};
 
 fn upload_with(setup: &TrustedSetup, token: &str, name: &str) -> support::HttpReply {
+    upload_version(setup, token, name, "0.1.0")
+}
+
+fn upload_version(
+    setup: &TrustedSetup,
+    token: &str,
+    name: &str,
+    version: &str,
+) -> support::HttpReply {
     let auth = format!("Authorization: {token}");
     http(
         "PUT",
         &format!("{}/api/v1/crates/new", setup.registry.api()),
         &[&auth],
-        &upload_body(name, "0.1.0", &[], &crate_file(name, "0.1.0")),
+        &upload_body(name, version, &[], &crate_file(name, version)),
     )
     .expect("http")
+}
+
+fn minted(setup: &TrustedSetup) -> String {
+    let reply = setup.exchange();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    body["token"].as_str().unwrap().to_owned()
 }
 
 fn detail(reply: &support::HttpReply) -> String {
@@ -112,4 +128,54 @@ fn a_jwt_is_exchanged_once() {
     let again = setup.exchange_jwt(&jwt);
     assert_eq!(again.status, 400);
     assert!(detail(&again).contains("already been used"));
+}
+
+#[test]
+fn as_on_crates_io_a_minted_token_publishes_next_versions_but_not_a_first_one() {
+    let setup = TrustedSetup::as_crates_io(
+        &["tp-a"],
+        github_claims("example/demo", "release.yml", None),
+        Duration::from_secs(60),
+    );
+    let token = minted(&setup);
+    let first = upload_with(&setup, &token, "tp-a");
+    assert_eq!(first.status, 403, "{}", first.text());
+    let why = detail(&first);
+    assert!(why.contains("`tp-a`"), "{why}");
+    assert!(
+        why.contains("cannot publish a crate's first version"),
+        "{why}"
+    );
+    assert!(why.contains("API token"), "{why}");
+    let info = format!("{}/api/v1/crates/tp-a", setup.registry.api());
+    assert_eq!(http("GET", &info, &[], &[]).unwrap().status, 404);
+
+    // Published once with the registry's own token (crates.io: an API
+    // token), the crate's next version goes out with the minted one.
+    let api_token = setup.registry.registry.token().to_owned();
+    assert_eq!(upload_with(&setup, &api_token, "tp-a").status, 200);
+    let next = upload_version(&setup, &token, "tp-a", "0.2.0");
+    assert_eq!(next.status, 200, "{}", next.text());
+    // Another spelling of the configured name is the same crate.
+    let spelled = upload_version(&setup, &token, "tp_a", "0.3.0");
+    assert_eq!(spelled.status, 400, "{}", spelled.text());
+    assert!(detail(&spelled).contains("previously named `tp-a`"));
+}
+
+#[test]
+fn the_oidc_provider_takes_the_bearer_scheme_in_any_case() {
+    let setup = TrustedSetup::start(
+        &["tp-a"],
+        github_claims("example/demo", "release.yml", None),
+        Duration::from_secs(60),
+        |_| {},
+    );
+    let url = format!("{}&audience=x", setup.provider.request_url());
+    for scheme in ["Bearer", "bearer"] {
+        let auth = format!("Authorization: {scheme} {}", setup.provider.request_token());
+        let reply = http("GET", &url, &[&auth], &[]).unwrap();
+        assert_eq!(reply.status, 200, "{scheme}: {}", reply.text());
+    }
+    let wrong = http("GET", &url, &["Authorization: bearer nope"], &[]).unwrap();
+    assert_eq!(wrong.status, 401);
 }

@@ -179,12 +179,10 @@ fn answer<B>(state: &ProviderState, req: &Request<B>) -> Response<Full<Bytes>> {
             .body(Full::new(Bytes::from(body.to_string())))
             .expect("valid response")
     };
-    let expected = format!("Bearer {}", state.request_token);
-    if req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .is_none_or(|v| v.as_bytes() != expected.as_bytes())
-    {
+    if !bears(
+        req.headers().get(header::AUTHORIZATION),
+        &state.request_token,
+    ) {
         return reply(
             StatusCode::UNAUTHORIZED,
             serde_json::json!({"message": "bad request token"}),
@@ -216,4 +214,31 @@ fn answer<B>(state: &ProviderState, req: &Request<B>) -> Response<Full<Bytes>> {
         .unwrap_or_else(|p| p.into_inner())
         .push(jwt.clone());
     reply(StatusCode::OK, serde_json::json!({"value": jwt}))
+}
+
+/// Is `value` `Bearer <token>`? The scheme is case-insensitive (RFC 9110).
+fn bears(value: Option<&http::HeaderValue>, token: &str) -> bool {
+    value
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .is_some_and(|(scheme, given)| {
+            scheme.eq_ignore_ascii_case("bearer") && given.trim_start() == token
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_the_token_is_not() {
+        let header = |v: &str| http::HeaderValue::from_str(v).unwrap();
+        for good in ["Bearer t0k", "bearer t0k", "BEARER t0k"] {
+            assert!(bears(Some(&header(good)), "t0k"), "{good}");
+        }
+        for bad in ["Bearer T0K", "Basic t0k", "t0k", "Bearert0k", "Bearer t0k2"] {
+            assert!(!bears(Some(&header(bad)), "t0k"), "{bad}");
+        }
+        assert!(!bears(None, "t0k"));
+    }
 }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::index_entry::IndexEntry;
 use super::knobs::{KnobState, UploadFault};
 use super::rate_limit::Action;
-use super::storage::{self, Refusal, Storage};
+use super::storage::{self, FirstVersion, Refusal, Storage};
 use super::trusted::{Grant, TrustState};
 use super::upstream::{Upstream, UpstreamFailure};
 
@@ -126,8 +126,8 @@ fn route(
         (&Method::GET, ["index", rest @ ..]) => index_file(state, &rest.join("/"), headers),
         (&Method::PUT, ["api", "v1", "crates", "new"]) => {
             match authorized_for(state, headers, upload_name(body).as_deref()) {
-                Some(refusal) => refusal,
-                None => return publish(state, body),
+                Auth::Refused(refusal) => refusal,
+                Auth::As(caller) => return publish(state, body, caller),
             }
         }
         (&Method::POST, ["api", "v1", "trusted_publishing", "tokens"]) => match &state.trusted {
@@ -174,12 +174,16 @@ fn route(
             crate_info(state, name, Some(version))
         }
         (&Method::DELETE, ["api", "v1", "crates", name, version, "yank"]) => {
-            authorized_for(state, headers, Some(name))
-                .unwrap_or_else(|| yank(state, name, version, true))
+            match authorized_for(state, headers, Some(name)) {
+                Auth::Refused(refusal) => refusal,
+                Auth::As(_) => yank(state, name, version, true),
+            }
         }
         (&Method::PUT, ["api", "v1", "crates", name, version, "unyank"]) => {
-            authorized_for(state, headers, Some(name))
-                .unwrap_or_else(|| yank(state, name, version, false))
+            match authorized_for(state, headers, Some(name)) {
+                Auth::Refused(refusal) => refusal,
+                Auth::As(_) => yank(state, name, version, false),
+            }
         }
         _ => error(StatusCode::NOT_FOUND, "not found"),
     };
@@ -319,18 +323,36 @@ fn download(state: &State, name: &str, version: &str) -> Reply {
     }
 }
 
-/// `None` when the request carries the registry's token, or a token minted
-/// by trusted publishing for `krate` that is still live.
-fn authorized_for(state: &State, headers: &HeaderMap, krate: Option<&str>) -> Option<Reply> {
+/// Whose token authorized a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// The registry's own token (crates.io: an API token).
+    Registry,
+    /// A token minted by trusted publishing.
+    Minted,
+}
+
+/// A request's authorization.
+enum Auth {
+    As(Caller),
+    Refused(Reply),
+}
+
+/// Who the request is, when it carries the registry's token or a token
+/// minted by trusted publishing for `krate` that is still live.
+fn authorized_for(state: &State, headers: &HeaderMap, krate: Option<&str>) -> Auth {
     let given = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
     if let (Some(trusted), Some(given)) = (&state.trusted, given) {
         match trusted.grant(given, krate) {
             Grant::NotMinted => {}
-            Grant::Allowed => return None,
-            Grant::Refused(status, detail) => return Some(error(status, &detail)),
+            Grant::Allowed => return Auth::As(Caller::Minted),
+            Grant::Refused(status, detail) => return Auth::Refused(error(status, &detail)),
         }
     }
-    authorized(state, headers)
+    match authorized(state, headers) {
+        Some(refusal) => Auth::Refused(refusal),
+        None => Auth::As(Caller::Registry),
+    }
 }
 
 /// The crate name in an upload's metadata, for the token's scope.
@@ -352,7 +374,7 @@ fn authorized(state: &State, headers: &HeaderMap) -> Option<Reply> {
     }
 }
 
-fn publish(state: &State, body: &[u8]) -> Result<Reply, Dropped> {
+fn publish(state: &State, body: &[u8], caller: Caller) -> Result<Reply, Dropped> {
     if !state.knobs.knobs.upload_latency.is_zero() {
         std::thread::sleep(state.knobs.knobs.upload_latency);
     }
@@ -426,7 +448,23 @@ fn publish(state: &State, body: &[u8]) -> Result<Reply, Dropped> {
     if let Err(wait) = state.knobs.take_token(&state.token, action) {
         return Ok(too_many(action, wait));
     }
-    match state.storage.publish(&krate, tarball, metadata, &upstream) {
+    // crates.io's trusted publishing has no configuration for a crate that
+    // does not exist yet: a first version needs an API token.
+    let first_version = match caller {
+        Caller::Registry => FirstVersion::Allowed,
+        Caller::Minted if state.trusted.as_ref().is_some_and(|t| t.config.new_crates) => {
+            FirstVersion::Allowed
+        }
+        Caller::Minted => FirstVersion::Refused(
+            "trusted publishing cannot publish a crate's first version: publish it once with \
+             an API token (the registry's token), then configure trusted publishing for its \
+             next versions",
+        ),
+    };
+    match state
+        .storage
+        .publish(&krate, tarball, metadata, &upstream, first_version)
+    {
         Ok(entry) => {
             state.knobs.stored(&entry.name, &entry.vers);
             if fault == Some(UploadFault::DropAfterStore) {
@@ -598,6 +636,7 @@ fn refused(refusal: &Refusal) -> Reply {
     let status = match refusal {
         Refusal::BadRequest(_) | Refusal::Duplicate(_) => StatusCode::BAD_REQUEST,
         Refusal::NotFound(_) => StatusCode::NOT_FOUND,
+        Refusal::Forbidden(_) => StatusCode::FORBIDDEN,
         Refusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
     };
     error(status, &refusal.to_string())

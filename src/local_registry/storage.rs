@@ -25,6 +25,17 @@ pub enum Refusal {
     /// 413.
     #[error("{0}")]
     TooLarge(String),
+    /// 403: the caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+/// Whether an upload may create a crate (its first version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstVersion {
+    Allowed,
+    /// Refused with this reason (a 403).
+    Refused(&'static str),
 }
 
 pub struct Storage {
@@ -124,6 +135,7 @@ impl Storage {
         tarball: &[u8],
         metadata: &[u8],
         upstream: &dyn Fn(&str) -> Vec<IndexEntry>,
+        first_version: FirstVersion,
     ) -> Result<IndexEntry, Refusal> {
         if !valid_name(&krate.name) {
             return Err(Refusal::BadRequest(format!(
@@ -154,6 +166,12 @@ impl Storage {
                     .skip(1) // asked just above
                     .find_map(|n| upstream(&n).first().map(|e| e.name.clone()))
             });
+        if let (None, FirstVersion::Refused(why)) = (&known, first_version) {
+            return Err(Refusal::Forbidden(format!(
+                "crate `{}` does not exist yet: {why}",
+                krate.name
+            )));
+        }
         if let Some(known) = known
             && known != krate.name
         {

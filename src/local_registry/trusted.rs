@@ -4,14 +4,17 @@
 //! configurations, and a short-lived token is minted for the crates that
 //! match (`POST /api/v1/trusted_publishing/tokens`, `{"jwt": …}` →
 //! `{"token": …}`). The token authorizes publish and yank of those crates
-//! until it expires (401, "expired") or is revoked (`DELETE` on the same
-//! path, authenticated by the token itself).
+//! (a first version only with `new_crates`: crates.io's cannot) until it
+//! expires (401, "expired") or is revoked (`DELETE` on the same path,
+//! authenticated by the token itself).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
+
+use super::storage::canonical_name;
 
 /// Who may exchange a JWT, and for what.
 #[derive(Debug, Clone)]
@@ -23,9 +26,27 @@ pub struct TrustedPublishing {
     pub audience: Option<String>,
     /// The issuer's Ed25519 public key (32 bytes).
     pub issuer_key: [u8; 32],
-    /// How long a minted token lives (crates.io: 30 minutes).
+    /// How long a minted token lives (crates.io: 30 minutes). A lifetime
+    /// past what `Instant` can hold means a token that never expires.
     pub token_lifetime: Duration,
     pub configs: Vec<TrustedConfig>,
+    /// May a minted token publish a crate's first version? crates.io: no (a
+    /// configuration exists only for an existing crate), so `false` is
+    /// crates.io's rule; `true` lets tests release a workspace from scratch.
+    pub new_crates: bool,
+}
+
+impl TrustedPublishing {
+    /// The configured crates, each once (names that differ only in case or
+    /// `-`/`_` are one crate; several tables for one are alternatives).
+    pub fn crates(&self) -> Vec<&str> {
+        let mut seen = HashSet::new();
+        self.configs
+            .iter()
+            .filter(|c| seen.insert(canonical_name(&c.krate)))
+            .map(|c| c.krate.as_str())
+            .collect()
+    }
 }
 
 /// One crate's trusted-publishing configuration (GitHub-shaped, as
@@ -69,7 +90,8 @@ impl TrustedConfig {
 struct Minted {
     token: String,
     crates: Vec<String>,
-    expires: Instant,
+    /// `None`: the lifetime reaches past what `Instant` can hold.
+    expires: Option<Instant>,
     revoked: bool,
 }
 
@@ -142,7 +164,7 @@ impl TrustState {
         lock(&self.minted).push(Minted {
             token: token.clone(),
             crates,
-            expires: Instant::now() + self.config.token_lifetime,
+            expires: Instant::now().checked_add(self.config.token_lifetime),
             revoked: false,
         });
         Ok(token)
@@ -177,14 +199,20 @@ impl TrustState {
                 "the trusted publishing token has been revoked".into(),
             );
         }
-        if Instant::now() >= m.expires {
+        if m.expires.is_some_and(|expires| Instant::now() >= expires) {
             return Grant::Refused(
                 StatusCode::UNAUTHORIZED,
                 "the trusted publishing token has expired; exchange a new OIDC token".into(),
             );
         }
         match krate {
-            Some(k) if m.crates.iter().any(|c| c == k) => Grant::Allowed,
+            Some(k)
+                if m.crates
+                    .iter()
+                    .any(|c| canonical_name(c) == canonical_name(k)) =>
+            {
+                Grant::Allowed
+            }
             Some(k) => Grant::Refused(
                 StatusCode::FORBIDDEN,
                 format!("The provided access token is not valid for crate `{k}`"),
@@ -213,4 +241,44 @@ fn strip_bearer(given: &[u8]) -> &[u8] {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local_registry::TestIssuer;
+
+    #[test]
+    fn a_lifetime_past_what_instant_holds_mints_a_token_that_does_not_expire() {
+        let issuer = TestIssuer::new("https://issuer.example").unwrap();
+        let config = TrustedPublishing {
+            issuer: "https://issuer.example".into(),
+            audience: Some("registry.example".into()),
+            issuer_key: issuer.public_key(),
+            token_lifetime: Duration::MAX,
+            configs: vec![TrustedConfig {
+                krate: "a-b".into(),
+                repository: "o/r".into(),
+                workflow: "release.yml".into(),
+                environment: None,
+            }],
+            new_crates: false,
+        };
+        let state = TrustState::new(config, ([127, 0, 0, 1], 1).into());
+        let claims = serde_json::json!({
+            "repository": "o/r",
+            "job_workflow_ref": "o/r/.github/workflows/release.yml@refs/heads/main",
+        });
+        let jwt = issuer.sign("registry.example", &claims).unwrap();
+        let body = serde_json::json!({ "jwt": jwt }).to_string();
+        let token = state.exchange(body.as_bytes()).unwrap();
+        assert!(matches!(
+            state.grant(format!("Bearer {token}").as_bytes(), Some("a_B")),
+            Grant::Allowed
+        ));
+        assert!(matches!(
+            state.grant(token.as_bytes(), Some("c")),
+            Grant::Refused(StatusCode::FORBIDDEN, _)
+        ));
+    }
 }

@@ -3,8 +3,10 @@
 //! configurations, the minted tokens' lifetime, and the issuer whose JWTs
 //! are trusted: an external one (`issuer` URL and its Ed25519 public key in
 //! hex), or a test OIDC provider the registry starts beside itself
-//! (`[provider]`, the claims its JWTs carry). Read leniently (unknown keys
-//! are ignored); every problem names the file and the key.
+//! (`[provider]`, the claims its JWTs carry). A hand-written trust
+//! configuration, not one of our versioned on-disk formats, so it is read
+//! strictly: an unknown key (a typo like `enviroment` would silently widen
+//! trust) is refused; every problem names the file and the key.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,12 +14,15 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::oidc::{TestIssuer, TestOidcProvider};
+use super::storage::{reserved_name, valid_name};
 use super::trusted::{TrustedConfig, TrustedPublishing};
 
 /// The newest format this reader knows.
 const FORMAT: u32 = 1;
 /// crates.io's lifetime of a minted token.
 const DEFAULT_LIFETIME_SECS: u64 = 1800;
+/// The longest `token-lifetime` accepted: a week.
+const MAX_LIFETIME_SECS: u64 = 7 * 24 * 60 * 60;
 /// The `iss` of the built-in provider's JWTs.
 pub const LOCAL_ISSUER: &str = "https://oidc.shipper-local.invalid";
 
@@ -34,10 +39,11 @@ pub struct TrustedFileError {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct FileDoc {
     format: Option<u32>,
     token_lifetime: Option<u64>,
+    allow_new_crates: Option<bool>,
     issuer: Option<String>,
     issuer_key: Option<String>,
     audience: Option<String>,
@@ -47,6 +53,7 @@ struct FileDoc {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CrateDoc {
     name: Option<String>,
     repository: Option<String>,
@@ -55,6 +62,7 @@ struct CrateDoc {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ClaimsDoc {
     repository: Option<String>,
     workflow: Option<String>,
@@ -90,8 +98,10 @@ impl ProviderClaims {
             "ref": self.git_ref,
             "sub": format!("repo:{}:ref:{}", self.repository, self.git_ref),
         });
+        // GitHub: a job in an environment has `sub` name it instead of the ref.
         if let Some(environment) = &self.environment {
             claims["environment"] = environment.clone().into();
+            claims["sub"] = format!("repo:{}:environment:{environment}", self.repository).into();
         }
         claims
     }
@@ -111,6 +121,9 @@ pub enum IssuerSpec {
 pub struct TrustedFile {
     pub configs: Vec<TrustedConfig>,
     pub token_lifetime: Duration,
+    /// `allow-new-crates`: minted tokens may publish a crate's first
+    /// version (crates.io's trusted publishing cannot).
+    pub new_crates: bool,
     /// `None`: the registry's `host:port`, as a client derives it.
     pub audience: Option<String>,
     pub issuer: IssuerSpec,
@@ -130,10 +143,18 @@ impl TrustedFile {
     fn parse(text: &str) -> Result<TrustedFile, String> {
         let doc: FileDoc = toml_edit::de::from_str(text)
             .map_err(|e| format!("it is not TOML of the expected shape: {e}"))?;
-        if let Some(format) = doc.format.filter(|f| *f > FORMAT) {
-            return Err(format!(
-                "`format = {format}` is newer than this cargo-shipper reads ({FORMAT}); upgrade cargo-shipper"
-            ));
+        match doc.format {
+            None | Some(FORMAT) => {}
+            Some(format) if format > FORMAT => {
+                return Err(format!(
+                    "`format = {format}` is newer than this cargo-shipper reads ({FORMAT}); upgrade cargo-shipper"
+                ));
+            }
+            Some(format) => {
+                return Err(format!(
+                    "`format = {format}` is not a format: give `format = {FORMAT}` or leave it out"
+                ));
+            }
         }
         let crates = doc.crates.unwrap_or_default();
         if crates.is_empty() {
@@ -150,13 +171,28 @@ impl TrustedFile {
             .collect::<Result<Vec<_>, _>>()?;
         let token_lifetime = match doc.token_lifetime {
             None => DEFAULT_LIFETIME_SECS,
-            Some(0) => return Err("`token-lifetime` must be at least 1 (seconds)".into()),
-            Some(secs) => secs,
+            Some(secs @ 1..=MAX_LIFETIME_SECS) => secs,
+            Some(secs) => {
+                return Err(format!(
+                    "`token-lifetime = {secs}` is out of range: give 1 to {MAX_LIFETIME_SECS} \
+                     seconds (a week; crates.io's is {DEFAULT_LIFETIME_SECS})"
+                ));
+            }
+        };
+        let audience = match doc.audience {
+            Some(a) if a.trim().is_empty() => {
+                return Err(
+                    "`audience` is empty: leave it out to expect the registry's \
+                            `host:port`, or give the `aud` your ID tokens carry"
+                        .into(),
+                );
+            }
+            audience => audience.map(|a| a.trim().to_owned()),
         };
         let issuer = match (doc.issuer, doc.issuer_key, doc.provider) {
             (Some(url), Some(key), None) => IssuerSpec::External {
                 key: issuer_key(&key)?,
-                url: required("issuer", Some(url))?,
+                url: issuer_url(url)?,
             },
             (None, None, Some(provider)) => IssuerSpec::BuiltIn(provider_claims(provider)?),
             (issuer, key, provider) => return Err(issuer_form(issuer, key, provider)),
@@ -164,7 +200,8 @@ impl TrustedFile {
         Ok(TrustedFile {
             configs,
             token_lifetime: Duration::from_secs(token_lifetime),
-            audience: doc.audience.filter(|a| !a.trim().is_empty()),
+            new_crates: doc.allow_new_crates.unwrap_or(false),
+            audience,
             issuer,
         })
     }
@@ -187,6 +224,7 @@ impl TrustedFile {
             issuer_key,
             token_lifetime: self.token_lifetime,
             configs: self.configs,
+            new_crates: self.new_crates,
         };
         Ok((config, provider))
     }
@@ -205,15 +243,59 @@ fn crate_config(i: usize, c: CrateDoc) -> Result<TrustedConfig, String> {
         None => format!("`[[crate]]` number {}", i + 1),
     };
     let at = |e: String| format!("{which}: {e}");
-    let krate = required("name", c.name).map_err(at)?;
+    let krate = crate_name(c.name).map_err(at)?;
     let repository = repository("repository", c.repository).map_err(at)?;
     let workflow = workflow("workflow", c.workflow).map_err(at)?;
     Ok(TrustedConfig {
         krate,
         repository,
         workflow,
-        environment: c.environment.filter(|e| !e.trim().is_empty()),
+        environment: environment(c.environment).map_err(at)?,
     })
+}
+
+/// A name crates.io would accept for a crate (the rules uploads meet).
+fn crate_name(value: Option<String>) -> Result<String, String> {
+    let name = required("name", value)?;
+    if !valid_name(&name) {
+        return Err(format!(
+            "`name = \"{name}\"` is not a crate name: use ASCII letters, digits, `-` and `_`, \
+             starting with a letter, at most 64 characters"
+        ));
+    }
+    if reserved_name(&name) {
+        return Err(format!(
+            "`name = \"{name}\"` is a reserved name crates.io does not accept"
+        ));
+    }
+    Ok(name)
+}
+
+/// An optional environment; empty is refused rather than read as "any".
+fn environment(value: Option<String>) -> Result<Option<String>, String> {
+    match value.map(|e| e.trim().to_owned()) {
+        Some(e) if e.is_empty() => Err("`environment` is empty: leave it out to accept any \
+                                        environment, or name the one the job runs in"
+            .into()),
+        environment => Ok(environment),
+    }
+}
+
+/// The JWTs' `iss`: an http(s) URL, as OIDC issuers are.
+fn issuer_url(value: String) -> Result<String, String> {
+    let url = required("issuer", Some(value))?;
+    let lower = url.to_ascii_lowercase();
+    let host = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    match host {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(url),
+        _ => Err(format!(
+            "`issuer = \"{url}\"` is not an http(s) URL: give the `iss` of the ID tokens, \
+             e.g. `https://token.actions.githubusercontent.com`"
+        )),
+    }
 }
 
 fn provider_claims(p: ClaimsDoc) -> Result<ProviderClaims, String> {
@@ -221,7 +303,7 @@ fn provider_claims(p: ClaimsDoc) -> Result<ProviderClaims, String> {
     Ok(ProviderClaims {
         repository: repository("repository", p.repository).map_err(at)?,
         workflow: workflow("workflow", p.workflow).map_err(at)?,
-        environment: p.environment.filter(|e| !e.trim().is_empty()),
+        environment: environment(p.environment).map_err(at)?,
         git_ref: p
             .git_ref
             .filter(|r| !r.trim().is_empty())
@@ -294,10 +376,11 @@ mod tests {
     #[test]
     fn a_built_in_provider_with_defaults() {
         let file = TrustedFile::parse(&format!(
-            "[provider]\nrepository = \"o/r\"\nworkflow = \"release.yml\"\nextra = 1\n{CRATE}"
+            "[provider]\nrepository = \"o/r\"\nworkflow = \"release.yml\"\n{CRATE}"
         ))
         .unwrap();
         assert_eq!(file.token_lifetime, Duration::from_secs(1800));
+        assert!(!file.new_crates, "crates.io's rule by default");
         assert_eq!(file.configs[0].krate, "a");
         let IssuerSpec::BuiltIn(claims) = &file.issuer else {
             panic!("{file:?}")
@@ -306,6 +389,132 @@ mod tests {
             claims.to_json()["job_workflow_ref"],
             "o/r/.github/workflows/release.yml@refs/heads/main"
         );
+    }
+
+    #[test]
+    fn the_provider_names_the_environment_in_sub_as_github_does() {
+        let claims = |environment: Option<&str>| {
+            ProviderClaims {
+                repository: "o/r".into(),
+                workflow: "release.yml".into(),
+                environment: environment.map(str::to_owned),
+                git_ref: "refs/heads/main".into(),
+            }
+            .to_json()
+        };
+        assert_eq!(claims(None)["sub"], "repo:o/r:ref:refs/heads/main");
+        let released = claims(Some("release"));
+        assert_eq!(released["sub"], "repo:o/r:environment:release");
+        assert_eq!(released["environment"], "release");
+        assert_eq!(released["ref"], "refs/heads/main");
+    }
+
+    #[test]
+    fn the_token_lifetime_is_bounded_to_a_week() {
+        let lifetime = |secs: &str| {
+            TrustedFile::parse(&format!(
+                "token-lifetime = {secs}\n[provider]\nrepository = \"o/r\"\nworkflow = \"r.yml\"\n{CRATE}"
+            ))
+        };
+        assert_eq!(
+            lifetime("604800").unwrap().token_lifetime,
+            Duration::from_secs(604_800)
+        );
+        assert_eq!(
+            lifetime("1").unwrap().token_lifetime,
+            Duration::from_secs(1)
+        );
+        for bad in ["0", "604801", "9223372036854775807"] {
+            let err = lifetime(bad).unwrap_err();
+            assert!(
+                err.contains(&format!(
+                    "`token-lifetime = {bad}` is out of range: give 1 to 604800 seconds"
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_wherever_they_are() {
+        let provider = "[provider]\nrepository = \"o/r\"\nworkflow = \"r.yml\"\n";
+        for (text, key) in [
+            (
+                format!("{provider}{CRATE}enviroment = \"release\"\n"),
+                "enviroment",
+            ),
+            (format!("{provider}extra = 1\n{CRATE}"), "extra"),
+            (
+                format!("token-lifetme = 60\n{provider}{CRATE}"),
+                "token-lifetme",
+            ),
+        ] {
+            let err = TrustedFile::parse(&text).unwrap_err();
+            assert!(err.contains(&format!("unknown field `{key}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn names_issuers_formats_audiences_and_environments_are_checked() {
+        let provider = "[provider]\nrepository = \"o/r\"\nworkflow = \"r.yml\"\n";
+        let err = |text: &str| TrustedFile::parse(text).unwrap_err();
+        let table = |name: &str| {
+            format!("[[crate]]\nname = \"{name}\"\nrepository = \"o/r\"\nworkflow = \"r.yml\"\n")
+        };
+        for name in ["1a", "a b", "a.b", "é", &"a".repeat(65)] {
+            assert!(
+                err(&format!("{provider}{}", table(name))).contains("is not a crate name"),
+                "{name}"
+            );
+        }
+        assert!(err(&format!("{provider}{}", table("nul"))).contains("reserved"));
+        let key = hex::encode(TestIssuer::new("https://x").unwrap().public_key());
+        for issuer in ["x", "ftp://x", "https://", "https:// x", "token.example"] {
+            let e = err(&format!(
+                "issuer = \"{issuer}\"\nissuer-key = \"{key}\"\n{CRATE}"
+            ));
+            assert!(e.contains("is not an http(s) URL"), "{issuer}: {e}");
+        }
+        for issuer in ["http://127.0.0.1:8080", "HTTPS://token.example/path"] {
+            TrustedFile::parse(&format!(
+                "issuer = \"{issuer}\"\nissuer-key = \"{key}\"\n{CRATE}"
+            ))
+            .unwrap();
+        }
+        assert!(
+            err(&format!("format = 0\n{provider}{CRATE}")).contains("`format = 0` is not a format")
+        );
+        TrustedFile::parse(&format!("format = 1\n{provider}{CRATE}")).unwrap();
+        assert!(
+            err(&format!("audience = \" \"\n{provider}{CRATE}")).contains("`audience` is empty")
+        );
+        assert!(
+            err(&format!("{provider}{CRATE}environment = \"\"\n"))
+                .contains("`[[crate]]` `a`: `environment` is empty")
+        );
+    }
+
+    #[test]
+    fn tables_for_one_crate_are_alternatives_counted_once() {
+        let provider = "[provider]\nrepository = \"o/r\"\nworkflow = \"r.yml\"\n";
+        let table = |name: &str, workflow: &str| {
+            format!(
+                "[[crate]]\nname = \"{name}\"\nrepository = \"o/r\"\nworkflow = \"{workflow}\"\n"
+            )
+        };
+        let file = TrustedFile::parse(&format!(
+            "allow-new-crates = true\n{provider}{}{}{}{}",
+            table("foo-bar", "r.yml"),
+            table("Foo_Bar", "other.yml"),
+            table("foo_bar", "r.yml"),
+            table("baz", "r.yml"),
+        ))
+        .unwrap();
+        assert!(file.new_crates);
+        assert_eq!(file.configs.len(), 4);
+        let (config, _provider) = file.start().unwrap();
+        assert_eq!(config.crates(), ["foo-bar", "baz"]);
+        assert!(config.new_crates);
     }
 
     #[test]

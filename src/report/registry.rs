@@ -82,9 +82,20 @@ fn trusted_human(
         out,
         "Trusted publishing: {} crate(s) configured, minted tokens live {} s, ID tokens from {} \
          with audience {audience}",
-        config.configs.len(),
+        config.crates().len(),
         config.token_lifetime.as_secs(),
         config.issuer
+    )?;
+    writeln!(
+        out,
+        "{}",
+        if config.new_crates {
+            "Minted tokens may publish a crate's first version (allow-new-crates; crates.io's \
+             cannot)."
+        } else {
+            "As on crates.io, a crate's first version needs the registry's token; minted tokens \
+             publish its next versions."
+        }
     )?;
     if let Some(provider) = provider {
         writeln!(
@@ -140,7 +151,8 @@ fn trusted_json(
         "issuer": config.issuer,
         "audience": audience,
         "token_lifetime_secs": config.token_lifetime.as_secs(),
-        "crates": config.configs.iter().map(|c| &c.krate).collect::<Vec<_>>(),
+        "crates": config.crates(),
+        "allow_new_crates": config.new_crates,
         "oidc_provider": provider,
     }))
 }

@@ -652,8 +652,10 @@ pub fn github_claims(
         "ref": "refs/heads/main",
         "sub": format!("repo:{repository}:ref:refs/heads/main"),
     });
+    // GitHub: a job in an environment has `sub` name it instead of the ref.
     if let Some(env) = environment {
         claims["environment"] = env.into();
+        claims["sub"] = format!("repo:{repository}:environment:{env}").into();
     }
     claims
 }
@@ -667,12 +669,34 @@ pub struct TrustedSetup {
 
 impl TrustedSetup {
     /// `crates` are configured for `example/demo`'s `release.yml`; the
-    /// provider's JWTs carry `claims`; minted tokens live `lifetime`.
+    /// provider's JWTs carry `claims`; minted tokens live `lifetime` and may
+    /// publish a crate's first version (unlike crates.io's: see
+    /// [`TrustedSetup::as_crates_io`]).
     pub fn start(
         crates: &[&str],
         claims: serde_json::Value,
         lifetime: std::time::Duration,
         knobs: impl FnOnce(&mut cargo_shipper::local_registry::Knobs),
+    ) -> Self {
+        Self::launch(crates, claims, lifetime, knobs, true)
+    }
+
+    /// As [`TrustedSetup::start`], with crates.io's rule: minted tokens
+    /// cannot publish a crate's first version.
+    pub fn as_crates_io(
+        crates: &[&str],
+        claims: serde_json::Value,
+        lifetime: std::time::Duration,
+    ) -> Self {
+        Self::launch(crates, claims, lifetime, |_| {}, false)
+    }
+
+    fn launch(
+        crates: &[&str],
+        claims: serde_json::Value,
+        lifetime: std::time::Duration,
+        knobs: impl FnOnce(&mut cargo_shipper::local_registry::Knobs),
+        new_crates: bool,
     ) -> Self {
         use cargo_shipper::local_registry::{
             TestIssuer, TestOidcProvider, TrustedConfig, TrustedPublishing,
@@ -690,6 +714,7 @@ impl TrustedSetup {
                 audience: None,
                 issuer_key: key,
                 token_lifetime: lifetime,
+                new_crates,
                 configs: crates
                     .iter()
                     .map(|k| TrustedConfig {
