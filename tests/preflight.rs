@@ -596,7 +596,18 @@ fn trusted_publishing_supplies_the_token_and_is_tried_now() {
     let run = preflight_in_ci(&fx, Some(&setup), &[], &[]);
     assert_ne!(run.code(), 7, "{}\n{}", run.stdout(), run.stderr());
     let doc = parse(&run);
-    assert_eq!(status(&doc, "token"), "pass", "{doc:#}");
+    // New crates: crates.io's trusted publishing could not publish them;
+    // this registry's policy is not known, so a warning per crate.
+    assert_eq!(status(&doc, "token"), "warn", "{doc:#}");
+    let findings = check(&doc, "token")["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{doc:#}");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a new crate: trusted publishing cannot, on crates.io"),
+        "{doc:#}"
+    );
     let summary = check(&doc, "token")["summary"].as_str().unwrap();
     assert!(
         summary.contains("from trusted publishing (GitHub Actions) at upload time"),
@@ -650,7 +661,7 @@ fn trusted_publishing_supplies_the_token_and_is_tried_now() {
     );
     support::assert_no_secret(&fx, &setup, &[&run]);
     let doc = parse(&run);
-    assert_eq!(status(&doc, "token"), "pass", "{doc:#}");
+    assert_eq!(status(&doc, "token"), "warn", "{doc:#}"); // the new crates, as above
     assert_eq!(doc["trusted_publishing"]["provider"], "GitLab CI");
     assert_eq!(doc["trusted_publishing"]["exchange"], "not_tried");
     assert_eq!(

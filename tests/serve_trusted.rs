@@ -214,6 +214,19 @@ fn by_default_as_on_crates_io_a_drilled_first_release_stops_at_the_first_version
         "{}",
         run.stderr()
     );
+    // The advice fits: publish the first version with a token, not "add a
+    // configuration" (a new crate cannot have one).
+    assert!(
+        run.stderr()
+            .contains("publish its first version once with a token (`--trusted-publishing off`"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        !run.stderr().contains("must match them"),
+        "{}",
+        run.stderr()
+    );
     let api = served.started["api"].as_str().unwrap();
     for name in DEMO_CRATES {
         let reply = http("GET", &format!("{api}/api/v1/crates/{name}"), &[], &[]).unwrap();

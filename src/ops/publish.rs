@@ -562,7 +562,9 @@ fn run(
             &check.to_confirm,
         )?,
     };
-    let refusal = trusted.as_ref().and_then(|t| t.take_refusal());
+    let refusal = trusted.as_ref().and_then(|t| {
+        t.take_refusal(|name| check.to_upload.iter().any(|(n, new)| n == name && *new))
+    });
     // A release that went out says so, whatever fails after it.
     let released = |error: anyhow::Error| match outcome {
         RunOutcome::Success => error.context(format!(

@@ -81,6 +81,9 @@ pub enum RefusedBy {
     /// No ID token, or no answer from the exchange: nothing says the
     /// registry's configuration is wrong.
     Unavailable,
+    /// The registry refused a crate's first version: trusted publishing
+    /// publishes new versions of existing crates only (crates.io's rule).
+    FirstVersion,
 }
 
 impl std::fmt::Display for TrustRefused {
@@ -95,6 +98,16 @@ impl std::fmt::Display for TrustRefused {
                  (repository, workflow file, environment) and the audience must be the registry's; \
                  fix it there, then run the same command again (its journal resumes the run)",
                 self.message, self.claims
+            ),
+            RefusedBy::FirstVersion => write!(
+                f,
+                "trusted publishing could not publish `{krate}`: {}\n\
+                 `{krate}` is new to the registry, and trusted publishing publishes new versions of \
+                 existing crates only: publish its first version once with a token \
+                 (`--trusted-publishing off`, the token from cargo's credentials), add its \
+                 trusted-publishing configuration, then run the same command again (its journal \
+                 resumes the run)",
+                self.message
             ),
             RefusedBy::Unavailable => write!(
                 f,
@@ -234,9 +247,15 @@ impl TrustedTokens {
         }
     }
 
-    /// Why the run stopped for its credentials, if it did.
-    pub fn take_refusal(&self) -> Option<TrustRefused> {
-        self.state.borrow_mut().refusal.take()
+    /// Why the run stopped for its credentials, if it did; `is_new` tells
+    /// a crate new to the registry (whose first version the registry
+    /// refuses to trusted publishing) from one it holds.
+    pub fn take_refusal(&self, is_new: impl Fn(&str) -> bool) -> Option<TrustRefused> {
+        let mut refusal = self.state.borrow_mut().refusal.take()?;
+        if refusal.by == RefusedBy::Registry && is_new(&refusal.krate) {
+            refusal.by = RefusedBy::FirstVersion;
+        }
+        Some(refusal)
     }
 
     /// Revoke every minted token: each one's expiry and the outcome.

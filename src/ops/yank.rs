@@ -258,7 +258,8 @@ pub fn yank(
     }
     let outcome = outcome?;
     rec.record(YankEvent::YankRunFinished { outcome })?;
-    let refusal = trusted.as_ref().and_then(|t| t.take_refusal());
+    // Yanks concern published versions: never a first one.
+    let refusal = trusted.as_ref().and_then(|t| t.take_refusal(|_| false));
     let state = rec.state().clone();
     if outcome != YankOutcome::Success {
         let done = state.crates.values().filter(|c| c.status.is_done()).count();

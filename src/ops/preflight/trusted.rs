@@ -81,17 +81,25 @@ pub fn check(
             try_exchange(provider, http, api, &mut claims, &mut findings)
         }
     };
-    if crates_io {
-        for c in crates.iter().filter(|c| c.state == RegistryState::NewCrate) {
-            findings.push(finding(
-                Some(&c.name),
-                Severity::Fail,
-                "a new crate: crates.io's trusted publishing cannot publish a crate's first \
-                 version; publish it once with a token (`--trusted-publishing off`), then add its \
-                 trusted-publishing configuration"
-                    .into(),
-            ));
-        }
+    // crates.io's rule; other registries may follow it (the embedded one
+    // does unless told otherwise): a warning there, not a block.
+    for c in crates.iter().filter(|c| c.state == RegistryState::NewCrate) {
+        let (severity, whose) = if crates_io {
+            (Severity::Fail, "crates.io's trusted publishing cannot")
+        } else {
+            (
+                Severity::Warn,
+                "trusted publishing cannot, on crates.io and registries that follow it,",
+            )
+        };
+        findings.push(finding(
+            Some(&c.name),
+            severity,
+            format!(
+                "a new crate: {whose} publish a crate's first version; publish it once with a \
+                 token (`--trusted-publishing off`), then add its trusted-publishing configuration"
+            ),
+        ));
     }
     let how = match exchange {
         Exchange::Ok => format!(
@@ -217,7 +225,9 @@ mod tests {
         assert_eq!(on_crates_io.findings.len(), 1);
         assert_eq!(on_crates_io.findings[0].krate.as_deref(), Some("new"));
         assert_eq!(on_crates_io.findings[0].severity, Severity::Fail);
+        // Elsewhere the registry's policy is unknown: a warning, not a block.
         let (_, elsewhere) = check(&provider, None, &crates, false);
-        assert!(elsewhere.findings.is_empty());
+        assert_eq!(elsewhere.findings.len(), 1);
+        assert_eq!(elsewhere.findings[0].severity, Severity::Warn);
     }
 }
