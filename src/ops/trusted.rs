@@ -101,13 +101,14 @@ impl std::fmt::Display for TrustRefused {
             ),
             RefusedBy::FirstVersion => write!(
                 f,
-                "trusted publishing could not publish `{krate}`: {}\n\
-                 `{krate}` is new to the registry, and trusted publishing publishes new versions of \
-                 existing crates only: publish its first version once with a token \
-                 (`--trusted-publishing off`, the token from cargo's credentials), add its \
-                 trusted-publishing configuration, then run the same command again (its journal \
-                 resumes the run)",
-                self.message
+                "trusted publishing could not authorize `{krate}`: {}\n\
+                 the OIDC token's claims: {}\n\
+                 `{krate}` is new to the registry, and trusted publishing (crates.io's, and a \
+                 registry's that follows its rule) publishes new versions of existing crates \
+                 only: publish its first version once with a token (`--trusted-publishing off`, \
+                 the token from cargo's credentials) and add its trusted-publishing configuration \
+                 there; then run the same command again (its journal resumes the run)",
+                self.message, self.claims
             ),
             RefusedBy::Unavailable => write!(
                 f,
