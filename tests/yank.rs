@@ -254,6 +254,29 @@ fn starting_crate_limits_the_plan_to_it_and_its_dependents() {
         Some(false)
     );
 
+    // cli only dev-depends on testkit: yanking testkit leaves cli alone
+    // (its users never depend on testkit).
+    let shown = fx.shipper_env(
+        &registry,
+        &[
+            "plan-yank",
+            "--from-receipt",
+            receipt.to_str().unwrap(),
+            "--starting-crate",
+            "shipper-demo-testkit",
+            "--message-format",
+            "json",
+        ],
+        &[],
+    );
+    let names: Vec<String> = shown.json()["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["shipper-demo-testkit"]);
+
     let unknown = fx.shipper_env(
         &registry,
         &[
@@ -271,6 +294,31 @@ fn starting_crate_limits_the_plan_to_it_and_its_dependents() {
         "{}",
         unknown.stderr()
     );
+}
+
+/// The runbook's `--output yank-plan.json`: a bare file name in the
+/// current directory is written, and the command succeeds; a directory
+/// that does not exist is an error, not created.
+#[test]
+fn output_takes_a_bare_file_name_and_refuses_a_missing_directory() {
+    let registry = TestRegistry::start();
+    let (fx, _) = published_demo(&registry);
+    let args = ["plan-yank", "--from-receipt", "latest", "--output"];
+    let bare = fx.shipper_env(&registry, &[&args[..], &["yank-plan.json"]].concat(), &[]);
+    bare.ok();
+    assert_eq!(plan_names(&fx.root().join("yank-plan.json")).len(), 6);
+    let missing = fx.shipper_env(
+        &registry,
+        &[&args[..], &["no-such-dir/yank-plan.json"]].concat(),
+        &[],
+    );
+    assert_eq!(missing.code(), 1, "{}", missing.stderr());
+    assert!(
+        missing
+            .stderr()
+            .contains("`no-such-dir` is not a directory")
+    );
+    assert!(!fx.root().join("no-such-dir").exists());
 }
 
 #[test]
@@ -304,7 +352,28 @@ fn bad_receipts_and_plans_are_refused_with_exit_6_and_nothing_written() {
     empty["crates"] = serde_json::json!([]);
     let mut cycle: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     cycle["crates"][0]["depends_on"] = serde_json::json!(["shipper-demo-app"]);
-    let cases: [(&str, Vec<u8>, &str); 6] = [
+    // Values cargo-shipper never writes: a hand-edited receipt.
+    let edited = |field: &str, value: serde_json::Value| {
+        let mut r: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        r["crates"][0][field] = value;
+        r.to_string().into_bytes()
+    };
+    let cases: [(&str, Vec<u8>, &str); 9] = [
+        (
+            "version.json",
+            edited("version", "not-a-version".into()),
+            "invalid version `not-a-version`",
+        ),
+        (
+            "sha.json",
+            edited("sha256", "zz".into()),
+            "is not 64 hexadecimal digits",
+        ),
+        (
+            "name.json",
+            edited("name", "../../x".into()),
+            "is not a crate name",
+        ),
         ("torn.json", bytes[..bytes.len() / 2].to_vec(), "not JSON"),
         (
             "foreign.json",

@@ -277,6 +277,7 @@ fn run(
                 name: n.to_string(),
                 version: "1.0.0".into(),
                 depends_on: d.iter().map(|x| x.to_string()).collect(),
+                dev_only: vec![],
             })
             .collect(),
         tool_version: "test".into(),

@@ -241,6 +241,10 @@ pub struct CrateRef {
     pub name: String,
     pub version: String,
     pub depends_on: Vec<String>,
+    /// Those of `depends_on` it needs only as dev-dependencies (absent in
+    /// journals written before they were recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dev_only: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -249,6 +249,7 @@ mod tests {
                 name: "a".into(),
                 version: "1.0.0".into(),
                 depends_on: vec![],
+                dev_only: vec![],
             }],
             tool_version: "test".into(),
             selection: SelectionRecord::default(),

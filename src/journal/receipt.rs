@@ -43,6 +43,10 @@ pub struct ReceiptCrate {
     pub timings: Timings,
     /// Plan crates it depends on (the graph at release time).
     pub depends_on: Vec<String>,
+    /// Those of `depends_on` it needs only as dev-dependencies: not its
+    /// users' concern (absent in receipts written before they were recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dev_only: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +96,7 @@ impl Receipt {
                     attempts: c.attempts,
                     timings: c.timings,
                     depends_on: c.depends_on.clone(),
+                    dev_only: c.dev_only.clone(),
                 })
                 .collect(),
         }
@@ -126,6 +131,36 @@ pub struct LoadedReceipt {
     pub sha256: String,
 }
 
+/// What is wrong with a crate's recorded name, version or checksum, as
+/// cargo-shipper never writes them (a hand-edited file): for receipts and
+/// yank plans alike.
+pub(super) fn crate_fields_problem(
+    name: &str,
+    version: &str,
+    sha256: Option<&str>,
+) -> Option<String> {
+    let name_ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !name_ok {
+        return Some(format!("`{name}` is not a crate name"));
+    }
+    if semver::Version::parse(version).is_err() {
+        return Some(format!("`{name}` has an invalid version `{version}`"));
+    }
+    if let Some(sum) = sha256
+        && !(sum.len() == 64 && sum.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Some(format!(
+            "`{name}`'s sha256 `{sum}` is not 64 hexadecimal digits"
+        ));
+    }
+    None
+}
+
 impl Receipt {
     /// Read and check a receipt: format first (a newer one is refused
     /// before its fields are trusted), then its shape.
@@ -155,6 +190,11 @@ impl Receipt {
             return Err(ReceiptError::Empty {
                 path: path.to_owned(),
             });
+        }
+        for c in &receipt.crates {
+            if let Some(problem) = crate_fields_problem(&c.name, &c.version, c.sha256.as_deref()) {
+                return Err(corrupt(problem));
+            }
         }
         Ok(LoadedReceipt {
             receipt,

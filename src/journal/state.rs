@@ -41,6 +41,9 @@ pub struct UploadTimes {
 pub struct CrateState {
     pub version: String,
     pub depends_on: Vec<String>,
+    /// Those of `depends_on` needed only as dev-dependencies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dev_only: Vec<String>,
     pub status: CrateStatus,
     #[serde(default)]
     pub sha256: Option<String>,
@@ -154,6 +157,7 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
             let entry = next.crates.entry(c.name.clone()).or_insert(CrateState {
                 version: c.version.clone(),
                 depends_on: c.depends_on.clone(),
+                dev_only: c.dev_only.clone(),
                 status: CrateStatus::Pending,
                 sha256: None,
                 attempts: 0,

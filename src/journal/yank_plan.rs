@@ -116,11 +116,10 @@ impl YankPlan {
         }
         let mut seen = std::collections::BTreeSet::new();
         for c in &plan.crates {
-            if semver::Version::parse(&c.version).is_err() {
-                return Err(invalid(format!(
-                    "`{}` has an invalid version `{}`",
-                    c.name, c.version
-                )));
+            if let Some(problem) =
+                super::receipt::crate_fields_problem(&c.name, &c.version, c.sha256.as_deref())
+            {
+                return Err(invalid(problem));
             }
             if !seen.insert(&c.name) {
                 return Err(invalid(format!("`{}` is listed twice", c.name)));

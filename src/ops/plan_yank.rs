@@ -60,6 +60,8 @@ pub struct PlanYankReport {
     pub receipt_outcome: RunOutcome,
     /// Crates in scope that an earlier release owns (found already present).
     pub left_to_earlier_releases: Vec<String>,
+    /// Crates in scope this release did not upload (failed, not attempted).
+    pub never_uploaded: Vec<String>,
     pub written_to: Option<PathBuf>,
 }
 
@@ -85,6 +87,7 @@ pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
             name: c.name.clone(),
             uploaded: c.outcome == CrateOutcome::Published,
             depends_on: c.depends_on.clone(),
+            dev_only: c.dev_only.clone(),
         })
         .collect();
     let order = yank_order(&released, opts.starting_crate.as_deref())
@@ -117,11 +120,16 @@ pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
             .find(|c| c.name == name)
             .expect("ordered names come from the receipt")
     };
-    let left_to_earlier_releases = all_in_scope
-        .iter()
-        .filter(|name| !order.contains(name))
-        .map(|name| format!("{name}@{}", crate_of(name).version))
-        .collect();
+    let left_out = |outcomes: &[CrateOutcome]| -> Vec<String> {
+        all_in_scope
+            .iter()
+            .filter(|name| !order.contains(name))
+            .filter(|name| outcomes.contains(&crate_of(name).outcome))
+            .map(|name| format!("{name}@{}", crate_of(name).version))
+            .collect()
+    };
+    let left_to_earlier_releases = left_out(&[CrateOutcome::AlreadyPresent]);
+    let never_uploaded = left_out(&[CrateOutcome::Failed, CrateOutcome::NotAttempted]);
     let plan = YankPlan {
         format: YANK_PLAN_FORMAT,
         kind: YANK_PLAN_KIND.to_owned(),
@@ -156,6 +164,7 @@ pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
         receipt_path,
         receipt_outcome: receipt.outcome,
         left_to_earlier_releases,
+        never_uploaded,
         written_to,
     })
 }
@@ -165,6 +174,15 @@ pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
 fn write_plan(path: &Path, plan: &YankPlan) -> anyhow::Result<()> {
     if path.exists() && YankPlan::load(path).is_err() {
         return Err(PlanYankError::WouldOverwrite(path.to_owned()).into());
+    }
+    // A mistyped directory is an error, not a directory to create.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        anyhow::bail!(
+            "`{}` is not a directory; write the plan into one that exists",
+            dir.display()
+        );
     }
     let mut bytes = serde_json::to_vec_pretty(plan)?;
     bytes.push(b'\n');

@@ -682,6 +682,7 @@ pub(super) fn run_started(plan: &Plan, run: u32, selection: SelectionRecord, don
                 name: c.name.clone(),
                 version: c.version.to_string(),
                 depends_on: c.depends_on.clone(),
+                dev_only: c.dev_only.clone(),
             })
             .collect(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),

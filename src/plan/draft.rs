@@ -348,12 +348,18 @@ impl<'a> Draft<'a> {
                     .collect();
                 depends_on.sort();
                 depends_on.dedup();
+                let dev_only = depends_on
+                    .iter()
+                    .filter(|to| soft.contains_key(&(names[i].clone(), (*to).clone())))
+                    .cloned()
+                    .collect();
                 PlannedCrate {
                     name: m.name.clone(),
                     version: m.version.clone(),
                     level: levels[i],
                     rel_dir: m.rel_dir.clone(),
                     depends_on,
+                    dev_only,
                     pulled_in_by: self.chosen[names[i]].clone(),
                 }
             })

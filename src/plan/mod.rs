@@ -86,6 +86,9 @@ pub struct PlannedCrate {
     /// Plan crates that must be visible in the registry before this one goes
     /// out (hard edges, and soft edges that were kept), sorted.
     pub depends_on: Vec<String>,
+    /// Those of `depends_on` it needs only as dev-dependencies (soft edges):
+    /// its users do not depend on them.
+    pub dev_only: Vec<String>,
     /// With `-p`: the selected crates that needed this one. Empty when the
     /// crate was selected itself (or no `-p` was given).
     pub pulled_in_by: Vec<String>,

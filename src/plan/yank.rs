@@ -13,6 +13,9 @@ pub struct ReleasedCrate {
     pub uploaded: bool,
     /// Crates of the release it depends on.
     pub depends_on: Vec<String>,
+    /// Those of `depends_on` it needs only as dev-dependencies: yanking
+    /// them does not affect its users, so they do not bring it along.
+    pub dev_only: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,13 +121,15 @@ pub fn yank_order(
         .collect())
 }
 
-/// `start` and every crate that depends on it, transitively.
+/// `start` and every crate that depends on it (normal or build),
+/// transitively.
 fn dependents_closure<'a>(crates: &'a [ReleasedCrate], start: &'a str) -> BTreeSet<&'a str> {
     let mut found = BTreeSet::from([start]);
     loop {
         let before = found.len();
         for c in crates {
-            if c.depends_on.iter().any(|d| found.contains(d.as_str())) {
+            let needs = |d: &String| found.contains(d.as_str()) && !c.dev_only.contains(d);
+            if c.depends_on.iter().any(needs) {
                 found.insert(c.name.as_str());
             }
         }
@@ -140,6 +145,7 @@ mod tests {
 
     fn krate(name: &str, uploaded: bool, deps: &[&str]) -> ReleasedCrate {
         ReleasedCrate {
+            dev_only: Vec::new(),
             name: name.into(),
             uploaded,
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
@@ -212,12 +218,26 @@ mod tests {
     }
 
     #[test]
+    fn a_dev_only_dependent_is_not_brought_along_by_the_starting_crate() {
+        let mut crates = vec![
+            krate("testkit", true, &[]),
+            krate("cli", true, &["testkit", "core"]),
+            krate("core", true, &[]),
+        ];
+        crates[1].dev_only = vec!["testkit".into()];
+        assert_eq!(yank_order(&crates, Some("testkit")).unwrap(), ["testkit"]);
+        // Through a normal edge it still is.
+        assert_eq!(yank_order(&crates, Some("core")).unwrap(), ["cli", "core"]);
+    }
+
+    #[test]
     fn random_dags_always_yank_dependents_first() {
         let mut rng = fastrand::Rng::with_seed(7);
         for _ in 0..200 {
             let n = rng.usize(1..20);
             let crates: Vec<ReleasedCrate> = (0..n)
                 .map(|i| ReleasedCrate {
+                    dev_only: Vec::new(),
                     name: format!("c{i}"),
                     uploaded: rng.bool(),
                     depends_on: (0..i)

@@ -54,6 +54,12 @@ pub fn yank_plan(report: &PlanYankReport, json: bool) {
             "\nScope: `{start}` and everything in the release that depends on it.\n"
         ));
     }
+    if !report.never_uploaded.is_empty() {
+        text.push_str(&format!(
+            "Not yanked (this release did not upload them: failed or not attempted): {}\n",
+            report.never_uploaded.join(", ")
+        ));
+    }
     if !report.left_to_earlier_releases.is_empty() {
         text.push_str(&format!(
             "Not yanked (already in the registry before this release; an earlier release owns them): {}\n",
