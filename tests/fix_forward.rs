@@ -435,7 +435,9 @@ fn fix_forward_refuses_requirements_it_cannot_carry_before_writing_and_never_cre
     assert!(us.starts_with("[package]"), "{us}");
     assert!(!us.contains("build-dependencies"), "{us}");
     assert!(
-        us.contains("[build_dependencies]\ngg-base = { path = \"../base\", version = \"=0.3.1\" } # pinned"),
+        us.contains(
+            "[build_dependencies]\ngg-base = { path = \"../base\", version = \"=0.3.1\" } # pinned"
+        ),
         "{us}"
     );
     let dus = &after["dus/Cargo.toml"];
@@ -446,13 +448,12 @@ fn fix_forward_refuses_requirements_it_cannot_carry_before_writing_and_never_cre
 }
 
 #[test]
-fn fix_forward_without_a_workspace_version_keeps_build_metadata_and_says_so() {
+fn fix_forward_keeps_build_metadata_and_says_so() {
     let registry = TestRegistry::start();
     let fx = Fixture::new();
-    // `[workspace.package]` without `version`.
     fx.file(
         "Cargo.toml",
-        "[workspace]\nresolver = \"2\"\nmembers = [\"base\", \"sys\"]\n\n[workspace.package]\nedition = \"2021\"\n",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"base\", \"sys\"]\n\n[workspace.package]\nversion = \"5.0.0\"\n",
     )
     .package("base", "hh-base", "0.3.0", "")
     .package(
@@ -478,6 +479,34 @@ fn fix_forward_without_a_workspace_version_keeps_build_metadata_and_says_so() {
 }
 
 #[test]
+fn fix_forward_without_a_workspace_version() {
+    let registry = TestRegistry::start();
+    let fx = Fixture::new();
+    // `[workspace.package]` without `version`.
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"base\", \"user\"]\n\n[workspace.package]\nedition = \"2021\"\n",
+    )
+    .package("base", "ii-base", "0.3.0", "")
+    .package(
+        "user",
+        "ii-user",
+        "2.0.0",
+        "[dependencies]\nii-base = { path = \"../base\", version = \"=0.3.0\" }",
+    );
+    fx.use_registry(&registry);
+    fx.publish(&registry, &[]).ok();
+    let out = fix_forward(&fx, &registry, "ii-base", &["--write"]).ok();
+    assert!(
+        out.contains("ii-user 2.0.0 -> 2.0.1  (depends on ii-base)"),
+        "{out}"
+    );
+    assert!(read(&fx, "user/Cargo.toml").contains("version = \"=0.3.1\" }"));
+    let root = read(&fx, "Cargo.toml");
+    assert!(!root.contains("version"), "{root}");
+}
+
+#[test]
 fn fix_forward_on_a_single_crate_repository() {
     let registry = TestRegistry::start();
     let fx = Fixture::new();
@@ -485,7 +514,10 @@ fn fix_forward_on_a_single_crate_repository() {
     fx.use_registry(&registry);
     fx.publish(&registry, &[]).ok();
     let out = fix_forward(&fx, &registry, "solo-crate", &["--write"]).ok();
-    assert!(out.contains("solo-crate 1.0.0 -> 1.0.1  (the fix)"), "{out}");
+    assert!(
+        out.contains("solo-crate 1.0.0 -> 1.0.1  (the fix)"),
+        "{out}"
+    );
     let manifest = read(&fx, "Cargo.toml");
     assert!(manifest.contains("version = \"1.0.1\""), "{manifest}");
     assert!(!manifest.contains("workspace"), "{manifest}");
