@@ -2,8 +2,11 @@
 //! ordering and layout survive: member versions, `[workspace.package]`
 //! version, dependents' requirements (in member tables, in
 //! `[workspace.dependencies]` for `workspace = true` entries, in
-//! `[target.…]` tables) and `[patch]` entries that pin a member. Works on
-//! texts; the caller reads and writes the files.
+//! `[target.…]` tables) and `[patch]` entries that pin a member. Walks the
+//! tables each document has, as spelled (`build_dependencies`, target keys
+//! spaced unlike cargo's form), and never creates one. Works on texts, all
+//! in memory: either every edit is checked and returned, or every problem
+//! is; the caller reads and writes the files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
