@@ -26,7 +26,7 @@ pub enum EditError {
     /// Every problem found, none written.
     #[error(
         "fix-forward refused; nothing was written. Fix {} by hand, then run it again:{}",
-        if .0.len() == 1 { "this".to_owned() } else { format!("these {}", .0.len()) },
+        if .0.len() == 1 { "this problem".to_owned() } else { format!("these {} problems", .0.len()) },
         .0.iter().map(|p| format!("\n  - {p}")).collect::<String>()
     )]
     Refused(Vec<EditProblem>),
