@@ -2,22 +2,105 @@
 //! ordering and layout survive: member versions, `[workspace.package]`
 //! version, dependents' requirements (in member tables, in
 //! `[workspace.dependencies]` for `workspace = true` entries, in
-//! `[target.…]` tables) and `[patch]` entries that pin a member. Works on
-//! texts; the caller reads and writes the files.
+//! `[target.…]` tables) and `[patch]` entries that pin a member. Walks the
+//! tables each document has, as spelled (`build_dependencies`, target keys
+//! spaced unlike cargo's form), and never creates one. Works on texts, all
+//! in memory: either every edit is checked and returned, or every problem
+//! is; the caller reads and writes the files.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
-use toml_edit::{DocumentMut, Item, Value};
+use semver::Version;
+use toml_edit::{DocumentMut, Item, Key, TableLike, Value};
 
-use crate::model::{DepKind, WorkspaceModel};
-use crate::plan::{BumpPlan, rewrite_req};
+use crate::model::{DepKind, MemberDep, WorkspaceModel};
+use crate::plan::{BumpPlan, ReqEdit, ReqRefusal, edit_req};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
     #[error("`{path}` does not parse as TOML: {message}")]
     Parse { path: String, message: String },
-    #[error("`{path}` has no `{key}` that cargo-shipper can rewrite (expected a string)")]
-    Unexpected { path: String, key: String },
+    #[error("`{0}` is not among the manifests read")]
+    Missing(String),
+    /// Every problem found, none written.
+    #[error(
+        "fix-forward refused; nothing was written. Fix {} by hand, then run it again:{}",
+        if .0.len() == 1 { "this problem".to_owned() } else { format!("these {} problems", .0.len()) },
+        .0.iter().map(|p| format!("\n  - {p}")).collect::<String>()
+    )]
+    Refused(Vec<EditProblem>),
+}
+
+/// A dependency entry, named as the file spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub manifest: String,
+    /// `[dependencies]`, `[target.'cfg(unix)'.build_dependencies]`, …
+    pub table: String,
+    pub dependency: String,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` {} `{}`",
+            self.manifest, self.table, self.dependency
+        )
+    }
+}
+
+/// Something in a manifest that fix-forward will not rewrite on its own.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EditProblem {
+    #[error("{place} requires `{requirement}`, which {refusal}: change it so it admits {to}")]
+    Requirement {
+        place: Place,
+        requirement: String,
+        to: Version,
+        refusal: ReqRefusal,
+    },
+    #[error(
+        "{place}: the entry or its `version` is not a string or a table as cargo-shipper expects"
+    )]
+    NotAString { place: Place },
+    #[error("{place}: not found, though a member uses it with `workspace = true`")]
+    NoWorkspaceEntry { place: Place },
+    #[error("`{manifest}`: `{key}` is not a string; set it to {to}")]
+    Version {
+        manifest: String,
+        key: String,
+        to: Version,
+    },
+    #[error(
+        "`{manifest}`: cargo reads a {kind} dependency `{dependency}` on `{member}`{platform}, but cargo-shipper found no such entry to rewrite; require {to} there"
+    )]
+    NotFound {
+        manifest: String,
+        kind: &'static str,
+        dependency: String,
+        member: String,
+        platform: String,
+        to: Version,
+    },
+}
+
+/// A requirement kept as written because it admits the new version
+/// without requiring it (`<0.4`, `0.3.*`, `>=0.1, <0.4`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    pub place: Place,
+    pub requirement: String,
+    pub to: Version,
+}
+
+/// Every edit of a fix-forward, computed in memory and checked.
+#[derive(Debug, Clone, Default)]
+pub struct Edits {
+    /// The new text of every manifest that changes.
+    pub texts: BTreeMap<String, String>,
+    pub admitted: Vec<Admitted>,
 }
 
 /// The manifest path (relative to the workspace root, `/`-separated) of a
@@ -30,55 +113,155 @@ pub fn manifest_rel(rel_dir: &str) -> String {
     }
 }
 
+const ROOT: &str = "Cargo.toml";
+
+/// Dependency tables by kind, both spellings cargo accepts.
+const DEP_TABLES: [(&str, DepKind); 5] = [
+    ("dependencies", DepKind::Normal),
+    ("build-dependencies", DepKind::Build),
+    ("build_dependencies", DepKind::Build),
+    ("dev-dependencies", DepKind::Dev),
+    ("dev_dependencies", DepKind::Dev),
+];
+
+/// A dependency table of a document, its keys as written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct TablePath {
+    target: Option<String>,
+    table: &'static str,
+}
+
+impl TablePath {
+    fn label(&self) -> String {
+        match &self.target {
+            None => format!("[{}]", self.table),
+            Some(target) => format!("[target.{}.{}]", Key::new(target.as_str()), self.table),
+        }
+    }
+}
+
+/// Every dependency table the document has (`[target.<key>.…]` for each
+/// key as written); never creates one.
+fn dep_tables(doc: &DocumentMut) -> Vec<(TablePath, DepKind)> {
+    let mut found = Vec::new();
+    let mut scan = |parent: &dyn TableLike, target: Option<&str>| {
+        for (table, kind) in DEP_TABLES {
+            if parent.get(table).and_then(Item::as_table_like).is_some() {
+                let target = target.map(str::to_owned);
+                found.push((TablePath { target, table }, kind));
+            }
+        }
+    };
+    scan(doc.as_table(), None);
+    if let Some(targets) = doc.get("target").and_then(Item::as_table_like) {
+        for (key, item) in targets.iter() {
+            if let Some(target) = item.as_table_like() {
+                scan(target, Some(key));
+            }
+        }
+    }
+    found
+}
+
+fn table_mut<'a>(doc: &'a mut DocumentMut, path: &TablePath) -> Option<&'a mut dyn TableLike> {
+    let mut parent: &mut dyn TableLike = doc.as_table_mut();
+    if let Some(target) = &path.target {
+        parent = parent
+            .get_mut("target")?
+            .as_table_like_mut()?
+            .get_mut(target)?
+            .as_table_like_mut()?;
+    }
+    parent.get_mut(path.table)?.as_table_like_mut()
+}
+
+/// Whether a `[target.<key>]` as written is the platform cargo names
+/// (cargo prints `cfg(any(unix, windows))` however the file spaces it).
+fn same_platform(written: &str, cargo: &str) -> bool {
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    squeeze(written) == squeeze(cargo)
+}
+
+fn kind_name(kind: DepKind) -> &'static str {
+    match kind {
+        DepKind::Normal => "normal",
+        DepKind::Build => "build",
+        DepKind::Dev => "dev",
+    }
+}
+
 /// Apply `bumps` to the manifests in `texts` (keyed by [`manifest_rel`];
-/// the root manifest is `Cargo.toml`). Returns the new text of every file
-/// that changed.
+/// the root manifest is `Cargo.toml`), all in memory. Either every edit
+/// is possible and checked (the changed texts, and the requirements kept
+/// because they admit the new versions), or nothing is: every problem
+/// found, in one [`EditError::Refused`].
 pub fn apply_bumps(
     texts: &BTreeMap<String, String>,
     model: &WorkspaceModel,
     bumps: &BumpPlan,
-) -> Result<BTreeMap<String, String>, EditError> {
+) -> Result<Edits, EditError> {
     let mut docs = BTreeMap::new();
     for (path, text) in texts {
-        let doc: DocumentMut =
-            text.parse()
-                .map_err(|e: toml_edit::TomlError| EditError::Parse {
-                    path: path.clone(),
-                    message: e.message().to_owned(),
-                })?;
-        docs.insert(path.clone(), doc);
+        docs.insert(path.clone(), parse(path, text)?);
     }
-    let root = "Cargo.toml".to_owned();
+    let mut problems = Vec::new();
+    let mut admitted = Vec::new();
 
     // Versions of the bumped members (inherited ones move with the workspace).
     for bump in &bumps.bumps {
         let member = model.member(&bump.name).expect("bumps name members");
         let path = manifest_rel(&member.rel_dir);
-        let doc = docs.get_mut(&path).expect("every member manifest is read");
-        let item = &mut doc["package"]["version"];
-        if item.as_table_like().is_some() {
+        let doc = docs
+            .get_mut(&path)
+            .ok_or_else(|| EditError::Missing(path.clone()))?;
+        let item = doc
+            .get_mut("package")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut("version"));
+        if item.as_deref().is_some_and(|i| i.as_table_like().is_some()) {
             continue; // `version.workspace = true`
         }
-        set_string(item, &bump.to.to_string()).ok_or_else(|| EditError::Unexpected {
-            path: path.clone(),
-            key: "package.version".into(),
-        })?;
+        if item
+            .and_then(|i| set_string(i, &bump.to.to_string()))
+            .is_none()
+        {
+            problems.push(EditProblem::Version {
+                manifest: path,
+                key: "package.version".into(),
+                to: bump.to.clone(),
+            });
+        }
     }
     if let Some((_, to)) = &bumps.workspace_version {
-        let doc = docs.get_mut(&root).expect("the root manifest is read");
-        set_string(&mut doc["workspace"]["package"]["version"], &to.to_string()).ok_or_else(
-            || EditError::Unexpected {
-                path: root.clone(),
+        let doc = docs
+            .get_mut(ROOT)
+            .ok_or_else(|| EditError::Missing(ROOT.into()))?;
+        let item = doc
+            .get_mut("workspace")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut("package"))
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut("version"));
+        if item.and_then(|i| set_string(i, &to.to_string())).is_none() {
+            problems.push(EditProblem::Version {
+                manifest: ROOT.into(),
                 key: "workspace.package.version".into(),
-            },
-        )?;
+                to: to.clone(),
+            });
+        }
     }
 
     // Requirements on bumped members, where each dependent declares them.
-    let mut via_workspace: BTreeSet<String> = BTreeSet::new();
+    // `[workspace.dependencies]` keys used with `workspace = true`, and the
+    // member each names.
+    let mut via_workspace: BTreeMap<String, String> = BTreeMap::new();
     for member in &model.members {
         let path = manifest_rel(&member.rel_dir);
-        let doc = docs.get_mut(&path).expect("every member manifest is read");
+        let doc = docs
+            .get_mut(&path)
+            .ok_or_else(|| EditError::Missing(path.clone()))?;
+        let tables = dep_tables(doc);
+        let mut seen: BTreeSet<(TablePath, String)> = BTreeSet::new();
         for dep in &member.deps {
             let Some(to) = bumps.new_version(&dep.member) else {
                 continue;
@@ -86,38 +269,75 @@ pub fn apply_bumps(
             if dep.req.is_none() {
                 continue; // a path without a version: nothing to rewrite
             }
-            let table = match dep.kind {
-                DepKind::Normal => "dependencies",
-                DepKind::Build => "build-dependencies",
-                DepKind::Dev => "dev-dependencies",
-            };
-            let entry = match &dep.platform {
-                Some(platform) => &mut doc["target"][platform.as_str()][table][&dep.name_in_toml],
-                None => &mut doc[table][&dep.name_in_toml],
-            };
-            if entry
-                .as_table_like()
-                .and_then(|t| t.get("workspace"))
-                .and_then(Item::as_bool)
-                == Some(true)
-            {
-                via_workspace.insert(dep.name_in_toml.clone());
+            let here: Vec<&TablePath> = tables
+                .iter()
+                .filter(|(table, kind)| {
+                    *kind == dep.kind
+                        && match (&table.target, &dep.platform) {
+                            (None, None) => true,
+                            (Some(written), Some(cargo)) => same_platform(written, cargo),
+                            _ => false,
+                        }
+                })
+                .map(|(table, _)| table)
+                .filter(|table| {
+                    table_mut(doc, table).is_some_and(|t| t.contains_key(&dep.name_in_toml))
+                })
+                .collect();
+            if here.is_empty() {
+                problems.push(not_found(&path, dep, to));
                 continue;
             }
-            rewrite_entry(entry, to);
+            for table in here {
+                if !seen.insert((table.clone(), dep.name_in_toml.clone())) {
+                    continue;
+                }
+                let entry = table_mut(doc, table)
+                    .and_then(|t| t.get_mut(&dep.name_in_toml))
+                    .expect("found above");
+                if entry
+                    .as_table_like()
+                    .and_then(|t| t.get("workspace"))
+                    .and_then(Item::as_bool)
+                    == Some(true)
+                {
+                    via_workspace.insert(dep.name_in_toml.clone(), dep.member.clone());
+                    continue;
+                }
+                let place = Place {
+                    manifest: path.clone(),
+                    table: table.label(),
+                    dependency: dep.name_in_toml.clone(),
+                };
+                edit_entry(entry, to, place, &mut problems, &mut admitted);
+            }
         }
     }
-    let doc = docs.get_mut(&root).expect("the root manifest is read");
-    for key in via_workspace {
-        let member = package_of(&doc["workspace"]["dependencies"][&key], &key);
-        if let Some(to) = bumps.new_version(&member) {
-            rewrite_entry(&mut doc["workspace"]["dependencies"][&key], to);
+    let doc = docs
+        .get_mut(ROOT)
+        .ok_or_else(|| EditError::Missing(ROOT.into()))?;
+    for (key, member) in via_workspace {
+        let to = bumps.new_version(&member).expect("only bumped members");
+        let entry = doc
+            .get_mut("workspace")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut("dependencies"))
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut(&key));
+        let place = Place {
+            manifest: ROOT.into(),
+            table: "[workspace.dependencies]".into(),
+            dependency: key,
+        };
+        match entry {
+            Some(entry) => edit_entry(entry, to, place, &mut problems, &mut admitted),
+            None => problems.push(EditProblem::NoWorkspaceEntry { place }),
         }
     }
     // `[patch.<registry>]` entries that pin a bumped member's version.
     if let Some(patch) = doc.get_mut("patch").and_then(Item::as_table_like_mut) {
-        for (_, registry) in patch.iter_mut() {
-            let Some(entries) = registry.as_table_like_mut() else {
+        for (registry, entries) in patch.iter_mut() {
+            let Some(entries) = entries.as_table_like_mut() else {
                 continue;
             };
             for (key, entry) in entries.iter_mut() {
@@ -127,19 +347,51 @@ pub fn apply_bumps(
                         .as_table_like()
                         .is_some_and(|t| t.contains_key("version"))
                 {
-                    rewrite_entry(entry, to);
+                    let place = Place {
+                        manifest: ROOT.into(),
+                        table: format!("[patch.{}]", Key::new(registry.get())),
+                        dependency: key.get().to_owned(),
+                    };
+                    edit_entry(entry, to, place, &mut problems, &mut admitted);
                 }
             }
         }
     }
 
-    Ok(docs
+    if !problems.is_empty() {
+        return Err(EditError::Refused(problems));
+    }
+    let texts = docs
         .into_iter()
         .filter_map(|(path, doc)| {
             let text = doc.to_string();
             (texts.get(&path) != Some(&text)).then_some((path, text))
         })
-        .collect())
+        .collect();
+    Ok(Edits { texts, admitted })
+}
+
+fn parse(path: &str, text: &str) -> Result<DocumentMut, EditError> {
+    text.parse()
+        .map_err(|e: toml_edit::TomlError| EditError::Parse {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })
+}
+
+fn not_found(path: &str, dep: &MemberDep, to: &Version) -> EditProblem {
+    EditProblem::NotFound {
+        manifest: path.to_owned(),
+        kind: kind_name(dep.kind),
+        dependency: dep.name_in_toml.clone(),
+        member: dep.member.clone(),
+        platform: dep
+            .platform
+            .as_ref()
+            .map(|p| format!(" for `{p}`"))
+            .unwrap_or_default(),
+        to: to.clone(),
+    }
 }
 
 /// Which members inherit `[workspace.package].version`, and that version.
@@ -147,19 +399,19 @@ pub fn version_sources(
     texts: &BTreeMap<String, String>,
     model: &WorkspaceModel,
 ) -> Result<(BTreeSet<String>, Option<semver::Version>), EditError> {
-    let parse = |path: &String| -> Result<DocumentMut, EditError> {
-        texts[path]
-            .parse()
-            .map_err(|e: toml_edit::TomlError| EditError::Parse {
-                path: path.clone(),
-                message: e.message().to_owned(),
-            })
+    let doc = |path: &str| -> Result<DocumentMut, EditError> {
+        let text = texts
+            .get(path)
+            .ok_or_else(|| EditError::Missing(path.to_owned()))?;
+        parse(path, text)
     };
     let mut inheriting = BTreeSet::new();
     for member in &model.members {
-        let doc = parse(&manifest_rel(&member.rel_dir))?;
-        let inherits = doc["package"]["version"]
-            .as_table_like()
+        let doc = doc(&manifest_rel(&member.rel_dir))?;
+        let inherits = doc
+            .get("package")
+            .and_then(|p| p.get("version"))
+            .and_then(Item::as_table_like)
             .and_then(|t| t.get("workspace"))
             .and_then(Item::as_bool)
             == Some(true);
@@ -167,9 +419,11 @@ pub fn version_sources(
             inheriting.insert(member.name.clone());
         }
     }
-    let root = parse(&"Cargo.toml".to_owned())?;
-    let version = root["workspace"]["package"]["version"]
-        .as_str()
+    let version = doc(ROOT)?
+        .get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.get("version"))
+        .and_then(Item::as_str)
         .and_then(|v| v.parse().ok());
     Ok((inheriting, version))
 }
@@ -184,17 +438,44 @@ fn package_of(entry: &Item, key: &str) -> String {
         .to_owned()
 }
 
-/// `"req"` or `{ version = "req", … }` rewritten for `to`.
-fn rewrite_entry(entry: &mut Item, to: &semver::Version) {
-    if let Some(req) = entry.as_str() {
-        let new = rewrite_req(req, to);
-        set_string(entry, &new);
-    } else if let Some(table) = entry.as_table_like_mut()
-        && let Some(version) = table.get_mut("version")
-        && let Some(req) = version.as_str()
-    {
-        let new = rewrite_req(req, to);
-        set_string(version, &new);
+/// `"req"` or `{ version = "req", … }` carried to `to` by the rule of
+/// [`edit_req`]: raised, kept (noted in `admitted`), or a problem.
+fn edit_entry(
+    entry: &mut Item,
+    to: &Version,
+    place: Place,
+    problems: &mut Vec<EditProblem>,
+    admitted: &mut Vec<Admitted>,
+) {
+    let version = if entry.is_str() {
+        Some(entry)
+    } else if let Some(table) = entry.as_table_like_mut() {
+        match table.get_mut("version") {
+            Some(version) => Some(version),
+            None => return, // no requirement (a path only): nothing to carry
+        }
+    } else {
+        None
+    };
+    let Some((req, version)) = version.and_then(|v| Some((v.as_str()?.to_owned(), v))) else {
+        problems.push(EditProblem::NotAString { place });
+        return;
+    };
+    match edit_req(&req, to) {
+        Ok(ReqEdit::Raised(new)) => {
+            set_string(version, &new).expect("checked to be a string");
+        }
+        Ok(ReqEdit::Admits) => admitted.push(Admitted {
+            place,
+            requirement: req,
+            to: to.clone(),
+        }),
+        Err(refusal) => problems.push(EditProblem::Requirement {
+            place,
+            requirement: req,
+            to: to.clone(),
+            refusal,
+        }),
     }
 }
 
@@ -284,7 +565,7 @@ core = { path = "core", version = "=1.0.0" }
             workspace_version: Some(("1.0.0".parse().unwrap(), "1.0.1".parse().unwrap())),
             kept: vec![],
         };
-        let out = apply_bumps(&texts, &model, &plan).unwrap();
+        let out = apply_bumps(&texts, &model, &plan).unwrap().texts;
         assert!(!out.contains_key("core/Cargo.toml"), "inherits: unchanged");
         let root = &out["Cargo.toml"];
         assert!(root.contains("# the workspace\n"), "{root}");

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
 use crate::local_registry::TrustedFileError;
+use crate::manifest_edit::EditError;
 use crate::ops::{PreflightBlocked, RehearseOptsError, RunFailed, StoppedForLater, YankFailed};
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
@@ -21,7 +22,8 @@ pub enum Exit {
     /// cannot be sent in an HTTP header, or a `rehearse` flag it cannot honour).
     Usage = 2,
     /// The workspace cannot be loaded or planned: a manifest does not parse,
-    /// a dependency cycle, an unpublishable dependency, …
+    /// a dependency cycle, an unpublishable dependency, …; `fix-forward`:
+    /// manifests it will not rewrite (nothing written).
     InvalidWorkspace = 3,
     /// Some crates were published, others not: `cargo shipper resume`.
     Partial = 4,
@@ -96,12 +98,17 @@ impl Exit {
         }
         // `downcast_ref` sees context types anyhow attached; `chain` sees
         // std `source()` links.
+        // A fix-forward that refuses to edit the manifests: they need a hand edit.
         let invalid = error.downcast_ref::<PlanError>().is_some()
+            || error.downcast_ref::<EditError>().is_some()
             || error.downcast_ref::<LoadError>().is_some()
             || error.downcast_ref::<TargetError>().is_some()
-            || error
-                .chain()
-                .any(|e| e.is::<PlanError>() || e.is::<LoadError>() || e.is::<TargetError>());
+            || error.chain().any(|e| {
+                e.is::<PlanError>()
+                    || e.is::<LoadError>()
+                    || e.is::<TargetError>()
+                    || e.is::<EditError>()
+            });
         if invalid {
             Exit::InvalidWorkspace
         } else {

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::journal::{LoadedReceipt, Receipt};
-use crate::manifest_edit::{apply_bumps, manifest_rel, version_sources};
-use crate::plan::{BumpKind, BumpPlan, Plan, VersionSources, plan_bumps, rewrite_req};
+use crate::manifest_edit::{Admitted, apply_bumps, manifest_rel, version_sources};
+use crate::model::WorkspaceModel;
+use crate::plan::{BumpKind, BumpPlan, Plan, ReqEdit, VersionSources, edit_req, plan_bumps};
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
 use super::plan_yank::{ReceiptSource, latest_receipt};
@@ -48,6 +49,9 @@ pub struct ManifestChange {
 pub struct FixForwardReport {
     pub bumps: BumpPlan,
     pub changes: Vec<ManifestChange>,
+    /// Requirements kept as written: they admit the new version without
+    /// requiring it.
+    pub admitted: Vec<Admitted>,
     pub written: bool,
     /// The next release: planned from the written manifests, or predicted
     /// from the change for a dry run.
@@ -98,8 +102,11 @@ pub fn fix_forward(
             .collect(),
     };
     let bumps = plan_bumps(&model, &sources, &opts.starting_crate, opts.bump)?;
-    let new_texts = apply_bumps(&texts, &model, &bumps)?;
-    let changes: Vec<ManifestChange> = new_texts
+    // Every edit and every problem, in memory, before anything is shown
+    // or written: a refusal (all problems listed) writes nothing.
+    let edits = apply_bumps(&texts, &model, &bumps)?;
+    let changes: Vec<ManifestChange> = edits
+        .texts
         .iter()
         .map(|(path, after)| ManifestChange {
             path: path.clone(),
@@ -117,8 +124,9 @@ pub fn fix_forward(
         },
         ..PlanOpts::default()
     };
+    // Predicted from the change; it must plan before anything is written.
+    let predicted = plan_model(ws, &predict(&model, &bumps), &plan_opts)?;
     let plan = if opts.write {
-        // Every file is checked to parse before the first one is replaced.
         for change in &changes {
             let path = root.join(&change.path);
             crate::atomic::write_atomic(&path, change.after.as_bytes())
@@ -128,23 +136,32 @@ pub fn fix_forward(
             "the manifests were rewritten, but the workspace does not plan; see the error, fix it by hand",
         )?
     } else {
-        let mut predicted = model.clone();
-        for member in &mut predicted.members {
-            if let Some(to) = bumps.new_version(&member.name) {
-                member.version = to.clone();
-            }
-            for dep in &mut member.deps {
-                if let (Some(to), Some(req)) = (bumps.new_version(&dep.member), &dep.req) {
-                    dep.req = rewrite_req(&req.to_string(), to).parse().ok();
-                }
-            }
-        }
-        plan_model(ws, &predicted, &plan_opts)?
+        predicted
     };
     Ok(FixForwardReport {
         bumps,
         changes,
+        admitted: edits.admitted,
         written: opts.write,
         plan,
     })
+}
+
+/// The workspace as the edits leave it: new versions, and requirements
+/// carried by the same rule the manifests are edited with.
+fn predict(model: &WorkspaceModel, bumps: &BumpPlan) -> WorkspaceModel {
+    let mut predicted = model.clone();
+    for member in &mut predicted.members {
+        if let Some(to) = bumps.new_version(&member.name) {
+            member.version = to.clone();
+        }
+        for dep in &mut member.deps {
+            if let (Some(to), Some(req)) = (bumps.new_version(&dep.member), &dep.req)
+                && let Ok(ReqEdit::Raised(new)) = edit_req(&req.to_string(), to)
+            {
+                dep.req = new.parse().ok();
+            }
+        }
+    }
+    predicted
 }

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use semver::Version;
+use semver::{Op, Version};
 
 use crate::model::{DepKind, PublishSetting, WorkspaceModel};
 
@@ -73,12 +73,18 @@ pub enum BumpError {
     PreRelease { name: String, version: Version },
 }
 
+/// The next version. Build metadata (`+zstd.1.5.5`, the `-sys` crates'
+/// bundled-library convention) is kept: cargo ignores it for precedence,
+/// the numbers already make the version new for the registry, and what it
+/// describes usually did not change with the fix. The report says so.
 pub fn bump_version(v: &Version, kind: BumpKind) -> Version {
-    match kind {
+    let mut next = match kind {
         BumpKind::Patch => Version::new(v.major, v.minor, v.patch + 1),
         BumpKind::Minor => Version::new(v.major, v.minor + 1, 0),
         BumpKind::Major => Version::new(v.major + 1, 0, 0),
-    }
+    };
+    next.build = v.build.clone();
+    next
 }
 
 /// Plan the bumps for a fix to `start`.
@@ -95,6 +101,17 @@ pub fn plan_bumps(
         model
             .member(name)
             .is_some_and(|m| m.publish != PublishSetting::Nowhere)
+    };
+    // A member needs a new version when the release holds it and it is not
+    // already ahead (build metadata aside, as cargo and registries compare).
+    // For a member inheriting the workspace version, `m.version` is that.
+    let needs_bump = |name: &str| {
+        model.member(name).is_some_and(|m| {
+            sources
+                .released
+                .get(name)
+                .is_some_and(|r| m.version.cmp_precedence(r) != std::cmp::Ordering::Greater)
+        })
     };
     // Affected members, each with why; grows until nothing new joins.
     let mut affected: BTreeMap<String, BumpReason> =
@@ -115,7 +132,9 @@ pub fn plan_bumps(
             }
         }
         if !workspace_moves
-            && affected.keys().any(|n| sources.inheriting.contains(n))
+            && affected
+                .keys()
+                .any(|n| sources.inheriting.contains(n) && needs_bump(n))
             && sources.workspace_version.is_some()
         {
             workspace_moves = true;
@@ -158,7 +177,7 @@ pub fn plan_bumps(
                     ));
                     continue;
                 }
-                Some(released) if m.version > *released => {
+                Some(released) if !needs_bump(&m.name) => {
                     plan.kept.push((
                         m.name.clone(),
                         format!("already ahead of the release ({} > {released})", m.version),
@@ -192,24 +211,61 @@ fn check_release(v: &Version, name: &str) -> Result<(), BumpError> {
     }
 }
 
-/// A requirement rewritten to require at least `to`, keeping its operator
-/// (`=`, `^`, `~`, `>=`, or none); a compound requirement that `to` still
-/// satisfies is kept, one that it does not becomes `to`.
-pub fn rewrite_req(req: &str, to: &Version) -> String {
+/// What a fix-forward does to one requirement on a crate moving to `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReqEdit {
+    /// A lower bound (`=`, `^`, `~`, `>=` or bare, one comparator) raised to
+    /// `to`, its operator kept: the dependent's next version requires the fix.
+    Raised(String),
+    /// Any other requirement that already admits `to` (`<0.4`, `>0.2`,
+    /// `0.3.*`, `>=0.1, <0.4`): left as written.
+    Admits,
+}
+
+/// Why a requirement cannot be carried to `to`; a person edits it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReqRefusal {
+    #[error("does not parse as a version requirement")]
+    Unparsable,
+    #[error(
+        "does not admit {to}, and only a single `=`, `^`, `~`, `>=` or bare requirement is rewritten"
+    )]
+    NotAdmitted { to: Version },
+}
+
+/// The rule for one requirement (see [`ReqEdit`]): raise a single lower
+/// bound, keep anything else that admits `to`, refuse the rest. Build
+/// metadata never goes into a requirement (cargo ignores it there).
+pub fn edit_req(req: &str, to: &Version) -> Result<ReqEdit, ReqRefusal> {
+    let to = Version {
+        build: semver::BuildMetadata::EMPTY,
+        ..to.clone()
+    };
     let trimmed = req.trim();
-    if trimmed.contains(',') {
-        let still = semver::VersionReq::parse(trimmed).is_ok_and(|r| r.matches(to));
-        return if still {
-            trimmed.to_owned()
-        } else {
-            to.to_string()
+    let parsed = semver::VersionReq::parse(trimmed).map_err(|_| ReqRefusal::Unparsable)?;
+    let raisable = matches!(
+        parsed.comparators.as_slice(),
+        [c] if matches!(c.op, Op::Exact | Op::Caret | Op::Tilde | Op::GreaterEq)
+    );
+    if raisable {
+        // The operator as written (none for a bare requirement).
+        let op: String = trimmed
+            .chars()
+            .take_while(|c| matches!(c, '=' | '^' | '~' | '>' | ' '))
+            .filter(|c| *c != ' ')
+            .collect();
+        let raised = format!("{op}{to}");
+        // Checked, not assumed: the new requirement must admit `to`.
+        return match semver::VersionReq::parse(&raised) {
+            Ok(new) if new.matches(&to) => Ok(ReqEdit::Raised(raised)),
+            _ => Err(ReqRefusal::NotAdmitted { to }),
         };
     }
-    let op: String = trimmed
-        .chars()
-        .take_while(|c| matches!(c, '=' | '^' | '~' | '>' | '<' | ' '))
-        .collect();
-    format!("{}{to}", op.trim())
+    if parsed.matches(&to) {
+        Ok(ReqEdit::Admits)
+    } else {
+        Err(ReqRefusal::NotAdmitted { to })
+    }
 }
 
 #[cfg(test)]
@@ -328,14 +384,78 @@ mod tests {
     }
 
     #[test]
-    fn requirements_keep_their_operator() {
-        let to: Version = "0.1.1".parse().unwrap();
-        assert_eq!(rewrite_req("0.1.0", &to), "0.1.1");
-        assert_eq!(rewrite_req("=0.1.0", &to), "=0.1.1");
-        assert_eq!(rewrite_req("^0.1", &to), "^0.1.1");
-        assert_eq!(rewrite_req("~0.1.0", &to), "~0.1.1");
-        assert_eq!(rewrite_req(">= 0.1.0", &to), ">=0.1.1");
-        assert_eq!(rewrite_req(">=0.1, <0.3", &to), ">=0.1, <0.3");
-        assert_eq!(rewrite_req(">=0.0.1, <0.1.1", &to), "0.1.1");
+    fn lower_bounds_are_raised_others_kept_when_they_admit_else_refused() {
+        let to: Version = "0.3.1".parse().unwrap();
+        let raised = |r: &str| match edit_req(r, &to) {
+            Ok(ReqEdit::Raised(new)) => new,
+            other => panic!("{r}: {other:?}"),
+        };
+        assert_eq!(raised("0.3.0"), "0.3.1");
+        assert_eq!(raised("=0.3.0"), "=0.3.1");
+        assert_eq!(raised("^0.3"), "^0.3.1");
+        assert_eq!(raised("~0.3.0"), "~0.3.1");
+        assert_eq!(raised(">= 0.1.0"), ">=0.3.1");
+        assert_eq!(raised("= 0.2"), "=0.3.1");
+        for kept in ["<0.4", "<=0.3.1", ">0.2", "0.3.*", ">=0.1, <0.4", "*"] {
+            assert_eq!(edit_req(kept, &to), Ok(ReqEdit::Admits), "{kept}");
+        }
+        for refused in ["<0.3.1", "<=0.3.0", ">0.3.1", "0.2.*", ">=0.0.1, <0.3.1"] {
+            assert_eq!(
+                edit_req(refused, &to),
+                Err(ReqRefusal::NotAdmitted { to: to.clone() }),
+                "{refused}"
+            );
+        }
+        assert_eq!(edit_req("not a req", &to), Err(ReqRefusal::Unparsable));
+        let with_build: Version = "0.4.1+zstd.1.5.5".parse().unwrap();
+        assert_eq!(
+            edit_req("=0.4.0", &with_build),
+            Ok(ReqEdit::Raised("=0.4.1".into()))
+        );
+    }
+
+    #[test]
+    fn build_metadata_is_kept_and_ignored_when_comparing_with_the_release() {
+        let v: Version = "0.4.0+build.5".parse().unwrap();
+        assert_eq!(
+            bump_version(&v, BumpKind::Patch).to_string(),
+            "0.4.1+build.5"
+        );
+        let model = WorkspaceModel {
+            members: vec![member("meta", "0.4.0+build.6", &[])],
+        };
+        let sources = VersionSources {
+            released: [("meta".to_owned(), v)].into(),
+            ..Default::default()
+        };
+        // Only the metadata differs: not ahead, a registry would refuse it.
+        let plan = plan_bumps(&model, &sources, "meta", BumpKind::Patch).unwrap();
+        assert_eq!(
+            plan.new_version("meta").unwrap().to_string(),
+            "0.4.1+build.6"
+        );
+    }
+
+    #[test]
+    fn inheriting_members_already_ahead_keep_the_workspace_version() {
+        let model = WorkspaceModel {
+            members: vec![
+                member("core", "1.2.4", &[]),
+                member("user", "0.4.1", &[("core", DepKind::Normal)]),
+            ],
+        };
+        let sources = VersionSources {
+            inheriting: ["core".to_owned()].into(),
+            workspace_version: Some("1.2.4".parse().unwrap()),
+            released: [
+                ("core".to_owned(), "1.2.3".parse().unwrap()),
+                ("user".to_owned(), "0.4.0".parse().unwrap()),
+            ]
+            .into(),
+        };
+        let plan = plan_bumps(&model, &sources, "core", BumpKind::Patch).unwrap();
+        assert_eq!(plan.workspace_version, None);
+        assert!(plan.bumps.is_empty(), "{plan:?}");
+        assert_eq!(plan.kept.len(), 2);
     }
 }

@@ -15,8 +15,8 @@ mod scheduler;
 mod yank;
 
 pub use bump::{
-    Bump, BumpError, BumpKind, BumpPlan, BumpReason, VersionSources, bump_version, plan_bumps,
-    rewrite_req,
+    Bump, BumpError, BumpKind, BumpPlan, BumpReason, ReqEdit, ReqRefusal, VersionSources,
+    bump_version, edit_req, plan_bumps,
 };
 pub use draft::{Draft, RegistryAnswer, RegistryQuestion, Selection};
 pub use scheduler::PublishPlan;

@@ -14,13 +14,37 @@ pub fn human(report: &FixForwardReport, out: &mut dyn Write) -> io::Result<()> {
             BumpReason::DependsOn(dep) => format!("depends on {dep}"),
             BumpReason::WorkspaceVersion => "inherits the workspace version".to_owned(),
         };
-        writeln!(out, "  {} {} -> {}  ({why})", bump.name, bump.from, bump.to)?;
+        writeln!(
+            out,
+            "  {} {} -> {}  ({why}){}",
+            bump.name,
+            bump.from,
+            bump.to,
+            build_note(&bump.to)
+        )?;
     }
     if let Some((from, to)) = &report.bumps.workspace_version {
-        writeln!(out, "  [workspace.package] version {from} -> {to}")?;
+        writeln!(
+            out,
+            "  [workspace.package] version {from} -> {to}{}",
+            build_note(to)
+        )?;
     }
     for (name, why) in &report.bumps.kept {
         writeln!(out, "  {name}: kept, {why}")?;
+    }
+    if !report.admitted.is_empty() {
+        writeln!(
+            out,
+            "\nRequirements kept as written (they admit the new version but do not require it):"
+        )?;
+        for kept in &report.admitted {
+            writeln!(
+                out,
+                "  {} `{}` admits {}",
+                kept.place, kept.requirement, kept.to
+            )?;
+        }
     }
     writeln!(out)?;
     for change in &report.changes {
@@ -44,6 +68,18 @@ pub fn human(report: &FixForwardReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Build metadata is carried to the new version; say so, so it is checked.
+fn build_note(to: &semver::Version) -> String {
+    if to.build.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; build metadata `+{}` kept: edit it if it no longer describes the build",
+            to.build
+        )
+    }
 }
 
 /// A unified diff (3 lines of context) of two texts, line by line.
