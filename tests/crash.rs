@@ -178,15 +178,9 @@ fn a_panic_in_the_run_exits_101_at_once_then_resume() {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        let mut stderr = String::new();
-        use std::io::Read as _;
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        assert_eq!(status.code(), Some(101), "{failpoint}: {stderr}");
+        let (code, stderr, _) = support::child::finish(child);
+        assert_eq!(code, status.code());
+        assert_eq!(code, Some(101), "{failpoint}: {stderr}");
         assert!(stderr.contains("a bug, simulated"), "{failpoint}: {stderr}");
         finish(&fx, &registry);
         assert_released_once(&fx, &registry);

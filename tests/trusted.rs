@@ -254,12 +254,7 @@ fn a_repository_with_no_configuration_is_refused_before_anything_goes_out() {
 
 #[test]
 fn auto_uses_the_provider_only_when_no_token_is_configured() {
-    let setup = TrustedSetup::start(
-        &DEMO_CRATES,
-        github_claims("example/demo", "release.yml", None),
-        Duration::from_secs(60),
-        |_| {},
-    );
+    let setup = TrustedSetup::demo(Duration::from_secs(60));
     let fx = demo_workspace();
     fx.use_registry(&setup.registry);
     // A configured token wins over the provider under `auto` (the default).
@@ -345,12 +340,7 @@ fn stop_after_stops_cleanly_and_another_job_with_the_saved_state_finishes() {
 
 #[test]
 fn a_gitlab_job_exchanges_the_id_token_from_its_variable() {
-    let setup = TrustedSetup::start(
-        &DEMO_CRATES,
-        github_claims("example/demo", "release.yml", None),
-        Duration::from_secs(60),
-        |_| {},
-    );
+    let setup = TrustedSetup::demo(Duration::from_secs(60));
     let fx = demo_workspace();
     fx.use_registry(&setup.registry);
     let jwt = setup.provider.jwt_for(&setup.audience()).unwrap();

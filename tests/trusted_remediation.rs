@@ -74,12 +74,7 @@ fn yanked(setup: &TrustedSetup, name: &str) -> bool {
 #[test]
 fn a_paced_yank_longer_than_the_token_lifetime_renews_and_revokes_every_token() {
     // Tokens live 2 s; one yank a second: the run outlives its first token.
-    let setup = TrustedSetup::start(
-        &DEMO_CRATES,
-        github_claims("example/demo", "release.yml", None),
-        Duration::from_secs(2),
-        |_| {},
-    );
+    let setup = TrustedSetup::demo(Duration::from_secs(2));
     let fx = demo_workspace();
     let plan = published_and_planned(&fx, &setup, Some("{ burst = 1, per-seconds = 1 }"));
     let run = yank_trusted(&fx, &setup, &plan, &["--token-lifetime", "2"]);
@@ -121,12 +116,7 @@ fn a_paced_yank_longer_than_the_token_lifetime_renews_and_revokes_every_token() 
 fn a_token_the_registry_says_expired_is_renewed_and_the_yank_not_counted_twice() {
     // The registry ends tokens after one second; the client believes they
     // last an hour: only the registry's 401 can tell it.
-    let setup = TrustedSetup::start(
-        &DEMO_CRATES,
-        github_claims("example/demo", "release.yml", None),
-        Duration::from_secs(1),
-        |_| {},
-    );
+    let setup = TrustedSetup::demo(Duration::from_secs(1));
     let fx = demo_workspace();
     let plan = published_and_planned(&fx, &setup, Some("{ burst = 1, per-seconds = 2 }"));
     let run = yank_trusted(&fx, &setup, &plan, &["--token-lifetime", "3600"]);
@@ -351,12 +341,7 @@ fn a_release_stopped_by_sigint_revokes_its_token_before_it_exits() {
 
 #[test]
 fn stop_after_stops_a_paced_yank_and_the_next_job_finishes_it() {
-    let setup = TrustedSetup::start(
-        &DEMO_CRATES,
-        github_claims("example/demo", "release.yml", None),
-        Duration::from_secs(60),
-        |_| {},
-    );
+    let setup = TrustedSetup::demo(Duration::from_secs(60));
     let fx = demo_workspace();
     let plan = published_and_planned(&fx, &setup, Some("{ burst = 1, per-seconds = 1 }"));
     let summary = fx.root().join("summary.md");
@@ -440,12 +425,7 @@ fn a_token_lifetime_beyond_a_week_is_a_usage_error() {
 
 #[test]
 fn no_id_token_is_the_ci_jobs_side_not_the_registrys_configuration() {
-    let setup = TrustedSetup::start(
-        &DEMO_CRATES,
-        github_claims("example/demo", "release.yml", None),
-        Duration::from_secs(60),
-        |_| {},
-    );
+    let setup = TrustedSetup::demo(Duration::from_secs(60));
     let fx = demo_workspace();
     fx.use_registry(&setup.registry);
     let run = fx.publish_trusted(

@@ -60,6 +60,22 @@ pub(super) fn ending(error: &anyhow::Error) -> String {
     }
 }
 
+/// Print a run's annotations when in GitHub Actions: a notice for a stop
+/// by `--stop-after` (to be continued, no failure to flag), else the
+/// failure annotations `failures` makes.
+pub(super) fn annotate(error: &anyhow::Error, failures: impl FnOnce() -> Vec<String>) {
+    if !in_actions() {
+        return;
+    }
+    let lines = match stopped(error) {
+        Some(stopped) => vec![notice_annotation("cargo-shipper", &stopped.to_string())],
+        None => failures(),
+    };
+    for line in lines {
+        eprintln!("{line}");
+    }
+}
+
 /// A `::notice` annotation (shown, not counted as a failure).
 pub(super) fn notice_annotation(title: &str, message: &str) -> String {
     format!(

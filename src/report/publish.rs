@@ -204,20 +204,7 @@ impl Reporter {
                 Some(error),
                 &self.token_lines,
             );
-            if github::in_actions() {
-                match github::stopped(error) {
-                    // A planned stop: to be continued, no failure to flag.
-                    Some(stopped) => eprintln!(
-                        "{}",
-                        github::notice_annotation("cargo-shipper", &stopped.to_string())
-                    ),
-                    None => {
-                        for line in annotations(failed.map(|f| &*f.state), error) {
-                            eprintln!("{line}");
-                        }
-                    }
-                }
-            }
+            github::annotate(error, || annotations(failed.map(|f| &*f.state), error));
         }
     }
 }

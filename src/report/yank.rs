@@ -135,19 +135,7 @@ impl YankReporter {
             Err(error) => {
                 let failed = error.downcast_ref::<YankFailed>();
                 step_summary(failed.map(|f| &*f.state), Some(error), &self.token_lines);
-                if github::in_actions() {
-                    match github::stopped(error) {
-                        Some(stopped) => eprintln!(
-                            "{}",
-                            github::notice_annotation("cargo-shipper", &stopped.to_string())
-                        ),
-                        None => {
-                            for line in annotations(failed.map(|f| &*f.state), error) {
-                                eprintln!("{line}");
-                            }
-                        }
-                    }
-                }
+                github::annotate(error, || annotations(failed.map(|f| &*f.state), error));
                 return;
             }
         };

@@ -733,6 +733,17 @@ impl TrustedSetup {
         }
     }
 
+    /// Every demo crate configured for `example/demo`'s `release.yml`, JWTs
+    /// with those claims, tokens living `lifetime`.
+    pub fn demo(lifetime: std::time::Duration) -> Self {
+        Self::start(
+            &DEMO_CRATES,
+            github_claims("example/demo", "release.yml", None),
+            lifetime,
+            |_| {},
+        )
+    }
+
     /// The audience the registry expects: its API host (as crates.io's
     /// action derives it from the URL).
     pub fn audience(&self) -> String {
