@@ -127,11 +127,18 @@ pub fn fix_forward(
     // Predicted from the change; it must plan before anything is written.
     let predicted = plan_model(ws, &predict(&model, &bumps), &plan_opts)?;
     let plan = if opts.write {
-        for change in &changes {
-            let path = root.join(&change.path);
-            crate::atomic::write_atomic(&path, change.after.as_bytes())
-                .with_context(|| format!("could not write `{}`", path.display()))?;
-        }
+        let paths: Vec<_> = changes.iter().map(|c| root.join(&c.path)).collect();
+        let files: Vec<(&std::path::Path, &[u8])> = paths
+            .iter()
+            .zip(&changes)
+            .map(|(path, c)| (path.as_path(), c.after.as_bytes()))
+            .collect();
+        crate::atomic::write_all_atomic(&files).with_context(|| {
+            format!(
+                "could not write the {} manifests (each is staged before any is replaced)",
+                files.len()
+            )
+        })?;
         super::plan(ws, &plan_opts).context(
             "the manifests were rewritten, but the workspace does not plan; see the error, fix it by hand",
         )?
