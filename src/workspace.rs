@@ -285,6 +285,30 @@ impl LoadedWorkspace {
         Ok(builtin != configured)
     }
 
+    /// The `[registries]` name cargo's configuration gives the registry at
+    /// `index` (a plan-id key), when exactly one does: naming it spares
+    /// cargo's credential lookup its "name of alternative registry" note.
+    pub fn registry_name_for(&self, index: &str) -> Option<String> {
+        // Compared as canonical URLs, never through a `SourceId` made from
+        // the URL: cargo interns source ids, and a key-less one made first
+        // would stand in for the named one afterwards.
+        let wanted = cargo::util::CanonicalUrl::new(&index.parse().ok()?).ok()?;
+        let values = self.gctx.values().ok()?;
+        let (registries, _) = values.get("registries")?.table("registries").ok()?;
+        let mut names: Vec<&String> = registries
+            .keys()
+            .filter(|name| {
+                SourceId::alt_registry(&self.gctx, name)
+                    .is_ok_and(|sid| *sid.canonical_url() == wanted)
+            })
+            .collect();
+        names.sort();
+        match names.as_slice() {
+            [name] => Some((*name).clone()),
+            _ => None,
+        }
+    }
+
     /// The sparse index cargo reads for `target` once the user's source
     /// replacement is applied (`[source.crates-io] replace-with = …`), or
     /// `None` when that source is not a sparse registry.

@@ -146,6 +146,12 @@ fn plan_yank_then_yank_then_undo_on_the_demo() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // The plan's registry is found by its cargo name: no cargo note about it.
+    assert!(
+        !run.stderr().contains("name of alternative registry"),
+        "{}",
+        run.stderr()
+    );
     let confirmed: Vec<&str> = events
         .iter()
         .filter(|e| e["kind"] == "yank_confirmed")

@@ -328,7 +328,10 @@ fn resolve_target(
     let from_plan = if plan.registry == "crates-io" {
         TargetChoice::Registry("crates-io".to_owned())
     } else {
-        TargetChoice::Index(plan.registry.clone())
+        match ws.registry_name_for(&plan.registry) {
+            Some(name) => TargetChoice::Registry(name),
+            None => TargetChoice::Index(plan.registry.clone()),
+        }
     };
     let target = ws.target(choice.unwrap_or(&from_plan), &model)?;
     if target.key != plan.registry {
