@@ -154,17 +154,7 @@ fn a_token_the_registry_says_expired_is_renewed_without_a_failed_attempt() {
 #[test]
 fn a_crate_without_a_configuration_stops_the_release_with_the_claims() {
     // Everything but `shipper-demo-left` is configured.
-    let configured: Vec<&str> = DEMO_CRATES
-        .iter()
-        .copied()
-        .filter(|c| *c != "shipper-demo-left")
-        .collect();
-    let setup = TrustedSetup::start(
-        &configured,
-        github_claims("example/demo", "release.yml", Some("release")),
-        Duration::from_secs(60),
-        |_| {},
-    );
+    let setup = TrustedSetup::demo_except("shipper-demo-left");
     let fx = demo_workspace();
     fx.use_registry(&setup.registry);
     let summary = fx.root().join("summary.md");

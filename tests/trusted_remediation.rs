@@ -49,6 +49,17 @@ fn published_and_planned(fx: &Fixture, setup: &TrustedSetup, pacing: Option<&str
 }
 
 fn yank_trusted(fx: &Fixture, setup: &TrustedSetup, plan: &str, extra: &[&str]) -> support::Run {
+    yank_trusted_env(fx, setup, plan, extra, &[])
+}
+
+/// `yank_trusted` with more environment (GitHub Actions' variables, say).
+fn yank_trusted_env(
+    fx: &Fixture,
+    setup: &TrustedSetup,
+    plan: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> support::Run {
     let mut args = vec![
         "yank",
         "--plan",
@@ -61,7 +72,7 @@ fn yank_trusted(fx: &Fixture, setup: &TrustedSetup, plan: &str, extra: &[&str]) 
         "20",
     ];
     args.extend(extra);
-    fx.shipper_trusted(setup, &args, &[])
+    fx.shipper_trusted(setup, &args, env)
 }
 
 fn yanked(setup: &TrustedSetup, name: &str) -> bool {
@@ -143,17 +154,7 @@ fn a_token_the_registry_says_expired_is_renewed_and_the_yank_not_counted_twice()
 
 #[test]
 fn a_crate_the_job_is_not_trusted_for_stops_the_yank_there_with_the_claims() {
-    let configured: Vec<&str> = DEMO_CRATES
-        .iter()
-        .copied()
-        .filter(|c| *c != "shipper-demo-left")
-        .collect();
-    let setup = TrustedSetup::start(
-        &configured,
-        github_claims("example/demo", "release.yml", Some("release")),
-        Duration::from_secs(60),
-        |_| {},
-    );
+    let setup = TrustedSetup::demo_except("shipper-demo-left");
     let fx = demo_workspace();
     let plan = published_and_planned(&fx, &setup, None);
     let order: Vec<String> = serde_json::from_slice::<serde_json::Value>(
@@ -167,25 +168,11 @@ fn a_crate_the_job_is_not_trusted_for_stops_the_yank_there_with_the_claims() {
         .collect();
     let refused_at = order.iter().position(|n| n == "shipper-demo-left").unwrap();
     let summary = fx.root().join("summary.md");
-    let args = [
-        "yank",
-        "--plan",
-        &plan,
-        "--trusted-publishing",
-        "on",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
+    let actions = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
     ];
-    let run = fx.shipper_trusted(
-        &setup,
-        &args,
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-        ],
-    );
+    let run = yank_trusted_env(&fx, &setup, &plan, &[], &actions);
     let expected = if refused_at == 0 { 1 } else { 4 };
     assert_eq!(run.code(), expected, "{}", run.stderr());
     let stderr = run.stderr();
@@ -345,26 +332,11 @@ fn stop_after_stops_a_paced_yank_and_the_next_job_finishes_it() {
     let fx = demo_workspace();
     let plan = published_and_planned(&fx, &setup, Some("{ burst = 1, per-seconds = 1 }"));
     let summary = fx.root().join("summary.md");
-    let first = fx.shipper_trusted(
-        &setup,
-        &[
-            "yank",
-            "--plan",
-            &plan,
-            "--trusted-publishing",
-            "on",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-            "--stop-after",
-            "2s",
-        ],
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-        ],
-    );
+    let actions = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+    ];
+    let first = yank_trusted_env(&fx, &setup, &plan, &["--stop-after", "2s"], &actions);
     assert_eq!(first.code(), 8, "{}", first.stderr());
     // A planned stop is not a failure: a notice, no error, in GitHub Actions.
     assert!(

@@ -744,6 +744,22 @@ impl TrustedSetup {
         )
     }
 
+    /// Every demo crate but `missing` configured; JWTs from the `release`
+    /// environment; tokens living a minute.
+    pub fn demo_except(missing: &str) -> Self {
+        let configured: Vec<&str> = DEMO_CRATES
+            .iter()
+            .copied()
+            .filter(|c| *c != missing)
+            .collect();
+        Self::start(
+            &configured,
+            github_claims("example/demo", "release.yml", Some("release")),
+            std::time::Duration::from_secs(60),
+            |_| {},
+        )
+    }
+
     /// The audience the registry expects: its API host (as crates.io's
     /// action derives it from the URL).
     pub fn audience(&self) -> String {
