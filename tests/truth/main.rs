@@ -1,0 +1,6 @@
+//! Issue 18, "verdicts that are true": one test per promise, each checked
+//! from the registry's side (what it stores, its index, its upload count)
+//! and the exit code, never from our own journal alone.
+
+#[path = "../support/mod.rs"]
+mod support;
