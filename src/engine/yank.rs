@@ -7,6 +7,7 @@
 //! come from a [`TokenSource`] before each request: a token the registry
 //! says expired is renewed and the same request sent again, uncounted.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::{Lifecycle, Recorder, StopFlag, TokenSource, backoff};
@@ -38,6 +39,9 @@ pub struct YankOpts {
     /// Start no request after this instant (`--stop-after`); a request
     /// made is still confirmed.
     pub stop_at: Option<Instant>,
+    /// `--undo`: versions the yank run found already yanked, by name; they
+    /// stay yanked.
+    pub leave_yanked: BTreeSet<String>,
 }
 
 impl YankOpts {
@@ -127,6 +131,14 @@ pub fn yank_all(
                 name,
                 version,
                 reason: YankSkipReason::AlreadyDone,
+            })?;
+            continue;
+        }
+        if opts.undo && opts.leave_yanked.contains(&name) {
+            rec.record(YankEvent::YankSkipped {
+                name,
+                version,
+                reason: YankSkipReason::YankedBeforeTheRun,
             })?;
             continue;
         }
@@ -596,6 +608,7 @@ mod tests {
             pacing: None,
             stop,
             stop_at: None,
+            leave_yanked: BTreeSet::new(),
         };
         let targets: Vec<YankTarget> = names
             .iter()

@@ -36,7 +36,7 @@ pub use event::{
 pub use links::SymlinkRefused;
 pub use lock::{LockError, RunLock};
 pub use log::{EventLog, JournalError, LogEvent, TornLine, now_ms};
-pub use peek::{Peek, Tail, peek, run_active};
+pub use peek::{Peek, Tail, archived, peek, run_active};
 pub use receipt::{
     CrateOutcome, GitInfo, LoadedReceipt, Provenance, Receipt, ReceiptCrate, ReceiptError,
 };
@@ -50,6 +50,7 @@ pub use yank_plan::{
 };
 pub use yank_run::{
     YankCrateState, YankEvent, YankOutcome, YankRef, YankSkipReason, YankState, YankStatus,
+    yanked_by_others,
 };
 
 use std::path::{Path, PathBuf};

@@ -17,7 +17,12 @@ pub struct Peek<P: Projection = RunState> {
 
 /// The run in `current/`, if there is one with at least one record.
 pub fn peek<P: Projection>(dir: &StateDir) -> Result<Option<Peek<P>>, JournalError> {
-    let path = dir.events();
+    peek_at(&dir.events())
+}
+
+/// The journal in the file `path`, read as [`peek`] does.
+fn peek_at<P: Projection>(path: &std::path::Path) -> Result<Option<Peek<P>>, JournalError> {
+    let path = path.to_owned();
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -29,6 +34,39 @@ pub fn peek<P: Projection>(dir: &StateDir) -> Result<Option<Peek<P>>, JournalErr
         .iter()
         .fold(None, |state, record| Some(P::apply(state, record)));
     Ok(state.map(|state| Peek { records, state }))
+}
+
+/// The finished (archived) runs under `archive/`, oldest first, by the time
+/// their directory's name begins with. A directory without a readable
+/// journal is passed over: it is no run of ours.
+pub fn archived<P: Projection>(dir: &StateDir) -> Result<Vec<Peek<P>>, JournalError> {
+    let archive = dir.root().join("archive");
+    let entries = match std::fs::read_dir(&archive) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(JournalError::Io {
+                path: archive,
+                source,
+            });
+        }
+    };
+    let mut runs: Vec<(u64, String)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let time = name.split('-').next()?.parse().ok()?;
+            Some((time, name))
+        })
+        .collect();
+    runs.sort();
+    let mut peeks = Vec::new();
+    for (_, name) in runs {
+        if let Ok(Some(peek)) = peek_at::<P>(&archive.join(name).join("events.jsonl")) {
+            peeks.push(peek);
+        }
+    }
+    Ok(peeks)
 }
 
 /// Whether a cargo-shipper run holds the state directory's lock now. Asks

@@ -125,6 +125,9 @@ pub enum YankSkipReason {
     AlreadyInRegistry { yanked: bool },
     /// An earlier run of this journal confirmed it.
     AlreadyDone,
+    /// `--undo`: the yank runs of this plan found the version already
+    /// yanked and did not yank it; it stays as they found it.
+    YankedBeforeTheRun,
     /// A reason a newer cargo-shipper wrote.
     #[serde(other)]
     Other,
@@ -261,13 +264,54 @@ pub enum YankStatus {
     Done,
     /// The index showed the wanted flag before this journal asked.
     AlreadyInRegistry,
+    /// `--undo` left it yanked: it was yanked before the yank run, not by it.
+    LeftAsFound,
     Failed,
 }
 
 impl YankStatus {
     pub fn is_done(self) -> bool {
-        matches!(self, YankStatus::Done | YankStatus::AlreadyInRegistry)
+        matches!(
+            self,
+            YankStatus::Done | YankStatus::AlreadyInRegistry | YankStatus::LeftAsFound
+        )
     }
+}
+
+/// What `--undo` must leave yanked: the versions the yank runs of plan
+/// `yank_plan_id` found already yanked and never yanked themselves, read
+/// from those runs' states (oldest first). An unyank run in between counts
+/// as a new start: what it unyanked (or found unyanked) is nobody's until a
+/// later yank run yanks it. `None` when no yank run of the plan is among
+/// `runs`: nothing says what a yank run did.
+pub fn yanked_by_others<'a>(
+    runs: impl IntoIterator<Item = &'a YankState>,
+    yank_plan_id: &str,
+) -> Option<std::collections::BTreeSet<String>> {
+    use std::collections::BTreeSet;
+    let mut ours = BTreeSet::new();
+    let mut found_yanked = BTreeSet::new();
+    let mut any_yank_run = false;
+    for run in runs.into_iter().filter(|r| r.yank_plan_id == yank_plan_id) {
+        for (name, c) in &run.crates {
+            match (run.undo, c.status) {
+                (false, YankStatus::Done | YankStatus::Accepted | YankStatus::Requested) => {
+                    ours.insert(name.clone());
+                    found_yanked.remove(name);
+                }
+                (false, YankStatus::AlreadyInRegistry) if !ours.contains(name) => {
+                    found_yanked.insert(name.clone());
+                }
+                (true, YankStatus::Done | YankStatus::AlreadyInRegistry) => {
+                    ours.remove(name);
+                    found_yanked.remove(name);
+                }
+                _ => {}
+            }
+        }
+        any_yank_run |= !run.undo;
+    }
+    any_yank_run.then_some(found_yanked)
 }
 
 impl YankState {
@@ -353,8 +397,12 @@ impl Projection for YankState {
         };
         match &record.event {
             YankEvent::YankSkipped { reason, .. } => {
-                if let YankSkipReason::AlreadyInRegistry { .. } = reason {
-                    c.status = YankStatus::AlreadyInRegistry;
+                match reason {
+                    YankSkipReason::AlreadyInRegistry { .. } => {
+                        c.status = YankStatus::AlreadyInRegistry
+                    }
+                    YankSkipReason::YankedBeforeTheRun => c.status = YankStatus::LeftAsFound,
+                    YankSkipReason::AlreadyDone | YankSkipReason::Other => {}
                 }
                 c.last_error = None;
             }
@@ -385,5 +433,68 @@ impl Projection for YankState {
             _ => {}
         }
         state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(undo: bool, crates: &[(&str, YankStatus)]) -> YankState {
+        YankState {
+            format: FORMAT,
+            yank_plan_id: "p".into(),
+            registry: "r".into(),
+            undo,
+            runs: 1,
+            last_seq: 1,
+            outcome: Some(YankOutcome::Success),
+            order: crates.iter().map(|(n, _)| (*n).into()).collect(),
+            crates: crates
+                .iter()
+                .map(|(n, status)| {
+                    (
+                        (*n).into(),
+                        YankCrateState {
+                            version: "1.0.0".into(),
+                            status: *status,
+                            attempts: 0,
+                            run_attempts: 0,
+                            last_error: None,
+                        },
+                    )
+                })
+                .collect(),
+            request_times: Vec::new(),
+            plan_file: None,
+        }
+    }
+
+    #[test]
+    fn undo_leaves_what_the_yank_runs_found_yanked_and_never_yanked() {
+        use YankStatus::*;
+        let names = |runs: &[YankState]| {
+            yanked_by_others(runs, "p").map(|s| s.into_iter().collect::<Vec<_>>())
+        };
+        assert_eq!(names(&[]), None, "no yank run: nothing known");
+        assert_eq!(names(&[run(true, &[("a", Done)])]), None);
+        let first = run(false, &[("a", Done), ("b", AlreadyInRegistry)]);
+        assert_eq!(names(&[first.clone()]), Some(vec!["b".into()]));
+        // A rerun finds everything yanked: `a` is still the first run's.
+        let rerun = run(false, &[("a", AlreadyInRegistry), ("b", AlreadyInRegistry)]);
+        assert_eq!(
+            names(&[first.clone(), rerun.clone()]),
+            Some(vec!["b".into()])
+        );
+        // After an undo, a version yanked by hand before the next yank run
+        // is not that run's.
+        let undo = run(true, &[("a", Done), ("b", LeftAsFound)]);
+        assert_eq!(
+            names(&[first, undo, rerun]),
+            Some(vec!["a".into(), "b".into()])
+        );
+        let mut other = run(false, &[("c", AlreadyInRegistry)]);
+        other.yank_plan_id = "q".into();
+        assert_eq!(names(&[other]), None, "another plan's runs do not count");
     }
 }

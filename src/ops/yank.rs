@@ -5,6 +5,7 @@
 //! are cargo's, or minted by trusted publishing at the first request and
 //! all revoked at the end.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -62,6 +63,13 @@ pub enum YankStartError {
         done: usize,
         total: usize,
     },
+    #[error(
+        "no yank run of this plan is recorded under `{dir}`: `--undo` unyanks only what a yank run \
+         of the plan yanked, and without its journal it cannot tell a version that run yanked from \
+         one that was yanked before; run `--undo` with the state directory the yank ran with \
+         (`--state-dir`, or restore its `yank/archive/`); nothing was asked of the registry"
+    )]
+    NoYankRun { dir: String },
 }
 
 /// A yank run that did not reach every version. Carries the exit code's reason.
@@ -84,6 +92,8 @@ pub struct YankReport {
     pub eta: Option<Duration>,
     /// `None` for a dry run.
     pub state: Option<YankState>,
+    /// `--undo`: versions left yanked, because the yank run found them yanked.
+    pub left_yanked: Vec<YankTarget>,
     pub archived_to: Option<PathBuf>,
 }
 
@@ -102,23 +112,53 @@ pub fn yank(
         Some(configured) => Some(configured),
         None => (target.key == "crates-io").then(PacingProfile::crates_io_yanks),
     };
-    let eta = pacing.map(|bucket| bucket.eta(order.len() as u32));
+    let root = match &opts.state_dir {
+        Some(dir) => dir.clone(),
+        None => ws.root()?.join(".shipper"),
+    };
+    let dir = StateDir::new(&root.join("yank"));
+    // `--undo` leaves alone what the yank runs found yanked (read from
+    // their archived journals; after an unfinished run is set aside below).
+    // The run in `current/` counts for the refusal only: an unfinished yank
+    // run is refused or set aside (and then archived) below.
+    let leave_yanked = |dir: &StateDir, with_current: bool| -> anyhow::Result<BTreeSet<String>> {
+        if !opts.undo {
+            return Ok(BTreeSet::new());
+        }
+        let mut runs: Vec<YankState> = crate::journal::archived::<YankState>(dir)?
+            .into_iter()
+            .map(|r| r.state)
+            .collect();
+        if with_current && let Some(current) = crate::journal::peek::<YankState>(dir)? {
+            runs.push(current.state);
+        }
+        let others = crate::journal::yanked_by_others(&runs, &plan.id());
+        Ok(others.ok_or_else(|| YankStartError::NoYankRun {
+            dir: dir.root().display().to_string(),
+        })?)
+    };
+    let left_yanked = |leave: &BTreeSet<String>| -> Vec<YankTarget> {
+        order
+            .iter()
+            .filter(|c| leave.contains(&c.name))
+            .cloned()
+            .collect()
+    };
     if opts.dry_run {
+        let left_yanked = left_yanked(&leave_yanked(&dir, false)?);
+        let eta = pacing.map(|bucket| bucket.eta((order.len() - left_yanked.len()) as u32));
         return Ok(YankReport {
             undo: opts.undo,
             registry: target.display_name().to_owned(),
             order,
             eta,
             state: None,
+            left_yanked,
             archived_to: None,
         });
     }
 
-    let root = match &opts.state_dir {
-        Some(dir) => dir.clone(),
-        None => ws.root()?.join(".shipper"),
-    };
-    let dir = StateDir::new(&root.join("yank"));
+    leave_yanked(&dir, true)?; // refused before anything is written
     let _lock = RunLock::acquire(dir.root())?;
     let (mut journal, mut torn): (Journal<YankState>, _) = Journal::open(&dir)?;
     if let Some(state) = journal.state() {
@@ -147,6 +187,8 @@ pub fn yank(
         }
     }
 
+    let leave_yanked = leave_yanked(&dir, false)?;
+    let left_yanked = left_yanked(&leave_yanked);
     let sparse_index = target.sparse_index.clone().ok_or_else(|| {
         anyhow::anyhow!(
             "registry `{}` does not use the sparse protocol; cargo-shipper works with sparse registries only",
@@ -166,6 +208,7 @@ pub fn yank(
     // A resumed run paces only what is left (the journal says what is done).
     let left = order
         .iter()
+        .filter(|c| !leave_yanked.contains(&c.name))
         .filter(|c| {
             !journal
                 .state()
@@ -222,6 +265,7 @@ pub fn yank(
         pacing,
         stop: opts.stop.clone(),
         stop_at: opts.ci.stop_after.map(|d| std::time::Instant::now() + d),
+        leave_yanked,
     };
     let trusted = match trusted::provider(&opts.ci, || {
         opts.token.is_some() || cargo_backend::read_token(ws, &target, None).is_ok()
@@ -305,6 +349,7 @@ pub fn yank(
         order,
         eta,
         state: Some(state),
+        left_yanked,
         archived_to: Some(archived_to),
     })
 }

@@ -88,6 +88,7 @@ fn yank_run(yank: &YankRunSummary, out: &mut dyn Write) -> io::Result<()> {
             YankStatus::Done if yank.undo => "unyanked",
             YankStatus::Done => "yanked",
             YankStatus::AlreadyInRegistry => "already in the wanted state",
+            YankStatus::LeftAsFound => "left yanked (yanked before the yank run)",
             YankStatus::Failed => "failed",
         };
         write!(

@@ -148,13 +148,26 @@ impl YankReporter {
             if self.json {
                 let mut out = std::io::stdout().lock();
                 for c in &report.order {
-                    let line = serde_json::json!({"kind": format!("would_{verb}"), "name": c.name, "version": c.version});
+                    let kind = if report.left_yanked.contains(c) {
+                        "would_leave_yanked".to_owned()
+                    } else {
+                        format!("would_{verb}")
+                    };
+                    let line =
+                        serde_json::json!({"kind": kind, "name": c.name, "version": c.version});
                     let _ = writeln!(out, "{line}");
                 }
                 return;
             }
             for c in &report.order {
-                eprintln!("{:>12} {} {}", format!("Would {verb}"), c.name, c.version);
+                if report.left_yanked.contains(c) {
+                    eprintln!(
+                        "{:>12} {} {} yanked: it was yanked before the yank run, not by it",
+                        "Would leave", c.name, c.version
+                    );
+                } else {
+                    eprintln!("{:>12} {} {}", format!("Would {verb}"), c.name, c.version);
+                }
             }
             if let Some(eta) = report.eta.filter(|d| !d.is_zero()) {
                 eprintln!(
@@ -170,11 +183,18 @@ impl YankReporter {
             return;
         }
         if !self.json && !self.quiet {
+            let changed = report.order.len() - report.left_yanked.len();
+            for c in &report.left_yanked {
+                eprintln!(
+                    "{:>12} {} {} yanked: the yank run found it yanked and did not yank it",
+                    "Left", c.name, c.version
+                );
+            }
             eprintln!(
                 "{:>12} {} version{} {verb}ed in `{}`{}",
                 "Finished",
-                report.order.len(),
-                if report.order.len() == 1 { "" } else { "s" },
+                changed,
+                if changed == 1 { "" } else { "s" },
                 report.registry,
                 report
                     .archived_to
@@ -289,6 +309,9 @@ fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
                 YankSkipReason::Other => {
                     format!("{name} {version} (a reason a newer cargo-shipper recorded)")
                 }
+                YankSkipReason::YankedBeforeTheRun => format!(
+                    "{name} {version}: left yanked, as the yank run found it (it did not yank it)"
+                ),
                 YankSkipReason::AlreadyInRegistry { yanked: true } => {
                     format!("{name} {version}: already yanked")
                 }
