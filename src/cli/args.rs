@@ -161,7 +161,19 @@ impl TrustedArgs {
     }
 }
 
-/// `5h30m`, `90m`, `45s`, `2h`: numbers each followed by `h`, `m` or `s`.
+/// The longest wait a `SECS` flag takes (`--confirm-timeout`): a week, as
+/// `--token-lifetime`; nothing derived from it can overflow an instant.
+pub const MAX_WAIT_SECS: u64 = 604_800;
+
+/// The longest `MS` a test knob takes (retry delay, poll interval,
+/// `registry serve` latencies): an hour.
+pub const MAX_TEST_MS: u64 = 3_600_000;
+
+/// The longest `--stop-after`: 8784h (366 days), beyond any CI job's limit.
+pub const MAX_STOP_AFTER_SECS: u64 = 366 * 86_400;
+
+/// `5h30m`, `90m`, `45s`, `2h`: numbers each followed by `h`, `m` or `s`;
+/// at most [`MAX_STOP_AFTER_SECS`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("`{text}` is not a duration; write it like `5h30m`, `90m` or `45s`");
     let mut total = 0u64;
@@ -193,6 +205,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "`{text}` is no time at all; give a duration above zero, like `90m`"
         ));
     }
+    if total > MAX_STOP_AFTER_SECS {
+        return Err(format!(
+            "`{text}` is longer than {}h (366 days), the longest this takes",
+            MAX_STOP_AFTER_SECS / 3600
+        ));
+    }
     Ok(Duration::from_secs(total))
 }
 
@@ -208,7 +226,23 @@ mod tests {
         );
         assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
-        for bad in ["", "5", "h", "5x", "0s", "-1m", "1.5h"] {
+        assert_eq!(
+            parse_duration("8784h"),
+            Ok(Duration::from_secs(366 * 86_400))
+        );
+        for bad in [
+            "",
+            "5",
+            "h",
+            "5x",
+            "0s",
+            "-1m",
+            "1.5h",
+            "8785h",
+            "5124095576030431h",
+            "18446744073709551615s",
+            "99999999999999999999s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::args::{
-    GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs, TrustedArgs,
+    GlobalArgs, MAX_TEST_MS, MAX_WAIT_SECS, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs,
+    TrustedArgs,
 };
 use crate::ops::{self, Mode, PublishOpts, RunTuning};
 use crate::plan::Selection;
@@ -69,9 +70,10 @@ fn parse_crate_at(text: &str) -> Result<(String, String), String> {
 /// SIGINT and SIGTERM (`publish`, `resume`).
 #[derive(Debug, clap::Args)]
 struct InterruptArgs {
-    /// After SIGINT or SIGTERM, how long uploads in flight may take to finish, in seconds
-    /// (a second signal stops at once)
-    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    /// After SIGINT or SIGTERM, how long uploads in flight may take to finish, in seconds, 0 to
+    /// 3600 (a second signal stops at once)
+    #[arg(long, value_name = "SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
     grace: u64,
 }
 
@@ -105,8 +107,9 @@ pub(super) struct RunArgs {
     /// Where the run journal lives [default: .shipper/ at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub(super) state_dir: Option<PathBuf>,
-    /// How long to wait for a new version to show in the index, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    /// How long to wait for a new version to show in the index, in seconds, 0 to 604800
+    #[arg(long, value_name = "SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_WAIT_SECS))]
     pub(super) confirm_timeout: u64,
     /// Upload attempts per crate per run, 1 to 100
     #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true,
@@ -118,15 +121,17 @@ pub(super) struct RunArgs {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(super) upload_timeout: u64,
     /// First retry delay in milliseconds (it doubles, with jitter); for tests
-    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
+    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TEST_MS))]
     pub(super) retry_delay_ms: u64,
     /// First interval between index polls in milliseconds; for tests
-    #[arg(long, value_name = "MS", default_value_t = 100, hide = true)]
+    #[arg(long, value_name = "MS", default_value_t = 100, hide = true,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TEST_MS))]
     pub(super) confirm_poll_ms: u64,
     #[command(flatten)]
     pub(super) trusted: TrustedArgs,
-    /// Start no upload after this long (e.g. `5h30m`, `90m`, `45s`), let those in flight
-    /// settle, and exit with code 8: the next `publish` continues (for CI job time limits)
+    /// Start no upload after this long (e.g. `5h30m`, `90m`, `45s`; at most 8784h), let those in
+    /// flight settle, and exit with code 8: the next `publish` continues (for CI job time limits)
     #[arg(long, value_name = "DURATION", value_parser = crate::cli::args::parse_duration)]
     pub(super) stop_after: Option<Duration>,
     #[command(flatten)]

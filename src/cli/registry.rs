@@ -54,13 +54,16 @@ struct ServeArgs {
     #[arg(long, value_enum, value_name = "FMT", default_value_t)]
     message_format: MessageFormat,
     /// New versions appear in the index this many milliseconds after upload
-    #[arg(long, value_name = "MS", default_value_t = 0, help_heading = "Testing")]
+    #[arg(long, value_name = "MS", default_value_t = 0, help_heading = "Testing",
+          value_parser = clap::value_parser!(u64).range(0..=crate::cli::args::MAX_TEST_MS))]
     propagation_delay_ms: u64,
     /// Delay every upload by this many milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 0, help_heading = "Testing")]
+    #[arg(long, value_name = "MS", default_value_t = 0, help_heading = "Testing",
+          value_parser = clap::value_parser!(u64).range(0..=crate::cli::args::MAX_TEST_MS))]
     upload_latency_ms: u64,
     /// Delay every index read by this many milliseconds (a slow index)
-    #[arg(long, value_name = "MS", default_value_t = 0, help_heading = "Testing")]
+    #[arg(long, value_name = "MS", default_value_t = 0, help_heading = "Testing",
+          value_parser = clap::value_parser!(u64).range(0..=crate::cli::args::MAX_TEST_MS))]
     index_latency_ms: u64,
     /// Fault on the Nth upload: N:5xx, N:429=SECONDSs, N:429=date+SECONDS, N:drop (stored, then the connection drops)
     #[arg(long, value_name = "N:FAULT", value_parser = parse_upload_fault, help_heading = "Testing")]

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::args::{GlobalArgs, ManifestArgs, MessageFormat, TrustedArgs};
+use crate::cli::args::{
+    GlobalArgs, MAX_TEST_MS, MAX_WAIT_SECS, ManifestArgs, MessageFormat, TrustedArgs,
+};
 use crate::ops::{self, PlanYankOpts, ReceiptSource, YankRunOpts};
 use crate::report;
 use crate::secret::{Secret, TokenOrigin};
@@ -67,17 +69,20 @@ pub struct YankArgs {
     /// Requests per version per run
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     max_attempts: u32,
-    /// How long to wait for a change to show in the index, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    /// How long to wait for a change to show in the index, in seconds, 0 to 604800
+    #[arg(long, value_name = "SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_WAIT_SECS))]
     confirm_timeout: u64,
     /// First retry delay in milliseconds (it doubles, with jitter); for tests
-    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
+    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TEST_MS))]
     retry_delay_ms: u64,
     /// First interval between index polls in milliseconds; for tests
-    #[arg(long, value_name = "MS", default_value_t = 100, hide = true)]
+    #[arg(long, value_name = "MS", default_value_t = 100, hide = true,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TEST_MS))]
     confirm_poll_ms: u64,
-    /// Start no request after this long (e.g. `50m`, `5h30m`), confirm the one made, and exit
-    /// with code 8: the same command continues (for CI job time limits)
+    /// Start no request after this long (e.g. `50m`, `5h30m`; at most 8784h), confirm the one
+    /// made, and exit with code 8: the same command continues (for CI job time limits)
     #[arg(long, value_name = "DURATION", value_parser = crate::cli::args::parse_duration)]
     stop_after: Option<Duration>,
     #[command(flatten)]

@@ -151,7 +151,7 @@ const PACING_MARGIN_MIN: Duration = Duration::from_millis(5);
 const PACING_MARGIN_MAX: Duration = Duration::from_secs(1);
 
 /// Longest wait a 429 can impose on one retry.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
 /// The state of an upload run between two events.
 struct UploadLoop<'l, 'a> {

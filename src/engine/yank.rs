@@ -56,13 +56,20 @@ impl YankOpts {
 
     /// Whether a wait of `wait` would end past `--stop-after`.
     fn crosses_deadline(&self, wait: Duration) -> bool {
-        self.stop_at.is_some_and(|at| Instant::now() + wait >= at)
+        self.stop_at
+            .is_some_and(|at| Instant::now().checked_add(wait).is_none_or(|end| end >= at))
     }
 }
 
 /// Sleep for `wait`, or less if a signal asks the run to stop; whether it did.
 fn nap(opts: &YankOpts, wait: Duration) -> bool {
-    let until = Instant::now() + wait;
+    let Some(until) = Instant::now().checked_add(wait) else {
+        // Longer than an instant holds: until a signal, then.
+        while !opts.stop.is_raised() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        return true;
+    };
     while !opts.stop.is_raised() {
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -346,9 +353,11 @@ fn change_one(
                 if rate_limited > MAX_RATE_LIMITED {
                     return Ok(Flow::Next);
                 }
-                let wait = error
-                    .retry_after
-                    .unwrap_or_else(|| backoff(opts.retry_base, opts.retry_cap, rate_limited));
+                // A registry's wait is capped as an upload's is.
+                let wait = error.retry_after.map_or_else(
+                    || backoff(opts.retry_base, opts.retry_cap, rate_limited),
+                    |d| d.min(super::upload::MAX_RETRY_AFTER),
+                );
                 if let Some(flow) = wait_to_request(opts, wait) {
                     return Ok(flow);
                 }

@@ -195,7 +195,11 @@ pub fn publish(
     sink: &mut dyn FnMut(&Record),
 ) -> anyhow::Result<PublishReport> {
     // `--stop-after` counts from the start of the command.
-    let stop_at = opts.ci.stop_after.map(|d| Instant::now() + d);
+    // A deadline past what an instant can hold is no deadline.
+    let stop_at = opts
+        .ci
+        .stop_after
+        .and_then(|d| Instant::now().checked_add(d));
     let dir = StateDir::new(&state_root(ws, opts)?);
     if opts.dry_run {
         let plan = plan_for(ws, opts, &opts.selection, &opts.target)?;

@@ -264,7 +264,11 @@ pub fn yank(
         confirm_poll: opts.confirm_poll,
         pacing,
         stop: opts.stop.clone(),
-        stop_at: opts.ci.stop_after.map(|d| std::time::Instant::now() + d),
+        // A deadline past what an instant can hold is no deadline.
+        stop_at: opts
+            .ci
+            .stop_after
+            .and_then(|d| std::time::Instant::now().checked_add(d)),
         leave_yanked,
     };
     let trusted = match trusted::provider(&opts.ci, || {

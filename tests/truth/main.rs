@@ -2,6 +2,7 @@
 //! from the registry's side (what it stores, its index, its upload count)
 //! and the exit code, never from our own journal alone.
 
+mod flag_bounds;
 #[path = "../support/mod.rs"]
 mod support;
 mod yank_undo;
