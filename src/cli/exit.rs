@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
 use crate::local_registry::TrustedFileError;
 use crate::manifest_edit::EditError;
-use crate::ops::{PreflightBlocked, RehearseOptsError, RunFailed, StoppedForLater, YankFailed};
+use crate::ops::{
+    GateRefusal, PreflightBlocked, RehearseOptsError, RunFailed, StoppedForLater, YankFailed,
+};
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
 use crate::workspace::{LoadError, TargetError};
@@ -32,7 +34,9 @@ pub enum Exit {
     NeedsOperator = 5,
     /// A receipt, yank plan or trusted-publishing file (`registry serve`)
     /// given on the command line cannot be used: unreadable, not JSON (TOML),
-    /// not ours, a newer format, empty, a broken graph, a missing key.
+    /// not ours, a newer format, empty, a broken graph, a missing key; or
+    /// the gate's `rehearsal.json` contradicts itself (a crate listed
+    /// twice, a `passed` verdict over a failed part).
     BadInputFile = 6,
     /// `preflight`: a check found something that would make the release fail.
     PreflightBlocked = 7,
@@ -77,9 +81,16 @@ impl Exit {
             e.downcast_ref::<YankOrderError>()
                 .is_some_and(|e| !matches!(e, YankOrderError::UnknownCrate { .. }))
         };
+        let malformed_record = |e: &(dyn std::error::Error + 'static)| {
+            matches!(
+                e.downcast_ref::<GateRefusal>(),
+                Some(GateRefusal::Malformed { .. })
+            )
+        };
         if error.chain().any(|e| {
             e.is::<ReceiptError>()
                 || e.is::<YankPlanError>()
+                || malformed_record(e)
                 || e.is::<TrustedFileError>()
                 || bad_graph(e)
         }) {

@@ -186,8 +186,84 @@ impl RehearsalRecord {
         crate::atomic::write_atomic(path, &bytes)
     }
 
+    /// Passed by its parts, not only by its `verdict` field: every crate
+    /// out, every step that ran passed, nothing recorded as failed.
     pub fn passed(&self) -> bool {
-        self.verdict == Verdict::Passed
+        self.verdict == Verdict::Passed && self.failed_parts().is_empty()
+    }
+
+    /// What failed, one line each, derived from the record's parts (crates,
+    /// consumer build, smoke install, drill) and its `failures`; never from
+    /// the `verdict` field.
+    pub fn failed_parts(&self) -> Vec<String> {
+        let mut failed = Vec::new();
+        for c in &self.crates {
+            let out = matches!(
+                c.outcome,
+                RehearsedOutcome::Uploaded
+                    | RehearsedOutcome::OnLiveTarget
+                    | RehearsedOutcome::InRehearsalRegistry
+            );
+            if !out {
+                failed.push(format!("{} {} did not go out", c.name, c.version));
+            }
+        }
+        for (what, step) in [
+            ("consumer build", &self.consumer_build),
+            ("smoke install", &self.smoke_install),
+        ] {
+            if let Some(step) = step.as_ref().filter(|s| !s.passed) {
+                failed.push(format!(
+                    "{what}: {}",
+                    step.message.as_deref().unwrap_or("failed")
+                ));
+            }
+        }
+        if let Some(drill) = self
+            .drill
+            .as_ref()
+            .filter(|d| !d.passed || !d.problems.is_empty())
+        {
+            failed.push(format!(
+                "interruption drill: {}",
+                if drill.problems.is_empty() {
+                    "failed".to_owned()
+                } else {
+                    drill.problems.join("; ")
+                }
+            ));
+        }
+        failed.extend(self.failures.iter().cloned());
+        failed
+    }
+
+    /// Why the record cannot be what a rehearsal wrote, one line each: a
+    /// crate listed twice, a crate that went out without the sha256 the
+    /// gate compares, or a `passed` verdict its own parts contradict.
+    pub fn inconsistencies(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &self.crates {
+            if !seen.insert(c.name.as_str()) {
+                problems.push(format!("`{}` is listed more than once", c.name));
+            }
+            let uploaded = matches!(
+                c.outcome,
+                RehearsedOutcome::Uploaded | RehearsedOutcome::InRehearsalRegistry
+            );
+            if uploaded && c.sha256.as_deref().is_none_or(str::is_empty) {
+                problems.push(format!(
+                    "`{} {}` went out without a recorded sha256",
+                    c.name, c.version
+                ));
+            }
+        }
+        if self.verdict == Verdict::Passed {
+            for failed in self.failed_parts() {
+                problems.push(format!("its verdict says passed, yet {failed}"));
+            }
+        }
+        problems
     }
 }
 
@@ -232,6 +308,40 @@ mod tests {
         value["from_the_future"] = 1.into();
         std::fs::write(&path, value.to_string()).unwrap();
         assert_eq!(RehearsalRecord::read(&path).unwrap(), Some(record()));
+    }
+
+    #[test]
+    fn the_verdict_is_derived_from_the_parts() {
+        assert!(record().passed());
+        assert!(record().inconsistencies().is_empty());
+        let mut built = record();
+        built.consumer_build = Some(StepResult {
+            passed: false,
+            ms: 1,
+            message: Some("E0308".into()),
+        });
+        assert!(
+            !built.passed(),
+            "a failed consumer build is a failed rehearsal"
+        );
+        assert!(built.inconsistencies()[0].contains("consumer build: E0308"));
+        let mut drill = record();
+        drill.drill = Some(DrillResult {
+            interrupt_after: 1,
+            seed: None,
+            passed: true,
+            problems: vec!["a uploaded twice".into()],
+        });
+        assert!(!drill.passed());
+        let mut twice = record();
+        twice.crates.push(twice.crates[0].clone());
+        assert!(twice.inconsistencies()[0].contains("more than once"));
+        let mut unsummed = record();
+        unsummed.crates[0].sha256 = None;
+        assert!(!unsummed.inconsistencies().is_empty());
+        let mut failed = built.clone();
+        failed.verdict = Verdict::Failed;
+        assert!(failed.inconsistencies().is_empty(), "failed and says so");
     }
 
     #[test]

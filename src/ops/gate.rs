@@ -2,6 +2,7 @@
 //! rehearsal of the same plan uploaded, byte for byte (sha256 of each
 //! `.crate` about to go out).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::journal::{RehearsalFileError, RehearsalRecord, RehearsedOutcome};
@@ -18,6 +19,15 @@ pub enum GateRefusal {
     Missing(PathBuf),
     #[error("the rehearsal record cannot be used; run `cargo shipper rehearse` again")]
     Unreadable(#[source] RehearsalFileError),
+    #[error(
+        "`{}` is not a record a rehearsal wrote: {}; nothing was uploaded; run `cargo shipper rehearse` again",
+        path.display(),
+        problems.join("; ")
+    )]
+    Malformed {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
     #[error(
         "the plan changed since the rehearsal (rehearsed plan {rehearsed}, now {now}: {changes}); \
          run `cargo shipper rehearse` again"
@@ -47,9 +57,7 @@ pub fn record_path(state_root: &Path) -> PathBuf {
 
 /// Before packaging: a passing rehearsal of this very plan exists.
 pub fn check_plan(path: &Path, plan: &Plan) -> Result<RehearsalRecord, GateRefusal> {
-    let record = RehearsalRecord::read(path)
-        .map_err(GateRefusal::Unreadable)?
-        .ok_or_else(|| GateRefusal::Missing(path.to_owned()))?;
+    let record = read_consistent(path)?;
     if record.plan_id != plan.id {
         return Err(GateRefusal::PlanChanged {
             rehearsed: record.plan_id.short().to_owned(),
@@ -57,25 +65,68 @@ pub fn check_plan(path: &Path, plan: &Plan) -> Result<RehearsalRecord, GateRefus
             changes: plan_changes(&record, plan),
         });
     }
+    // Same plan id, so the same crates: a record that lists others was edited.
+    let listed: BTreeSet<(&str, String)> = record
+        .crates
+        .iter()
+        .map(|c| (c.name.as_str(), c.version.clone()))
+        .collect();
+    let planned: BTreeSet<(&str, String)> = plan
+        .crates
+        .iter()
+        .map(|c| (c.name.as_str(), c.version.to_string()))
+        .collect();
+    if listed != planned {
+        let mut problems: Vec<String> = planned
+            .difference(&listed)
+            .map(|(n, v)| format!("the plan's `{n} {v}` is missing"))
+            .collect();
+        problems.extend(
+            listed
+                .difference(&planned)
+                .map(|(n, v)| format!("`{n} {v}` is not in the plan")),
+        );
+        return Err(GateRefusal::Malformed {
+            path: path.to_owned(),
+            problems,
+        });
+    }
+    // The verdict is the parts', whatever the `verdict` field says.
     if !record.passed() {
+        let failed = record.failed_parts();
         return Err(GateRefusal::RehearsalFailed {
             plan: record.plan_id.short().to_owned(),
-            failures: if record.failures.is_empty() {
+            failures: if failed.is_empty() {
                 "no reason recorded".into()
             } else {
-                record.failures.join("; ")
+                failed.join("; ")
             },
         });
     }
     Ok(record)
 }
 
-/// After packaging: each crate about to be uploaded has the sha256 the
-/// rehearsal recorded for it.
-pub fn check_bytes(path: &Path, jobs: &[UploadJob]) -> Result<(), GateRefusal> {
+/// The record at `path`, refused when missing, unreadable, or inconsistent
+/// with itself (see [`RehearsalRecord::inconsistencies`]).
+fn read_consistent(path: &Path) -> Result<RehearsalRecord, GateRefusal> {
     let record = RehearsalRecord::read(path)
         .map_err(GateRefusal::Unreadable)?
         .ok_or_else(|| GateRefusal::Missing(path.to_owned()))?;
+    let problems = record.inconsistencies();
+    if problems.is_empty() {
+        Ok(record)
+    } else {
+        Err(GateRefusal::Malformed {
+            path: path.to_owned(),
+            problems,
+        })
+    }
+}
+
+/// After packaging: each crate about to be uploaded has the sha256 the
+/// rehearsal recorded for it.
+pub fn check_bytes(path: &Path, jobs: &[UploadJob]) -> Result<(), GateRefusal> {
+    let record = read_consistent(path)?;
     let mut differing = Vec::new();
     for job in jobs {
         let rehearsed = record

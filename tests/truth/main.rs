@@ -3,6 +3,7 @@
 //! and the exit code, never from our own journal alone.
 
 mod flag_bounds;
+mod gate;
 #[path = "../support/mod.rs"]
 mod support;
 mod yank_undo;
