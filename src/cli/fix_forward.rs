@@ -14,6 +14,7 @@ use crate::workspace::LoadedWorkspace;
 #[derive(Debug, clap::Args)]
 pub struct FixForwardArgs {
     /// The bad release's receipt.json, or `latest`: the newest finished run's under the state directory
+    /// that uploaded something
     #[arg(long, value_name = "FILE|latest")]
     from_receipt: String,
     /// The crate that needs the fix; everything that depends on it comes along

@@ -17,6 +17,7 @@ use crate::workspace::{LoadedWorkspace, TargetChoice};
 #[derive(Debug, clap::Args)]
 pub struct PlanYankArgs {
     /// The release's receipt.json, or `latest`: the newest finished run's under the state directory
+    /// that uploaded something
     #[arg(long, value_name = "FILE|latest")]
     from_receipt: String,
     /// Only this crate and everything in the release that depends on it

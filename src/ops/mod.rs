@@ -20,7 +20,9 @@ pub use fix_forward::{
 };
 pub use gate::GateRefusal;
 pub use plan::{PlanOpts, plan, plan_model};
-pub use plan_yank::{PlanYankError, PlanYankOpts, PlanYankReport, ReceiptSource, plan_yank};
+pub use plan_yank::{
+    LatestPick, PlanYankError, PlanYankOpts, PlanYankReport, ReceiptSource, plan_yank,
+};
 pub use preflight::{
     Check, CheckId, CheckStatus, CrateCheck, Exchange, Finding, PreflightBlocked, PreflightOpts,
     PreflightReport, RateLimitEta, RegistryState, Severity, TrustedPreflight, Verdict, preflight,

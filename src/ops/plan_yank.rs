@@ -57,6 +57,8 @@ pub enum PlanYankError {
 pub struct PlanYankReport {
     pub plan: YankPlan,
     pub receipt_path: PathBuf,
+    /// How `latest` was resolved, when it was asked for.
+    pub latest: Option<LatestPick>,
     pub receipt_outcome: RunOutcome,
     /// Crates in scope that an earlier release owns (found already present).
     pub left_to_earlier_releases: Vec<String>,
@@ -66,9 +68,12 @@ pub struct PlanYankReport {
 }
 
 pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
-    let receipt_path = match &opts.from {
-        ReceiptSource::File(path) => path.clone(),
-        ReceiptSource::Latest { state_dir } => latest_receipt(state_dir)?,
+    let (receipt_path, latest) = match &opts.from {
+        ReceiptSource::File(path) => (path.clone(), None),
+        ReceiptSource::Latest { state_dir } => {
+            let pick = latest_release(state_dir)?;
+            (pick.receipt.clone(), Some(pick))
+        }
     };
     let LoadedReceipt { receipt, sha256 } = Receipt::load(&receipt_path)?;
     if let Some(expected) = &opts.expected_registry
@@ -162,6 +167,7 @@ pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
     Ok(PlanYankReport {
         plan,
         receipt_path,
+        latest,
         receipt_outcome: receipt.outcome,
         left_to_earlier_releases,
         never_uploaded,
@@ -190,9 +196,28 @@ fn write_plan(path: &Path, plan: &YankPlan) -> anyhow::Result<()> {
         .with_context(|| format!("could not write `{}`", path.display()))
 }
 
+/// `latest`: the release a receipt stands for, as `plan-yank` and
+/// `fix-forward` mean it.
+#[derive(Debug, Clone)]
+pub struct LatestPick {
+    pub receipt: PathBuf,
+    /// Newer finished runs passed over: they uploaded nothing (a rerun that
+    /// found everything in the registry, a run of no crates).
+    pub passed_over: usize,
+    /// Whether the receipt uploaded anything (no run did, otherwise: it is
+    /// the newest).
+    pub uploaded: bool,
+}
+
 /// `archive/<ms>-<plan>-<what>/receipt.json` with the greatest time,
 /// abandoned runs aside.
 pub(super) fn latest_receipt(state_dir: &Path) -> anyhow::Result<PathBuf> {
+    Ok(latest_release(state_dir)?.receipt)
+}
+
+/// The newest finished run's receipt that uploaded something (abandoned
+/// runs aside); when none did, the newest (which then says so).
+pub(super) fn latest_release(state_dir: &Path) -> anyhow::Result<LatestPick> {
     let archive = state_dir.join("archive");
     let entries = match std::fs::read_dir(&archive) {
         Ok(entries) => entries,
@@ -205,7 +230,7 @@ pub(super) fn latest_receipt(state_dir: &Path) -> anyhow::Result<PathBuf> {
             );
         }
     };
-    entries
+    let mut finished: Vec<(u64, String, PathBuf)> = entries
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -217,7 +242,29 @@ pub(super) fn latest_receipt(state_dir: &Path) -> anyhow::Result<PathBuf> {
             let receipt = entry.path().join("receipt.json");
             receipt.is_file().then_some((time, name, receipt))
         })
-        .max()
-        .map(|(_, _, receipt)| receipt)
-        .ok_or_else(|| PlanYankError::NoFinishedRun(state_dir.to_owned()).into())
+        .collect();
+    finished.sort();
+    let newest = finished
+        .last()
+        .map(|(_, _, receipt)| receipt.clone())
+        .ok_or_else(|| PlanYankError::NoFinishedRun(state_dir.to_owned()))?;
+    for (passed_over, (_, _, receipt)) in finished.iter().rev().enumerate() {
+        let uploaded = Receipt::load(receipt)?
+            .receipt
+            .crates
+            .iter()
+            .any(|c| c.outcome == CrateOutcome::Published);
+        if uploaded {
+            return Ok(LatestPick {
+                receipt: receipt.clone(),
+                passed_over,
+                uploaded,
+            });
+        }
+    }
+    Ok(LatestPick {
+        receipt: newest,
+        passed_over: 0,
+        uploaded: false,
+    })
 }

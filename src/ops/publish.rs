@@ -187,6 +187,9 @@ pub struct PublishReport {
     /// The release went out, but the finished run could not be archived
     /// (it stays in `current/`; the next run archives it).
     pub archive_failed: Option<String>,
+    /// A run that uploaded nothing: the receipt `latest` still names (the
+    /// newest that uploaded something), if any run did.
+    pub latest_release: Option<PathBuf>,
 }
 
 pub fn publish(
@@ -497,15 +500,21 @@ fn run(
             receipt: None,
             state,
             archive_failed: None,
+            latest_release: None,
         });
     }
 
     // Trusted publishing (a rehearsal turns it off for the embedded
     // registry): the exchange waits for the first upload, after packaging
     // and verification.
-    let trusted = match trusted::provider(&opts.ci, || {
-        opts.token.is_some() || cargo_backend::read_token(ws, &plan.target, None).is_ok()
-    }) {
+    // Nothing to upload needs no token: `on` outside a CI job is no failure then.
+    let provider = match jobs.is_empty() {
+        true => Ok(None),
+        false => trusted::provider(&opts.ci, || {
+            opts.token.is_some() || cargo_backend::read_token(ws, &plan.target, None).is_ok()
+        }),
+    };
+    let trusted = match provider {
         Ok(provider) => provider
             .map(|p| TrustedTokens::new(p, &http, registry.api_url(), opts.ci.token_lifetime)),
         Err(error) => return finish_failed(ws, &mut rec, dir, opts, error.into()),
@@ -589,18 +598,27 @@ fn run(
             Some(_) => "rehearsed",
             None => "published",
         };
-        return Ok(match dir.archive(&archive_label(Some(&state), what)) {
+        let archived = dir.archive(&archive_label(Some(&state), what));
+        // A run that uploaded nothing does not displace the release `latest` names.
+        let latest_release = (!state.any_uploaded())
+            .then(|| super::plan_yank::latest_release(dir.root()).ok())
+            .flatten()
+            .filter(|pick| pick.uploaded)
+            .map(|pick| pick.receipt);
+        return Ok(match archived {
             Ok(archived) => PublishReport {
                 outcome,
                 receipt: Some(archived.join("receipt.json")),
                 state,
                 archive_failed: None,
+                latest_release,
             },
             Err(error) => PublishReport {
                 outcome,
                 receipt: Some(receipt),
                 state,
                 archive_failed: Some(error.to_string()),
+                latest_release,
             },
         });
     }

@@ -174,7 +174,26 @@ impl Reporter {
                     .values()
                     .filter(|c| c.status == CrateStatus::Published)
                     .count();
+                let uploaded_nothing = !report.state.any_uploaded();
                 match &report.receipt {
+                    Some(receipt) if uploaded_nothing => {
+                        eprintln!(
+                            "{:>12} Nothing to upload: every crate of the plan is already in the registry; receipt: {}",
+                            "Finished",
+                            receipt.display()
+                        );
+                        match &report.latest_release {
+                            Some(release) => eprintln!(
+                                "{:>12} `latest` still names the release that uploaded them: {}",
+                                "Note",
+                                release.display()
+                            ),
+                            None => eprintln!(
+                                "{:>12} no run under this state directory uploaded anything: `plan-yank --from-receipt latest` has no release to plan from",
+                                "Note"
+                            ),
+                        }
+                    }
                     Some(receipt) => eprintln!(
                         "{:>12} {out} crate{} in {secs:.1}s; receipt: {}",
                         "Finished",

@@ -12,6 +12,17 @@ use crate::ops::{PlanYankReport, YankFailed, YankReport};
 
 /// `plan-yank`: the plan for people (stdout), or the plan file's JSON.
 pub fn yank_plan(report: &PlanYankReport, json: bool) {
+    if let Some(pick) = &report.latest {
+        eprintln!(
+            "note: `latest` is {}, the newest receipt that uploaded something{}",
+            pick.receipt.display(),
+            match pick.passed_over {
+                0 => String::new(),
+                1 => " (1 newer run uploaded nothing)".to_owned(),
+                n => format!(" ({n} newer runs uploaded nothing)"),
+            }
+        );
+    }
     let mut out = std::io::stdout().lock();
     if json {
         let _ = serde_json::to_writer_pretty(&mut out, &report.plan);

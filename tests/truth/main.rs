@@ -4,6 +4,7 @@
 
 mod flag_bounds;
 mod gate;
+mod latest;
 #[path = "../support/mod.rs"]
 mod support;
 mod yank_undo;
