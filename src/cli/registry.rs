@@ -65,7 +65,9 @@ struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 0, help_heading = "Testing",
           value_parser = clap::value_parser!(u64).range(0..=crate::cli::args::MAX_TEST_MS))]
     index_latency_ms: u64,
-    /// Fault on the Nth upload: N:5xx, N:429=SECONDSs, N:429=date+SECONDS, N:drop (stored, then the connection drops)
+    /// Fault on the Nth upload: N:5xx, N:429=SECONDSs, N:429=date+SECONDS, N:drop (stored, then the
+    /// connection drops), N:unindexed (kept out of the index, the connection drops; later uploads of
+    /// that version answer 500 "already exists")
     #[arg(long, value_name = "N:FAULT", value_parser = parse_upload_fault, help_heading = "Testing")]
     fail_upload: Vec<(u32, UploadFault)>,
     /// Index files answer 200 and 404 in turn

@@ -78,6 +78,7 @@ pub fn settle_unknown_outcomes(
                         name: name.clone(),
                         version: c.version.clone(),
                         error,
+                        refused_as_existing: None,
                     })?;
                     unsettled.push(name.clone());
                     break;

@@ -186,6 +186,10 @@ struct UploadLoop<'l, 'a> {
     /// them (besides `ambiguous` ones: an "already uploaded" answer the
     /// registry does not show yet).
     settling: BTreeSet<String>,
+    /// Crates whose upload the registry refused as already there, with its
+    /// answer: absent from it after the settle window, the registry
+    /// contradicts itself, and the crate is not sent again.
+    refused_as_existing: BTreeMap<String, String>,
     /// Stopping (a signal): until when the uploads in flight may run.
     stopping: Option<Instant>,
     /// The grace period ran out and the uploads in flight were cut off.
@@ -236,6 +240,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             sent_with: BTreeMap::new(),
             halted: false,
             settling: BTreeSet::new(),
+            refused_as_existing: BTreeMap::new(),
             stopping: None,
             cut_off: false,
             tasks: Some(tasks),
@@ -476,6 +481,10 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     ) -> Result<Next, JournalError> {
         let (name, version) = (&p.job.name, &p.job.version);
         self.record_failure(p, tries, error)?;
+        if error.already_uploaded {
+            self.refused_as_existing
+                .insert(name.clone(), error.message.clone());
+        }
         let may_have_landed = error.already_uploaded
             || matches!(
                 error.class,
@@ -491,13 +500,12 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                         Holding::Theirs { .. } | Holding::Absent => return Ok(Next::GiveUp),
                     }
                 }
-                Probe::Absent => {
-                    self.record_reconciled(name, version, None)?;
-                    // "Already uploaded", yet absent: not ours to retry.
-                    if error.already_uploaded {
-                        return Ok(Next::GiveUp);
-                    }
+                // "Already uploaded", yet absent: not ours to retry.
+                Probe::Absent if error.already_uploaded => {
+                    self.record_contradiction(name, version)?;
+                    return Ok(Next::GiveUp);
                 }
+                Probe::Absent => self.record_reconciled(name, version, None)?,
                 // An index that lags (and an API that cannot tell): asked
                 // again, before any new upload of this crate.
                 Probe::NotYet { left } => {
@@ -591,6 +599,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                         name: name.to_owned(),
                         version: current.version.clone(),
                         error,
+                        refused_as_existing: None,
                     })?;
                     self.needs_operator = true;
                     self.block_dependents(name)?;
@@ -602,6 +611,10 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             }
         };
         self.settling.remove(name);
+        if found.is_none() && self.refused_as_existing.contains_key(name) {
+            self.record_contradiction(name, &current.version)?;
+            return self.block_dependents(name);
+        }
         let holding = Holding::of(found.as_deref(), current.sha256.as_deref());
         self.record_reconciled(name, &current.version, found)?;
         match holding {
@@ -622,6 +635,27 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         };
         let age = intent_age(self.rec.journal().records(), name);
         probe(self.registry, name, version, age, windows)
+    }
+
+    /// The registry refused the upload as already there, and it is absent
+    /// after the settle window: said, with both answers, for an operator.
+    fn record_contradiction(&mut self, name: &str, version: &str) -> Result<(), JournalError> {
+        let answer = self
+            .refused_as_existing
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
+        let window = index_window(self.rec.state()).as_secs();
+        self.needs_operator = true;
+        self.rec.record(Event::Unsettled {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            error: format!(
+                "it refused the upload as already there ({answer}), yet its index does not list \
+                 {name} {version} after {window} s"
+            ),
+            refused_as_existing: Some(answer),
+        })
     }
 
     fn record_reconciled(

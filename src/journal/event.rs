@@ -125,6 +125,11 @@ pub enum Event {
         name: String,
         version: String,
         error: String,
+        /// The registry contradicts itself: it refused the upload as
+        /// already there (this is its answer), yet its index does not list
+        /// the version after the settle window.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refused_as_existing: Option<String>,
     },
     /// The version is in the sparse index with the uploaded checksum.
     Visible {

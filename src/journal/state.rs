@@ -246,11 +246,16 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
             };
             c.last_error = Some(message.clone());
         }
-        Event::Unsettled { error, .. } => {
+        Event::Unsettled {
+            error,
+            refused_as_existing,
+            ..
+        } => {
             c.status = CrateStatus::Ambiguous;
-            c.last_error = Some(format!(
-                "the registry could not say whether it landed: {error}"
-            ));
+            c.last_error = Some(match refused_as_existing {
+                Some(_) => format!("the registry contradicts itself: {error}"),
+                None => format!("the registry could not say whether it landed: {error}"),
+            });
         }
         Event::Reconciled { found_sha256, .. } => {
             match Holding::of(found_sha256.as_deref(), c.sha256.as_deref()) {

@@ -28,6 +28,11 @@ pub enum UploadFault {
     /// Store the upload, then close the connection without an answer: the
     /// client cannot know whether it landed.
     DropAfterStore,
+    /// Keep the version in the registry's database but out of its index
+    /// (a registry that fell over between the two), then close the
+    /// connection; every later upload of that version is refused with
+    /// `500 Crate with version already exists`, as kellnr answers.
+    StoreUnindexed,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -92,6 +97,9 @@ pub struct KnobState {
     /// `(lower-case name, version)` -> when it becomes visible.
     visible_at: Mutex<HashMap<(String, String), Instant>>,
     index_reads: Mutex<HashMap<String, u32>>,
+    /// `(lower-case name, version)` kept out of the index by
+    /// [`UploadFault::StoreUnindexed`].
+    unindexed: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl KnobState {
@@ -144,6 +152,22 @@ impl KnobState {
             .is_some_and(|n| self.uploads.load(Ordering::SeqCst) >= n)
     }
 
+    /// Keep `name@version` in the database only (see [`UploadFault::StoreUnindexed`]).
+    pub fn keep_unindexed(&self, name: &str, version: &str) {
+        self.unindexed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((name.to_ascii_lowercase(), version.to_owned()));
+    }
+
+    /// Whether `name@version` is in the database but not in the index.
+    pub fn is_unindexed(&self, name: &str, version: &str) -> bool {
+        self.unindexed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&(name.to_ascii_lowercase(), version.to_owned()))
+    }
+
     /// Record a stored upload so that it stays hidden for the propagation delay.
     pub fn stored(&self, name: &str, version: &str) {
         if self.knobs.propagation_delay.is_zero() {
@@ -190,10 +214,12 @@ impl RetryAfter {
 }
 
 /// Parse `N:FAULT` as given on the command line: `3:503`, `2:429=30s`,
-/// `2:429=date+30`, `4:drop`.
+/// `2:429=date+30`, `4:drop`, `1:unindexed`.
 pub fn parse_upload_fault(text: &str) -> Result<(u32, UploadFault), String> {
     let (n, fault) = text.split_once(':').ok_or_else(|| {
-        format!("`{text}`: expected N:FAULT, e.g. 3:503, 2:429=30s, 2:429=date+30, 4:drop")
+        format!(
+            "`{text}`: expected N:FAULT, e.g. 3:503, 2:429=30s, 2:429=date+30, 4:drop, 1:unindexed"
+        )
     })?;
     let n: u32 = n
         .parse()
@@ -202,6 +228,8 @@ pub fn parse_upload_fault(text: &str) -> Result<(u32, UploadFault), String> {
         .ok_or_else(|| format!("`{n}`: the upload number counts from 1"))?;
     let fault = if fault == "drop" {
         UploadFault::DropAfterStore
+    } else if fault == "unindexed" {
+        UploadFault::StoreUnindexed
     } else if let Some(retry) = fault.strip_prefix("429=") {
         let seconds = |s: &str| {
             s.parse::<u64>()
@@ -221,7 +249,11 @@ pub fn parse_upload_fault(text: &str) -> Result<(u32, UploadFault), String> {
     } else {
         match fault.parse::<u16>() {
             Ok(status) if (500..600).contains(&status) => UploadFault::Status(status),
-            _ => return Err(format!("`{fault}`: expected a 5xx status, 429=…, or drop")),
+            _ => {
+                return Err(format!(
+                    "`{fault}`: expected a 5xx status, 429=…, drop or unindexed"
+                ));
+            }
         }
     };
     Ok((n, fault))
@@ -248,6 +280,10 @@ mod tests {
         assert_eq!(
             parse_upload_fault("4:drop"),
             Ok((4, UploadFault::DropAfterStore))
+        );
+        assert_eq!(
+            parse_upload_fault("1:unindexed"),
+            Ok((1, UploadFault::StoreUnindexed))
         );
         assert!(parse_upload_fault("0:drop").is_err());
         assert!(parse_upload_fault("1:429=date+99999999999999").is_err());

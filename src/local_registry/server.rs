@@ -398,7 +398,7 @@ fn publish(state: &State, body: &[u8], caller: Caller) -> Result<Reply, Dropped>
             );
             return Ok(reply);
         }
-        Some(UploadFault::DropAfterStore) | None => {}
+        Some(UploadFault::DropAfterStore | UploadFault::StoreUnindexed) | None => {}
     }
     let Some((metadata, tarball)) = split_upload(body) else {
         return Ok(error(
@@ -415,6 +415,18 @@ fn publish(state: &State, body: &[u8], caller: Caller) -> Result<Reply, Dropped>
             ));
         }
     };
+    // A registry that contradicts itself: the database has it, the index not.
+    if state.knobs.is_unindexed(&krate.name, &krate.vers) {
+        state.knobs.duplicate();
+        return Ok(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Crate with version already exists",
+        ));
+    }
+    if fault == Some(UploadFault::StoreUnindexed) {
+        state.knobs.keep_unindexed(&krate.name, &krate.vers);
+        return Err(Dropped);
+    }
     // Upstream's versions count as taken and its crates as known: never
     // accept a version as "not taken" when upstream could not be asked.
     // The crate's other spellings too: upstream may hold it as `foo_bar`.

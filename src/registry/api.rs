@@ -314,7 +314,8 @@ fn status_class(
 ) -> (FailureClass, Option<Duration>, bool) {
     match status {
         429 => (FailureClass::RateLimited, retry_after(headers), false),
-        500..=599 => (FailureClass::Retryable, None, false),
+        // A 5xx may carry the refusal too (kellnr: "Crate with version already exists").
+        500..=599 => (FailureClass::Retryable, None, already_uploaded),
         _ => (FailureClass::Permanent, None, already_uploaded),
     }
 }

@@ -426,6 +426,18 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             name,
             version,
             error,
+            refused_as_existing: Some(_),
+        } => Some(format!(
+            "error: the registry contradicts itself about {name} {version}: {error}. It is left alone \
+             (not uploaded again): check the registry; if it holds this release's {name} {version}, \
+             `cargo shipper resume --assume-uploaded {name}@{version}`; if it holds a broken \
+             version, remove it there, then `cargo shipper resume`"
+        )),
+        Event::Unsettled {
+            name,
+            version,
+            error,
+            refused_as_existing: None,
         } => Some(format!(
             "warning: could not learn from the registry whether {name} {version} landed ({error}); \
              it is left alone: check the registry, then `cargo shipper resume` (after checking by hand: \

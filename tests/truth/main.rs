@@ -2,6 +2,7 @@
 //! from the registry's side (what it stores, its index, its upload count)
 //! and the exit code, never from our own journal alone.
 
+mod contradiction;
 mod flag_bounds;
 mod gate;
 mod latest;
