@@ -37,6 +37,19 @@ impl RegistryTarget {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.key)
     }
+
+    /// Where cargo takes this registry's token from the environment:
+    /// `CARGO_REGISTRY_TOKEN` for crates.io, `CARGO_REGISTRIES_<NAME>_TOKEN`
+    /// for a named registry; `None` for one given as `--index URL`.
+    pub fn token_env_var(&self) -> Option<String> {
+        match self.name.as_deref()? {
+            "crates-io" => Some("CARGO_REGISTRY_TOKEN".to_owned()),
+            name => Some(format!(
+                "CARGO_REGISTRIES_{}_TOKEN",
+                name.to_ascii_uppercase().replace('-', "_")
+            )),
+        }
+    }
 }
 
 /// `package.publish` of a member.

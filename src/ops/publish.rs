@@ -575,8 +575,19 @@ fn run(
             &check.to_confirm,
         )?,
     };
+    // A registry that took other first versions from this run does not
+    // follow crates.io's first-version rule: its refusal is about the crate.
+    let state = rec.journal().state().expect("started");
+    let took_first_versions = check.to_upload.iter().any(|(n, new)| {
+        *new && state
+            .crates
+            .get(n)
+            .is_some_and(|c| matches!(c.status, CrateStatus::Published | CrateStatus::Uploaded))
+    });
     let refusal = trusted.as_ref().and_then(|t| {
-        t.take_refusal(|name| check.to_upload.iter().any(|(n, new)| n == name && *new))
+        t.take_refusal(|name| {
+            !took_first_versions && check.to_upload.iter().any(|(n, new)| n == name && *new)
+        })
     });
     // A release that went out says so, whatever fails after it.
     let released = |error: anyhow::Error| match outcome {

@@ -124,14 +124,25 @@ pub enum NextAction {
     /// No run: `publish` would upload this many crates.
     Publish { upload: usize },
     /// An interrupted run of this plan: `resume` would first settle the
-    /// uploads of unknown outcome with the registry, then upload.
-    Resume { upload: usize, settle: usize },
+    /// uploads of unknown outcome with the registry, wait for the index to
+    /// show the uploads the registry accepted (`wait`, not uploaded again),
+    /// then upload.
+    Resume {
+        upload: usize,
+        settle: usize,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        wait: usize,
+    },
     /// A run holds the lock: wait, or follow it (`status --events --follow`).
     Running,
     /// The state directory holds a run of another plan.
     PlanChanged { journal_plan: String },
     /// The registry could not be asked (or `--offline`): nothing to count.
     Unknown,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 pub fn status(ws: &LoadedWorkspace, opts: &StatusOpts) -> anyhow::Result<StatusReport> {
@@ -208,12 +219,20 @@ pub fn status(ws: &LoadedWorkspace, opts: &StatusOpts) -> anyhow::Result<StatusR
                 .values()
                 .filter(|c| matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous))
                 .count();
+            // Accepted by the registry, not yet in its index: `resume` only waits.
+            let wait = crates
+                .iter()
+                .filter(|c| {
+                    c.registry == RegistryTruth::Absent && c.journal == Some(CrateStatus::Uploaded)
+                })
+                .count();
             if absent == 0 && settle == 0 {
                 NextAction::Nothing
             } else {
                 NextAction::Resume {
-                    upload: absent,
+                    upload: absent - wait,
                     settle,
+                    wait,
                 }
             }
         }

@@ -94,9 +94,12 @@ impl std::fmt::Display for TrustRefused {
                 f,
                 "trusted publishing could not authorize `{krate}`: {}\n\
                  the OIDC token's claims: {}\n\
-                 the registry's trusted-publishing configuration for `{krate}` must match them \
-                 (repository, workflow file, environment) and the audience must be the registry's; \
-                 fix it there, then run the same command again (its journal resumes the run)",
+                 the registry has no trusted-publishing configuration for `{krate}` that these \
+                 claims match (none for this crate, or one for another repository, workflow file \
+                 or environment): add or fix it there (crates.io: the crate's settings; \
+                 `registry serve`: a `[[crate]]` entry); its configuration must match them and the \
+                 audience must be the registry's; then run the same command again (its journal \
+                 resumes the run)",
                 self.message, self.claims
             ),
             RefusedBy::FirstVersion => write!(

@@ -187,16 +187,58 @@ fn next_text(next: &NextAction) -> String {
         NextAction::Publish { upload } => {
             format!("`cargo shipper publish` will upload {}", crates(*upload))
         }
-        NextAction::Resume { upload, settle: 0 } => {
+        NextAction::Resume {
+            upload,
+            settle: 0,
+            wait: 0,
+        } => {
             format!("`cargo shipper resume` will upload {}", crates(*upload))
         }
-        NextAction::Resume { upload: 0, settle } => format!(
+        NextAction::Resume {
+            upload: 0,
+            settle,
+            wait: 0,
+        } => format!(
             "`cargo shipper resume` will ask the registry about {settle} upload(s) of unknown outcome; nothing else is left to upload"
         ),
-        NextAction::Resume { upload, settle } => format!(
+        NextAction::Resume {
+            upload,
+            settle,
+            wait: 0,
+        } => format!(
             "`cargo shipper resume` will first ask the registry about {settle} upload(s) of unknown outcome, then upload up to {}",
             crates(*upload)
         ),
+        NextAction::Resume {
+            upload,
+            settle,
+            wait,
+        } => {
+            let mut steps = Vec::new();
+            if *settle > 0 {
+                steps.push(format!(
+                    "ask the registry about {settle} upload(s) of unknown outcome"
+                ));
+            }
+            steps.push(format!(
+                "wait for the index to show {} the registry already accepted (not uploaded again)",
+                crates(*wait)
+            ));
+            match (*upload, *settle) {
+                (0, _) => {}
+                (n, 0) => steps.push(format!("upload {}", crates(n))),
+                (n, _) => steps.push(format!("upload up to {}", crates(n))),
+            }
+            let tail = if *upload == 0 {
+                "; nothing is left to upload"
+            } else {
+                ""
+            };
+            format!(
+                "`cargo shipper resume` will {}{tail}",
+                steps.join(", then ")
+            )
+        }
         NextAction::Running => {
             "a release is running: follow it with `cargo shipper status --events --follow`".into()
         }

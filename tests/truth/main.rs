@@ -6,6 +6,7 @@ mod contradiction;
 mod flag_bounds;
 mod gate;
 mod latest;
+mod status_preflight;
 #[path = "../support/mod.rs"]
 mod support;
 mod yank_undo;

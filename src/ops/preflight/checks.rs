@@ -283,7 +283,17 @@ pub fn token(token: &TokenLookup, to_upload: usize) -> Check {
 
 /// Existing crates get new versions only from their owners: ask who the
 /// token is, and who owns each crate.
-pub fn owners(http: &Http, crates: &[CrateCheck], api: &str, token: &Secret) -> Check {
+/// `to_upload`: versions the release would upload (a token that cannot
+/// upload blocks only those); `token_env`: where cargo reads this
+/// registry's token (`None`: given by `--index`).
+pub fn owners(
+    http: &Http,
+    crates: &[CrateCheck],
+    api: &str,
+    token: &Secret,
+    to_upload: usize,
+    token_env: Option<&str>,
+) -> Check {
     let existing: Vec<&CrateCheck> = crates
         .iter()
         .filter(|c| c.state == RegistryState::NewVersion)
@@ -301,15 +311,29 @@ pub fn owners(http: &Http, crates: &[CrateCheck], api: &str, token: &Secret) -> 
     let login = match user {
         TokenUser::Login(login) => login,
         TokenUser::Rejected => {
+            let give = match token_env {
+                Some(var) => format!("`cargo login`, `{var}`"),
+                None => "`--token`, or cargo's credentials for that index".to_owned(),
+            };
+            // A token that uploads nothing cannot fail this release.
+            let (severity, effect) = if to_upload > 0 {
+                (Severity::Fail, String::new())
+            } else {
+                (
+                    Severity::Warn,
+                    "; this release uploads nothing, so it does not need it".to_owned(),
+                )
+            };
             return check(
                 CheckId::Owners,
                 "the registry rejected the token".into(),
                 vec![finding(
                     None,
-                    Severity::Fail,
-                    "the registry answered 401 for the token: it is wrong, expired or revoked; \
-                     make a new one and give it to cargo (`cargo login`, `CARGO_REGISTRY_TOKEN`)"
-                        .into(),
+                    severity,
+                    format!(
+                        "the registry answered 401 for the token: it is wrong, expired or revoked; \
+                         make a new one and give it to cargo ({give}){effect}"
+                    ),
                 )],
             );
         }

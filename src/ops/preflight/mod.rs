@@ -343,6 +343,8 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
             &crates,
             &connected.live.config().api,
             secret,
+            to_upload,
+            plan.target.token_env_var().as_deref(),
         )),
         (None, _) => report_checks.push(Check::skipped(
             CheckId::Owners,
