@@ -391,9 +391,15 @@ fn bucket(pacing: &serde_json::Value, key: &str) -> anyhow::Result<Bucket> {
             format!("`[workspace.metadata.shipper.pacing] {key}.{field}` must be a whole number")
         })
     };
+    // A day per request at most: every wait derived from it stays in range.
+    let per_seconds = number("per-seconds")?;
+    anyhow::ensure!(
+        per_seconds <= 86_400,
+        "`[workspace.metadata.shipper.pacing] {key}.per-seconds` must be at most 86400 (a day), not {per_seconds}"
+    );
     Ok(Bucket {
         burst: u32::try_from(number("burst")?)?,
-        every: std::time::Duration::from_secs(number("per-seconds")?),
+        every: std::time::Duration::from_secs(per_seconds),
     })
 }
 

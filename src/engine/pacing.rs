@@ -98,7 +98,7 @@ impl Bucket {
 
     /// Time for `count` more uploads starting from a full bucket.
     pub fn eta(&self, count: u32) -> Duration {
-        self.every * count.saturating_sub(self.burst)
+        self.every.saturating_mul(count.saturating_sub(self.burst))
     }
 }
 

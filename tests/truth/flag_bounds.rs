@@ -144,3 +144,34 @@ fn the_bounds_themselves_run_a_release_and_a_yank_to_the_end() {
         );
     }
 }
+
+#[test]
+fn a_pacing_period_past_its_bound_is_refused_without_a_panic() {
+    let registry = TestRegistry::start();
+    let fx = crate::support::chain(&["tfa"]);
+    fx.use_registry(&registry);
+    let root = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &format!(
+            "{root}\n[workspace.metadata.shipper.pacing]\n\
+             new-crates = {{ burst = 1, per-seconds = 9223372036854775807 }}\n\
+             new-versions = {{ burst = 1, per-seconds = 1 }}\n"
+        ),
+    );
+    let run = fx.shipper_env(
+        &registry,
+        &[
+            "publish",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+        ],
+        &[],
+    );
+    assert_ne!(run.code(), 0);
+    assert_ne!(run.code(), 101, "{}", run.stderr());
+    assert!(run.stderr().contains("at most 86400"), "{}", run.stderr());
+    assert_eq!(registry.version_count("tfa"), 0);
+}
