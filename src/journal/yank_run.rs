@@ -479,7 +479,7 @@ mod tests {
         assert_eq!(names(&[]), None, "no yank run: nothing known");
         assert_eq!(names(&[run(true, &[("a", Done)])]), None);
         let first = run(false, &[("a", Done), ("b", AlreadyInRegistry)]);
-        assert_eq!(names(&[first.clone()]), Some(vec!["b".into()]));
+        assert_eq!(names(std::slice::from_ref(&first)), Some(vec!["b".into()]));
         // A rerun finds everything yanked: `a` is still the first run's.
         let rerun = run(false, &[("a", AlreadyInRegistry), ("b", AlreadyInRegistry)]);
         assert_eq!(

@@ -44,6 +44,9 @@ fn gated(fx: &Fixture, registry: &TestRegistry) -> Run {
     )
 }
 
+/// A hand edit of the record.
+type Edit = fn(&mut serde_json::Value);
+
 #[test]
 fn a_hand_edited_passed_verdict_over_failed_parts_or_a_crate_listed_twice_is_refused() {
     let live = TestRegistry::start();
@@ -56,7 +59,7 @@ fn a_hand_edited_passed_verdict_over_failed_parts_or_a_crate_listed_twice_is_ref
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(original["verdict"], "passed");
 
-    let edits: [(&str, fn(&mut serde_json::Value)); 4] = [
+    let edits: [(&str, Edit); 4] = [
         (
             "consumer build",
             |r| {
