@@ -215,8 +215,9 @@ pub(super) fn latest_receipt(state_dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(latest_release(state_dir)?.receipt)
 }
 
-/// The newest finished run's receipt that uploaded something (abandoned
-/// runs aside); when none did, the newest (which then says so).
+/// The newest finished run's receipt (abandoned runs aside) of the newest
+/// one's plan that uploaded something; when none did, the newest (which
+/// then says so).
 pub(super) fn latest_release(state_dir: &Path) -> anyhow::Result<LatestPick> {
     let archive = state_dir.join("archive");
     let entries = match std::fs::read_dir(&archive) {
@@ -248,12 +249,16 @@ pub(super) fn latest_release(state_dir: &Path) -> anyhow::Result<LatestPick> {
         .last()
         .map(|(_, _, receipt)| receipt.clone())
         .ok_or_else(|| PlanYankError::NoFinishedRun(state_dir.to_owned()))?;
+    // The release of the newest run's plan: another plan's receipt is
+    // another release (one whose versions this plan found, say).
+    let plan_id = Receipt::load(&newest)?.receipt.plan_id;
     for (passed_over, (_, _, receipt)) in finished.iter().rev().enumerate() {
-        let uploaded = Receipt::load(receipt)?
-            .receipt
-            .crates
-            .iter()
-            .any(|c| c.outcome == CrateOutcome::Published);
+        let loaded = Receipt::load(receipt)?.receipt;
+        let uploaded = loaded.plan_id == plan_id
+            && loaded
+                .crates
+                .iter()
+                .any(|c| c.outcome == CrateOutcome::Published);
         if uploaded {
             return Ok(LatestPick {
                 receipt: receipt.clone(),
