@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
+use crate::journal::{ReceiptError, RehearsalFileError, RunOutcome, YankOutcome, YankPlanError};
 use crate::local_registry::TrustedFileError;
 use crate::manifest_edit::EditError;
 use crate::ops::{
@@ -35,8 +35,9 @@ pub enum Exit {
     /// A receipt, yank plan or trusted-publishing file (`registry serve`)
     /// given on the command line cannot be used: unreadable, not JSON (TOML),
     /// not ours, a newer format, empty, a broken graph, a missing key; or
-    /// the gate's `rehearsal.json` contradicts itself (a crate listed
-    /// twice, a `passed` verdict over a failed part).
+    /// the gate's `rehearsal.json` is not JSON, of a newer format, or
+    /// contradicts itself (a crate listed twice, a `passed` verdict over a
+    /// failed part).
     BadInputFile = 6,
     /// `preflight`: a check found something that would make the release fail.
     PreflightBlocked = 7,
@@ -84,7 +85,12 @@ impl Exit {
         let malformed_record = |e: &(dyn std::error::Error + 'static)| {
             matches!(
                 e.downcast_ref::<GateRefusal>(),
-                Some(GateRefusal::Malformed { .. })
+                Some(
+                    GateRefusal::Malformed { .. }
+                        | GateRefusal::Unreadable(
+                            RehearsalFileError::Malformed { .. } | RehearsalFileError::Newer { .. }
+                        )
+                )
             )
         };
         if error.chain().any(|e| {

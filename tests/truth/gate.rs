@@ -91,6 +91,18 @@ fn a_hand_edited_passed_verdict_over_failed_parts_or_a_crate_listed_twice_is_ref
         assert_eq!(live.version_count("tgb"), 0, "{says}: nothing uploaded");
     }
 
+    // Not a record at all, or one of a newer format: refused the same way.
+    for text in ["{not json".to_owned(), {
+        let mut newer = original.clone();
+        newer["format"] = 99.into();
+        newer.to_string()
+    }] {
+        std::fs::write(&path, text).unwrap();
+        let run = gated(&fx, &live);
+        assert_eq!(run.code(), 6, "{}", run.stderr());
+        assert_eq!(live.version_count("tga"), 0);
+    }
+
     // The record as the rehearsal wrote it still opens the gate.
     std::fs::write(&path, original.to_string()).unwrap();
     let run = gated(&fx, &live);
