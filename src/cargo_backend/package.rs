@@ -130,3 +130,72 @@ fn share_credentials(from: &cargo::GlobalContext, to: &cargo::GlobalContext) {
         );
     }
 }
+
+/// A `.crate` packaged for its contents only (see [`package_contents`]).
+#[derive(Debug, Clone)]
+pub struct PackagedContents {
+    pub name: String,
+    /// Of the file as packaged (without a lockfile: not an upload's bytes).
+    pub sha256: String,
+    pub crate_file: std::path::PathBuf,
+}
+
+/// Package members for their contents only, to compare with what a
+/// registry holds: one cargo call, no lockfile (it costs a resolution per
+/// crate and is left out of every comparison), no verification, dirtiness
+/// allowed. Cheap enough for a rerun that finds hundreds of versions
+/// already published.
+pub fn package_contents(
+    ws: &LoadedWorkspace,
+    names: &[String],
+    target: &RegistryTarget,
+) -> anyhow::Result<Vec<PackagedContents>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cargo_ws = ws.cargo_workspace()?;
+    let files = ops::package(
+        &cargo_ws,
+        &PackageOpts {
+            gctx: ws.gctx(),
+            list: false,
+            fmt: ops::PackageMessageFormat::Human,
+            check_metadata: false,
+            allow_dirty: true,
+            include_lockfile: false,
+            verify: false,
+            jobs: None,
+            keep_going: false,
+            to_package: Packages::Packages(names.to_vec()),
+            targets: Vec::new(),
+            cli_features: CliFeatures::new_all(false),
+            reg_or_index: reg_or_index(target),
+            dry_run: false,
+        },
+    )
+    .context("packaging to compare with the registry failed")?;
+    let mut out = Vec::new();
+    for name in names {
+        let pkg = cargo_ws
+            .members()
+            .find(|p| p.name().as_str() == name)
+            .with_context(|| format!("`{name}` is not a workspace member"))?;
+        let file_name = pkg.package_id().tarball_name();
+        let file = files
+            .iter()
+            .find(|f| {
+                f.path()
+                    .file_name()
+                    .is_some_and(|n| n == file_name.as_str())
+            })
+            .with_context(|| format!("cargo produced no `{file_name}`"))?;
+        let bytes = std::fs::read(file.path())
+            .with_context(|| format!("could not read `{}`", file.path().display()))?;
+        out.push(PackagedContents {
+            name: name.clone(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            crate_file: file.path().to_owned(),
+        });
+    }
+    Ok(out)
+}

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
 use crate::local_registry::TrustedFileError;
 use crate::manifest_edit::EditError;
-use crate::ops::{PreflightBlocked, RehearseOptsError, RunFailed, StoppedForLater, YankFailed};
+use crate::ops::{
+    ContentChanged, PreflightBlocked, RehearseOptsError, RunFailed, StoppedForLater, YankFailed,
+};
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
 use crate::workspace::{LoadError, TargetError};
@@ -40,6 +42,10 @@ pub enum Exit {
     /// continued by the next `publish` (or `resume`), or the same `yank`,
     /// with the same state directory.
     ToBeContinued = 8,
+    /// `publish`, `resume`, `rehearse`: a version the registry already holds
+    /// has other content than the release's (changed without a version
+    /// bump); stopped before any upload. Bump the version.
+    ContentChanged = 9,
     /// `publish`, `resume`, `yank`: stopped by SIGINT or SIGTERM, what was in
     /// flight recorded; run `cargo shipper resume` (or `yank` again).
     Interrupted = 130,
@@ -53,6 +59,9 @@ impl Exit {
             || error.chain().any(|e| e.is::<StoppedForLater>())
         {
             return Exit::ToBeContinued;
+        }
+        if error.chain().any(|e| e.is::<ContentChanged>()) {
+            return Exit::ContentChanged;
         }
         if let Some(failed) = error.downcast_ref::<RunFailed>() {
             return match failed.outcome {

@@ -1,6 +1,7 @@
 //! One verb each, composition only: load, plan, ask the registry, return
 //! a result for `report` to render. Nothing here prints.
 
+mod content;
 mod fix_forward;
 mod gate;
 mod plan;
@@ -15,6 +16,7 @@ mod status;
 mod trusted;
 mod yank;
 
+pub use content::{ChangedVersion, ContentChanged, ContentUnknown};
 pub use fix_forward::{
     FixForwardError, FixForwardOpts, FixForwardReport, ManifestChange, fix_forward,
 };

@@ -14,6 +14,9 @@ use crate::journal::{
     SelectionRecord, StateDir,
 };
 use crate::model::{PacingProfile, RegistryTarget};
+use crate::ops::content::{
+    self, ChangedVersion, Content, ContentChanged, ContentUnknown, KnownUploads,
+};
 use crate::ops::start::{self, StartDecision, StartFlags};
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::ops::{PlanOpts, gate, plan, provenance};
@@ -435,6 +438,30 @@ fn run(
     if opts.tuning.stop.is_raised() {
         return finish_interrupted(ws, &mut rec, dir, opts);
     }
+    // Versions the registry already holds are skipped only when their
+    // content is the release's: packaged for their contents (cheaply, not
+    // verified) and compared first, so that a changed one stops the run
+    // before verification compiles anything against it.
+    if !check.present.is_empty() {
+        let present: Vec<String> = check.present.iter().map(|p| p.name.clone()).collect();
+        let judged = match cargo_backend::package_contents(ws, &present, &plan.target) {
+            Ok(packaged) => skip_if_ours(
+                &mut rec,
+                &registry,
+                &KnownUploads::read(dir.root()),
+                &check.present,
+                &packaged,
+                opts.stand_in.is_some(),
+            ),
+            Err(_) if opts.tuning.stop.is_raised() => {
+                return finish_interrupted(ws, &mut rec, dir, opts);
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = judged {
+            return finish_failed(ws, &mut rec, dir, opts, error);
+        }
+    }
     // Crates uploaded earlier but not yet seen in the index are packaged
     // again (not uploaded): their dependents must resolve them from cargo's
     // overlay, since the index may still not list them.
@@ -442,7 +469,7 @@ fn run(
     to_package.extend(check.to_confirm.iter().cloned());
     let started = Instant::now();
     let batches = plan.packaging_batches(&to_package);
-    let jobs = match cargo_backend::package(
+    let packaged = match cargo_backend::package(
         ws,
         &PackageRequest {
             batches: &batches,
@@ -452,10 +479,7 @@ fn run(
             allow_dirty: opts.allow_dirty,
         },
     ) {
-        Ok(jobs) => jobs
-            .into_iter()
-            .filter(|job| names.contains(&job.name))
-            .collect::<Vec<_>>(),
+        Ok(jobs) => jobs,
         Err(_) if opts.tuning.stop.is_raised() => {
             // Most likely cut short by the same signal (cargo's build jobs).
             return finish_interrupted(ws, &mut rec, dir, opts);
@@ -465,6 +489,10 @@ fn run(
             return finish_failed(ws, &mut rec, dir, opts, error);
         }
     };
+    let jobs: Vec<_> = packaged
+        .into_iter()
+        .filter(|job| names.contains(&job.name))
+        .collect();
     if gate_on(ws, opts)?
         && let Err(refusal) = gate::check_bytes(&gate::record_path(dir.root()), &jobs)
     {
@@ -477,6 +505,10 @@ fn run(
             version: job.version.clone(),
             sha256: job.sha256.clone(),
             ms: per_crate,
+            // Best effort: without it a later run downloads to compare.
+            files_sha256: std::fs::read(&job.crate_file)
+                .ok()
+                .and_then(|bytes| crate::crate_file::files_digest(&bytes).ok()),
         })?;
     }
 
@@ -626,6 +658,78 @@ fn run(
         }
         None => failed.into(),
     })
+}
+
+/// Skip each version the registry already holds once its content is known
+/// to be the release's; any other content stops the run (nothing uploaded
+/// yet), each such version recorded as `content_differs`.
+fn skip_if_ours(
+    rec: &mut Recorder<'_>,
+    registry: &LiveRegistry,
+    known: &KnownUploads,
+    present: &[engine::PresentVersion],
+    packaged: &[cargo_backend::PackagedContents],
+    rehearsal: bool,
+) -> anyhow::Result<()> {
+    let todo: Vec<content::Comparison> = present
+        .iter()
+        .map(|p| {
+            let job = packaged
+                .iter()
+                .find(|j| j.name == p.name)
+                .expect("every present version was packaged");
+            content::Comparison {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                registry_sha256: p.sha256.clone(),
+                local_sha256: job.sha256.clone(),
+                local_files_sha256: std::fs::read(&job.crate_file)
+                    .ok()
+                    .and_then(|bytes| crate::crate_file::files_digest(&bytes).ok()),
+                local_file: job.crate_file.clone(),
+            }
+        })
+        .collect();
+    let mut changed = Vec::new();
+    let mut unknown = Vec::new();
+    for (p, verdict) in present.iter().zip(content::judge(registry, known, &todo)) {
+        match verdict {
+            Content::Ours => rec.record(Event::Skipped {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                reason: crate::journal::SkipReason::AlreadyInRegistry {
+                    sha256: p.sha256.clone(),
+                },
+            })?,
+            Content::Differs { files } => {
+                rec.record(Event::ContentDiffers {
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    sha256: p.sha256.clone(),
+                    files: files.clone(),
+                })?;
+                changed.push(ChangedVersion {
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    files,
+                });
+            }
+            Content::Uncompared { error } => {
+                unknown.push((format!("{} {}", p.name, p.version), error));
+            }
+        }
+    }
+    if !changed.is_empty() {
+        return Err(ContentChanged {
+            crates: changed,
+            rehearsal,
+        }
+        .into());
+    }
+    if !unknown.is_empty() {
+        return Err(ContentUnknown { crates: unknown }.into());
+    }
+    Ok(())
 }
 
 /// `--stop-after` came before the run finished: the next `publish` (or
