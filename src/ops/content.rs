@@ -11,6 +11,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::cargo_backend::PackagedContents;
+use crate::engine::PresentVersion;
 use crate::journal::Receipt;
 use crate::registry::LiveRegistry;
 
@@ -105,6 +107,75 @@ pub fn judge(registry: &LiveRegistry, known: &KnownUploads, todo: &[Comparison])
         .collect()
 }
 
+/// Judge each version the registry holds against its packaging (every
+/// present version must be among `packaged`).
+pub fn judge_packaged(
+    registry: &LiveRegistry,
+    known: &KnownUploads,
+    present: &[PresentVersion],
+    packaged: &[PackagedContents],
+) -> Vec<(PresentVersion, Content)> {
+    let todo: Vec<Comparison> = present
+        .iter()
+        .map(|p| {
+            let local = packaged
+                .iter()
+                .find(|j| j.name == p.name)
+                .expect("every present version was packaged");
+            Comparison {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                registry_sha256: p.sha256.clone(),
+                local_sha256: local.sha256.clone(),
+                local_files_sha256: std::fs::read(&local.crate_file)
+                    .ok()
+                    .and_then(|bytes| crate::crate_file::files_digest(&bytes).ok()),
+                local_file: local.crate_file.clone(),
+            }
+        })
+        .collect();
+    present
+        .iter()
+        .cloned()
+        .zip(judge(registry, known, &todo))
+        .collect()
+}
+
+/// `Ok` when every version is ours; else the versions with other content
+/// ([`ContentChanged`]), or those that could not be compared
+/// ([`ContentUnknown`]).
+pub fn refuse_unless_ours(
+    holder: Holder,
+    judged: Vec<(PresentVersion, Content)>,
+) -> anyhow::Result<()> {
+    let mut changed = Vec::new();
+    let mut unknown = Vec::new();
+    for (p, verdict) in judged {
+        match verdict {
+            Content::Ours => {}
+            Content::Differs { files } => changed.push(ChangedVersion {
+                name: p.name,
+                version: p.version,
+                files,
+            }),
+            Content::Uncompared { error } => {
+                unknown.push((format!("{} {}", p.name, p.version), error))
+            }
+        }
+    }
+    if !changed.is_empty() {
+        return Err(ContentChanged {
+            crates: changed,
+            holder,
+        }
+        .into());
+    }
+    if !unknown.is_empty() {
+        return Err(ContentUnknown { crates: unknown }.into());
+    }
+    Ok(())
+}
+
 fn judge_one(registry: &LiveRegistry, known: &KnownUploads, c: &Comparison) -> Content {
     if c.registry_sha256 == c.local_sha256 {
         return Content::Ours;
@@ -139,6 +210,17 @@ fn judge_one(registry: &LiveRegistry, known: &KnownUploads, c: &Comparison) -> C
     }
 }
 
+/// Which registry holds versions with other content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    /// The registry this run uploads to.
+    Target,
+    /// A rehearsal's registry (kept from an earlier rehearsal, or named).
+    RehearsalRegistry,
+    /// The live target a rehearsal stands in for: the release would stop.
+    LiveTarget,
+}
+
 /// Versions already in the registry whose content is not the release's:
 /// the run stops before any upload (a published version cannot change).
 #[derive(Debug, thiserror::Error)]
@@ -146,21 +228,23 @@ fn judge_one(registry: &LiveRegistry, known: &KnownUploads, c: &Comparison) -> C
     "{} already in the {} with other content than this release's: {}. A published version \
      cannot change: {}. Nothing was uploaded.",
     match .crates.len() { 1 => "a version is".to_owned(), n => format!("{n} versions are") },
-    if *.rehearsal { "rehearsal registry" } else { "registry" },
+    match .holder {
+        Holder::Target => "registry",
+        Holder::RehearsalRegistry => "rehearsal registry",
+        Holder::LiveTarget => "live target (`publish` would stop there, exit 9)",
+    },
     .crates.iter().map(ChangedVersion::to_string).collect::<Vec<_>>().join("; "),
-    if *.rehearsal {
-        "bump the version of each (and of what depends on it; `cargo shipper fix-forward` computes \
-         the bumps), or, if an earlier rehearsal left those bytes, rehearse into an empty registry \
-         (a new `--keep` directory)"
-    } else {
-        "bump the version of each (and of what depends on it), then run again; `cargo shipper \
-         fix-forward` computes the bumps"
+    match .holder {
+        Holder::RehearsalRegistry => "bump the version of each (and of what depends on it; \
+            `cargo shipper fix-forward` computes the bumps), or, if an earlier rehearsal left those \
+            bytes, rehearse into an empty registry (a new `--keep` directory)",
+        _ => "bump the version of each (and of what depends on it), then run again; \
+            `cargo shipper fix-forward` computes the bumps",
     }
 )]
 pub struct ContentChanged {
     pub crates: Vec<ChangedVersion>,
-    /// The registry is a rehearsal's (kept from an earlier rehearsal, or named).
-    pub rehearsal: bool,
+    pub holder: Holder,
 }
 
 /// One version whose content changed without a version bump.

@@ -14,9 +14,7 @@ use crate::journal::{
     SelectionRecord, StateDir,
 };
 use crate::model::{PacingProfile, RegistryTarget};
-use crate::ops::content::{
-    self, ChangedVersion, Content, ContentChanged, ContentUnknown, KnownUploads,
-};
+use crate::ops::content::{self, Content, Holder, KnownUploads};
 use crate::ops::start::{self, StartDecision, StartFlags};
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::ops::{PlanOpts, gate, plan, provenance};
@@ -671,28 +669,8 @@ fn skip_if_ours(
     packaged: &[cargo_backend::PackagedContents],
     rehearsal: bool,
 ) -> anyhow::Result<()> {
-    let todo: Vec<content::Comparison> = present
-        .iter()
-        .map(|p| {
-            let job = packaged
-                .iter()
-                .find(|j| j.name == p.name)
-                .expect("every present version was packaged");
-            content::Comparison {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                registry_sha256: p.sha256.clone(),
-                local_sha256: job.sha256.clone(),
-                local_files_sha256: std::fs::read(&job.crate_file)
-                    .ok()
-                    .and_then(|bytes| crate::crate_file::files_digest(&bytes).ok()),
-                local_file: job.crate_file.clone(),
-            }
-        })
-        .collect();
-    let mut changed = Vec::new();
-    let mut unknown = Vec::new();
-    for (p, verdict) in present.iter().zip(content::judge(registry, known, &todo)) {
+    let judged = content::judge_packaged(registry, known, present, packaged);
+    for (p, verdict) in &judged {
         match verdict {
             Content::Ours => rec.record(Event::Skipped {
                 name: p.name.clone(),
@@ -701,35 +679,20 @@ fn skip_if_ours(
                     sha256: p.sha256.clone(),
                 },
             })?,
-            Content::Differs { files } => {
-                rec.record(Event::ContentDiffers {
-                    name: p.name.clone(),
-                    version: p.version.clone(),
-                    sha256: p.sha256.clone(),
-                    files: files.clone(),
-                })?;
-                changed.push(ChangedVersion {
-                    name: p.name.clone(),
-                    version: p.version.clone(),
-                    files,
-                });
-            }
-            Content::Uncompared { error } => {
-                unknown.push((format!("{} {}", p.name, p.version), error));
-            }
+            Content::Differs { files } => rec.record(Event::ContentDiffers {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                sha256: p.sha256.clone(),
+                files: files.clone(),
+            })?,
+            Content::Uncompared { .. } => {}
         }
     }
-    if !changed.is_empty() {
-        return Err(ContentChanged {
-            crates: changed,
-            rehearsal,
-        }
-        .into());
-    }
-    if !unknown.is_empty() {
-        return Err(ContentUnknown { crates: unknown }.into());
-    }
-    Ok(())
+    let holder = match rehearsal {
+        true => Holder::RehearsalRegistry,
+        false => Holder::Target,
+    };
+    content::refuse_unless_ours(holder, judged)
 }
 
 /// `--stop-after` came before the run finished: the next `publish` (or

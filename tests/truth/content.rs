@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::support::{Fixture, TestRegistry, demo_workspace};
+use crate::support::{Fixture, Run, TestRegistry, chain, demo_workspace};
 
 const CORE: &str = "shipper-demo-core";
 const CLI: &str = "shipper-demo-cli";
@@ -167,4 +167,94 @@ fn a_kept_rehearsal_registry_with_stale_bytes_fails_the_rehearsal() {
     let gated = fx.publish(&live, &["--require-rehearsal"]);
     assert_ne!(gated.code(), 0, "{}", gated.stderr());
     assert_eq!(live.registry.upload_counts().requests, 0);
+}
+
+/// A chain `ta` <- `tb` published into `live` (standing in for crates.io),
+/// then `tb` bumped; `other` configured as a rehearsal registry.
+fn released_chain(live: &TestRegistry, other: &TestRegistry) -> Fixture {
+    let fx = chain(&["ta", "tb"]);
+    fx.use_registry(live);
+    fx.cargo_config(&other.registry.cargo_config("other"));
+    fx.publish(live, &["--no-verify"]).ok();
+    fx.file(
+        "tb/Cargo.toml",
+        &std::fs::read_to_string(fx.root().join("tb/Cargo.toml"))
+            .unwrap()
+            .replace(
+                "version = \"0.1.0\"\nedition",
+                "version = \"0.1.1\"\nedition",
+            ),
+    );
+    fx
+}
+
+fn rehearse_into_other(fx: &Fixture, live: &TestRegistry, other: &TestRegistry) -> Run {
+    fx.shipper_env(
+        live,
+        &[
+            "rehearse",
+            "--registry",
+            "other",
+            "--for-registry",
+            "local",
+            "--allow-dirty",
+            "--no-verify",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ],
+        &[("CARGO_REGISTRIES_OTHER_TOKEN", other.registry.token())],
+    )
+}
+
+fn rehearsal_record(fx: &Fixture) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(fx.root().join(".shipper/rehearsal.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn a_named_rehearsal_registry_says_would_skip_for_what_the_live_target_has() {
+    let (live, other) = (TestRegistry::start(), TestRegistry::start());
+    let fx = released_chain(&live, &other);
+    let live_uploads = live.registry.upload_counts().requests;
+    let run = rehearse_into_other(&fx, &live, &other);
+    run.ok();
+    let record = rehearsal_record(&fx);
+    let outcome = |name: &str| {
+        record["crates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["outcome"]
+            .clone()
+    };
+    assert_eq!(outcome("ta"), "on_live_target", "{record:#}");
+    assert_eq!(outcome("tb"), "uploaded", "{record:#}");
+    assert!(run.stderr().contains("1 would skip"), "{}", run.stderr());
+    assert_eq!(live.registry.upload_counts().requests, live_uploads);
+    // The live release then uploads exactly what the rehearsal said.
+    fx.publish(&live, &["--no-verify", "--require-rehearsal"])
+        .ok();
+    assert_eq!(live.registry.upload_counts().requests, live_uploads + 1);
+    assert_eq!(live.version_count("tb"), 2);
+}
+
+#[test]
+fn a_rehearsal_fails_where_the_live_target_holds_changed_content() {
+    let (live, other) = (TestRegistry::start(), TestRegistry::start());
+    let fx = released_chain(&live, &other);
+    fx.file("ta/src/lib.rs", "pub fn changed() {}\n");
+    let live_uploads = live.registry.upload_counts().requests;
+    let run = rehearse_into_other(&fx, &live, &other);
+    assert_ne!(run.code(), 0, "{}", run.stderr());
+    let err = run.stderr();
+    assert!(
+        err.contains("live target") && err.contains("ta 0.1.0") && err.contains("src/lib.rs"),
+        "{err}"
+    );
+    assert_eq!(rehearsal_record(&fx)["verdict"], "failed");
+    assert_eq!(other.registry.upload_counts().requests, 0);
+    assert_eq!(live.registry.upload_counts().requests, live_uploads);
 }

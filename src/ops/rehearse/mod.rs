@@ -193,7 +193,10 @@ pub fn rehearse(
     let rehearsal_ws = ws.with_config(&stand_in.cargo_config)?;
     let index = stand_in.target.sparse_index.clone().unwrap_or_default();
 
+    // Where the live run would stop, the rehearsal fails without running.
+    let live_content = live::content_check(ws, &plan, &findings, &state_root);
     let drill_run = match opts.interrupt_after {
+        _ if live_content.is_err() => None,
         None => None,
         Some(interrupt) => {
             let (RehearsalTarget::Embedded, Some(token)) = (&opts.rehearsal, &stand_in.token)
@@ -245,8 +248,10 @@ pub fn rehearse(
         },
         assume: Vec::new(),
     };
-    let result = publish(&rehearsal_ws, &publish_opts, &mut |r| {
-        sink(Progress::Event(r))
+    let result = live_content.and_then(|()| {
+        publish(&rehearsal_ws, &publish_opts, &mut |r| {
+            sink(Progress::Event(r))
+        })
     });
     let mut drill = drill_run.map(|(n, seed)| DrillResult {
         interrupt_after: n,
