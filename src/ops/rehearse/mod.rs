@@ -7,6 +7,7 @@
 
 mod consumer;
 mod drill;
+mod identity;
 mod live;
 mod record;
 mod stand_in;
