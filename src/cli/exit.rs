@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
 use crate::local_registry::TrustedFileError;
 use crate::manifest_edit::EditError;
-use crate::ops::{PreflightBlocked, RehearseOptsError, RunFailed, StoppedForLater, YankFailed};
+use crate::ops::{
+    PreflightBlocked, RehearsalInterrupted, RehearseOptsError, RunFailed, StoppedForLater,
+    YankFailed,
+};
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
 use crate::workspace::{LoadError, TargetError};
@@ -42,6 +45,7 @@ pub enum Exit {
     ToBeContinued = 8,
     /// `publish`, `resume`, `yank`: stopped by SIGINT or SIGTERM, what was in
     /// flight recorded; run `cargo shipper resume` (or `yank` again).
+    /// `rehearse`: stopped likewise, its registry gone, its record `failed`.
     Interrupted = 130,
 }
 
@@ -53,6 +57,9 @@ impl Exit {
             || error.chain().any(|e| e.is::<StoppedForLater>())
         {
             return Exit::ToBeContinued;
+        }
+        if error.downcast_ref::<RehearsalInterrupted>().is_some() {
+            return Exit::Interrupted;
         }
         if let Some(failed) = error.downcast_ref::<RunFailed>() {
             return match failed.outcome {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cli::args::{GlobalArgs, MessageFormat, PackageArgs};
 use crate::cli::publish::{RunArgs, tuning};
 use crate::journal::Verdict;
-use crate::ops::{self, InterruptAfter, RehearsalFailed, RehearsalTarget, RehearseOpts};
+use crate::ops::{self, InterruptAfter, RehearsalFailed, RehearsalTarget, RehearseOpts, RunTuning};
 use crate::report;
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
@@ -84,7 +84,12 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         token: args.run.token.clone().map(Secret::new),
         allow_dirty: args.run.allow_dirty,
         verify: !args.run.no_verify,
-        tuning: tuning(&args.run),
+        tuning: RunTuning {
+            // Uploads into a rehearsal registry are quick: a short grace.
+            stop: ops::stop_on_signals()?,
+            grace: std::time::Duration::from_secs(2),
+            ..tuning(&args.run)
+        },
         interrupt_after: args.interrupt_after,
         smoke_install: args.smoke_install,
         ci: ops::CiOpts {

@@ -3,6 +3,7 @@
 
 mod fix_forward;
 mod gate;
+mod next_command;
 mod plan;
 mod plan_yank;
 mod preflight;
@@ -19,6 +20,7 @@ pub use fix_forward::{
     FixForwardError, FixForwardOpts, FixForwardReport, ManifestChange, fix_forward,
 };
 pub use gate::GateRefusal;
+pub use next_command::NextCommand;
 pub use plan::{PlanOpts, plan, plan_model};
 pub use plan_yank::{PlanYankError, PlanYankOpts, PlanYankReport, ReceiptSource, plan_yank};
 pub use preflight::{
@@ -31,8 +33,8 @@ pub use publish::{
     StartError, StoppedForLater, publish,
 };
 pub use rehearse::{
-    InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
-    RehearseOpts, RehearseOptsError, STAND_IN_NAME, rehearse,
+    InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalInterrupted, RehearsalReport,
+    RehearsalTarget, RehearseOpts, RehearseOptsError, STAND_IN_NAME, rehearse,
 };
 pub use signals::{INTERRUPTED_EXIT, stop_on_signals};
 pub use status::{

@@ -64,6 +64,11 @@ impl RehearsalReporter {
                         )
                     }
                 }
+                // A rehearsal is not resumed: it is run again.
+                Event::Stopping { in_flight: 0, .. } => status(
+                    "Stopping",
+                    "on a signal: nothing new starts; the rehearsal ends here".into(),
+                ),
                 _ => None,
             }
         }));

@@ -6,3 +6,5 @@
 mod support;
 
 mod rehearsal_guard;
+
+mod rehearse_signals;
