@@ -117,6 +117,7 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
                 .join("; "),
             report.path.display()
         );
+        let summary = format!("{summary}; fix it, then `{}` again", opts.command());
         return Err(RehearsalFailed(summary).into());
     }
     Ok(())

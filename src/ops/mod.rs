@@ -1,6 +1,7 @@
 //! One verb each, composition only: load, plan, ask the registry, return
 //! a result for `report` to render. Nothing here prints.
 
+mod crates_io_rules;
 mod fix_forward;
 mod gate;
 mod next_command;
@@ -16,6 +17,7 @@ mod status;
 mod trusted;
 mod yank;
 
+pub use crates_io_rules::CratesIoWouldRefuse;
 pub use fix_forward::{
     FixForwardError, FixForwardOpts, FixForwardReport, ManifestChange, fix_forward,
 };

@@ -14,6 +14,7 @@ use crate::journal::{
     SelectionRecord, StateDir,
 };
 use crate::model::{PacingProfile, RegistryTarget};
+use crate::ops::next_command::NextCommand;
 use crate::ops::start::{self, StartDecision, StartFlags};
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::ops::{PlanOpts, gate, plan, provenance};
@@ -207,6 +208,7 @@ pub fn publish(
             selection: selection_record(&opts.selection, &opts.target),
             set_aside: None,
             stop_at,
+            crates_io: live_is_crates_io(ws, opts, &opts.target, &plan)?,
         };
         return run(ws, opts, &dir, start, sink);
     }
@@ -277,6 +279,7 @@ pub fn publish(
         selection: selection_record(&selection, &target),
         set_aside,
         stop_at,
+        crates_io: live_is_crates_io(ws, opts, &target, &plan)?,
     };
     run(ws, opts, &dir, start, sink)
 }
@@ -301,6 +304,9 @@ struct Start<'a> {
     set_aside: Option<Event>,
     /// `--stop-after`: no upload starts after this.
     stop_at: Option<Instant>,
+    /// The live target is crates.io: its publish rules are checked before
+    /// the first upload (see `crates_io_rules`).
+    crates_io: bool,
 }
 
 /// The plan for the live target; for a rehearsal, retargeted to the
@@ -321,6 +327,20 @@ fn plan_for(
         None => {}
     }
     Ok(plan)
+}
+
+/// Whether the release's live target is crates.io (for a rehearsal: the
+/// target it stands in for, not the stand-in).
+fn live_is_crates_io(
+    ws: &LoadedWorkspace,
+    opts: &PublishOpts,
+    target: &TargetChoice,
+    plan: &Plan,
+) -> anyhow::Result<bool> {
+    Ok(match opts.stand_in {
+        None => plan.target.key == "crates-io",
+        Some(_) => ws.target(target, &ws.model()?)?.key == "crates-io",
+    })
 }
 
 fn gate_on(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<bool> {
@@ -364,6 +384,7 @@ fn run(
         selection,
         set_aside,
         stop_at,
+        crates_io,
     } = start;
     let sparse_index = plan.target.sparse_index.as_deref().with_context(|| {
         format!(
@@ -468,6 +489,9 @@ fn run(
     if gate_on(ws, opts)?
         && let Err(refusal) = gate::check_bytes(&gate::record_path(dir.root()), &jobs)
     {
+        return finish_failed(ws, &mut rec, dir, opts, refusal.into());
+    }
+    if crates_io && let Err(refusal) = super::crates_io_rules::check(&jobs) {
         return finish_failed(ws, &mut rec, dir, opts, refusal.into());
     }
     let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
@@ -602,7 +626,12 @@ fn run(
     }
     let failed = RunFailed {
         outcome,
-        message: failure_message(outcome, &state, &receipt),
+        message: failure_message(
+            outcome,
+            &state,
+            &receipt,
+            &Next::of(opts, rec.journal().records()),
+        ),
         state: Box::new(state),
     };
     let stopped = stop_at.is_some_and(|at| Instant::now() >= at);
@@ -744,7 +773,12 @@ fn finish_interrupted(
     let state = rec.journal().state().expect("started").clone();
     Err(RunFailed {
         outcome,
-        message: failure_message(outcome, &state, &receipt),
+        message: failure_message(
+            outcome,
+            &state,
+            &receipt,
+            &Next::of(opts, rec.journal().records()),
+        ),
         state: Box::new(state),
     }
     .into())
@@ -772,12 +806,27 @@ fn finish_failed(
     Err(error.context(RunFailed {
         outcome,
         state: Box::new(state),
-        message: match outcome {
-            RunOutcome::Partial => {
-                "the release is incomplete; fix the cause, then `cargo shipper resume`".into()
+        message: match (outcome, Next::of(opts, rec.journal().records())) {
+            (
+                RunOutcome::Partial,
+                Next {
+                    resume: Some(resume),
+                    ..
+                },
+            ) => {
+                format!("the release is incomplete; fix the cause, then `{resume}`")
             }
-            _ => "nothing was uploaded; fix the cause below, then `cargo shipper publish` again"
-                .into(),
+            (
+                _,
+                Next {
+                    publish: Some(publish),
+                    ..
+                },
+            ) => {
+                format!("nothing was uploaded; fix the cause below, then `{publish}` again")
+            }
+            (RunOutcome::Partial, _) => "the rehearsal stopped partway".into(),
+            _ => "nothing was uploaded to the rehearsal registry".into(),
         },
     }))
 }
@@ -796,7 +845,82 @@ fn write_receipt(
     Ok(dir.receipt())
 }
 
-fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::Path) -> String {
+/// The commands a failed run suggests, as this run was started: `publish`
+/// with its registry, selection and state directory, and `resume` with
+/// its state directory. A rehearsal suggests none: `rehearse` says its own.
+struct Next {
+    publish: Option<String>,
+    resume: Option<String>,
+}
+
+impl Next {
+    fn of(opts: &PublishOpts, records: &[Record]) -> Next {
+        if opts.stand_in.is_some() {
+            return Next {
+                publish: None,
+                resume: None,
+            };
+        }
+        let (selection, target) = recorded_selection(records);
+        let mut publish = NextCommand::new("publish")
+            .target(&target)
+            .selection(&selection)
+            .state_dir(opts.state_dir.as_deref());
+        if opts.allow_dirty {
+            publish = publish.flag("--allow-dirty");
+        }
+        if opts.require_rehearsal {
+            publish = publish.flag("--require-rehearsal");
+        }
+        Next {
+            publish: Some(publish.to_string()),
+            resume: Some(
+                NextCommand::new("resume")
+                    .state_dir(opts.state_dir.as_deref())
+                    .to_string(),
+            ),
+        }
+    }
+
+    /// "then `…` again", or for a rehearsal what failed, by crate.
+    fn after_nothing_uploaded(&self, state: &RunState) -> String {
+        match &self.publish {
+            Some(publish) => format!("then `{publish}` again"),
+            None => failed_crates(state),
+        }
+    }
+
+    /// "`cargo shipper resume` to …", or for a rehearsal, which ends here.
+    fn resume(&self, to: &str) -> String {
+        match &self.resume {
+            Some(resume) => format!("run `{resume}` {to}"),
+            None => "the rehearsal ends here".into(),
+        }
+    }
+}
+
+/// The crates that failed and why ("a 0.1.0: …"), or what to look at.
+fn failed_crates(state: &RunState) -> String {
+    let failed: Vec<String> = state
+        .crates_in_order()
+        .filter(|(_, c)| c.status == CrateStatus::Failed)
+        .map(|(name, c)| match &c.last_error {
+            Some(why) => format!("{name} {}: {why}", c.version),
+            None => format!("{name} {}", c.version),
+        })
+        .collect();
+    match failed.is_empty() {
+        true => "see the errors above".into(),
+        false => format!("failed: {}", failed.join("; ")),
+    }
+}
+
+fn failure_message(
+    outcome: RunOutcome,
+    state: &RunState,
+    receipt: &std::path::Path,
+    next: &Next,
+) -> String {
     let done = state.crates.values().filter(|c| c.status.is_done()).count();
     let total = state.crates.len();
     match outcome {
@@ -822,7 +946,8 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
             )
         }
         RunOutcome::NothingUploaded => format!(
-            "nothing was uploaded ({total} crates in the plan); see the errors above, then `cargo shipper publish` again"
+            "nothing was uploaded ({total} crates in the plan); see the errors above, {}",
+            next.after_nothing_uploaded(state)
         ),
         RunOutcome::Interrupted => {
             let uploaded = state
@@ -836,7 +961,8 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
             };
             format!(
                 "interrupted: {done} of {total} crates are out{waiting}; uploads in flight were \
-                 recorded; run `cargo shipper resume` to continue (receipt: {})",
+                 recorded; {} (receipt: {})",
+                next.resume("to continue"),
                 receipt.display()
             )
         }
@@ -854,7 +980,8 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
                 ),
             };
             format!(
-                "{done} of {total} crates are out{unconfirmed}; run `cargo shipper resume` to finish the release (receipt: {})",
+                "{done} of {total} crates are out{unconfirmed}; {} (receipt: {})",
+                next.resume("to finish the release"),
                 receipt.display()
             )
         }

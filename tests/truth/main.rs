@@ -8,3 +8,5 @@ mod support;
 mod rehearsal_guard;
 
 mod rehearse_signals;
+
+mod crates_io_rules;

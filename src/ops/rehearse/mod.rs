@@ -224,6 +224,7 @@ pub fn rehearse(
             },
             upstream,
             local_only: findings.to_rehearse(&plan),
+            require_metadata: plan.target.key == "crates-io",
         },
     )?;
     sink(Progress::RegistryReady {

@@ -56,6 +56,9 @@ pub struct EmbeddedSetup<'a> {
     pub upstream_crate_cache: Option<PathBuf>,
     /// Handles for the upstream, with the user's cargo `[http]` settings.
     pub upstream_handles: Option<crate::local_registry::HandleMaker>,
+    /// The live target is crates.io: refuse uploads without the metadata
+    /// it requires, as it would.
+    pub require_metadata: bool,
 }
 
 /// crates.io's sparse index, as cargo spells it.
@@ -191,6 +194,7 @@ impl StandIn {
         config.local_only = setup.local_only;
         config.upstream_crate_cache = setup.upstream_crate_cache;
         config.upstream_handles = setup.upstream_handles;
+        config.require_metadata = setup.require_metadata;
         let registry = LocalRegistry::start(config).with_context(|| {
             format!(
                 "could not start the rehearsal registry in `{}`",
