@@ -322,7 +322,12 @@ fn plan_for(
     match &opts.stand_in {
         Some(stand_in) => plan.target = stand_in.clone(),
         None if gate_on(ws, opts)? => {
-            gate::check_plan(&gate::record_path(&state_root(ws, opts)?), &plan)?;
+            gate::check_plan(&gate::record_path(&state_root(ws, opts)?), &plan).map_err(
+                |refusal| gate::GateRefused {
+                    refusal,
+                    rehearse: rehearse_command(opts, selection, target),
+                },
+            )?;
         }
         None => {}
     }
@@ -341,6 +346,19 @@ fn live_is_crates_io(
         None => plan.target.key == "crates-io",
         Some(_) => ws.target(target, &ws.model()?)?.key == "crates-io",
     })
+}
+
+/// The `rehearse` that the gate wants for this release: the same live
+/// target, selection and state directory.
+fn rehearse_command(opts: &PublishOpts, selection: &Selection, target: &TargetChoice) -> String {
+    let cmd = NextCommand::new("rehearse")
+        .for_target(target)
+        .selection(selection)
+        .state_dir(opts.state_dir.as_deref());
+    match opts.allow_dirty {
+        true => cmd.flag("--allow-dirty").to_string(),
+        false => cmd.to_string(),
+    }
 }
 
 fn gate_on(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<bool> {
@@ -489,7 +507,12 @@ fn run(
     if gate_on(ws, opts)?
         && let Err(refusal) = gate::check_bytes(&gate::record_path(dir.root()), &jobs)
     {
-        return finish_failed(ws, &mut rec, dir, opts, refusal.into());
+        let (selection, target) = recorded_selection(rec.journal().records());
+        let refused = gate::GateRefused {
+            refusal,
+            rehearse: rehearse_command(opts, &selection, &target),
+        };
+        return finish_failed(ws, &mut rec, dir, opts, refused.into());
     }
     if crates_io && let Err(refusal) = super::crates_io_rules::check(&jobs) {
         return finish_failed(ws, &mut rec, dir, opts, refusal.into());

@@ -10,3 +10,5 @@ mod rehearsal_guard;
 mod rehearse_signals;
 
 mod crates_io_rules;
+
+mod next_commands;
