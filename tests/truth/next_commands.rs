@@ -107,3 +107,57 @@ fn fix_forward_and_the_gate_suggest_the_release_registry_and_it_works() {
     run_as_printed(&fx, &acc, &publish).ok();
     assert_eq!(acc.registry.upload_counts().requests, 4);
 }
+
+/// A rehearsal that fails names the crate and says to run `rehearse`
+/// again, as it was run: never "then `cargo shipper publish` again".
+#[test]
+fn a_failed_rehearsal_names_the_crate_and_says_rehearse() {
+    let acc = TestRegistry::start();
+    let fx = chain(&["fra", "frb"]);
+    fx.cargo_config(&format!(
+        "{}\n[source.crates-io]\nreplace-with = \"acc\"\n",
+        acc.registry.cargo_config("acc")
+    ));
+    fx.file("frb/src/lib.rs", "pub fn broken() -> u32 { \"no\" }\n");
+    let run = fx.shipper_env(
+        &acc,
+        &[
+            "rehearse",
+            "--for-registry",
+            "acc",
+            "--package",
+            "frb",
+            "--package",
+            "fra",
+        ],
+        &[("CARGO_REGISTRIES_ACC_TOKEN", acc.registry.token())],
+    );
+    let err = run.stderr();
+    assert_eq!(run.code(), 1, "{err}");
+    let last = err.lines().rev().find(|l| l.starts_with("error:")).unwrap();
+    assert!(last.contains("frb"), "{last}");
+    assert!(!err.contains("cargo shipper publish"), "{err}");
+    let again = suggested(last, "then `");
+    assert_eq!(
+        again,
+        [
+            "cargo",
+            "shipper",
+            "rehearse",
+            "--for-registry",
+            "acc",
+            "--package",
+            "frb",
+            "--package",
+            "fra"
+        ]
+    );
+    // Fixed, the suggested command, as printed, passes.
+    fx.file("frb/src/lib.rs", "pub fn fixed() {}\n");
+    run_as_printed(&fx, &acc, &again).ok();
+    assert_eq!(
+        acc.registry.upload_counts().requests,
+        0,
+        "the live registry untouched"
+    );
+}
