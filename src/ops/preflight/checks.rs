@@ -109,7 +109,7 @@ pub fn metadata(facts: &[ManifestFacts]) -> Check {
     check(
         CheckId::Metadata,
         format!(
-            "{} manifest(s): name, description, license, repository, readme",
+            "{} manifest(s): description, license, repository, readme",
             facts.len()
         ),
         findings,
