@@ -69,3 +69,67 @@ pub fn check(jobs: &[UploadJob]) -> Result<(), CratesIoWouldRefuse> {
         false => Err(CratesIoWouldRefuse { crates, refusals }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn job(name: &str, description: Option<&str>, license_file: Option<&str>) -> UploadJob {
+        UploadJob {
+            name: name.into(),
+            version: "1.0.0".into(),
+            sha256: String::new(),
+            crate_file: "/nonexistent".into(),
+            metadata: crates_io::NewCrate {
+                name: name.into(),
+                vers: "1.0.0".into(),
+                deps: vec![],
+                features: BTreeMap::new(),
+                authors: vec![],
+                description: description.map(str::to_owned),
+                documentation: None,
+                homepage: None,
+                readme: None,
+                readme_file: None,
+                keywords: vec![],
+                categories: vec![],
+                license: None,
+                license_file: license_file.map(str::to_owned),
+                repository: None,
+                badges: BTreeMap::new(),
+                links: None,
+                rust_version: None,
+            },
+        }
+    }
+
+    #[test]
+    fn every_refused_crate_is_named_with_each_rule() {
+        let fine = job("fine", Some("d"), Some("LICENSE"));
+        assert!(check(std::slice::from_ref(&fine)).is_ok());
+
+        let big = tempfile::NamedTempFile::new().unwrap();
+        big.as_file().set_len(MAX_CRATE_BYTES + 1).unwrap();
+        let mut oversized = job("big", Some("d"), Some("LICENSE"));
+        oversized.crate_file = big.path().to_owned();
+        let jobs = [
+            fine,
+            job("bare", Some("  "), None),
+            job("std", Some("d"), Some("LICENSE")),
+            oversized,
+        ];
+        let refused = check(&jobs).unwrap_err();
+        assert_eq!(refused.crates, ["bare 1.0.0", "std 1.0.0", "big 1.0.0"]);
+        let text = refused.refusals.join("\n");
+        assert!(
+            text.contains("bare 1.0.0: missing or empty metadata fields: description, license"),
+            "{text}"
+        );
+        assert!(text.contains("std 1.0.0: the name is reserved"), "{text}");
+        assert!(
+            text.contains("big 1.0.0: the `.crate` is 10485761 bytes"),
+            "{text}"
+        );
+    }
+}
