@@ -101,7 +101,13 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         args.run.message_format == MessageFormat::Json,
         global.quiet,
     );
-    let report = ops::rehearse(&ws, &opts, &mut |p| reporter.progress(p))?;
+    let report = match ops::rehearse(&ws, &opts, &mut |p| reporter.progress(p)) {
+        Ok(report) => report,
+        Err(error) => {
+            reporter.abandon();
+            return Err(error);
+        }
+    };
     reporter.finish(&report);
     if report.record.verdict == Verdict::Failed {
         let summary = format!(
