@@ -5,7 +5,10 @@
 //! release). Every offending crate is named at once, with the rule.
 
 use crate::crates_io::{MAX_CRATE_BYTES, missing_metadata, name_problem};
+use crate::ops::PublishOpts;
+use crate::plan::Plan;
 use crate::registry::UploadJob;
+use crate::workspace::{LoadedWorkspace, TargetChoice};
 
 /// crates.io would refuse these uploads; nothing was uploaded.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,20 @@ pub fn check(jobs: &[UploadJob]) -> Result<(), CratesIoWouldRefuse> {
         true => Ok(()),
         false => Err(CratesIoWouldRefuse { crates, refusals }),
     }
+}
+
+/// Whether the release's live target is crates.io (for a rehearsal: the
+/// target it stands in for, not the stand-in).
+pub fn live_is_crates_io(
+    ws: &LoadedWorkspace,
+    opts: &PublishOpts,
+    target: &TargetChoice,
+    plan: &Plan,
+) -> anyhow::Result<bool> {
+    Ok(match opts.stand_in {
+        None => plan.target.key == "crates-io",
+        Some(_) => ws.target(target, &ws.model()?)?.key == "crates-io",
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,9 @@
 use std::fmt;
 use std::path::Path;
 
+use crate::journal::{CrateStatus, Record, RunState};
+use crate::ops::PublishOpts;
+use crate::ops::publish::recorded_selection;
 use crate::plan::Selection;
 use crate::workspace::TargetChoice;
 
@@ -90,6 +93,89 @@ fn shell_word(word: &str) -> String {
         word.to_owned()
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The commands a failed run suggests, as this run was started: `publish`
+/// with its registry, selection and state directory, and `resume` with
+/// its state directory. A rehearsal suggests none: `rehearse` says its own.
+pub struct Next {
+    pub publish: Option<String>,
+    pub resume: Option<String>,
+}
+
+impl Next {
+    /// The `rehearse` that the gate wants for this release: the same live
+    /// target, selection and state directory.
+    pub fn rehearse(opts: &PublishOpts, selection: &Selection, target: &TargetChoice) -> String {
+        let cmd = NextCommand::new("rehearse")
+            .for_target(target)
+            .selection(selection)
+            .state_dir(opts.state_dir.as_deref());
+        match opts.allow_dirty {
+            true => cmd.flag("--allow-dirty").to_string(),
+            false => cmd.to_string(),
+        }
+    }
+
+    pub fn of(opts: &PublishOpts, records: &[Record]) -> Next {
+        if opts.stand_in.is_some() {
+            return Next {
+                publish: None,
+                resume: None,
+            };
+        }
+        let (selection, target) = recorded_selection(records);
+        let mut publish = NextCommand::new("publish")
+            .target(&target)
+            .selection(&selection)
+            .state_dir(opts.state_dir.as_deref());
+        if opts.allow_dirty {
+            publish = publish.flag("--allow-dirty");
+        }
+        if opts.require_rehearsal {
+            publish = publish.flag("--require-rehearsal");
+        }
+        Next {
+            publish: Some(publish.to_string()),
+            resume: Some(
+                NextCommand::new("resume")
+                    .state_dir(opts.state_dir.as_deref())
+                    .to_string(),
+            ),
+        }
+    }
+
+    /// "then `…` again", or for a rehearsal what failed, by crate.
+    pub fn after_nothing_uploaded(&self, state: &RunState) -> String {
+        match &self.publish {
+            Some(publish) => format!("then `{publish}` again"),
+            None => failed_crates(state),
+        }
+    }
+
+    /// "`cargo shipper resume` to …", or for a rehearsal, which ends here.
+    pub fn resume(&self, to: &str) -> String {
+        match &self.resume {
+            Some(resume) => format!("run `{resume}` {to}"),
+            None => "the rehearsal ends here".into(),
+        }
+    }
+}
+
+/// The crates that failed and why ("a 0.1.0: …"), or what to look at.
+fn failed_crates(state: &RunState) -> String {
+    let failed: Vec<String> = state
+        .crates_in_order()
+        .filter(|(_, c)| c.status == CrateStatus::Failed)
+        .map(|(name, c)| match &c.last_error {
+            Some(why) => format!("{name} {}: {why}", c.version),
+            None => format!("{name} {}", c.version),
+        })
+        .collect();
+    match failed.is_empty() {
+        true => "see the errors above".into(),
+        false => format!("failed: {}", failed.join("; ")),
     }
 }
 

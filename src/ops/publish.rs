@@ -14,7 +14,8 @@ use crate::journal::{
     SelectionRecord, StateDir,
 };
 use crate::model::{PacingProfile, RegistryTarget};
-use crate::ops::next_command::NextCommand;
+use crate::ops::crates_io_rules;
+use crate::ops::next_command::Next;
 use crate::ops::start::{self, StartDecision, StartFlags};
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::ops::{PlanOpts, gate, plan, provenance};
@@ -208,7 +209,7 @@ pub fn publish(
             selection: selection_record(&opts.selection, &opts.target),
             set_aside: None,
             stop_at,
-            crates_io: live_is_crates_io(ws, opts, &opts.target, &plan)?,
+            crates_io: crates_io_rules::live_is_crates_io(ws, opts, &opts.target, &plan)?,
         };
         return run(ws, opts, &dir, start, sink);
     }
@@ -279,7 +280,7 @@ pub fn publish(
         selection: selection_record(&selection, &target),
         set_aside,
         stop_at,
-        crates_io: live_is_crates_io(ws, opts, &target, &plan)?,
+        crates_io: crates_io_rules::live_is_crates_io(ws, opts, &target, &plan)?,
     };
     run(ws, opts, &dir, start, sink)
 }
@@ -325,40 +326,13 @@ fn plan_for(
             gate::check_plan(&gate::record_path(&state_root(ws, opts)?), &plan).map_err(
                 |refusal| gate::GateRefused {
                     refusal,
-                    rehearse: rehearse_command(opts, selection, target),
+                    rehearse: Next::rehearse(opts, selection, target),
                 },
             )?;
         }
         None => {}
     }
     Ok(plan)
-}
-
-/// Whether the release's live target is crates.io (for a rehearsal: the
-/// target it stands in for, not the stand-in).
-fn live_is_crates_io(
-    ws: &LoadedWorkspace,
-    opts: &PublishOpts,
-    target: &TargetChoice,
-    plan: &Plan,
-) -> anyhow::Result<bool> {
-    Ok(match opts.stand_in {
-        None => plan.target.key == "crates-io",
-        Some(_) => ws.target(target, &ws.model()?)?.key == "crates-io",
-    })
-}
-
-/// The `rehearse` that the gate wants for this release: the same live
-/// target, selection and state directory.
-fn rehearse_command(opts: &PublishOpts, selection: &Selection, target: &TargetChoice) -> String {
-    let cmd = NextCommand::new("rehearse")
-        .for_target(target)
-        .selection(selection)
-        .state_dir(opts.state_dir.as_deref());
-    match opts.allow_dirty {
-        true => cmd.flag("--allow-dirty").to_string(),
-        false => cmd.to_string(),
-    }
 }
 
 fn gate_on(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<bool> {
@@ -510,11 +484,11 @@ fn run(
         let (selection, target) = recorded_selection(rec.journal().records());
         let refused = gate::GateRefused {
             refusal,
-            rehearse: rehearse_command(opts, &selection, &target),
+            rehearse: Next::rehearse(opts, &selection, &target),
         };
         return finish_failed(ws, &mut rec, dir, opts, refused.into());
     }
-    if crates_io && let Err(refusal) = super::crates_io_rules::check(&jobs) {
+    if crates_io && let Err(refusal) = crates_io_rules::check(&jobs) {
         return finish_failed(ws, &mut rec, dir, opts, refusal.into());
     }
     let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
@@ -866,76 +840,6 @@ fn write_receipt(
     crate::atomic::write_atomic(&dir.receipt(), &bytes)
         .with_context(|| format!("could not write `{}`", dir.receipt().display()))?;
     Ok(dir.receipt())
-}
-
-/// The commands a failed run suggests, as this run was started: `publish`
-/// with its registry, selection and state directory, and `resume` with
-/// its state directory. A rehearsal suggests none: `rehearse` says its own.
-struct Next {
-    publish: Option<String>,
-    resume: Option<String>,
-}
-
-impl Next {
-    fn of(opts: &PublishOpts, records: &[Record]) -> Next {
-        if opts.stand_in.is_some() {
-            return Next {
-                publish: None,
-                resume: None,
-            };
-        }
-        let (selection, target) = recorded_selection(records);
-        let mut publish = NextCommand::new("publish")
-            .target(&target)
-            .selection(&selection)
-            .state_dir(opts.state_dir.as_deref());
-        if opts.allow_dirty {
-            publish = publish.flag("--allow-dirty");
-        }
-        if opts.require_rehearsal {
-            publish = publish.flag("--require-rehearsal");
-        }
-        Next {
-            publish: Some(publish.to_string()),
-            resume: Some(
-                NextCommand::new("resume")
-                    .state_dir(opts.state_dir.as_deref())
-                    .to_string(),
-            ),
-        }
-    }
-
-    /// "then `…` again", or for a rehearsal what failed, by crate.
-    fn after_nothing_uploaded(&self, state: &RunState) -> String {
-        match &self.publish {
-            Some(publish) => format!("then `{publish}` again"),
-            None => failed_crates(state),
-        }
-    }
-
-    /// "`cargo shipper resume` to …", or for a rehearsal, which ends here.
-    fn resume(&self, to: &str) -> String {
-        match &self.resume {
-            Some(resume) => format!("run `{resume}` {to}"),
-            None => "the rehearsal ends here".into(),
-        }
-    }
-}
-
-/// The crates that failed and why ("a 0.1.0: …"), or what to look at.
-fn failed_crates(state: &RunState) -> String {
-    let failed: Vec<String> = state
-        .crates_in_order()
-        .filter(|(_, c)| c.status == CrateStatus::Failed)
-        .map(|(name, c)| match &c.last_error {
-            Some(why) => format!("{name} {}: {why}", c.version),
-            None => format!("{name} {}", c.version),
-        })
-        .collect();
-    match failed.is_empty() {
-        true => "see the errors above".into(),
-        false => format!("failed: {}", failed.join("; ")),
-    }
 }
 
 fn failure_message(
