@@ -863,10 +863,11 @@ fn failure_message(
                 .first()
                 .cloned()
                 .unwrap_or_else(|| "NAME@VERSION".into());
+            let resume = next.resume.as_deref().unwrap_or("cargo shipper resume");
             format!(
                 "{done} of {total} crates are out; the registry could not say whether {} landed. \
-                 Check the registry by hand, then `cargo shipper resume`; if it cannot tell, say what \
-                 you found: `cargo shipper resume --assume-not-uploaded {example}` (uploads it again) or \
+                 Check the registry by hand, then `{resume}`; if it cannot tell, say what \
+                 you found: `{resume} --assume-not-uploaded {example}` (uploads it again) or \
                  `--assume-uploaded {example}` (receipt: {})",
                 unsettled.join(", "),
                 receipt.display()

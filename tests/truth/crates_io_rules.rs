@@ -195,6 +195,13 @@ fn preflight_blocks_a_name_crates_io_refuses() {
         &[],
     );
     assert_eq!(run.code(), 7, "{}\n{}", run.stdout(), run.stderr());
+    // Run again as it was run: for `local`, not crates.io.
+    assert!(
+        run.stderr()
+            .contains("run `cargo shipper preflight --registry local --allow-dirty` again"),
+        "{}",
+        run.stderr()
+    );
     let report: Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(report["verdict"], "blocked", "{report}");
     let metadata = report["checks"]
