@@ -587,13 +587,18 @@ fn run(
         t.take_refusal(|name| check.to_upload.iter().any(|(n, new)| n == name && *new))
     });
     // A release that went out says so, whatever fails after it.
-    let released = |error: anyhow::Error| match outcome {
+    let again = match Next::of(opts, rec.journal().records()).publish {
+        Some(publish) => format!("; `{publish}` again finds them there and finishes the record"),
+        None => String::new(),
+    };
+    let released = |error: anyhow::Error| {
+        match outcome {
         RunOutcome::Success => error.context(format!(
-            "the release went out (all {} crates are in the registry), but recording that failed; \
-             `cargo shipper publish` again finds them there and finishes the record",
+            "the release went out (all {} crates are in the registry), but recording that failed{again}",
             plan.crates.len()
         )),
         _ => error,
+    }
     };
     // The receipt first: a run recorded as finished always has one.
     let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)
