@@ -335,7 +335,9 @@ fn the_gate_refuses_what_was_not_rehearsed() {
     assert_eq!(failed.code(), 1);
     assert!(failed.stderr().contains("failed"), "{}", failed.stderr());
     assert!(
-        failed.stderr().contains("rehearse` again"),
+        failed
+            .stderr()
+            .contains("run `cargo shipper rehearse --allow-dirty` again"),
         "{}",
         failed.stderr()
     );

@@ -76,7 +76,8 @@ pub fn package(
                 dry_run: false,
             },
         )
-        .context("packaging failed")?;
+        // Name the crates: cargo's own error may not ("1 job failed").
+        .with_context(|| format!("packaging failed for {}", batch.join(", ")))?;
         for name in batch {
             let pkg = cargo_ws
                 .members()

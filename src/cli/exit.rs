@@ -7,7 +7,8 @@ use crate::journal::{ReceiptError, RunOutcome, YankOutcome, YankPlanError};
 use crate::local_registry::TrustedFileError;
 use crate::manifest_edit::EditError;
 use crate::ops::{
-    ContentChanged, PreflightBlocked, RehearseOptsError, RunFailed, StoppedForLater, YankFailed,
+    ContentChanged, PreflightBlocked, RehearsalInterrupted, RehearseOptsError, RunFailed,
+    StoppedForLater, YankFailed,
 };
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
@@ -48,6 +49,7 @@ pub enum Exit {
     ContentChanged = 9,
     /// `publish`, `resume`, `yank`: stopped by SIGINT or SIGTERM, what was in
     /// flight recorded; run `cargo shipper resume` (or `yank` again).
+    /// `rehearse`: stopped likewise, its registry gone, its record `failed`.
     Interrupted = 130,
 }
 
@@ -62,6 +64,9 @@ impl Exit {
         }
         if error.chain().any(|e| e.is::<ContentChanged>()) {
             return Exit::ContentChanged;
+        }
+        if error.downcast_ref::<RehearsalInterrupted>().is_some() {
+            return Exit::Interrupted;
         }
         if let Some(failed) = error.downcast_ref::<RunFailed>() {
             return match failed.outcome {

@@ -15,6 +15,8 @@ use crate::journal::{
 };
 use crate::model::{PacingProfile, RegistryTarget};
 use crate::ops::content::{self, Content, Holder, KnownUploads};
+use crate::ops::crates_io_rules;
+use crate::ops::next_command::Next;
 use crate::ops::start::{self, StartDecision, StartFlags};
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::ops::{PlanOpts, gate, plan, provenance};
@@ -208,6 +210,7 @@ pub fn publish(
             selection: selection_record(&opts.selection, &opts.target),
             set_aside: None,
             stop_at,
+            crates_io: crates_io_rules::live_is_crates_io(ws, opts, &opts.target, &plan)?,
         };
         return run(ws, opts, &dir, start, sink);
     }
@@ -278,6 +281,7 @@ pub fn publish(
         selection: selection_record(&selection, &target),
         set_aside,
         stop_at,
+        crates_io: crates_io_rules::live_is_crates_io(ws, opts, &target, &plan)?,
     };
     run(ws, opts, &dir, start, sink)
 }
@@ -302,6 +306,9 @@ struct Start<'a> {
     set_aside: Option<Event>,
     /// `--stop-after`: no upload starts after this.
     stop_at: Option<Instant>,
+    /// The live target is crates.io: its publish rules are checked before
+    /// the first upload (see `crates_io_rules`).
+    crates_io: bool,
 }
 
 /// The plan for the live target; for a rehearsal, retargeted to the
@@ -317,7 +324,12 @@ fn plan_for(
     match &opts.stand_in {
         Some(stand_in) => plan.target = stand_in.clone(),
         None if gate_on(ws, opts)? => {
-            gate::check_plan(&gate::record_path(&state_root(ws, opts)?), &plan)?;
+            gate::check_plan(&gate::record_path(&state_root(ws, opts)?), &plan).map_err(
+                |refusal| gate::GateRefused {
+                    refusal,
+                    rehearse: Next::rehearse(opts, selection, target),
+                },
+            )?;
         }
         None => {}
     }
@@ -365,6 +377,7 @@ fn run(
         selection,
         set_aside,
         stop_at,
+        crates_io,
     } = start;
     let sparse_index = plan.target.sparse_index.as_deref().with_context(|| {
         format!(
@@ -494,6 +507,14 @@ fn run(
     if gate_on(ws, opts)?
         && let Err(refusal) = gate::check_bytes(&gate::record_path(dir.root()), &jobs)
     {
+        let (selection, target) = recorded_selection(rec.journal().records());
+        let refused = gate::GateRefused {
+            refusal,
+            rehearse: Next::rehearse(opts, &selection, &target),
+        };
+        return finish_failed(ws, &mut rec, dir, opts, refused.into());
+    }
+    if crates_io && let Err(refusal) = crates_io_rules::check(&jobs) {
         return finish_failed(ws, &mut rec, dir, opts, refusal.into());
     }
     let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
@@ -596,13 +617,18 @@ fn run(
         t.take_refusal(|name| check.to_upload.iter().any(|(n, new)| n == name && *new))
     });
     // A release that went out says so, whatever fails after it.
-    let released = |error: anyhow::Error| match outcome {
+    let again = match Next::of(opts, rec.journal().records()).publish {
+        Some(publish) => format!("; `{publish}` again finds them there and finishes the record"),
+        None => String::new(),
+    };
+    let released = |error: anyhow::Error| {
+        match outcome {
         RunOutcome::Success => error.context(format!(
-            "the release went out (all {} crates are in the registry), but recording that failed; \
-             `cargo shipper publish` again finds them there and finishes the record",
+            "the release went out (all {} crates are in the registry), but recording that failed{again}",
             plan.crates.len()
         )),
         _ => error,
+    }
     };
     // The receipt first: a run recorded as finished always has one.
     let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)
@@ -632,7 +658,12 @@ fn run(
     }
     let failed = RunFailed {
         outcome,
-        message: failure_message(outcome, &state, &receipt),
+        message: failure_message(
+            outcome,
+            &state,
+            &receipt,
+            &Next::of(opts, rec.journal().records()),
+        ),
         state: Box::new(state),
     };
     let stopped = stop_at.is_some_and(|at| Instant::now() >= at);
@@ -811,7 +842,12 @@ fn finish_interrupted(
     let state = rec.journal().state().expect("started").clone();
     Err(RunFailed {
         outcome,
-        message: failure_message(outcome, &state, &receipt),
+        message: failure_message(
+            outcome,
+            &state,
+            &receipt,
+            &Next::of(opts, rec.journal().records()),
+        ),
         state: Box::new(state),
     }
     .into())
@@ -839,12 +875,27 @@ fn finish_failed(
     Err(error.context(RunFailed {
         outcome,
         state: Box::new(state),
-        message: match outcome {
-            RunOutcome::Partial => {
-                "the release is incomplete; fix the cause, then `cargo shipper resume`".into()
+        message: match (outcome, Next::of(opts, rec.journal().records())) {
+            (
+                RunOutcome::Partial,
+                Next {
+                    resume: Some(resume),
+                    ..
+                },
+            ) => {
+                format!("the release is incomplete; fix the cause, then `{resume}`")
             }
-            _ => "nothing was uploaded; fix the cause below, then `cargo shipper publish` again"
-                .into(),
+            (
+                _,
+                Next {
+                    publish: Some(publish),
+                    ..
+                },
+            ) => {
+                format!("nothing was uploaded; fix the cause below, then `{publish}` again")
+            }
+            (RunOutcome::Partial, _) => "the rehearsal stopped partway".into(),
+            _ => "nothing was uploaded to the rehearsal registry".into(),
         },
     }))
 }
@@ -863,7 +914,12 @@ fn write_receipt(
     Ok(dir.receipt())
 }
 
-fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::Path) -> String {
+fn failure_message(
+    outcome: RunOutcome,
+    state: &RunState,
+    receipt: &std::path::Path,
+    next: &Next,
+) -> String {
     let done = state.crates.values().filter(|c| c.status.is_done()).count();
     let total = state.crates.len();
     match outcome {
@@ -879,17 +935,19 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
                 .first()
                 .cloned()
                 .unwrap_or_else(|| "NAME@VERSION".into());
+            let resume = next.resume.as_deref().unwrap_or("cargo shipper resume");
             format!(
                 "{done} of {total} crates are out; the registry could not say whether {} landed. \
-                 Check the registry by hand, then `cargo shipper resume`; if it cannot tell, say what \
-                 you found: `cargo shipper resume --assume-not-uploaded {example}` (uploads it again) or \
+                 Check the registry by hand, then `{resume}`; if it cannot tell, say what \
+                 you found: `{resume} --assume-not-uploaded {example}` (uploads it again) or \
                  `--assume-uploaded {example}` (receipt: {})",
                 unsettled.join(", "),
                 receipt.display()
             )
         }
         RunOutcome::NothingUploaded => format!(
-            "nothing was uploaded ({total} crates in the plan); see the errors above, then `cargo shipper publish` again"
+            "nothing was uploaded ({total} crates in the plan); see the errors above, {}",
+            next.after_nothing_uploaded(state)
         ),
         RunOutcome::Interrupted => {
             let uploaded = state
@@ -903,7 +961,8 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
             };
             format!(
                 "interrupted: {done} of {total} crates are out{waiting}; uploads in flight were \
-                 recorded; run `cargo shipper resume` to continue (receipt: {})",
+                 recorded; {} (receipt: {})",
+                next.resume("to continue"),
                 receipt.display()
             )
         }
@@ -921,7 +980,8 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
                 ),
             };
             format!(
-                "{done} of {total} crates are out{unconfirmed}; run `cargo shipper resume` to finish the release (receipt: {})",
+                "{done} of {total} crates are out{unconfirmed}; {} (receipt: {})",
+                next.resume("to finish the release"),
                 receipt.display()
             )
         }

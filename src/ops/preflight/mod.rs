@@ -533,8 +533,10 @@ fn unknown_crates(plan: &Plan) -> Vec<CrateCheck> {
 /// The verdict was `blocked`: the exit code's reason (the report says why).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "preflight found {blocking} blocking problem(s); the release would fail: fix them and run `cargo shipper preflight` again"
+    "preflight found {blocking} blocking problem(s); the release would fail: fix them and run `{again}` again"
 )]
 pub struct PreflightBlocked {
     pub blocking: usize,
+    /// `cargo shipper preflight` as it was run (registry, selection).
+    pub again: String,
 }
