@@ -79,26 +79,11 @@ pub fn package(
         // Name the crates: cargo's own error may not ("1 job failed").
         .with_context(|| format!("packaging failed for {}", batch.join(", ")))?;
         for name in batch {
-            let pkg = cargo_ws
-                .members()
-                .find(|p| p.name().as_str() == name)
-                .with_context(|| format!("`{name}` is not a workspace member"))?;
-            let file_name = pkg.package_id().tarball_name();
-            let file = files
-                .iter()
-                .find(|f| {
-                    f.path()
-                        .file_name()
-                        .is_some_and(|n| n == file_name.as_str())
-                })
-                .with_context(|| format!("cargo produced no `{file_name}`"))?;
-            let bytes = std::fs::read(file.path())
-                .with_context(|| format!("could not read `{}`", file.path().display()))?;
-            let sha256 = hex::encode(Sha256::digest(&bytes));
+            let (pkg, file, sha256) = packaged_file(&cargo_ws, &files, name)?;
             // For the overlay, dependencies are marked against the source
             // it stands for, as cargo's own overlay marks them.
             overlay.add(
-                &upload_metadata(gctx, &cargo_ws, pkg, upstream)?,
+                &upload_metadata(gctx, &cargo_ws, &pkg, upstream)?,
                 file.path(),
                 &sha256,
             )?;
@@ -107,7 +92,7 @@ pub fn package(
                 version: pkg.version().to_string(),
                 sha256,
                 crate_file: file.path().to_owned(),
-                metadata: upload_metadata(gctx, &cargo_ws, pkg, registry_id)?,
+                metadata: upload_metadata(gctx, &cargo_ws, &pkg, registry_id)?,
             });
         }
     }
@@ -177,26 +162,37 @@ pub fn package_contents(
     .context("packaging to compare with the registry failed")?;
     let mut out = Vec::new();
     for name in names {
-        let pkg = cargo_ws
-            .members()
-            .find(|p| p.name().as_str() == name)
-            .with_context(|| format!("`{name}` is not a workspace member"))?;
-        let file_name = pkg.package_id().tarball_name();
-        let file = files
-            .iter()
-            .find(|f| {
-                f.path()
-                    .file_name()
-                    .is_some_and(|n| n == file_name.as_str())
-            })
-            .with_context(|| format!("cargo produced no `{file_name}`"))?;
-        let bytes = std::fs::read(file.path())
-            .with_context(|| format!("could not read `{}`", file.path().display()))?;
+        let (_, file, sha256) = packaged_file(&cargo_ws, &files, name)?;
         out.push(PackagedContents {
             name: name.clone(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
+            sha256,
             crate_file: file.path().to_owned(),
         });
     }
     Ok(out)
+}
+
+/// The member `name`, the `.crate` cargo made of it among `files`, and
+/// that file's sha256.
+fn packaged_file<'f>(
+    cargo_ws: &cargo::core::Workspace<'_>,
+    files: &'f [cargo::util::FileLock],
+    name: &str,
+) -> anyhow::Result<(cargo::core::Package, &'f cargo::util::FileLock, String)> {
+    let pkg = cargo_ws
+        .members()
+        .find(|p| p.name().as_str() == name)
+        .with_context(|| format!("`{name}` is not a workspace member"))?;
+    let file_name = pkg.package_id().tarball_name();
+    let file = files
+        .iter()
+        .find(|f| {
+            f.path()
+                .file_name()
+                .is_some_and(|n| n == file_name.as_str())
+        })
+        .with_context(|| format!("cargo produced no `{file_name}`"))?;
+    let bytes = std::fs::read(file.path())
+        .with_context(|| format!("could not read `{}`", file.path().display()))?;
+    Ok((pkg.clone(), file, hex::encode(Sha256::digest(&bytes))))
 }

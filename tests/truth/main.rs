@@ -6,7 +6,7 @@
 mod support;
 
 mod content;
-mod rehearsal_guard;
-mod rehearse_signals;
 mod crates_io_rules;
 mod next_commands;
+mod rehearsal_guard;
+mod rehearse_signals;
