@@ -13,7 +13,38 @@ const VOLATILE: [&str; 2] = [".cargo_vcs_info.json", "Cargo.lock"];
 /// Whether the two `.crate` files hold the same files with the same bytes,
 /// apart from [`VOLATILE`] ones.
 pub fn same_sources(a: &[u8], b: &[u8]) -> std::io::Result<bool> {
-    Ok(files(a)? == files(b)?)
+    Ok(differing_files(a, b)?.is_empty())
+}
+
+/// The files (paths inside the crate) that one `.crate` has and the other
+/// lacks, or that both have with other bytes, [`VOLATILE`] ones aside; sorted.
+pub fn differing_files(a: &[u8], b: &[u8]) -> std::io::Result<Vec<String>> {
+    let (a, b) = (files(a)?, files(b)?);
+    let mut paths: Vec<String> = a
+        .iter()
+        .filter(|(path, bytes)| b.get(*path) != Some(bytes))
+        .map(|(path, _)| path.clone())
+        .chain(b.keys().filter(|path| !a.contains_key(*path)).cloned())
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// A digest of the files [`same_sources`] compares (paths and bytes,
+/// [`VOLATILE`] ones aside): two `.crate` files with the same digest hold
+/// the same sources. Recorded with each upload, so that a later run can
+/// tell its packaging is what the registry holds without downloading it.
+pub fn files_digest(crate_file: &[u8]) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (path, bytes) in files(crate_file)? {
+        // Lengths first: no two different file sets hash the same stream.
+        hasher.update((path.len() as u64).to_le_bytes());
+        hasher.update(path.as_bytes());
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Path (without the `name-version/` prefix) -> contents.
@@ -68,5 +99,37 @@ mod tests {
         assert!(same_sources(&a, &b).unwrap());
         assert!(!same_sources(&a, &c).unwrap());
         assert!(same_sources(b"not a crate", &a).is_err());
+    }
+
+    #[test]
+    fn differing_files_names_changed_added_and_removed_files() {
+        let a = crate_file(&[
+            ("src/lib.rs", "fn a() {}"),
+            ("src/old.rs", ""),
+            ("README.md", "same"),
+            (".cargo_vcs_info.json", "1"),
+        ]);
+        let b = crate_file(&[
+            ("src/lib.rs", "fn b() {}"),
+            ("src/new.rs", ""),
+            ("README.md", "same"),
+            (".cargo_vcs_info.json", "2"),
+        ]);
+        assert_eq!(
+            differing_files(&a, &b).unwrap(),
+            ["src/lib.rs", "src/new.rs", "src/old.rs"]
+        );
+        assert!(differing_files(&a, &a).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_files_digest_ignores_vcs_info_and_lockfile_only() {
+        let a = crate_file(&[("src/lib.rs", "x"), (".cargo_vcs_info.json", "1")]);
+        let b = crate_file(&[("src/lib.rs", "x"), ("Cargo.lock", "y")]);
+        let c = crate_file(&[("src/lib.rs", "z")]);
+        let d = crate_file(&[("src/lib.r", "sx")]);
+        assert_eq!(files_digest(&a).unwrap(), files_digest(&b).unwrap());
+        assert_ne!(files_digest(&a).unwrap(), files_digest(&c).unwrap());
+        assert_ne!(files_digest(&a).unwrap(), files_digest(&d).unwrap());
     }
 }

@@ -9,6 +9,7 @@ pub mod atomic;
 pub mod cargo_backend;
 pub mod cli;
 pub mod crate_file;
+pub mod crates_io;
 pub mod engine;
 pub mod failpoint;
 pub mod journal;

@@ -62,6 +62,7 @@ fn the_publish_journal_of_format_1_reads_to_the_same_state() {
     assert_eq!(status("c"), CrateStatus::Uploaded);
     assert_eq!(status("d"), CrateStatus::Blocked);
     assert_eq!(status("e"), CrateStatus::Ambiguous);
+    assert_eq!(status("f"), CrateStatus::Failed);
     assert_eq!(state.outcome, Some(RunOutcome::NeedsOperator));
     assert_eq!(state.upload_times.new_crates.len(), 3);
     assert_eq!(state.crates["a"].timings.visible_ms, Some(40));
@@ -97,10 +98,10 @@ fn what_a_newer_version_may_write_is_read_not_refused() {
     let path = dir.path().join("events.jsonl");
     let mut text = std::fs::read_to_string(fixture("publish-events.jsonl")).unwrap();
     let lines = [
-        r#"{"seq":31,"at_ms":1,"kind":"from_the_future","x":1}"#,
-        r#"{"seq":32,"at_ms":1,"kind":"upload_failed","name":"c","version":"1.0.0","attempt":2,"class":"quantum","message":"?","extra":true}"#,
-        r#"{"seq":33,"at_ms":1,"kind":"skipped","name":"d","version":"1.0.0","reason":"moon_phase"}"#,
-        r#"{"seq":34,"at_ms":1,"kind":"run_finished","outcome":"postponed"}"#,
+        r#"{"seq":32,"at_ms":1,"kind":"from_the_future","x":1}"#,
+        r#"{"seq":33,"at_ms":1,"kind":"upload_failed","name":"c","version":"1.0.0","attempt":2,"class":"quantum","message":"?","extra":true}"#,
+        r#"{"seq":34,"at_ms":1,"kind":"skipped","name":"d","version":"1.0.0","reason":"moon_phase"}"#,
+        r#"{"seq":35,"at_ms":1,"kind":"run_finished","outcome":"postponed"}"#,
     ];
     for line in lines {
         text.push_str(line);
@@ -109,16 +110,16 @@ fn what_a_newer_version_may_write_is_read_not_refused() {
     std::fs::write(&path, text).unwrap();
     let (log, _) = EventLog::<Event>::open(&path).unwrap();
     let records = log.records();
-    assert_eq!(records[30].event, Event::Unknown);
+    assert_eq!(records[31].event, Event::Unknown);
     assert!(matches!(
-        records[31].event,
+        records[32].event,
         Event::UploadFailed {
             class: FailureClass::Unknown,
             ..
         }
     ));
     assert!(matches!(
-        records[32].event,
+        records[33].event,
         Event::Skipped {
             reason: SkipReason::Other,
             ..

@@ -63,11 +63,34 @@ fn seed(registry: &TestRegistry, name: &str, version: &str, deps: &[(&str, &str)
 
 fn seeded_registry() -> TestRegistry {
     let registry = TestRegistry::start();
-    for (name, version, deps) in PUBLISHED {
-        seed(&registry, name, version, deps);
-    }
+    seed_all(&registry);
     registry
 }
+
+/// Every version of [`PUBLISHED`] into `registry`.
+fn seed_all(registry: &TestRegistry) {
+    for (name, version, deps) in PUBLISHED {
+        if name != "tokio-stream" {
+            seed(registry, name, version, deps);
+        }
+    }
+    // The release leaves tokio-stream unchanged, so the registry must hold
+    // its very sources (a version there with other content stops a
+    // release): published from a copy of the member.
+    let stream = Fixture::new();
+    stream
+        .file(
+            "Cargo.toml",
+            "[workspace]\nresolver = \"2\"\nmembers = [\"tokio-stream\"]\n",
+        )
+        .package("tokio-stream", "tokio-stream", "0.1.17", TOKIO_STREAM);
+    stream.use_registry(registry);
+    publish(&stream, registry, &["--no-verify"]).ok();
+}
+
+/// tokio-stream's manifest tables, the same before and after the release.
+const TOKIO_STREAM: &str =
+    "[dependencies]\ntokio = \"1.15\"\n\n[dev-dependencies]\ntokio-test = \"0.4\"\n";
 
 /// tokio's layout, after bumping the macro crate (2.8 -> 2.9) and the
 /// crates that need the new one: `tokio` (requires `~2.9.0`) and
@@ -113,7 +136,7 @@ fn tokio_like() -> Fixture {
         "tokio-stream",
         "tokio-stream",
         "0.1.17",
-        "[dependencies]\ntokio = \"1.15\"\n\n[dev-dependencies]\ntokio-test = \"0.4\"\n",
+        TOKIO_STREAM,
     )
     .package(
         "tokio-test",
@@ -411,9 +434,7 @@ fn sigkill_during_the_uploads_then_publish_finishes() {
         k.upload_latency = Duration::from_millis(150);
         k.propagation_delay = Duration::from_millis(100);
     });
-    for (name, version, deps) in PUBLISHED {
-        seed(&registry, name, version, deps);
-    }
+    seed_all(&registry);
     // The seeds show in the index after the propagation delay.
     std::thread::sleep(Duration::from_millis(300));
     let fx = tokio_like();

@@ -6,44 +6,10 @@ mod support;
 
 use std::path::Path;
 
-use support::{DEMO_CRATES, Fixture, Run, TestRegistry, chain, demo_workspace};
-
-/// No network: every proxy points at a closed port (loopback is exempt,
-/// so the embedded registries still answer).
-const OFFLINE: [(&str, &str); 8] = [
-    ("HTTPS_PROXY", "http://127.0.0.1:9"),
-    ("https_proxy", "http://127.0.0.1:9"),
-    ("HTTP_PROXY", "http://127.0.0.1:9"),
-    ("http_proxy", "http://127.0.0.1:9"),
-    ("ALL_PROXY", "http://127.0.0.1:9"),
-    ("all_proxy", "http://127.0.0.1:9"),
-    ("NO_PROXY", "127.0.0.1,localhost"),
-    ("no_proxy", "127.0.0.1,localhost"),
-];
+use support::{DEMO_CRATES, Fixture, OFFLINE, Run, TestRegistry, chain, demo_workspace};
 
 fn rehearse(fx: &Fixture, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "rehearse",
-        "--allow-dirty",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-    ];
-    args.extend(extra);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-        .arg("shipper")
-        .args(&args)
-        .current_dir(fx.root())
-        .env("CARGO_HOME", fx.cargo_home())
-        .env("NO_COLOR", "1")
-        .env_remove("CARGO_REGISTRY_TOKEN")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .envs(OFFLINE)
-        .output()
-        .expect("run cargo-shipper");
-    Run(output)
+    fx.rehearse(extra)
 }
 
 /// The embedded registry's generated token (`shipper_` and 64 hex digits)
@@ -369,7 +335,9 @@ fn the_gate_refuses_what_was_not_rehearsed() {
     assert_eq!(failed.code(), 1);
     assert!(failed.stderr().contains("failed"), "{}", failed.stderr());
     assert!(
-        failed.stderr().contains("rehearse` again"),
+        failed
+            .stderr()
+            .contains("run `cargo shipper rehearse --allow-dirty` again"),
         "{}",
         failed.stderr()
     );

@@ -160,7 +160,7 @@ fn a_different_plan_with_an_unfinished_run_is_refused_until_set_aside() {
 }
 
 #[test]
-fn a_failed_crate_someone_else_published_becomes_already_present() {
+fn a_failed_crate_someone_else_published_with_other_content_stops_the_resume() {
     let registry =
         TestRegistry::start_knobs(|k| k.upload_faults = vec![(2, UploadFault::Status(500))]);
     let fx = chain(&["xa", "xb"]);
@@ -170,22 +170,25 @@ fn a_failed_crate_someone_else_published_becomes_already_present() {
             .code(),
         4
     );
-    // Meanwhile the version appears in the registry by other means.
+    // Meanwhile the version appears in the registry by other means, with
+    // other content: skipping it would leave the release's xb unshipped.
     assert_eq!(registry.upload("xb", "0.1.0", &["xa"]).status, 200);
-    fx.shipper_env(&registry, &["resume", "--no-verify"], &[])
-        .ok();
-    let dir = archived(&fx);
-    let receipt: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("receipt.json")).unwrap()).unwrap();
-    assert_eq!(receipt["crates"][1]["name"], "xb");
-    assert_eq!(receipt["crates"][1]["outcome"], "already_present");
-    let state: RunState =
-        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
-    assert_eq!(
-        state.crates["xb"].status,
-        cargo_shipper::journal::CrateStatus::AlreadyPresent
+    let before = registry.registry.upload_counts().requests;
+    let resumed = fx.shipper_env(&registry, &["resume", "--no-verify"], &[]);
+    assert_eq!(resumed.code(), 9, "{}", resumed.stderr());
+    assert!(
+        resumed.stderr().contains("xb 0.1.0"),
+        "{}",
+        resumed.stderr()
     );
+    assert_eq!(registry.registry.upload_counts().requests, before);
     assert_eq!(registry.version_count("xb"), 1);
+    let receipt: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fx.root().join(".shipper/current/receipt.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(receipt["crates"][1]["name"], "xb");
+    assert_eq!(receipt["crates"][1]["outcome"], "failed");
 }
 
 #[test]

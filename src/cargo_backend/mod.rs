@@ -12,7 +12,7 @@ pub use consumer::{binary_members, check as check_consumer, install, library_mem
 pub use facts::{
     LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,
 };
-pub use package::{PackageRequest, package};
+pub use package::{PackageRequest, PackagedContents, package, package_contents};
 
 use std::collections::BTreeMap;
 

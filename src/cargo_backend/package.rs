@@ -76,28 +76,14 @@ pub fn package(
                 dry_run: false,
             },
         )
-        .context("packaging failed")?;
+        // Name the crates: cargo's own error may not ("1 job failed").
+        .with_context(|| format!("packaging failed for {}", batch.join(", ")))?;
         for name in batch {
-            let pkg = cargo_ws
-                .members()
-                .find(|p| p.name().as_str() == name)
-                .with_context(|| format!("`{name}` is not a workspace member"))?;
-            let file_name = pkg.package_id().tarball_name();
-            let file = files
-                .iter()
-                .find(|f| {
-                    f.path()
-                        .file_name()
-                        .is_some_and(|n| n == file_name.as_str())
-                })
-                .with_context(|| format!("cargo produced no `{file_name}`"))?;
-            let bytes = std::fs::read(file.path())
-                .with_context(|| format!("could not read `{}`", file.path().display()))?;
-            let sha256 = hex::encode(Sha256::digest(&bytes));
+            let (pkg, file, sha256) = packaged_file(&cargo_ws, &files, name)?;
             // For the overlay, dependencies are marked against the source
             // it stands for, as cargo's own overlay marks them.
             overlay.add(
-                &upload_metadata(gctx, &cargo_ws, pkg, upstream)?,
+                &upload_metadata(gctx, &cargo_ws, &pkg, upstream)?,
                 file.path(),
                 &sha256,
             )?;
@@ -106,7 +92,7 @@ pub fn package(
                 version: pkg.version().to_string(),
                 sha256,
                 crate_file: file.path().to_owned(),
-                metadata: upload_metadata(gctx, &cargo_ws, pkg, registry_id)?,
+                metadata: upload_metadata(gctx, &cargo_ws, &pkg, registry_id)?,
             });
         }
     }
@@ -129,4 +115,84 @@ fn share_credentials(from: &cargo::GlobalContext, to: &cargo::GlobalContext) {
             },
         );
     }
+}
+
+/// A `.crate` packaged for its contents only (see [`package_contents`]).
+#[derive(Debug, Clone)]
+pub struct PackagedContents {
+    pub name: String,
+    /// Of the file as packaged (without a lockfile: not an upload's bytes).
+    pub sha256: String,
+    pub crate_file: std::path::PathBuf,
+}
+
+/// Package members for their contents only, to compare with what a
+/// registry holds: one cargo call, no lockfile (it costs a resolution per
+/// crate and is left out of every comparison), no verification, dirtiness
+/// allowed. Cheap enough for a rerun that finds hundreds of versions
+/// already published.
+pub fn package_contents(
+    ws: &LoadedWorkspace,
+    names: &[String],
+    target: &RegistryTarget,
+) -> anyhow::Result<Vec<PackagedContents>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cargo_ws = ws.cargo_workspace()?;
+    let files = ops::package(
+        &cargo_ws,
+        &PackageOpts {
+            gctx: ws.gctx(),
+            list: false,
+            fmt: ops::PackageMessageFormat::Human,
+            check_metadata: false,
+            allow_dirty: true,
+            include_lockfile: false,
+            verify: false,
+            jobs: None,
+            keep_going: false,
+            to_package: Packages::Packages(names.to_vec()),
+            targets: Vec::new(),
+            cli_features: CliFeatures::new_all(false),
+            reg_or_index: reg_or_index(target),
+            dry_run: false,
+        },
+    )
+    .context("packaging to compare with the registry failed")?;
+    let mut out = Vec::new();
+    for name in names {
+        let (_, file, sha256) = packaged_file(&cargo_ws, &files, name)?;
+        out.push(PackagedContents {
+            name: name.clone(),
+            sha256,
+            crate_file: file.path().to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// The member `name`, the `.crate` cargo made of it among `files`, and
+/// that file's sha256.
+fn packaged_file<'f>(
+    cargo_ws: &cargo::core::Workspace<'_>,
+    files: &'f [cargo::util::FileLock],
+    name: &str,
+) -> anyhow::Result<(cargo::core::Package, &'f cargo::util::FileLock, String)> {
+    let pkg = cargo_ws
+        .members()
+        .find(|p| p.name().as_str() == name)
+        .with_context(|| format!("`{name}` is not a workspace member"))?;
+    let file_name = pkg.package_id().tarball_name();
+    let file = files
+        .iter()
+        .find(|f| {
+            f.path()
+                .file_name()
+                .is_some_and(|n| n == file_name.as_str())
+        })
+        .with_context(|| format!("cargo produced no `{file_name}`"))?;
+    let bytes = std::fs::read(file.path())
+        .with_context(|| format!("could not read `{}`", file.path().display()))?;
+    Ok((pkg.clone(), file, hex::encode(Sha256::digest(&bytes))))
 }

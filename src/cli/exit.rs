@@ -7,7 +7,8 @@ use crate::journal::{ReceiptError, RehearsalFileError, RunOutcome, YankOutcome, 
 use crate::local_registry::TrustedFileError;
 use crate::manifest_edit::EditError;
 use crate::ops::{
-    GateRefusal, PreflightBlocked, RehearseOptsError, RunFailed, StoppedForLater, YankFailed,
+    ContentChanged, GateRefusal, GateRefused, PreflightBlocked, RehearsalInterrupted,
+    RehearseOptsError, RunFailed, StoppedForLater, YankFailed,
 };
 use crate::plan::{PlanError, YankOrderError};
 use crate::secret::{InvalidToken, TokenOrigin};
@@ -45,8 +46,13 @@ pub enum Exit {
     /// continued by the next `publish` (or `resume`), or the same `yank`,
     /// with the same state directory.
     ToBeContinued = 8,
+    /// `publish`, `resume`, `rehearse`: a version the registry already holds
+    /// has other content than the release's (changed without a version
+    /// bump); stopped before any upload. Bump the version.
+    ContentChanged = 9,
     /// `publish`, `resume`, `yank`: stopped by SIGINT or SIGTERM, what was in
     /// flight recorded; run `cargo shipper resume` (or `yank` again).
+    /// `rehearse`: stopped likewise, its registry gone, its record `failed`.
     Interrupted = 130,
 }
 
@@ -58,6 +64,12 @@ impl Exit {
             || error.chain().any(|e| e.is::<StoppedForLater>())
         {
             return Exit::ToBeContinued;
+        }
+        if error.chain().any(|e| e.is::<ContentChanged>()) {
+            return Exit::ContentChanged;
+        }
+        if error.downcast_ref::<RehearsalInterrupted>().is_some() {
+            return Exit::Interrupted;
         }
         if let Some(failed) = error.downcast_ref::<RunFailed>() {
             return match failed.outcome {
@@ -83,8 +95,12 @@ impl Exit {
                 .is_some_and(|e| !matches!(e, YankOrderError::UnknownCrate { .. }))
         };
         let malformed_record = |e: &(dyn std::error::Error + 'static)| {
+            // The refusal as it is, or wrapped with the command to rerun.
+            let refusal = e
+                .downcast_ref::<GateRefusal>()
+                .or_else(|| e.downcast_ref::<GateRefused>().map(|g| &g.refusal));
             matches!(
-                e.downcast_ref::<GateRefusal>(),
+                refusal,
                 Some(
                     GateRefusal::Malformed { .. }
                         | GateRefusal::Unreadable(

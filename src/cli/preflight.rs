@@ -69,6 +69,15 @@ pub fn exec(global: &GlobalArgs, args: PreflightArgs) -> anyhow::Result<()> {
     match result.verdict() {
         Verdict::Blocked => Err(PreflightBlocked {
             blocking: result.blocking(),
+            again: {
+                let again = ops::NextCommand::new("preflight")
+                    .target(&opts.target)
+                    .selection(&opts.selection);
+                match opts.allow_dirty {
+                    true => again.flag("--allow-dirty").to_string(),
+                    false => again.to_string(),
+                }
+            },
         }
         .into()),
         Verdict::Ready | Verdict::ReadyWithWarnings => Ok(()),

@@ -130,6 +130,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
         // No workspace, so no cargo config: curl's proxy variables apply.
         upstream_handles: None,
         trusted_publishing,
+        require_metadata: false,
         knobs: Knobs {
             propagation_delay: Duration::from_millis(args.propagation_delay_ms),
             upload_latency: Duration::from_millis(args.upload_latency_ms),

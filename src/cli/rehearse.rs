@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cli::args::{GlobalArgs, MessageFormat, PackageArgs};
 use crate::cli::publish::{RunArgs, tuning};
 use crate::journal::Verdict;
-use crate::ops::{self, InterruptAfter, RehearsalFailed, RehearsalTarget, RehearseOpts};
+use crate::ops::{self, InterruptAfter, RehearsalFailed, RehearsalTarget, RehearseOpts, RunTuning};
 use crate::report;
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
@@ -84,7 +84,12 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         token: args.run.token.clone().map(Secret::new),
         allow_dirty: args.run.allow_dirty,
         verify: !args.run.no_verify,
-        tuning: tuning(&args.run),
+        tuning: RunTuning {
+            // Uploads into a rehearsal registry are quick: a short grace.
+            stop: ops::stop_on_signals()?,
+            grace: std::time::Duration::from_secs(2),
+            ..tuning(&args.run)
+        },
         interrupt_after: args.interrupt_after,
         smoke_install: args.smoke_install,
         ci: ops::CiOpts {
@@ -96,7 +101,13 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         args.run.message_format == MessageFormat::Json,
         global.quiet,
     );
-    let report = ops::rehearse(&ws, &opts, &mut |p| reporter.progress(p))?;
+    let report = match ops::rehearse(&ws, &opts, &mut |p| reporter.progress(p)) {
+        Ok(report) => report,
+        Err(error) => {
+            reporter.abandon();
+            return Err(error);
+        }
+    };
     reporter.finish(&report);
     if report.record.verdict == Verdict::Failed {
         let summary = format!(
@@ -112,6 +123,7 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
                 .join("; "),
             report.path.display()
         );
+        let summary = format!("{summary}; fix it, then `{}` again", opts.command());
         return Err(RehearsalFailed(summary).into());
     }
     Ok(())

@@ -1,6 +1,8 @@
 //! Before packaging: which plan crates does the registry already hold?
 //! Asked in parallel; each crate that will not be uploaded gets an event
-//! that says why.
+//! that says why, except versions the registry holds from elsewhere: those
+//! are returned as [`RegistryCheck::present`], to be skipped only once
+//! their content is known to be ours (`ops` packages and compares them).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +18,17 @@ pub struct RegistryCheck {
     pub to_upload: Vec<(String, bool)>,
     /// Crates already uploaded by this journal but not yet seen in the index.
     pub to_confirm: Vec<String>,
+    /// Versions the registry holds that this journal did not upload, in
+    /// plan order: skipped only when their content is ours.
+    pub present: Vec<PresentVersion>,
+}
+
+/// A plan version found in the registry, with the checksum it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentVersion {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,11 +124,11 @@ pub fn check_registry(
                 })?;
                 check.to_confirm.push(name);
             }
-            Ok(Lookup::Present { sha256 }) => rec.record(Event::Skipped {
+            Ok(Lookup::Present { sha256 }) => check.present.push(PresentVersion {
                 name,
                 version,
-                reason: SkipReason::AlreadyInRegistry { sha256 },
-            })?,
+                sha256,
+            }),
             Ok(Lookup::NewCrate) => check.to_upload.push((name, true)),
             Ok(Lookup::NewVersion) => check.to_upload.push((name, false)),
             Err(source) => return Err(CheckError::Registry { name, source }),

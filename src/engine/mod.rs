@@ -16,7 +16,7 @@ mod upload;
 mod workers;
 mod yank;
 
-pub use check::{RegistryCheck, check_registry};
+pub use check::{PresentVersion, RegistryCheck, check_registry};
 pub use reconcile::settle_unknown_outcomes;
 pub use stop::StopFlag;
 pub use token::{Lifecycle, PreparedTokens, TokenSource, TokenUnavailable, TokensFrom};

@@ -63,12 +63,29 @@ pub enum Event {
         #[serde(flatten)]
         reason: SkipReason,
     },
+    /// The registry holds this version with other content than the
+    /// release's: a published version cannot change, so the run stops
+    /// before its first upload (the version must be bumped).
+    ContentDiffers {
+        name: String,
+        version: String,
+        /// The checksum the registry serves for it.
+        sha256: String,
+        /// Files (paths inside the crate) that differ, `.cargo_vcs_info.json`
+        /// and `Cargo.lock` aside.
+        files: Vec<String>,
+    },
     /// The `.crate` is built (and verified unless `--no-verify`).
     Packaged {
         name: String,
         version: String,
         sha256: String,
         ms: u64,
+        /// A digest of its files, `.cargo_vcs_info.json` and `Cargo.lock`
+        /// aside (`crate_file::files_digest`): a later run that packages the
+        /// same sources from another commit gets the same digest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        files_sha256: Option<String>,
     },
     /// The run waits for the registry's rate limit before this upload.
     Paced {
@@ -295,6 +312,7 @@ impl Event {
             "set_aside",
             "journal_repaired",
             "skipped",
+            "content_differs",
             "packaged",
             "paced",
             "upload_started",
@@ -324,6 +342,7 @@ impl Event {
             Event::SetAside { .. } => "set_aside",
             Event::JournalRepaired { .. } => "journal_repaired",
             Event::Skipped { .. } => "skipped",
+            Event::ContentDiffers { .. } => "content_differs",
             Event::Packaged { .. } => "packaged",
             Event::Paced { .. } => "paced",
             Event::UploadStarted { .. } => "upload_started",
@@ -350,6 +369,7 @@ impl Event {
     pub fn crate_name(&self) -> Option<&str> {
         match self {
             Event::Skipped { name, .. }
+            | Event::ContentDiffers { name, .. }
             | Event::Packaged { name, .. }
             | Event::Paced { name, .. }
             | Event::UploadStarted { name, .. }

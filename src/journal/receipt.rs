@@ -39,6 +39,11 @@ pub struct ReceiptCrate {
     pub outcome: CrateOutcome,
     #[serde(default)]
     pub sha256: Option<String>,
+    /// The digest of its packaged files, `.cargo_vcs_info.json` and
+    /// `Cargo.lock` aside: a later run whose packaging has the same digest
+    /// holds the same sources (absent in older receipts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_sha256: Option<String>,
     pub attempts: u32,
     pub timings: Timings,
     /// Plan crates it depends on (the graph at release time).
@@ -93,6 +98,7 @@ impl Receipt {
                         _ => CrateOutcome::Failed,
                     },
                     sha256: c.sha256.clone(),
+                    files_sha256: c.files_sha256.clone(),
                     attempts: c.attempts,
                     timings: c.timings,
                     depends_on: c.depends_on.clone(),

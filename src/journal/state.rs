@@ -47,6 +47,9 @@ pub struct CrateState {
     pub status: CrateStatus,
     #[serde(default)]
     pub sha256: Option<String>,
+    /// The digest of its packaged files (see `Event::Packaged`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_sha256: Option<String>,
     /// Upload attempts over all runs.
     pub attempts: u32,
     /// Upload attempts in the latest run (retry limits count these).
@@ -160,6 +163,7 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
                 dev_only: c.dev_only.clone(),
                 status: CrateStatus::Pending,
                 sha256: None,
+                files_sha256: None,
                 attempts: 0,
                 run_attempts: 0,
                 timings: Timings::default(),
@@ -209,11 +213,24 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
                 });
             }
         },
-        Event::Packaged { sha256, ms, .. } => {
+        Event::ContentDiffers { version, files, .. } => {
+            c.status = CrateStatus::Failed;
+            c.last_error = Some(format!(
+                "the registry holds {version} with other content ({}); bump the version",
+                files.join(", ")
+            ));
+        }
+        Event::Packaged {
+            sha256,
+            ms,
+            files_sha256,
+            ..
+        } => {
             if !c.status.is_done() {
                 c.status = CrateStatus::Packaged;
             }
             c.sha256 = Some(sha256.clone());
+            c.files_sha256 = files_sha256.clone();
             c.timings.package_ms = Some(*ms);
         }
         Event::UploadStarted {

@@ -61,6 +61,10 @@ pub struct RegistryConfig {
     /// variables) when `None`.
     pub upstream_handles: Option<HandleMaker>,
     pub knobs: Knobs,
+    /// Refuse uploads without the metadata crates.io requires
+    /// (`description`, `license` or `license-file`), as it does: set when
+    /// the registry stands in for crates.io in a rehearsal.
+    pub require_metadata: bool,
     /// Play crates.io's trusted publishing (OIDC exchange and revoke).
     pub trusted_publishing: Option<TrustedPublishing>,
 }
@@ -78,6 +82,7 @@ impl RegistryConfig {
             upstream_crate_cache: None,
             upstream_handles: None,
             knobs: Knobs::default(),
+            require_metadata: false,
             trusted_publishing: None,
         }
     }
@@ -116,6 +121,7 @@ impl LocalRegistry {
             token: token.clone(),
             addr,
             auth_required: config.auth_required,
+            require_metadata: config.require_metadata,
             knobs: knobs::KnobState::new(config.knobs),
             upstream: config.upstream.as_deref().map(|url| {
                 upstream::Upstream::new(url)

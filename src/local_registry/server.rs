@@ -24,6 +24,8 @@ pub struct State {
     pub addr: SocketAddr,
     /// Every request needs the token, reads too.
     pub auth_required: bool,
+    /// crates.io's required metadata is checked on upload.
+    pub require_metadata: bool,
     pub knobs: KnobState,
     pub upstream: Option<Upstream>,
     pub trusted: Option<TrustState>,
@@ -426,6 +428,19 @@ fn publish(state: &State, body: &[u8], caller: Caller) -> Result<Reply, Dropped>
     if fault == Some(UploadFault::StoreUnindexed) {
         state.knobs.keep_unindexed(&krate.name, &krate.vers);
         return Err(Dropped);
+    }
+    if state.require_metadata {
+        let filled = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let missing = crate::crates_io::missing_metadata(
+            filled(&krate.description),
+            filled(&krate.license) || filled(&krate.license_file),
+        );
+        if !missing.is_empty() {
+            return Ok(error(
+                StatusCode::BAD_REQUEST,
+                &crate::crates_io::missing_metadata_message(&missing),
+            ));
+        }
     }
     // Upstream's versions count as taken and its crates as known: never
     // accept a version as "not taken" when upstream could not be asked.

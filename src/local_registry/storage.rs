@@ -294,12 +294,6 @@ fn internal(e: std::io::Error) -> Refusal {
     Refusal::BadRequest(format!("registry storage failed: {e}"))
 }
 
-/// crates.io's canonical form of a crate name: names with the same
-/// canonical form are the same crate.
-pub fn canonical_name(name: &str) -> String {
-    name.to_ascii_lowercase().replace('-', "_")
-}
-
 /// The spellings of `name` an upstream index may hold it under: as given,
 /// and with every `-` as `_` or every `_` as `-` (an index file is found by
 /// its exact lower-cased name; trying every mix would be 2^n requests).
@@ -333,83 +327,4 @@ fn collect_names(dir: &Path, names: &mut Names) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Names crates.io reserves: the standard library's and the compiler's own
-/// crates, and names Windows keeps for devices (a file `con.rs` cannot exist).
-const RESERVED: &[&str] = &[
-    "alloc",
-    "arena",
-    "ast",
-    "builtins",
-    "collections",
-    "compiler-builtins",
-    "compiler-rt",
-    "compiletest",
-    "core",
-    "coretest",
-    "debug",
-    "driver",
-    "flate",
-    "fmt_macros",
-    "grammar",
-    "graphviz",
-    "macro",
-    "macros",
-    "proc_macro",
-    "rbml",
-    "rust-installer",
-    "rustbook",
-    "rustc",
-    "rustc_back",
-    "rustc_borrowck",
-    "rustc_driver",
-    "rustc_llvm",
-    "rustc_resolve",
-    "rustc_trans",
-    "rustc_typeck",
-    "rustdoc",
-    "rustllvm",
-    "rustuv",
-    "serialize",
-    "std",
-    "syntax",
-    "test",
-    "unicode",
-    "con",
-    "prn",
-    "aux",
-    "nul",
-    "com1",
-    "com2",
-    "com3",
-    "com4",
-    "com5",
-    "com6",
-    "com7",
-    "com8",
-    "com9",
-    "lpt1",
-    "lpt2",
-    "lpt3",
-    "lpt4",
-    "lpt5",
-    "lpt6",
-    "lpt7",
-    "lpt8",
-    "lpt9",
-];
-
-/// Whether crates.io refuses `name` as reserved (compared in canonical form).
-pub fn reserved_name(name: &str) -> bool {
-    let name = canonical_name(name);
-    RESERVED.iter().any(|r| canonical_name(r) == name)
-}
-
-/// crates.io's name rule.
-pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
+pub use crate::crates_io::{canonical_name, reserved_name, valid_name};

@@ -9,7 +9,7 @@ use std::path::{Component, Path};
 use super::storage::Refusal;
 
 /// Largest `.crate` accepted (crates.io's default).
-pub const MAX_CRATE: usize = 10 * 1024 * 1024;
+pub const MAX_CRATE: usize = crate::crates_io::MAX_CRATE_BYTES as usize;
 
 /// Largest `.crate` once decompressed (crates.io's default).
 pub const MAX_UNPACKED: u64 = 512 * 1024 * 1024;

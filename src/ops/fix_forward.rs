@@ -14,6 +14,7 @@ use crate::model::WorkspaceModel;
 use crate::plan::{BumpKind, BumpPlan, Plan, ReqEdit, VersionSources, edit_req, plan_bumps};
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
+use super::next_command::NextCommand;
 use super::plan_yank::{ReceiptSource, latest_receipt};
 use super::{PlanOpts, plan_model};
 
@@ -56,6 +57,9 @@ pub struct FixForwardReport {
     /// The next release: planned from the written manifests, or predicted
     /// from the change for a dry run.
     pub plan: Plan,
+    /// The command that publishes it where the bad release went
+    /// (`cargo shipper publish --registry acc`).
+    pub publish: String,
 }
 
 pub fn fix_forward(
@@ -151,7 +155,30 @@ pub fn fix_forward(
         admitted: edits.admitted,
         written: opts.write,
         plan,
+        publish: NextCommand::new("publish")
+            .target(&next_target(ws, &model, &receipt.registry))
+            .to_string(),
     })
+}
+
+/// How the next `publish` names the registry the receipt's release went
+/// to (`registry`: its plan-id key): by its `[registries]` name when cargo's
+/// configuration has one, else by index URL; crates.io needs no flag unless
+/// the workspace publishes elsewhere by default.
+fn next_target(ws: &LoadedWorkspace, model: &WorkspaceModel, registry: &str) -> TargetChoice {
+    if registry == "crates-io" {
+        let default_is_crates_io = ws
+            .target(&TargetChoice::Default, model)
+            .is_ok_and(|t| t.key == "crates-io");
+        return match default_is_crates_io {
+            true => TargetChoice::Default,
+            false => TargetChoice::Registry("crates-io".to_owned()),
+        };
+    }
+    match ws.registry_name_for(registry) {
+        Some(name) => TargetChoice::Registry(name),
+        None => TargetChoice::Index(registry.to_owned()),
+    }
 }
 
 /// The workspace as the edits leave it: new versions, and requirements

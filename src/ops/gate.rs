@@ -199,3 +199,31 @@ fn plan_changes(record: &RehearsalRecord, plan: &Plan) -> String {
     }
     changes.join("; ")
 }
+
+/// How [`GateRefusal`]'s messages name the command that fixes them.
+const BARE_REHEARSE: &str = "`cargo shipper rehearse`";
+
+/// A [`GateRefusal`] whose message names the `rehearse` command for this
+/// release (its live registry, selection, state directory), so that it
+/// works as printed: a bare `cargo shipper rehearse` after `publish
+/// --registry acc` would rehearse for crates.io, a plan the gate refuses.
+#[derive(Debug)]
+pub struct GateRefused {
+    pub refusal: GateRefusal,
+    /// `cargo shipper rehearse --for-registry acc …`.
+    pub rehearse: String,
+}
+
+impl std::fmt::Display for GateRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.refusal.to_string();
+        f.write_str(&text.replace(BARE_REHEARSE, &format!("`{}`", self.rehearse)))
+    }
+}
+
+impl std::error::Error for GateRefused {
+    // The refusal's own causes (its message is this one's).
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.refusal)
+    }
+}

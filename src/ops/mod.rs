@@ -1,8 +1,11 @@
 //! One verb each, composition only: load, plan, ask the registry, return
 //! a result for `report` to render. Nothing here prints.
 
+mod content;
+mod crates_io_rules;
 mod fix_forward;
 mod gate;
+mod next_command;
 mod plan;
 mod plan_yank;
 mod preflight;
@@ -15,10 +18,13 @@ mod status;
 mod trusted;
 mod yank;
 
+pub use content::{ChangedVersion, ContentChanged, ContentUnknown};
+pub use crates_io_rules::CratesIoWouldRefuse;
 pub use fix_forward::{
     FixForwardError, FixForwardOpts, FixForwardReport, ManifestChange, fix_forward,
 };
-pub use gate::GateRefusal;
+pub use gate::{GateRefusal, GateRefused};
+pub use next_command::NextCommand;
 pub use plan::{PlanOpts, plan, plan_model};
 pub use plan_yank::{
     LatestPick, PlanYankError, PlanYankOpts, PlanYankReport, ReceiptSource, plan_yank,
@@ -33,8 +39,8 @@ pub use publish::{
     StartError, StoppedForLater, publish,
 };
 pub use rehearse::{
-    InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalReport, RehearsalTarget,
-    RehearseOpts, RehearseOptsError, STAND_IN_NAME, rehearse,
+    InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalInterrupted, RehearsalReport,
+    RehearsalTarget, RehearseOpts, RehearseOptsError, STAND_IN_NAME, rehearse,
 };
 pub use signals::{INTERRUPTED_EXIT, stop_on_signals};
 pub use status::{

@@ -14,6 +14,9 @@ use crate::journal::{
     SelectionRecord, StateDir,
 };
 use crate::model::{PacingProfile, RegistryTarget};
+use crate::ops::content::{self, Content, Holder, KnownUploads};
+use crate::ops::crates_io_rules;
+use crate::ops::next_command::Next;
 use crate::ops::start::{self, StartDecision, StartFlags};
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::ops::{PlanOpts, gate, plan, provenance};
@@ -214,6 +217,7 @@ pub fn publish(
             selection: selection_record(&opts.selection, &opts.target),
             set_aside: None,
             stop_at,
+            crates_io: crates_io_rules::live_is_crates_io(ws, opts, &opts.target, &plan)?,
         };
         return run(ws, opts, &dir, start, sink);
     }
@@ -284,6 +288,7 @@ pub fn publish(
         selection: selection_record(&selection, &target),
         set_aside,
         stop_at,
+        crates_io: crates_io_rules::live_is_crates_io(ws, opts, &target, &plan)?,
     };
     run(ws, opts, &dir, start, sink)
 }
@@ -308,6 +313,9 @@ struct Start<'a> {
     set_aside: Option<Event>,
     /// `--stop-after`: no upload starts after this.
     stop_at: Option<Instant>,
+    /// The live target is crates.io: its publish rules are checked before
+    /// the first upload (see `crates_io_rules`).
+    crates_io: bool,
 }
 
 /// The plan for the live target; for a rehearsal, retargeted to the
@@ -323,7 +331,12 @@ fn plan_for(
     match &opts.stand_in {
         Some(stand_in) => plan.target = stand_in.clone(),
         None if gate_on(ws, opts)? => {
-            gate::check_plan(&gate::record_path(&state_root(ws, opts)?), &plan)?;
+            gate::check_plan(&gate::record_path(&state_root(ws, opts)?), &plan).map_err(
+                |refusal| gate::GateRefused {
+                    refusal,
+                    rehearse: Next::rehearse(opts, selection, target),
+                },
+            )?;
         }
         None => {}
     }
@@ -371,6 +384,7 @@ fn run(
         selection,
         set_aside,
         stop_at,
+        crates_io,
     } = start;
     let sparse_index = plan.target.sparse_index.as_deref().with_context(|| {
         format!(
@@ -442,6 +456,30 @@ fn run(
     if opts.tuning.stop.is_raised() {
         return finish_interrupted(ws, &mut rec, dir, opts);
     }
+    // Versions the registry already holds are skipped only when their
+    // content is the release's: packaged for their contents (cheaply, not
+    // verified) and compared first, so that a changed one stops the run
+    // before verification compiles anything against it.
+    if !check.present.is_empty() {
+        let present: Vec<String> = check.present.iter().map(|p| p.name.clone()).collect();
+        let judged = match cargo_backend::package_contents(ws, &present, &plan.target) {
+            Ok(packaged) => skip_if_ours(
+                &mut rec,
+                &registry,
+                &KnownUploads::read(dir.root()),
+                &check.present,
+                &packaged,
+                opts.stand_in.is_some(),
+            ),
+            Err(_) if opts.tuning.stop.is_raised() => {
+                return finish_interrupted(ws, &mut rec, dir, opts);
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = judged {
+            return finish_failed(ws, &mut rec, dir, opts, error);
+        }
+    }
     // Crates uploaded earlier but not yet seen in the index are packaged
     // again (not uploaded): their dependents must resolve them from cargo's
     // overlay, since the index may still not list them.
@@ -449,7 +487,7 @@ fn run(
     to_package.extend(check.to_confirm.iter().cloned());
     let started = Instant::now();
     let batches = plan.packaging_batches(&to_package);
-    let jobs = match cargo_backend::package(
+    let packaged = match cargo_backend::package(
         ws,
         &PackageRequest {
             batches: &batches,
@@ -459,10 +497,7 @@ fn run(
             allow_dirty: opts.allow_dirty,
         },
     ) {
-        Ok(jobs) => jobs
-            .into_iter()
-            .filter(|job| names.contains(&job.name))
-            .collect::<Vec<_>>(),
+        Ok(jobs) => jobs,
         Err(_) if opts.tuning.stop.is_raised() => {
             // Most likely cut short by the same signal (cargo's build jobs).
             return finish_interrupted(ws, &mut rec, dir, opts);
@@ -472,9 +507,21 @@ fn run(
             return finish_failed(ws, &mut rec, dir, opts, error);
         }
     };
+    let jobs: Vec<_> = packaged
+        .into_iter()
+        .filter(|job| names.contains(&job.name))
+        .collect();
     if gate_on(ws, opts)?
         && let Err(refusal) = gate::check_bytes(&gate::record_path(dir.root()), &jobs)
     {
+        let (selection, target) = recorded_selection(rec.journal().records());
+        let refused = gate::GateRefused {
+            refusal,
+            rehearse: Next::rehearse(opts, &selection, &target),
+        };
+        return finish_failed(ws, &mut rec, dir, opts, refused.into());
+    }
+    if crates_io && let Err(refusal) = crates_io_rules::check(&jobs) {
         return finish_failed(ws, &mut rec, dir, opts, refusal.into());
     }
     let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
@@ -484,6 +531,10 @@ fn run(
             version: job.version.clone(),
             sha256: job.sha256.clone(),
             ms: per_crate,
+            // Best effort: without it a later run downloads to compare.
+            files_sha256: std::fs::read(&job.crate_file)
+                .ok()
+                .and_then(|bytes| crate::crate_file::files_digest(&bytes).ok()),
         })?;
     }
 
@@ -590,13 +641,18 @@ fn run(
         })
     });
     // A release that went out says so, whatever fails after it.
-    let released = |error: anyhow::Error| match outcome {
+    let again = match Next::of(opts, rec.journal().records()).publish {
+        Some(publish) => format!("; `{publish}` again finds them there and finishes the record"),
+        None => String::new(),
+    };
+    let released = |error: anyhow::Error| {
+        match outcome {
         RunOutcome::Success => error.context(format!(
-            "the release went out (all {} crates are in the registry), but recording that failed; \
-             `cargo shipper publish` again finds them there and finishes the record",
+            "the release went out (all {} crates are in the registry), but recording that failed{again}",
             plan.crates.len()
         )),
         _ => error,
+    }
     };
     // The receipt first: a run recorded as finished always has one.
     let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)
@@ -635,7 +691,12 @@ fn run(
     }
     let failed = RunFailed {
         outcome,
-        message: failure_message(outcome, &state, &receipt),
+        message: failure_message(
+            outcome,
+            &state,
+            &receipt,
+            &Next::of(opts, rec.journal().records()),
+        ),
         state: Box::new(state),
     };
     let stopped = stop_at.is_some_and(|at| Instant::now() >= at);
@@ -659,6 +720,43 @@ fn run(
         }
         None => failed.into(),
     })
+}
+
+/// Skip each version the registry already holds once its content is known
+/// to be the release's; any other content stops the run (nothing uploaded
+/// yet), each such version recorded as `content_differs`.
+fn skip_if_ours(
+    rec: &mut Recorder<'_>,
+    registry: &LiveRegistry,
+    known: &KnownUploads,
+    present: &[engine::PresentVersion],
+    packaged: &[cargo_backend::PackagedContents],
+    rehearsal: bool,
+) -> anyhow::Result<()> {
+    let judged = content::judge_packaged(registry, known, present, packaged);
+    for (p, verdict) in &judged {
+        match verdict {
+            Content::Ours => rec.record(Event::Skipped {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                reason: crate::journal::SkipReason::AlreadyInRegistry {
+                    sha256: p.sha256.clone(),
+                },
+            })?,
+            Content::Differs { files } => rec.record(Event::ContentDiffers {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                sha256: p.sha256.clone(),
+                files: files.clone(),
+            })?,
+            Content::Uncompared { .. } => {}
+        }
+    }
+    let holder = match rehearsal {
+        true => Holder::RehearsalRegistry,
+        false => Holder::Target,
+    };
+    content::refuse_unless_ours(holder, judged)
 }
 
 /// `--stop-after` came before the run finished: the next `publish` (or
@@ -777,7 +875,12 @@ fn finish_interrupted(
     let state = rec.journal().state().expect("started").clone();
     Err(RunFailed {
         outcome,
-        message: failure_message(outcome, &state, &receipt),
+        message: failure_message(
+            outcome,
+            &state,
+            &receipt,
+            &Next::of(opts, rec.journal().records()),
+        ),
         state: Box::new(state),
     }
     .into())
@@ -805,12 +908,27 @@ fn finish_failed(
     Err(error.context(RunFailed {
         outcome,
         state: Box::new(state),
-        message: match outcome {
-            RunOutcome::Partial => {
-                "the release is incomplete; fix the cause, then `cargo shipper resume`".into()
+        message: match (outcome, Next::of(opts, rec.journal().records())) {
+            (
+                RunOutcome::Partial,
+                Next {
+                    resume: Some(resume),
+                    ..
+                },
+            ) => {
+                format!("the release is incomplete; fix the cause, then `{resume}`")
             }
-            _ => "nothing was uploaded; fix the cause below, then `cargo shipper publish` again"
-                .into(),
+            (
+                _,
+                Next {
+                    publish: Some(publish),
+                    ..
+                },
+            ) => {
+                format!("nothing was uploaded; fix the cause below, then `{publish}` again")
+            }
+            (RunOutcome::Partial, _) => "the rehearsal stopped partway".into(),
+            _ => "nothing was uploaded to the rehearsal registry".into(),
         },
     }))
 }
@@ -829,7 +947,12 @@ fn write_receipt(
     Ok(dir.receipt())
 }
 
-fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::Path) -> String {
+fn failure_message(
+    outcome: RunOutcome,
+    state: &RunState,
+    receipt: &std::path::Path,
+    next: &Next,
+) -> String {
     let done = state.crates.values().filter(|c| c.status.is_done()).count();
     let total = state.crates.len();
     match outcome {
@@ -845,17 +968,19 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
                 .first()
                 .cloned()
                 .unwrap_or_else(|| "NAME@VERSION".into());
+            let resume = next.resume.as_deref().unwrap_or("cargo shipper resume");
             format!(
                 "{done} of {total} crates are out; the registry could not say whether {} landed. \
-                 Check the registry by hand, then `cargo shipper resume`; if it cannot tell, say what \
-                 you found: `cargo shipper resume --assume-not-uploaded {example}` (uploads it again) or \
+                 Check the registry by hand, then `{resume}`; if it cannot tell, say what \
+                 you found: `{resume} --assume-not-uploaded {example}` (uploads it again) or \
                  `--assume-uploaded {example}` (receipt: {})",
                 unsettled.join(", "),
                 receipt.display()
             )
         }
         RunOutcome::NothingUploaded => format!(
-            "nothing was uploaded ({total} crates in the plan); see the errors above, then `cargo shipper publish` again"
+            "nothing was uploaded ({total} crates in the plan); see the errors above, {}",
+            next.after_nothing_uploaded(state)
         ),
         RunOutcome::Interrupted => {
             let uploaded = state
@@ -869,7 +994,8 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
             };
             format!(
                 "interrupted: {done} of {total} crates are out{waiting}; uploads in flight were \
-                 recorded; run `cargo shipper resume` to continue (receipt: {})",
+                 recorded; {} (receipt: {})",
+                next.resume("to continue"),
                 receipt.display()
             )
         }
@@ -887,7 +1013,8 @@ fn failure_message(outcome: RunOutcome, state: &RunState, receipt: &std::path::P
                 ),
             };
             format!(
-                "{done} of {total} crates are out{unconfirmed}; run `cargo shipper resume` to finish the release (receipt: {})",
+                "{done} of {total} crates are out{unconfirmed}; {} (receipt: {})",
+                next.resume("to finish the release"),
                 receipt.display()
             )
         }

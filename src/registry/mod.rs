@@ -127,6 +127,11 @@ impl ConfigJson {
         })
     }
 
+    /// The `dl` template as served.
+    pub fn dl(&self) -> &str {
+        &self.download.dl
+    }
+
     /// Where the registry serves `name@version`'s `.crate` (every marker of
     /// cargo's `dl` template: `{crate}`, `{version}`, `{prefix}`,
     /// `{lowerprefix}`, `{sha256-checksum}`); `sha256` in hex. `None` when

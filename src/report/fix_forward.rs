@@ -61,10 +61,13 @@ pub fn human(report: &FixForwardReport, out: &mut dyn Write) -> io::Result<()> {
         }
     )?;
     super::plan::human(&report.plan, out)?;
-    if !report.written {
+    if report.written {
+        writeln!(out, "\nPublish it with `{}`.", report.publish)?;
+    } else {
         writeln!(
             out,
-            "\nDry run: nothing was written. Apply with `--write`, then `cargo shipper publish`."
+            "\nDry run: nothing was written. Apply with `--write`, then `{}`.",
+            report.publish
         )?;
     }
     Ok(())

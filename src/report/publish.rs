@@ -316,6 +316,19 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
                 format!("{name} {version} (a reason a newer cargo-shipper recorded)"),
             ),
         },
+        Event::ContentDiffers {
+            name,
+            version,
+            files,
+            ..
+        } => status(
+            "Changed",
+            format!(
+                "{name} {version}: the registry holds this version with other content ({} differ{}); bump the version",
+                files.join(", "),
+                if files.len() == 1 { "s" } else { "" }
+            ),
+        ),
         Event::Packaged {
             name,
             version,

@@ -64,6 +64,11 @@ impl RehearsalReporter {
                         )
                     }
                 }
+                // A rehearsal is not resumed: it is run again.
+                Event::Stopping { in_flight: 0, .. } => status(
+                    "Stopping",
+                    "on a signal: nothing new starts; the rehearsal ends here".into(),
+                ),
                 _ => None,
             }
         }));
@@ -210,6 +215,12 @@ impl RehearsalReporter {
         }
     }
 
+    /// The rehearsal ended without a record to show (an error, a signal):
+    /// clear the progress bar before the error is printed.
+    pub fn abandon(&mut self) {
+        self.inner.stop();
+    }
+
     /// What failed, then one verdict line (on success; a failure's verdict
     /// is the error line the caller prints last).
     pub fn finish(&mut self, report: &RehearsalReport) {
@@ -228,11 +239,12 @@ impl RehearsalReporter {
         let count = |o: RehearsedOutcome| record.crates.iter().filter(|c| c.outcome == o).count();
         if let Some(kept) = &report.kept {
             self.line(format!(
-                "{:>12} the rehearsal registry's data in {}; serve it again with \
-                 `cargo shipper registry serve --root {}`",
+                "{:>12} the rehearsal registry's data in {}; serve it again with `{}`",
                 "Kept",
                 kept.display(),
-                kept.display()
+                crate::ops::NextCommand::new("registry")
+                    .flag("serve")
+                    .arg("--root", &kept.display().to_string())
             ));
         }
         if record.verdict == Verdict::Failed {

@@ -874,3 +874,45 @@ impl Fixture {
         cmd
     }
 }
+
+/// No network: every proxy points at a closed port (loopback is exempt,
+/// so the embedded registries still answer).
+pub const OFFLINE: [(&str, &str); 8] = [
+    ("HTTPS_PROXY", "http://127.0.0.1:9"),
+    ("https_proxy", "http://127.0.0.1:9"),
+    ("HTTP_PROXY", "http://127.0.0.1:9"),
+    ("http_proxy", "http://127.0.0.1:9"),
+    ("ALL_PROXY", "http://127.0.0.1:9"),
+    ("all_proxy", "http://127.0.0.1:9"),
+    ("NO_PROXY", "127.0.0.1,localhost"),
+    ("no_proxy", "127.0.0.1,localhost"),
+];
+
+impl Fixture {
+    /// `rehearse --allow-dirty` with fast retry and polling, offline (no
+    /// live target to ask unless the fixture names one on loopback).
+    pub fn rehearse(&self, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "rehearse",
+            "--allow-dirty",
+            "--retry-delay-ms",
+            "20",
+            "--confirm-poll-ms",
+            "20",
+        ];
+        args.extend(extra);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
+            .arg("shipper")
+            .args(&args)
+            .current_dir(self.root())
+            .env("CARGO_HOME", self.cargo_home())
+            .env("NO_COLOR", "1")
+            .env_remove("CARGO_REGISTRY_TOKEN")
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .envs(OFFLINE)
+            .output()
+            .expect("run cargo-shipper");
+        Run(output)
+    }
+}

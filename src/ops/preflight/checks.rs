@@ -60,11 +60,20 @@ pub fn plan_failed(error: &PlanError) -> Check {
 }
 
 /// crates.io refuses an upload without `description` and `license` (or
-/// `license-file`); it shows `repository` and the readme on the crate page.
+/// `license-file`), or under a name it does not take (non-ASCII, too long,
+/// reserved, …: cargo accepts more); it shows `repository` and the readme
+/// on the crate page.
 pub fn metadata(facts: &[ManifestFacts]) -> Check {
     let mut findings = Vec::new();
     for f in facts {
         let name = Some(f.name.as_str());
+        if let Some(problem) = crate::crates_io::name_problem(&f.name) {
+            findings.push(finding(
+                name,
+                Severity::Fail,
+                format!("{problem}; rename the crate (cargo accepts the name, registries do not)"),
+            ));
+        }
         if !f.description {
             findings.push(finding(
                 name,

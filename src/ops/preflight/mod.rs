@@ -12,8 +12,9 @@ use serde::Serialize;
 
 use crate::cargo_backend::{self, PackageRequest, TokenLookup};
 use crate::engine::{self, Recorder};
-use crate::journal::{Event, Journal, SelectionRecord, SkipReason};
+use crate::journal::{Journal, SelectionRecord};
 use crate::model::PublishSetting;
+use crate::ops::content::{self, Content};
 use crate::ops::publish::{LimitsSource, publish_limits};
 use crate::ops::trusted::{CiOpts, provider};
 use crate::ops::{PlanOpts, plan};
@@ -466,21 +467,27 @@ fn lookups(
     ))?;
     let check = engine::check_registry(&mut rec, &registry.live, 8, &[])?;
     let mut crates = Vec::new();
+    let mut todo = Vec::new();
     for c in &plan.crates {
         let name = &c.name;
         let local = packaged.iter().find(|p| &p.name == name);
-        let index = rec.journal().records().iter().find_map(|r| match &r.event {
-            Event::Skipped {
-                name: n,
-                reason: SkipReason::AlreadyInRegistry { sha256 },
-                ..
-            } if n == name => Some(sha256.clone()),
-            _ => None,
-        });
-        let state = match (&index, local) {
-            (Some(index), Some(local)) if *index == local.sha256 => RegistryState::Published,
-            // Settled below, downloads in parallel.
-            (Some(_), Some(_)) => RegistryState::PublishedUncompared,
+        let index = check.present.iter().find(|p| &p.name == name);
+        let state = match (index, local) {
+            // Judged below (downloads only where the checksums differ).
+            (Some(index), Some(local)) => {
+                todo.push((
+                    crates.len(),
+                    content::Comparison {
+                        name: name.clone(),
+                        version: index.version.clone(),
+                        registry_sha256: index.sha256.clone(),
+                        local_sha256: local.sha256.clone(),
+                        local_files_sha256: None,
+                        local_file: local.file.clone(),
+                    },
+                ));
+                RegistryState::PublishedUncompared
+            }
             (Some(_), None) => RegistryState::PublishedUncompared,
             (None, _) => match check.to_upload.iter().find(|(n, _)| n == name) {
                 Some((_, true)) => RegistryState::NewCrate,
@@ -493,70 +500,23 @@ fn lookups(
             version: c.version.to_string(),
             state,
             local_sha256: local.map(|p| p.sha256.clone()),
-            index_sha256: index,
+            index_sha256: index.map(|p| p.sha256.clone()),
         });
     }
-    compare_all(registry, packaged, &mut crates);
+    let comparisons: Vec<content::Comparison> = todo.iter().map(|(_, c)| c.clone()).collect();
+    for ((i, _), verdict) in todo.iter().zip(content::judge(
+        &registry.live,
+        &content::KnownUploads::default(),
+        &comparisons,
+    )) {
+        crates[*i].state = match verdict {
+            Content::Ours => RegistryState::Published,
+            Content::Differs { .. } => RegistryState::PublishedDifferent,
+            Content::Uncompared { .. } => RegistryState::PublishedUncompared,
+        };
+    }
     let check = checks::registry(&crates);
     Ok((crates, check))
-}
-
-/// Settle every version whose checksum differs from the packaged one by
-/// comparing files, a few downloads at a time.
-fn compare_all(registry: &Connected, packaged: &[Packaged], crates: &mut [CrateCheck]) {
-    let todo: Vec<(usize, &Packaged, String, String)> = crates
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let local = packaged.iter().find(|p| p.name == c.name)?;
-            let index = c.index_sha256.clone()?;
-            (index != local.sha256).then(|| (i, local, c.version.clone(), index))
-        })
-        .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let states = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..8.min(todo.len()) {
-            s.spawn(|| {
-                loop {
-                    let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some((i, local, version, index)) = todo.get(n) else {
-                        break;
-                    };
-                    let state = compare(registry, local, version, index);
-                    states
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((*i, state));
-                }
-            });
-        }
-    });
-    for (i, state) in states.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        crates[i].state = state;
-    }
-}
-
-/// Checksums differ: the commit in `.cargo_vcs_info.json` alone does that.
-/// Compare the files themselves with what the registry serves.
-fn compare(
-    registry: &Connected,
-    local: &Packaged,
-    version: &str,
-    index_sha: &str,
-) -> RegistryState {
-    let theirs = registry
-        .live
-        .download_crate(&local.name, version, index_sha);
-    let ours = std::fs::read(&local.file);
-    match (theirs, ours) {
-        (Ok(theirs), Ok(ours)) => match crate::crate_file::same_sources(&theirs, &ours) {
-            Ok(true) => RegistryState::Published,
-            Ok(false) => RegistryState::PublishedDifferent,
-            Err(_) => RegistryState::PublishedUncompared,
-        },
-        _ => RegistryState::PublishedUncompared,
-    }
 }
 
 fn unknown_crates(plan: &Plan) -> Vec<CrateCheck> {
@@ -575,8 +535,10 @@ fn unknown_crates(plan: &Plan) -> Vec<CrateCheck> {
 /// The verdict was `blocked`: the exit code's reason (the report says why).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "preflight found {blocking} blocking problem(s); the release would fail: fix them and run `cargo shipper preflight` again"
+    "preflight found {blocking} blocking problem(s); the release would fail: fix them and run `{again}` again"
 )]
 pub struct PreflightBlocked {
     pub blocking: usize,
+    /// `cargo shipper preflight` as it was run (registry, selection).
+    pub again: String,
 }

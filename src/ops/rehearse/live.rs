@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 
 use crate::cargo_backend;
+use crate::engine::PresentVersion;
 use crate::journal::LiveCheck;
 use crate::model::RegistryTarget;
+use crate::ops::content::{self, Holder, KnownUploads};
 
 use crate::plan::{BreakResolution, Plan};
 use crate::registry::{LiveRegistry, Lookup, Registry, SparseIndexReader};
@@ -53,6 +55,52 @@ pub fn check(ws: &LoadedWorkspace, plan: &Plan) -> anyhow::Result<LiveFindings> 
             present: BTreeMap::new(),
         }),
     }
+}
+
+/// The live run skips a version the live target has only when its content
+/// is the release's, and stops otherwise: judge them now, against the live
+/// target, so that the rehearsal fails where `publish` would stop (the
+/// rehearsal registry may not even hold them). Earlier releases' receipts
+/// under `state_root` spare downloads.
+pub fn content_check(
+    ws: &LoadedWorkspace,
+    plan: &Plan,
+    findings: &LiveFindings,
+    state_root: &std::path::Path,
+) -> anyhow::Result<()> {
+    if findings.present.is_empty() {
+        return Ok(());
+    }
+    let Some(url) = ws.read_index(&plan.target)? else {
+        return Ok(());
+    };
+    let http = ws.http()?;
+    let config = LiveRegistry::index_config(&http, &url, None)?;
+    let token = match config.auth_required() {
+        true => Some(cargo_backend::read_token(ws, &plan.target, None)?),
+        false => None,
+    };
+    let registry = LiveRegistry::connect(&http, &url, config, token)?;
+    let present: Vec<PresentVersion> = plan
+        .crates
+        .iter()
+        .filter_map(|c| {
+            Some(PresentVersion {
+                name: c.name.clone(),
+                version: c.version.to_string(),
+                sha256: findings.present.get(&c.name)?.clone(),
+            })
+        })
+        .collect();
+    let names: Vec<String> = present.iter().map(|p| p.name.clone()).collect();
+    let packaged = cargo_backend::package_contents(ws, &names, &plan.target)?;
+    let judged = content::judge_packaged(
+        &registry,
+        &KnownUploads::read(state_root),
+        &present,
+        &packaged,
+    );
+    content::refuse_unless_ours(Holder::LiveTarget, judged)
 }
 
 /// The index the rehearsal registry passes through to: crates.io as the

@@ -7,6 +7,7 @@
 
 mod consumer;
 mod drill;
+mod identity;
 mod live;
 mod record;
 mod stand_in;
@@ -24,6 +25,7 @@ use crate::journal::{
     StepResult,
 };
 use crate::model::RegistryTarget;
+use crate::ops::next_command::NextCommand;
 use crate::ops::{Mode, PlanOpts, PublishOpts, gate, plan, publish};
 use crate::plan::Selection;
 use crate::secret::Secret;
@@ -135,6 +137,44 @@ pub struct RehearsalReport {
 #[error("the rehearsal failed: {0}")]
 pub struct RehearsalFailed(pub String);
 
+/// SIGINT or SIGTERM stopped the rehearsal: its record says `failed`, its
+/// registry is gone, and nothing was published to the live target.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the rehearsal was interrupted before it finished; nothing was published to the live target \
+     and its record says `failed` ({}); run `{again}` again",
+    record.display()
+)]
+pub struct RehearsalInterrupted {
+    pub record: PathBuf,
+    /// The command that rehearses the same release again.
+    pub again: String,
+}
+
+impl RehearseOpts {
+    /// `cargo shipper rehearse` with this rehearsal's target, live target,
+    /// selection and state directory: the command that runs it again.
+    pub fn command(&self) -> NextCommand {
+        let cmd = match &self.rehearsal {
+            RehearsalTarget::Embedded => NextCommand::new("rehearse"),
+            RehearsalTarget::Registry(name) => NextCommand::new("rehearse").arg("--registry", name),
+            RehearsalTarget::Index(url) => NextCommand::new("rehearse").arg("--index", url),
+        };
+        let cmd = cmd
+            .for_target(&self.live_target)
+            .selection(&self.selection)
+            .state_dir(self.state_dir.as_deref());
+        let cmd = match &self.keep {
+            Some(keep) => cmd.arg("--keep", &keep.display().to_string()),
+            None => cmd,
+        };
+        match self.allow_dirty {
+            true => cmd.flag("--allow-dirty"),
+            false => cmd,
+        }
+    }
+}
+
 pub fn rehearse(
     ws: &LoadedWorkspace,
     opts: &RehearseOpts,
@@ -184,6 +224,7 @@ pub fn rehearse(
             },
             upstream,
             local_only: findings.to_rehearse(&plan),
+            require_metadata: plan.target.key == "crates-io",
         },
     )?;
     sink(Progress::RegistryReady {
@@ -193,7 +234,10 @@ pub fn rehearse(
     let rehearsal_ws = ws.with_config(&stand_in.cargo_config)?;
     let index = stand_in.target.sparse_index.clone().unwrap_or_default();
 
+    // Where the live run would stop, the rehearsal fails without running.
+    let live_content = live::content_check(ws, &plan, &findings, &state_root);
     let drill_run = match opts.interrupt_after {
+        _ if live_content.is_err() => None,
         None => None,
         Some(interrupt) => {
             let (RehearsalTarget::Embedded, Some(token)) = (&opts.rehearsal, &stand_in.token)
@@ -245,9 +289,17 @@ pub fn rehearse(
         },
         assume: Vec::new(),
     };
-    let result = publish(&rehearsal_ws, &publish_opts, &mut |r| {
-        sink(Progress::Event(r))
-    });
+    // A signal raises `stop`: the run stops as `publish` does, and nothing
+    // after it (consumer build, smoke install) starts.
+    let stopped = || opts.tuning.stop.is_raised();
+    let result = match stopped() {
+        true => Err(anyhow::anyhow!("interrupted before the uploads")),
+        false => live_content.and_then(|()| {
+            publish(&rehearsal_ws, &publish_opts, &mut |r| {
+                sink(Progress::Event(r))
+            })
+        }),
+    };
     let mut drill = drill_run.map(|(n, seed)| DrillResult {
         interrupt_after: n,
         seed,
@@ -298,7 +350,7 @@ pub fn rehearse(
             .collect()
     };
     let libraries = at_version(&cargo_backend::library_members(&rehearsal_ws, &out)?);
-    let consumer_build = (!libraries.is_empty()).then(|| {
+    let consumer_build = (!libraries.is_empty() && !stopped()).then(|| {
         sink(Progress::ConsumerBuildStarted {
             crates: libraries.len(),
         });
@@ -307,7 +359,7 @@ pub fn rehearse(
         step
     });
     let binaries = at_version(&cargo_backend::binary_members(&rehearsal_ws, &out)?);
-    let smoke_install = (opts.smoke_install && !binaries.is_empty()).then(|| {
+    let smoke_install = (opts.smoke_install && !binaries.is_empty() && !stopped()).then(|| {
         sink(Progress::SmokeInstallStarted {
             crates: binaries.len(),
         });
@@ -316,6 +368,13 @@ pub fn rehearse(
         step
     });
 
+    let interrupted = stopped();
+    let error = match interrupted {
+        true => Some(anyhow::anyhow!(
+            "interrupted by a signal (SIGINT or SIGTERM) before the rehearsal finished"
+        )),
+        false => error,
+    };
     let record = record::build(record::Inputs {
         plan: &plan,
         findings: &findings,
@@ -335,6 +394,13 @@ pub fn rehearse(
     record.write(&path).map_err(|e| {
         anyhow::Error::new(e).context(format!("could not write `{}`", path.display()))
     })?;
+    if interrupted {
+        return Err(RehearsalInterrupted {
+            record: path,
+            again: opts.command().to_string(),
+        }
+        .into());
+    }
     Ok(RehearsalReport {
         record,
         path,

@@ -47,6 +47,13 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
             let version = planned.version.to_string();
             let found = state.and_then(|s| s.crates.get(&planned.name));
             let (outcome, sha256) = match found.map(|c| c.status) {
+                // The live target has it (the same content, checked before
+                // the run): uploaded only so that its dependents resolve in a
+                // rehearsal registry that does not pass it through.
+                Some(CrateStatus::Published) if findings.present.contains_key(&planned.name) => (
+                    RehearsedOutcome::OnLiveTarget,
+                    findings.present.get(&planned.name).cloned(),
+                ),
                 Some(CrateStatus::Published) => (
                     RehearsedOutcome::Uploaded,
                     found.and_then(|c| c.sha256.clone()),

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
+use super::identity;
 use crate::journal::RehearsalRegistry;
 use crate::local_registry::{LocalRegistry, RegistryConfig};
 use crate::model::RegistryTarget;
@@ -55,13 +56,20 @@ pub struct EmbeddedSetup<'a> {
     pub upstream_crate_cache: Option<PathBuf>,
     /// Handles for the upstream, with the user's cargo `[http]` settings.
     pub upstream_handles: Option<crate::local_registry::HandleMaker>,
+    /// The live target is crates.io: refuse uploads without the metadata
+    /// it requires, as it would.
+    pub require_metadata: bool,
 }
 
 /// crates.io's sparse index, as cargo spells it.
 const CRATES_IO_SPARSE: &str = "sparse+https://index.crates.io/";
+/// crates.io's web API, where its uploads go.
+const CRATES_IO_API: &str = "https://crates.io";
 
 /// A rehearsal must never publish for real: refuse a rehearsal registry
-/// that is the live target, or crates.io, before anything runs.
+/// that is the live target, or crates.io, before anything that could write
+/// is sent. Registries are compared by what they are ([`identity`]: the
+/// address, the `config.json` each serves), never by spelling.
 pub fn refuse_live(
     ws: &LoadedWorkspace,
     choice: &RehearsalTarget,
@@ -79,29 +87,51 @@ pub fn refuse_live(
     };
     let model = ws.model()?;
     let target = ws.target(&choice, &model)?;
-    let crates_io = target.key == "crates-io"
-        || target.sparse_index.as_deref() == Some(CRATES_IO_SPARSE)
-        || target.key.trim_start_matches("sparse+")
-            == CRATES_IO_SPARSE.trim_start_matches("sparse+");
-    if crates_io {
-        return Err(super::RehearseOptsError::CratesIo { given }.into());
+    let crates_io_refusal = || super::RehearseOptsError::CratesIo {
+        given: given.clone(),
+    };
+    let live_refusal = || super::RehearseOptsError::LiveTarget {
+        given: given.clone(),
+        index: target
+            .sparse_index
+            .clone()
+            .unwrap_or_else(|| target.key.clone()),
+    };
+    // By name and address first: no request at all.
+    let rehearsal_index = target.sparse_index.as_deref();
+    let is = |url: &str| rehearsal_index.is_some_and(|index| identity::same_url(index, url));
+    if target.key == "crates-io" || is(CRATES_IO_SPARSE) {
+        return Err(crates_io_refusal().into());
     }
     // The live target as named, and as cargo reads it (a source replacing
     // crates.io is where its uploads would be resolved from).
-    let live_indexes = [
+    let mut live_indexes = vec![
         live.sparse_index.clone(),
         ws.read_index(live).ok().flatten(),
     ];
-    let same_index = target.sparse_index.is_some() && live_indexes.contains(&target.sparse_index);
-    if target.key == live.key || same_index {
-        return Err(super::RehearseOptsError::LiveTarget {
-            given,
-            index: target
-                .sparse_index
-                .clone()
-                .unwrap_or_else(|| target.key.clone()),
+    live_indexes.dedup();
+    let live_indexes: Vec<String> = live_indexes.into_iter().flatten().collect();
+    if target.key == live.key || live_indexes.iter().any(|index| is(index)) {
+        return Err(live_refusal().into());
+    }
+    // Then by what each serves: the same `api` (where uploads go) or `dl`
+    // is the same registry, whatever its index URL.
+    let Some(index) = rehearsal_index else {
+        return Ok(());
+    };
+    let http = ws.http()?;
+    let Some(served) = identity::served_urls(&http, index) else {
+        return Ok(());
+    };
+    if identity::same_url(&served.0, CRATES_IO_API) {
+        return Err(crates_io_refusal().into());
+    }
+    for live_index in &live_indexes {
+        if identity::served_urls(&http, live_index)
+            .is_some_and(|live_served| identity::same_served(&served, &live_served))
+        {
+            return Err(live_refusal().into());
         }
-        .into());
     }
     Ok(())
 }
@@ -164,6 +194,7 @@ impl StandIn {
         config.local_only = setup.local_only;
         config.upstream_crate_cache = setup.upstream_crate_cache;
         config.upstream_handles = setup.upstream_handles;
+        config.require_metadata = setup.require_metadata;
         let registry = LocalRegistry::start(config).with_context(|| {
             format!(
                 "could not start the rehearsal registry in `{}`",
