@@ -86,7 +86,11 @@ fn a_hand_edited_passed_verdict_over_failed_parts_or_a_crate_listed_twice_is_ref
         let run = gated(&fx, &live);
         assert_eq!(run.code(), 6, "{says}: {}", run.stderr());
         assert!(run.stderr().contains(says), "{says}: {}", run.stderr());
-        assert!(run.stderr().contains("rehearse` again"), "{}", run.stderr());
+        assert!(
+            run.stderr().contains("`cargo shipper rehearse") && run.stderr().contains("` again"),
+            "{}",
+            run.stderr()
+        );
         assert_eq!(live.version_count("tga"), 0, "{says}: nothing uploaded");
         assert_eq!(live.version_count("tgb"), 0, "{says}: nothing uploaded");
     }
