@@ -11,9 +11,13 @@ use support::{TestRegistry, chain};
 const PACED: &str = "\n[workspace.metadata.shipper.pacing]\nnew-crates = { burst = 1, per-seconds = 1 }\nnew-versions = { burst = 1, per-seconds = 1 }\n";
 
 fn paced_chain(names: &[&str]) -> support::Fixture {
+    paced_chain_with(names, PACED)
+}
+
+fn paced_chain_with(names: &[&str], pacing: &str) -> support::Fixture {
     let fx = chain(names);
     let root = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
-    fx.file("Cargo.toml", &format!("{root}{PACED}"));
+    fx.file("Cargo.toml", &format!("{root}{pacing}"));
     fx
 }
 
@@ -53,7 +57,11 @@ fn uploads_wait_for_the_configured_rate() {
 fn a_resumed_run_keeps_the_pace_of_the_interrupted_one() {
     let registry =
         TestRegistry::start_knobs(|k| k.upload_faults = vec![(2, UploadFault::Status(500))]);
-    let fx = paced_chain(&["ra", "rb"]);
+    // A period long enough that run 2 starts within it on a loaded machine.
+    let fx = paced_chain_with(
+        &["ra", "rb"],
+        &PACED.replace("per-seconds = 1 }", "per-seconds = 4 }"),
+    );
     fx.use_registry(&registry);
     // Run 1: ra goes out; rb's first upload (after the pacing wait) fails.
     assert_eq!(
