@@ -829,3 +829,66 @@ fn the_live_target_or_crates_io_is_refused_as_the_rehearsal_registry() {
     assert_eq!(live.version_count("rla"), 0);
     assert_eq!(live.version_count("rlb"), 0);
 }
+
+/// A released member `rbfoo`, and a `publish = false` member that depends
+/// on `rbharness` from the registry, which depends back on `rbfoo ^1` (a
+/// benchmark or test harness published apart). The live registry holds
+/// `rbfoo 1.0.0` and `rbharness 1.0.0`; the release bumps `rbfoo` to 1.1.0.
+fn depended_back_on(live: &TestRegistry) -> Fixture {
+    let old = Fixture::new();
+    old.file("Cargo.toml", "[workspace]\nmembers = [\"rbfoo\"]\n")
+        .package("rbfoo", "rbfoo", "1.0.0", "");
+    old.use_registry(live);
+    old.publish(live, &["--no-verify"]).ok();
+    let harness = Fixture::new();
+    harness
+        .file("Cargo.toml", "[workspace]\nmembers = [\"rbharness\"]\n")
+        .package(
+            "rbharness",
+            "rbharness",
+            "1.0.0",
+            "[dependencies]\nrbfoo = \"1\"",
+        );
+    harness.use_registry(live);
+    harness.publish(live, &["--no-verify"]).ok();
+
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"rbfoo\", \"rbfoo-bench\"]\n",
+    )
+    .package("rbfoo", "rbfoo", "1.1.0", "")
+    .package(
+        "rbfoo-bench",
+        "rbfoo-bench",
+        "0.1.0",
+        "publish = false\n\n[dependencies]\nrbharness = \"1\"\nrbfoo = { path = \"../rbfoo\" }",
+    );
+    live_registry(&fx, live);
+    // Committed, as real workspaces do: packaging then resolves the whole
+    // workspace, rbfoo-bench -> rbharness -> rbfoo 1.0.0 included.
+    fx.cargo(live, &["generate-lockfile"]).ok();
+    fx
+}
+
+#[test]
+fn a_registry_crate_that_depends_back_on_a_member_rehearses_and_publishes() {
+    let live = TestRegistry::start();
+    let fx = depended_back_on(&live);
+    // The rehearsal hides only the version it rehearses: rbfoo 1.0.0 (which
+    // rbharness needs) still passes through.
+    let run = rehearse(&fx, &[]);
+    run.ok();
+    let record = record(&fx);
+    assert_eq!(record["verdict"], "passed", "{record:#}");
+    assert_eq!(crate_entry(&record, "rbfoo")["outcome"], "uploaded");
+    assert_eq!(
+        live.version_count("rbfoo"),
+        1,
+        "the rehearsal wrote nothing live"
+    );
+    // And the live release of the same shape.
+    fx.publish(&live, &["--require-rehearsal"]).ok();
+    assert_eq!(live.version_count("rbfoo"), 2);
+    assert_eq!(live.version_count("rbfoo-bench"), 0);
+}

@@ -125,7 +125,7 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
         token: args.token,
         auth_required: args.auth_required || !args.addr.ip().is_loopback(),
         upstream: args.upstream,
-        local_only: Vec::new(),
+        hidden_versions: Vec::new(),
         upstream_crate_cache: None,
         // No workspace, so no cargo config: curl's proxy variables apply.
         upstream_handles: None,

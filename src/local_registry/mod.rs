@@ -52,8 +52,9 @@ pub struct RegistryConfig {
     /// Serve crates this registry does not hold from this sparse index
     /// (`sparse+https://index.crates.io/` for a crates.io stand-in).
     pub upstream: Option<String>,
-    /// Crate names never passed through to `upstream` (a rehearsal's own).
-    pub local_only: Vec<String>,
+    /// `(name, version)` never passed through to `upstream` (a rehearsal's
+    /// own); the crates' other versions are.
+    pub hidden_versions: Vec<(String, String)>,
     /// cargo's download cache for `upstream`, read-only: `.crate` files
     /// there with upstream's checksum are served without a download.
     pub upstream_crate_cache: Option<PathBuf>,
@@ -78,7 +79,7 @@ impl RegistryConfig {
             token: None,
             auth_required: false,
             upstream: None,
-            local_only: Vec::new(),
+            hidden_versions: Vec::new(),
             upstream_crate_cache: None,
             upstream_handles: None,
             knobs: Knobs::default(),
@@ -125,7 +126,7 @@ impl LocalRegistry {
             knobs: knobs::KnobState::new(config.knobs),
             upstream: config.upstream.as_deref().map(|url| {
                 upstream::Upstream::new(url)
-                    .with_local_only(&config.local_only)
+                    .with_hidden(&config.hidden_versions)
                     .with_crate_cache(config.upstream_crate_cache.clone())
                     .with_handles(config.upstream_handles.clone())
             }),

@@ -15,7 +15,7 @@
 //! never "not found" (cargo gives up on a 404 but retries a 5xx); and what
 //! decides a publish (`fresh`) is always asked again.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -55,10 +55,16 @@ pub struct Upstream {
 struct Shared {
     /// Index root, without the `sparse+` prefix, ending in `/`.
     index: String,
-    /// Names (lowercase) never passed through: served only from this
-    /// registry (a rehearsal's own crates, so a hermetic workspace needs no
-    /// network and upstream never shadows what is rehearsed).
-    local_only: BTreeSet<String>,
+    /// Versions never passed through, by canonical name: a rehearsal's
+    /// own, served only from this registry so that upstream never shadows
+    /// what is rehearsed. Their crates' other versions pass through (a
+    /// crate from upstream may depend on one); when upstream cannot be
+    /// asked about such a crate, this registry's own versions stand alone
+    /// (a hermetic workspace rehearses offline).
+    hidden: BTreeMap<String, BTreeSet<String>>,
+    /// Index paths of hidden crates upstream could not answer: not asked
+    /// again (offline, every resolution would wait for the failure).
+    unanswered: Mutex<HashSet<String>>,
     fresh_for: Duration,
     /// Index files by path (`None`: upstream has none), with validators.
     cache: Mutex<HashMap<String, Cached>>,
@@ -108,7 +114,8 @@ impl Upstream {
         Upstream {
             shared: Arc::new(Shared {
                 index,
-                local_only: BTreeSet::new(),
+                hidden: BTreeMap::new(),
+                unanswered: Mutex::default(),
                 fresh_for: FRESH_FOR,
                 cache: Mutex::default(),
                 inflight: Mutex::default(),
@@ -139,11 +146,17 @@ impl Upstream {
         self
     }
 
-    /// Names (in any spelling: case and `-`/`_` do not matter, as on
-    /// crates.io) never asked about upstream.
-    pub fn with_local_only(mut self, names: &[String]) -> Self {
+    /// `(name, version)` pairs never passed through (names in any
+    /// spelling: case and `-`/`_` do not matter, as on crates.io).
+    pub fn with_hidden(mut self, versions: &[(String, String)]) -> Self {
         let shared = Arc::get_mut(&mut self.shared).expect("not shared yet");
-        shared.local_only = names.iter().map(|n| canonical(n)).collect();
+        for (name, version) in versions {
+            shared
+                .hidden
+                .entry(canonical(name))
+                .or_default()
+                .insert(version.clone());
+        }
         self
     }
 
@@ -172,20 +185,35 @@ impl Upstream {
     }
 
     fn file(&self, rel: &str, fresh: bool) -> Result<Option<Vec<u8>>, UpstreamFailure> {
-        if !self.shared.passes_through(rel) {
+        let hidden = self.shared.hidden_versions(rel);
+        if hidden.is_some() && lock(&self.shared.unanswered).contains(rel) {
             return Ok(None);
         }
-        let body = self.shared.load(rel, fresh)?;
+        let body = match self.shared.load(rel, fresh) {
+            Ok(body) => body,
+            Err(_) if hidden.is_some() => {
+                lock(&self.shared.unanswered).insert(rel.to_owned());
+                return Ok(None);
+            }
+            Err(failure) => return Err(failure),
+        };
         if let Some(body) = &body {
             self.start_workers();
             self.shared.prefetch_deps(body);
         }
-        Ok(body)
+        Ok(match hidden {
+            Some(versions) => body.and_then(|body| without_versions(&body, versions)),
+            None => body,
+        })
     }
 
     /// The upstream `.crate` for `name@version`: `Ok(None)` when upstream has none.
     pub fn download(&self, name: &str, version: &str) -> Result<Option<Vec<u8>>, UpstreamFailure> {
-        if !self.shared.passes_through(name) {
+        if self
+            .shared
+            .hidden_versions(name)
+            .is_some_and(|hidden| hidden.contains(version))
+        {
             return Ok(None);
         }
         if let Some(bytes) = self.cached_crate(name, version) {
@@ -284,10 +312,11 @@ impl Drop for Upstream {
 }
 
 impl Shared {
-    /// `rel` is an index path or a crate name; its last segment is the name.
-    fn passes_through(&self, rel: &str) -> bool {
+    /// The hidden versions of the crate `rel` names (an index path or a
+    /// crate name; its last segment is the name), if any are.
+    fn hidden_versions(&self, rel: &str) -> Option<&BTreeSet<String>> {
         let name = rel.rsplit('/').next().unwrap_or(rel);
-        !self.local_only.contains(&canonical(name))
+        self.hidden.get(&canonical(name))
     }
 
     /// The file at `rel`: from memory while fresh (unless `fresh`), else
@@ -389,7 +418,7 @@ impl Shared {
         for name in names {
             let rel = Storage::index_rel_path(&name);
             if queue.1.len() < PREFETCH_LIMIT
-                && self.passes_through(&rel)
+                && self.hidden_versions(&rel).is_none()
                 && queue.1.insert(rel.clone())
             {
                 queue.0.push_back(rel);
@@ -508,6 +537,22 @@ fn fetch(
         last_modified,
         body,
     })
+}
+
+/// An index file without the lines of `versions`; `None` when none is left.
+fn without_versions(body: &[u8], versions: &BTreeSet<String>) -> Option<Vec<u8>> {
+    let mut kept = Vec::new();
+    for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let version = serde_json::from_slice::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v["vers"].as_str().map(str::to_owned));
+        if version.is_some_and(|v| versions.contains(&v)) {
+            continue;
+        }
+        kept.extend_from_slice(line);
+        kept.push(b'\n');
+    }
+    (!kept.is_empty()).then_some(kept)
 }
 
 /// A crate name as crates.io compares names: case and `-`/`_` aside.
@@ -723,9 +768,12 @@ mod tests {
         let upstream = Upstream::new(&format!("sparse+http://{addr}/index/"));
         assert!(upstream.index_file("3/a/abc").is_err());
         assert!(upstream.download("abc", "0.1.0").is_err());
-        // Local-only names are never asked about.
-        let upstream =
-            Upstream::new(&format!("sparse+http://{addr}/index/")).with_local_only(&["abc".into()]);
+        // A crate with hidden versions stands alone when upstream cannot
+        // answer about it (and is not asked again).
+        let upstream = Upstream::new(&format!("sparse+http://{addr}/index/"))
+            .with_hidden(&[("abc".into(), "0.2.0".into())]);
         assert_eq!(upstream.index_file("3/a/abc").unwrap(), None);
+        assert_eq!(upstream.index_file("3/a/abc").unwrap(), None);
+        assert!(upstream.download("abc", "0.1.0").is_err());
     }
 }

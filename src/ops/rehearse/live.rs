@@ -118,8 +118,9 @@ pub fn upstream(ws: &LoadedWorkspace) -> anyhow::Result<Option<String>> {
 /// Index lines of the live target's other versions of the rehearsed
 /// crates, when a broken dev-dependency cycle shows the release relies on
 /// them (`tokio` dev-depends on the `tokio-test` the registry has, which
-/// depends on a `tokio` the registry has): the stand-in never passes a
-/// rehearsed crate through, so packaging gets them from here. Best effort:
+/// depends on a `tokio` the registry has) and the live target is not the
+/// stand-in's upstream (which passes them through): packaging gets them
+/// from here. Best effort:
 /// when the live target cannot be read, packaging says what is missing.
 pub fn other_versions(ws: &LoadedWorkspace, plan: &Plan, findings: &LiveFindings) -> Vec<String> {
     let relies = plan
@@ -133,6 +134,10 @@ pub fn other_versions(ws: &LoadedWorkspace, plan: &Plan, findings: &LiveFindings
     let Ok(Some(url)) = ws.read_index(&plan.target) else {
         return Vec::new();
     };
+    // The stand-in passes the upstream's other versions through itself.
+    if upstream(ws).ok().flatten().as_deref() == Some(url.as_str()) {
+        return Vec::new();
+    }
     let Ok(http) = ws.http() else {
         return Vec::new();
     };

@@ -223,7 +223,11 @@ pub fn rehearse(
                 None => None,
             },
             upstream,
-            local_only: findings.to_rehearse(&plan),
+            hidden_versions: findings
+                .to_rehearse(&plan)
+                .into_iter()
+                .filter_map(|name| Some((name.clone(), plan.get(&name)?.version.to_string())))
+                .collect(),
             require_metadata: plan.target.key == "crates-io",
         },
     )?;

@@ -49,8 +49,8 @@ pub struct EmbeddedSetup<'a> {
     pub keep: Option<&'a std::path::Path>,
     /// Upstream sparse index for everything the rehearsal does not publish.
     pub upstream: Option<String>,
-    /// Crates never passed through (the ones the rehearsal uploads).
-    pub local_only: Vec<String>,
+    /// Versions never passed through (the ones the rehearsal uploads).
+    pub hidden_versions: Vec<(String, String)>,
     /// cargo's download cache for the upstream (served from when the
     /// checksum matches).
     pub upstream_crate_cache: Option<PathBuf>,
@@ -191,7 +191,7 @@ impl StandIn {
         };
         let mut config = RegistryConfig::new(&root);
         config.upstream = setup.upstream;
-        config.local_only = setup.local_only;
+        config.hidden_versions = setup.hidden_versions;
         config.upstream_crate_cache = setup.upstream_crate_cache;
         config.upstream_handles = setup.upstream_handles;
         config.require_metadata = setup.require_metadata;
