@@ -689,3 +689,74 @@ fn the_run_step_passes_arguments_unevaluated_masks_a_token_and_fails_with_the_co
     );
     assert!(!dir.path().join("bin/args.txt").exists());
 }
+
+/// `cargo binstall`'s template in Cargo.toml, the archive the release
+/// workflow builds and the one the install step downloads name the same
+/// file, with the binary at the same place inside.
+#[test]
+fn binstall_metadata_release_workflow_and_install_step_agree_on_the_archive() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml_edit::DocumentMut = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let binstall = &manifest["package"]["metadata"]["binstall"];
+    let expand = |template: &str, target: &str| {
+        template
+            .replace(
+                "{ repo }",
+                manifest["package"]["repository"].as_str().unwrap(),
+            )
+            .replace("{ name }", "cargo-shipper")
+            .replace("{ bin }", "cargo-shipper")
+            .replace("{ version }", "1.2.3")
+            .replace("{ target }", target)
+            .replace("{ archive-suffix }", ".tar.gz")
+            .replace(
+                "{ binary-ext }",
+                if target.contains("windows") {
+                    ".exe"
+                } else {
+                    ""
+                },
+            )
+    };
+    assert_eq!(binstall["pkg-fmt"].as_str(), Some("tgz"));
+    let workflow = std::fs::read_to_string(root.join(".github/workflows/release.yml")).unwrap();
+    let install = std::fs::read_to_string(script("install.sh")).unwrap();
+    assert!(install.contains(
+        "releases=${SHIPPER_RELEASES:-https://github.com/cargo-shipper/cargo-shipper/releases/download}"
+    ));
+    for target in [
+        "x86_64-unknown-linux-gnu",
+        "aarch64-unknown-linux-gnu",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ] {
+        assert!(workflow.contains(&format!("target: {target}")), "{target}");
+        let url = expand(binstall["pkg-url"].as_str().unwrap(), target);
+        assert_eq!(
+            url,
+            format!(
+                "https://github.com/cargo-shipper/cargo-shipper/releases/download/v1.2.3/cargo-shipper-{target}-v1.2.3.tar.gz"
+            )
+        );
+        let bin = expand(binstall["bin-dir"].as_str().unwrap(), target);
+        let exe = if target.contains("windows") {
+            ".exe"
+        } else {
+            ""
+        };
+        assert_eq!(
+            bin,
+            format!("cargo-shipper-{target}-v1.2.3/cargo-shipper{exe}")
+        );
+    }
+    // The workflow's archive: `cargo-shipper-$TARGET-v$VERSION.tar.gz`, the
+    // binary inside its directory; the install step's, the same.
+    assert!(workflow.contains(r#"name="cargo-shipper-$TARGET-v$VERSION""#));
+    assert!(workflow.contains(r#"tar -czf "$name.tar.gz" "$name""#));
+    assert!(workflow.contains(r#"echo "${sum%% *}  $name.tar.gz" > "$name.tar.gz.sha256""#));
+    assert!(install.contains(r#"local asset="cargo-shipper-$target-v$version.tar.gz""#));
+    assert!(install.contains(r#""$tmp/cargo-shipper-$target-v$version/$exe""#));
+}

@@ -170,8 +170,10 @@ main() {
   fi
   local bin source
   if [ -n "${SHIPPER_BINARY:-}" ]; then
-    [ -x "$SHIPPER_BINARY" ] || die "\`$SHIPPER_BINARY\` (input binary) is not an executable file"
-    bin=$SHIPPER_BINARY
+    [ -f "$SHIPPER_BINARY" ] && [ -x "$SHIPPER_BINARY" ] ||
+      die "\`$SHIPPER_BINARY\` (input binary) is not an executable file"
+    # Absolute: the run step may run in another directory.
+    bin="$(cd "$(dirname "$SHIPPER_BINARY")" && pwd)/$(basename "$SHIPPER_BINARY")"
     source=binary
   else
     local root=${SHIPPER_INSTALL_ROOT:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}/cargo-shipper/$version}

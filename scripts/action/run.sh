@@ -112,7 +112,7 @@ verdict() {
     publish:0 | resume:0) echo published ;;
     preflight:0) echo ready ;;
     rehearse:0) echo passed ;;
-    yank:0) echo done ;;
+    yank:0) echo "done" ;;
     plan:0 | status:0) echo ok ;;
     publish:8 | resume:8 | yank:8) echo stopped-for-later ;;
     publish:4 | resume:4 | yank:4) echo partial ;;
@@ -147,6 +147,7 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
     if [ "$result" = stopped-for-later ]; then
       printf '; the next run of this step continues from the saved state directory'
     fi
+    # shellcheck disable=SC2016 # the backquotes are Markdown's
     if [ -n "$receipt" ]; then printf '; receipt: `%s`' "$receipt"; fi
     echo
   } >>"$GITHUB_STEP_SUMMARY"
