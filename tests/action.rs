@@ -8,7 +8,10 @@
 //! it, and the second job finishes; checked from the registry's side, the
 //! journal's and the step outputs'. The install step's other ways (a release
 //! download checked against its sha256, a build with `cargo install`) run
-//! against a fake release directory and a fake `cargo`.
+//! against a fake release directory and a fake `cargo`; its cache key
+//! (`install.sh resolve`) follows the sources; and the archive name agrees
+//! across `[package.metadata.binstall]`, the release workflow and the
+//! install step.
 
 mod support;
 
@@ -761,4 +764,71 @@ fn binstall_metadata_release_workflow_and_install_step_agree_on_the_archive() {
     assert!(workflow.contains(r#"echo "${sum%% *}  $name.tar.gz" > "$name.tar.gz.sha256""#));
     assert!(install.contains(r#"local asset="cargo-shipper-$target-v$version.tar.gz""#));
     assert!(install.contains(r#""$tmp/cargo-shipper-$target-v$version/$exe""#));
+}
+
+/// `install.sh resolve`, the action's cache key: the version of the
+/// action's checkout (or the one asked for), the runner's target triple,
+/// and a digest that changes with the sources a build would compile.
+#[test]
+fn resolve_names_the_version_the_runner_target_and_a_digest_of_the_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let action = dir.path().join("action");
+    std::fs::create_dir_all(action.join("src")).unwrap();
+    std::fs::write(
+        action.join("Cargo.toml"),
+        "[package]\nname = \"cargo-shipper\"\nversion = \"3.2.1\"\n\n[dependencies]\nx = { version = \"9.9.9\" }\n",
+    )
+    .unwrap();
+    std::fs::write(action.join("Cargo.lock"), "# lock\n").unwrap();
+    std::fs::write(action.join("src/main.rs"), "fn main() {}\n").unwrap();
+    // `resolve` runs before anything is installed; its lines are outputs.
+    let resolve_arg = |env: &[(&str, &str)]| -> BTreeMap<String, String> {
+        let out = Command::new("bash")
+            .arg(script("install.sh"))
+            .arg("resolve")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("SHIPPER_VERSION")
+            .env_remove("SHIPPER_TARGET")
+            .env("SHIPPER_ACTION_PATH", &action)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    };
+    let linux = resolve_arg(&[("RUNNER_OS", "Linux"), ("RUNNER_ARCH", "X64")]);
+    assert_eq!(linux["version"], "3.2.1");
+    assert_eq!(linux["target"], "x86_64-unknown-linux-gnu");
+    for (os, arch, target) in [
+        ("Linux", "ARM64", "aarch64-unknown-linux-gnu"),
+        ("macOS", "ARM64", "aarch64-apple-darwin"),
+        ("Windows", "X64", "x86_64-pc-windows-msvc"),
+    ] {
+        let out = resolve_arg(&[("RUNNER_OS", os), ("RUNNER_ARCH", arch)]);
+        assert_eq!(out["target"], target);
+    }
+    let asked = resolve_arg(&[("SHIPPER_VERSION", "v0.4.0")]);
+    assert_eq!(asked["version"], "0.4.0");
+    // Same sources, same key; a changed source, another.
+    assert_eq!(resolve_arg(&[])["source-digest"], linux["source-digest"]);
+    std::fs::write(action.join("src/main.rs"), "fn main() { }\n").unwrap();
+    assert_ne!(resolve_arg(&[])["source-digest"], linux["source-digest"]);
+    // Not a version: refused before anything is fetched.
+    let out = Command::new("bash")
+        .arg(script("install.sh"))
+        .arg("resolve")
+        .env("SHIPPER_ACTION_PATH", &action)
+        .env("SHIPPER_VERSION", "1.0; rm -rf /")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a version"));
 }

@@ -88,10 +88,15 @@ exe_suffix() {
 source_digest() {
   (
     cd "$action_path"
-    find Cargo.toml Cargo.lock src -type f 2>/dev/null | LC_ALL=C sort | xargs sha256sum
-  ) | sha256sum | cut -c1-16
+    find Cargo.toml Cargo.lock src -type f 2>/dev/null | LC_ALL=C sort | while IFS= read -r file; do
+      echo "$file"
+      cat "$file"
+    done
+  ) | sha256_of - | cut -c1-16
 }
 
+# The sha256 of file $1 (`-`: standard input); sha256sum on Linux and
+# Windows' Git Bash, shasum on macOS.
 sha256_of() {
   if command -v sha256sum >/dev/null; then
     sha256sum "$1" | cut -d' ' -f1
