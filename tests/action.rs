@@ -832,3 +832,62 @@ fn resolve_names_the_version_the_runner_target_and_a_digest_of_the_sources() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a version"));
 }
+
+/// The wiring in `action.yml` matches the scripts: every output it forwards
+/// is one a script writes, every variable it sets is one a script reads, and
+/// each script it calls exists.
+#[test]
+fn action_yml_forwards_what_the_scripts_write_and_sets_what_they_read() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let action = std::fs::read_to_string(root.join("action.yml")).unwrap();
+    let install = std::fs::read_to_string(script("install.sh")).unwrap();
+    let run = std::fs::read_to_string(script("run.sh")).unwrap();
+    let mut forwarded = Vec::new();
+    for (step, text) in [("install", &install), ("run", &run), ("resolve", &install)] {
+        let prefix = format!("steps.{step}.outputs.");
+        for (i, _) in action.match_indices(&prefix) {
+            let name: String = action[i + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            assert!(
+                text.contains(&format!("output {name} ")),
+                "action.yml uses steps.{step}.outputs.{name}, which no script writes"
+            );
+            forwarded.push(name);
+        }
+    }
+    for name in [
+        "verdict",
+        "exit-code",
+        "receipt",
+        "continue",
+        "bin",
+        "version",
+        "target",
+    ] {
+        assert!(
+            forwarded.iter().any(|f| f == name),
+            "{name} is not forwarded"
+        );
+    }
+    let mut set = 0;
+    for line in action.lines() {
+        let line = line.trim();
+        if let Some(var) = line
+            .strip_prefix("SHIPPER_")
+            .and_then(|l| l.split(':').next())
+        {
+            let var = format!("SHIPPER_{var}");
+            assert!(
+                install.contains(&var) || run.contains(&var) || line.contains("ACTION_PATH"),
+                "action.yml sets {var}, which no script reads"
+            );
+            set += 1;
+        }
+    }
+    assert!(set >= 8, "{set}");
+    for name in ["install.sh", "run.sh"] {
+        assert!(action.contains(&format!("/scripts/action/{name}")));
+    }
+}
