@@ -891,3 +891,47 @@ fn action_yml_forwards_what_the_scripts_write_and_sets_what_they_read() {
         assert!(action.contains(&format!("/scripts/action/{name}")));
     }
 }
+
+/// `rehearse` through the run step: its record is the step's `receipt`,
+/// passed or failed, and a failed rehearsal fails the step with its code.
+#[test]
+fn the_run_step_gives_a_rehearsal_its_verdict_and_its_record() {
+    let fx = support::chain(&["act-a", "act-b"]);
+    let mut env: Vec<(&str, &str)> = support::OFFLINE.to_vec();
+    let home = support::path_str(&fx.cargo_home());
+    env.push(("CARGO_HOME", &home));
+    let mut job = Job::new(&env);
+    let step_env = [
+        ("SHIPPER_BIN", BIN),
+        ("SHIPPER_COMMAND", "rehearse"),
+        (
+            "SHIPPER_ARGS",
+            "--allow-dirty --retry-delay-ms 20 --confirm-poll-ms 20",
+        ),
+    ];
+    let record = support::path_str(&fx.root().join(".shipper/rehearsal.json"));
+    let (run, out) = job.step("rehearse", &script("run.sh"), &fx.root(), &step_env);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(out["verdict"], "passed");
+    assert_eq!(out["receipt"], record);
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(written["verdict"], "passed");
+
+    fx.file("act-b/src/lib.rs", "pub fn broken() -> u32 { \"no\" }\n");
+    let (run, out) = job.step("again", &script("run.sh"), &fx.root(), &step_env);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert_eq!(out["verdict"], "failed");
+    assert_eq!(out["exit-code"], "1");
+    // Rewritten by this run: the step names it again.
+    assert_eq!(out["receipt"], record);
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(written["verdict"], "failed");
+    assert!(
+        job.summary()
+            .contains("**cargo shipper rehearse**: failed (exit 1)"),
+        "{}",
+        job.summary()
+    );
+}
