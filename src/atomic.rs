@@ -1,7 +1,8 @@
 //! Crash-safe file replacement, shared by the journal and the registry's
 //! storage: a reader sees the old contents or the new, never a mix. A set
 //! of files (fix-forward's manifests) is staged whole before any is
-//! replaced.
+//! replaced. It also owns making a directory's entries durable
+//! ([`sync_dir`]), which only Unix asks for.
 
 use std::io::Write;
 use std::path::Path;
@@ -27,7 +28,7 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> std::io::Result<()> {
     }
     for (tmp, path) in staged {
         tmp.persist(path).map_err(|e| e.error)?;
-        std::fs::File::open(dir_of(path))?.sync_all()?;
+        sync_dir(dir_of(path))?;
     }
     Ok(())
 }
@@ -40,7 +41,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()
+    sync_dir(dir)
+}
+
+/// Make `dir`'s entries (a rename into it, a new file) durable: fsync of the
+/// directory on Unix. On Windows a directory cannot be opened as a file
+/// (std's `File::open` refuses it) and NTFS journals its metadata itself:
+/// nothing to do there.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

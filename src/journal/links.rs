@@ -27,7 +27,18 @@ pub fn refuse_link(path: &Path) -> Result<(), SymlinkRefused> {
 
 /// Open options that refuse to follow a symbolic link at the last path
 /// component (`O_NOFOLLOW`): the check above, kept true at open time.
+#[cfg(unix)]
 pub fn no_follow(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
     use std::os::unix::fs::OpenOptionsExt;
     options.custom_flags(libc::O_NOFOLLOW)
+}
+
+/// Windows has no `O_NOFOLLOW`: `FILE_FLAG_OPEN_REPARSE_POINT` opens a
+/// link (a reparse point) itself instead of its target, so a link planted
+/// after the check above is written to, never through.
+#[cfg(windows)]
+pub fn no_follow(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
+    use std::os::windows::fs::OpenOptionsExt;
+    const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+    options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
 }

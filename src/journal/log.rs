@@ -147,13 +147,13 @@ impl<E: LogEvent> EventLog<E> {
             // Make the new directory itself durable: a journal in a
             // directory that vanishes after a power cut is no journal.
             if let Some(parent) = dir.parent() {
-                File::open(parent).and_then(|d| d.sync_all()).map_err(io)?;
+                crate::atomic::sync_dir(parent).map_err(io)?;
             }
         }
         let file = open_append(&path).map_err(io)?;
         if let Some(dir) = path.parent() {
             // The new file's directory entry must be durable too.
-            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+            crate::atomic::sync_dir(dir).map_err(io)?;
         }
         self.file = Some(file);
         self.create_on_append = false;

@@ -122,12 +122,8 @@ impl StateDir {
         };
         std::fs::create_dir_all(&archive).map_err(io)?;
         std::fs::rename(self.current(), &dest).map_err(io)?;
-        std::fs::File::open(&archive)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
-        std::fs::File::open(&self.root)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
+        crate::atomic::sync_dir(&archive).map_err(io)?;
+        crate::atomic::sync_dir(&self.root).map_err(io)?;
         Ok(dest)
     }
 }

@@ -129,11 +129,25 @@ pub fn interrupted_run(
             "the drill's rehearsal finished before its upload {n}: it was not interrupted"
         );
     }
-    use std::os::unix::process::ExitStatusExt as _;
-    if status.signal() != Some(6) {
+    if !aborted(&status) {
         anyhow::bail!("the drill's rehearsal failed before its interruption ({status})");
     }
     Ok(())
+}
+
+/// Whether the child ended by `std::process::abort` (the failpoint's
+/// crash): SIGABRT on Unix; on Windows, std aborts with `__fastfail`, whose
+/// exit status is `STATUS_STACK_BUFFER_OVERRUN`.
+fn aborted(status: &std::process::ExitStatus) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        status.signal() == Some(libc::SIGABRT)
+    }
+    #[cfg(windows)]
+    {
+        status.code() == Some(0xC000_0409_u32 as i32)
+    }
 }
 
 fn path(p: &Path) -> String {
