@@ -892,3 +892,51 @@ fn a_registry_crate_that_depends_back_on_a_member_rehearses_and_publishes() {
     assert_eq!(live.version_count("rbfoo"), 2);
     assert_eq!(live.version_count("rbfoo-bench"), 0);
 }
+
+/// One crate of a throwaway workspace published into `live`.
+fn published_alone(live: &TestRegistry, name: &str, version: &str, extra: &str) {
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        &format!("[workspace]\nmembers = [\"{name}\"]\n"),
+    )
+    .package(name, name, version, extra);
+    fx.use_registry(live);
+    fx.publish(live, &["--no-verify"]).ok();
+}
+
+#[test]
+fn the_consumer_pins_what_was_uploaded_and_lets_what_is_live_resolve() {
+    // Live: rpx 0.1.0 (the workspace's, unchanged), rpx 0.1.1 (from a
+    // later branch), and rpw 1.0.0, which needs rpx ^0.1.1.
+    let live = TestRegistry::start();
+    published_alone(&live, "rpx", "0.1.0", "");
+    published_alone(&live, "rpx", "0.1.1", "");
+    published_alone(&live, "rpw", "1.0.0", "[dependencies]\nrpx = \"0.1.1\"");
+    // The release: rpx 0.1.0 as it is (would skip), a new rpz using rpw.
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", "[workspace]\nmembers = [\"rpx\", \"rpz\"]\n")
+        .package("rpx", "rpx", "0.1.0", "")
+        .package(
+            "rpz",
+            "rpz",
+            "0.2.0",
+            "[dependencies]\nrpx = { path = \"../rpx\", version = \"0.1.0\" }\nrpw = \"1\"",
+        );
+    live_registry(&fx, &live);
+    let run = rehearse(&fx, &[]);
+    run.ok();
+    let record = record(&fx);
+    assert_eq!(record["verdict"], "passed", "{record:#}");
+    assert_eq!(crate_entry(&record, "rpx")["outcome"], "on_live_target");
+    assert_eq!(crate_entry(&record, "rpz")["outcome"], "uploaded");
+    assert_eq!(record["consumer_build"]["passed"], true, "{record:#}");
+    assert!(
+        run.stderr()
+            .contains("(1 uploaded at `=version`, 1 already on the live target at `^version`)"),
+        "{}",
+        run.stderr()
+    );
+    // Nothing of the rehearsal reached the live registry.
+    assert_eq!(live.version_count("rpz"), 0);
+}

@@ -136,16 +136,24 @@ impl RehearsalReporter {
                     "Drill"
                 ));
             }
-            Progress::ConsumerBuildStarted { crates } => {
+            Progress::ConsumerBuildStarted { crates, pinned } => {
                 if self.json {
                     json_line(&serde_json::json!({
                         "kind": "consumer_build_started",
                         "crates": crates,
+                        "pinned": pinned,
                     }));
                     return;
                 }
+                let how = match (pinned, crates - pinned) {
+                    (_, 0) => "at `=version`".to_owned(),
+                    (0, _) => "at `^version` (all already on the live target)".to_owned(),
+                    (p, rest) => format!(
+                        "({p} uploaded at `=version`, {rest} already on the live target at `^version`)"
+                    ),
+                };
                 self.line(format!(
-                    "{:>12} a consumer crate that depends on the {crates} library crate{} at `=version`",
+                    "{:>12} a consumer crate that depends on the {crates} library crate{} {how}",
                     "Checking",
                     if crates == 1 { "" } else { "s" }
                 ));

@@ -1,6 +1,8 @@
 //! The consumer build: a generated crate that depends on every library
-//! crate of the release at `=version`, resolved only through the rehearsal
-//! registry (crates.io replaced by it), type-checked in-process. It catches
+//! crate of the release, those the rehearsal uploaded at `=version` and
+//! those the live target already has as a consumer would require them
+//! (`^version`), resolved only through the rehearsal registry (crates.io
+//! replaced by it), type-checked in-process. It catches
 //! what per-crate verification cannot: two crates with the same `links`,
 //! features that only meet in a consumer, a dependency that resolves only
 //! through a path. And the smoke install (`--smoke-install`): the binary
@@ -17,18 +19,32 @@ use crate::workspace::LoadedWorkspace;
 /// The name of the generated crate.
 pub const CONSUMER_NAME: &str = "shipper-rehearsal-consumer";
 
-/// `deps`: (name, version) of the library crates the release put out.
-pub fn build(
-    ws: &LoadedWorkspace,
-    cargo_config: &[String],
-    deps: &[(String, String)],
-) -> StepResult {
+/// A library crate the consumer depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerDep {
+    pub name: String,
+    pub version: String,
+    /// At `=version` (the rehearsal uploaded it); else `^version`.
+    pub pinned: bool,
+}
+
+impl ConsumerDep {
+    fn requirement(&self) -> String {
+        match self.pinned {
+            true => format!("={}", self.version),
+            false => format!("^{}", self.version),
+        }
+    }
+}
+
+/// `deps`: the library crates the release put out.
+pub fn build(ws: &LoadedWorkspace, cargo_config: &[String], deps: &[ConsumerDep]) -> StepResult {
     let started = Instant::now();
     let result = check(ws, cargo_config, deps).with_context(|| {
         format!(
-            "a crate depending on {} (each at `=version`, from the rehearsal registry) does not build",
+            "a crate depending on {} (from the rehearsal registry) does not build",
             deps.iter()
-                .map(|(name, version)| format!("{name} {version}"))
+                .map(|d| format!("{} {}", d.name, d.requirement()))
                 .collect::<Vec<_>>()
                 .join(", ")
         )
@@ -43,7 +59,7 @@ pub fn build(
 fn check(
     ws: &LoadedWorkspace,
     cargo_config: &[String],
-    deps: &[(String, String)],
+    deps: &[ConsumerDep],
 ) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("shipper-consumer-")
@@ -53,9 +69,9 @@ fn check(
         "[package]\nname = \"{CONSUMER_NAME}\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
          publish = false\n\n[workspace]\n\n[dependencies]\n"
     );
-    for (name, version) in deps {
+    for dep in deps {
         // Names and versions are cargo-validated: no quoting needed.
-        manifest.push_str(&format!("{name} = \"={version}\"\n"));
+        manifest.push_str(&format!("{} = \"{}\"\n", dep.name, dep.requirement()));
     }
     std::fs::write(dir.path().join("Cargo.toml"), manifest)?;
     std::fs::create_dir_all(dir.path().join("src"))?;

@@ -107,9 +107,11 @@ pub enum Progress<'a> {
     },
     /// The aborted rehearsal is being resumed.
     DrillResuming,
-    /// The consumer build starts, depending on these library crates.
+    /// The consumer build starts, depending on these library crates, the
+    /// `pinned` ones (uploaded by the rehearsal) at `=version`.
     ConsumerBuildStarted {
         crates: usize,
+        pinned: usize,
     },
     ConsumerBuildFinished(&'a StepResult),
     /// The smoke install starts, for these binary crates.
@@ -353,10 +355,31 @@ pub fn rehearse(
             .map(|c| (c.name.clone(), c.version.to_string()))
             .collect()
     };
-    let libraries = at_version(&cargo_backend::library_members(&rehearsal_ws, &out)?);
+    // What this rehearsal uploaded is pinned at `=version`; what the live
+    // target already has (skipped, or uploaded only so that dependents
+    // resolve) is required as a consumer would (`^version`), so it may
+    // resolve to a newer version another crate of the release needs.
+    let uploaded = |name: &str| {
+        !findings.present.contains_key(name)
+            && state.as_ref().is_some_and(|s| {
+                s.crates
+                    .get(name)
+                    .is_some_and(|c| c.status == crate::journal::CrateStatus::Published)
+            })
+    };
+    let libraries: Vec<consumer::ConsumerDep> =
+        at_version(&cargo_backend::library_members(&rehearsal_ws, &out)?)
+            .into_iter()
+            .map(|(name, version)| consumer::ConsumerDep {
+                pinned: uploaded(&name),
+                name,
+                version,
+            })
+            .collect();
     let consumer_build = (!libraries.is_empty() && !stopped()).then(|| {
         sink(Progress::ConsumerBuildStarted {
             crates: libraries.len(),
+            pinned: libraries.iter().filter(|d| d.pinned).count(),
         });
         let step = consumer::build(&rehearsal_ws, &stand_in.cargo_config, &libraries);
         sink(Progress::ConsumerBuildFinished(&step));
