@@ -933,7 +933,7 @@ fn the_consumer_pins_what_was_uploaded_and_lets_what_is_live_resolve() {
     assert_eq!(record["consumer_build"]["passed"], true, "{record:#}");
     assert!(
         run.stderr()
-            .contains("(1 uploaded at `=version`, 1 already on the live target at `^version`)"),
+            .contains("(1 uploaded at `=version`, 1 published before at `^version`)"),
         "{}",
         run.stderr()
     );

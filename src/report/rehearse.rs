@@ -147,9 +147,9 @@ impl RehearsalReporter {
                 }
                 let how = match (pinned, crates - pinned) {
                     (_, 0) => "at `=version`".to_owned(),
-                    (0, _) => "at `^version` (all already on the live target)".to_owned(),
+                    (0, _) => "at `^version` (none uploaded by this rehearsal)".to_owned(),
                     (p, rest) => format!(
-                        "({p} uploaded at `=version`, {rest} already on the live target at `^version`)"
+                        "({p} uploaded at `=version`, {rest} published before at `^version`)"
                     ),
                 };
                 self.line(format!(
