@@ -74,6 +74,16 @@ fn seed_all(registry: &TestRegistry) {
             seed(registry, name, version, deps);
         }
     }
+    // tokio-stream's packaging resolves them from the index: a registry
+    // with a propagation delay shows them a little later.
+    let started = std::time::Instant::now();
+    for (name, version, _) in PUBLISHED.iter().filter(|s| s.0 != "tokio-stream") {
+        while !registry.index_entry(name).text().contains(version)
+            && started.elapsed() < std::time::Duration::from_secs(10)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
     // The release leaves tokio-stream unchanged, so the registry must hold
     // its very sources (a version there with other content stops a
     // release): published from a copy of the member.
