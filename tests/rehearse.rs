@@ -940,3 +940,33 @@ fn the_consumer_pins_what_was_uploaded_and_lets_what_is_live_resolve() {
     // Nothing of the rehearsal reached the live registry.
     assert_eq!(live.version_count("rpz"), 0);
 }
+
+#[test]
+fn a_rust_version_above_the_toolchain_is_said_plainly_before_the_consumer_build() {
+    let fx = chain(&["rva", "rvb"]);
+    let manifest = std::fs::read_to_string(fx.root().join("rvb/Cargo.toml")).unwrap();
+    fx.file(
+        "rvb/Cargo.toml",
+        &manifest.replace(
+            "edition = \"2021\"",
+            "edition = \"2021\"\nrust-version = \"1.999\"",
+        ),
+    );
+    // Not verified: nothing builds the crates before the consumer would.
+    let run = rehearse(&fx, &["--no-verify"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let record = record(&fx);
+    assert_eq!(record["verdict"], "failed");
+    let message = record["consumer_build"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("rvb (1.999)") && message.contains("needs rustc 1.999 or newer"),
+        "{message}"
+    );
+    assert!(!message.contains("rva"), "{message}");
+    // Said instead of cargo's own list, not after it.
+    assert!(
+        !run.stderr().contains("cannot be built because"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -22,6 +22,37 @@ pub fn library_members(ws: &LoadedWorkspace, names: &[String]) -> anyhow::Result
         .collect())
 }
 
+/// Of `names`, the members whose `rust-version` the toolchain cargo builds
+/// with does not reach: `(name, rust-version)`, and that toolchain's version.
+pub fn above_toolchain(
+    ws: &LoadedWorkspace,
+    names: &[String],
+) -> anyhow::Result<(Vec<(String, String)>, String)> {
+    let cargo_ws = ws.cargo_workspace()?;
+    let rustc = ws.gctx().load_global_rustc(Some(&cargo_ws))?.version;
+    let rustc_triple = (rustc.major, rustc.minor, rustc.patch);
+    let mut above = Vec::new();
+    for pkg in cargo_ws
+        .members()
+        .filter(|p| names.iter().any(|n| n == p.name().as_str()))
+    {
+        let Some(wanted) = pkg.rust_version().map(|v| v.to_string()) else {
+            continue;
+        };
+        // `1.99` or `1.99.1`: the missing parts are 0, as cargo reads them.
+        let mut parts = wanted.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+        let triple = (
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+        );
+        if triple > rustc_triple {
+            above.push((pkg.name().to_string(), wanted));
+        }
+    }
+    Ok((above, rustc.to_string()))
+}
+
 /// Of `names`, the members that have a binary target.
 pub fn binary_members(ws: &LoadedWorkspace, names: &[String]) -> anyhow::Result<Vec<String>> {
     let cargo_ws = ws.cargo_workspace()?;

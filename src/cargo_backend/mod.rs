@@ -8,7 +8,9 @@ mod facts;
 mod overlay;
 mod package;
 
-pub use consumer::{binary_members, check as check_consumer, install, library_members};
+pub use consumer::{
+    above_toolchain, binary_members, check as check_consumer, install, library_members,
+};
 pub use facts::{
     LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,
 };

@@ -56,6 +56,34 @@ pub fn build(ws: &LoadedWorkspace, cargo_config: &[String], deps: &[ConsumerDep]
     }
 }
 
+/// The consumer build, not run: the toolchain is older than the
+/// `rust-version` of `above` (`(name, rust-version)`).
+pub fn toolchain_too_old(above: &[(String, String)], rustc: &str) -> StepResult {
+    let needed = above
+        .iter()
+        .map(|(_, v)| v.as_str())
+        .max_by_key(|v| {
+            let mut p = v.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+            (p.next(), p.next(), p.next())
+        })
+        .unwrap_or_default();
+    StepResult {
+        passed: false,
+        ms: 0,
+        message: Some(format!(
+            "rustc {rustc} is older than the `rust-version` of {}: building the release needs rustc \
+             {needed} or newer. Run the rehearsal with a newer toolchain (`rustup update`, or \
+             `cargo +{needed} shipper rehearse`), or lower those `rust-version`s if the crates \
+             really build with {rustc}",
+            above
+                .iter()
+                .map(|(name, v)| format!("{name} ({v})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 fn check(
     ws: &LoadedWorkspace,
     cargo_config: &[String],

@@ -381,7 +381,12 @@ pub fn rehearse(
             crates: libraries.len(),
             pinned: libraries.iter().filter(|d| d.pinned).count(),
         });
-        let step = consumer::build(&rehearsal_ws, &stand_in.cargo_config, &libraries);
+        let names: Vec<String> = libraries.iter().map(|d| d.name.clone()).collect();
+        // cargo would say it in a list of every package it cannot build.
+        let step = match cargo_backend::above_toolchain(&rehearsal_ws, &names) {
+            Ok((above, rustc)) if !above.is_empty() => consumer::toolchain_too_old(&above, &rustc),
+            _ => consumer::build(&rehearsal_ws, &stand_in.cargo_config, &libraries),
+        };
         sink(Progress::ConsumerBuildFinished(&step));
         step
     });
