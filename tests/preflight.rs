@@ -456,15 +456,21 @@ fn a_crate_owned_by_someone_else_blocks_by_name() {
 }
 
 #[test]
-fn a_lockfile_pin_on_a_yanked_version_warns() {
+fn a_lockfile_pin_on_a_yanked_version_blocks_when_every_admitted_version_is_yanked() {
     let registry = TestRegistry::start();
     assert_eq!(registry.upload("pf-dep", "0.1.0", &[]).status, 200);
     let fx = Fixture::new();
     fx.file(
         "Cargo.toml",
-        "[workspace]\nresolver = \"2\"\nmembers = [\"pf-user\"]\n",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"pf-user\", \"pf-other\"]\n",
     );
     full_package(&fx, "pf-user", "0.1.0", "[dependencies]\npf-dep = \"0.1\"");
+    full_package(
+        &fx,
+        "pf-other",
+        "0.1.0",
+        "[dependencies]\npf-dep = \"0.1.0\"",
+    );
     fx.use_registry(&registry);
     let before = parse(&preflight(&fx, &registry, &["--no-verify"]));
     assert_eq!(status(&before, "yanked_deps"), "pass", "{before:#}");
@@ -472,10 +478,11 @@ fn a_lockfile_pin_on_a_yanked_version_warns() {
         check(&before, "yanked_deps")["summary"]
             .as_str()
             .unwrap()
-            .starts_with("1 locked")
+            .starts_with("2 locked")
     );
 
-    // The lockfile (committed, as for a binary) pins 0.1.0; then it is yanked.
+    // The lockfile (committed, as for a binary) pins 0.1.0; then it is
+    // yanked, and no other version admits `0.1`: no consumer can build.
     fx.cargo(&registry, &["generate-lockfile"]).ok();
     let auth = format!("Authorization: {}", registry.registry.token());
     let yank = format!("{}/api/v1/crates/pf-dep/0.1.0/yank", registry.api());
@@ -486,17 +493,33 @@ fn a_lockfile_pin_on_a_yanked_version_warns() {
         200
     );
     let run = preflight(&fx, &registry, &["--no-verify"]);
-    assert_eq!(
-        run.code(),
-        0,
-        "a warning, as cargo's: {}\n{}",
-        run.stdout(),
-        run.stderr()
+    assert_eq!(run.code(), 7, "{}\n{}", run.stdout(), run.stderr());
+    let doc = parse(&run);
+    assert_eq!(doc["verdict"], "blocked");
+    assert_eq!(status(&doc, "yanked_deps"), "fail");
+    let said = findings(&doc, "yanked_deps");
+    assert!(
+        said.contains("every version these requirements admit"),
+        "{said}"
     );
+    assert!(said.contains("pf-user (pf-dep ^0.1)"), "{said}");
+    assert!(said.contains("pf-other (pf-dep ^0.1.0)"), "{said}");
+    assert!(said.contains("raise the requirement"), "{said}");
+    assert!(!said.contains("cargo update -p"), "{said}");
+
+    // A compatible version that is not yanked: a warning, as cargo's.
+    assert_eq!(registry.upload("pf-dep", "0.1.1", &[]).status, 200);
+    let run = preflight(&fx, &registry, &["--no-verify"]);
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
     let doc = parse(&run);
     assert_eq!(doc["verdict"], "ready_with_warnings");
     assert_eq!(status(&doc, "yanked_deps"), "warn");
-    assert!(findings(&doc, "yanked_deps").contains("pf-dep 0.1.0, which is yanked"));
+    let said = findings(&doc, "yanked_deps");
+    assert!(
+        said.contains("pf-other, pf-user depend on pf-dep 0.1.0, which is yanked")
+            && said.contains("cargo update -p pf-dep"),
+        "{said}"
+    );
 }
 
 #[test]

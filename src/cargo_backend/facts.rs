@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use cargo::core::dependency::DepKind;
+use cargo::sources::IndexSummary;
+use cargo::sources::source::QueryKind;
 use cargo::util::auth::AuthorizationError;
 use cargo::util::cache_lock::CacheLockMode;
 
@@ -76,6 +78,12 @@ pub struct LockedDep {
     /// The registry's name for people (`crates-io`, a `[registries]` key, a URL).
     pub registry: String,
     pub yanked: bool,
+    /// Yanked, and so is every version the dependent's requirement admits
+    /// (`requirement`): no new consumer can build the dependent, and
+    /// `cargo update` cannot help.
+    pub only_yanked: bool,
+    /// The dependent's requirement on it, as written (`^0.3.0`).
+    pub requirement: String,
 }
 
 /// Resolve the workspace as its lockfile says (nothing is written) and ask
@@ -109,12 +117,33 @@ pub fn locked_registry_deps(
                 continue;
             };
             let yanked = block_on(source.is_yanked(dep_id))?;
+            let declared = deps
+                .iter()
+                .find(|d| d.kind() != DepKind::Development)
+                .expect("a normal or build edge");
+            // Every version the requirement admits, yanked ones included
+            // (the edge is locked to the pinned version: ask with the
+            // requirement as written).
+            let only_yanked = yanked && {
+                let unlocked = cargo::core::Dependency::parse(
+                    declared.package_name(),
+                    Some(&declared.version_req().to_string()),
+                    declared.source_id(),
+                )?;
+                let admitted = block_on(source.query_vec(&unlocked, QueryKind::RejectedVersions))?;
+                !admitted.is_empty()
+                    && admitted
+                        .iter()
+                        .all(|s| matches!(s, IndexSummary::Yanked(_)))
+            };
             found.insert(LockedDep {
                 dependent: pkg.name().to_string(),
                 name: dep_id.name().to_string(),
                 version: dep_id.version().to_string(),
                 registry: dep_id.source_id().display_registry_name(),
                 yanked,
+                only_yanked,
+                requirement: declared.version_req().to_string(),
             });
         }
     }

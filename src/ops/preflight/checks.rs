@@ -414,20 +414,53 @@ pub fn owners(
 /// A lockfile pin on a yanked version: cargo publishes (it only warns),
 /// but the verify build and the crate's users get something else.
 pub fn yanked(deps: &[LockedDep]) -> Check {
-    let findings = deps
-        .iter()
-        .filter(|d| d.yanked)
-        .map(|d| {
-            finding(
-                Some(&d.dependent),
+    // One finding per yanked version, naming every plan crate that pins it.
+    let mut by_version: std::collections::BTreeMap<(&str, &str, &str), Vec<&LockedDep>> =
+        Default::default();
+    for d in deps.iter().filter(|d| d.yanked) {
+        by_version
+            .entry((&d.name, &d.version, &d.registry))
+            .or_default()
+            .push(d);
+    }
+    let mut findings = Vec::new();
+    for ((name, version, registry), carriers) in by_version {
+        let blocked: Vec<&&LockedDep> = carriers.iter().filter(|d| d.only_yanked).collect();
+        if !blocked.is_empty() {
+            let who = blocked
+                .iter()
+                .map(|d| format!("{} ({} {})", d.dependent, name, d.requirement))
+                .collect::<Vec<_>>()
+                .join(", ");
+            findings.push(finding(
+                Some(&blocked[0].dependent),
+                Severity::Fail,
+                format!(
+                    "{name} {version} is yanked in `{registry}`, and so is every version these \
+                     requirements admit: {who}. No new consumer can build those crates and \
+                     `cargo update` cannot help: raise the requirement to a version that is not \
+                     yanked, or replace the dependency"
+                ),
+            ));
+        }
+        let movable: Vec<&str> = carriers
+            .iter()
+            .filter(|d| !d.only_yanked)
+            .map(|d| d.dependent.as_str())
+            .collect();
+        if let Some(first) = movable.first() {
+            findings.push(finding(
+                Some(first),
                 Severity::Warn,
                 format!(
-                    "depends on {} {}, which is yanked in `{}`; `cargo update -p {}` moves off it",
-                    d.name, d.version, d.registry, d.name
+                    "{} depend{} on {name} {version}, which is yanked in `{registry}`; a newer \
+                     compatible version exists: `cargo update -p {name}` moves off it",
+                    movable.join(", "),
+                    if movable.len() == 1 { "s" } else { "" }
                 ),
-            )
-        })
-        .collect();
+            ));
+        }
+    }
     check(
         CheckId::YankedDeps,
         format!("{} locked registry dependency version(s)", deps.len()),
