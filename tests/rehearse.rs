@@ -970,3 +970,42 @@ fn a_rust_version_above_the_toolchain_is_said_plainly_before_the_consumer_build(
         run.stderr()
     );
 }
+
+#[test]
+fn a_consumer_that_cannot_resolve_is_said_with_its_chain() {
+    // rya needs rydep ^0.3, whose only version is yanked after the lockfile
+    // pinned it: the release packages, but no consumer can resolve it.
+    let live = TestRegistry::start();
+    assert_eq!(live.upload("rydep", "0.3.0", &[]).status, 200);
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", "[workspace]\nmembers = [\"rya\"]\n")
+        .package("rya", "rya", "0.1.0", "[dependencies]\nrydep = \"0.3\"");
+    live_registry(&fx, &live);
+    fx.cargo(&live, &["generate-lockfile"]).ok();
+    let auth = format!("Authorization: {}", live.registry.token());
+    let yank = format!("{}/api/v1/crates/rydep/0.3.0/yank", live.api());
+    assert_eq!(
+        support::http("DELETE", &yank, &[&auth], &[])
+            .unwrap()
+            .status,
+        200
+    );
+
+    let run = rehearse(&fx, &["--no-verify"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let record = record(&fx);
+    let step = &record["consumer_build"];
+    assert_eq!(step["passed"], false, "{record:#}");
+    let summary = step["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("shipper-rehearsal-consumer 0.0.0 → rya =0.1.0: failed to select a version for the requirement `rydep"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Raise or replace that requirement"),
+        "{summary}"
+    );
+    // cargo's whole output is kept, and the summary is what is said.
+    assert!(step["message"].as_str().unwrap().contains("rydep"));
+    assert!(run.stderr().contains(summary), "{}", run.stderr());
+}

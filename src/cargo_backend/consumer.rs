@@ -100,6 +100,26 @@ pub fn install(
 }
 
 /// Resolve and type-check `consumer` and everything it depends on.
+/// Where a consumer's resolution failed, from cargo's typed error: the
+/// packages from the consumer down to the one whose dependency could not be
+/// resolved (`name version`), and cargo's reason (its first line).
+pub fn resolve_failure(error: &anyhow::Error) -> Option<(Vec<String>, String)> {
+    use cargo::core::resolver::ResolveError;
+    let resolve = error
+        .downcast_ref::<ResolveError>()
+        .or_else(|| error.chain().find_map(|e| e.downcast_ref::<ResolveError>()))?;
+    // cargo lists the path from the failing package up to the root.
+    let path = resolve
+        .package_path()
+        .iter()
+        .rev()
+        .map(|id| format!("{} {}", id.name(), id.version()))
+        .collect();
+    let reason = resolve.to_string();
+    let reason = reason.lines().next().unwrap_or_default().trim().to_owned();
+    Some((path, reason))
+}
+
 pub fn check(consumer: &LoadedWorkspace) -> anyhow::Result<()> {
     let cargo_ws = consumer.cargo_workspace()?;
     let opts = CompileOptions::new(consumer.gctx(), UserIntent::Check { test: false })?;

@@ -10,6 +10,7 @@ mod package;
 
 pub use consumer::{
     above_toolchain, binary_members, check as check_consumer, install, library_members,
+    resolve_failure,
 };
 pub use facts::{
     LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,

@@ -99,8 +99,13 @@ pub enum RehearsedOutcome {
 pub struct StepResult {
     pub passed: bool,
     pub ms: u64,
+    /// cargo's whole output when the step failed.
     #[serde(default)]
     pub message: Option<String>,
+    /// The failure in one line, when it can be said more plainly than
+    /// `message`: which crate and which requirement, and what to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// The interruption drill: the rehearsal was aborted after `interrupt_after`
@@ -319,6 +324,7 @@ mod tests {
             passed: false,
             ms: 1,
             message: Some("E0308".into()),
+            summary: None,
         });
         assert!(
             !built.passed(),

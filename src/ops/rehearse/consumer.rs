@@ -40,7 +40,30 @@ impl ConsumerDep {
 /// `deps`: the library crates the release put out.
 pub fn build(ws: &LoadedWorkspace, cargo_config: &[String], deps: &[ConsumerDep]) -> StepResult {
     let started = Instant::now();
-    let result = check(ws, cargo_config, deps).with_context(|| {
+    let result = check(ws, cargo_config, deps);
+    // Said plainly when cargo says which dependency could not be resolved.
+    let summary = result.as_ref().err().and_then(|error| {
+        let (path, reason) = cargo_backend::resolve_failure(error)?;
+        let path: Vec<String> = path
+            .iter()
+            .map(|p| {
+                match deps
+                    .iter()
+                    .find(|d| p == &format!("{} {}", d.name, d.version))
+                {
+                    Some(d) => format!("{} {}", d.name, d.requirement()),
+                    None => p.clone(),
+                }
+            })
+            .collect();
+        Some(format!(
+            "a consumer of the release cannot resolve its dependencies: {}: {reason}. Raise or \
+             replace that requirement (`cargo shipper preflight` reports yanked pins), or make \
+             the crates agree; cargo's whole output is in rehearsal.json (consumer_build.message)",
+            path.join(" → ")
+        ))
+    });
+    let result = result.with_context(|| {
         format!(
             "a crate depending on {} (from the rehearsal registry) does not build",
             deps.iter()
@@ -53,6 +76,7 @@ pub fn build(ws: &LoadedWorkspace, cargo_config: &[String], deps: &[ConsumerDep]
         passed: result.is_ok(),
         ms: started.elapsed().as_millis() as u64,
         message: result.err().map(|e| format!("{e:#}")),
+        summary,
     }
 }
 
@@ -70,6 +94,7 @@ pub fn toolchain_too_old(above: &[(String, String)], rustc: &str) -> StepResult 
     StepResult {
         passed: false,
         ms: 0,
+        summary: None,
         message: Some(format!(
             "rustc {rustc} is older than the `rust-version` of {}: building the release needs rustc \
              {needed} or newer. Run the rehearsal with a newer toolchain (`rustup update`, or \
@@ -132,5 +157,6 @@ pub fn smoke_install(ws: &LoadedWorkspace, bins: &[(String, String)]) -> StepRes
         passed: result.is_ok(),
         ms: started.elapsed().as_millis() as u64,
         message: result.err().map(|e| format!("{e:#}")),
+        summary: None,
     }
 }

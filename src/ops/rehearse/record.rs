@@ -103,9 +103,13 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
     if let Some(step) = &consumer_build
         && !step.passed
     {
+        // The plain summary when there is one; cargo's output stays in `message`.
         failures.push(format!(
             "consumer build: {}",
-            step.message.as_deref().unwrap_or("failed")
+            step.summary
+                .as_deref()
+                .or(step.message.as_deref())
+                .unwrap_or("failed")
         ));
     }
     if let Some(step) = &smoke_install
