@@ -1008,4 +1008,14 @@ fn a_consumer_that_cannot_resolve_is_said_with_its_chain() {
     // cargo's whole output is kept, and the summary is what is said.
     assert!(step["message"].as_str().unwrap().contains("rydep"));
     assert!(run.stderr().contains(summary), "{}", run.stderr());
+    assert!(!run.stderr().contains("cargo's output"), "{}", run.stderr());
+    // With -v, cargo's own words too.
+    let verbose = rehearse(&fx, &["--no-verify", "-v"]);
+    assert!(
+        verbose
+            .stderr()
+            .contains("cargo's output (consumer build):"),
+        "{}",
+        verbose.stderr()
+    );
 }

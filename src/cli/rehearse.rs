@@ -100,6 +100,7 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
     let mut reporter = report::rehearse::RehearsalReporter::new(
         args.run.message_format == MessageFormat::Json,
         global.quiet,
+        global.verbose > 0,
     );
     let report = match ops::rehearse(&ws, &opts, &mut |p| reporter.progress(p)) {
         Ok(report) => report,

@@ -18,10 +18,12 @@ pub struct RehearsalReporter {
     quiet: bool,
     /// Plan crates the live target has, and its name (shared with the rewrite).
     on_live: Rc<RefCell<(String, BTreeSet<String>)>>,
+    /// `-v`: a failed step's whole cargo output too, not only its summary.
+    verbose: bool,
 }
 
 impl RehearsalReporter {
-    pub fn new(json: bool, quiet: bool) -> Self {
+    pub fn new(json: bool, quiet: bool, verbose: bool) -> Self {
         let on_live: Rc<RefCell<(String, BTreeSet<String>)>> = Rc::default();
         let seen = on_live.clone();
         let inner = Reporter::new(json, quiet).with_rewrite(Box::new(move |event| {
@@ -77,6 +79,7 @@ impl RehearsalReporter {
             json,
             quiet,
             on_live,
+            verbose,
         }
     }
 
@@ -258,6 +261,17 @@ impl RehearsalReporter {
         if record.verdict == Verdict::Failed {
             for failure in &record.failures {
                 eprintln!("  failed: {}", failure.replace('\n', "\n    "));
+            }
+            // The summary was said; with -v, cargo's own words as well.
+            if let Some(step) = &record.consumer_build
+                && self.verbose
+                && step.summary.is_some()
+                && let Some(message) = &step.message
+            {
+                eprintln!(
+                    "  cargo's output (consumer build):\n    {}",
+                    message.replace('\n', "\n    ")
+                );
             }
             return;
         }
