@@ -645,14 +645,13 @@ fn run(
         Some(publish) => format!("; `{publish}` again finds them there and finishes the record"),
         None => String::new(),
     };
-    let released = |error: anyhow::Error| {
-        match outcome {
+    let released = |error: anyhow::Error| match outcome {
         RunOutcome::Success => error.context(format!(
-            "the release went out (all {} crates are in the registry), but recording that failed{again}",
+            "the release went out (all {} crates are in the registry), but recording that \
+             failed{again}",
             plan.crates.len()
         )),
         _ => error,
-    }
     };
     // The receipt first: a run recorded as finished always has one.
     let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)

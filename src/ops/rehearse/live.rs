@@ -74,13 +74,7 @@ pub fn content_check(
     let Some(url) = ws.read_index(&plan.target)? else {
         return Ok(());
     };
-    let http = ws.http()?;
-    let config = LiveRegistry::index_config(&http, &url, None)?;
-    let token = match config.auth_required() {
-        true => Some(cargo_backend::read_token(ws, &plan.target, None)?),
-        false => None,
-    };
-    let registry = LiveRegistry::connect(&http, &url, config, token)?;
+    let registry = connect(ws, &plan.target, &url)?;
     let present: Vec<PresentVersion> = plan
         .crates
         .iter()
@@ -171,19 +165,29 @@ pub fn other_versions(ws: &LoadedWorkspace, plan: &Plan, findings: &LiveFindings
     lines
 }
 
-fn ask(
+/// The live target's index and API, read with cargo's read token when its
+/// `config.json` asks for one.
+fn connect(
     ws: &LoadedWorkspace,
     target: &RegistryTarget,
     url: &str,
-    plan: &Plan,
-) -> anyhow::Result<BTreeMap<String, String>> {
+) -> anyhow::Result<LiveRegistry> {
     let http = ws.http()?;
     let config = LiveRegistry::index_config(&http, url, None)?;
     let token = match config.auth_required() {
         true => Some(cargo_backend::read_token(ws, target, None)?),
         false => None,
     };
-    let registry = LiveRegistry::connect(&http, url, config, token)?;
+    Ok(LiveRegistry::connect(&http, url, config, token)?)
+}
+
+fn ask(
+    ws: &LoadedWorkspace,
+    target: &RegistryTarget,
+    url: &str,
+    plan: &Plan,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let registry = connect(ws, target, url)?;
     let answers = std::sync::Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
