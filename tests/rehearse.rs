@@ -107,20 +107,36 @@ fn the_demo_rehearses_green_offline_with_no_registry_configured() {
         .collect();
     assert_eq!(archived.len(), 1, "{archived:?}");
     assert!(archived[0].ends_with("-rehearsed"), "{archived:?}");
-    // Nothing was written to the user's cargo configuration, and cargo's
-    // caches of the ephemeral registry are gone (what `cargo package` keeps
-    // for its own overlay registry stays, as it would after `cargo package`).
+    // Nothing was written to the user's cargo configuration; of cargo's
+    // caches for the rehearsal registry, only the downloads and sources of
+    // the port the next rehearsal listens on again stay, never piling up
+    // (what `cargo package` keeps for its own overlay registry stays, as it
+    // would after `cargo package`).
     assert!(!fx.cargo_home().join("config.toml").exists());
-    for dir in ["index", "cache", "src"] {
-        let left: Vec<_> = std::fs::read_dir(fx.cargo_home().join("registry").join(dir))
+    let left = |dir: &str| -> Vec<String> {
+        std::fs::read_dir(fx.cargo_home().join("registry").join(dir))
             .into_iter()
             .flatten()
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with("127.0.0.1-"))
-            .collect();
-        assert!(left.is_empty(), "registry/{dir}: {left:?}");
-    }
+            .collect()
+    };
+    assert_eq!(left("index"), Vec::<String>::new());
+    let kept = left("src");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(left("cache"), kept);
+    let first_port = consumer_port(&fx);
+    rehearse(&fx, &[]).ok();
+    assert_eq!(consumer_port(&fx), first_port);
+    assert_eq!((left("index"), left("src")), (Vec::new(), kept));
+}
+
+/// The port the consumer build's home remembers for the rehearsal registry.
+fn consumer_port(fx: &Fixture) -> u64 {
+    let last = std::fs::read(fx.root().join("target/shipper/consumer/last.json")).unwrap();
+    let last: serde_json::Value = serde_json::from_slice(&last).unwrap();
+    last["port"].as_u64().unwrap()
 }
 
 #[test]
@@ -1018,4 +1034,91 @@ fn a_consumer_that_cannot_resolve_is_said_with_its_chain() {
         "{}",
         verbose.stderr()
     );
+}
+
+/// The consumer's lockfile, as its last build left it.
+fn consumer_lock(fx: &Fixture) -> String {
+    std::fs::read_to_string(fx.root().join("target/shipper/consumer/Cargo.lock")).unwrap()
+}
+
+#[test]
+fn the_consumer_resolves_external_crates_as_the_workspace_locked_them_unless_yanked() {
+    // The workspace locked rsext 1.0.0; 1.1.0 came out since. A consumer
+    // seeded with the workspace's lockfile builds 1.0.0, until 1.0.0 is
+    // yanked: no new consumer gets a yanked version, so neither does it.
+    let live = TestRegistry::start();
+    assert_eq!(live.upload("rsext", "1.0.0", &[]).status, 200);
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n")
+        .package("a", "rsa", "0.1.0", "[dependencies]\nrsext = \"1\"");
+    live_registry(&fx, &live);
+    fx.cargo(&live, &["generate-lockfile"]).ok();
+    assert_eq!(live.upload("rsext", "1.1.0", &[]).status, 200);
+
+    rehearse(&fx, &["--no-verify"]).ok();
+    assert_eq!(record(&fx)["consumer_build"]["passed"], true);
+    let lock = consumer_lock(&fx);
+    assert!(
+        lock.contains("name = \"rsext\"\nversion = \"1.0.0\""),
+        "{lock}"
+    );
+
+    let auth = format!("Authorization: {}", live.registry.token());
+    let yank = format!("{}/api/v1/crates/rsext/1.0.0/yank", live.api());
+    let reply = support::http("DELETE", &yank, &[&auth], &[]).unwrap();
+    assert_eq!(reply.status, 200);
+    rehearse(&fx, &["--no-verify"]).ok();
+    assert_eq!(record(&fx)["consumer_build"]["passed"], true);
+    let lock = consumer_lock(&fx);
+    assert!(
+        lock.contains("name = \"rsext\"\nversion = \"1.1.0\""),
+        "{lock}"
+    );
+}
+
+/// Every file the consumer's kept target directory holds, with its
+/// modification time.
+fn consumer_outputs(fx: &Fixture) -> Vec<(String, std::time::SystemTime)> {
+    let deps = fx.root().join("target/shipper/consumer/target/debug/deps");
+    let mut out: Vec<_> = std::fs::read_dir(&deps)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().modified().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_second_rehearsal_of_the_same_bytes_builds_nothing_again_for_its_consumer() {
+    let live = TestRegistry::start();
+    assert_eq!(live.upload("rrext", "1.0.0", &[]).status, 200);
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\"]\n")
+        .package("a", "rra", "0.1.0", "[dependencies]\nrrext = \"1\"")
+        .package(
+            "b",
+            "rrb",
+            "0.1.0",
+            "[dependencies]\nrra = { path = \"../a\", version = \"0.1.0\" }",
+        );
+    live_registry(&fx, &live);
+    rehearse(&fx, &["--no-verify"]).ok();
+    let first = consumer_outputs(&fx);
+    assert!(
+        first.iter().any(|(name, _)| name.starts_with("librrext-")),
+        "{first:?}"
+    );
+    assert!(
+        first.iter().any(|(name, _)| name.starts_with("librrb-")),
+        "{first:?}"
+    );
+    rehearse(&fx, &["--no-verify"]).ok();
+    assert_eq!(record(&fx)["consumer_build"]["passed"], true);
+    assert_eq!(consumer_outputs(&fx), first);
 }

@@ -6,6 +6,7 @@
 //! bytes were, and a verdict the publish gate checks.
 
 mod consumer;
+mod consumer_home;
 mod drill;
 mod identity;
 mod live;
@@ -210,6 +211,8 @@ pub fn rehearse(
         findings: &findings,
     });
     let upstream = live::upstream(ws)?;
+    // Held to the end: the consumer build's home, and the port it remembers.
+    let home = consumer_home::ConsumerHome::open(ws);
     let stand_in = stand_in::StandIn::start(
         ws,
         &opts.rehearsal,
@@ -231,8 +234,12 @@ pub fn rehearse(
                 .filter_map(|name| Some((name.clone(), plan.get(&name)?.version.to_string())))
                 .collect(),
             require_metadata: plan.target.key == "crates-io",
+            port: home.as_ref().and_then(|h| h.last_port()),
         },
     )?;
+    if let (Some(home), Some(port)) = (&home, stand_in.embedded_port()) {
+        home.remember_port(ws, port)?;
+    }
     sink(Progress::RegistryReady {
         registry: &stand_in.record,
         index: stand_in.target.sparse_index.as_deref().unwrap_or_default(),
@@ -376,6 +383,30 @@ pub fn rehearse(
                 version,
             })
             .collect();
+    // Every plan crate the consumer build or the smoke install may fetch,
+    // with the checksum of the bytes the rehearsal uploaded.
+    let seen: Vec<consumer_home::SeenCrate> = plan
+        .crates
+        .iter()
+        .filter(|c| out.contains(&c.name))
+        .map(|c| consumer_home::SeenCrate {
+            name: c.name.clone(),
+            version: c.version.to_string(),
+            sha256: match uploaded(&c.name) {
+                true => state
+                    .as_ref()
+                    .and_then(|s| s.crates.get(&c.name)?.sha256.clone()),
+                false => None,
+            },
+        })
+        .collect();
+    let consumer_home = match &home {
+        Some(home) => match home.prepare(&rehearsal_ws, &index, &seen) {
+            Ok(()) => Some(home),
+            Err(error) => return Err(error.context("could not prepare the consumer build")),
+        },
+        None => None,
+    };
     let consumer_build = (!libraries.is_empty() && !stopped()).then(|| {
         sink(Progress::ConsumerBuildStarted {
             crates: libraries.len(),
@@ -385,7 +416,12 @@ pub fn rehearse(
         // cargo would say it in a list of every package it cannot build.
         let step = match cargo_backend::above_toolchain(&rehearsal_ws, &names) {
             Ok((above, rustc)) if !above.is_empty() => consumer::toolchain_too_old(&above, &rustc),
-            _ => consumer::build(&rehearsal_ws, &stand_in.cargo_config, &libraries),
+            _ => consumer::build(
+                &rehearsal_ws,
+                &stand_in.cargo_config,
+                &libraries,
+                consumer_home,
+            ),
         };
         sink(Progress::ConsumerBuildFinished(&step));
         step
@@ -419,8 +455,15 @@ pub fn rehearse(
         started_at_ms,
         duration_ms: started.elapsed().as_millis() as u64,
     });
+    // Downloads and sources are kept for the next rehearsal on the same
+    // port when there is a home; the index cache never is.
     if opts.rehearsal == RehearsalTarget::Embedded {
-        cargo_backend::forget_registry_caches(&rehearsal_ws, &index);
+        match &home {
+            Some(_) => {
+                let _ = cargo_backend::forget_cached_crates(&rehearsal_ws, &index, &[]);
+            }
+            None => cargo_backend::forget_registry_caches(&rehearsal_ws, &index),
+        }
     }
     let path = gate::record_path(&state_root);
     record.write(&path).map_err(|e| {
