@@ -828,3 +828,52 @@ fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
         .json();
     assert!(json.get("yank").is_none(), "{json}");
 }
+
+/// SIGINT while a yank run waits out an index outage (every crate read
+/// answers 503, the retry delay is long): the wait ends at once, exit 130,
+/// nothing requested; the same command finishes once the index is back.
+#[test]
+fn sigint_during_an_index_outage_stops_a_yank_run_within_a_second() {
+    use std::time::{Duration, Instant};
+
+    let registry = TestRegistry::start();
+    let (fx, _receipt) = published_demo(&registry);
+    let plan = latest_plan(&fx, &registry);
+    let registry = registry.restart(|c| c.knobs.fail_reads_after_uploads = Some(0));
+
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
+    cmd.args(["shipper", "yank", "--plan", plan.to_str().unwrap()])
+        .args(["--retry-delay-ms", "20000", "--confirm-poll-ms", "20"])
+        .current_dir(fx.root())
+        .env("CARGO_HOME", fx.cargo_home())
+        .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = support::child::sigint_default(&mut cmd).spawn().unwrap();
+    let events = fx.root().join(".shipper/yank/current/events.jsonl");
+    support::child::wait_for_event(&events, &mut child, "yank_run_started", 1);
+    // Into the first backoff (20 s) after the first failed read.
+    std::thread::sleep(Duration::from_millis(500));
+    support::child::signal(&child, libc::SIGINT);
+    let sent = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+    let recorded = support::events_in(&fx.root().join(".shipper/yank/current"));
+    assert_eq!(recorded.last().unwrap()["outcome"], "interrupted");
+    assert!(!recorded.iter().any(|e| e["kind"] == "yank_requested"));
+
+    let registry = registry.restart(|_| {});
+    for name in DEMO_CRATES {
+        assert_eq!(yanked(&registry, name, "0.1.0"), Some(false), "{name}");
+    }
+    yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]).ok();
+    for name in DEMO_CRATES {
+        assert_eq!(yanked(&registry, name, "0.1.0"), Some(true), "{name}");
+    }
+}
