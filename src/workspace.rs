@@ -160,7 +160,13 @@ impl LoadedWorkspace {
     /// Whether cargo may not use the network (`--offline`, `--frozen`, or
     /// `net.offline` in its configuration).
     pub fn offline(&self) -> bool {
-        !self.gctx.network_allowed()
+        self.offline_flag().is_some()
+    }
+
+    /// The flag that keeps cargo off the network, as cargo names it in its
+    /// refusals (`--frozen`, `--offline`), if any.
+    pub fn offline_flag(&self) -> Option<&'static str> {
+        self.gctx.offline_flag()
     }
 
     fn load_with_config(

@@ -278,6 +278,25 @@ fn offline_and_frozen_forbid_the_network() {
         assert!(run.stderr().contains(&says), "{}", run.stderr());
     }
     assert_eq!(registry.version_count("ofa"), 0);
+    // `preflight` checks what it can and says what it could not.
+    let run = fx.shipper_env(
+        &registry,
+        &[
+            "preflight",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--offline",
+        ],
+        &[],
+    );
+    assert_eq!(run.code(), 7, "{}", run.stderr());
+    let out = run.stdout();
+    assert!(out.contains("1 crate(s) packaged and verified"), "{out}");
+    assert!(
+        out.contains("nothing can be known about what is published: run it without `--offline`"),
+        "{out}"
+    );
 
     let fx = Fixture::new();
     fx.file("Cargo.toml", "[workspace]\nmembers = [\"t\", \"t-test\"]\n")

@@ -294,13 +294,13 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
             Ok((crates, check)) => (crates, check, Some(live)),
             Err(error) => (
                 unknown_crates(&plan),
-                checks::registry_unreachable(&plan, &error),
+                checks::registry_unreachable(&plan, &error, ws.offline_flag()),
                 None,
             ),
         },
         Err(error) => (
             unknown_crates(&plan),
-            checks::registry_unreachable(&plan, &error),
+            checks::registry_unreachable(&plan, &error, ws.offline_flag()),
             None,
         ),
     };
