@@ -201,6 +201,14 @@ fn locked_refuses_a_stale_lockfile_as_cargo_does() {
 
     dry_run(&fx, &registry, &["--no-verify"]).ok();
     assert!(lockfile().contains("name = \"lkb\""), "{}", lockfile());
+    // Up to date, it passes `--locked` everywhere: packaging, verification
+    // against the earlier level, a rehearsal, a release.
+    let current = lockfile();
+    dry_run(&fx, &registry, &["--locked"]).ok();
+    fx.rehearse(&["--locked"]).ok();
+    fx.publish(&registry, &["--locked"]).ok();
+    assert_eq!(registry.version_count("lkb"), 1);
+    assert_eq!(lockfile(), current);
 }
 
 /// `--config KEY=VALUE` and `--config PATH` reach the registry client: the

@@ -138,27 +138,36 @@ fn drop_hidden_suggestions(argv: &[OsString], mut error: clap::Error) -> clap::E
     {
         error.remove(ContextKind::SuggestedArg);
     }
-    // A flag given before its subcommand: clap looks for it in the
-    // subcommand named next ("'publish --flag' exists"); ask it the same.
+    // A flag given before its subcommand: clap offers the most similar
+    // flag of the first subcommand named after it that has one ("'publish
+    // --flag' exists"); ask each the same, in that order.
     if error.get(ContextKind::Suggested).is_some()
         && let Some(ContextValue::String(invalid)) = error.get(ContextKind::InvalidArg)
     {
         let named = |w: &OsString| w.to_str().and_then(|w| w.split('=').next()) == Some(invalid);
-        let after = argv.iter().skip_while(|w| !named(w)).skip(1);
-        if let Some(sub) = after
-            .filter_map(|w| w.to_str())
-            .find_map(|w| at.find_subcommand(w))
+        let offer = argv
+            .iter()
+            .skip_while(|w| !named(w))
+            .skip(1)
+            .filter_map(|w| at.find_subcommand(w.to_str()?))
+            .find_map(|sub| {
+                let mut words: Vec<OsString> = argv[..1].to_vec();
+                words.extend(path[1..].iter().map(|c| c.get_name().into()));
+                words.extend([sub.get_name().into(), invalid.into()]);
+                match root
+                    .clone()
+                    .try_get_matches_from(words)
+                    .err()?
+                    .get(ContextKind::SuggestedArg)
+                {
+                    Some(ContextValue::String(flag)) => Some((sub, flag.clone())),
+                    _ => None,
+                }
+            });
+        if let Some((sub, flag)) = offer
+            && !offered(sub, &flag)
         {
-            let mut words: Vec<OsString> = argv[..1].to_vec();
-            words.extend(path[1..].iter().map(|c| c.get_name().into()));
-            words.extend([sub.get_name().into(), invalid.into()]);
-            let hint = root.clone().try_get_matches_from(words).err();
-            if let Some(ContextValue::String(flag)) =
-                hint.as_ref().and_then(|e| e.get(ContextKind::SuggestedArg))
-                && !offered(sub, flag)
-            {
-                error.remove(ContextKind::Suggested);
-            }
+            error.remove(ContextKind::Suggested);
         }
     }
     error
