@@ -280,6 +280,17 @@ impl LoadedWorkspace {
         Ok(self.workspace()?.root().to_owned())
     }
 
+    /// The directories cargo writes build output to for this workspace:
+    /// its target and build directories (`--target-dir`, `CARGO_TARGET_DIR`,
+    /// `build.target-dir`, `build.build-dir`, or `target/`).
+    pub fn output_dirs(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let ws = self.workspace()?;
+        Ok(vec![
+            ws.target_dir().into_path_unlocked(),
+            ws.build_dir().into_path_unlocked(),
+        ])
+    }
+
     /// Members and their dependencies on each other.
     pub fn model(&self) -> anyhow::Result<WorkspaceModel> {
         let ws = self.workspace()?;

@@ -256,7 +256,8 @@ fn config_overrides_reach_the_registry_client() {
     );
 }
 
-/// `--target-dir`: the packages, and the verification build, go there.
+/// `--target-dir`: the packages, and the verification build, go there; and
+/// `preflight` counts it as build output, not as uncommitted changes.
 #[test]
 fn target_dir_holds_the_packages() {
     let registry = TestRegistry::start();
@@ -269,6 +270,37 @@ fn target_dir_holds_the_packages() {
     }
     assert!(fx.root().join("out/debug").is_dir());
     assert!(!fx.root().join("target").exists());
+
+    fx.file(".gitignore", ".shipper/\n");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .current_dir(fx.root())
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "--", ".gitignore", "Cargo.toml", "tda", "tdb"]);
+    git(&["commit", "-q", "-m", "release"]);
+    git(&["tag", "v0.1.0"]);
+    let preflight = |extra: &[&str]| {
+        let mut args = vec!["preflight", "--registry", "local"];
+        args.extend(extra);
+        fx.shipper_env(&registry, &args, &[])
+    };
+    let run = preflight(&["--target-dir", "out"]);
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    assert!(!run.stdout().contains("uncommitted"), "{}", run.stdout());
+    // Without the flag, `out/` is just a directory nobody committed.
+    let run = preflight(&[]);
+    assert_eq!(run.code(), 7, "{}", run.stderr());
+    assert!(
+        run.stdout().contains("uncommitted changes (out/)"),
+        "{}",
+        run.stdout()
+    );
 }
 
 /// `--offline` and `--frozen`: no request is made; cargo's refusal says why.

@@ -256,7 +256,7 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         plan_check,
         checks::metadata(&facts),
         checks::unversioned(&facts),
-        git::check(&ws.root()?, opts.allow_dirty),
+        git::check(&ws.root()?, &ws.output_dirs()?, opts.allow_dirty),
     ];
     let Some(plan) = plan else {
         for id in [
