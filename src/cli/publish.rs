@@ -253,3 +253,57 @@ fn run(
     reporter.finish(&result);
     result.map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{CargoCli, Command};
+    use crate::workspace::ContextOpts;
+
+    /// The cargo context a `publish` command line asks for.
+    fn context<S: AsRef<str>>(words: &[S]) -> ContextOpts {
+        let argv = ["cargo-shipper", "shipper", "publish"]
+            .into_iter()
+            .chain(words.iter().map(AsRef::as_ref));
+        let CargoCli::Shipper(cli) = CargoCli::try_parse_from(argv).unwrap();
+        let Command::Publish(args) = cli.command else {
+            unreachable!("a publish command line")
+        };
+        cli.global.build_context(&args.manifest, &args.build)
+    }
+
+    /// A child run given `cargo_args()` (the rehearsal drill's) gets the
+    /// same cargo flags, every one of them.
+    #[test]
+    fn cargo_args_give_a_child_the_same_flags() {
+        let first = context(&[
+            "--locked",
+            "--offline",
+            "--frozen",
+            "--config",
+            "net.retry=1",
+            "--config",
+            "my config.toml",
+            "--target-dir",
+            "out dir",
+            "-F",
+            "a,b",
+            "--features",
+            "c",
+            "--all-features",
+            "--no-default-features",
+            "-j",
+            "-1",
+            "--keep-going",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]);
+        let again = context(&first.cargo_args());
+        assert_eq!(format!("{again:?}"), format!("{first:?}"));
+        let none = context::<&str>(&[]);
+        assert!(none.cargo_args().is_empty(), "{none:?}");
+    }
+}
