@@ -17,10 +17,10 @@ Usage: scripts/bench-rehearse.sh [OPTIONS]
 (2) Overhead. Generates a hermetic workspace of N crates
     (scripts/gen-workspace.py), warms its build once per contender, then,
     R times, interleaved:
-      (a) cargo-shipper shipper publish --registry bench --allow-dirty --jobs J
+      (a) cargo-shipper shipper publish --registry bench --allow-dirty --uploads-in-flight J
           into a fresh `cargo shipper registry serve` (no delays), with a
           CARGO_HOME whose config makes it stand in for crates.io;
-      (b) cargo-shipper shipper rehearse --allow-dirty --jobs J
+      (b) cargo-shipper shipper rehearse --allow-dirty --uploads-in-flight J
           (embedded registry, same engine, plus the consumer build).
     Both verify. Goal: (b) / (a) <= 1.10. The consumer build's share of (b)
     is reported from rehearsal.json, beside the warm-up's (the first
@@ -35,7 +35,7 @@ Options:
   --runs R        timed runs of each command (default 5)
   --crates N      crates in the generated workspace (default 30)
   --levels L      its dependency levels (default 6)
-  --jobs J        --jobs for both (default 4)
+  --jobs J        --uploads-in-flight for both (default 4)
   --no-build      do not run `cargo build --release --locked` first
   --shipper PATH  use this cargo-shipper binary
   --keep          keep the scratch directory
@@ -158,10 +158,10 @@ stop_registry() {
 }
 publish_once() {
     CARGO_HOME=$pub_home CARGO_REGISTRIES_BENCH_TOKEN=$token "$shipper" shipper publish \
-        --registry bench --allow-dirty --jobs "$jobs" --manifest-path "$ws/Cargo.toml"
+        --registry bench --allow-dirty --uploads-in-flight "$jobs" --manifest-path "$ws/Cargo.toml"
 }
 rehearse_once() {
-    CARGO_HOME=$reh_home "$shipper" shipper rehearse --allow-dirty --jobs "$jobs" \
+    CARGO_HOME=$reh_home "$shipper" shipper rehearse --allow-dirty --uploads-in-flight "$jobs" \
         --manifest-path "$ws/Cargo.toml"
 }
 
@@ -203,7 +203,7 @@ share = cons / first if first else 0.0
 ratio = med["rehearse"] / med["publish"]
 print(f"demo rehearse (warm): median {med['demo']:.2f} s over {runs} runs "
       f"(goal < 3 s: {'met' if med['demo'] < 3 else 'MISSED'})")
-print(f"{crates} crates, {levels} levels, --jobs {jobs}: publish {med['publish']:.2f} s, "
+print(f"{crates} crates, {levels} levels, --uploads-in-flight {jobs}: publish {med['publish']:.2f} s, "
       f"rehearse {med['rehearse']:.2f} s (consumer build {cons:.2f} s); "
       f"ratio {ratio:.2f}x (goal <= 1.10: {'met' if ratio <= 1.10 else 'MISSED'})")
 print(f"consumer build: first rehearsal {first:.2f} s, later ones {cons:.2f} s = {share:.0%} "

@@ -272,7 +272,7 @@ fn a_two_job_release_through_the_action_steps_stops_then_finishes_each_crate_onc
     let bin = out["bin"].clone();
     // One upload at a time, 2 s each: six take 12 s and more, so a stop
     // after 10 s always comes with some crates out and some not.
-    let args = format!("{PUBLISH_ARGS} -j 1 --stop-after 10s");
+    let args = format!("{PUBLISH_ARGS} --uploads-in-flight 1 --stop-after 10s");
     let (run, out) = job1.step(
         "publish",
         &script("run.sh"),
@@ -329,7 +329,7 @@ fn a_two_job_release_through_the_action_steps_stops_then_finishes_each_crate_onc
     );
     assert_eq!(install.code(), 0, "{}", install.stderr());
     let bin = out["bin"].clone();
-    let args = format!("{PUBLISH_ARGS} -j 4 --stop-after 5m");
+    let args = format!("{PUBLISH_ARGS} --uploads-in-flight 4 --stop-after 5m");
     let (run, out) = job2.step(
         "publish",
         &script("run.sh"),

@@ -63,7 +63,7 @@ fn publish_cmd(fx: &Fixture, registry: &TestRegistry) -> Command {
         "local",
         "--allow-dirty",
         "--no-verify",
-        "--jobs",
+        "--uploads-in-flight",
         "3",
         "--retry-delay-ms",
         "20",

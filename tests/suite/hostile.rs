@@ -11,7 +11,7 @@
 //! - `foo-bar` / `Foo_bar` after `foo_bar` -> 400 "previously named `foo_bar`"
 //! - anonymous API reads with `--auth-required` -> 401 (only `config.json` open)
 //! - a symlink at `current/events.jsonl`, `lock` or `current/` -> exit 1, target untouched
-//! - `--jobs 1000000`, `--jobs 0`, `--jobs -1`, `--max-attempts 0` -> exit 2, nothing created
+//! - `--uploads-in-flight 1000000`/`0`/`-1`, `--jobs 0`, `--max-attempts 0` -> exit 2, nothing created
 //! - `.shipper/archive` a file after a release -> exit 0, "Finished", a warning naming the path
 //! - the index answers 503 while confirming -> a warning at once, exit 4, "uploaded but not confirmed"
 //! - a failed run with `GITHUB_STEP_SUMMARY` set -> the summary is written, with the error
@@ -175,15 +175,18 @@ fn state_files_never_follow_symlinks() {
     assert_eq!(registry.version_count("sla"), 0);
 }
 
-/// `--jobs 1000000`, `--jobs 0`, `--jobs -1`, `--max-attempts 0`: refused
-/// before anything starts (exit 2, the allowed range named), no state directory.
+/// `--uploads-in-flight 1000000`, `0`, `-1`, `--max-attempts 0`, cargo's
+/// `--jobs 0` and `--jobs many`: refused before anything starts (exit 2, the
+/// allowed range or cargo's words), no state directory.
 #[test]
 fn out_of_range_jobs_and_attempts_are_refused() {
     let fx = support::chain(&["jra"]);
     for (flag, value, says) in [
-        ("--jobs", "1000000", "1..=64"),
-        ("--jobs", "0", "1..=64"),
-        ("--jobs", "-1", "1..=64"),
+        ("--uploads-in-flight", "1000000", "1..=64"),
+        ("--uploads-in-flight", "0", "1..=64"),
+        ("--uploads-in-flight", "-1", "1..=64"),
+        ("--jobs", "0", "jobs may not be 0"),
+        ("--jobs", "many", "should be `default` or a number"),
         ("--max-attempts", "0", "1..=100"),
         ("--max-attempts", "-3", "1..=100"),
     ] {

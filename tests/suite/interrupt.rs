@@ -14,7 +14,7 @@ use crate::support::{Fixture, TestRegistry, count, events_in};
 
 const CRATES: [&str; 4] = ["ia", "ib", "ic", "id"];
 
-/// Four crates that depend on nothing: two go out at once with `--jobs 2`.
+/// Four crates that depend on nothing: two go out at once with `--uploads-in-flight 2`.
 fn independent() -> Fixture {
     let fx = Fixture::new();
     let members: Vec<String> = CRATES.iter().map(|n| format!("\"{n}\"")).collect();
@@ -42,7 +42,7 @@ fn spawn_publish(fx: &Fixture, registry: &TestRegistry, extra: &[&str]) -> Child
         "local",
         "--allow-dirty",
         "--no-verify",
-        "--jobs",
+        "--uploads-in-flight",
         "2",
         "--retry-delay-ms",
         "20",

@@ -3,10 +3,9 @@
 //! registry; `support` holds the fixtures and the registry harness. One
 //! binary links the cargo library once instead of once per file.
 
-mod support;
-
 mod action;
 mod bad_state;
+mod cargo_flags;
 mod cargo_http;
 mod chaos;
 mod cli_docs;
@@ -33,6 +32,7 @@ mod resume;
 mod scheduler;
 mod serve_trusted;
 mod status;
+mod support;
 mod trusted;
 mod trusted_registry;
 mod trusted_remediation;

@@ -43,7 +43,7 @@ fn eight_new_crates_meet_the_limits_without_a_429_near_the_optimum() {
     });
     let (fx, names) = independent(8);
     fx.use_registry(&registry);
-    let run = fx.publish(&registry, &["--no-verify", "--jobs", "4"]);
+    let run = fx.publish(&registry, &["--no-verify", "--uploads-in-flight", "4"]);
     run.ok();
     let err = run.stderr();
     assert!(err.contains("limits add about 3.0s"), "the ETA: {err}");
@@ -90,7 +90,13 @@ fn without_a_profile_the_registry_s_429s_are_waited_out() {
     fx.use_registry(&registry);
     let run = fx.publish(
         &registry,
-        &["--no-verify", "--jobs", "1", "--max-attempts", "1"],
+        &[
+            "--no-verify",
+            "--uploads-in-flight",
+            "1",
+            "--max-attempts",
+            "1",
+        ],
     );
     run.ok();
     let events = events_in(&support::archived_published(&fx));

@@ -1,4 +1,4 @@
-//! The scheduler on a wider DAG than `--jobs`: every crate starts uploading
+//! The scheduler on a wider DAG than `--uploads-in-flight`: every crate starts uploading
 //! only after each of its plan dependencies is visible in the index, and
 //! every crate goes out exactly once.
 
@@ -67,7 +67,13 @@ fn dependents_start_only_after_their_dependencies_are_visible() {
         fx.use_registry(&registry);
         let run = fx.publish(
             &registry,
-            &["--no-verify", "--jobs", "2", "--message-format", "json"],
+            &[
+                "--no-verify",
+                "--uploads-in-flight",
+                "2",
+                "--message-format",
+                "json",
+            ],
         );
         let events: Vec<serde_json::Value> = run
             .ok()
@@ -95,7 +101,7 @@ fn dependents_start_only_after_their_dependencies_are_visible() {
             }
             assert_eq!(registry.version_count(name), 1);
         }
-        // Never more than --jobs uploads in flight.
+        // Never more than --uploads-in-flight uploads in flight.
         let mut in_flight = 0i32;
         for e in &events {
             match e["kind"].as_str() {

@@ -47,7 +47,7 @@ fn a_release_longer_than_several_token_lifetimes_finishes_with_every_token_revok
         &setup,
         &[
             "--trusted-publishing",
-            "-j",
+            "--uploads-in-flight",
             "1",
             "--token-lifetime",
             "2",
@@ -113,7 +113,7 @@ fn a_token_the_registry_says_expired_is_renewed_without_a_failed_attempt() {
         &[
             "--trusted-publishing",
             "on",
-            "-j",
+            "--uploads-in-flight",
             "1",
             "--token-lifetime",
             "3600",
@@ -162,7 +162,7 @@ fn a_crate_without_a_configuration_stops_the_release_with_the_claims() {
     let summary_path = summary.to_str().unwrap();
     let run = fx.publish_trusted(
         &setup,
-        &["--trusted-publishing", "on", "-j", "1"],
+        &["--trusted-publishing", "on", "--uploads-in-flight", "1"],
         &[
             ("GITHUB_ACTIONS", "true"),
             ("GITHUB_STEP_SUMMARY", summary_path),
@@ -283,7 +283,7 @@ fn stop_after_stops_cleanly_and_another_job_with_the_saved_state_finishes() {
         &[
             "--trusted-publishing",
             "on",
-            "-j",
+            "--uploads-in-flight",
             "1",
             "--stop-after",
             "6s",
@@ -319,7 +319,11 @@ fn stop_after_stops_cleanly_and_another_job_with_the_saved_state_finishes() {
     support::copy_tree(&fx.root().join(".shipper"), &artifact.path().join("state"));
     std::fs::remove_dir_all(fx.root().join(".shipper")).unwrap();
     support::copy_tree(&artifact.path().join("state"), &fx.root().join(".shipper"));
-    let second = fx.publish_trusted(&setup, &["--trusted-publishing", "on", "-j", "4"], &[]);
+    let second = fx.publish_trusted(
+        &setup,
+        &["--trusted-publishing", "on", "--uploads-in-flight", "4"],
+        &[],
+    );
     second.ok();
     let events = all_events(&fx);
     for name in DEMO_CRATES {

@@ -269,6 +269,7 @@ pub fn rehearse(
                 allow_dirty: opts.allow_dirty,
                 verify: opts.verify,
                 tuning: &opts.tuning,
+                cargo_args: ws.context_opts().cargo_args(),
             };
             drill::interrupted_run(&child, &index, token, n)?;
             sink(Progress::DrillResuming);

@@ -106,7 +106,11 @@ fn a_crate_without_a_trusted_publishing_configuration_is_said_to_lack_one() {
     let setup = TrustedSetup::demo_except("shipper-demo-left");
     let fx: Fixture = demo_workspace();
     fx.use_registry(&setup.registry);
-    let run = fx.publish_trusted(&setup, &["--trusted-publishing", "on", "-j", "1"], &[]);
+    let run = fx.publish_trusted(
+        &setup,
+        &["--trusted-publishing", "on", "--uploads-in-flight", "1"],
+        &[],
+    );
     assert_eq!(run.code(), 4, "{}", run.stderr());
     assert_eq!(
         setup.registry.version_count("shipper-demo-core"),
