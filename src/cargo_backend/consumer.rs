@@ -85,7 +85,7 @@ pub fn install(
         .to_str()
         .ok_or_else(|| anyhow::anyhow!("the install root is not valid UTF-8"))?;
     let opts = CompileOptions::new(gctx, UserIntent::Build)?;
-    cargo::ops::install(
+    let result = cargo::ops::install(
         gctx,
         Some(root),
         krates,
@@ -95,7 +95,9 @@ pub fn install(
         false,
         true,
         false,
-    )?;
+    );
+    ws.end_cargo_step();
+    result?;
     Ok(())
 }
 
@@ -123,6 +125,8 @@ pub fn resolve_failure(error: &anyhow::Error) -> Option<(Vec<String>, String)> {
 pub fn check(consumer: &LoadedWorkspace) -> anyhow::Result<()> {
     let cargo_ws = consumer.cargo_workspace()?;
     let opts = CompileOptions::new(consumer.gctx(), UserIntent::Check { test: false })?;
-    cargo::ops::compile(&cargo_ws, &opts)?;
+    let result = cargo::ops::compile(&cargo_ws, &opts);
+    consumer.end_cargo_step();
+    result?;
     Ok(())
 }

@@ -129,6 +129,7 @@ pub fn main() -> ExitCode {
     }
     refuse_detached_dash_token(&argv);
     let CargoCli::Shipper(cli) = CargoCli::parse_from(argv);
+    crate::report::term::install();
     let result = match cli.command {
         Command::Plan(args) => plan::exec(&cli.global, args),
         Command::Preflight(args) => preflight::exec(&cli.global, args),

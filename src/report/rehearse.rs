@@ -26,54 +26,56 @@ impl RehearsalReporter {
     pub fn new(json: bool, quiet: bool, verbose: bool) -> Self {
         let on_live: Rc<RefCell<(String, BTreeSet<String>)>> = Rc::default();
         let seen = on_live.clone();
-        let inner = Reporter::new(json, quiet).with_rewrite(Box::new(move |event| {
-            let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
-            match event {
-                Event::RunStarted {
-                    plan_id,
-                    crates,
-                    run,
-                    ..
-                } => status(
-                    "Rehearsing",
-                    format!(
-                        "{} crate{} (plan {} for the live target{})",
-                        crates.len(),
-                        if crates.len() == 1 { "" } else { "s" },
-                        plan_id.short(),
-                        if *run > 1 {
-                            format!(", run {run}")
-                        } else {
-                            String::new()
-                        }
+        let inner = Reporter::new(json, quiet)
+            .verbose(verbose)
+            .with_rewrite(Box::new(move |event| {
+                let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
+                match event {
+                    Event::RunStarted {
+                        plan_id,
+                        crates,
+                        run,
+                        ..
+                    } => status(
+                        "Rehearsing",
+                        format!(
+                            "{} crate{} (plan {} for the live target{})",
+                            crates.len(),
+                            if crates.len() == 1 { "" } else { "s" },
+                            plan_id.short(),
+                            if *run > 1 {
+                                format!(", run {run}")
+                            } else {
+                                String::new()
+                            }
+                        ),
                     ),
-                ),
-                Event::Skipped {
-                    name,
-                    version,
-                    reason: SkipReason::AlreadyInRegistry { .. },
-                } => {
-                    let seen = seen.borrow();
-                    if seen.1.contains(name) {
-                        status(
-                            "Would skip",
-                            format!("{name} {version}, already on {}", seen.0),
-                        )
-                    } else {
-                        status(
-                            "Skipping",
-                            format!("{name} {version}: already in the rehearsal registry"),
-                        )
+                    Event::Skipped {
+                        name,
+                        version,
+                        reason: SkipReason::AlreadyInRegistry { .. },
+                    } => {
+                        let seen = seen.borrow();
+                        if seen.1.contains(name) {
+                            status(
+                                "Would skip",
+                                format!("{name} {version}, already on {}", seen.0),
+                            )
+                        } else {
+                            status(
+                                "Skipping",
+                                format!("{name} {version}: already in the rehearsal registry"),
+                            )
+                        }
                     }
+                    // A rehearsal is not resumed: it is run again.
+                    Event::Stopping { in_flight: 0, .. } => status(
+                        "Stopping",
+                        "on a signal: nothing new starts; the rehearsal ends here".into(),
+                    ),
+                    _ => None,
                 }
-                // A rehearsal is not resumed: it is run again.
-                Event::Stopping { in_flight: 0, .. } => status(
-                    "Stopping",
-                    "on a signal: nothing new starts; the rehearsal ends here".into(),
-                ),
-                _ => None,
-            }
-        }));
+            }));
         RehearsalReporter {
             inner,
             json,
@@ -107,11 +109,11 @@ impl RehearsalReporter {
                         target.display_name(),
                         findings.present.len()
                     )),
-                    LiveCheck::Unreachable { error } => eprintln!(
+                    LiveCheck::Unreachable { error } => self.inner.line(&format!(
                         "warning: could not ask `{}` which versions it has ({error}); \
                          every crate is rehearsed as new (`publish` asks again)",
                         target.display_name()
-                    ),
+                    )),
                 }
             }
             Progress::DrillInterrupting { n, seed } => {
@@ -155,6 +157,10 @@ impl RehearsalReporter {
                         "({p} uploaded at `=version`, {rest} published before at `^version`)"
                     ),
                 };
+                self.inner.phase(&format!(
+                    "consumer build of {crates} library crate{}",
+                    if crates == 1 { "" } else { "s" }
+                ));
                 self.line(format!(
                     "{:>12} a consumer crate that depends on the {crates} library crate{} {how}",
                     "Checking",
@@ -185,6 +191,10 @@ impl RehearsalReporter {
                     }));
                     return;
                 }
+                self.inner.phase(&format!(
+                    "smoke install of {crates} binary crate{}",
+                    if crates == 1 { "" } else { "s" }
+                ));
                 self.line(format!(
                     "{:>12} the {crates} binary crate{} from the rehearsal registry into a temporary root",
                     "Installing",
@@ -307,18 +317,22 @@ impl RehearsalReporter {
                 if consumer.passed { "passed" } else { "failed" }
             ));
         }
-        // Printed even with -q: it is the result.
+        // Printed even with -q: it is the result. The time is the whole
+        // rehearsal's; each step said its own.
         eprintln!(
-            "Rehearsal passed: plan {}, {} in {secs:.1}s; record: {}",
+            "Rehearsal passed in {secs:.1}s: plan {}, {}; record: {}",
             record.plan_id.short(),
             parts.join(", "),
-            report.path.display()
+            super::shown_path(&report.path)
         );
+        if !self.quiet {
+            eprintln!("{:>12} `{}` ships exactly these bytes", "Next", report.next);
+        }
     }
 
     fn line(&self, line: String) {
         if !self.quiet {
-            eprintln!("{line}");
+            self.inner.line(&line);
         }
     }
 }

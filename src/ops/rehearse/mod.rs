@@ -132,6 +132,8 @@ pub struct RehearsalReport {
     pub kept: Option<PathBuf>,
     /// What stopped the run, if anything (the record has it as text).
     pub error: Option<anyhow::Error>,
+    /// The `publish` that ships what was rehearsed.
+    pub next: NextCommand,
 }
 
 /// A rehearsal that ran and failed; its record says what failed.
@@ -154,6 +156,20 @@ pub struct RehearsalInterrupted {
 }
 
 impl RehearseOpts {
+    /// `cargo shipper publish --require-rehearsal` for this rehearsal's live
+    /// target, selection and state directory: what ships the bytes rehearsed.
+    pub fn publish_command(&self) -> NextCommand {
+        let cmd = NextCommand::new("publish")
+            .target(&self.live_target)
+            .selection(&self.selection)
+            .state_dir(self.state_dir.as_deref())
+            .flag("--require-rehearsal");
+        match self.allow_dirty {
+            true => cmd.flag("--allow-dirty"),
+            false => cmd,
+        }
+    }
+
     /// `cargo shipper rehearse` with this rehearsal's target, live target,
     /// selection and state directory: the command that runs it again.
     pub fn command(&self) -> NextCommand {
@@ -439,6 +455,7 @@ pub fn rehearse(
         live_name: plan.target.display_name().to_owned(),
         kept: stand_in.kept.clone(),
         error,
+        next: opts.publish_command(),
     })
 }
 
