@@ -326,8 +326,13 @@ fn a_failed_run_writes_its_step_summary() {
     assert_eq!(run.code(), 4, "{}", run.stderr());
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(text.contains("### cargo-shipper: Partial"), "{text}");
-    assert!(text.contains("| gfa | 0.1.0 | Published | 1 |"), "{text}");
+    assert!(text.contains("| gfa | 0.1.0 | published | 1 |"), "{text}");
     assert!(text.contains("| gfb | 0.1.0 | "), "{text}");
+    // Never attempted: not listed as if packaged or out.
+    assert!(
+        text.contains("| gfc | 0.1.0 | blocked by a dependency | 0 |"),
+        "{text}"
+    );
     assert!(
         text.contains("- `gfc`: dependency `gfb` did not go out"),
         "{text}"

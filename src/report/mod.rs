@@ -42,7 +42,10 @@ pub fn newer_cargo(newer: &crate::ops::NewerCargo) {
 /// `--stop-after` is not an error: one status line says how it continues.
 pub fn error(error: &anyhow::Error, color: Option<&str>) {
     if let Some(stopped) = error.downcast_ref::<crate::ops::StoppedForLater>() {
-        let _ = writeln!(std::io::stderr().lock(), "{:>12} {stopped}", "Stopped");
+        // Its text reads "stopped by …": the status word is not said twice.
+        let text = stopped.to_string();
+        let rest = text.strip_prefix("stopped ").unwrap_or(&text);
+        let _ = writeln!(std::io::stderr().lock(), "{:>12} {rest}", "Stopped");
         return;
     }
     let colored = match color {

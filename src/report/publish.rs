@@ -219,13 +219,13 @@ impl Reporter {
                         eprintln!(
                             "{:>12} Nothing to upload: every crate of the plan is already in the registry; receipt: {}",
                             "Finished",
-                            receipt.display()
+                            super::shown_path(receipt)
                         );
                         match &report.latest_release {
                             Some(release) => eprintln!(
                                 "{:>12} `latest` still names the release that uploaded them: {}",
                                 "Note",
-                                release.display()
+                                super::shown_path(release)
                             ),
                             None => eprintln!(
                                 "{:>12} no run under this state directory uploaded anything: `plan-yank --from-receipt latest` has no release to plan from",
@@ -237,7 +237,7 @@ impl Reporter {
                         "{:>12} {out} crate{} in {secs:.1}s; receipt: {}",
                         "Finished",
                         if out == 1 { "" } else { "s" },
-                        receipt.display()
+                        super::shown_path(receipt)
                     ),
                     None => eprintln!("{:>12} dry run: nothing was uploaded", "Finished"),
                 }
@@ -651,8 +651,10 @@ fn step_summary(
         text.push_str("| crate | version | outcome | attempts |\n|---|---|---|---:|\n");
         for (name, c) in state.crates_in_order() {
             text.push_str(&format!(
-                "| {name} | {} | {:?} | {} |\n",
-                c.version, c.status, c.attempts
+                "| {name} | {} | {} | {} |\n",
+                c.version,
+                summary_outcome(c.status),
+                c.attempts
             ));
         }
         let notes: Vec<String> = state
@@ -670,6 +672,21 @@ fn step_summary(
         text.push_str(&github::ending(error));
     }
     github::append_summary(&text);
+}
+
+/// A crate's outcome in the step summary: what happened to it, and for a
+/// crate whose upload was never attempted, that it was not.
+fn summary_outcome(status: CrateStatus) -> &'static str {
+    match status {
+        CrateStatus::Pending | CrateStatus::Packaged => "not uploaded",
+        CrateStatus::Uploading => "upload of unknown outcome",
+        CrateStatus::Uploaded => "uploaded, not yet in the index",
+        CrateStatus::Published => "published",
+        CrateStatus::AlreadyPresent => "already in the registry",
+        CrateStatus::Failed => "failed",
+        CrateStatus::Blocked => "blocked by a dependency",
+        CrateStatus::Ambiguous => "ambiguous: check the registry",
+    }
 }
 
 /// GitHub Actions `::error` annotations for a failed run: one per crate
