@@ -220,5 +220,5 @@ fn a_hostile_index_answer_is_a_clear_error_and_nothing_is_uploaded() {
     );
     assert!(err.contains("malformed"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
-    assert!(!err.contains("Uploading"), "nothing uploaded: {err}");
+    assert!(!err.contains("Uploaded"), "nothing uploaded: {err}");
 }
