@@ -455,7 +455,7 @@ pub fn rehearse(
         live_name: plan.target.display_name().to_owned(),
         kept: stand_in.kept.clone(),
         error,
-        next: opts.publish_command(),
+        next: opts.publish_command().manifest_path(ws.manifest_path()),
     })
 }
 
