@@ -340,3 +340,36 @@ fn docs_example(path: impl AsRef<Path>, marker: &str) -> String {
     let end = after[start..].find("```").expect("the block's end");
     after[start..start + end].to_owned()
 }
+
+/// cargo's own output stays out of a default run, except a step that
+/// carries a warning: that step's output is shown whole, the compiler's
+/// diagnostic with it; the steps without one stay quiet.
+#[test]
+fn a_warning_from_cargo_shows_at_the_default_verbosity() {
+    let registry = TestRegistry::start();
+    let fx = demo(&registry);
+    fx.file(
+        "crates/left/src/lib.rs",
+        "//! Left side of the diamond.\n\npub fn left() -> u32 {\n    let unused = 1;\n    shipper_demo_core::base() + 1\n}\n",
+    );
+    let run = fx.shipper_env(
+        &registry,
+        &[PUBLISH, &["--dry-run"]].concat(),
+        &[("CARGO_BUILD_JOBS", "1")],
+    );
+    run.ok();
+    let err = normalise(&run.stderr(), &fx, &registry);
+    // The verification of `left` (its plan level's step) is shown: cargo's
+    // lines and the compiler's warning.
+    assert!(err.contains("warning: unused variable: `unused`"), "{err}");
+    assert!(
+        err.contains(
+            "   Compiling shipper-demo-left v0.1.0 ([ROOT]/target/package/shipper-demo-left-0.1.0)"
+        ),
+        "{err}"
+    );
+    // The other levels' steps said nothing worth showing.
+    assert!(!err.contains("Packaging shipper-demo-core"), "{err}");
+    assert!(!err.contains("Packaging shipper-demo-app"), "{err}");
+    assert!(err.contains("Would upload shipper-demo-cli 0.1.0"), "{err}");
+}
