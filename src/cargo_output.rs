@@ -150,12 +150,43 @@ mod tests {
         assert!(!holds_diagnostic("   Compiling warning-x v0.1.0\n"));
     }
 
+    /// What this test binary's printer was handed (only the test below
+    /// writes through a `CargoOutput`).
+    static SHOWN: Mutex<String> = Mutex::new(String::new());
+
+    fn record(text: &str) {
+        SHOWN.lock().unwrap().push_str(text);
+    }
+
+    fn shown() -> String {
+        std::mem::take(&mut *SHOWN.lock().unwrap())
+    }
+
     #[test]
-    fn held_text_is_dropped_at_the_end_of_a_quiet_step() {
+    fn what_is_shown_follows_the_verbosity_and_the_step() {
+        set_printer(record);
         let out = CargoOutput::new(Show::Diagnostics);
         let mut w = out.writer();
+        // A quiet step: held, then dropped.
         w.write_all(b"    Updating `local` index\n").unwrap();
+        assert_eq!(shown(), "");
         out.end_step();
-        assert!(out.inner.lock().unwrap().text.is_empty());
+        assert_eq!(shown(), "");
+        // A step with a warning: all of it, at its end.
+        w.write_all(b"   Compiling a v0.1.0\nwarning: unused variable: `x`\n")
+            .unwrap();
+        assert_eq!(shown(), "");
+        out.end_step();
+        assert_eq!(
+            shown(),
+            "   Compiling a v0.1.0\nwarning: unused variable: `x`\n"
+        );
+        // `-v`: each whole line as it comes.
+        let verbose = CargoOutput::new(Show::Everything);
+        let mut w = verbose.writer();
+        w.write_all(b"   Packaging b v0.1.0\n   Archiv").unwrap();
+        assert_eq!(shown(), "   Packaging b v0.1.0\n");
+        w.write_all(b"ing Cargo.toml\n").unwrap();
+        assert_eq!(shown(), "   Archiving Cargo.toml\n");
     }
 }
