@@ -230,6 +230,11 @@ fn plan_preflight_and_status_before_a_release() {
         t.run(&[&["preflight", "--registry", "local", "--allow-dirty"], v].concat());
         t.run(&[&["status", "--registry", "local"], v].concat());
     }
+    // No token: blocked, and cargo's two-line message keeps its indentation.
+    let args = ["preflight", "--registry", "local", "--allow-dirty"];
+    let run = fx.shipper(&args);
+    assert_eq!(run.code(), 7, "{}", run.stderr());
+    t.add(&args, &run);
     t.assert_matches(snapbox::file!["snapshots/output/before_release.txt"]);
 }
 
