@@ -26,56 +26,55 @@ impl RehearsalReporter {
     pub fn new(json: bool, quiet: bool, verbose: bool) -> Self {
         let on_live: Rc<RefCell<(String, BTreeSet<String>)>> = Rc::default();
         let seen = on_live.clone();
-        let inner = Reporter::new(json, quiet)
-            .verbose(verbose)
-            .with_rewrite(Box::new(move |event| {
-                let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
-                match event {
-                    Event::RunStarted {
-                        plan_id,
-                        crates,
-                        run,
-                        ..
-                    } => status(
-                        "Rehearsing",
-                        format!(
-                            "{} crate{} (plan {} for the live target{})",
-                            crates.len(),
-                            if crates.len() == 1 { "" } else { "s" },
-                            plan_id.short(),
-                            if *run > 1 {
-                                format!(", run {run}")
-                            } else {
-                                String::new()
-                            }
-                        ),
-                    ),
-                    Event::Skipped {
-                        name,
-                        version,
-                        reason: SkipReason::AlreadyInRegistry { .. },
-                    } => {
-                        let seen = seen.borrow();
-                        if seen.1.contains(name) {
-                            status(
-                                "Would skip",
-                                format!("{name} {version}, already on {}", seen.0),
-                            )
+        let inner = Reporter::new(json, quiet).with_rewrite(Box::new(move |event| {
+            let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
+            match event {
+                Event::RunStarted {
+                    plan_id,
+                    crates,
+                    run,
+                    ..
+                } => status(
+                    "Rehearsing",
+                    format!(
+                        "{} crate{} (plan {} for the live target{})",
+                        crates.len(),
+                        if crates.len() == 1 { "" } else { "s" },
+                        plan_id.short(),
+                        if *run > 1 {
+                            format!(", run {run}")
                         } else {
-                            status(
-                                "Skipping",
-                                format!("{name} {version}: already in the rehearsal registry"),
-                            )
+                            String::new()
                         }
-                    }
-                    // A rehearsal is not resumed: it is run again.
-                    Event::Stopping { in_flight: 0, .. } => status(
-                        "Stopping",
-                        "on a signal: nothing new starts; the rehearsal ends here".into(),
                     ),
-                    _ => None,
+                ),
+                Event::Skipped {
+                    name,
+                    version,
+                    reason: SkipReason::AlreadyInRegistry { .. },
+                } => {
+                    let seen = seen.borrow();
+                    if seen.1.contains(name) {
+                        status(
+                            "Would skip",
+                            format!("{name} {version}, already on {}", seen.0),
+                        )
+                    } else {
+                        status(
+                            "Skipping",
+                            format!("{name} {version}: already in the rehearsal registry"),
+                        )
+                    }
                 }
-            }));
+                // A rehearsal is not resumed: it is run again.
+                Event::Stopping { in_flight: 0, .. } => status(
+                    "Stopping",
+                    "on a signal: nothing new starts; the rehearsal ends here".into(),
+                ),
+                _ => None,
+            }
+        }));
+        let inner = inner.verbose(verbose);
         RehearsalReporter {
             inner,
             json,
