@@ -11,6 +11,7 @@ use cargo::core::dependency::DepKind as CargoDepKind;
 use cargo::core::{Dependency, Package, SourceId, Workspace};
 use cargo::util::important_paths::find_root_manifest_for_wd;
 
+use crate::cargo_output::{CargoOutput, Show};
 use crate::model::{
     Bucket, DepKind, DepRoute, Member, MemberDep, PacingProfile, PublishSetting, RegistryTarget,
     WorkspaceModel,
@@ -117,26 +118,48 @@ pub struct LoadedWorkspace {
     manifest: PathBuf,
     opts: ContextOpts,
     cli_config: Vec<String>,
+    /// Where cargo's shell writes, shared with every context made from
+    /// this one.
+    output: CargoOutput,
 }
 
 impl LoadedWorkspace {
     /// Build a cargo context and check that the workspace loads.
     pub fn load(manifest_path: Option<&Path>, opts: &ContextOpts) -> anyhow::Result<Self> {
-        Self::load_with_config(manifest_path, opts, &[], &[])
+        let output = CargoOutput::new(match opts.verbose {
+            0 => Show::Diagnostics,
+            _ => Show::Everything,
+        });
+        let loaded = Self::load_with_config(manifest_path, opts, &[], &[], &output);
+        // What loading said (a manifest warning) is shown now, or never.
+        output.end_step();
+        loaded
     }
 
     /// The same workspace in a new cargo context with extra `--config`
     /// entries (a rehearsal's source replacement); the user's files are
     /// never touched.
     pub fn with_config(&self, cli_config: &[String]) -> anyhow::Result<Self> {
-        Self::load_with_config(Some(&self.manifest), &self.opts, cli_config, &[])
+        Self::load_with_config(
+            Some(&self.manifest),
+            &self.opts,
+            cli_config,
+            &[],
+            &self.output,
+        )
     }
 
     /// The same workspace and configuration in a new cargo context whose
     /// environment snapshot (never the process's) also holds `env`: for
     /// `cargo_backend`'s packaging overlay.
     pub(crate) fn with_cargo_env(&self, env: &[(String, String)]) -> anyhow::Result<Self> {
-        Self::load_with_config(Some(&self.manifest), &self.opts, &self.cli_config, env)
+        Self::load_with_config(
+            Some(&self.manifest),
+            &self.opts,
+            &self.cli_config,
+            env,
+            &self.output,
+        )
     }
 
     /// Another workspace (a generated one) in a cargo context like this
@@ -149,7 +172,13 @@ impl LoadedWorkspace {
             offline: self.opts.offline || self.opts.frozen,
             ..self.opts.clone()
         };
-        Self::load_with_config(Some(manifest), &opts, cli_config, &[])
+        Self::load_with_config(Some(manifest), &opts, cli_config, &[], &self.output)
+    }
+
+    /// cargo's output so far was one step (see [`CargoOutput`]): show it if
+    /// it carries a warning or an error.
+    pub(crate) fn end_cargo_step(&self) {
+        self.output.end_step();
     }
 
     /// The options this workspace's cargo context was made with.
@@ -174,8 +203,12 @@ impl LoadedWorkspace {
         opts: &ContextOpts,
         cli_config: &[String],
         extra_env: &[(String, String)],
+        output: &CargoOutput,
     ) -> anyhow::Result<Self> {
         let mut gctx = GlobalContext::default()?;
+        // Captured, never straight to stderr: the tool's own lines and a
+        // progress bar share it (`configure` still sets the verbosity).
+        *gctx.shell() = cargo_util_terminal::Shell::from_write(output.writer());
         if !extra_env.is_empty() {
             let mut env: HashMap<String, String> = std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -218,6 +251,7 @@ impl LoadedWorkspace {
             manifest,
             opts: opts.clone(),
             cli_config: cli_config.to_vec(),
+            output: output.clone(),
         };
         loaded.workspace()?;
         Ok(loaded)
@@ -458,6 +492,14 @@ impl LoadedWorkspace {
                 target_for(Some(name.to_owned()), sid)
             }
         }
+    }
+}
+
+impl Drop for LoadedWorkspace {
+    /// A context's end closes cargo's step (a packaging context's, a
+    /// consumer build's): nothing it said waits for a later one.
+    fn drop(&mut self) {
+        self.output.end_step();
     }
 }
 

@@ -85,7 +85,7 @@ pub fn install(
         .to_str()
         .ok_or_else(|| anyhow::anyhow!("the install root is not valid UTF-8"))?;
     let opts = CompileOptions::new(gctx, UserIntent::Build)?;
-    cargo::ops::install(
+    let result = cargo::ops::install(
         gctx,
         Some(root),
         krates,
@@ -95,7 +95,9 @@ pub fn install(
         false,
         true,
         false,
-    )?;
+    );
+    ws.end_cargo_step();
+    result?;
     Ok(())
 }
 
@@ -145,6 +147,8 @@ pub fn yanked_in_resolve(consumer: &LoadedWorkspace) -> anyhow::Result<Vec<Strin
 pub fn check(consumer: &LoadedWorkspace) -> anyhow::Result<()> {
     let cargo_ws = consumer.cargo_workspace()?;
     let opts = CompileOptions::new(consumer.gctx(), UserIntent::Check { test: false })?;
-    cargo::ops::compile(&cargo_ws, &opts)?;
+    let result = cargo::ops::compile(&cargo_ws, &opts);
+    consumer.end_cargo_step();
+    result?;
     Ok(())
 }

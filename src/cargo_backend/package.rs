@@ -92,7 +92,9 @@ pub fn package(
             },
         )
         // Name the crates: cargo's own error may not ("1 job failed").
-        .with_context(|| format!("packaging failed for {}", batch.join(", ")))?;
+        .with_context(|| format!("packaging failed for {}", batch.join(", ")));
+        packaging.end_cargo_step();
+        let files = files?;
         for name in batch {
             let (pkg, file, sha256) = packaged_file(&cargo_ws, &files, name)?;
             // For the overlay, dependencies are marked against the source
@@ -213,7 +215,9 @@ pub fn package_contents(
             dry_run: false,
         },
     )
-    .context("packaging to compare with the registry failed")?;
+    .context("packaging to compare with the registry failed");
+    ws.end_cargo_step();
+    let files = files?;
     let mut out = Vec::new();
     for name in names {
         let (_, file, sha256) = packaged_file(&cargo_ws, &files, name)?;

@@ -223,6 +223,7 @@ pub fn main() -> ExitCode {
     }
     refuse_detached_dash_token(&argv);
     let CargoCli::Shipper(cli) = parse(&argv);
+    crate::report::term::install();
     let result = match cli.command {
         Command::Plan(args) => plan::exec(&cli.global, args),
         Command::Preflight(args) => preflight::exec(&cli.global, args),

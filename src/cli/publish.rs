@@ -242,7 +242,8 @@ fn run(
         report::newer_cargo(&newer);
     }
     let mut reporter =
-        report::publish::Reporter::new(args.message_format == MessageFormat::Json, global.quiet);
+        report::publish::Reporter::new(args.message_format == MessageFormat::Json, global.quiet)
+            .verbose(global.verbose > 0);
     // The reporter sees every failure, a workspace that does not load too
     // (the step summary says why the release did not start).
     let result = LoadedWorkspace::load(

@@ -181,7 +181,8 @@ pub fn exec_yank(global: &GlobalArgs, args: YankArgs) -> anyhow::Result<()> {
         },
     };
     let mut reporter =
-        report::yank::YankReporter::new(args.message_format == MessageFormat::Json, global.quiet);
+        report::yank::YankReporter::new(args.message_format == MessageFormat::Json, global.quiet)
+            .verbose(global.verbose > 0);
     let result = ops::yank(&ws, &opts, &mut |record| reporter.event(record));
     reporter.finish(&result);
     result.map(|_| ())

@@ -15,7 +15,6 @@
 
 use crate::support;
 
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

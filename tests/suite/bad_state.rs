@@ -3,9 +3,8 @@
 
 use crate::support;
 
-
-use cargo_shipper::local_registry::UploadFault;
 use crate::support::{TestRegistry, archived_published, chain, count, events_in};
+use cargo_shipper::local_registry::UploadFault;
 
 /// A partial run: `a` out, `b` failed (one attempt, a 500).
 fn partial() -> (TestRegistry, support::Fixture) {

@@ -4,7 +4,6 @@
 
 use crate::support;
 
-
 use crate::support::{Fixture, Run, TestRegistry};
 
 /// A one-crate workspace whose library refuses to build with feature `bad`,
@@ -124,7 +123,8 @@ fn a_feature_of_one_crate_reaches_that_crate() {
         "#[cfg(feature = \"bad\")]\ncompile_error!(\"feature bad is on\");\n",
     );
     fx.use_registry(&registry);
-    let run = dry_run(&fx, &registry, &["-F", "bad"]);
+    // -v: cargo's lines of the level that passed show too.
+    let run = dry_run(&fx, &registry, &["-F", "bad", "-v"]);
     assert_ne!(run.code(), 0);
     let err = run.stderr();
     assert!(err.contains("Verifying fla v0.1.0"), "{err}");

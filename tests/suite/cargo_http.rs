@@ -2,7 +2,6 @@
 //! proxy and a user agent named only in cargo's config carry every upload
 //! and index read, as they carry `cargo publish`'s.
 
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;

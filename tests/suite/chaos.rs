@@ -10,14 +10,13 @@
 
 use crate::support;
 
-
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cargo_shipper::journal::{Record, RunState};
 use crate::support::{Fixture, TestRegistry};
+use cargo_shipper::journal::{Record, RunState};
 
 /// A DAG of six crates: two roots, a diamond, a tail.
 const CRATES: [(&str, &[&str]); 6] = [

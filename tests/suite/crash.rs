@@ -4,12 +4,11 @@
 
 use crate::support;
 
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use cargo_shipper::journal::{Record, RunState};
 use crate::support::{Fixture, TestRegistry, assert_no_token, chain, count, events_in};
+use cargo_shipper::journal::{Record, RunState};
 
 const CRATES: [&str; 3] = ["ca", "cb", "cc"];
 

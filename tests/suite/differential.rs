@@ -2,7 +2,6 @@
 //! and by cargo-shipper (in-process) into two embedded registries give the
 //! same index entries: dependencies, features, checksum.
 
-
 use crate::support::{TestRegistry, rich_workspace};
 
 #[test]

@@ -1,11 +1,10 @@
 //! Every registry fault knob against `publish`: each ends as its failure
 //! class says, nothing is lost, nothing is published twice, no token leaks.
 
-
 use std::time::{Duration, Instant};
 
-use cargo_shipper::local_registry::{RetryAfter, UploadFault};
 use crate::support::{TestRegistry, archived_published, assert_no_token, chain, count, events_in};
+use cargo_shipper::local_registry::{RetryAfter, UploadFault};
 
 fn events(stdout: &str) -> Vec<serde_json::Value> {
     stdout
@@ -219,5 +218,5 @@ fn a_hostile_index_answer_is_a_clear_error_and_nothing_is_uploaded() {
     );
     assert!(err.contains("malformed"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
-    assert!(!err.contains("Uploading"), "nothing uploaded: {err}");
+    assert!(!err.contains("Uploaded"), "nothing uploaded: {err}");
 }

@@ -2,11 +2,10 @@
 //! fix and its dependents; the manifests keep their comments, `plan`
 //! accepts them, and they publish as the next release.
 
-
 use std::collections::BTreeMap;
 
-use cargo_shipper::report::fix_forward::unified_diff;
 use crate::support::{Fixture, Run, TestRegistry, demo_workspace};
+use cargo_shipper::report::fix_forward::unified_diff;
 
 /// Two members inherit the workspace version; `app` has its own and reaches
 /// `macros` through `[workspace.dependencies]`; `cli` pins `app` with `=`;

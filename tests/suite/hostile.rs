@@ -32,9 +32,8 @@
 
 use crate::support;
 
-
-use cargo_shipper::registry::SparseIndexReader;
 use crate::support::{TestRegistry, http, upload_body};
+use cargo_shipper::registry::SparseIndexReader;
 
 /// `0.1.0+build7` after `0.1.0`: refused (400, "build metadata"); the index keeps one version.
 #[test]
@@ -330,8 +329,13 @@ fn a_failed_run_writes_its_step_summary() {
     assert_eq!(run.code(), 4, "{}", run.stderr());
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(text.contains("### cargo-shipper: Partial"), "{text}");
-    assert!(text.contains("| gfa | 0.1.0 | Published | 1 |"), "{text}");
+    assert!(text.contains("| gfa | 0.1.0 | published | 1 |"), "{text}");
     assert!(text.contains("| gfb | 0.1.0 | "), "{text}");
+    // Never attempted: not listed as if packaged or out.
+    assert!(
+        text.contains("| gfc | 0.1.0 | blocked by a dependency | 0 |"),
+        "{text}"
+    );
     assert!(
         text.contains("- `gfc`: dependency `gfb` did not go out"),
         "{text}"

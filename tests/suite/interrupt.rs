@@ -5,7 +5,6 @@
 
 use crate::support;
 
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -16,6 +16,7 @@ mod fix_forward;
 mod hostile;
 mod interrupt;
 mod journal_format;
+mod output;
 mod pacing;
 mod pass_through;
 mod patch_release;

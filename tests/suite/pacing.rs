@@ -3,11 +3,10 @@
 
 use crate::support;
 
-
 use std::time::{Duration, Instant};
 
-use cargo_shipper::local_registry::UploadFault;
 use crate::support::{TestRegistry, chain};
+use cargo_shipper::local_registry::UploadFault;
 
 const PACED: &str = "\n[workspace.metadata.shipper.pacing]\nnew-crates = { burst = 1, per-seconds = 1 }\nnew-versions = { burst = 1, per-seconds = 1 }\n";
 

@@ -2,7 +2,6 @@
 //! that cannot be asked is a 5xx (cargo retries those; a 404 is final), and
 //! a publish is never accepted as "not taken" when upstream was not asked.
 
-
 use crate::support::{TestRegistry, http};
 
 /// A registry passing through to `upstream`, in a temp dir.

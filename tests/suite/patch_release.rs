@@ -6,7 +6,6 @@
 
 use crate::support;
 
-
 use crate::support::{Fixture, Run, TestRegistry, count, events_in, gz_tar, http};
 
 /// A version the registry holds before the release: `(name, version, deps)`
@@ -539,10 +538,7 @@ fn the_release_rehearses() {
     let run = rehearse(&fx, &[]);
     let err = run.stderr();
     run.ok();
-    assert!(
-        err.lines().last().unwrap().starts_with("Rehearsal passed"),
-        "{err}"
-    );
+    assert!(passed_then_next(&err), "{err}");
     // The live registry is untouched.
     for (name, _) in RELEASED {
         assert_eq!(registry.version_count(name), 1, "{name}");
@@ -557,10 +553,7 @@ fn the_release_rehearses() {
     let run = rehearse(&fx, &["--interrupt-after", "2"]);
     let err = run.stderr();
     run.ok();
-    assert!(
-        err.lines().last().unwrap().starts_with("Rehearsal passed"),
-        "{err}"
-    );
+    assert!(passed_then_next(&err), "{err}");
     for (name, _) in RELEASED {
         assert_eq!(registry.version_count(name), 1, "{name}");
     }
@@ -794,4 +787,15 @@ fn status_and_publish_pass_over_a_changed_release_that_uploaded_nothing() {
     run.ok();
     assert!(err.contains("which uploaded nothing"), "{err}");
     assert_eq!(registry.version_count("tokio-test"), 2);
+}
+
+/// A passing rehearsal ends with its verdict, then the `publish` that ships it.
+fn passed_then_next(err: &str) -> bool {
+    let mut last = err.lines().rev();
+    let (next, verdict) = (
+        last.next().unwrap_or_default(),
+        last.next().unwrap_or_default(),
+    );
+    verdict.starts_with("Rehearsal passed in ")
+        && next.trim_start().starts_with("Next `cargo shipper publish")
 }

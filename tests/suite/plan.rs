@@ -1,6 +1,5 @@
 //! `cargo shipper plan` end to end: the real binary on fixture workspaces.
 
-
 use crate::support::{Fixture, order};
 
 const JSON: [&str; 2] = ["--message-format", "json"];

@@ -1,7 +1,6 @@
 //! `plan` against a live registry: a dev-dependency cycle is broken only
 //! when the registry already holds a satisfying version.
 
-
 use crate::support::{Fixture, TestRegistry, order};
 
 /// tokio-like: `t` dev-depends on `t-test 0.4`, `t-test` depends on `t 1`.

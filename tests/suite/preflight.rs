@@ -4,11 +4,10 @@
 
 use crate::support;
 
-
 use std::process::Command;
 
-use serde_json::Value;
 use crate::support::{Fixture, Run, TestRegistry};
+use serde_json::Value;
 
 /// `preflight --registry local --message-format json` (with the token).
 fn preflight(fx: &Fixture, registry: &TestRegistry, extra: &[&str]) -> Run {

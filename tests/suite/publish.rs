@@ -2,7 +2,6 @@
 
 use crate::support;
 
-
 use crate::support::{DEMO_CRATES, TestRegistry, assert_no_token, demo_workspace};
 
 #[test]
@@ -113,8 +112,8 @@ fn github_step_summary_gets_a_table() {
     .ok();
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(text.starts_with("earlier step\n"), "appended, not replaced");
-    assert!(text.contains("| gsa | 0.1.0 | Published | 1 |"), "{text}");
-    assert!(text.contains("| gsb | 0.1.0 | Published | 1 |"), "{text}");
+    assert!(text.contains("| gsa | 0.1.0 | published | 1 |"), "{text}");
+    assert!(text.contains("| gsb | 0.1.0 | published | 1 |"), "{text}");
 }
 
 #[test]

@@ -5,9 +5,8 @@
 
 use crate::support;
 
-
-use cargo_shipper::local_registry::RateLimit;
 use crate::support::{Fixture, TestRegistry, events_in};
+use cargo_shipper::local_registry::RateLimit;
 
 const SCALE: u64 = 600;
 

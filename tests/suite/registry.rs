@@ -3,12 +3,11 @@
 
 use crate::support;
 
-
 use std::time::{Duration, Instant};
 
+use crate::support::{TestRegistry, http, upload_body};
 use cargo_shipper::local_registry::{RetryAfter, UploadFault};
 use cargo_shipper::registry::SparseIndexReader;
-use crate::support::{TestRegistry, http, upload_body};
 
 fn versions(registry: &TestRegistry, name: &str) -> Vec<String> {
     SparseIndexReader::new(

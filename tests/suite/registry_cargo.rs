@@ -2,7 +2,6 @@
 //! publish, resolve, build, yank; and the differential check of the index
 //! line it writes against crates.io's rules.
 
-
 use crate::support::{DEMO_CRATES, Fixture, TestRegistry, demo_workspace, rich_workspace};
 
 #[test]

@@ -2,7 +2,6 @@
 
 use crate::support;
 
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -4,7 +4,6 @@
 
 use crate::support;
 
-
 use std::path::Path;
 
 use crate::support::{DEMO_CRATES, Fixture, OFFLINE, Run, TestRegistry, chain, demo_workspace};
@@ -76,10 +75,7 @@ fn the_demo_rehearses_green_offline_with_no_registry_configured() {
     run.ok();
     assert_no_generated_token(&fx, &run);
     let err = run.stderr();
-    assert!(
-        err.lines().last().unwrap().starts_with("Rehearsal passed"),
-        "{err}"
-    );
+    assert!(passed_then_next(&err), "{err}");
     assert!(err.contains("could not ask `crates-io`"), "{err}");
     let record = record(&fx);
     assert_eq!(record["format"], 1);
@@ -500,11 +496,9 @@ fn the_interruption_drill_passes_for_every_n() {
         let err = run.stderr();
         assert!(err.contains(&format!("aborted after upload {n}")), "{err}");
         assert!(err.contains("interrupted; resuming"), "{err}");
+        assert!(passed_then_next(&err), "{err}");
         assert!(
-            err.lines()
-                .last()
-                .unwrap()
-                .contains(&format!("interruption drill after {n} upload")),
+            err.contains(&format!("interruption drill after {n} upload")),
             "{err}"
         );
         let record = record(&fx);
@@ -677,8 +671,10 @@ fn smoke_install_installs_the_binary_crates_from_the_rehearsal_registry() {
     assert_eq!(first["smoke_install"]["passed"], true, "{first}");
     let err = run.stderr();
     assert!(err.contains("Installing the 1 binary crate"), "{err}");
+    assert!(passed_then_next(&err), "{err}");
     assert!(
-        err.lines().last().unwrap().contains("smoke install passed"),
+        err.lines()
+            .any(|l| l.starts_with("Rehearsal passed") && l.contains("smoke install passed")),
         "{err}"
     );
     // Without the flag, nothing is installed.
@@ -1122,4 +1118,15 @@ fn a_second_rehearsal_of_the_same_bytes_builds_nothing_again_for_its_consumer() 
     rehearse(&fx, &["--no-verify"]).ok();
     assert_eq!(record(&fx)["consumer_build"]["passed"], true);
     assert_eq!(consumer_outputs(&fx), first);
+}
+
+/// A passing rehearsal ends with its verdict, then the `publish` that ships it.
+fn passed_then_next(err: &str) -> bool {
+    let mut last = err.lines().rev();
+    let (next, verdict) = (
+        last.next().unwrap_or_default(),
+        last.next().unwrap_or_default(),
+    );
+    verdict.starts_with("Rehearsal passed in ")
+        && next.trim_start().starts_with("Next `cargo shipper publish")
 }

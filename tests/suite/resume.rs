@@ -2,10 +2,9 @@
 //! invariants (nothing published twice, nothing skipped silently, state is
 //! the projection of the events).
 
-
+use crate::support::{TestRegistry, archived, assert_no_token, chain, count, events_in};
 use cargo_shipper::journal::{Record, RunState};
 use cargo_shipper::local_registry::UploadFault;
-use crate::support::{TestRegistry, archived, assert_no_token, chain, count, events_in};
 
 /// `state.json` equals the projection of `events.jsonl` in `dir`.
 fn assert_state_is_projection(dir: &std::path::Path) {

@@ -2,7 +2,6 @@
 //! only after each of its plan dependencies is visible in the index, and
 //! every crate goes out exactly once.
 
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 

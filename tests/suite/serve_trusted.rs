@@ -6,7 +6,6 @@
 
 use crate::support;
 
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -3,12 +3,11 @@
 
 use crate::support;
 
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use crate::support::{Fixture, Run, TestRegistry, chain};
+use serde_json::Value;
 
 const CRATES: [&str; 3] = ["sa", "sb", "sc"];
 

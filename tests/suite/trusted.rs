@@ -5,7 +5,6 @@
 
 use crate::support;
 
-
 use std::time::Duration;
 
 use crate::support::{DEMO_CRATES, TrustedSetup, demo_workspace, events_in, github_claims};

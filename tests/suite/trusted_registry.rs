@@ -3,7 +3,6 @@
 
 use crate::support;
 
-
 use std::time::Duration;
 
 use crate::support::{TrustedSetup, crate_file, github_claims, http, upload_body};

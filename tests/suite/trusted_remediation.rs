@@ -7,7 +7,6 @@
 
 use crate::support;
 
-
 use std::process::Stdio;
 use std::time::Duration;
 

@@ -2,9 +2,8 @@
 //! "needs an operator" (exit 5) and uploads nothing blindly; once the
 //! registry answers again, a resume settles it and finishes the release.
 
-
-use cargo_shipper::local_registry::UploadFault;
 use crate::support::{TestRegistry, archived_published, chain, count, events_in};
+use cargo_shipper::local_registry::UploadFault;
 
 #[test]
 fn an_unsettled_upload_needs_an_operator_then_resumes() {

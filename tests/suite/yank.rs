@@ -5,7 +5,6 @@
 
 use crate::support;
 
-
 use std::path::{Path, PathBuf};
 
 use crate::support::{DEMO_CRATES, Fixture, Run, TestRegistry, archived_published, demo_workspace};

@@ -18,6 +18,8 @@ pub use live::LiveFindings;
 pub use stand_in::{RehearsalTarget, STAND_IN_NAME};
 
 use std::path::PathBuf;
+
+use anyhow::Context as _;
 use std::time::Instant;
 
 use crate::cargo_backend;
@@ -133,6 +135,8 @@ pub struct RehearsalReport {
     pub kept: Option<PathBuf>,
     /// What stopped the run, if anything (the record has it as text).
     pub error: Option<anyhow::Error>,
+    /// The `publish` that ships what was rehearsed.
+    pub next: NextCommand,
 }
 
 /// A rehearsal that ran and failed; its record says what failed.
@@ -155,6 +159,20 @@ pub struct RehearsalInterrupted {
 }
 
 impl RehearseOpts {
+    /// `cargo shipper publish --require-rehearsal` for this rehearsal's live
+    /// target, selection and state directory: what ships the bytes rehearsed.
+    pub fn publish_command(&self) -> NextCommand {
+        let cmd = NextCommand::new("publish")
+            .target(&self.live_target)
+            .selection(&self.selection)
+            .state_dir(self.state_dir.as_deref())
+            .flag("--require-rehearsal");
+        match self.allow_dirty {
+            true => cmd.flag("--allow-dirty"),
+            false => cmd,
+        }
+    }
+
     /// `cargo shipper rehearse` with this rehearsal's target, live target,
     /// selection and state directory: the command that runs it again.
     pub fn command(&self) -> NextCommand {
@@ -239,6 +257,19 @@ pub fn rehearse(
     )?;
     if let (Some(home), Some(port)) = (&home, stand_in.embedded_port()) {
         home.remember_port(ws, port)?;
+    }
+    // cargo reuses a downloaded `.crate` by name and version: what an
+    // earlier rehearsal on this port left must not stand in for this one's
+    // bytes, in verification or in the consumer build.
+    if opts.rehearsal == RehearsalTarget::Embedded {
+        let plan_crates: Vec<(String, String)> = plan
+            .crates
+            .iter()
+            .map(|c| (c.name.clone(), c.version.to_string()))
+            .collect();
+        let index = stand_in.target.sparse_index.as_deref().unwrap_or_default();
+        cargo_backend::forget_cached_crates(ws, index, &plan_crates)
+            .context("could not clear cargo's caches for the rehearsal registry")?;
     }
     sink(Progress::RegistryReady {
         registry: &stand_in.record,
@@ -483,6 +514,7 @@ pub fn rehearse(
         live_name: plan.target.display_name().to_owned(),
         kept: stand_in.kept.clone(),
         error,
+        next: opts.publish_command().manifest_path(ws.manifest_path()),
     })
 }
 
