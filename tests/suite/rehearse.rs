@@ -1130,3 +1130,34 @@ fn passed_then_next(err: &str) -> bool {
     verdict.starts_with("Rehearsal passed in ")
         && next.trim_start().starts_with("Next `cargo shipper publish")
 }
+
+#[test]
+fn a_crate_changed_at_the_same_version_is_verified_with_its_new_bytes_in_the_next_rehearsal() {
+    // The rehearsal registry is back on its port, where cargo cached
+    // `rva 0.1.0`: rva's new bytes, not those, must reach rvb's verification.
+    let fx = Fixture::new();
+    fx.file("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\"]\n")
+        .package("a", "rva", "0.1.0", "")
+        .package(
+            "b",
+            "rvb",
+            "0.1.0",
+            "[dependencies]\nrva = { path = \"../a\", version = \"0.1.0\" }",
+        )
+        .file("a/src/lib.rs", "pub fn answer() -> u32 {\n    42\n}\n")
+        .file(
+            "b/src/lib.rs",
+            "pub fn twice() -> u32 {\n    rva::answer() * 2\n}\n",
+        );
+    rehearse(&fx, &[]).ok();
+    let port = consumer_port(&fx);
+    fx.file("a/src/lib.rs", "pub fn renamed() -> u32 {\n    42\n}\n");
+    let again = rehearse(&fx, &[]);
+    assert_eq!(consumer_port(&fx), port);
+    assert_ne!(again.code(), 0, "{}", again.stderr());
+    assert!(
+        again.stderr().contains("packaging failed for rvb"),
+        "{}",
+        again.stderr()
+    );
+}
