@@ -12,6 +12,7 @@ mod preflight;
 mod provenance;
 mod publish;
 mod rehearse;
+mod session;
 mod signals;
 mod start;
 mod status;

@@ -369,6 +369,44 @@ fn selection_record(selection: &Selection, target: &TargetChoice) -> SelectionRe
     }
 }
 
+/// How a phase of a run ends early: a signal (the run is recorded as
+/// interrupted), a failure the run records before it ends (no upload has
+/// started, or the release is partial), or an error passed on as it is
+/// (the journal could not be written; nothing more can be recorded).
+enum Stop {
+    Interrupted,
+    Failed(anyhow::Error),
+    Error(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Stop {
+    fn from(error: E) -> Stop {
+        Stop::Error(error.into())
+    }
+}
+
+/// `Stop::Interrupted` once a signal asked the run to stop.
+fn stop_if_asked(opts: &PublishOpts) -> Result<(), Stop> {
+    match opts.tuning.stop.is_raised() {
+        true => Err(Stop::Interrupted),
+        false => Ok(()),
+    }
+}
+
+/// What a run works on once it is open.
+struct Run<'r> {
+    ws: &'r LoadedWorkspace,
+    opts: &'r PublishOpts,
+    dir: &'r StateDir,
+    plan: &'r Plan,
+    http: crate::registry::Http,
+    registry: LiveRegistry,
+    /// `--stop-after`: no upload starts after this.
+    stop_at: Option<Instant>,
+    /// The live target is crates.io: its publish rules apply.
+    crates_io: bool,
+}
+
 fn run(
     ws: &LoadedWorkspace,
     opts: &PublishOpts,
@@ -386,25 +424,17 @@ fn run(
         stop_at,
         crates_io,
     } = start;
-    let sparse_index = plan.target.sparse_index.as_deref().with_context(|| {
-        format!(
-            "registry `{}` does not use the sparse protocol; cargo-shipper publishes to sparse registries only",
-            plan.target.display_name()
-        )
-    })?;
-    let http = ws.http()?;
-    let config = LiveRegistry::index_config(&http, sparse_index, None)?;
-    let read_token = if config.auth_required() {
-        Some(cargo_backend::read_token(
-            ws,
-            &plan.target,
-            opts.token.as_ref(),
-        )?)
-    } else {
-        None
+    let (http, registry) = super::session::live_connection(ws, &plan.target, opts.token.as_ref())?;
+    let run = Run {
+        ws,
+        opts,
+        dir,
+        plan,
+        http,
+        registry: registry.with_upload_timeout(opts.tuning.upload_timeout),
+        stop_at,
+        crates_io,
     };
-    let registry = LiveRegistry::connect(&http, sparse_index, config, read_token)?
-        .with_upload_timeout(opts.tuning.upload_timeout);
     let done = journal.state().map_or(0, |s| {
         plan.crates
             .iter()
@@ -426,301 +456,397 @@ fn run(
                 .unwrap_or_default(),
         })?;
     }
+    match run.phases(&mut rec) {
+        Ok(report) => Ok(report),
+        Err(Stop::Interrupted) => finish_interrupted(ws, &mut rec, dir, opts),
+        Err(Stop::Failed(error)) => finish_failed(ws, &mut rec, dir, opts, error),
+        Err(Stop::Error(error)) => Err(error),
+    }
+}
 
-    apply_assumptions(&mut rec, &opts.assume)?;
-    // Crates the registry cannot settle stay out of this run (the engine
-    // reports them as needing an operator); never re-uploaded blindly.
-    let unsettled =
-        engine::settle_unknown_outcomes(&mut rec, &registry, &opts.tuning.engine(None))?;
-    let check = engine::check_registry(&mut rec, &registry, opts.tuning.jobs.max(4), &unsettled)?;
-    let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
+/// What the registry already has, as the engine found it.
+struct Survey {
+    check: engine::RegistryCheck,
+    /// The names to upload.
+    names: Vec<String>,
+    pacing: Option<PacingProfile>,
+}
 
-    // A rehearsal's registry has no limits to respect.
-    let pacing = match opts.stand_in {
-        Some(_) => None,
-        None => publish_limits(ws, &plan.target)?.map(|(profile, _)| profile),
-    };
-    if let Some(profile) = pacing
-        && !names.is_empty()
-    {
-        let new_crates = check.to_upload.iter().filter(|(_, new)| *new).count() as u32;
-        let new_versions = names.len() as u32 - new_crates;
-        let eta = profile.release_eta(new_crates, new_versions);
-        rec.record(Event::PacingPlanned {
-            new_crates,
-            new_versions,
-            eta_ms: eta.as_millis() as u64,
-        })?;
+impl Run<'_> {
+    fn phases(&self, rec: &mut Recorder<'_>) -> Result<PublishReport, Stop> {
+        apply_assumptions(rec, &self.opts.assume)?;
+        let survey = self.survey(rec)?;
+        stop_if_asked(self.opts)?;
+        self.judge_present(rec, &survey)?;
+        let jobs = self.package(rec, &survey)?;
+        if self.opts.dry_run {
+            return Ok(dry_run_report(rec, &jobs)?);
+        }
+        let (trusted, prepared) = self.prepare_uploads(&survey, jobs)?;
+        stop_if_asked(self.opts)?;
+        let outcome = self.upload(rec, &survey, &prepared, trusted.as_ref())?;
+        self.finish(rec, &survey, trusted.as_ref(), outcome)
     }
 
-    if opts.tuning.stop.is_raised() {
-        return finish_interrupted(ws, &mut rec, dir, opts);
-    }
-    // Versions the registry already holds are skipped only when their
-    // content is the release's: packaged for their contents (cheaply, not
-    // verified) and compared first, so that a changed one stops the run
-    // before verification compiles anything against it.
-    if !check.present.is_empty() {
-        let present: Vec<String> = check.present.iter().map(|p| p.name.clone()).collect();
-        let judged = match cargo_backend::package_contents(ws, &present, &plan.target) {
-            Ok(packaged) => skip_if_ours(
-                &mut rec,
-                &registry,
-                &KnownUploads::read(dir.root()),
-                &check.present,
-                &packaged,
-                opts.stand_in.is_some(),
-            ),
-            Err(_) if opts.tuning.stop.is_raised() => {
-                return finish_interrupted(ws, &mut rec, dir, opts);
-            }
-            Err(error) => Err(error),
+    /// Settle what an earlier run left unknown, ask the index about every
+    /// crate, and plan the pacing.
+    fn survey(&self, rec: &mut Recorder<'_>) -> Result<Survey, Stop> {
+        let opts = self.opts;
+        // Crates the registry cannot settle stay out of this run (the engine
+        // reports them as needing an operator); never re-uploaded blindly.
+        let unsettled =
+            engine::settle_unknown_outcomes(rec, &self.registry, &opts.tuning.engine(None))?;
+        let check =
+            engine::check_registry(rec, &self.registry, opts.tuning.jobs.max(4), &unsettled)?;
+        let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
+        // A rehearsal's registry has no limits to respect.
+        let pacing = match opts.stand_in {
+            Some(_) => None,
+            None => publish_limits(self.ws, &self.plan.target)?.map(|(profile, _)| profile),
         };
-        if let Err(error) = judged {
-            return finish_failed(ws, &mut rec, dir, opts, error);
-        }
-    }
-    // Crates uploaded earlier but not yet seen in the index are packaged
-    // again (not uploaded): their dependents must resolve them from cargo's
-    // overlay, since the index may still not list them.
-    let mut to_package = names.clone();
-    to_package.extend(check.to_confirm.iter().cloned());
-    let started = Instant::now();
-    let batches = plan.packaging_batches(&to_package);
-    let packaged = match cargo_backend::package(
-        ws,
-        &PackageRequest {
-            batches: &batches,
-            borrowed_index: &opts.stand_in_index,
-            target: &plan.target,
-            verify: opts.verify,
-            allow_dirty: opts.allow_dirty,
-        },
-    ) {
-        Ok(jobs) => jobs,
-        Err(_) if opts.tuning.stop.is_raised() => {
-            // Most likely cut short by the same signal (cargo's build jobs).
-            return finish_interrupted(ws, &mut rec, dir, opts);
-        }
-        Err(error) => {
-            let error = with_replacement_hint(ws, plan, error);
-            return finish_failed(ws, &mut rec, dir, opts, error);
-        }
-    };
-    let jobs: Vec<_> = packaged
-        .into_iter()
-        .filter(|job| names.contains(&job.name))
-        .collect();
-    if gate_on(ws, opts)?
-        && let Err(refusal) = gate::check_bytes(&gate::record_path(dir.root()), &jobs)
-    {
-        let (selection, target) = recorded_selection(rec.journal().records());
-        let refused = gate::GateRefused {
-            refusal,
-            rehearse: Next::rehearse(opts, &selection, &target),
-        };
-        return finish_failed(ws, &mut rec, dir, opts, refused.into());
-    }
-    if crates_io && let Err(refusal) = crates_io_rules::check(&jobs) {
-        return finish_failed(ws, &mut rec, dir, opts, refusal.into());
-    }
-    let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
-    for job in &jobs {
-        let bytes = std::fs::read(&job.crate_file).ok();
-        rec.record(Event::Packaged {
-            name: job.name.clone(),
-            version: job.version.clone(),
-            sha256: job.sha256.clone(),
-            ms: per_crate,
-            // Best effort: without it a later run downloads to compare.
-            files_sha256: bytes
-                .as_ref()
-                .and_then(|bytes| crate::crate_file::files_digest(bytes).ok()),
-            bytes: bytes.map(|b| b.len() as u64),
-        })?;
-    }
-
-    if opts.dry_run {
-        for job in &jobs {
-            rec.record(Event::WouldUpload {
-                name: job.name.clone(),
-                version: job.version.clone(),
+        if let Some(profile) = pacing
+            && !names.is_empty()
+        {
+            let new_crates = check.to_upload.iter().filter(|(_, new)| *new).count() as u32;
+            let new_versions = names.len() as u32 - new_crates;
+            let eta = profile.release_eta(new_crates, new_versions);
+            rec.record(Event::PacingPlanned {
+                new_crates,
+                new_versions,
+                eta_ms: eta.as_millis() as u64,
             })?;
         }
+        Ok(Survey {
+            check,
+            names,
+            pacing,
+        })
+    }
+
+    /// Versions the registry already holds are skipped only when their
+    /// content is the release's: packaged for their contents (cheaply, not
+    /// verified) and compared first, so that a changed one stops the run
+    /// before verification compiles anything against it.
+    fn judge_present(&self, rec: &mut Recorder<'_>, survey: &Survey) -> Result<(), Stop> {
+        let present = &survey.check.present;
+        if present.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = present.iter().map(|p| p.name.clone()).collect();
+        let packaged = match cargo_backend::package_contents(self.ws, &names, &self.plan.target) {
+            Ok(packaged) => packaged,
+            Err(_) if self.opts.tuning.stop.is_raised() => return Err(Stop::Interrupted),
+            Err(error) => return Err(Stop::Failed(error)),
+        };
+        skip_if_ours(
+            rec,
+            &self.registry,
+            &KnownUploads::read(self.dir.root()),
+            present,
+            &packaged,
+            self.opts.stand_in.is_some(),
+        )
+        .map_err(Stop::Failed)
+    }
+
+    /// Package and verify what goes out (and what waits to be confirmed,
+    /// for its dependents), check it against the gate and crates.io's
+    /// rules, and record each `.crate`.
+    fn package(
+        &self,
+        rec: &mut Recorder<'_>,
+        survey: &Survey,
+    ) -> Result<Vec<crate::registry::UploadJob>, Stop> {
+        let (ws, opts, plan) = (self.ws, self.opts, self.plan);
+        // Crates uploaded earlier but not yet seen in the index are packaged
+        // again (not uploaded): their dependents must resolve them from cargo's
+        // overlay, since the index may still not list them.
+        let mut to_package = survey.names.clone();
+        to_package.extend(survey.check.to_confirm.iter().cloned());
+        let started = Instant::now();
+        let batches = plan.packaging_batches(&to_package);
+        let packaged = match cargo_backend::package(
+            ws,
+            &PackageRequest {
+                batches: &batches,
+                borrowed_index: &opts.stand_in_index,
+                target: &plan.target,
+                verify: opts.verify,
+                allow_dirty: opts.allow_dirty,
+            },
+        ) {
+            Ok(jobs) => jobs,
+            // Most likely cut short by the same signal (cargo's build jobs).
+            Err(_) if opts.tuning.stop.is_raised() => return Err(Stop::Interrupted),
+            Err(error) => return Err(Stop::Failed(with_replacement_hint(ws, plan, error))),
+        };
+        let jobs: Vec<_> = packaged
+            .into_iter()
+            .filter(|job| survey.names.contains(&job.name))
+            .collect();
+        if gate_on(ws, opts)?
+            && let Err(refusal) = gate::check_bytes(&gate::record_path(self.dir.root()), &jobs)
+        {
+            let (selection, target) = recorded_selection(rec.journal().records());
+            let refused = gate::GateRefused {
+                refusal,
+                rehearse: Next::rehearse(opts, &selection, &target),
+            };
+            return Err(Stop::Failed(refused.into()));
+        }
+        if self.crates_io
+            && let Err(refusal) = crates_io_rules::check(&jobs)
+        {
+            return Err(Stop::Failed(refusal.into()));
+        }
+        let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
+        for job in &jobs {
+            let bytes = std::fs::read(&job.crate_file).ok();
+            rec.record(Event::Packaged {
+                name: job.name.clone(),
+                version: job.version.clone(),
+                sha256: job.sha256.clone(),
+                ms: per_crate,
+                // Best effort: without it a later run downloads to compare.
+                files_sha256: bytes
+                    .as_ref()
+                    .and_then(|bytes| crate::crate_file::files_digest(bytes).ok()),
+                bytes: bytes.map(|b| b.len() as u64),
+            })?;
+        }
+        Ok(jobs)
+    }
+
+    /// The token for each upload: trusted publishing's (a rehearsal turns
+    /// it off for the embedded registry; the exchange waits for the first
+    /// upload, after packaging and verification), or cargo's per crate.
+    fn prepare_uploads(
+        &self,
+        survey: &Survey,
+        jobs: Vec<crate::registry::UploadJob>,
+    ) -> Result<(Option<TrustedTokens>, Vec<Prepared>), Stop> {
+        let (ws, opts, plan) = (self.ws, self.opts, self.plan);
+        // Nothing to upload needs no token: `on` outside a CI job is no failure then.
+        let provider = match jobs.is_empty() {
+            true => Ok(None),
+            false => trusted::provider(&opts.ci, || {
+                opts.token.is_some() || cargo_backend::read_token(ws, &plan.target, None).is_ok()
+            }),
+        };
+        let trusted = match provider {
+            Ok(provider) => provider.map(|p| {
+                TrustedTokens::new(
+                    p,
+                    &self.http,
+                    self.registry.api_url(),
+                    opts.ci.token_lifetime,
+                )
+            }),
+            Err(error) => return Err(Stop::Failed(error.into())),
+        };
+        let mut prepared = Vec::new();
+        for job in jobs {
+            let token = match &trusted {
+                Some(_) => None,
+                None => Some(
+                    cargo_backend::publish_token(ws, &plan.target, &job, opts.token.as_ref())
+                        .map_err(Stop::Failed)?,
+                ),
+            };
+            let new_crate = survey
+                .check
+                .to_upload
+                .iter()
+                .any(|(n, new)| *n == job.name && *new);
+            prepared.push(Prepared {
+                job,
+                token,
+                new_crate,
+            });
+        }
+        Ok((trusted, prepared))
+    }
+
+    /// Upload under the engine; whatever happens, no minted token outlives it.
+    fn upload(
+        &self,
+        rec: &mut Recorder<'_>,
+        survey: &Survey,
+        prepared: &[Prepared],
+        trusted: Option<&TrustedTokens>,
+    ) -> Result<RunOutcome, Stop> {
+        let mut engine_opts = self.opts.tuning.engine(survey.pacing);
+        engine_opts.stop_at = self.stop_at;
+        let to_confirm = &survey.check.to_confirm;
+        let Some(tokens) = trusted else {
+            return Ok(engine::upload_all(
+                rec,
+                &self.registry,
+                &engine_opts,
+                prepared,
+                to_confirm,
+            )?);
+        };
+        let outcome = engine::upload_all_with(
+            rec,
+            &self.registry,
+            &engine_opts,
+            prepared,
+            to_confirm,
+            tokens,
+        );
+        for (expires_at_ms, result) in tokens.revoke_all() {
+            let event = Event::TokenRevoked {
+                expires_at_ms,
+                error: result.err(),
+            };
+            if outcome.is_ok() {
+                rec.record(event)?;
+            }
+        }
+        Ok(outcome?)
+    }
+
+    /// The receipt, then `run_finished`, then the archive; a run that did
+    /// not succeed ends as the error that says what to do.
+    fn finish(
+        &self,
+        rec: &mut Recorder<'_>,
+        survey: &Survey,
+        trusted: Option<&TrustedTokens>,
+        outcome: RunOutcome,
+    ) -> Result<PublishReport, Stop> {
+        let (ws, opts, dir, plan) = (self.ws, self.opts, self.dir, self.plan);
+        let check = &survey.check;
+        // A registry that took other first versions from this run does not
+        // follow crates.io's first-version rule: its refusal is about the crate.
+        let state = rec.journal().state().expect("started");
+        let took_first_versions = check.to_upload.iter().any(|(n, new)| {
+            *new && state
+                .crates
+                .get(n)
+                .is_some_and(|c| matches!(c.status, CrateStatus::Published | CrateStatus::Uploaded))
+        });
+        let refusal = trusted.and_then(|t| {
+            t.take_refusal(|name| {
+                !took_first_versions && check.to_upload.iter().any(|(n, new)| n == name && *new)
+            })
+        });
+        // A release that went out says so, whatever fails after it.
+        let again = match Next::of(opts, rec.journal().records()).publish {
+            Some(publish) => {
+                format!("; `{publish}` again finds them there and finishes the record")
+            }
+            None => String::new(),
+        };
+        let released = |error: anyhow::Error| match outcome {
+            RunOutcome::Success => error.context(format!(
+                "the release went out (all {} crates are in the registry), but recording that \
+                 failed{again}",
+                plan.crates.len()
+            )),
+            _ => error,
+        };
+        // The receipt first: a run recorded as finished always has one.
+        let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)
+            .map_err(released)?;
+        rec.record(Event::RunFinished { outcome })
+            .map_err(|e| released(e.into()))?;
         let state = rec.journal().state().expect("started").clone();
-        return Ok(PublishReport {
-            outcome: RunOutcome::Success,
-            receipt: None,
+        if outcome == RunOutcome::Success {
+            return Ok(archived(dir, opts, state, outcome, receipt));
+        }
+        let failed = RunFailed {
+            outcome,
+            message: failure_message(
+                outcome,
+                &state,
+                &receipt,
+                &Next::of(opts, rec.journal().records()),
+            ),
+            state: Box::new(state),
+        };
+        let stopped = self.stop_at.is_some_and(|at| Instant::now() >= at);
+        Err(Stop::Error(match refusal {
+            Some(refusal) => anyhow::Error::new(refusal).context(failed),
+            // A planned stop: its message (how to continue) is the one shown;
+            // the run's state stays reachable beneath it.
+            None if stopped => {
+                let stop = StoppedForLater {
+                    what: "crates out",
+                    next: "cargo shipper publish",
+                    done: failed
+                        .state
+                        .crates
+                        .values()
+                        .filter(|c| c.status.is_done())
+                        .count(),
+                    total: failed.state.crates.len(),
+                };
+                anyhow::Error::new(failed).context(stop)
+            }
+            None => failed.into(),
+        }))
+    }
+}
+
+/// A dry run ends after packaging: what would be uploaded.
+fn dry_run_report(
+    rec: &mut Recorder<'_>,
+    jobs: &[crate::registry::UploadJob],
+) -> Result<PublishReport, crate::journal::JournalError> {
+    for job in jobs {
+        rec.record(Event::WouldUpload {
+            name: job.name.clone(),
+            version: job.version.clone(),
+        })?;
+    }
+    let state = rec.journal().state().expect("started").clone();
+    Ok(PublishReport {
+        outcome: RunOutcome::Success,
+        receipt: None,
+        state,
+        archive_failed: None,
+        latest_release: None,
+    })
+}
+
+/// A finished release archived (or left in `current/` when archiving
+/// failed: the next run archives it), with the receipt `latest` names.
+fn archived(
+    dir: &StateDir,
+    opts: &PublishOpts,
+    state: RunState,
+    outcome: RunOutcome,
+    receipt: PathBuf,
+) -> PublishReport {
+    let what = match opts.stand_in {
+        Some(_) => "rehearsed",
+        None => "published",
+    };
+    let archived = dir.archive(&archive_label(Some(&state), what));
+    // A run that uploaded nothing does not displace the release `latest` names.
+    let latest_release = (!state.any_uploaded())
+        .then(|| super::plan_yank::latest_release(dir.root()).ok())
+        .flatten()
+        .filter(|pick| pick.uploaded)
+        .map(|pick| pick.receipt);
+    match archived {
+        Ok(archived) => PublishReport {
+            outcome,
+            receipt: Some(archived.join("receipt.json")),
             state,
             archive_failed: None,
-            latest_release: None,
-        });
-    }
-
-    // Trusted publishing (a rehearsal turns it off for the embedded
-    // registry): the exchange waits for the first upload, after packaging
-    // and verification.
-    // Nothing to upload needs no token: `on` outside a CI job is no failure then.
-    let provider = match jobs.is_empty() {
-        true => Ok(None),
-        false => trusted::provider(&opts.ci, || {
-            opts.token.is_some() || cargo_backend::read_token(ws, &plan.target, None).is_ok()
-        }),
-    };
-    let trusted = match provider {
-        Ok(provider) => provider
-            .map(|p| TrustedTokens::new(p, &http, registry.api_url(), opts.ci.token_lifetime)),
-        Err(error) => return finish_failed(ws, &mut rec, dir, opts, error.into()),
-    };
-    let mut prepared = Vec::new();
-    for job in jobs {
-        let token = match &trusted {
-            Some(_) => None,
-            None => match cargo_backend::publish_token(ws, &plan.target, &job, opts.token.as_ref())
-            {
-                Ok(token) => Some(token),
-                Err(error) => return finish_failed(ws, &mut rec, dir, opts, error),
-            },
-        };
-        let new_crate = check
-            .to_upload
-            .iter()
-            .any(|(n, new)| *n == job.name && *new);
-        prepared.push(Prepared {
-            job,
-            token,
-            new_crate,
-        });
-    }
-
-    if opts.tuning.stop.is_raised() {
-        return finish_interrupted(ws, &mut rec, dir, opts);
-    }
-    let mut engine_opts = opts.tuning.engine(pacing);
-    engine_opts.stop_at = stop_at;
-    let outcome = match &trusted {
-        Some(tokens) => {
-            let outcome = engine::upload_all_with(
-                &mut rec,
-                &registry,
-                &engine_opts,
-                &prepared,
-                &check.to_confirm,
-                tokens,
-            );
-            // Whatever happened, no minted token outlives the run.
-            for (expires_at_ms, result) in tokens.revoke_all() {
-                let event = Event::TokenRevoked {
-                    expires_at_ms,
-                    error: result.err(),
-                };
-                if outcome.is_ok() {
-                    rec.record(event)?;
-                }
-            }
-            outcome?
-        }
-        None => engine::upload_all(
-            &mut rec,
-            &registry,
-            &engine_opts,
-            &prepared,
-            &check.to_confirm,
-        )?,
-    };
-    // A registry that took other first versions from this run does not
-    // follow crates.io's first-version rule: its refusal is about the crate.
-    let state = rec.journal().state().expect("started");
-    let took_first_versions = check.to_upload.iter().any(|(n, new)| {
-        *new && state
-            .crates
-            .get(n)
-            .is_some_and(|c| matches!(c.status, CrateStatus::Published | CrateStatus::Uploaded))
-    });
-    let refusal = trusted.as_ref().and_then(|t| {
-        t.take_refusal(|name| {
-            !took_first_versions && check.to_upload.iter().any(|(n, new)| n == name && *new)
-        })
-    });
-    // A release that went out says so, whatever fails after it.
-    let again = match Next::of(opts, rec.journal().records()).publish {
-        Some(publish) => format!("; `{publish}` again finds them there and finishes the record"),
-        None => String::new(),
-    };
-    let released = |error: anyhow::Error| match outcome {
-        RunOutcome::Success => error.context(format!(
-            "the release went out (all {} crates are in the registry), but recording that \
-             failed{again}",
-            plan.crates.len()
-        )),
-        _ => error,
-    };
-    // The receipt first: a run recorded as finished always has one.
-    let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)
-        .map_err(released)?;
-    rec.record(Event::RunFinished { outcome })
-        .map_err(|e| released(e.into()))?;
-    let state = rec.journal().state().expect("started").clone();
-    if outcome == RunOutcome::Success {
-        let what = match opts.stand_in {
-            Some(_) => "rehearsed",
-            None => "published",
-        };
-        let archived = dir.archive(&archive_label(Some(&state), what));
-        // A run that uploaded nothing does not displace the release `latest` names.
-        let latest_release = (!state.any_uploaded())
-            .then(|| super::plan_yank::latest_release(dir.root()).ok())
-            .flatten()
-            .filter(|pick| pick.uploaded)
-            .map(|pick| pick.receipt);
-        return Ok(match archived {
-            Ok(archived) => PublishReport {
-                outcome,
-                receipt: Some(archived.join("receipt.json")),
-                state,
-                archive_failed: None,
-                latest_release,
-            },
-            Err(error) => PublishReport {
-                outcome,
-                receipt: Some(receipt),
-                state,
-                archive_failed: Some(error.to_string()),
-                latest_release,
-            },
-        });
-    }
-    let failed = RunFailed {
-        outcome,
-        message: failure_message(
+            latest_release,
+        },
+        Err(error) => PublishReport {
             outcome,
-            &state,
-            &receipt,
-            &Next::of(opts, rec.journal().records()),
-        ),
-        state: Box::new(state),
-    };
-    let stopped = stop_at.is_some_and(|at| Instant::now() >= at);
-    Err(match refusal {
-        Some(refusal) => anyhow::Error::new(refusal).context(failed),
-        // A planned stop: its message (how to continue) is the one shown;
-        // the run's state stays reachable beneath it.
-        None if stopped => {
-            let stop = StoppedForLater {
-                what: "crates out",
-                next: "cargo shipper publish",
-                done: failed
-                    .state
-                    .crates
-                    .values()
-                    .filter(|c| c.status.is_done())
-                    .count(),
-                total: failed.state.crates.len(),
-            };
-            anyhow::Error::new(failed).context(stop)
-        }
-        None => failed.into(),
-    })
+            receipt: Some(receipt),
+            state,
+            archive_failed: Some(error.to_string()),
+            latest_release,
+        },
+    }
 }
 
 /// Skip each version the registry already holds once its content is known

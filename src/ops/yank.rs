@@ -19,7 +19,6 @@ use crate::model::PacingProfile;
 use crate::model::RegistryTarget;
 use crate::ops::StoppedForLater;
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
-use crate::registry::LiveRegistry;
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
@@ -117,35 +116,16 @@ pub fn yank(
         None => ws.root()?.join(".shipper"),
     };
     let dir = StateDir::new(&root.join("yank"));
-    // `--undo` leaves alone what the yank runs found yanked (read from
-    // their archived journals; after an unfinished run is set aside below).
-    // The run in `current/` counts for the refusal only: an unfinished yank
-    // run is refused or set aside (and then archived) below.
-    let leave_yanked = |dir: &StateDir, with_current: bool| -> anyhow::Result<BTreeSet<String>> {
-        if !opts.undo {
-            return Ok(BTreeSet::new());
-        }
-        let mut runs: Vec<YankState> = crate::journal::archived::<YankState>(dir)?
-            .into_iter()
-            .map(|r| r.state)
-            .collect();
-        if with_current && let Some(current) = crate::journal::peek::<YankState>(dir)? {
-            runs.push(current.state);
-        }
-        let others = crate::journal::yanked_by_others(&runs, &plan.id());
-        Ok(others.ok_or_else(|| YankStartError::NoYankRun {
-            dir: dir.root().display().to_string(),
-        })?)
-    };
-    let left_yanked = |leave: &BTreeSet<String>| -> Vec<YankTarget> {
-        order
-            .iter()
-            .filter(|c| leave.contains(&c.name))
-            .cloned()
-            .collect()
+    let run = YankRun {
+        ws,
+        opts,
+        plan: &plan,
+        target: &target,
+        order: &order,
+        dir: &dir,
     };
     if opts.dry_run {
-        let left_yanked = left_yanked(&leave_yanked(&dir, false)?);
+        let left_yanked = run.left_yanked(&run.leave_yanked(false)?);
         let eta = pacing.map(|bucket| bucket.eta((order.len() - left_yanked.len()) as u32));
         return Ok(YankReport {
             undo: opts.undo,
@@ -158,53 +138,12 @@ pub fn yank(
         });
     }
 
-    leave_yanked(&dir, true)?; // refused before anything is written
+    run.leave_yanked(true)?; // refused before anything is written
     let _lock = RunLock::acquire(dir.root())?;
-    let (mut journal, mut torn): (Journal<YankState>, _) = Journal::open(&dir)?;
-    if let Some(state) = journal.state() {
-        let finished = state.outcome == Some(YankOutcome::Success);
-        let same = state.yank_plan_id == plan.id() && state.undo == opts.undo;
-        if finished || (!same && opts.abandon_unfinished) {
-            // Finished but not archived (a crash at the very end), or set aside.
-            let label = format!(
-                "{}-{}-{}",
-                crate::journal::now_ms(),
-                &state.yank_plan_id[..12],
-                if finished { "finished" } else { "abandoned" }
-            );
-            drop(journal);
-            dir.archive(&label)?;
-            journal = Journal::open(&dir)?.0;
-            torn = None;
-        } else if !same {
-            return Err(YankStartError::Unfinished {
-                dir: dir.root().display().to_string(),
-                what: if state.undo { "unyank" } else { "yank" },
-                done: state.crates.values().filter(|c| c.status.is_done()).count(),
-                total: state.crates.len(),
-            }
-            .into());
-        }
-    }
-
-    let leave_yanked = leave_yanked(&dir, false)?;
-    let left_yanked = left_yanked(&leave_yanked);
-    let sparse_index = target.sparse_index.clone().ok_or_else(|| {
-        anyhow::anyhow!(
-            "registry `{}` does not use the sparse protocol; cargo-shipper works with sparse registries only",
-            target.display_name()
-        )
-    })?;
-    let http = ws.http()?;
-    let config = LiveRegistry::index_config(&http, &sparse_index, None)?;
-    let read_token = if config.auth_required() {
-        Some(cargo_backend::read_token(ws, &target, opts.token.as_ref())?)
-    } else {
-        None
-    };
-    let registry = LiveRegistry::connect(&http, &sparse_index, config, read_token)?;
-
-    let run = journal.state().map_or(1, |s| s.runs + 1);
+    let (mut journal, torn) = run.open_journal()?;
+    let leave_yanked = run.leave_yanked(false)?;
+    let left_yanked = run.left_yanked(&leave_yanked);
+    let (http, registry) = super::session::live_connection(ws, &target, opts.token.as_ref())?;
     // A resumed run paces only what is left (the journal says what is done).
     let left = order
         .iter()
@@ -217,128 +156,27 @@ pub fn yank(
         })
         .count() as u32;
     let eta = pacing.map(|bucket| bucket.eta(left));
+    let number = journal.state().map_or(1, |s| s.runs + 1);
     let mut rec = Recorder::new(&mut journal, sink);
-    rec.record(YankEvent::YankRunStarted {
-        format: FORMAT,
-        yank_plan_id: plan.id(),
-        registry: plan.registry.clone(),
-        undo: opts.undo,
-        run,
-        crates: order
-            .iter()
-            .map(|c| YankRef {
-                name: c.name.clone(),
-                version: c.version.clone(),
-            })
-            .collect(),
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        plan_file: Some(
-            std::fs::canonicalize(&opts.plan_file)
-                .unwrap_or_else(|_| opts.plan_file.clone())
-                .display()
-                .to_string(),
-        ),
-    })?;
-    if let Some(torn) = torn {
-        rec.record(YankEvent::JournalRepaired {
-            dropped_bytes: torn.dropped_bytes,
-            saved_to: torn
-                .saved_to
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        })?;
-    }
+    run.record_start(&mut rec, number, torn)?;
     if let Some(eta) = eta {
         rec.record(YankEvent::YankPacingPlanned {
             count: left,
             eta_ms: eta.as_millis() as u64,
         })?;
     }
-    let engine_opts = YankOpts {
-        undo: opts.undo,
-        max_attempts: opts.max_attempts,
-        retry_base: opts.retry_base,
-        retry_cap: Duration::from_secs(120).max(opts.retry_base),
-        confirm_timeout: opts.confirm_timeout,
-        confirm_poll: opts.confirm_poll,
-        pacing,
-        stop: opts.stop.clone(),
-        // A deadline past what an instant can hold is no deadline.
-        stop_at: opts
-            .ci
-            .stop_after
-            .and_then(|d| std::time::Instant::now().checked_add(d)),
-        leave_yanked,
-    };
-    let trusted = match trusted::provider(&opts.ci, || {
+    let engine_opts = engine_opts(opts, pacing, leave_yanked);
+    let trusted = trusted::provider(&opts.ci, || {
         opts.token.is_some() || cargo_backend::read_token(ws, &target, None).is_ok()
-    }) {
-        Ok(provider) => provider
-            .map(|p| TrustedTokens::new(p, &http, registry.api_url(), opts.ci.token_lifetime)),
-        Err(error) => return Err(error.into()),
-    };
-    let cargo_tokens = TokensFrom(|t: &YankTarget| {
-        cargo_backend::yank_token(
-            ws,
-            &target,
-            &t.name,
-            &t.version,
-            opts.undo,
-            opts.token.as_ref(),
-        )
-    });
-    let tokens: &dyn TokenSource<YankTarget> = match &trusted {
-        Some(trusted) => trusted,
-        None => &cargo_tokens,
-    };
-    let outcome = engine::yank_all(&mut rec, &registry, &engine_opts, &order, tokens);
-    // Whatever happened, no minted token outlives the run.
-    if let Some(trusted) = &trusted {
-        for (expires_at_ms, result) in trusted.revoke_all() {
-            if outcome.is_ok() {
-                rec.record(YankEvent::TokenRevoked {
-                    expires_at_ms,
-                    error: result.err(),
-                })?;
-            }
-        }
-    }
-    let outcome = outcome?;
+    })?
+    .map(|p| TrustedTokens::new(p, &http, registry.api_url(), opts.ci.token_lifetime));
+    let outcome = run.yank_all(&mut rec, &registry, &engine_opts, trusted.as_ref())?;
     rec.record(YankEvent::YankRunFinished { outcome })?;
     // Yanks concern published versions: never a first one.
     let refusal = trusted.as_ref().and_then(|t| t.take_refusal(|_| false));
     let state = rec.state().clone();
     if outcome != YankOutcome::Success {
-        let done = state.crates.values().filter(|c| c.status.is_done()).count();
-        let verb = if opts.undo { "unyanked" } else { "yanked" };
-        let (lead, fix) = match outcome {
-            YankOutcome::Interrupted => ("interrupted: ", ""),
-            YankOutcome::StoppedForLater => ("stopped by `--stop-after`: ", ""),
-            _ => ("", "fix the cause shown above, then "),
-        };
-        let failed = YankFailed {
-            outcome,
-            message: format!(
-                "{lead}{done} of {} versions are {verb}; {fix}run the same command again to finish (the journal in `{}` resumes it)",
-                state.crates.len(),
-                dir.root().display()
-            ),
-            state: Box::new(state.clone()),
-        };
-        return Err(match refusal {
-            Some(refusal) => anyhow::Error::new(refusal).context(failed),
-            None if outcome == YankOutcome::StoppedForLater => {
-                let stop = StoppedForLater {
-                    what: verb_plural(opts.undo),
-                    next: "cargo shipper yank --plan …",
-                    done,
-                    total: state.crates.len(),
-                };
-                anyhow::Error::new(failed).context(stop)
-            }
-            None => failed.into(),
-        });
+        return Err(run.failed(outcome, state, refusal));
     }
     let label = format!(
         "{}-{}-{}",
@@ -356,6 +194,229 @@ pub fn yank(
         left_yanked,
         archived_to: Some(archived_to),
     })
+}
+
+/// The engine's options for this run.
+fn engine_opts(
+    opts: &YankRunOpts,
+    pacing: Option<crate::model::Bucket>,
+    leave_yanked: BTreeSet<String>,
+) -> YankOpts {
+    YankOpts {
+        undo: opts.undo,
+        max_attempts: opts.max_attempts,
+        retry_base: opts.retry_base,
+        retry_cap: Duration::from_secs(120).max(opts.retry_base),
+        confirm_timeout: opts.confirm_timeout,
+        confirm_poll: opts.confirm_poll,
+        pacing,
+        stop: opts.stop.clone(),
+        // A deadline past what an instant can hold is no deadline.
+        stop_at: opts
+            .ci
+            .stop_after
+            .and_then(|d| std::time::Instant::now().checked_add(d)),
+        leave_yanked,
+    }
+}
+
+/// What a yank run works on.
+struct YankRun<'r> {
+    ws: &'r LoadedWorkspace,
+    opts: &'r YankRunOpts,
+    plan: &'r YankPlan,
+    target: &'r RegistryTarget,
+    /// The order acted on (the plan's, reversed for `--undo`).
+    order: &'r [YankTarget],
+    dir: &'r StateDir,
+}
+
+impl YankRun<'_> {
+    /// `--undo` leaves alone what the yank runs found yanked (read from
+    /// their archived journals). The run in `current/` counts for the
+    /// refusal only (`with_current`): an unfinished yank run is refused or
+    /// set aside (and then archived) when the journal is opened.
+    fn leave_yanked(&self, with_current: bool) -> anyhow::Result<BTreeSet<String>> {
+        if !self.opts.undo {
+            return Ok(BTreeSet::new());
+        }
+        let dir = self.dir;
+        let mut runs: Vec<YankState> = crate::journal::archived::<YankState>(dir)?
+            .into_iter()
+            .map(|r| r.state)
+            .collect();
+        if with_current && let Some(current) = crate::journal::peek::<YankState>(dir)? {
+            runs.push(current.state);
+        }
+        let others = crate::journal::yanked_by_others(&runs, &self.plan.id());
+        Ok(others.ok_or_else(|| YankStartError::NoYankRun {
+            dir: dir.root().display().to_string(),
+        })?)
+    }
+
+    fn left_yanked(&self, leave: &BTreeSet<String>) -> Vec<YankTarget> {
+        self.order
+            .iter()
+            .filter(|c| leave.contains(&c.name))
+            .cloned()
+            .collect()
+    }
+
+    /// The journal (the lock held): a finished run not yet archived (a
+    /// crash at the very end), or one set aside, is archived first; an
+    /// unfinished run of another plan or direction is refused.
+    fn open_journal(
+        &self,
+    ) -> anyhow::Result<(Journal<YankState>, Option<crate::journal::TornLine>)> {
+        let dir = self.dir;
+        let (journal, torn): (Journal<YankState>, _) = Journal::open(dir)?;
+        let Some(state) = journal.state() else {
+            return Ok((journal, torn));
+        };
+        let finished = state.outcome == Some(YankOutcome::Success);
+        let same = state.yank_plan_id == self.plan.id() && state.undo == self.opts.undo;
+        if finished || (!same && self.opts.abandon_unfinished) {
+            let label = format!(
+                "{}-{}-{}",
+                crate::journal::now_ms(),
+                &state.yank_plan_id[..12],
+                if finished { "finished" } else { "abandoned" }
+            );
+            drop(journal);
+            dir.archive(&label)?;
+            return Ok((Journal::open(dir)?.0, None));
+        }
+        if !same {
+            return Err(YankStartError::Unfinished {
+                dir: dir.root().display().to_string(),
+                what: if state.undo { "unyank" } else { "yank" },
+                done: state.crates.values().filter(|c| c.status.is_done()).count(),
+                total: state.crates.len(),
+            }
+            .into());
+        }
+        Ok((journal, torn))
+    }
+
+    fn record_start(
+        &self,
+        rec: &mut Recorder<'_, YankState>,
+        run: u32,
+        torn: Option<crate::journal::TornLine>,
+    ) -> anyhow::Result<()> {
+        let opts = self.opts;
+        rec.record(YankEvent::YankRunStarted {
+            format: FORMAT,
+            yank_plan_id: self.plan.id(),
+            registry: self.plan.registry.clone(),
+            undo: opts.undo,
+            run,
+            crates: self
+                .order
+                .iter()
+                .map(|c| YankRef {
+                    name: c.name.clone(),
+                    version: c.version.clone(),
+                })
+                .collect(),
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            plan_file: Some(
+                std::fs::canonicalize(&opts.plan_file)
+                    .unwrap_or_else(|_| opts.plan_file.clone())
+                    .display()
+                    .to_string(),
+            ),
+        })?;
+        if let Some(torn) = torn {
+            rec.record(YankEvent::JournalRepaired {
+                dropped_bytes: torn.dropped_bytes,
+                saved_to: torn
+                    .saved_to
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Every version through the engine, with cargo's tokens or trusted
+    /// publishing's; whatever happens, no minted token outlives the run.
+    fn yank_all(
+        &self,
+        rec: &mut Recorder<'_, YankState>,
+        registry: &crate::registry::LiveRegistry,
+        engine_opts: &YankOpts,
+        trusted: Option<&TrustedTokens>,
+    ) -> anyhow::Result<YankOutcome> {
+        let opts = self.opts;
+        let cargo_tokens = TokensFrom(|t: &YankTarget| {
+            cargo_backend::yank_token(
+                self.ws,
+                self.target,
+                &t.name,
+                &t.version,
+                opts.undo,
+                opts.token.as_ref(),
+            )
+        });
+        let tokens: &dyn TokenSource<YankTarget> = match trusted {
+            Some(trusted) => trusted,
+            None => &cargo_tokens,
+        };
+        let outcome = engine::yank_all(rec, registry, engine_opts, self.order, tokens);
+        if let Some(trusted) = trusted {
+            for (expires_at_ms, result) in trusted.revoke_all() {
+                if outcome.is_ok() {
+                    rec.record(YankEvent::TokenRevoked {
+                        expires_at_ms,
+                        error: result.err(),
+                    })?;
+                }
+            }
+        }
+        outcome
+    }
+
+    /// A run that did not reach every version, as the error that says how
+    /// to finish it.
+    fn failed(
+        &self,
+        outcome: YankOutcome,
+        state: YankState,
+        refusal: Option<crate::ops::TrustRefused>,
+    ) -> anyhow::Error {
+        let undo = self.opts.undo;
+        let done = state.crates.values().filter(|c| c.status.is_done()).count();
+        let verb = if undo { "unyanked" } else { "yanked" };
+        let (lead, fix) = match outcome {
+            YankOutcome::Interrupted => ("interrupted: ", ""),
+            YankOutcome::StoppedForLater => ("stopped by `--stop-after`: ", ""),
+            _ => ("", "fix the cause shown above, then "),
+        };
+        let total = state.crates.len();
+        let failed = YankFailed {
+            outcome,
+            message: format!(
+                "{lead}{done} of {total} versions are {verb}; {fix}run the same command again to finish (the journal in `{}` resumes it)",
+                self.dir.root().display()
+            ),
+            state: Box::new(state),
+        };
+        match refusal {
+            Some(refusal) => anyhow::Error::new(refusal).context(failed),
+            None if outcome == YankOutcome::StoppedForLater => {
+                let stop = StoppedForLater {
+                    what: verb_plural(undo),
+                    next: "cargo shipper yank --plan …",
+                    done,
+                    total,
+                };
+                anyhow::Error::new(failed).context(stop)
+            }
+            None => failed.into(),
+        }
+    }
 }
 
 /// What a `--stop-after` stop counts.

@@ -33,9 +33,14 @@ impl<'a> Transcript<'a> {
 
     /// Run `cargo shipper <args>` and add it; returns the run.
     fn run(&mut self, args: &[&str]) -> Run {
-        let run = self
-            .fx
-            .shipper_env(self.registry, args, &[("CARGO_BUILD_JOBS", "1")]);
+        self.run_env(args, &[])
+    }
+
+    /// The same, with more environment.
+    fn run_env(&mut self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut env = env.to_vec();
+        env.push(("CARGO_BUILD_JOBS", "1"));
+        let run = self.fx.shipper_env(self.registry, args, &env);
         self.add(args, &run);
         run
     }
@@ -292,13 +297,23 @@ fn publish_verbose_then_again() {
 }
 
 /// A stop by `--stop-after` says "Stopped" once, and how the run continues
-/// (one second is over before packaging and verification are: nothing out).
+/// (one second is over before packaging and verification are, each rustc
+/// call made half a second slower: nothing out, however fast the machine).
+#[cfg(unix)]
 #[test]
 fn a_stop_after_says_how_to_continue() {
+    use std::os::unix::fs::PermissionsExt as _;
+
     let registry = TestRegistry::start();
     let fx = demo(&registry);
+    let wrapper = fx.root().join("slow-rustc.sh");
+    std::fs::write(&wrapper, "#!/bin/sh\nsleep 0.5\nexec \"$@\"\n").unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut t = Transcript::new(&fx, &registry);
-    let run = t.run(&[PUBLISH, &["--stop-after", "1s"]].concat());
+    let run = t.run_env(
+        &[PUBLISH, &["--stop-after", "1s"]].concat(),
+        &[("RUSTC_WRAPPER", wrapper.to_str().unwrap())],
+    );
     assert_eq!(run.code(), 8, "{}", run.stderr());
     t.assert_matches(snapbox::file!["snapshots/output/stop_after.txt"]);
 }
