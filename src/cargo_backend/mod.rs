@@ -237,7 +237,11 @@ fn upload_metadata(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let meta = publish.manifest().metadata();
-    let readme = meta
+    // The content from where the readme is in the source (`../../README.md`
+    // too); the published manifest names its place inside the package.
+    let readme = local
+        .manifest()
+        .metadata()
         .readme
         .as_ref()
         .map(|readme| {
