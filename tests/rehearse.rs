@@ -658,6 +658,11 @@ fn smoke_install_installs_the_binary_crates_from_the_rehearsal_registry() {
     run.ok();
     let first = record(&fx);
     assert_eq!(first["smoke_install"]["passed"], true, "{first}");
+    assert_eq!(
+        first["smoke_install"]["crates"],
+        serde_json::json!([{ "name": "rsb", "req": "=0.1.0" }]),
+        "{first}"
+    );
     let err = run.stderr();
     assert!(err.contains("Installing the 1 binary crate"), "{err}");
     assert!(
@@ -931,6 +936,14 @@ fn the_consumer_pins_what_was_uploaded_and_lets_what_is_live_resolve() {
     assert_eq!(crate_entry(&record, "rpx")["outcome"], "on_live_target");
     assert_eq!(crate_entry(&record, "rpz")["outcome"], "uploaded");
     assert_eq!(record["consumer_build"]["passed"], true, "{record:#}");
+    assert_eq!(
+        record["consumer_build"]["crates"],
+        serde_json::json!([
+            { "name": "rpx", "req": "^0.1.0" },
+            { "name": "rpz", "req": "=0.2.0" }
+        ]),
+        "{record:#}"
+    );
     assert!(
         run.stderr()
             .contains("(1 uploaded at `=version`, 1 published before at `^version`)"),

@@ -42,7 +42,7 @@ pub use receipt::{
 };
 pub use rehearsal::{
     DrillResult, LiveCheck, REHEARSAL_FORMAT, RehearsalFileError, RehearsalRecord,
-    RehearsalRegistry, RehearsedCrate, RehearsedOutcome, StepResult, Verdict,
+    RehearsalRegistry, RehearsedCrate, RehearsedOutcome, StepCrate, StepResult, Verdict,
 };
 pub use state::{CrateState, CrateStatus, RunState, Timings, UploadTimes};
 pub use yank_plan::{

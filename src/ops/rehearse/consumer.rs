@@ -29,7 +29,7 @@ pub struct ConsumerDep {
 }
 
 impl ConsumerDep {
-    fn requirement(&self) -> String {
+    pub fn requirement(&self) -> String {
         match self.pinned {
             true => format!("={}", self.version),
             false => format!("^{}", self.version),
@@ -77,6 +77,7 @@ pub fn build(ws: &LoadedWorkspace, cargo_config: &[String], deps: &[ConsumerDep]
         ms: started.elapsed().as_millis() as u64,
         message: result.err().map(|e| format!("{e:#}")),
         summary,
+        crates: Vec::new(),
     }
 }
 
@@ -95,6 +96,7 @@ pub fn toolchain_too_old(above: &[(String, String)], rustc: &str) -> StepResult 
         passed: false,
         ms: 0,
         summary: None,
+        crates: Vec::new(),
         message: Some(format!(
             "rustc {rustc} is older than the `rust-version` of {}: building the release needs rustc \
              {needed} or newer. Run the rehearsal with a newer toolchain (`rustup update`, or \
@@ -158,5 +160,6 @@ pub fn smoke_install(ws: &LoadedWorkspace, bins: &[(String, String)]) -> StepRes
         ms: started.elapsed().as_millis() as u64,
         message: result.err().map(|e| format!("{e:#}")),
         summary: None,
+        crates: Vec::new(),
     }
 }
