@@ -882,11 +882,34 @@ fn a_registry_crate_that_depends_back_on_a_member_rehearses_and_publishes() {
     let fx = depended_back_on(&live);
     // The rehearsal hides only the version it rehearses: rbfoo 1.0.0 (which
     // rbharness needs) still passes through.
-    let run = rehearse(&fx, &[]);
+    let kept = fx.root().join("kept");
+    let run = rehearse(&fx, &["--keep", kept.to_str().unwrap()]);
     run.ok();
     let record = record(&fx);
     assert_eq!(record["verdict"], "passed", "{record:#}");
     assert_eq!(crate_entry(&record, "rbfoo")["outcome"], "uploaded");
+    // Differential: the real `cargo package` makes the same files.
+    fx.cargo(
+        &live,
+        &[
+            "package",
+            "-p",
+            "rbfoo",
+            "--no-verify",
+            "--allow-dirty",
+            "--registry",
+            "local",
+            "--target-dir",
+            "cargo-target",
+        ],
+    )
+    .ok();
+    support::assert_same_contents(
+        "rbfoo",
+        &std::fs::read(kept.join("crates/rbfoo/rbfoo-1.1.0.crate")).unwrap(),
+        &std::fs::read(fx.root().join("cargo-target/package/rbfoo-1.1.0.crate")).unwrap(),
+        &[],
+    );
     assert_eq!(
         live.version_count("rbfoo"),
         1,
