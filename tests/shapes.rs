@@ -377,6 +377,30 @@ fn cargo_package(fx: &Fixture, registry: &TestRegistry, exclude: &[&str]) -> Run
     fx.cargo(registry, &args)
 }
 
+/// Everything committed to a new git repository, as a release is packaged
+/// from a checkout (so both packagings write `.cargo_vcs_info.json`).
+fn committed(fx: &Fixture) {
+    fx.file(
+        ".gitignore",
+        "/target/\n/.shipper/\n/kept/\n/cargo-target/\n",
+    );
+    git(fx, &["init", "-q", "-b", "main"]);
+    git(fx, &["add", "-A"]);
+    git(fx, &["commit", "-q", "-m", "shapes"]);
+}
+
+/// `git ARGS` in the workspace root; its stdout.
+fn git(fx: &Fixture, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args(args)
+        .current_dir(fx.root())
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn rehearse(fx: &Fixture, extra: &[&str]) -> Run {
     fx.rehearse(extra)
 }
@@ -385,6 +409,7 @@ fn rehearse(fx: &Fixture, extra: &[&str]) -> Run {
 fn every_shape_plans_rehearses_publishes_and_packages_as_cargo_does() {
     let live = TestRegistry::start();
     let fx = shapes();
+    committed(&fx);
     fx.use_registry(&live)
         .cargo_config("[registry]\ndefault = \"local\"\n");
 
@@ -500,6 +525,7 @@ fn every_shape_plans_rehearses_publishes_and_packages_as_cargo_does() {
     );
 
     // Differential: the real cargo packages the same files with the same bytes.
+    let head = git(&fx, &["rev-parse", "HEAD"]).trim().to_owned();
     cargo_package(&fx, &live, &["sh-testkit"]).ok();
     for (name, version, _) in SHAPES {
         let ours = stored_crate(&kept, name, version);
@@ -509,6 +535,15 @@ fn every_shape_plans_rehearses_publishes_and_packages_as_cargo_does() {
         )
         .unwrap();
         assert_same_contents(name, &ours, &theirs, &[]);
+        // Packaged from the checkout, with the commit it was packaged from.
+        let vcs_info: serde_json::Value = serde_json::from_slice(
+            &crate_contents(&ours)
+                .remove(&format!("{name}-{version}/.cargo_vcs_info.json"))
+                .unwrap_or_else(|| panic!("{name}: no .cargo_vcs_info.json")),
+        )
+        .unwrap();
+        assert_eq!(vcs_info["git"]["sha1"], head, "{name}: {vcs_info}");
+        assert!(vcs_info["git"]["dirty"].is_null(), "{name}: {vcs_info}");
     }
 
     // Publish, gated on the rehearsal.
