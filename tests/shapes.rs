@@ -640,3 +640,54 @@ fn assert_registry_shapes(live: &TestRegistry) {
     // A binary ships its lockfile.
     assert!(files("sh-cli", "2.3.0").contains(&"Cargo.lock".to_owned()));
 }
+
+/// A build script's data file left out of `package.include`: the crate does
+/// not build from its packaged sources, a refusal cargo makes too. It names
+/// that crate, not every crate of its plan level, with the build script's
+/// own words from cargo's output; nothing is uploaded.
+#[test]
+fn a_build_script_s_file_left_out_of_the_package_is_refused_naming_its_crate() {
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"a\", \"sys\", \"z\"]\n",
+    )
+    .package("a", "shl-a", "0.1.0", "")
+    .package("z", "shl-z", "0.1.0", "")
+    .package(
+        "sys",
+        "shl-sys",
+        "0.1.0",
+        "links = \"shl\"\nbuild = \"build.rs\"\ninclude = [\"/src\", \"/build.rs\"]",
+    )
+    .file(
+        "sys/build.rs",
+        "fn main() {\n    std::fs::read_to_string(\"data/table.txt\").expect(\"data/table.txt is packaged\");\n}\n",
+    )
+    .file("sys/data/table.txt", "one 1\n");
+    let run = rehearse(&fx, &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let err = run.stderr();
+    assert!(
+        err.contains("data/table.txt is packaged"),
+        "cargo's output says why: {err}"
+    );
+    let record = record(&fx);
+    let failure = record["failures"][0].as_str().unwrap();
+    assert!(
+        failure.contains("packaging failed for shl-sys: "),
+        "{record:#}"
+    );
+    assert!(
+        !failure.contains("shl-a") && !failure.contains("shl-z"),
+        "{record:#}"
+    );
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.contains("packaging failed for shl-sys: ") && last.contains("fix it, then"),
+        "{last}"
+    );
+    for name in ["shl-a", "shl-sys", "shl-z"] {
+        assert_ne!(crate_entry(&record, name)["outcome"], "uploaded", "{name}");
+    }
+}

@@ -55,9 +55,8 @@ pub fn package(
         overlay.add_line(line)?;
     }
     let cargo_ws = packaging.cargo_workspace()?;
-    let mut jobs = Vec::new();
-    for batch in request.batches.iter().filter(|b| !b.is_empty()) {
-        let files = ops::package(
+    let package_these = |names: &[String]| {
+        ops::package(
             &cargo_ws,
             &PackageOpts {
                 gctx,
@@ -69,15 +68,28 @@ pub fn package(
                 verify: request.verify,
                 jobs: None,
                 keep_going: false,
-                to_package: Packages::Packages(batch.clone()),
+                to_package: Packages::Packages(names.to_vec()),
                 targets: Vec::new(),
                 cli_features: CliFeatures::new_all(false),
                 reg_or_index: reg_or_index(request.target),
                 dry_run: false,
             },
         )
-        // Name the crates: cargo's own error may not ("1 job failed").
-        .with_context(|| format!("packaging failed for {}", batch.join(", ")))?;
+    };
+    let mut jobs = Vec::new();
+    for batch in request.batches.iter().filter(|b| !b.is_empty()) {
+        let started = std::time::SystemTime::now();
+        let files = match package_these(batch) {
+            Ok(files) => files,
+            Err(error) => {
+                let verified = Verified {
+                    dir: &build_dir.join("package"),
+                    ws: &cargo_ws,
+                    since: started,
+                };
+                return Err(name_the_failure(batch, error, &verified, package_these));
+            }
+        };
         for name in batch {
             let (pkg, file, sha256) = packaged_file(&cargo_ws, &files, name)?;
             // For the overlay, dependencies are marked against the source
@@ -97,6 +109,55 @@ pub fn package(
         }
     }
     Ok(jobs)
+}
+
+/// Where cargo verified a batch's crates, and since when.
+struct Verified<'a> {
+    /// `<build dir>/package`: cargo unpacks each `.crate` into
+    /// `<name>-<version>/` there to build it, one crate after the other.
+    dir: &'a std::path::Path,
+    ws: &'a cargo::core::Workspace<'a>,
+    since: std::time::SystemTime,
+}
+
+impl Verified<'_> {
+    /// Of `batch`, the crates cargo unpacked to verify since `since`, the
+    /// last unpacked first: cargo stops at the first that fails, so it is
+    /// most likely the newest.
+    fn newest_first(&self, batch: &[String]) -> Vec<String> {
+        let mut unpacked: Vec<(std::time::SystemTime, String)> = batch
+            .iter()
+            .filter_map(|name| {
+                let pkg = self.ws.members().find(|p| p.name().as_str() == name)?;
+                let dir = self.dir.join(format!("{}-{}", pkg.name(), pkg.version()));
+                let modified = std::fs::metadata(dir).ok()?.modified().ok()?;
+                (modified >= self.since).then(|| (modified, name.clone()))
+            })
+            .collect();
+        unpacked.sort_by(|a, b| b.cmp(a));
+        unpacked.into_iter().map(|(_, name)| name).collect()
+    }
+}
+
+/// The error of a batch that failed, naming the crate that failed: cargo's
+/// own error may not ("failed to verify package tarball: 1 job failed").
+/// The crates cargo got to verify are packaged again one at a time, newest
+/// first, until one fails: that one is named, with its own error. Only on
+/// the failure path, and usually once.
+fn name_the_failure(
+    batch: &[String],
+    error: anyhow::Error,
+    verified: &Verified<'_>,
+    package_these: impl Fn(&[String]) -> cargo::CargoResult<Vec<cargo::util::FileLock>>,
+) -> anyhow::Error {
+    if batch.len() > 1 {
+        for name in verified.newest_first(batch) {
+            if let Err(alone) = package_these(std::slice::from_ref(&name)) {
+                return alone.context(format!("packaging failed for {name}"));
+            }
+        }
+    }
+    error.context(format!("packaging failed for {}", batch.join(", ")))
 }
 
 /// Tokens cargo already obtained in `from` (a read token for a registry
