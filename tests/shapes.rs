@@ -691,3 +691,110 @@ fn a_build_script_s_file_left_out_of_the_package_is_refused_naming_its_crate() {
         assert_ne!(crate_entry(&record, name)["outcome"], "uploaded", "{name}");
     }
 }
+
+/// clap's layout: the workspace root is a package (`shr`) pinning its
+/// derive member at `=`, in a clean git checkout whose `.gitignore` knows
+/// nothing of `.shipper/`. It rehearses and publishes without
+/// `--allow-dirty` (the state directory, inside the root package, keeps
+/// itself out of git), the root crate holds none of the state, and cargo
+/// packages the same files.
+#[test]
+fn a_workspace_whose_root_is_a_package_rehearses_and_publishes_from_a_clean_checkout() {
+    let live = TestRegistry::start();
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[package]\nname = \"shr\"\nversion = \"4.5.0\"\nedition = \"2021\"\n\
+         license = \"MIT\"\ndescription = \"a root package\"\n\n\
+         [dependencies]\nshr-derive = { path = \"derive\", version = \"=4.5.0\" }\n\n\
+         [workspace]\nmembers = [\"derive\"]\n",
+    )
+    .file("src/lib.rs", "pub use shr_derive::NAME;\n")
+    .package("derive", "shr-derive", "4.5.0", "")
+    .file("derive/src/lib.rs", "pub const NAME: &str = \"shr\";\n")
+    .file(".gitignore", "/target/\n");
+    git(&fx, &["init", "-q", "-b", "main"]);
+    git(&fx, &["add", "-A"]);
+    git(&fx, &["commit", "-q", "-m", "root package"]);
+    fx.use_registry(&live)
+        .cargo_config("[registry]\ndefault = \"local\"\n");
+    let plan = fx.shipper(&["plan", "--message-format", "json"]).json();
+    assert_eq!(
+        support::order(&plan),
+        [("shr-derive".to_owned(), 0), ("shr".to_owned(), 1)],
+        "{plan:#}"
+    );
+
+    let outside = tempfile::tempdir().unwrap();
+    let kept = outside.path().join("kept");
+    let mut env = vec![];
+    env.extend(support::OFFLINE);
+    let args = [
+        "rehearse",
+        "--interrupt-after",
+        "1",
+        "--keep",
+        kept.to_str().unwrap(),
+        "--retry-delay-ms",
+        "20",
+        "--confirm-poll-ms",
+        "20",
+    ];
+    fx.shipper_env(&live, &args, &env).ok();
+    let rehearsal = record(&fx);
+    assert_eq!(rehearsal["verdict"], "passed", "{rehearsal:#}");
+    assert_eq!(rehearsal["consumer_build"]["passed"], true, "{rehearsal:#}");
+    assert_eq!(
+        git(&fx, &["status", "--porcelain", "--ignored"]),
+        "!! .shipper/\n!! target/\n",
+        "the state is there, ignored by git"
+    );
+
+    // cargo, from the same checkout, unchanged by the rehearsal.
+    let target = outside.path().join("cargo-target");
+    fx.cargo(
+        &live,
+        &[
+            "package",
+            "--workspace",
+            "--no-verify",
+            "--registry",
+            "local",
+            "--target-dir",
+            target.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    for (name, version) in [("shr-derive", "4.5.0"), ("shr", "4.5.0")] {
+        let ours = stored_crate(&kept, name, version);
+        let theirs = std::fs::read(target.join(format!("package/{name}-{version}.crate"))).unwrap();
+        assert_same_contents(name, &ours, &theirs, &[]);
+    }
+
+    let args = [
+        "publish",
+        "--require-rehearsal",
+        "--retry-delay-ms",
+        "20",
+        "--confirm-poll-ms",
+        "20",
+    ];
+    fx.shipper_env(&live, &args, &[]).ok();
+    assert_eq!(live.registry.upload_counts().requests, 2);
+    let root_crate: Vec<String> = crate_contents(&stored_crate(live.root(), "shr", "4.5.0"))
+        .into_keys()
+        .collect();
+    assert!(
+        !root_crate
+            .iter()
+            .any(|f| f.contains(".shipper") || f.contains("derive/")),
+        "{root_crate:?}"
+    );
+    for (name, version) in [("shr-derive", "4.5.0"), ("shr", "4.5.0")] {
+        assert_eq!(
+            index_line(&live, name, version)["cksum"],
+            crate_entry(&rehearsal, name)["sha256"],
+            "{name}: the live bytes are the rehearsed bytes"
+        );
+    }
+}

@@ -229,6 +229,12 @@ pub fn publish(
             return Err(StartError::NothingToResume(dir.root().to_owned()).into());
         }
     }
+    crate::journal::keep_out_of_git(dir.root(), opts.state_dir.is_none()).with_context(|| {
+        format!(
+            "could not create the state directory `{}`",
+            dir.root().display()
+        )
+    })?;
     let _lock = RunLock::acquire(dir.root())?;
     let (mut journal, mut torn): (Journal, _) = Journal::open(&dir)?;
 

@@ -159,6 +159,12 @@ pub fn yank(
     }
 
     leave_yanked(&dir, true)?; // refused before anything is written
+    crate::journal::keep_out_of_git(&root, opts.state_dir.is_none()).map_err(|e| {
+        anyhow::Error::new(e).context(format!(
+            "could not create the state directory `{}`",
+            root.display()
+        ))
+    })?;
     let _lock = RunLock::acquire(dir.root())?;
     let (mut journal, mut torn): (Journal<YankState>, _) = Journal::open(&dir)?;
     if let Some(state) = journal.state() {

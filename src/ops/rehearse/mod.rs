@@ -195,6 +195,13 @@ pub fn rehearse(
         Some(dir) => dir.clone(),
         None => ws.root()?.join(".shipper"),
     };
+    // Before anything writes there: `rehearsal/` and `rehearsal.json` too.
+    crate::journal::keep_out_of_git(&state_root, opts.state_dir.is_none()).map_err(|e| {
+        anyhow::Error::new(e).context(format!(
+            "could not create the state directory `{}`",
+            state_root.display()
+        ))
+    })?;
     let plan = plan(
         ws,
         &PlanOpts {
