@@ -798,3 +798,51 @@ fn a_workspace_whose_root_is_a_package_rehearses_and_publishes_from_a_clean_chec
         );
     }
 }
+
+/// A workspace restricted to its own registry (`publish = ["local"]`, as
+/// a company's private crates are): the rehearsal packages for a stand-in
+/// no `package.publish` list names, yet rehearses, and `publish` to
+/// `local` ships the bytes it rehearsed. A crate not for `local` stays out
+/// of the plan, as it would out of the release.
+#[test]
+fn a_workspace_restricted_to_its_registry_rehearses_and_publishes() {
+    let live = TestRegistry::start();
+    let fx = support::chain(&["spa", "spb"]);
+    for dir in ["spa", "spb"] {
+        let manifest =
+            std::fs::read_to_string(fx.root().join(format!("{dir}/Cargo.toml"))).unwrap();
+        fx.file(
+            &format!("{dir}/Cargo.toml"),
+            &manifest.replace(
+                "edition = \"2021\"",
+                "edition = \"2021\"\npublish = [\"local\"]",
+            ),
+        );
+    }
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"spa\", \"spb\", \"spo\"]\n",
+    )
+    .package("spo", "spo", "0.1.0", "publish = [\"elsewhere\"]");
+    fx.use_registry(&live)
+        .cargo_config("[registry]\ndefault = \"local\"\n");
+    let plan = fx.shipper(&["plan", "--message-format", "json"]).json();
+    assert_eq!(
+        support::order(&plan),
+        [("spa".to_owned(), 0), ("spb".to_owned(), 1)],
+        "{plan:#}"
+    );
+    rehearse(&fx, &["--interrupt-after", "1"]).ok();
+    let rehearsal = record(&fx);
+    assert_eq!(rehearsal["verdict"], "passed", "{rehearsal:#}");
+    assert_eq!(rehearsal["consumer_build"]["passed"], true, "{rehearsal:#}");
+    fx.publish(&live, &["--require-rehearsal"]).ok();
+    for name in ["spa", "spb"] {
+        assert_eq!(
+            index_line(&live, name, "0.1.0")["cksum"],
+            crate_entry(&rehearsal, name)["sha256"],
+            "{name}"
+        );
+    }
+    assert_eq!(live.version_count("spo"), 0);
+}

@@ -353,6 +353,21 @@ fn gate_on(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<bool> {
     Ok(opts.stand_in.is_none() && (opts.require_rehearsal || ws.requires_rehearsal()?))
 }
 
+/// The registry to package for: the plan's target, or a rehearsal's
+/// stand-in by its index alone. No `package.publish` list names the
+/// stand-in, and cargo checks those lists by the registry's name only; the
+/// plan already applied the live target's lists (a crate not for it is not
+/// in the plan).
+fn packaging_target(plan: &Plan, opts: &PublishOpts) -> RegistryTarget {
+    match opts.stand_in {
+        Some(_) => RegistryTarget {
+            name: None,
+            ..plan.target.clone()
+        },
+        None => plan.target.clone(),
+    }
+}
+
 fn state_root(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<PathBuf> {
     Ok(match &opts.state_dir {
         Some(dir) => dir.clone(),
@@ -468,20 +483,21 @@ fn run(
     // before verification compiles anything against it.
     if !check.present.is_empty() {
         let present: Vec<String> = check.present.iter().map(|p| p.name.clone()).collect();
-        let judged = match cargo_backend::package_contents(ws, &present, &plan.target) {
-            Ok(packaged) => skip_if_ours(
-                &mut rec,
-                &registry,
-                &KnownUploads::read(dir.root()),
-                &check.present,
-                &packaged,
-                opts.stand_in.is_some(),
-            ),
-            Err(_) if opts.tuning.stop.is_raised() => {
-                return finish_interrupted(ws, &mut rec, dir, opts);
-            }
-            Err(error) => Err(error),
-        };
+        let judged =
+            match cargo_backend::package_contents(ws, &present, &packaging_target(plan, opts)) {
+                Ok(packaged) => skip_if_ours(
+                    &mut rec,
+                    &registry,
+                    &KnownUploads::read(dir.root()),
+                    &check.present,
+                    &packaged,
+                    opts.stand_in.is_some(),
+                ),
+                Err(_) if opts.tuning.stop.is_raised() => {
+                    return finish_interrupted(ws, &mut rec, dir, opts);
+                }
+                Err(error) => Err(error),
+            };
         if let Err(error) = judged {
             return finish_failed(ws, &mut rec, dir, opts, error);
         }
@@ -498,7 +514,7 @@ fn run(
         &PackageRequest {
             batches: &batches,
             borrowed_index: &opts.stand_in_index,
-            target: &plan.target,
+            target: &packaging_target(plan, opts),
             verify: opts.verify,
             allow_dirty: opts.allow_dirty,
         },
