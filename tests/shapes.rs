@@ -18,7 +18,8 @@ use support::{Fixture, Run, TestRegistry, assert_same_contents, crate_contents};
 ///   proc-macro, optional in `sh-runtime` behind `derive = ["dep:sh-derive"]`);
 /// - `readme`/`license-file` outside the crate directory (`sh-derive`);
 /// - `links` with a build script that reads `data/table.txt`, and
-///   `package.include` (`sh-sys`: `tools/gen.sh` is left out);
+///   `package.include`, versioned with build metadata as `-sys` crates are
+///   (`sh-sys 0.9.0+table.3`: `tools/gen.sh` is left out);
 /// - a renamed dependency (`rt = { package = "sh-runtime" }`), a build
 ///   dependency on a member (`sh-codegen`), target-specific dependencies
 ///   (`cfg(unix)`: `sh-sys`; a cfg false here: `sh-never`), `dep:` and
@@ -126,7 +127,7 @@ pub fn version() -> &'static str {
         "crates/sys/Cargo.toml",
         r#"[package]
 name = "sh-sys"
-version.workspace = true
+version = "0.9.0+table.3"
 edition.workspace = true
 license.workspace = true
 description.workspace = true
@@ -188,7 +189,7 @@ rt = { package = "sh-runtime", path = "../runtime", version = "2.3.0" }
 sh-extra = { path = "../extra", version = "2.3.0", optional = true }
 
 [target.'cfg(unix)'.dependencies]
-sh-sys = { path = "../sys", version = "2.3.0" }
+sh-sys = { path = "../sys", version = "0.9.0" }
 
 [target.'cfg(target_os = "none")'.dependencies]
 sh-never = { path = "../never", version = "2.3.0" }
@@ -291,7 +292,7 @@ const SHAPES: [(&str, &str, u64); 10] = [
     ("sh-extra", "2.3.0", 0),
     ("sh-never", "2.3.0", 0),
     ("sh-pre-a", "1.0.0-rc.1", 0),
-    ("sh-sys", "2.3.0", 0),
+    ("sh-sys", "0.9.0+table.3", 0),
     ("sh-pre-b", "1.0.0-dev", 1),
     ("sh-runtime", "2.3.0", 1),
     ("sh-core", "2.3.0", 2),
@@ -475,6 +476,11 @@ fn every_shape_plans_rehearses_publishes_and_packages_as_cargo_does() {
         &["--interrupt-after", "5", "--keep", kept.to_str().unwrap()],
     );
     run.ok();
+    assert!(
+        !run.stderr().contains("semver metadata"),
+        "the consumer's requirements carry no build metadata: {}",
+        run.stderr()
+    );
     let rehearsal = record(&fx);
     assert_eq!(rehearsal["verdict"], "passed", "{rehearsal:#}");
     assert_eq!(rehearsal["drill"]["passed"], true, "{rehearsal:#}");
@@ -503,10 +509,11 @@ fn every_shape_plans_rehearses_publishes_and_packages_as_cargo_does() {
         })
         .collect();
     depended.sort();
+    // Build metadata is no part of a requirement (cargo would warn).
     let mut libraries: Vec<String> = SHAPES
         .iter()
         .filter(|(n, _, _)| *n != "sh-cli")
-        .map(|(n, v, _)| format!("{n} ={v}"))
+        .map(|(n, v, _)| format!("{n} ={}", v.split('+').next().unwrap()))
         .collect();
     libraries.sort();
     assert_eq!(depended, libraries);
@@ -601,7 +608,11 @@ fn assert_registry_shapes(live: &TestRegistry) {
         serde_json::json!(["sh-extra?/fancy"])
     );
 
-    assert_eq!(index_line(live, "sh-sys", "2.3.0")["links"], "shsys");
+    assert_eq!(
+        index_line(live, "sh-sys", "0.9.0+table.3")["links"],
+        "shsys"
+    );
+    assert_eq!(index_dep(&core, "sh-sys")["req"], "^0.9.0");
     let pre_b = index_line(live, "sh-pre-b", "1.0.0-dev");
     assert_eq!(index_dep(&pre_b, "sh-pre-a")["req"], "^1.0.0-rc.1");
 
@@ -630,7 +641,7 @@ fn assert_registry_shapes(live: &TestRegistry) {
     assert_eq!(metadata["readme_file"], "README.md");
     assert_eq!(metadata["license_file"], "LICENSE-MIT");
     // include: the build script's data, not the tools.
-    let sys = files("sh-sys", "2.3.0");
+    let sys = files("sh-sys", "0.9.0+table.3");
     assert!(sys.contains(&"data/table.txt".to_owned()), "{sys:?}");
     assert!(sys.contains(&"build.rs".to_owned()), "{sys:?}");
     assert!(!sys.iter().any(|f| f.starts_with("tools/")), "{sys:?}");

@@ -30,9 +30,12 @@ pub struct ConsumerDep {
 
 impl ConsumerDep {
     pub fn requirement(&self) -> String {
+        // Without build metadata (`2.0.9+zstd.1.5.5`): a requirement
+        // ignores it, and cargo warns about one that has it.
+        let version = self.version.split('+').next().unwrap_or_default();
         match self.pinned {
-            true => format!("={}", self.version),
-            false => format!("^{}", self.version),
+            true => format!("={version}"),
+            false => format!("^{version}"),
         }
     }
 }
