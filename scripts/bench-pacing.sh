@@ -14,7 +14,7 @@ it holds at 0.1.0 (seeded first into a registry without limits), bumped to
 workspace once, paced by the same limits on the same clock
 (`[workspace.metadata.shipper.pacing]` with `time-scale = S`):
 
-  cargo-shipper shipper publish --registry bench --no-verify --jobs J --message-format json
+  cargo-shipper shipper publish --registry bench --no-verify --uploads-in-flight J --message-format json
 
 From its events: the 429 answers (goal: zero), the upload phase (first
 upload start to last upload start) against the token-bucket optimum
@@ -26,7 +26,7 @@ Options:
   --new N          new crates (default 40)
   --old N          new versions of existing crates (default 40)
   --time-scale S   the limits' clock runs S times faster (default 600)
-  --jobs J         publish --jobs (default 4)
+  --jobs J         publish --uploads-in-flight (default 4)
   --keep           keep the scratch directory and print its path
   --no-build       do not run `cargo build --release --locked` first
   --shipper PATH   use this cargo-shipper binary
@@ -138,7 +138,7 @@ gen() {
 
 publish() { # DIR LOG
     "${clean_env[@]}" CARGO_REGISTRIES_BENCH_TOKEN="$token" "$shipper" shipper publish \
-        --registry bench --allow-dirty --no-verify --jobs "$jobs" --message-format json \
+        --registry bench --allow-dirty --no-verify --uploads-in-flight "$jobs" --message-format json \
         --manifest-path "$1/Cargo.toml" >"$2" 2>"$2.err" </dev/null ||
         { tail -n 20 "$2.err" >&2; die "publish failed (log: $2)"; }
 }

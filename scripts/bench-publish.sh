@@ -17,7 +17,7 @@ workspace (copied before any build, so each pays its own compile), with a
 fresh CARGO_HOME and a fresh embedded registry (`cargo shipper registry serve`
 with --propagation-delay-ms and --upload-latency-ms), time:
 
-  (a) cargo-shipper shipper publish --registry bench --allow-dirty --jobs J --manifest-path WS/Cargo.toml
+  (a) cargo-shipper shipper publish --registry bench --allow-dirty --uploads-in-flight J --manifest-path WS/Cargo.toml
   (b) cargo publish --workspace --registry bench --allow-dirty --manifest-path WS/Cargo.toml   (baseline)
   (c) cargo package --workspace --exclude U... --registry bench --allow-dirty
         --manifest-path WS/Cargo.toml   (verify time; U: the `publish = false` members,
@@ -42,7 +42,7 @@ No-op rerun (unless --no-noop): generate M crates (--noop-crates, default
 `cargo-shipper shipper publish --no-verify` into a fresh registry without
 delays, then time, R times each and interleaved, with the same CARGO_HOME:
 
-  (d) cargo-shipper shipper publish --registry bench --allow-dirty --no-verify --jobs J
+  (d) cargo-shipper shipper publish --registry bench --allow-dirty --no-verify --uploads-in-flight J
         --message-format json --manifest-path WS/Cargo.toml   (every crate skipped)
   (e) cargo metadata --format-version 1 --manifest-path WS/Cargo.toml   (anchor)
 
@@ -57,7 +57,7 @@ Options:
                           (a)+(b)+(c) takes tens of seconds)
   --propagation-ms MS     registry index propagation delay (default 1000)
   --upload-latency-ms MS  registry upload latency (default 300)
-  --jobs J                cargo-shipper publish --jobs (default 4)
+  --jobs J                cargo-shipper publish --uploads-in-flight (default 4)
   --noop                  run the no-op rerun section (the default)
   --no-noop               skip it
   --noop-crates M         crates in its workspace (default 200)
@@ -380,7 +380,7 @@ def report(times, meta, markdown):
         print(f"workspace: {m['crates']} crates ({m['publishable']} publishable), {m['levels']} levels, "
               f"longest chain {m['chain']} crates")
         print(f"registry: upload latency {m['upload_ms']} ms, propagation delay {m['propagation_ms']} ms; "
-              f"shipper --jobs {m['jobs']}")
+              f"shipper --uploads-in-flight {m['jobs']}")
         row("shipper publish", "shipper")
         row("cargo publish --workspace", "cargo")
         row("verify (cargo package --workspace)", "verify")
@@ -529,7 +529,7 @@ run_contender() {
     local env=("${clean_env[@]}" CARGO_HOME="$dir/cargo-home" CARGO_REGISTRIES_BENCH_TOKEN="$reg_token")
     local cmd
     case $kind in
-        shipper) cmd=("$shipper" shipper publish --registry bench --allow-dirty --jobs "$jobs" --manifest-path "$ws/Cargo.toml") ;;
+        shipper) cmd=("$shipper" shipper publish --registry bench --allow-dirty --uploads-in-flight "$jobs" --manifest-path "$ws/Cargo.toml") ;;
         cargo) cmd=(cargo publish --workspace --registry bench --allow-dirty --manifest-path "$ws/Cargo.toml") ;;
         verify) cmd=(cargo package --workspace "${exclude[@]}" --registry bench --allow-dirty --manifest-path "$ws/Cargo.toml") ;;
     esac
@@ -576,7 +576,7 @@ if ((noop)); then
     noop_pid=$reg_pid
     make_cargo_home "$ndir" "$reg_index"
     nenv=("${clean_env[@]}" CARGO_HOME="$ndir/cargo-home" CARGO_REGISTRIES_BENCH_TOKEN="$reg_token")
-    first=("$shipper" shipper publish --registry bench --allow-dirty --no-verify --jobs "$jobs"
+    first=("$shipper" shipper publish --registry bench --allow-dirty --no-verify --uploads-in-flight "$jobs"
         --manifest-path "$nws/Cargo.toml")
     rerun=("${first[@]}" --message-format json)
     meta=(cargo metadata --format-version 1 --manifest-path "$nws/Cargo.toml")

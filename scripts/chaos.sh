@@ -17,7 +17,7 @@ uploads of versions the registry already held (its own count); every
 journal (each archived run) parses and projects to its state.json.
 Prints a line per seed and a summary; exits non-zero on any violation.
 
-This is tests/chaos.rs with the seed count raised; CI runs it with 3 seeds.
+This is tests/suite/chaos.rs with the seed count raised; CI runs it with 3 seeds.
 
 Options:
   --kills K         signals per seed (default 4)
@@ -60,6 +60,6 @@ log=$(mktemp "${TMPDIR:-/tmp}/chaos.XXXXXX")
 trap 'rm -f -- "$log"' EXIT
 rc=0
 CHAOS_SEEDS=$seeds CHAOS_KILLS=$kills CHAOS_SIGNAL=$signal CHAOS_FIRST_SEED=$first \
-    cargo test --locked "${profile[@]}" --test chaos -- --nocapture --test-threads 1 >"$log" 2>&1 || rc=$?
+    cargo test --locked "${profile[@]}" --test suite chaos:: -- --nocapture --test-threads 1 >"$log" 2>&1 || rc=$?
 grep -E '^chaos:|panicked|test result|^error' "$log" || true
 ((rc == 0)) || { tail -n 30 -- "$log" >&2; die "a check failed (exit $rc)"; }

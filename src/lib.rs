@@ -7,6 +7,7 @@
 
 pub mod atomic;
 pub mod cargo_backend;
+pub mod cargo_output;
 pub mod cli;
 pub mod crate_file;
 pub mod crates_io;

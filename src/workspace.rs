@@ -11,6 +11,7 @@ use cargo::core::dependency::DepKind as CargoDepKind;
 use cargo::core::{Dependency, Package, SourceId, Workspace};
 use cargo::util::important_paths::find_root_manifest_for_wd;
 
+use crate::cargo_output::{CargoOutput, Show};
 use crate::model::{
     Bucket, DepKind, DepRoute, Member, MemberDep, PacingProfile, PublishSetting, RegistryTarget,
     WorkspaceModel,
@@ -28,14 +29,74 @@ pub enum TargetChoice {
     Index(String),
 }
 
-/// Options for building the cargo context, as cargo's global flags give them.
+/// Options for building the cargo context, as cargo's flags give them: the
+/// global ones, `--target-dir`, and the compilation flags verification
+/// builds with. They stay with the loaded workspace, so every cargo context
+/// made from it (a rehearsal's, the packaging overlay's, a consumer's) and a
+/// drill's child run ([`ContextOpts::cargo_args`]) get them too.
 #[derive(Debug, Clone, Default)]
 pub struct ContextOpts {
     pub verbose: u32,
     pub quiet: bool,
     pub color: Option<String>,
-    pub offline: bool,
+    /// `--frozen`: `--locked` and `--offline`.
+    pub frozen: bool,
     pub locked: bool,
+    pub offline: bool,
+    /// `--config KEY=VALUE|PATH`, in the order given (a later one wins).
+    pub config: Vec<String>,
+    pub target_dir: Option<PathBuf>,
+    pub compile: CompileFlags,
+}
+
+/// cargo's flags for the build that verifies a package (`cargo publish`'s
+/// Feature Selection and Compilation Options).
+#[derive(Debug, Clone, Default)]
+pub struct CompileFlags {
+    /// `-F`: space or comma separated, as given.
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
+    /// `-j`: a whole number (negative: that many below the CPUs) or `default`.
+    pub jobs: Option<String>,
+    pub keep_going: bool,
+    /// `--target`: target triples.
+    pub targets: Vec<String>,
+}
+
+impl ContextOpts {
+    /// The cargo flags of these options, for a child run of this program
+    /// (verbosity and colour aside): it packages what this run packages.
+    pub fn cargo_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut flag = |on: bool, name: &str| {
+            if on {
+                args.push(name.to_owned());
+            }
+        };
+        flag(self.frozen, "--frozen");
+        flag(self.locked, "--locked");
+        flag(self.offline, "--offline");
+        flag(self.compile.all_features, "--all-features");
+        flag(self.compile.no_default_features, "--no-default-features");
+        flag(self.compile.keep_going, "--keep-going");
+        for value in &self.config {
+            args.push(format!("--config={value}"));
+        }
+        if let Some(dir) = &self.target_dir {
+            args.push(format!("--target-dir={}", dir.display()));
+        }
+        for features in &self.compile.features {
+            args.push(format!("--features={features}"));
+        }
+        if let Some(jobs) = &self.compile.jobs {
+            args.push(format!("--jobs={jobs}"));
+        }
+        for target in &self.compile.targets {
+            args.push(format!("--target={target}"));
+        }
+        args
+    }
 }
 
 /// Errors loading the workspace; callers map them to exit codes.
@@ -57,37 +118,84 @@ pub struct LoadedWorkspace {
     manifest: PathBuf,
     opts: ContextOpts,
     cli_config: Vec<String>,
+    /// Where cargo's shell writes, shared with every context made from
+    /// this one.
+    output: CargoOutput,
 }
 
 impl LoadedWorkspace {
     /// Build a cargo context and check that the workspace loads.
     pub fn load(manifest_path: Option<&Path>, opts: &ContextOpts) -> anyhow::Result<Self> {
-        Self::load_with_config(manifest_path, opts, &[], &[])
+        let output = CargoOutput::new(match opts.verbose {
+            0 => Show::Diagnostics,
+            _ => Show::Everything,
+        });
+        let loaded = Self::load_with_config(manifest_path, opts, &[], &[], &output);
+        // What loading said (a manifest warning) is shown now, or never.
+        output.end_step();
+        loaded
     }
 
     /// The same workspace in a new cargo context with extra `--config`
     /// entries (a rehearsal's source replacement); the user's files are
     /// never touched.
     pub fn with_config(&self, cli_config: &[String]) -> anyhow::Result<Self> {
-        Self::load_with_config(Some(&self.manifest), &self.opts, cli_config, &[])
+        Self::load_with_config(
+            Some(&self.manifest),
+            &self.opts,
+            cli_config,
+            &[],
+            &self.output,
+        )
     }
 
     /// The same workspace and configuration in a new cargo context whose
     /// environment snapshot (never the process's) also holds `env`: for
     /// `cargo_backend`'s packaging overlay.
     pub(crate) fn with_cargo_env(&self, env: &[(String, String)]) -> anyhow::Result<Self> {
-        Self::load_with_config(Some(&self.manifest), &self.opts, &self.cli_config, env)
+        Self::load_with_config(
+            Some(&self.manifest),
+            &self.opts,
+            &self.cli_config,
+            env,
+            &self.output,
+        )
     }
 
     /// Another workspace (a generated one) in a cargo context like this
     /// one's, with extra `--config` entries; never `--locked` (it has no
-    /// lockfile yet).
+    /// lockfile yet; `--frozen` keeps its `--offline` half).
     pub fn sibling(&self, manifest: &Path, cli_config: &[String]) -> anyhow::Result<Self> {
         let opts = ContextOpts {
             locked: false,
+            frozen: false,
+            offline: self.opts.offline || self.opts.frozen,
             ..self.opts.clone()
         };
-        Self::load_with_config(Some(manifest), &opts, cli_config, &[])
+        Self::load_with_config(Some(manifest), &opts, cli_config, &[], &self.output)
+    }
+
+    /// cargo's output so far was one step (see [`CargoOutput`]): show it if
+    /// it carries a warning or an error.
+    pub(crate) fn end_cargo_step(&self) {
+        self.output.end_step();
+    }
+
+    /// The options this workspace's cargo context was made with.
+    pub fn context_opts(&self) -> &ContextOpts {
+        &self.opts
+    }
+
+    /// Whether cargo may not use the network (`--offline`, `--frozen`, or
+    /// `net.offline` in its configuration).
+    pub fn offline(&self) -> bool {
+        self.offline_flag().is_some()
+    }
+
+    /// The flag that keeps cargo off the network, as cargo names it in its
+    /// refusals (`--frozen`, `--offline`), if any.
+    pub fn offline_flag(&self) -> Option<&'static str> {
+        self.gctx.offline_flag()
     }
 
     fn load_with_config(
@@ -95,8 +203,12 @@ impl LoadedWorkspace {
         opts: &ContextOpts,
         cli_config: &[String],
         extra_env: &[(String, String)],
+        output: &CargoOutput,
     ) -> anyhow::Result<Self> {
         let mut gctx = GlobalContext::default()?;
+        // Captured, never straight to stderr: the tool's own lines and a
+        // progress bar share it (`configure` still sets the verbosity).
+        *gctx.shell() = cargo_util_terminal::Shell::from_write(output.writer());
         if !extra_env.is_empty() {
             let mut env: HashMap<String, String> = std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -104,16 +216,21 @@ impl LoadedWorkspace {
             env.extend(extra_env.iter().cloned());
             gctx.set_env(env);
         }
+        // The user's `--config` first: ours (a rehearsal's source
+        // replacement) must win.
+        let all_config: Vec<String> = opts.config.iter().chain(cli_config).cloned().collect();
+        // Relative to the working directory, as cargo reads it.
+        let target_dir = opts.target_dir.as_ref().map(|dir| gctx.cwd().join(dir));
         gctx.configure(
             opts.verbose,
             opts.quiet,
             opts.color.as_deref(),
-            false,
+            opts.frozen,
             opts.locked,
             opts.offline,
-            &None,
+            &target_dir,
             &[],
-            cli_config,
+            &all_config,
         )?;
         let manifest = match manifest_path {
             Some(path) => {
@@ -134,6 +251,7 @@ impl LoadedWorkspace {
             manifest,
             opts: opts.clone(),
             cli_config: cli_config.to_vec(),
+            output: output.clone(),
         };
         loaded.workspace()?;
         Ok(loaded)
@@ -194,6 +312,17 @@ impl LoadedWorkspace {
     /// The workspace root directory.
     pub fn root(&self) -> anyhow::Result<PathBuf> {
         Ok(self.workspace()?.root().to_owned())
+    }
+
+    /// The directories cargo writes build output to for this workspace:
+    /// its target and build directories (`--target-dir`, `CARGO_TARGET_DIR`,
+    /// `build.target-dir`, `build.build-dir`, or `target/`).
+    pub fn output_dirs(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let ws = self.workspace()?;
+        Ok(vec![
+            ws.target_dir().into_path_unlocked(),
+            ws.build_dir().into_path_unlocked(),
+        ])
     }
 
     /// Members and their dependencies on each other.
@@ -363,6 +492,14 @@ impl LoadedWorkspace {
                 target_for(Some(name.to_owned()), sid)
             }
         }
+    }
+}
+
+impl Drop for LoadedWorkspace {
+    /// A context's end closes cargo's step (a packaging context's, a
+    /// consumer build's): nothing it said waits for a later one.
+    fn drop(&mut self) {
+        self.output.end_step();
     }
 }
 

@@ -85,7 +85,7 @@ pub fn install(
         .to_str()
         .ok_or_else(|| anyhow::anyhow!("the install root is not valid UTF-8"))?;
     let opts = CompileOptions::new(gctx, UserIntent::Build)?;
-    cargo::ops::install(
+    let result = cargo::ops::install(
         gctx,
         Some(root),
         krates,
@@ -95,7 +95,9 @@ pub fn install(
         false,
         true,
         false,
-    )?;
+    );
+    ws.end_cargo_step();
+    result?;
     Ok(())
 }
 
@@ -120,9 +122,33 @@ pub fn resolve_failure(error: &anyhow::Error) -> Option<(Vec<String>, String)> {
     Some((path, reason))
 }
 
+/// The registry packages `consumer` resolves to as its lockfile stands
+/// (written if missing) that their registry has yanked, as `name version`:
+/// a lockfile may keep a yanked version, a new consumer never gets one.
+pub fn yanked_in_resolve(consumer: &LoadedWorkspace) -> anyhow::Result<Vec<String>> {
+    let cargo_ws = consumer.cargo_workspace()?;
+    let (pkg_set, resolve) = cargo::ops::resolve_ws(&cargo_ws, false)?;
+    let _lock = consumer
+        .gctx()
+        .acquire_package_cache_lock(cargo::util::cache_lock::CacheLockMode::DownloadExclusive)?;
+    let sources = pkg_set.sources();
+    let mut yanked = Vec::new();
+    for id in resolve.iter().filter(|id| id.source_id().is_registry()) {
+        let Some(source) = sources.get(id.source_id()) else {
+            continue;
+        };
+        if super::facts::block_on(source.is_yanked(id))? {
+            yanked.push(format!("{} {}", id.name(), id.version()));
+        }
+    }
+    Ok(yanked)
+}
+
 pub fn check(consumer: &LoadedWorkspace) -> anyhow::Result<()> {
     let cargo_ws = consumer.cargo_workspace()?;
     let opts = CompileOptions::new(consumer.gctx(), UserIntent::Check { test: false })?;
-    cargo::ops::compile(&cargo_ws, &opts)?;
+    let result = cargo::ops::compile(&cargo_ws, &opts);
+    consumer.end_cargo_step();
+    result?;
     Ok(())
 }

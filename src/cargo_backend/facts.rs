@@ -184,7 +184,7 @@ pub fn find_token(
 
 /// Run one of cargo's futures to completion on this thread (cargo's own
 /// executor is private; its sources only need a waker that wakes us).
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: Future>(future: F) -> F::Output {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {

@@ -10,7 +10,7 @@ mod package;
 
 pub use consumer::{
     above_toolchain, binary_members, check as check_consumer, install, library_members,
-    resolve_failure,
+    resolve_failure, yanked_in_resolve,
 };
 pub use facts::{
     LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,
@@ -50,6 +50,44 @@ pub fn forget_registry_caches(ws: &LoadedWorkspace, index_url: &str) {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
+}
+
+/// Remove `(name, version)`'s downloaded `.crate` and unpacked sources from
+/// cargo's caches for the registry at `index_url`, and that registry's index
+/// cache: cargo reuses them by name and version, never asking whether the
+/// registry now holds other bytes.
+pub fn forget_cached_crates(
+    ws: &LoadedWorkspace,
+    index_url: &str,
+    crates: &[(String, String)],
+) -> anyhow::Result<()> {
+    let Some(name) = registry_dir_name(index_url) else {
+        return Ok(());
+    };
+    let gctx = ws.gctx();
+    let index = gctx.registry_index_path().into_path_unlocked().join(&name);
+    let cache = gctx.registry_cache_path().into_path_unlocked().join(&name);
+    let sources = gctx.registry_source_path().into_path_unlocked().join(&name);
+    let remove = |path: &std::path::Path, dir: bool| -> anyhow::Result<()> {
+        let removed = match dir {
+            true => std::fs::remove_dir_all(path),
+            false => std::fs::remove_file(path),
+        };
+        match removed {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(anyhow::Error::new(e)
+                .context(format!(
+                    "could not remove cargo's cached `{}`",
+                    path.display()
+                ))),
+            _ => Ok(()),
+        }
+    };
+    remove(&index, true)?;
+    for (krate, version) in crates {
+        remove(&cache.join(format!("{krate}-{version}.crate")), false)?;
+        remove(&sources.join(format!("{krate}-{version}")), true)?;
+    }
+    Ok(())
 }
 
 /// Where cargo keeps the `.crate` files it downloaded from the registry at

@@ -2,12 +2,15 @@
 //! `cargo::ops::package` call, each resolving the earlier levels' `.crate`
 //! files through our overlay of the target registry (see `overlay`).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
+use std::rc::Rc;
 
 use anyhow::Context as _;
+use cargo::core::Workspace;
 use cargo::core::resolver::CliFeatures;
 use cargo::ops::{self, PackageOpts, Packages};
 use cargo::sources::SourceConfigMap;
+use cargo::util::context::JobsConfig;
 use sha2::{Digest, Sha256};
 
 use super::overlay::Overlay;
@@ -55,8 +58,21 @@ pub fn package(
         overlay.add_line(line)?;
     }
     let cargo_ws = packaging.cargo_workspace()?;
-    let package_these = |names: &[String]| {
-        ops::package(
+    let flags = &ws.context_opts().compile;
+    let cli_features = CliFeatures::from_command_line(
+        &flags.features,
+        flags.all_features,
+        !flags.no_default_features,
+    )?;
+    // As `cargo publish`: a feature no crate of the release has is an error.
+    let all: Vec<String> = request.batches.iter().flatten().cloned().collect();
+    cargo_ws.members_with_features(
+        &Packages::Packages(all).to_package_id_specs(&cargo_ws)?,
+        &cli_features,
+    )?;
+    // One cargo call (and one step of cargo's output) for `names`.
+    let package_these = |names: &[String]| -> anyhow::Result<Vec<cargo::util::FileLock>> {
+        let files = ops::package(
             &cargo_ws,
             &PackageOpts {
                 gctx,
@@ -66,15 +82,17 @@ pub fn package(
                 allow_dirty: request.allow_dirty,
                 include_lockfile: true,
                 verify: request.verify,
-                jobs: None,
-                keep_going: false,
+                jobs: flags.jobs.as_deref().map(jobs_config),
+                keep_going: flags.keep_going,
                 to_package: Packages::Packages(names.to_vec()),
-                targets: Vec::new(),
-                cli_features: CliFeatures::new_all(false),
+                targets: flags.targets.clone(),
+                cli_features: batch_features(&cargo_ws, names, &cli_features)?,
                 reg_or_index: reg_or_index(request.target),
                 dry_run: false,
             },
-        )
+        );
+        packaging.end_cargo_step();
+        files
     };
     let mut jobs = Vec::new();
     for batch in request.batches.iter().filter(|b| !b.is_empty()) {
@@ -148,7 +166,7 @@ fn name_the_failure(
     batch: &[String],
     error: anyhow::Error,
     verified: &Verified<'_>,
-    package_these: impl Fn(&[String]) -> cargo::CargoResult<Vec<cargo::util::FileLock>>,
+    package_these: impl Fn(&[String]) -> anyhow::Result<Vec<cargo::util::FileLock>>,
 ) -> anyhow::Error {
     if batch.len() > 1 {
         for name in verified.newest_first(batch) {
@@ -158,6 +176,45 @@ fn name_the_failure(
         }
     }
     error.context(format!("packaging failed for {}", batch.join(", ")))
+}
+
+/// `-j` as cargo's command line gives it to its build configuration.
+fn jobs_config(jobs: &str) -> JobsConfig {
+    match jobs.parse() {
+        Ok(n) => JobsConfig::Integer(n),
+        Err(_) => JobsConfig::String(jobs.to_owned()),
+    }
+}
+
+/// Of `cli`'s features, those some crate of `batch` has (by cargo's own
+/// matching): cargo refuses, per call, a feature none of the crates it
+/// packages has, and a plan level is one call while the release's features
+/// were checked against all of its crates.
+fn batch_features(
+    ws: &Workspace<'_>,
+    batch: &[String],
+    cli: &CliFeatures,
+) -> anyhow::Result<CliFeatures> {
+    if cli.features.is_empty() {
+        return Ok(cli.clone());
+    }
+    let specs = Packages::Packages(batch.to_vec()).to_package_id_specs(ws)?;
+    let kept = cli
+        .features
+        .iter()
+        .filter(|feature| {
+            let one = CliFeatures {
+                features: Rc::new(BTreeSet::from([(*feature).clone()])),
+                ..cli.clone()
+            };
+            ws.members_with_features(&specs, &one).is_ok()
+        })
+        .cloned()
+        .collect();
+    Ok(CliFeatures {
+        features: Rc::new(kept),
+        ..cli.clone()
+    })
 }
 
 /// Tokens cargo already obtained in `from` (a read token for a registry
@@ -220,7 +277,9 @@ pub fn package_contents(
             dry_run: false,
         },
     )
-    .context("packaging to compare with the registry failed")?;
+    .context("packaging to compare with the registry failed");
+    ws.end_cargo_step();
+    let files = files?;
     let mut out = Vec::new();
     for name in names {
         let (_, file, sha256) = packaged_file(&cargo_ws, &files, name)?;

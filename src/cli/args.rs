@@ -7,7 +7,7 @@ use clap::builder::styling::{AnsiColor, Effects, Styles};
 
 use crate::ops;
 use crate::plan::Selection;
-use crate::workspace::{ContextOpts, TargetChoice};
+use crate::workspace::{CompileFlags, ContextOpts, TargetChoice};
 
 /// cargo's help colours.
 pub fn styles() -> Styles {
@@ -45,23 +45,120 @@ impl GlobalArgs {
         self.color.as_deref()
     }
 
-    pub fn context(&self, offline: bool) -> ContextOpts {
+    /// The cargo context `manifest`'s flags ask for (cargo's global flags).
+    pub fn context(&self, manifest: &ManifestArgs) -> ContextOpts {
         ContextOpts {
             verbose: u32::from(self.verbose),
             quiet: self.quiet,
             color: self.color.clone(),
-            offline,
-            locked: false,
+            frozen: manifest.frozen,
+            locked: manifest.locked,
+            offline: manifest.offline,
+            config: manifest.config.clone(),
+            target_dir: None,
+            compile: CompileFlags::default(),
+        }
+    }
+
+    /// The cargo context for packaging and verifying: `manifest`'s flags and
+    /// `build`'s, as `cargo publish` takes them.
+    pub fn build_context(&self, manifest: &ManifestArgs, build: &BuildArgs) -> ContextOpts {
+        ContextOpts {
+            target_dir: build.compilation.target_dir.clone(),
+            compile: build.flags(),
+            ..self.context(manifest)
         }
     }
 }
 
+/// The manifest, and cargo's global flags for its configuration and
+/// lockfile (cargo takes them with every command).
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Manifest Options")]
 pub struct ManifestArgs {
     /// Path to Cargo.toml
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
+    /// Assert that `Cargo.lock` will remain unchanged
+    #[arg(long)]
+    pub locked: bool,
+    /// Run without accessing the network
+    #[arg(long)]
+    pub offline: bool,
+    /// Equivalent to specifying both --locked and --offline
+    #[arg(long)]
+    pub frozen: bool,
+    /// Override a configuration value
+    #[arg(long, value_name = "KEY=VALUE|PATH", help_heading = None::<&str>, display_order = 903)]
+    pub config: Vec<String>,
+}
+
+/// cargo's flags for the build that verifies each package, as `cargo
+/// publish` takes them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    features: FeatureArgs,
+    #[command(flatten)]
+    compilation: CompilationArgs,
+}
+
+impl BuildArgs {
+    fn flags(&self) -> CompileFlags {
+        CompileFlags {
+            features: self.features.features.clone(),
+            all_features: self.features.all_features,
+            no_default_features: self.features.no_default_features,
+            jobs: self.compilation.jobs.clone(),
+            keep_going: self.compilation.keep_going,
+            targets: self.compilation.target.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Feature Selection")]
+struct FeatureArgs {
+    /// Space or comma separated list of features to activate
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    features: Vec<String>,
+    /// Activate all available features
+    #[arg(long)]
+    all_features: bool,
+    /// Do not activate the `default` feature
+    #[arg(long)]
+    no_default_features: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Compilation Options")]
+struct CompilationArgs {
+    /// Number of parallel jobs, defaults to # of CPUs.
+    #[arg(short, long, value_name = "N", allow_hyphen_values = true, value_parser = parse_jobs)]
+    jobs: Option<String>,
+    /// Do not abort the build as soon as there is an error
+    #[arg(long)]
+    keep_going: bool,
+    /// Build for the target triple
+    #[arg(long, value_name = "TRIPLE")]
+    target: Vec<String>,
+    /// Directory for all generated artifacts
+    #[arg(long, value_name = "DIRECTORY")]
+    target_dir: Option<PathBuf>,
+}
+
+/// `-j N` as cargo reads it: a whole number other than 0 (a negative one
+/// counts down from the CPUs), or `default`. Checked here, before anything
+/// starts; cargo would say so only when verification builds.
+fn parse_jobs(text: &str) -> Result<String, String> {
+    match text.parse::<i32>() {
+        Ok(0) => Err("jobs may not be 0".into()),
+        Ok(_) => Ok(text.to_owned()),
+        Err(_) if text == "default" => Ok(text.to_owned()),
+        Err(_) => Err(format!(
+            "could not parse `{text}`. Number of parallel jobs should be `default` or a number."
+        )),
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]

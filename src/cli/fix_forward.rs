@@ -44,7 +44,7 @@ enum BumpArg {
 pub fn exec(global: &GlobalArgs, args: FixForwardArgs) -> anyhow::Result<()> {
     let ws = LoadedWorkspace::load(
         args.manifest.manifest_path.as_deref(),
-        &global.context(false),
+        &global.context(&args.manifest),
     )?;
     let from = if args.from_receipt == "latest" {
         let state_dir = match args.state_dir {

@@ -1,7 +1,7 @@
 //! `cargo shipper preflight`.
 
 use crate::cli::args::{
-    GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs, TrustedArg,
+    BuildArgs, GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs, TrustedArg,
 };
 use crate::ops::{self, PreflightBlocked, PreflightOpts, Verdict};
 use crate::report;
@@ -40,13 +40,15 @@ pub struct PreflightArgs {
     #[command(flatten)]
     registry: RegistryArgs,
     #[command(flatten)]
+    build: BuildArgs,
+    #[command(flatten)]
     manifest: ManifestArgs,
 }
 
 pub fn exec(global: &GlobalArgs, args: PreflightArgs) -> anyhow::Result<()> {
     let ws = LoadedWorkspace::load(
         args.manifest.manifest_path.as_deref(),
-        &global.context(false),
+        &global.build_context(&args.manifest, &args.build),
     )?;
     let opts = PreflightOpts {
         selection: args.packages.selection(),

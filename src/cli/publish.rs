@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::args::{
-    GlobalArgs, MAX_TEST_MS, MAX_WAIT_SECS, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs,
-    TrustedArgs,
+    BuildArgs, GlobalArgs, MAX_TEST_MS, MAX_WAIT_SECS, ManifestArgs, MessageFormat, PackageArgs,
+    RegistryArgs, TrustedArgs,
 };
 use crate::ops::{self, Mode, PublishOpts, RunTuning};
 use crate::plan::Selection;
@@ -20,7 +20,7 @@ use crate::workspace::{LoadedWorkspace, TargetChoice};
 #[derive(Debug, clap::Args)]
 pub struct PublishArgs {
     /// Package and verify, show what would be uploaded or skipped; upload nothing
-    #[arg(long)]
+    #[arg(short = 'n', long)]
     dry_run: bool,
     /// Set aside (archive) an unfinished run, of another plan or this one, and start over
     #[arg(long)]
@@ -36,6 +36,10 @@ pub struct PublishArgs {
     packages: PackageArgs,
     #[command(flatten)]
     registry: RegistryArgs,
+    #[command(flatten)]
+    build: BuildArgs,
+    #[command(flatten)]
+    manifest: ManifestArgs,
 }
 
 /// Continue the unfinished run in the state directory, with the selection
@@ -54,6 +58,10 @@ pub struct ResumeArgs {
     run: RunArgs,
     #[command(flatten)]
     interrupt: InterruptArgs,
+    #[command(flatten)]
+    build: BuildArgs,
+    #[command(flatten)]
+    manifest: ManifestArgs,
 }
 
 fn parse_crate_at(text: &str) -> Result<(String, String), String> {
@@ -100,10 +108,11 @@ pub(super) struct RunArgs {
     /// Do not build the packaged crates before uploading
     #[arg(long)]
     pub(super) no_verify: bool,
-    /// Uploads in flight at once, 1 to 64 (index confirmations run beside them)
-    #[arg(short, long, value_name = "N", default_value_t = 4, allow_negative_numbers = true,
+    /// Uploads in flight at once, 1 to 64 (index confirmations run beside them; `-j` is
+    /// cargo's build jobs)
+    #[arg(long, value_name = "N", default_value_t = 4, allow_negative_numbers = true,
           value_parser = clap::value_parser!(i64).range(1..=RunTuning::MAX_JOBS as i64))]
-    pub(super) jobs: i64,
+    pub(super) uploads_in_flight: i64,
     /// Where the run journal lives [default: .shipper/ at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub(super) state_dir: Option<PathBuf>,
@@ -134,8 +143,6 @@ pub(super) struct RunArgs {
     /// flight settle, and exit with code 8: the next `publish` continues (for CI job time limits)
     #[arg(long, value_name = "DURATION", value_parser = crate::cli::args::parse_duration)]
     pub(super) stop_after: Option<Duration>,
-    #[command(flatten)]
-    pub(super) manifest: ManifestArgs,
 }
 
 fn ci(run: &RunArgs) -> ops::CiOpts {
@@ -153,7 +160,7 @@ pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()
     opts.dry_run = args.dry_run;
     opts.abandon_unfinished = args.abandon_unfinished;
     opts.require_rehearsal = args.require_rehearsal;
-    run(global, &args.run, &opts)
+    run(global, &args.run, &args.manifest, &args.build, &opts)
 }
 
 pub fn exec_resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<()> {
@@ -175,7 +182,7 @@ pub fn exec_resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<()> 
     };
     opts.assume = assume(&args.assume_not_uploaded, false);
     opts.assume.extend(assume(&args.assume_uploaded, true));
-    run(global, &args.run, &opts)
+    run(global, &args.run, &args.manifest, &args.build, &opts)
 }
 
 fn opts(
@@ -211,7 +218,7 @@ fn opts(
 pub(super) fn tuning(run: &RunArgs) -> RunTuning {
     RunTuning {
         // In range: clap checked them.
-        jobs: run.jobs as usize,
+        jobs: run.uploads_in_flight as usize,
         max_attempts: run.max_attempts as u32,
         retry_delay: Duration::from_millis(run.retry_delay_ms),
         confirm_timeout: Duration::from_secs(run.confirm_timeout),
@@ -222,21 +229,82 @@ pub(super) fn tuning(run: &RunArgs) -> RunTuning {
     }
 }
 
-fn run(global: &GlobalArgs, args: &RunArgs, opts: &PublishOpts) -> anyhow::Result<()> {
+fn run(
+    global: &GlobalArgs,
+    args: &RunArgs,
+    manifest: &ManifestArgs,
+    build: &BuildArgs,
+    opts: &PublishOpts,
+) -> anyhow::Result<()> {
     if !global.quiet
         && let Some(newer) = ops::newer_user_cargo(std::path::Path::new("."))
     {
         report::newer_cargo(&newer);
     }
     let mut reporter =
-        report::publish::Reporter::new(args.message_format == MessageFormat::Json, global.quiet);
+        report::publish::Reporter::new(args.message_format == MessageFormat::Json, global.quiet)
+            .verbose(global.verbose > 0);
     // The reporter sees every failure, a workspace that does not load too
     // (the step summary says why the release did not start).
     let result = LoadedWorkspace::load(
-        args.manifest.manifest_path.as_deref(),
-        &global.context(false),
+        manifest.manifest_path.as_deref(),
+        &global.build_context(manifest, build),
     )
     .and_then(|ws| ops::publish(&ws, opts, &mut |record| reporter.event(record)));
     reporter.finish(&result);
     result.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{CargoCli, Command};
+    use crate::workspace::ContextOpts;
+
+    /// The cargo context a `publish` command line asks for.
+    fn context<S: AsRef<str>>(words: &[S]) -> ContextOpts {
+        let argv = ["cargo-shipper", "shipper", "publish"]
+            .into_iter()
+            .chain(words.iter().map(AsRef::as_ref));
+        let CargoCli::Shipper(cli) = CargoCli::try_parse_from(argv).unwrap();
+        let Command::Publish(args) = cli.command else {
+            unreachable!("a publish command line")
+        };
+        cli.global.build_context(&args.manifest, &args.build)
+    }
+
+    /// A child run given `cargo_args()` (the rehearsal drill's) gets the
+    /// same cargo flags, every one of them.
+    #[test]
+    fn cargo_args_give_a_child_the_same_flags() {
+        let first = context(&[
+            "--locked",
+            "--offline",
+            "--frozen",
+            "--config",
+            "net.retry=1",
+            "--config",
+            "my config.toml",
+            "--target-dir",
+            "out dir",
+            "-F",
+            "a,b",
+            "--features",
+            "c",
+            "--all-features",
+            "--no-default-features",
+            "-j",
+            "-1",
+            "--keep-going",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]);
+        let again = context(&first.cargo_args());
+        assert_eq!(format!("{again:?}"), format!("{first:?}"));
+        let none = context::<&str>(&[]);
+        assert!(none.cargo_args().is_empty(), "{none:?}");
+    }
 }

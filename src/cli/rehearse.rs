@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::args::{GlobalArgs, MessageFormat, PackageArgs};
+use crate::cli::args::{BuildArgs, GlobalArgs, ManifestArgs, MessageFormat, PackageArgs};
 use crate::cli::publish::{RunArgs, tuning};
 use crate::journal::Verdict;
 use crate::ops::{self, InterruptAfter, RehearsalFailed, RehearsalTarget, RehearseOpts, RunTuning};
@@ -55,6 +55,10 @@ pub struct RehearseArgs {
     /// The index URL the live `publish` will use
     #[arg(long, value_name = "INDEX", help_heading = "Registry Options")]
     for_index: Option<String>,
+    #[command(flatten)]
+    build: BuildArgs,
+    #[command(flatten)]
+    manifest: ManifestArgs,
 }
 
 pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
@@ -64,8 +68,8 @@ pub fn exec(global: &GlobalArgs, args: RehearseArgs) -> anyhow::Result<()> {
         report::newer_cargo(&newer);
     }
     let ws = LoadedWorkspace::load(
-        args.run.manifest.manifest_path.as_deref(),
-        &global.context(false),
+        args.manifest.manifest_path.as_deref(),
+        &global.build_context(&args.manifest, &args.build),
     )?;
     let opts = RehearseOpts {
         selection: args.packages.selection(),

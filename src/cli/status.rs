@@ -12,6 +12,7 @@ use crate::workspace::LoadedWorkspace;
 /// crate's version, its state in the local journal and in the registry, side
 /// by side, and what `publish` or `resume` would do next
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("offline", |a| a.help("Run without accessing the network: the registry is not asked")))]
 pub struct StatusArgs {
     /// Print the journal's events readably instead (JSON lines with --message-format json)
     #[arg(long)]
@@ -22,9 +23,6 @@ pub struct StatusArgs {
     /// Output format: text for people, or JSON (docs/reference/cli.md)
     #[arg(long, value_enum, value_name = "FMT", default_value_t)]
     message_format: MessageFormat,
-    /// Do not ask the registry
-    #[arg(long)]
-    offline: bool,
     /// Token for registries that need one to read (otherwise cargo's)
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
@@ -42,7 +40,7 @@ pub struct StatusArgs {
 pub fn exec(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<()> {
     let ws = LoadedWorkspace::load(
         args.manifest.manifest_path.as_deref(),
-        &global.context(args.offline),
+        &global.context(&args.manifest),
     )?;
     let json = args.message_format == MessageFormat::Json;
     if args.follow {
@@ -75,7 +73,7 @@ pub fn exec(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<()> {
         target: args.registry.target(),
         state_dir: args.state_dir,
         token: args.token.map(Secret::new),
-        offline: args.offline,
+        offline: ws.offline(),
     };
     let status = ops::status(&ws, &opts)?;
     match args.message_format {

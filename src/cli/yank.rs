@@ -123,7 +123,7 @@ pub fn exec_plan_yank(global: &GlobalArgs, args: PlanYankArgs) -> anyhow::Result
     let ws = if (latest && args.state_dir.is_none()) || target.is_some() {
         Some(LoadedWorkspace::load(
             args.manifest.manifest_path.as_deref(),
-            &global.context(false),
+            &global.context(&args.manifest),
         )?)
     } else {
         None
@@ -157,7 +157,7 @@ pub fn exec_plan_yank(global: &GlobalArgs, args: PlanYankArgs) -> anyhow::Result
 pub fn exec_yank(global: &GlobalArgs, args: YankArgs) -> anyhow::Result<()> {
     let ws = LoadedWorkspace::load(
         args.manifest.manifest_path.as_deref(),
-        &global.context(false),
+        &global.context(&args.manifest),
     )?;
     let opts = YankRunOpts {
         plan_file: args.plan,
@@ -181,7 +181,8 @@ pub fn exec_yank(global: &GlobalArgs, args: YankArgs) -> anyhow::Result<()> {
         },
     };
     let mut reporter =
-        report::yank::YankReporter::new(args.message_format == MessageFormat::Json, global.quiet);
+        report::yank::YankReporter::new(args.message_format == MessageFormat::Json, global.quiet)
+            .verbose(global.verbose > 0);
     let result = ops::yank(&ws, &opts, &mut |record| reporter.event(record));
     reporter.finish(&result);
     result.map(|_| ())

@@ -2,7 +2,7 @@
 //! first, then the index) whether name@version exists: never by guessing,
 //! never by uploading blindly. When absence counts is `settle`'s rule.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::settle::{Probe, Windows, intent_age, probe};
 use super::{EngineOpts, Recorder};
@@ -98,13 +98,5 @@ pub fn settle_unknown_outcomes(
 
 /// Sleep for `wait`, or less if the run is asked to stop; whether it was.
 fn nap(opts: &EngineOpts, wait: Duration) -> bool {
-    let until = Instant::now() + wait;
-    while !opts.stop.is_raised() {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(50)));
-    }
-    true
+    opts.stop.sleep(wait)
 }

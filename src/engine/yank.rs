@@ -63,21 +63,7 @@ impl YankOpts {
 
 /// Sleep for `wait`, or less if a signal asks the run to stop; whether it did.
 fn nap(opts: &YankOpts, wait: Duration) -> bool {
-    let Some(until) = Instant::now().checked_add(wait) else {
-        // Longer than an instant holds: until a signal, then.
-        while !opts.stop.is_raised() {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        return true;
-    };
-    while !opts.stop.is_raised() {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(50)));
-    }
-    true
+    opts.stop.sleep(wait)
 }
 
 /// Sleep before a request: `None` to go on, or how the version ends: a
@@ -99,6 +85,10 @@ enum Before {
     /// Not this release's to change (missing, or another checksum), or the
     /// index cannot be read: the reason.
     Refused(FailureClass, String),
+    /// The index could not be read and the wait before asking again was
+    /// cut short: by a signal (`Next`: the loop sees the flag) or by
+    /// `--stop-after` (`OutOfTime`). The version is the next run's.
+    Stopped(Flow),
 }
 
 /// Rate-limited answers are waited out without counting an attempt, up to
@@ -178,6 +168,10 @@ pub fn yank_all(
                     retry_after_ms: None,
                 })?;
                 continue;
+            }
+            Before::Stopped(flow) => {
+                out_of_time = flow == Flow::OutOfTime;
+                break;
             }
             Before::ToChange => {}
         }
@@ -436,8 +430,13 @@ fn before(registry: &dyn YankRegistry, target: &YankTarget, want: bool, opts: &Y
                     format!("could not read the index: {error:#}"),
                 );
             }
+            // A stop (or `--stop-after`) during an index outage ends the
+            // wait at once: the version is left for the next run.
             Err(_) => {
-                std::thread::sleep(backoff(opts.retry_base, opts.retry_cap, attempt));
+                let wait = backoff(opts.retry_base, opts.retry_cap, attempt);
+                if let Some(flow) = wait_to_request(opts, wait) {
+                    return Before::Stopped(flow);
+                }
                 attempt += 1;
             }
         }

@@ -86,6 +86,9 @@ pub enum Event {
         /// same sources from another commit gets the same digest.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         files_sha256: Option<String>,
+        /// The `.crate` file's size (absent in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
     },
     /// The run waits for the registry's rate limit before this upload.
     Paced {

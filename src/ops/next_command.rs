@@ -62,6 +62,19 @@ impl NextCommand {
         }
     }
 
+    /// `--manifest-path PATH` unless `manifest` is the one in the current
+    /// directory (relative to it when under it).
+    pub fn manifest_path(self, manifest: &Path) -> Self {
+        let Ok(cwd) = std::env::current_dir() else {
+            return self.arg("--manifest-path", &manifest.display().to_string());
+        };
+        if manifest == cwd.join("Cargo.toml") {
+            return self;
+        }
+        let shown = manifest.strip_prefix(&cwd).unwrap_or(manifest);
+        self.arg("--manifest-path", &shown.display().to_string())
+    }
+
     pub fn arg(mut self, flag: &str, value: &str) -> Self {
         self.words.push(flag.into());
         self.words.push(value.into());

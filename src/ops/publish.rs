@@ -548,15 +548,17 @@ fn run(
     }
     let per_crate = started.elapsed().as_millis() as u64 / jobs.len().max(1) as u64;
     for job in &jobs {
+        let bytes = std::fs::read(&job.crate_file).ok();
         rec.record(Event::Packaged {
             name: job.name.clone(),
             version: job.version.clone(),
             sha256: job.sha256.clone(),
             ms: per_crate,
             // Best effort: without it a later run downloads to compare.
-            files_sha256: std::fs::read(&job.crate_file)
-                .ok()
-                .and_then(|bytes| crate::crate_file::files_digest(&bytes).ok()),
+            files_sha256: bytes
+                .as_ref()
+                .and_then(|bytes| crate::crate_file::files_digest(bytes).ok()),
+            bytes: bytes.map(|b| b.len() as u64),
         })?;
     }
 

@@ -9,10 +9,22 @@ pub mod publish;
 pub mod registry;
 pub mod rehearse;
 pub mod status;
+pub mod term;
 mod token;
 pub mod yank;
 
 use std::io::{IsTerminal, Write};
+
+/// A path for people: relative to the current directory when under it.
+pub(crate) fn shown_path(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .filter(|rel| !rel.as_os_str().is_empty())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
 
 /// Warn that the user's cargo is newer than the one that packages.
 pub fn newer_cargo(newer: &crate::ops::NewerCargo) {
@@ -30,7 +42,10 @@ pub fn newer_cargo(newer: &crate::ops::NewerCargo) {
 /// `--stop-after` is not an error: one status line says how it continues.
 pub fn error(error: &anyhow::Error, color: Option<&str>) {
     if let Some(stopped) = error.downcast_ref::<crate::ops::StoppedForLater>() {
-        let _ = writeln!(std::io::stderr().lock(), "{:>12} {stopped}", "Stopped");
+        // Its text reads "stopped by …": the status word is not said twice.
+        let text = stopped.to_string();
+        let rest = text.strip_prefix("stopped ").unwrap_or(&text);
+        let _ = writeln!(std::io::stderr().lock(), "{:>12} {rest}", "Stopped");
         return;
     }
     let colored = match color {

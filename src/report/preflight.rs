@@ -46,7 +46,15 @@ pub fn human(report: &PreflightReport, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     writeln!(out, "Checks:")?;
-    for check in &report.checks {
+    // Blocking problems first, then warnings, then the rest, each group
+    // in report order.
+    let mut checks: Vec<&Check> = report.checks.iter().collect();
+    checks.sort_by_key(|c| match c.status() {
+        CheckStatus::Fail => 0,
+        CheckStatus::Warn => 1,
+        CheckStatus::Pass | CheckStatus::Skipped => 2,
+    });
+    for check in checks {
         let label = match check.status() {
             CheckStatus::Pass => "ok",
             CheckStatus::Warn => "warn",
@@ -59,15 +67,10 @@ pub fn human(report: &PreflightReport, out: &mut dyn Write) -> io::Result<()> {
             (None, _) => check.summary.clone(),
         };
         writeln!(out, "  {label:4}  {}: {text}", id_text(check.id))?;
-        for f in &check.findings {
-            let mark = match f.severity {
-                Severity::Fail => "error",
-                Severity::Warn => "warning",
-            };
-            match &f.krate {
-                Some(krate) => writeln!(out, "          {mark}: {krate}: {}", f.message)?,
-                None => writeln!(out, "          {mark}: {}", f.message)?,
-            }
+        for line in finding_lines(&check.findings) {
+            // A message of several lines (cargo's "no token found …")
+            // keeps them under its first.
+            writeln!(out, "          {}", line.replace('\n', "\n            "))?;
         }
     }
     let (blocking, warnings) = (report.blocking(), report.warnings());
@@ -79,6 +82,53 @@ pub fn human(report: &PreflightReport, out: &mut dyn Write) -> io::Result<()> {
         }
     };
     writeln!(out, "Verdict: {verdict}")
+}
+
+/// Most crate names one grouped finding lists.
+const NAMES_SHOWN: usize = 8;
+
+/// A check's findings, one line each, errors first; the same message for
+/// several crates is one line with their count and names ("no readme" on
+/// 60 crates is one line, not 60).
+fn finding_lines(findings: &[Finding]) -> Vec<String> {
+    let mut groups: Vec<(Severity, &str, Vec<&str>)> = Vec::new();
+    for f in findings {
+        let krate = f.krate.as_deref();
+        // Only findings about crates are gathered; a general one stands alone.
+        let same = krate.and_then(|_| {
+            groups.iter_mut().find(|(sev, message, names)| {
+                *sev == f.severity && *message == f.message && !names.is_empty()
+            })
+        });
+        match same {
+            Some((_, _, names)) => names.extend(krate),
+            None => groups.push((f.severity, &f.message, krate.into_iter().collect())),
+        }
+    }
+    groups.sort_by_key(|(sev, _, _)| match sev {
+        Severity::Fail => 0,
+        Severity::Warn => 1,
+    });
+    groups
+        .into_iter()
+        .map(|(sev, message, names)| {
+            let mark = match sev {
+                Severity::Fail => "error",
+                Severity::Warn => "warning",
+            };
+            match names.as_slice() {
+                [] => format!("{mark}: {message}"),
+                [one] => format!("{mark}: {one}: {message}"),
+                many => {
+                    let mut shown = many[..many.len().min(NAMES_SHOWN)].join(", ");
+                    if many.len() > NAMES_SHOWN {
+                        shown.push_str(&format!(" and {} more", many.len() - NAMES_SHOWN));
+                    }
+                    format!("{mark}: {} crates: {message}: {shown}", many.len())
+                }
+            }
+        })
+        .collect()
 }
 
 fn rate_text(check: &Check, eta: Option<&RateLimitEta>) -> String {
@@ -222,4 +272,51 @@ pub fn step_summary(report: &PreflightReport) {
 /// Text that stays inside one Markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::finding_lines;
+    use crate::ops::{Finding, Severity};
+
+    fn finding(krate: Option<&str>, severity: Severity, message: &str) -> Finding {
+        Finding {
+            krate: krate.map(str::to_owned),
+            severity,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_warning_shared_by_crates_is_one_line_after_the_errors() {
+        let mut findings: Vec<Finding> = (0..60)
+            .map(|i| finding(Some(&format!("c{i:02}")), Severity::Warn, "no readme"))
+            .collect();
+        findings.push(finding(Some("c07"), Severity::Fail, "no license"));
+        findings.push(finding(None, Severity::Warn, "no readme"));
+        assert_eq!(
+            finding_lines(&findings),
+            [
+                "error: c07: no license",
+                "warning: 60 crates: no readme: c00, c01, c02, c03, c04, c05, c06, c07 and 52 more",
+                "warning: no readme",
+            ]
+        );
+    }
+
+    #[test]
+    fn different_messages_stay_apart() {
+        let findings = [
+            finding(Some("a"), Severity::Warn, "no readme"),
+            finding(Some("b"), Severity::Warn, "no repository"),
+            finding(Some("c"), Severity::Warn, "no readme"),
+        ];
+        assert_eq!(
+            finding_lines(&findings),
+            [
+                "warning: 2 crates: no readme: a, c",
+                "warning: b: no repository",
+            ]
+        );
+    }
 }

@@ -19,10 +19,13 @@ pub struct Reporter {
     json: bool,
     /// `-q`: warnings and the outcome only.
     quiet: bool,
+    /// `-v`: each upload's start too.
+    verbose: bool,
     /// Whether a progress bar may be drawn (a terminal, not CI, not JSON).
     interactive: bool,
-    /// Drawn from the first upload on: before that, cargo's own packaging
-    /// output shares stderr and would tear a bar apart.
+    /// The one bar, from the run's start to its end (a rehearsal's consumer
+    /// build included); every line, cargo's too, is printed above it
+    /// (`term`).
     bar: Option<ProgressBar>,
     /// Crates in the run, and those already out, for the bar.
     total: u64,
@@ -47,6 +50,7 @@ impl Reporter {
         Reporter {
             json,
             quiet,
+            verbose: false,
             interactive: interactive && !json && !quiet,
             bar: None,
             total: 0,
@@ -59,6 +63,12 @@ impl Reporter {
         }
     }
 
+    /// `-v`: show each upload's start as well.
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
     pub fn with_rewrite(mut self, rewrite: Rewrite) -> Self {
         self.rewrite = Some(rewrite);
         self
@@ -67,8 +77,22 @@ impl Reporter {
     /// Clear the progress bar; print no summary (the caller prints its own).
     pub fn stop(&mut self) {
         if let Some(bar) = self.bar.take() {
+            super::term::set_bar(None);
             bar.finish_and_clear();
         }
+    }
+
+    /// What the run does now, on the bar (a rehearsal's consumer build).
+    pub fn phase(&mut self, what: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_style(bar_style(false));
+            bar.set_message(what.to_owned());
+        }
+    }
+
+    /// A line of the caller's, above the bar when there is one.
+    pub fn line(&self, line: &str) {
+        super::term::line(line);
     }
 
     fn start_bar(&mut self) {
@@ -76,13 +100,11 @@ impl Reporter {
             return;
         }
         let bar = ProgressBar::new(self.total);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} crates out  {msg}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
+        bar.set_style(bar_style(false));
         bar.set_position(self.out);
+        bar.set_message("checking the registry, packaging and verifying");
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        super::term::set_bar(Some(bar.clone()));
         self.bar = Some(bar);
     }
 
@@ -101,16 +123,31 @@ impl Reporter {
             return;
         }
         match &record.event {
-            Event::RunStarted { crates, .. } => self.total = crates.len() as u64,
+            Event::RunStarted { crates, done, .. } => {
+                self.total = crates.len() as u64;
+                self.out = u64::from(*done);
+                self.start_bar();
+            }
             Event::Visible { .. }
             | Event::Skipped {
                 reason: SkipReason::AlreadyDone | SkipReason::AlreadyInRegistry { .. },
                 ..
             } => self.out += 1,
             Event::UploadStarted { name, .. } => {
-                self.start_bar();
                 if let Some(bar) = &self.bar {
+                    // From the first upload on, a rate to tell an ETA by.
+                    bar.set_style(bar_style(true));
                     bar.set_message(format!("uploading {name}"));
+                }
+            }
+            Event::UploadSucceeded { name, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("confirming {name} in the index"));
+                }
+            }
+            Event::RunFinished { .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message("run finished");
                 }
             }
             Event::Paced { name, wait_ms, .. } => {
@@ -142,6 +179,13 @@ impl Reporter {
         if let Event::VisibilityTimedOut { name, .. } = &record.event {
             self.unconfirmed.insert(name.clone());
         }
+        // An upload's start says little the lines after it do not (`-v`
+        // shows it; a retry says which attempt).
+        if let Event::UploadStarted { attempt: 1, .. } = &record.event
+            && !self.verbose
+        {
+            return;
+        }
         let rewritten = self.rewrite.as_mut().and_then(|f| f(&record.event));
         let Some(line) = rewritten.or_else(|| human_line(&record.event, &self.unconfirmed)) else {
             return;
@@ -149,22 +193,17 @@ impl Reporter {
         if self.quiet && !line.starts_with("warning:") {
             return;
         }
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
-        }
+        super::term::line(&line);
         if let Some(n) = still.filter(|n| *n > 0) {
             match &self.bar {
                 Some(bar) => bar.set_message(format!("stopping: {}", waiting_for(n))),
-                None => eprintln!("{:>12} {}", "Stopping", waiting_for(n)),
+                None => super::term::line(&format!("{:>12} {}", "Stopping", waiting_for(n))),
             }
         }
     }
 
     pub fn finish(&mut self, result: &anyhow::Result<PublishReport>) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
+        self.stop();
         if let Ok(report) = result {
             if !self.json && !self.quiet {
                 let secs = self.started.elapsed().as_secs_f64();
@@ -180,13 +219,13 @@ impl Reporter {
                         eprintln!(
                             "{:>12} Nothing to upload: every crate of the plan is already in the registry; receipt: {}",
                             "Finished",
-                            receipt.display()
+                            super::shown_path(receipt)
                         );
                         match &report.latest_release {
                             Some(release) => eprintln!(
                                 "{:>12} `latest` still names the release that uploaded them: {}",
                                 "Note",
-                                release.display()
+                                super::shown_path(release)
                             ),
                             None => eprintln!(
                                 "{:>12} no run under this state directory uploaded anything: `plan-yank --from-receipt latest` has no release to plan from",
@@ -198,7 +237,7 @@ impl Reporter {
                         "{:>12} {out} crate{} in {secs:.1}s; receipt: {}",
                         "Finished",
                         if out == 1 { "" } else { "s" },
-                        receipt.display()
+                        super::shown_path(receipt)
                     ),
                     None => eprintln!("{:>12} dry run: nothing was uploaded", "Finished"),
                 }
@@ -329,15 +368,19 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
                 if files.len() == 1 { "s" } else { "" }
             ),
         ),
+        // Not cargo's "Packaged N files": the `.crate` is made (and
+        // verified) and ready to upload.
         Event::Packaged {
             name,
             version,
             sha256,
+            bytes,
             ..
         } => status(
-            "Packaged",
+            "Ready",
             format!(
-                "{name} {version} (sha256 {})",
+                "{name} {version} ({}sha256 {})",
+                bytes.map_or(String::new(), |b| format!("{}, ", human_bytes(b))),
                 &sha256[..12.min(sha256.len())]
             ),
         ),
@@ -527,6 +570,27 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
     }
 }
 
+/// The progress bar's look: while preparing (no rate yet), or uploading,
+/// with an ETA from the rate crates go out at.
+fn bar_style(uploading: bool) -> ProgressStyle {
+    let template = match uploading {
+        true => "{spinner} [{bar:30}] {pos}/{len} crates out, {elapsed} (ETA {eta})  {msg}",
+        false => "{spinner} [{bar:30}] {pos}/{len} crates out, {elapsed}  {msg}",
+    };
+    ProgressStyle::with_template(template)
+        .expect("valid template")
+        .progress_chars("=> ")
+}
+
+/// A file size as cargo says one (`868B`, `1.3KiB`, `2.0MiB`).
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes}B"),
+        1024..1_048_576 => format!("{:.1}KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1}MiB", bytes as f64 / 1_048_576.0),
+    }
+}
+
 /// A time of day in UTC (`HH:MM:SS`) from milliseconds since the epoch.
 pub(crate) fn clock(ms: u64) -> String {
     let secs = ms / 1000 % 86_400;
@@ -587,8 +651,10 @@ fn step_summary(
         text.push_str("| crate | version | outcome | attempts |\n|---|---|---|---:|\n");
         for (name, c) in state.crates_in_order() {
             text.push_str(&format!(
-                "| {name} | {} | {:?} | {} |\n",
-                c.version, c.status, c.attempts
+                "| {name} | {} | {} | {} |\n",
+                c.version,
+                summary_outcome(c.status),
+                c.attempts
             ));
         }
         let notes: Vec<String> = state
@@ -606,6 +672,21 @@ fn step_summary(
         text.push_str(&github::ending(error));
     }
     github::append_summary(&text);
+}
+
+/// A crate's outcome in the step summary: what happened to it, and for a
+/// crate whose upload was never attempted, that it was not.
+fn summary_outcome(status: CrateStatus) -> &'static str {
+    match status {
+        CrateStatus::Pending | CrateStatus::Packaged => "not uploaded",
+        CrateStatus::Uploading => "upload of unknown outcome",
+        CrateStatus::Uploaded => "uploaded, not yet in the index",
+        CrateStatus::Published => "published",
+        CrateStatus::AlreadyPresent => "already in the registry",
+        CrateStatus::Failed => "failed",
+        CrateStatus::Blocked => "blocked by a dependency",
+        CrateStatus::Ambiguous => "ambiguous: check the registry",
+    }
 }
 
 /// GitHub Actions `::error` annotations for a failed run: one per crate
@@ -630,6 +711,13 @@ fn annotations(state: Option<&RunState>, error: &anyhow::Error) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::human_duration;
+
+    #[test]
+    fn sizes_read_as_cargo_says_them() {
+        assert_eq!(super::human_bytes(868), "868B");
+        assert_eq!(super::human_bytes(1331), "1.3KiB");
+        assert_eq!(super::human_bytes(3 * 1_048_576), "3.0MiB");
+    }
 
     #[test]
     fn durations_read_at_their_scale() {

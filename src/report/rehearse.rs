@@ -74,6 +74,7 @@ impl RehearsalReporter {
                 _ => None,
             }
         }));
+        let inner = inner.verbose(verbose);
         RehearsalReporter {
             inner,
             json,
@@ -107,11 +108,11 @@ impl RehearsalReporter {
                         target.display_name(),
                         findings.present.len()
                     )),
-                    LiveCheck::Unreachable { error } => eprintln!(
+                    LiveCheck::Unreachable { error } => self.inner.line(&format!(
                         "warning: could not ask `{}` which versions it has ({error}); \
                          every crate is rehearsed as new (`publish` asks again)",
                         target.display_name()
-                    ),
+                    )),
                 }
             }
             Progress::DrillInterrupting { n, seed } => {
@@ -155,6 +156,10 @@ impl RehearsalReporter {
                         "({p} uploaded at `=version`, {rest} published before at `^version`)"
                     ),
                 };
+                self.inner.phase(&format!(
+                    "consumer build of {crates} library crate{}",
+                    if crates == 1 { "" } else { "s" }
+                ));
                 self.line(format!(
                     "{:>12} a consumer crate that depends on the {crates} library crate{} {how}",
                     "Checking",
@@ -185,6 +190,10 @@ impl RehearsalReporter {
                     }));
                     return;
                 }
+                self.inner.phase(&format!(
+                    "smoke install of {crates} binary crate{}",
+                    if crates == 1 { "" } else { "s" }
+                ));
                 self.line(format!(
                     "{:>12} the {crates} binary crate{} from the rehearsal registry into a temporary root",
                     "Installing",
@@ -307,18 +316,22 @@ impl RehearsalReporter {
                 if consumer.passed { "passed" } else { "failed" }
             ));
         }
-        // Printed even with -q: it is the result.
+        // Printed even with -q: it is the result. The time is the whole
+        // rehearsal's; each step said its own.
         eprintln!(
-            "Rehearsal passed: plan {}, {} in {secs:.1}s; record: {}",
+            "Rehearsal passed in {secs:.1}s: plan {}, {}; record: {}",
             record.plan_id.short(),
             parts.join(", "),
-            report.path.display()
+            super::shown_path(&report.path)
         );
+        if !self.quiet {
+            eprintln!("{:>12} `{}` ships exactly these bytes", "Next", report.next);
+        }
     }
 
     fn line(&self, line: String) {
         if !self.quiet {
-            eprintln!("{line}");
+            self.inner.line(&line);
         }
     }
 }

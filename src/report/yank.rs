@@ -15,7 +15,7 @@ pub fn yank_plan(report: &PlanYankReport, json: bool) {
     if let Some(pick) = &report.latest {
         eprintln!(
             "note: `latest` is {}, the newest receipt that uploaded something{}",
-            pick.receipt.display(),
+            super::shown_path(&pick.receipt),
             match pick.passed_over {
                 0 => String::new(),
                 1 => " (1 newer run uploaded nothing)".to_owned(),
@@ -33,7 +33,7 @@ pub fn yank_plan(report: &PlanYankReport, json: bool) {
     let mut text = format!(
         "Yank plan for `{}` from {} (release plan {}{}), dependents first:\n\n",
         plan.registry,
-        report.receipt_path.display(),
+        super::shown_path(&report.receipt_path),
         plan.receipt.plan_id.short(),
         match report.receipt_outcome {
             RunOutcome::Success => String::new(),
@@ -97,6 +97,8 @@ pub fn yank_plan(report: &PlanYankReport, json: bool) {
 pub struct YankReporter {
     json: bool,
     quiet: bool,
+    /// `-v`: each request's start too.
+    verbose: bool,
     /// The run unyanks (from its first event).
     undo: bool,
     /// Token lifecycle lines, for the step summary.
@@ -108,9 +110,16 @@ impl YankReporter {
         YankReporter {
             json,
             quiet,
+            verbose: false,
             undo: false,
             token_lines: Vec::new(),
         }
+    }
+
+    /// `-v`: show each request's start as well.
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
     }
 
     pub fn event(&mut self, record: &Record<YankEvent>) {
@@ -130,6 +139,13 @@ impl YankReporter {
         }
         if let YankEvent::YankRunStarted { undo, .. } = &record.event {
             self.undo = *undo;
+        }
+        // The line after it says how it went (`-v` shows the request; a
+        // retry says which attempt).
+        if let YankEvent::YankRequested { attempt: 1, .. } = &record.event
+            && !self.verbose
+        {
+            return;
         }
         let Some(line) = human_line(&record.event, self.undo) else {
             return;
@@ -210,7 +226,7 @@ impl YankReporter {
                 report
                     .archived_to
                     .as_ref()
-                    .map(|p| format!("; journal: {}", p.display()))
+                    .map(|p| format!("; journal: {}", super::shown_path(p)))
                     .unwrap_or_default()
             );
         }

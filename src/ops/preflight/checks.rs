@@ -146,7 +146,12 @@ pub fn package_failed(error: &anyhow::Error) -> Check {
     )
 }
 
-pub fn registry_unreachable(plan: &Plan, error: &anyhow::Error) -> Check {
+/// `offline`: cargo's flag that forbade asking (`--offline`, `--frozen`).
+pub fn registry_unreachable(plan: &Plan, error: &anyhow::Error, offline: Option<&str>) -> Check {
+    let then = match offline {
+        Some(flag) => format!("run it without `{flag}`"),
+        None => "retry".to_owned(),
+    };
     check(
         CheckId::Registry,
         format!("could not ask `{}`", plan.target.display_name()),
@@ -154,7 +159,7 @@ pub fn registry_unreachable(plan: &Plan, error: &anyhow::Error) -> Check {
             None,
             Severity::Fail,
             format!(
-                "{}; nothing can be known about what is published: retry",
+                "{}; nothing can be known about what is published: {then}",
                 chain(error)
             ),
         )],

@@ -1,13 +1,15 @@
 //! The git side of a release: uncommitted changes (cargo refuses to package
 //! them without `--allow-dirty`) and whether HEAD carries a tag.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::checks::Severity;
 use super::{Check, CheckId, Finding};
 
-pub fn check(root: &Path, allow_dirty: bool) -> Check {
+/// `output`: the directories cargo writes to (target and build directory,
+/// wherever `--target-dir` or the configuration puts them).
+pub fn check(root: &Path, output: &[PathBuf], allow_dirty: bool) -> Check {
     let finding = |severity, message: String| Finding {
         krate: None,
         severity,
@@ -27,18 +29,20 @@ pub fn check(root: &Path, allow_dirty: bool) -> Check {
     };
     let mut findings = Vec::new();
     // The state directory and build output are never part of a package.
-    let changes = git(
-        root,
-        &[
-            "status",
-            "--porcelain",
-            "--",
-            ".",
-            ":(exclude).shipper",
-            ":(exclude)target",
-        ],
-    )
-    .unwrap_or_default();
+    let mut args: Vec<String> = ["status", "--porcelain", "--", ".", ":(exclude).shipper"]
+        .map(String::from)
+        .into();
+    args.extend(
+        output
+            .iter()
+            .filter_map(|dir| dir.strip_prefix(root).ok())
+            .filter(|rel| !rel.as_os_str().is_empty())
+            .filter_map(|rel| rel.to_str())
+            .chain(["target"])
+            .map(|rel| format!(":(exclude){rel}")),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let changes = git(root, &args).unwrap_or_default();
     let changed: Vec<&str> = changes.lines().map(|l| l.get(3..).unwrap_or(l)).collect();
     if !changed.is_empty() {
         let shown = changed

@@ -256,7 +256,7 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         plan_check,
         checks::metadata(&facts),
         checks::unversioned(&facts),
-        git::check(&ws.root()?, opts.allow_dirty),
+        git::check(&ws.root()?, &ws.output_dirs()?, opts.allow_dirty),
     ];
     let Some(plan) = plan else {
         for id in [
@@ -294,13 +294,13 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
             Ok((crates, check)) => (crates, check, Some(live)),
             Err(error) => (
                 unknown_crates(&plan),
-                checks::registry_unreachable(&plan, &error),
+                checks::registry_unreachable(&plan, &error, ws.offline_flag()),
                 None,
             ),
         },
         Err(error) => (
             unknown_crates(&plan),
-            checks::registry_unreachable(&plan, &error),
+            checks::registry_unreachable(&plan, &error, ws.offline_flag()),
             None,
         ),
     };

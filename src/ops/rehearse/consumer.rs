@@ -5,13 +5,19 @@
 //! replaced by it), type-checked in-process. It catches
 //! what per-crate verification cannot: two crates with the same `links`,
 //! features that only meet in a consumer, a dependency that resolves only
-//! through a path. And the smoke install (`--smoke-install`): the binary
-//! crates installed from the rehearsal registry into a temporary root.
+//! through a path. It lives in [`ConsumerHome`] when it can (its target
+//! directory kept, so a second rehearsal builds no external crate again),
+//! with its lockfile seeded from the workspace's: external crates resolve
+//! to the versions the workspace locked, unless one of them is yanked (a
+//! new consumer would never get it; the consumer then resolves afresh).
+//! And the smoke install (`--smoke-install`): the binary crates installed
+//! from the rehearsal registry into a temporary root.
 
 use std::time::Instant;
 
 use anyhow::Context as _;
 
+use super::consumer_home::ConsumerHome;
 use crate::cargo_backend;
 use crate::journal::StepResult;
 use crate::workspace::LoadedWorkspace;
@@ -40,10 +46,17 @@ impl ConsumerDep {
     }
 }
 
-/// `deps`: the library crates the release put out.
-pub fn build(ws: &LoadedWorkspace, cargo_config: &[String], deps: &[ConsumerDep]) -> StepResult {
+/// `deps`: the library crates the release put out. In `home` when there is
+/// one (its target directory kept for the next rehearsal), else in a
+/// temporary directory.
+pub fn build(
+    ws: &LoadedWorkspace,
+    cargo_config: &[String],
+    deps: &[ConsumerDep],
+    home: Option<&ConsumerHome>,
+) -> StepResult {
     let started = Instant::now();
-    let result = check(ws, cargo_config, deps);
+    let result = check(ws, cargo_config, deps, home);
     // Said plainly when cargo says which dependency could not be resolved.
     let summary = result.as_ref().err().and_then(|error| {
         let (path, reason) = cargo_backend::resolve_failure(error)?;
@@ -118,11 +131,8 @@ fn check(
     ws: &LoadedWorkspace,
     cargo_config: &[String],
     deps: &[ConsumerDep],
+    home: Option<&ConsumerHome>,
 ) -> anyhow::Result<()> {
-    let dir = tempfile::Builder::new()
-        .prefix("shipper-consumer-")
-        .tempdir()
-        .context("could not create a directory for the consumer crate")?;
     let mut manifest = format!(
         "[package]\nname = \"{CONSUMER_NAME}\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
          publish = false\n\n[workspace]\n\n[dependencies]\n"
@@ -131,10 +141,47 @@ fn check(
         // Names and versions are cargo-validated: no quoting needed.
         manifest.push_str(&format!("{} = \"{}\"\n", dep.name, dep.requirement()));
     }
-    std::fs::write(dir.path().join("Cargo.toml"), manifest)?;
-    std::fs::create_dir_all(dir.path().join("src"))?;
-    std::fs::write(dir.path().join("src/lib.rs"), "")?;
-    let consumer = ws.sibling(&dir.path().join("Cargo.toml"), cargo_config)?;
+    let workspace_lock = ws.root()?.join("Cargo.lock");
+    let temporary;
+    let (dir, mut config) = match home {
+        Some(home) => {
+            home.write_crate(&manifest, Some(&workspace_lock))
+                .context("could not write the consumer crate")?;
+            let target = home.target_dir();
+            let target = target
+                .to_str()
+                .context("the consumer's target directory is not valid UTF-8")?;
+            (
+                home.dir().to_owned(),
+                vec![format!(
+                    "build.target-dir={}",
+                    serde_json::to_string(target).expect("a string serializes")
+                )],
+            )
+        }
+        None => {
+            temporary = tempfile::Builder::new()
+                .prefix("shipper-consumer-")
+                .tempdir()
+                .context("could not create a directory for the consumer crate")?;
+            std::fs::write(temporary.path().join("Cargo.toml"), &manifest)?;
+            std::fs::create_dir_all(temporary.path().join("src"))?;
+            std::fs::write(temporary.path().join("src/lib.rs"), "")?;
+            if let Ok(lock) = std::fs::read(&workspace_lock) {
+                std::fs::write(temporary.path().join("Cargo.lock"), lock)?;
+            }
+            (temporary.path().to_owned(), Vec::new())
+        }
+    };
+    config.extend(cargo_config.iter().cloned());
+    let consumer = ws.sibling(&dir.join("Cargo.toml"), &config)?;
+    // The seed keeps what the workspace locked, as far as a new consumer
+    // could get it: with a yanked version in it (or a seed cargo cannot
+    // use), the consumer resolves afresh, as one without a lockfile would.
+    let seed = dir.join("Cargo.lock");
+    if seed.exists() && !cargo_backend::yanked_in_resolve(&consumer).is_ok_and(|y| y.is_empty()) {
+        std::fs::remove_file(&seed).context("could not remove the consumer's lockfile")?;
+    }
     cargo_backend::check_consumer(&consumer)
 }
 

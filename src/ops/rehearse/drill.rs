@@ -35,6 +35,9 @@ pub struct ChildRun<'a> {
     pub allow_dirty: bool,
     pub verify: bool,
     pub tuning: &'a crate::ops::RunTuning,
+    /// cargo's flags (`--locked`, `--config`, features, …): the child
+    /// packages what the rehearsal packages.
+    pub cargo_args: Vec<String>,
 }
 
 /// N, and the seed it came from; `uploads` is how many uploads the
@@ -77,7 +80,7 @@ pub fn interrupted_run(
         path(child.manifest),
         "--state-dir".into(),
         path(child.state_root),
-        "--jobs".into(),
+        "--uploads-in-flight".into(),
         child.tuning.jobs.to_string(),
         "--max-attempts".into(),
         child.tuning.max_attempts.to_string(),
@@ -105,6 +108,7 @@ pub fn interrupted_run(
             args.extend(["--for-index".into(), url.clone()]);
         }
     }
+    args.extend(child.cargo_args.iter().cloned());
     for p in &child.selection.packages {
         args.extend(["--package".into(), p.clone()]);
     }

@@ -6,6 +6,7 @@
 //! bytes were, and a verdict the publish gate checks.
 
 mod consumer;
+mod consumer_home;
 mod drill;
 mod identity;
 mod live;
@@ -17,6 +18,8 @@ pub use live::LiveFindings;
 pub use stand_in::{RehearsalTarget, STAND_IN_NAME};
 
 use std::path::PathBuf;
+
+use anyhow::Context as _;
 use std::time::Instant;
 
 use crate::cargo_backend;
@@ -132,6 +135,8 @@ pub struct RehearsalReport {
     pub kept: Option<PathBuf>,
     /// What stopped the run, if anything (the record has it as text).
     pub error: Option<anyhow::Error>,
+    /// The `publish` that ships what was rehearsed.
+    pub next: NextCommand,
 }
 
 /// A rehearsal that ran and failed; its record says what failed.
@@ -154,6 +159,20 @@ pub struct RehearsalInterrupted {
 }
 
 impl RehearseOpts {
+    /// `cargo shipper publish --require-rehearsal` for this rehearsal's live
+    /// target, selection and state directory: what ships the bytes rehearsed.
+    pub fn publish_command(&self) -> NextCommand {
+        let cmd = NextCommand::new("publish")
+            .target(&self.live_target)
+            .selection(&self.selection)
+            .state_dir(self.state_dir.as_deref())
+            .flag("--require-rehearsal");
+        match self.allow_dirty {
+            true => cmd.flag("--allow-dirty"),
+            false => cmd,
+        }
+    }
+
     /// `cargo shipper rehearse` with this rehearsal's target, live target,
     /// selection and state directory: the command that runs it again.
     pub fn command(&self) -> NextCommand {
@@ -217,6 +236,8 @@ pub fn rehearse(
         findings: &findings,
     });
     let upstream = live::upstream(ws)?;
+    // Held to the end: the consumer build's home, and the port it remembers.
+    let home = consumer_home::ConsumerHome::open(ws);
     let stand_in = stand_in::StandIn::start(
         ws,
         &opts.rehearsal,
@@ -238,8 +259,25 @@ pub fn rehearse(
                 .filter_map(|name| Some((name.clone(), plan.get(&name)?.version.to_string())))
                 .collect(),
             require_metadata: plan.target.key == "crates-io",
+            port: home.as_ref().and_then(|h| h.last_port()),
         },
     )?;
+    if let (Some(home), Some(port)) = (&home, stand_in.embedded_port()) {
+        home.remember_port(ws, port)?;
+    }
+    // cargo reuses a downloaded `.crate` by name and version: what an
+    // earlier rehearsal on this port left must not stand in for this one's
+    // bytes, in verification or in the consumer build.
+    if opts.rehearsal == RehearsalTarget::Embedded {
+        let plan_crates: Vec<(String, String)> = plan
+            .crates
+            .iter()
+            .map(|c| (c.name.clone(), c.version.to_string()))
+            .collect();
+        let index = stand_in.target.sparse_index.as_deref().unwrap_or_default();
+        cargo_backend::forget_cached_crates(ws, index, &plan_crates)
+            .context("could not clear cargo's caches for the rehearsal registry")?;
+    }
     sink(Progress::RegistryReady {
         registry: &stand_in.record,
         index: stand_in.target.sparse_index.as_deref().unwrap_or_default(),
@@ -269,6 +307,7 @@ pub fn rehearse(
                 allow_dirty: opts.allow_dirty,
                 verify: opts.verify,
                 tuning: &opts.tuning,
+                cargo_args: ws.context_opts().cargo_args(),
             };
             drill::interrupted_run(&child, &index, token, n)?;
             sink(Progress::DrillResuming);
@@ -383,6 +422,30 @@ pub fn rehearse(
                 version,
             })
             .collect();
+    // Every plan crate the consumer build or the smoke install may fetch,
+    // with the checksum of the bytes the rehearsal uploaded.
+    let seen: Vec<consumer_home::SeenCrate> = plan
+        .crates
+        .iter()
+        .filter(|c| out.contains(&c.name))
+        .map(|c| consumer_home::SeenCrate {
+            name: c.name.clone(),
+            version: c.version.to_string(),
+            sha256: match uploaded(&c.name) {
+                true => state
+                    .as_ref()
+                    .and_then(|s| s.crates.get(&c.name)?.sha256.clone()),
+                false => None,
+            },
+        })
+        .collect();
+    let consumer_home = match &home {
+        Some(home) => match home.prepare(&rehearsal_ws, &index, &seen) {
+            Ok(()) => Some(home),
+            Err(error) => return Err(error.context("could not prepare the consumer build")),
+        },
+        None => None,
+    };
     let consumer_build = (!libraries.is_empty() && !stopped()).then(|| {
         sink(Progress::ConsumerBuildStarted {
             crates: libraries.len(),
@@ -392,7 +455,12 @@ pub fn rehearse(
         // cargo would say it in a list of every package it cannot build.
         let mut step = match cargo_backend::above_toolchain(&rehearsal_ws, &names) {
             Ok((above, rustc)) if !above.is_empty() => consumer::toolchain_too_old(&above, &rustc),
-            _ => consumer::build(&rehearsal_ws, &stand_in.cargo_config, &libraries),
+            _ => consumer::build(
+                &rehearsal_ws,
+                &stand_in.cargo_config,
+                &libraries,
+                consumer_home,
+            ),
         };
         step.crates = libraries
             .iter()
@@ -440,8 +508,15 @@ pub fn rehearse(
         started_at_ms,
         duration_ms: started.elapsed().as_millis() as u64,
     });
+    // Downloads and sources are kept for the next rehearsal on the same
+    // port when there is a home; the index cache never is.
     if opts.rehearsal == RehearsalTarget::Embedded {
-        cargo_backend::forget_registry_caches(&rehearsal_ws, &index);
+        match &home {
+            Some(_) => {
+                let _ = cargo_backend::forget_cached_crates(&rehearsal_ws, &index, &[]);
+            }
+            None => cargo_backend::forget_registry_caches(&rehearsal_ws, &index),
+        }
     }
     let path = gate::record_path(&state_root);
     record.write(&path).map_err(|e| {
@@ -460,6 +535,7 @@ pub fn rehearse(
         live_name: plan.target.display_name().to_owned(),
         kept: stand_in.kept.clone(),
         error,
+        next: opts.publish_command().manifest_path(ws.manifest_path()),
     })
 }
 

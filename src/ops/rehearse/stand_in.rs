@@ -59,6 +59,9 @@ pub struct EmbeddedSetup<'a> {
     /// The live target is crates.io: refuse uploads without the metadata
     /// it requires, as it would.
     pub require_metadata: bool,
+    /// The port to listen on when it is free (the last rehearsal's: cargo's
+    /// caches and fingerprints follow the URL); else any free one.
+    pub port: Option<u16>,
 }
 
 /// crates.io's sparse index, as cargo spells it.
@@ -137,6 +140,11 @@ pub fn refuse_live(
 }
 
 impl StandIn {
+    /// The embedded registry's port (`None` for a named registry).
+    pub fn embedded_port(&self) -> Option<u16> {
+        self._registry.as_ref().map(|r| r.addr().port())
+    }
+
     pub fn start(
         ws: &LoadedWorkspace,
         choice: &RehearsalTarget,
@@ -195,7 +203,16 @@ impl StandIn {
         config.upstream_crate_cache = setup.upstream_crate_cache;
         config.upstream_handles = setup.upstream_handles;
         config.require_metadata = setup.require_metadata;
-        let registry = LocalRegistry::start(config).with_context(|| {
+        let registry = match setup.port {
+            Some(port) => {
+                let mut on_port = config.clone();
+                on_port.addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+                // Taken (another rehearsal, another program): any port will do.
+                LocalRegistry::start(on_port).or_else(|_| LocalRegistry::start(config))
+            }
+            None => LocalRegistry::start(config),
+        };
+        let registry = registry.with_context(|| {
             format!(
                 "could not start the rehearsal registry in `{}`",
                 root.display()
