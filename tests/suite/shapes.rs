@@ -857,3 +857,77 @@ fn a_workspace_restricted_to_its_registry_rehearses_and_publishes() {
     }
     assert_eq!(live.version_count("spo"), 0);
 }
+
+/// A first release of a derive/runtime pair whose derive crate dev-depends
+/// on the runtime by version (serde's layout before its first publish):
+/// the cycle can only close through a version the registry has, and it has
+/// none. cargo refuses too (it resolves the dev-dependency when packaging);
+/// ours names the cycle, the dev-dependency, and what to do, before
+/// anything is packaged, and doing it works.
+#[test]
+fn a_first_release_with_a_versioned_dev_dependency_cycle_is_refused_with_the_cycle() {
+    let live = TestRegistry::start();
+    let fx = Fixture::new();
+    fx.file(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"derive\", \"rt\"]\n",
+    )
+    .package(
+        "derive",
+        "sdc-derive",
+        "1.0.0",
+        "[dev-dependencies]\nsdc = { path = \"../rt\", version = \"1.0.0\" }\n",
+    )
+    .package(
+        "rt",
+        "sdc",
+        "1.0.0",
+        "[dependencies]\nsdc-derive = { path = \"../derive\", version = \"=1.0.0\" }\n",
+    );
+    fx.use_registry(&live)
+        .cargo_config("[registry]\ndefault = \"local\"\n");
+    let says = |run: &Run| {
+        assert_eq!(run.code(), 3, "{}", run.stderr());
+        let err = run.stderr();
+        assert!(
+            err.contains("dependency cycle between `sdc`, `sdc-derive` closes through dev-dependencies (`sdc-derive` dev-depends on `sdc ^1.0.0`)")
+                && err.contains("the registry has no version that satisfies them")
+                && err.contains("drop the `version` of those dev-dependencies")
+                && err.contains("or publish a satisfying version first"),
+            "{err}"
+        );
+    };
+    says(&fx.shipper(&["plan"]));
+    says(&rehearse(&fx, &[]));
+    says(&fx.publish(&live, &[]));
+    assert_eq!(live.registry.upload_counts().requests, 0);
+    // cargo refuses the same release, later and less plainly.
+    let cargo = fx.cargo(
+        &live,
+        &[
+            "publish",
+            "--workspace",
+            "--registry",
+            "local",
+            "--allow-dirty",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(cargo.code(), 101, "{}", cargo.stderr());
+    assert!(
+        cargo
+            .stderr()
+            .contains("no matching package named `sdc` found"),
+        "{}",
+        cargo.stderr()
+    );
+    // What it says to do: an unversioned dev-dependency, stripped on publish.
+    fx.package(
+        "derive",
+        "sdc-derive",
+        "1.0.0",
+        "[dev-dependencies]\nsdc = { path = \"../rt\" }\n",
+    );
+    rehearse(&fx, &["--no-verify"]).ok();
+    assert_eq!(record(&fx)["verdict"], "passed");
+}
