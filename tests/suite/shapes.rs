@@ -841,10 +841,25 @@ fn a_workspace_restricted_to_its_registry_rehearses_and_publishes() {
         [("spa".to_owned(), 0), ("spb".to_owned(), 1)],
         "{plan:#}"
     );
-    rehearse(&fx, &["--interrupt-after", "1"]).ok();
+    let kept = fx.root().join("kept");
+    rehearse(
+        &fx,
+        &["--interrupt-after", "1", "--keep", kept.to_str().unwrap()],
+    )
+    .ok();
     let rehearsal = record(&fx);
     assert_eq!(rehearsal["verdict"], "passed", "{rehearsal:#}");
     assert_eq!(rehearsal["consumer_build"]["passed"], true, "{rehearsal:#}");
+    // Packaged by index, the bytes are those cargo packages for `local`.
+    cargo_package(&fx, &live, &["spo"]).ok();
+    for name in ["spa", "spb"] {
+        let theirs = std::fs::read(
+            fx.root()
+                .join(format!("cargo-target/package/{name}-0.1.0.crate")),
+        )
+        .unwrap();
+        assert_same_contents(name, &stored_crate(&kept, name, "0.1.0"), &theirs, &[]);
+    }
     fx.publish(&live, &["--require-rehearsal"]).ok();
     for name in ["spa", "spb"] {
         assert_eq!(
