@@ -70,34 +70,39 @@ pub fn package(
         &Packages::Packages(all).to_package_id_specs(&cargo_ws)?,
         &cli_features,
     )?;
-    // One cargo call (and one step of cargo's output) for `names`.
-    let package_these = |names: &[String]| -> anyhow::Result<Vec<cargo::util::FileLock>> {
-        let files = ops::package(
-            &cargo_ws,
-            &PackageOpts {
-                gctx,
-                list: false,
-                fmt: ops::PackageMessageFormat::Human,
-                check_metadata: true,
-                allow_dirty: request.allow_dirty,
-                include_lockfile: true,
-                verify: request.verify,
-                jobs: flags.jobs.as_deref().map(jobs_config),
-                keep_going: flags.keep_going,
-                to_package: Packages::Packages(names.to_vec()),
-                targets: flags.targets.clone(),
-                cli_features: batch_features(&cargo_ws, names, &cli_features)?,
-                reg_or_index: reg_or_index(request.target),
-                dry_run: false,
-            },
-        );
-        packaging.end_cargo_step();
-        files
-    };
+    // One cargo call (and one step of cargo's output, `shown` as any, or
+    // forgotten when it repeats one) for `names`.
+    let package_these =
+        |names: &[String], shown: bool| -> anyhow::Result<Vec<cargo::util::FileLock>> {
+            let files = ops::package(
+                &cargo_ws,
+                &PackageOpts {
+                    gctx,
+                    list: false,
+                    fmt: ops::PackageMessageFormat::Human,
+                    check_metadata: true,
+                    allow_dirty: request.allow_dirty,
+                    include_lockfile: true,
+                    verify: request.verify,
+                    jobs: flags.jobs.as_deref().map(jobs_config),
+                    keep_going: flags.keep_going,
+                    to_package: Packages::Packages(names.to_vec()),
+                    targets: flags.targets.clone(),
+                    cli_features: batch_features(&cargo_ws, names, &cli_features)?,
+                    reg_or_index: reg_or_index(request.target),
+                    dry_run: false,
+                },
+            );
+            match shown {
+                true => packaging.end_cargo_step(),
+                false => packaging.discard_cargo_step(),
+            }
+            files
+        };
     let mut jobs = Vec::new();
     for batch in request.batches.iter().filter(|b| !b.is_empty()) {
         let started = std::time::SystemTime::now();
-        let files = match package_these(batch) {
+        let files = match package_these(batch, true) {
             Ok(files) => files,
             Err(error) => {
                 let verified = Verified {
@@ -105,7 +110,9 @@ pub fn package(
                     ws: &cargo_ws,
                     since: started,
                 };
-                return Err(name_the_failure(batch, error, &verified, package_these));
+                // cargo's output of the batch said why; the repeats stay quiet.
+                let alone = |name: &[String]| package_these(name, false);
+                return Err(name_the_failure(batch, error, &verified, alone));
             }
         };
         for name in batch {

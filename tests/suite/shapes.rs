@@ -677,9 +677,10 @@ fn a_build_script_s_file_left_out_of_the_package_is_refused_naming_its_crate() {
     let run = rehearse(&fx, &[]);
     assert_eq!(run.code(), 1, "{}", run.stderr());
     let err = run.stderr();
-    assert!(
-        err.contains("data/table.txt is packaged"),
-        "cargo's output says why: {err}"
+    assert_eq!(
+        err.matches("data/table.txt is packaged").count(),
+        1,
+        "cargo's output says why, once: {err}"
     );
     let record = record(&fx);
     let failure = record["failures"][0].as_str().unwrap();
