@@ -134,45 +134,8 @@ impl RunState {
 }
 
 fn apply(state: Option<RunState>, record: &Record) -> RunState {
-    if let Event::RunStarted {
-        plan_id,
-        registry,
-        run,
-        crates,
-        ..
-    } = &record.event
-    {
-        let mut next = state.unwrap_or_else(|| RunState {
-            format: FORMAT,
-            plan_id: plan_id.clone(),
-            registry: registry.clone(),
-            runs: 0,
-            last_seq: 0,
-            outcome: None,
-            order: Vec::new(),
-            crates: BTreeMap::new(),
-            upload_times: UploadTimes::default(),
-        });
-        next.runs = *run;
-        next.outcome = None;
-        next.order = crates.iter().map(|c| c.name.clone()).collect();
-        for c in crates {
-            let entry = next.crates.entry(c.name.clone()).or_insert(CrateState {
-                version: c.version.clone(),
-                depends_on: c.depends_on.clone(),
-                dev_only: c.dev_only.clone(),
-                status: CrateStatus::Pending,
-                sha256: None,
-                files_sha256: None,
-                attempts: 0,
-                run_attempts: 0,
-                timings: Timings::default(),
-                last_error: None,
-            });
-            entry.run_attempts = 0;
-        }
-        next.last_seq = record.seq;
-        return next;
+    if let Event::RunStarted { .. } = &record.event {
+        return start_run(state, record);
     }
     let mut state = state.expect("the first record is run_started (checked on read)");
     state.last_seq = record.seq;
@@ -196,7 +159,67 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
     let Some(c) = state.crates.get_mut(name) else {
         return state;
     };
-    match &record.event {
+    if let Event::UploadStarted { new_crate, .. } = &record.event {
+        let times = match new_crate {
+            true => &mut state.upload_times.new_crates,
+            false => &mut state.upload_times.new_versions,
+        };
+        times.push(record.at_ms);
+    }
+    apply_to_crate(c, &record.event, &unconfirmed);
+    state
+}
+
+/// A run starts (the first, or a resumed one): its crates, their attempts
+/// in this run reset.
+fn start_run(state: Option<RunState>, record: &Record) -> RunState {
+    let Event::RunStarted {
+        plan_id,
+        registry,
+        run,
+        crates,
+        ..
+    } = &record.event
+    else {
+        unreachable!("called for run_started only");
+    };
+    let mut next = state.unwrap_or_else(|| RunState {
+        format: FORMAT,
+        plan_id: plan_id.clone(),
+        registry: registry.clone(),
+        runs: 0,
+        last_seq: 0,
+        outcome: None,
+        order: Vec::new(),
+        crates: BTreeMap::new(),
+        upload_times: UploadTimes::default(),
+    });
+    next.runs = *run;
+    next.outcome = None;
+    next.order = crates.iter().map(|c| c.name.clone()).collect();
+    for c in crates {
+        let entry = next.crates.entry(c.name.clone()).or_insert(CrateState {
+            version: c.version.clone(),
+            depends_on: c.depends_on.clone(),
+            dev_only: c.dev_only.clone(),
+            status: CrateStatus::Pending,
+            sha256: None,
+            files_sha256: None,
+            attempts: 0,
+            run_attempts: 0,
+            timings: Timings::default(),
+            last_error: None,
+        });
+        entry.run_attempts = 0;
+    }
+    next.last_seq = record.seq;
+    next
+}
+
+/// One crate's event (`unconfirmed`: the crates uploaded but not yet seen
+/// in the index, for a skip's reason).
+fn apply_to_crate(c: &mut CrateState, event: &Event, unconfirmed: &[String]) {
+    match event {
         Event::Skipped { reason, .. } => match reason {
             SkipReason::AlreadyInRegistry { sha256 } => {
                 c.status = CrateStatus::AlreadyPresent;
@@ -233,19 +256,11 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
             c.files_sha256 = files_sha256.clone();
             c.timings.package_ms = Some(*ms);
         }
-        Event::UploadStarted {
-            sha256, new_crate, ..
-        } => {
+        Event::UploadStarted { sha256, .. } => {
             c.status = CrateStatus::Uploading;
             c.sha256 = Some(sha256.clone());
             c.attempts += 1;
             c.run_attempts += 1;
-            let times = if *new_crate {
-                &mut state.upload_times.new_crates
-            } else {
-                &mut state.upload_times.new_versions
-            };
-            times.push(record.at_ms);
         }
         Event::UploadSucceeded { ms, .. } => {
             c.status = CrateStatus::Uploaded;
@@ -316,5 +331,4 @@ fn apply(state: Option<RunState>, record: &Record) -> RunState {
         }
         _ => {}
     }
-    state
 }

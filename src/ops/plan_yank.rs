@@ -67,14 +67,19 @@ pub struct PlanYankReport {
     pub written_to: Option<PathBuf>,
 }
 
-pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
-    let (receipt_path, latest) = match &opts.from {
+/// The receipt to plan from: the one given, or the latest release's.
+fn receipt_to_use(from: &ReceiptSource) -> anyhow::Result<(PathBuf, Option<LatestPick>)> {
+    Ok(match from {
         ReceiptSource::File(path) => (path.clone(), None),
         ReceiptSource::Latest { state_dir } => {
             let pick = latest_release(state_dir)?;
             (pick.receipt.clone(), Some(pick))
         }
-    };
+    })
+}
+
+pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
+    let (receipt_path, latest) = receipt_to_use(&opts.from)?;
     let LoadedReceipt { receipt, sha256 } = Receipt::load(&receipt_path)?;
     if let Some(expected) = &opts.expected_registry
         && *expected != receipt.registry
@@ -145,17 +150,7 @@ pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
         },
         starting_crate: opts.starting_crate.clone(),
         reason: opts.reason.clone(),
-        crates: order
-            .iter()
-            .map(|name| {
-                let c = crate_of(name);
-                YankTarget {
-                    name: c.name.clone(),
-                    version: c.version.clone(),
-                    sha256: c.sha256.clone(),
-                }
-            })
-            .collect(),
+        crates: order.iter().map(|name| target_of(crate_of(name))).collect(),
     };
     let written_to = match &opts.output {
         Some(path) => {
@@ -173,6 +168,14 @@ pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
         never_uploaded,
         written_to,
     })
+}
+
+fn target_of(c: &crate::journal::ReceiptCrate) -> YankTarget {
+    YankTarget {
+        name: c.name.clone(),
+        version: c.version.clone(),
+        sha256: c.sha256.clone(),
+    }
 }
 
 /// Write atomically; never over a file that is not a yank plan (a receipt

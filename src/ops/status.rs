@@ -145,6 +145,60 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// What to do next, from the journal (`same_plan`: it is this plan's) and
+/// the registry's side of each crate.
+fn next_action(
+    journal: Option<&Peek<RunState>>,
+    active: bool,
+    same_plan: bool,
+    crates: &[CrateRow],
+) -> NextAction {
+    let absent = crates
+        .iter()
+        .filter(|c| c.registry == RegistryTruth::Absent)
+        .count();
+    let unknown = crates
+        .iter()
+        .any(|c| matches!(c.registry, RegistryTruth::Unknown { .. }));
+    match journal {
+        _ if active => NextAction::Running,
+        // `publish` sets a run of another plan that uploaded nothing aside.
+        Some(j) if !same_plan && !super::publish::uploaded_nothing(&j.records) => {
+            NextAction::PlanChanged {
+                journal_plan: j.state.plan_id.as_str().to_owned(),
+            }
+        }
+        _ if unknown => NextAction::Unknown,
+        Some(_) if !same_plan => NextAction::Publish { upload: absent },
+        Some(j) => {
+            let settle = j
+                .state
+                .crates
+                .values()
+                .filter(|c| matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous))
+                .count();
+            // Accepted by the registry, not yet in its index: `resume` only waits.
+            let wait = crates
+                .iter()
+                .filter(|c| {
+                    c.registry == RegistryTruth::Absent && c.journal == Some(CrateStatus::Uploaded)
+                })
+                .count();
+            if absent == 0 && settle == 0 {
+                NextAction::Nothing
+            } else {
+                NextAction::Resume {
+                    upload: absent - wait,
+                    settle,
+                    wait,
+                }
+            }
+        }
+        None if absent == 0 => NextAction::Nothing,
+        None => NextAction::Publish { upload: absent },
+    }
+}
+
 pub fn status(ws: &LoadedWorkspace, opts: &StatusOpts) -> anyhow::Result<StatusReport> {
     let dir = resolve_dir(ws, opts.state_dir.as_ref())?;
     let journal = peek::<RunState>(&dir)?;
@@ -195,50 +249,7 @@ pub fn status(ws: &LoadedWorkspace, opts: &StatusOpts) -> anyhow::Result<StatusR
             }
         })
         .collect();
-    let absent = crates
-        .iter()
-        .filter(|c| c.registry == RegistryTruth::Absent)
-        .count();
-    let unknown = crates
-        .iter()
-        .any(|c| matches!(c.registry, RegistryTruth::Unknown { .. }));
-    let next = match &journal {
-        _ if active => NextAction::Running,
-        // `publish` sets a run of another plan that uploaded nothing aside.
-        Some(j) if !same_plan && !super::publish::uploaded_nothing(&j.records) => {
-            NextAction::PlanChanged {
-                journal_plan: j.state.plan_id.as_str().to_owned(),
-            }
-        }
-        _ if unknown => NextAction::Unknown,
-        Some(_) if !same_plan => NextAction::Publish { upload: absent },
-        Some(j) => {
-            let settle = j
-                .state
-                .crates
-                .values()
-                .filter(|c| matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous))
-                .count();
-            // Accepted by the registry, not yet in its index: `resume` only waits.
-            let wait = crates
-                .iter()
-                .filter(|c| {
-                    c.registry == RegistryTruth::Absent && c.journal == Some(CrateStatus::Uploaded)
-                })
-                .count();
-            if absent == 0 && settle == 0 {
-                NextAction::Nothing
-            } else {
-                NextAction::Resume {
-                    upload: absent - wait,
-                    settle,
-                    wait,
-                }
-            }
-        }
-        None if absent == 0 => NextAction::Nothing,
-        None => NextAction::Publish { upload: absent },
-    };
+    let next = next_action(journal.as_ref(), active, same_plan, &crates);
     Ok(StatusReport {
         registry: plan.target.display_name().to_owned(),
         plan_id: plan.id.as_str().to_owned(),

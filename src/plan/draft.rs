@@ -58,211 +58,23 @@ impl<'a> Draft<'a> {
         target: &RegistryTarget,
         selection: &Selection,
     ) -> Result<Self, PlanError> {
+        check_selection(ws, selection)?;
         let mut problems = Vec::new();
-        for name in selection.packages.iter().chain(&selection.exclude) {
-            if ws.member(name).is_none() {
-                problems.push(PlanProblem::UnknownPackage(name.clone()));
-            }
-        }
-        // Both asked for and left out: an empty plan would hide the mistake.
-        for name in &selection.packages {
-            if selection.exclude.contains(name) {
-                problems.push(PlanProblem::SelectedAndExcluded(name.clone()));
-            }
-        }
+        let chosen = choose(ws, target, selection, &mut problems);
+        let edges = Edges::between(ws, target, selection, &chosen, &mut problems);
+        let questions = edges.registry_questions(&chosen, &mut problems);
         if !problems.is_empty() {
             return Err(PlanError { problems });
         }
-
-        let flagged_out = |name: &str| selection.exclude.iter().any(|e| e == name);
-        let mut chosen: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        if selection.packages.is_empty() {
-            for m in &ws.members {
-                if !flagged_out(&m.name) && m.publish.allows(target) {
-                    chosen.insert(m.name.clone(), Vec::new());
-                }
-            }
-        } else {
-            let mut queue: Vec<(String, Option<String>)> = Vec::new();
-            for name in &selection.packages {
-                let m = ws.member(name).expect("checked above");
-                if !m.publish.allows(target) {
-                    problems.push(PlanProblem::NotPublishable {
-                        name: name.clone(),
-                        target: target.display_name().to_owned(),
-                        why: why_not(&m.publish),
-                    });
-                } else if !flagged_out(name) {
-                    queue.push((name.clone(), None));
-                }
-            }
-            // Pull in what the selected crates need through hard edges.
-            while let Some((name, needed_by)) = queue.pop() {
-                let newly_added = !chosen.contains_key(&name);
-                let pulled_in_by = chosen.entry(name.clone()).or_default();
-                if let Some(by) = needed_by
-                    && !selection.packages.contains(&name)
-                    && !pulled_in_by.contains(&by)
-                {
-                    pulled_in_by.push(by);
-                    pulled_in_by.sort();
-                }
-                if !newly_added {
-                    continue;
-                }
-                let root = if selection.packages.contains(&name) {
-                    name.clone()
-                } else {
-                    chosen[&name][0].clone()
-                };
-                for dep in hard_deps(ws.member(&name).expect("member")) {
-                    let target_member = ws.member(&dep.member).expect("member");
-                    if !flagged_out(&dep.member) && target_member.publish.allows(target) {
-                        queue.push((dep.member.clone(), Some(root.clone())));
-                    }
-                }
-            }
-        }
-
-        let mut hard = BTreeSet::new();
-        let mut soft = BTreeMap::new();
-        let mut external = Vec::new();
-        for name in chosen.keys() {
-            let m = ws.member(name).expect("member");
-            for dep in &m.deps {
-                let dependency = ws.member(&dep.member).expect("member");
-                let is_hard = dep.kind != DepKind::Dev;
-                if dep.route == DepRoute::Path && is_hard {
-                    match &dep.req {
-                        None => problems.push(PlanProblem::MissingVersion {
-                            dependent: name.clone(),
-                            dependency: dep.member.clone(),
-                            version: dependency.version.clone(),
-                        }),
-                        Some(req) if !req.matches(&dependency.version) => {
-                            problems.push(PlanProblem::VersionMismatch {
-                                dependent: name.clone(),
-                                dependency: dep.member.clone(),
-                                req: req.clone(),
-                                version: dependency.version.clone(),
-                            })
-                        }
-                        Some(_) => {}
-                    }
-                }
-                // Unversioned dev-dependencies are stripped on publish: no edge.
-                let Some(req) = dep
-                    .req
-                    .clone()
-                    .filter(|_| is_hard || dep.kind == DepKind::Dev)
-                else {
-                    continue;
-                };
-                if &dep.member == name {
-                    continue;
-                }
-                if chosen.contains_key(&dep.member) {
-                    if is_hard {
-                        hard.insert((name.clone(), dep.member.clone()));
-                    } else if req.matches(&dependency.version) {
-                        soft.insert((name.clone(), dep.member.clone()), req);
-                    } else {
-                        // The release does not satisfy it: the registry must.
-                        external.push(ExternalRequirement {
-                            dependent: name.clone(),
-                            member: dep.member.clone(),
-                            kind: dep.kind,
-                            req: Some(req),
-                        });
-                    }
-                } else if is_hard && !flagged_out(&dep.member) {
-                    problems.push(PlanProblem::UnpublishableDependency {
-                        dependent: name.clone(),
-                        dependency: dep.member.clone(),
-                        target: target.display_name().to_owned(),
-                        why: why_not(&dependency.publish),
-                    });
-                } else {
-                    external.push(ExternalRequirement {
-                        dependent: name.clone(),
-                        member: dep.member.clone(),
-                        kind: dep.kind,
-                        req: Some(req),
-                    });
-                }
-            }
-        }
-        // A soft edge that duplicates a hard one adds nothing.
-        soft.retain(|edge, _| !hard.contains(edge));
-        external.sort_by(|a, b| (&a.dependent, &a.member).cmp(&(&b.dependent, &b.member)));
-        external.dedup();
-
-        let names: Vec<&String> = chosen.keys().collect();
-        let index = |n: &str| {
-            names
-                .binary_search_by(|x| x.as_str().cmp(n))
-                .expect("in plan")
-        };
-        let hard_idx: Vec<_> = hard.iter().map(|(a, b)| (index(a), index(b))).collect();
-        for cycle in graph::cycles(names.len(), &hard_idx) {
-            problems.push(PlanProblem::HardCycle {
-                crates: cycle.into_iter().map(|i| names[i].clone()).collect(),
-            });
-        }
-
-        let mut questions = Vec::new();
-        if problems.is_empty() {
-            let mut all_idx = hard_idx.clone();
-            all_idx.extend(soft.keys().map(|(a, b)| (index(a), index(b))));
-            for cycle in graph::cycles(names.len(), &all_idx) {
-                let members: BTreeSet<&str> = cycle.iter().map(|&i| names[i].as_str()).collect();
-                for ((from, to), req) in &soft {
-                    if members.contains(from.as_str()) && members.contains(to.as_str()) {
-                        questions.push(RegistryQuestion {
-                            member: to.clone(),
-                            req: req.clone(),
-                        });
-                    }
-                }
-            }
-            questions.sort_by_key(|q| (q.member.clone(), q.req.to_string()));
-            questions.dedup();
-        }
-        if !problems.is_empty() {
-            return Err(PlanError { problems });
-        }
-
-        let excluded = ws
-            .members
-            .iter()
-            .filter(|m| !chosen.contains_key(&m.name))
-            .map(|m| ExcludedMember {
-                name: m.name.clone(),
-                version: m.version.clone(),
-                reason: if flagged_out(&m.name) {
-                    ExclusionReason::ExcludedByFlag
-                } else {
-                    match &m.publish {
-                        PublishSetting::Nowhere => ExclusionReason::PublishFalse,
-                        PublishSetting::Only(list) if !m.publish.allows(target) => {
-                            ExclusionReason::NotForTarget {
-                                allowed: list.clone(),
-                            }
-                        }
-                        _ => ExclusionReason::NotSelected,
-                    }
-                },
-            })
-            .collect();
-
+        let excluded = excluded(ws, target, selection, &chosen);
         Ok(Draft {
             ws,
             target: target.clone(),
             chosen,
-            hard,
-            soft,
+            hard: edges.hard,
+            soft: edges.soft,
             excluded,
-            external,
+            external: edges.external,
             questions,
         })
     }
@@ -397,6 +209,271 @@ fn why_not(setting: &PublishSetting) -> String {
         PublishSetting::Only(list) => format!("its `publish` lists only {}", list.join(", ")),
         PublishSetting::Anywhere => "it is excluded".to_owned(),
     }
+}
+
+/// Every name the selection gives is a member, and none is both asked for
+/// and left out (an empty plan would hide the mistake).
+fn check_selection(ws: &WorkspaceModel, selection: &Selection) -> Result<(), PlanError> {
+    let mut problems = Vec::new();
+    for name in selection.packages.iter().chain(&selection.exclude) {
+        if ws.member(name).is_none() {
+            problems.push(PlanProblem::UnknownPackage(name.clone()));
+        }
+    }
+    for name in &selection.packages {
+        if selection.exclude.contains(name) {
+            problems.push(PlanProblem::SelectedAndExcluded(name.clone()));
+        }
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(PlanError { problems }),
+    }
+}
+
+fn flagged_out(selection: &Selection, name: &str) -> bool {
+    selection.exclude.iter().any(|e| e == name)
+}
+
+/// The members in the plan, each with the selected crates that pulled it
+/// in (empty for a selected one, or when the whole workspace goes).
+fn choose(
+    ws: &WorkspaceModel,
+    target: &RegistryTarget,
+    selection: &Selection,
+    problems: &mut Vec<PlanProblem>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut chosen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if selection.packages.is_empty() {
+        for m in &ws.members {
+            if !flagged_out(selection, &m.name) && m.publish.allows(target) {
+                chosen.insert(m.name.clone(), Vec::new());
+            }
+        }
+        return chosen;
+    }
+    let mut queue: Vec<(String, Option<String>)> = Vec::new();
+    for name in &selection.packages {
+        let m = ws.member(name).expect("checked by check_selection");
+        if !m.publish.allows(target) {
+            problems.push(PlanProblem::NotPublishable {
+                name: name.clone(),
+                target: target.display_name().to_owned(),
+                why: why_not(&m.publish),
+            });
+        } else if !flagged_out(selection, name) {
+            queue.push((name.clone(), None));
+        }
+    }
+    // Pull in what the selected crates need through hard edges.
+    while let Some((name, needed_by)) = queue.pop() {
+        let newly_added = !chosen.contains_key(&name);
+        let pulled_in_by = chosen.entry(name.clone()).or_default();
+        if let Some(by) = needed_by
+            && !selection.packages.contains(&name)
+            && !pulled_in_by.contains(&by)
+        {
+            pulled_in_by.push(by);
+            pulled_in_by.sort();
+        }
+        if !newly_added {
+            continue;
+        }
+        let root = if selection.packages.contains(&name) {
+            name.clone()
+        } else {
+            chosen[&name][0].clone()
+        };
+        for dep in hard_deps(ws.member(&name).expect("member")) {
+            let target_member = ws.member(&dep.member).expect("member");
+            if !flagged_out(selection, &dep.member) && target_member.publish.allows(target) {
+                queue.push((dep.member.clone(), Some(root.clone())));
+            }
+        }
+    }
+    chosen
+}
+
+/// The dependency edges among the chosen members, and the requirements
+/// on members the release does not satisfy (the registry must).
+struct Edges {
+    hard: BTreeSet<(String, String)>,
+    soft: BTreeMap<(String, String), VersionReq>,
+    external: Vec<ExternalRequirement>,
+}
+
+impl Edges {
+    fn between(
+        ws: &WorkspaceModel,
+        target: &RegistryTarget,
+        selection: &Selection,
+        chosen: &BTreeMap<String, Vec<String>>,
+        problems: &mut Vec<PlanProblem>,
+    ) -> Edges {
+        let mut edges = Edges {
+            hard: BTreeSet::new(),
+            soft: BTreeMap::new(),
+            external: Vec::new(),
+        };
+        for name in chosen.keys() {
+            let m = ws.member(name).expect("member");
+            for dep in &m.deps {
+                edges.add(ws, target, selection, chosen, name, dep, problems);
+            }
+        }
+        // A soft edge that duplicates a hard one adds nothing.
+        let hard = &edges.hard;
+        edges.soft.retain(|edge, _| !hard.contains(edge));
+        edges
+            .external
+            .sort_by(|a, b| (&a.dependent, &a.member).cmp(&(&b.dependent, &b.member)));
+        edges.external.dedup();
+        edges
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        ws: &WorkspaceModel,
+        target: &RegistryTarget,
+        selection: &Selection,
+        chosen: &BTreeMap<String, Vec<String>>,
+        name: &String,
+        dep: &crate::model::MemberDep,
+        problems: &mut Vec<PlanProblem>,
+    ) {
+        let dependency = ws.member(&dep.member).expect("member");
+        let is_hard = dep.kind != DepKind::Dev;
+        if dep.route == DepRoute::Path && is_hard {
+            match &dep.req {
+                None => problems.push(PlanProblem::MissingVersion {
+                    dependent: name.clone(),
+                    dependency: dep.member.clone(),
+                    version: dependency.version.clone(),
+                }),
+                Some(req) if !req.matches(&dependency.version) => {
+                    problems.push(PlanProblem::VersionMismatch {
+                        dependent: name.clone(),
+                        dependency: dep.member.clone(),
+                        req: req.clone(),
+                        version: dependency.version.clone(),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        // Unversioned dev-dependencies are stripped on publish: no edge.
+        let Some(req) = dep
+            .req
+            .clone()
+            .filter(|_| is_hard || dep.kind == DepKind::Dev)
+        else {
+            return;
+        };
+        if &dep.member == name {
+            return;
+        }
+        let external = ExternalRequirement {
+            dependent: name.clone(),
+            member: dep.member.clone(),
+            kind: dep.kind,
+            req: Some(req.clone()),
+        };
+        if chosen.contains_key(&dep.member) {
+            if is_hard {
+                self.hard.insert((name.clone(), dep.member.clone()));
+            } else if req.matches(&dependency.version) {
+                self.soft.insert((name.clone(), dep.member.clone()), req);
+            } else {
+                // The release does not satisfy it: the registry must.
+                self.external.push(external);
+            }
+        } else if is_hard && !flagged_out(selection, &dep.member) {
+            problems.push(PlanProblem::UnpublishableDependency {
+                dependent: name.clone(),
+                dependency: dep.member.clone(),
+                target: target.display_name().to_owned(),
+                why: why_not(&dependency.publish),
+            });
+        } else {
+            self.external.push(external);
+        }
+    }
+
+    /// Hard cycles are problems; soft edges that close a cycle become
+    /// questions for the registry (asked only when nothing else is wrong).
+    fn registry_questions(
+        &self,
+        chosen: &BTreeMap<String, Vec<String>>,
+        problems: &mut Vec<PlanProblem>,
+    ) -> Vec<RegistryQuestion> {
+        let names: Vec<&String> = chosen.keys().collect();
+        let index = |n: &str| {
+            names
+                .binary_search_by(|x| x.as_str().cmp(n))
+                .expect("in plan")
+        };
+        let hard_idx: Vec<_> = self
+            .hard
+            .iter()
+            .map(|(a, b)| (index(a), index(b)))
+            .collect();
+        for cycle in graph::cycles(names.len(), &hard_idx) {
+            problems.push(PlanProblem::HardCycle {
+                crates: cycle.into_iter().map(|i| names[i].clone()).collect(),
+            });
+        }
+        let mut questions = Vec::new();
+        if !problems.is_empty() {
+            return questions;
+        }
+        let mut all_idx = hard_idx;
+        all_idx.extend(self.soft.keys().map(|(a, b)| (index(a), index(b))));
+        for cycle in graph::cycles(names.len(), &all_idx) {
+            let members: BTreeSet<&str> = cycle.iter().map(|&i| names[i].as_str()).collect();
+            for ((from, to), req) in &self.soft {
+                if members.contains(from.as_str()) && members.contains(to.as_str()) {
+                    questions.push(RegistryQuestion {
+                        member: to.clone(),
+                        req: req.clone(),
+                    });
+                }
+            }
+        }
+        questions.sort_by_key(|q| (q.member.clone(), q.req.to_string()));
+        questions.dedup();
+        questions
+    }
+}
+
+/// The members left out of the plan, and why.
+fn excluded(
+    ws: &WorkspaceModel,
+    target: &RegistryTarget,
+    selection: &Selection,
+    chosen: &BTreeMap<String, Vec<String>>,
+) -> Vec<ExcludedMember> {
+    ws.members
+        .iter()
+        .filter(|m| !chosen.contains_key(&m.name))
+        .map(|m| ExcludedMember {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            reason: if flagged_out(selection, &m.name) {
+                ExclusionReason::ExcludedByFlag
+            } else {
+                match &m.publish {
+                    PublishSetting::Nowhere => ExclusionReason::PublishFalse,
+                    PublishSetting::Only(list) if !m.publish.allows(target) => {
+                        ExclusionReason::NotForTarget {
+                            allowed: list.clone(),
+                        }
+                    }
+                    _ => ExclusionReason::NotSelected,
+                }
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]

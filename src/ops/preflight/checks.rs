@@ -324,86 +324,13 @@ pub fn owners(
     };
     let login = match user {
         TokenUser::Login(login) => login,
-        TokenUser::Rejected => {
-            let give = match token_env {
-                Some(var) => format!("`cargo login`, `{var}`"),
-                None => "`--token`, or cargo's credentials for that index".to_owned(),
-            };
-            // A token that uploads nothing cannot fail this release.
-            let (severity, effect) = if to_upload > 0 {
-                (Severity::Fail, String::new())
-            } else {
-                (
-                    Severity::Warn,
-                    "; this release uploads nothing, so it does not need it".to_owned(),
-                )
-            };
-            return check(
-                CheckId::Owners,
-                "the registry rejected the token".into(),
-                vec![finding(
-                    None,
-                    severity,
-                    format!(
-                        "the registry answered 401 for the token: it is wrong, expired or revoked; \
-                         make a new one and give it to cargo ({give}){effect}"
-                    ),
-                )],
-            );
-        }
-        TokenUser::Unknown { status } => {
-            let mut findings = Vec::new();
-            for c in &existing {
-                let owners = crate_owners(http, api, &c.name)
-                    .ok()
-                    .flatten()
-                    .map(|o| o.join(", "))
-                    .unwrap_or_else(|| "unknown".into());
-                findings.push(finding(
-                    Some(&c.name),
-                    Severity::Warn,
-                    format!(
-                        "the registry does not say whose token this is (HTTP {status} from /api/v1/me), \
-                         so ownership is unchecked; owners: {owners}"
-                    ),
-                ));
-            }
-            return check(
-                CheckId::Owners,
-                format!("{} existing crate(s); token's user unknown", existing.len()),
-                findings,
-            );
-        }
+        TokenUser::Rejected => return rejected_token(to_upload, token_env),
+        TokenUser::Unknown { status } => return user_unknown(http, api, &existing, status),
     };
-    let mut findings = Vec::new();
-    for c in &existing {
-        match crate_owners(http, api, &c.name) {
-            Ok(Some(owners)) if owners.contains(&login) => {}
-            Ok(Some(owners)) if owners.iter().any(|o| o.contains(':')) => findings.push(finding(
-                Some(&c.name),
-                Severity::Warn,
-                format!(
-                    "`{login}` is not a listed owner; a team owns it too ({}): membership is not checked",
-                    owners.join(", ")
-                ),
-            )),
-            Ok(Some(owners)) => findings.push(finding(
-                Some(&c.name),
-                Severity::Fail,
-                format!(
-                    "the token's user `{login}` is not an owner (owners: {}); ask one to run `cargo owner --add {login} {}`",
-                    owners.join(", "),
-                    c.name
-                ),
-            )),
-            Ok(None) => findings.push(finding(
-                Some(&c.name),
-                Severity::Warn,
-                "the registry lists no owners for it".into(),
-            )),
-            Err(error) => findings.push(finding(Some(&c.name), Severity::Warn, error.to_string())),
-        }
-    }
+    let findings: Vec<Finding> = existing
+        .iter()
+        .filter_map(|c| not_owned(http, api, &login, c))
+        .collect();
     let summary = if existing.is_empty() {
         format!("the token belongs to `{login}`; no existing crate gets a new version")
     } else {
@@ -414,6 +341,93 @@ pub fn owners(
         )
     };
     check(CheckId::Owners, summary, findings)
+}
+
+/// The registry answered 401 for the token.
+fn rejected_token(to_upload: usize, token_env: Option<&str>) -> Check {
+    let give = match token_env {
+        Some(var) => format!("`cargo login`, `{var}`"),
+        None => "`--token`, or cargo's credentials for that index".to_owned(),
+    };
+    // A token that uploads nothing cannot fail this release.
+    let (severity, effect) = if to_upload > 0 {
+        (Severity::Fail, String::new())
+    } else {
+        (
+            Severity::Warn,
+            "; this release uploads nothing, so it does not need it".to_owned(),
+        )
+    };
+    check(
+        CheckId::Owners,
+        "the registry rejected the token".into(),
+        vec![finding(
+            None,
+            severity,
+            format!(
+                "the registry answered 401 for the token: it is wrong, expired or revoked; \
+                 make a new one and give it to cargo ({give}){effect}"
+            ),
+        )],
+    )
+}
+
+/// The registry does not say whose token it is: each existing crate's
+/// owners, unchecked.
+fn user_unknown(http: &Http, api: &str, existing: &[&CrateCheck], status: u32) -> Check {
+    let findings = existing
+        .iter()
+        .map(|c| {
+            let owners = crate_owners(http, api, &c.name)
+                .ok()
+                .flatten()
+                .map(|o| o.join(", "))
+                .unwrap_or_else(|| "unknown".into());
+            finding(
+                Some(&c.name),
+                Severity::Warn,
+                format!(
+                    "the registry does not say whose token this is (HTTP {status} from /api/v1/me), \
+                     so ownership is unchecked; owners: {owners}"
+                ),
+            )
+        })
+        .collect();
+    check(
+        CheckId::Owners,
+        format!("{} existing crate(s); token's user unknown", existing.len()),
+        findings,
+    )
+}
+
+/// What is wrong with `login` publishing a new version of `c`, if anything.
+fn not_owned(http: &Http, api: &str, login: &str, c: &CrateCheck) -> Option<Finding> {
+    match crate_owners(http, api, &c.name) {
+        Ok(Some(owners)) if owners.iter().any(|o| o == login) => None,
+        Ok(Some(owners)) if owners.iter().any(|o| o.contains(':')) => Some(finding(
+            Some(&c.name),
+            Severity::Warn,
+            format!(
+                "`{login}` is not a listed owner; a team owns it too ({}): membership is not checked",
+                owners.join(", ")
+            ),
+        )),
+        Ok(Some(owners)) => Some(finding(
+            Some(&c.name),
+            Severity::Fail,
+            format!(
+                "the token's user `{login}` is not an owner (owners: {}); ask one to run `cargo owner --add {login} {}`",
+                owners.join(", "),
+                c.name
+            ),
+        )),
+        Ok(None) => Some(finding(
+            Some(&c.name),
+            Severity::Warn,
+            "the registry lists no owners for it".into(),
+        )),
+        Err(error) => Some(finding(Some(&c.name), Severity::Warn, error.to_string())),
+    }
 }
 
 /// A lockfile pin on a yanked version: cargo publishes (it only warns),

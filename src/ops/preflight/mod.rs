@@ -212,34 +212,7 @@ pub struct RateLimitEta {
 }
 
 pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<PreflightReport> {
-    let planned = plan(
-        ws,
-        &PlanOpts {
-            selection: opts.selection.clone(),
-            target: opts.target.clone(),
-            offline: false,
-        },
-    );
-    let (plan, plan_check) = match planned {
-        Ok(plan) => {
-            let check = Check {
-                id: CheckId::Plan,
-                summary: format!(
-                    "{} crate(s) in {} level(s), plan {}",
-                    plan.crates.len(),
-                    plan.level_count(),
-                    plan.id.short()
-                ),
-                skipped: None,
-                findings: Vec::new(),
-            };
-            (Some(plan), check)
-        }
-        Err(error) => match error.downcast::<PlanError>() {
-            Ok(plan_error) => (None, checks::plan_failed(&plan_error)),
-            Err(other) => return Err(other),
-        },
-    };
+    let (plan, plan_check) = plan_check(ws, opts)?;
     // Without a plan, the manifest checks still cover every publishable member.
     let names: Vec<String> = match &plan {
         Some(plan) => plan.crates.iter().map(|c| c.name.clone()).collect(),
@@ -259,27 +232,7 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         git::check(&ws.root()?, &ws.output_dirs()?, opts.allow_dirty),
     ];
     let Some(plan) = plan else {
-        for id in [
-            CheckId::Package,
-            CheckId::Registry,
-            CheckId::Names,
-            CheckId::Token,
-            CheckId::Owners,
-            CheckId::YankedDeps,
-            CheckId::RateLimit,
-        ] {
-            report_checks.push(Check::skipped(id, "the workspace does not plan"));
-        }
-        return Ok(PreflightReport {
-            registry: ws
-                .target(&opts.target, &ws.model()?)
-                .map_or_else(|_| "unknown".to_owned(), |t| t.display_name().to_owned()),
-            plan_id: None,
-            crates: Vec::new(),
-            checks: report_checks,
-            rate_limit: None,
-            trusted_publishing: None,
-        });
+        return no_plan(ws, opts, report_checks);
     };
 
     // The dry run: every plan crate packaged (and verified), so the
@@ -305,54 +258,9 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         ),
     };
     report_checks.push(registry_check);
-    let to_upload = crates
-        .iter()
-        .filter(|c| matches!(c.state, RegistryState::NewCrate | RegistryState::NewVersion))
-        .count();
-    match &live {
-        Some(connected) => report_checks.push(checks::names(&crates, &connected.live)),
-        None => report_checks.push(Check::skipped(
-            CheckId::Names,
-            "the registry could not be asked",
-        )),
-    }
-    // As `publish` decides: a configured token wins under `auto`.
-    let trusted = provider(&opts.ci, || matches!(token, TokenLookup::Found(_)));
-    let mut trusted_publishing = None;
-    match &trusted {
-        Ok(None) => report_checks.push(checks::token(&token, to_upload)),
-        Ok(Some(oidc)) => {
-            let registry = live
-                .as_ref()
-                .map(|c| (&c.http, c.live.config().api.as_str()));
-            let crates_io = plan.target.key == "crates-io";
-            let (found, check) = trusted::check(oidc, registry, &crates, crates_io);
-            trusted_publishing = Some(found);
-            report_checks.push(check);
-        }
-        Err(no_provider) => report_checks.push(trusted::no_provider(no_provider)),
-    }
-    match (&live, &token) {
-        (Some(_), _) if !matches!(trusted, Ok(None)) => report_checks.push(
-            Check::skipped(
-                CheckId::Owners,
-                "trusted publishing: the registry's trusted-publishing configuration decides who may publish",
-            ),
-        ),
-        (Some(connected), TokenLookup::Found(secret)) => report_checks.push(checks::owners(
-            &connected.http,
-            &crates,
-            &connected.live.config().api,
-            secret,
-            to_upload,
-            plan.target.token_env_var().as_deref(),
-        )),
-        (None, _) => report_checks.push(Check::skipped(
-            CheckId::Owners,
-            "the registry could not be asked",
-        )),
-        (_, _) => report_checks.push(Check::skipped(CheckId::Owners, "no token to ask about")),
-    }
+    let (authority, trusted_publishing) =
+        authority_checks(opts, &plan, &crates, live.as_ref(), &token);
+    report_checks.extend(authority);
     report_checks.push(match cargo_backend::locked_registry_deps(ws, &names) {
         Ok(deps) => checks::yanked(&deps),
         Err(error) => checks::resolve_failed(&error),
@@ -374,6 +282,123 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         rate_limit,
         trusted_publishing,
     })
+}
+
+/// The plan, or the problems that keep the workspace from planning (a
+/// failed check, not an error: the other checks still run).
+fn plan_check(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<(Option<Plan>, Check)> {
+    let planned = plan(
+        ws,
+        &PlanOpts {
+            selection: opts.selection.clone(),
+            target: opts.target.clone(),
+            offline: false,
+        },
+    );
+    match planned {
+        Ok(plan) => {
+            let check = Check {
+                id: CheckId::Plan,
+                summary: format!(
+                    "{} crate(s) in {} level(s), plan {}",
+                    plan.crates.len(),
+                    plan.level_count(),
+                    plan.id.short()
+                ),
+                skipped: None,
+                findings: Vec::new(),
+            };
+            Ok((Some(plan), check))
+        }
+        Err(error) => match error.downcast::<PlanError>() {
+            Ok(plan_error) => Ok((None, checks::plan_failed(&plan_error))),
+            Err(other) => Err(other),
+        },
+    }
+}
+
+/// The report of a workspace that does not plan: what needs a plan is
+/// skipped, saying so.
+fn no_plan(
+    ws: &LoadedWorkspace,
+    opts: &PreflightOpts,
+    mut report_checks: Vec<Check>,
+) -> anyhow::Result<PreflightReport> {
+    for id in [
+        CheckId::Package,
+        CheckId::Registry,
+        CheckId::Names,
+        CheckId::Token,
+        CheckId::Owners,
+        CheckId::YankedDeps,
+        CheckId::RateLimit,
+    ] {
+        report_checks.push(Check::skipped(id, "the workspace does not plan"));
+    }
+    Ok(PreflightReport {
+        registry: ws
+            .target(&opts.target, &ws.model()?)
+            .map_or_else(|_| "unknown".to_owned(), |t| t.display_name().to_owned()),
+        plan_id: None,
+        crates: Vec::new(),
+        checks: report_checks,
+        rate_limit: None,
+        trusted_publishing: None,
+    })
+}
+
+/// Who may publish: the names, the token (or trusted publishing) and the
+/// owners checks, and what trusted publishing found.
+fn authority_checks(
+    opts: &PreflightOpts,
+    plan: &Plan,
+    crates: &[CrateCheck],
+    live: Option<&Connected>,
+    token: &TokenLookup,
+) -> (Vec<Check>, Option<TrustedPreflight>) {
+    let mut out = Vec::new();
+    let to_upload = crates
+        .iter()
+        .filter(|c| matches!(c.state, RegistryState::NewCrate | RegistryState::NewVersion))
+        .count();
+    match live {
+        Some(connected) => out.push(checks::names(crates, &connected.live)),
+        None => out.push(Check::skipped(
+            CheckId::Names,
+            "the registry could not be asked",
+        )),
+    }
+    // As `publish` decides: a configured token wins under `auto`.
+    let trusted = provider(&opts.ci, || matches!(token, TokenLookup::Found(_)));
+    let mut trusted_publishing = None;
+    match &trusted {
+        Ok(None) => out.push(checks::token(token, to_upload)),
+        Ok(Some(oidc)) => {
+            let registry = live.map(|c| (&c.http, c.live.config().api.as_str()));
+            let crates_io = plan.target.key == "crates-io";
+            let (found, check) = trusted::check(oidc, registry, crates, crates_io);
+            trusted_publishing = Some(found);
+            out.push(check);
+        }
+        Err(no_provider) => out.push(trusted::no_provider(no_provider)),
+    }
+    out.push(match (live, token) {
+        (Some(_), _) if !matches!(trusted, Ok(None)) => Check::skipped(
+            CheckId::Owners,
+            "trusted publishing: the registry's trusted-publishing configuration decides who may publish",
+        ),
+        (Some(connected), TokenLookup::Found(secret)) => checks::owners(
+            &connected.http,
+            crates,
+            &connected.live.config().api,
+            secret,
+            to_upload,
+            plan.target.token_env_var().as_deref(),
+        ),
+        (None, _) => Check::skipped(CheckId::Owners, "the registry could not be asked"),
+        (_, _) => Check::skipped(CheckId::Owners, "no token to ask about"),
+    });
+    (out, trusted_publishing)
 }
 
 /// A `.crate` the dry run made.

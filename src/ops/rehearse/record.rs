@@ -44,49 +44,9 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
         .crates
         .iter()
         .map(|planned| {
-            let version = planned.version.to_string();
-            let found = state.and_then(|s| s.crates.get(&planned.name));
-            let (outcome, sha256) = match found.map(|c| c.status) {
-                // The live target has it (the same content, checked before
-                // the run): uploaded only so that its dependents resolve in a
-                // rehearsal registry that does not pass it through.
-                Some(CrateStatus::Published) if findings.present.contains_key(&planned.name) => (
-                    RehearsedOutcome::OnLiveTarget,
-                    findings.present.get(&planned.name).cloned(),
-                ),
-                Some(CrateStatus::Published) => (
-                    RehearsedOutcome::Uploaded,
-                    found.and_then(|c| c.sha256.clone()),
-                ),
-                Some(CrateStatus::AlreadyPresent) => match findings.present.get(&planned.name) {
-                    Some(live) => (RehearsedOutcome::OnLiveTarget, Some(live.clone())),
-                    None => (
-                        RehearsedOutcome::InRehearsalRegistry,
-                        found.and_then(|c| c.sha256.clone()),
-                    ),
-                },
-                None
-                | Some(CrateStatus::Pending | CrateStatus::Packaged | CrateStatus::Blocked) => {
-                    (RehearsedOutcome::NotAttempted, None)
-                }
-                Some(_) => (
-                    RehearsedOutcome::Failed,
-                    found.and_then(|c| c.sha256.clone()),
-                ),
-            };
-            if outcome == RehearsedOutcome::Failed {
-                let why = found
-                    .and_then(|c| c.last_error.clone())
-                    .unwrap_or_else(|| "did not go out".into());
-                failures.push(format!("{} {version}: {why}", planned.name));
-            }
-            RehearsedCrate {
-                name: planned.name.clone(),
-                version,
-                outcome,
-                sha256,
-                timings: found.map(|c| c.timings).unwrap_or_default(),
-            }
+            let (rehearsed, failed) = rehearsed_crate(planned, findings, state);
+            failures.extend(failed);
+            rehearsed
         })
         .collect();
     let all_out = crates.iter().all(|c| {
@@ -100,36 +60,11 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
     if error.is_none() && !all_out {
         failures.push("not every crate went out".into());
     }
-    if let Some(step) = &consumer_build
-        && !step.passed
-    {
-        // The plain summary when there is one; cargo's output stays in `message`.
-        failures.push(format!(
-            "consumer build: {}",
-            step.summary
-                .as_deref()
-                .or(step.message.as_deref())
-                .unwrap_or("failed")
-        ));
-    }
-    if let Some(step) = &smoke_install
-        && !step.passed
-    {
-        failures.push(format!(
-            "smoke install: {}",
-            step.message.as_deref().unwrap_or("failed")
-        ));
-    }
-    if let Some(drill) = &drill
-        && !drill.passed
-    {
-        failures.push(format!(
-            "interruption drill (after {} upload{}): {}",
-            drill.interrupt_after,
-            if drill.interrupt_after == 1 { "" } else { "s" },
-            drill.problems.join("; ")
-        ));
-    }
+    failures.extend(step_failures(
+        consumer_build.as_ref(),
+        smoke_install.as_ref(),
+        drill.as_ref(),
+    ));
     RehearsalRecord {
         format: REHEARSAL_FORMAT,
         plan_id: plan.id.clone(),
@@ -150,4 +85,87 @@ pub fn build(inputs: Inputs<'_>) -> RehearsalRecord {
         failures,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
     }
+}
+
+/// What became of one plan crate, and why it failed if it did.
+fn rehearsed_crate(
+    planned: &crate::plan::PlannedCrate,
+    findings: &LiveFindings,
+    state: Option<&RunState>,
+) -> (RehearsedCrate, Option<String>) {
+    let version = planned.version.to_string();
+    let found = state.and_then(|s| s.crates.get(&planned.name));
+    let ours = || found.and_then(|c| c.sha256.clone());
+    let (outcome, sha256) = match found.map(|c| c.status) {
+        // The live target has it (the same content, checked before the
+        // run): uploaded only so that its dependents resolve in a
+        // rehearsal registry that does not pass it through.
+        Some(CrateStatus::Published) if findings.present.contains_key(&planned.name) => (
+            RehearsedOutcome::OnLiveTarget,
+            findings.present.get(&planned.name).cloned(),
+        ),
+        Some(CrateStatus::Published) => (RehearsedOutcome::Uploaded, ours()),
+        Some(CrateStatus::AlreadyPresent) => match findings.present.get(&planned.name) {
+            Some(live) => (RehearsedOutcome::OnLiveTarget, Some(live.clone())),
+            None => (RehearsedOutcome::InRehearsalRegistry, ours()),
+        },
+        None | Some(CrateStatus::Pending | CrateStatus::Packaged | CrateStatus::Blocked) => {
+            (RehearsedOutcome::NotAttempted, None)
+        }
+        Some(_) => (RehearsedOutcome::Failed, ours()),
+    };
+    let failed = (outcome == RehearsedOutcome::Failed).then(|| {
+        let why = found
+            .and_then(|c| c.last_error.clone())
+            .unwrap_or_else(|| "did not go out".into());
+        format!("{} {version}: {why}", planned.name)
+    });
+    let rehearsed = RehearsedCrate {
+        name: planned.name.clone(),
+        version,
+        outcome,
+        sha256,
+        timings: found.map(|c| c.timings).unwrap_or_default(),
+    };
+    (rehearsed, failed)
+}
+
+/// The failures of the steps after the run.
+fn step_failures(
+    consumer_build: Option<&StepResult>,
+    smoke_install: Option<&StepResult>,
+    drill: Option<&DrillResult>,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    if let Some(step) = consumer_build
+        && !step.passed
+    {
+        // The plain summary when there is one; cargo's output stays in `message`.
+        failures.push(format!(
+            "consumer build: {}",
+            step.summary
+                .as_deref()
+                .or(step.message.as_deref())
+                .unwrap_or("failed")
+        ));
+    }
+    if let Some(step) = smoke_install
+        && !step.passed
+    {
+        failures.push(format!(
+            "smoke install: {}",
+            step.message.as_deref().unwrap_or("failed")
+        ));
+    }
+    if let Some(drill) = drill
+        && !drill.passed
+    {
+        failures.push(format!(
+            "interruption drill (after {} upload{}): {}",
+            drill.interrupt_after,
+            if drill.interrupt_after == 1 { "" } else { "s" },
+            drill.problems.join("; ")
+        ));
+    }
+    failures
 }
