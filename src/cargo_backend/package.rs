@@ -32,6 +32,19 @@ pub struct PackageRequest<'a> {
     /// does not serve: a rehearsal's stand-in hides the live target's other
     /// versions of the crates it rehearses, which a dev-dependency may need.
     pub borrowed_index: &'a [String],
+    /// Whether the run was asked to stop: after a failure, nothing is
+    /// packaged again to name the failing crate.
+    pub stopped: Stopped<'a>,
+}
+
+/// Whether a signal asked the run to stop (a failure may be its doing).
+#[derive(Clone, Copy)]
+pub struct Stopped<'a>(pub &'a dyn Fn() -> bool);
+
+impl std::fmt::Debug for Stopped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Stopped").field(&(self.0)()).finish()
+    }
 }
 
 /// Package (and verify) the requested members group by group, each group
@@ -110,6 +123,10 @@ pub fn package(
                     ws: &cargo_ws,
                     since: started,
                 };
+                if (request.stopped.0)() {
+                    // Most likely the signal's doing: nothing new starts.
+                    return Err(error.context(format!("packaging failed for {}", batch.join(", "))));
+                }
                 // cargo's output of the batch said why; the repeats stay quiet.
                 let alone = |name: &[String]| package_these(name, false);
                 return Err(name_the_failure(batch, error, &verified, alone));

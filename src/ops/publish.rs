@@ -517,6 +517,7 @@ fn run(
             target: &packaging_target(plan, opts),
             verify: opts.verify,
             allow_dirty: opts.allow_dirty,
+            stopped: cargo_backend::Stopped(&|| opts.tuning.stop.is_raised()),
         },
     ) {
         Ok(jobs) => jobs,
