@@ -90,6 +90,16 @@ impl CargoOutput {
     }
 }
 
+impl CargoOutput {
+    /// A step of cargo's work ended that repeated one already shown (a
+    /// level packaged again crate by crate to name the one that failed):
+    /// forget its text. Under `-v` it went out as it came.
+    pub fn discard_step(&self) {
+        let mut held = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        held.text.clear();
+    }
+}
+
 /// cargo's shell writes whole messages; under `-v` each complete line goes
 /// out at once, otherwise it waits for the end of the step.
 struct Capture(CargoOutput);
@@ -181,6 +191,12 @@ mod tests {
             shown(),
             "   Compiling a v0.1.0\nwarning: unused variable: `x`\n"
         );
+        // A step repeating one already shown, error and all: forgotten.
+        w.write_all(b"error: failed to run custom build command\n")
+            .unwrap();
+        out.discard_step();
+        out.end_step();
+        assert_eq!(shown(), "");
         // `-v`: each whole line as it comes.
         let verbose = CargoOutput::new(Show::Everything);
         let mut w = verbose.writer();

@@ -181,6 +181,11 @@ impl LoadedWorkspace {
         self.output.end_step();
     }
 
+    /// cargo's output so far repeated a step already shown: forget it.
+    pub(crate) fn discard_cargo_step(&self) {
+        self.output.discard_step();
+    }
+
     /// The options this workspace's cargo context was made with.
     pub fn context_opts(&self) -> &ContextOpts {
         &self.opts

@@ -15,7 +15,7 @@ pub use consumer::{
 pub use facts::{
     LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,
 };
-pub use package::{PackageRequest, PackagedContents, package, package_contents};
+pub use package::{PackageRequest, PackagedContents, Stopped, package, package_contents};
 
 use std::collections::BTreeMap;
 
@@ -275,7 +275,11 @@ fn upload_metadata(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let meta = publish.manifest().metadata();
-    let readme = meta
+    // The content from where the readme is in the source (`../../README.md`
+    // too); the published manifest names its place inside the package.
+    let readme = local
+        .manifest()
+        .metadata()
         .readme
         .as_ref()
         .map(|readme| {

@@ -32,6 +32,19 @@ pub struct PackageRequest<'a> {
     /// does not serve: a rehearsal's stand-in hides the live target's other
     /// versions of the crates it rehearses, which a dev-dependency may need.
     pub borrowed_index: &'a [String],
+    /// Whether the run was asked to stop: after a failure, nothing is
+    /// packaged again to name the failing crate.
+    pub stopped: Stopped<'a>,
+}
+
+/// Whether a signal asked the run to stop (a failure may be its doing).
+#[derive(Clone, Copy)]
+pub struct Stopped<'a>(pub &'a dyn Fn() -> bool);
+
+impl std::fmt::Debug for Stopped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Stopped").field(&(self.0)()).finish()
+    }
 }
 
 /// Package (and verify) the requested members group by group, each group
@@ -70,31 +83,55 @@ pub fn package(
         &Packages::Packages(all).to_package_id_specs(&cargo_ws)?,
         &cli_features,
     )?;
+    // One cargo call (and one step of cargo's output, `shown` as any, or
+    // forgotten when it repeats one) for `names`.
+    let package_these =
+        |names: &[String], shown: bool| -> anyhow::Result<Vec<cargo::util::FileLock>> {
+            let files = ops::package(
+                &cargo_ws,
+                &PackageOpts {
+                    gctx,
+                    list: false,
+                    fmt: ops::PackageMessageFormat::Human,
+                    check_metadata: true,
+                    allow_dirty: request.allow_dirty,
+                    include_lockfile: true,
+                    verify: request.verify,
+                    jobs: flags.jobs.as_deref().map(jobs_config),
+                    keep_going: flags.keep_going,
+                    to_package: Packages::Packages(names.to_vec()),
+                    targets: flags.targets.clone(),
+                    cli_features: batch_features(&cargo_ws, names, &cli_features)?,
+                    reg_or_index: reg_or_index(request.target),
+                    dry_run: false,
+                },
+            );
+            match shown {
+                true => packaging.end_cargo_step(),
+                false => packaging.discard_cargo_step(),
+            }
+            files
+        };
     let mut jobs = Vec::new();
     for batch in request.batches.iter().filter(|b| !b.is_empty()) {
-        let files = ops::package(
-            &cargo_ws,
-            &PackageOpts {
-                gctx,
-                list: false,
-                fmt: ops::PackageMessageFormat::Human,
-                check_metadata: true,
-                allow_dirty: request.allow_dirty,
-                include_lockfile: true,
-                verify: request.verify,
-                jobs: flags.jobs.as_deref().map(jobs_config),
-                keep_going: flags.keep_going,
-                to_package: Packages::Packages(batch.clone()),
-                targets: flags.targets.clone(),
-                cli_features: batch_features(&cargo_ws, batch, &cli_features)?,
-                reg_or_index: reg_or_index(request.target),
-                dry_run: false,
-            },
-        )
-        // Name the crates: cargo's own error may not ("1 job failed").
-        .with_context(|| format!("packaging failed for {}", batch.join(", ")));
-        packaging.end_cargo_step();
-        let files = files?;
+        let started = std::time::SystemTime::now();
+        let files = match package_these(batch, true) {
+            Ok(files) => files,
+            Err(error) => {
+                let verified = Verified {
+                    dir: &build_dir.join("package"),
+                    ws: &cargo_ws,
+                    since: started,
+                };
+                if (request.stopped.0)() {
+                    // Most likely the signal's doing: nothing new starts.
+                    return Err(error.context(format!("packaging failed for {}", batch.join(", "))));
+                }
+                // cargo's output of the batch said why; the repeats stay quiet.
+                let alone = |name: &[String]| package_these(name, false);
+                return Err(name_the_failure(batch, error, &verified, alone));
+            }
+        };
         for name in batch {
             let (pkg, file, sha256) = packaged_file(&cargo_ws, &files, name)?;
             // For the overlay, dependencies are marked against the source
@@ -114,6 +151,55 @@ pub fn package(
         }
     }
     Ok(jobs)
+}
+
+/// Where cargo verified a batch's crates, and since when.
+struct Verified<'a> {
+    /// `<build dir>/package`: cargo unpacks each `.crate` into
+    /// `<name>-<version>/` there to build it, one crate after the other.
+    dir: &'a std::path::Path,
+    ws: &'a cargo::core::Workspace<'a>,
+    since: std::time::SystemTime,
+}
+
+impl Verified<'_> {
+    /// Of `batch`, the crates cargo unpacked to verify since `since`, the
+    /// last unpacked first: cargo stops at the first that fails, so it is
+    /// most likely the newest.
+    fn newest_first(&self, batch: &[String]) -> Vec<String> {
+        let mut unpacked: Vec<(std::time::SystemTime, String)> = batch
+            .iter()
+            .filter_map(|name| {
+                let pkg = self.ws.members().find(|p| p.name().as_str() == name)?;
+                let dir = self.dir.join(format!("{}-{}", pkg.name(), pkg.version()));
+                let modified = std::fs::metadata(dir).ok()?.modified().ok()?;
+                (modified >= self.since).then(|| (modified, name.clone()))
+            })
+            .collect();
+        unpacked.sort_by(|a, b| b.cmp(a));
+        unpacked.into_iter().map(|(_, name)| name).collect()
+    }
+}
+
+/// The error of a batch that failed, naming the crate that failed: cargo's
+/// own error may not ("failed to verify package tarball: 1 job failed").
+/// The crates cargo got to verify are packaged again one at a time, newest
+/// first, until one fails: that one is named, with its own error. Only on
+/// the failure path, and usually once.
+fn name_the_failure(
+    batch: &[String],
+    error: anyhow::Error,
+    verified: &Verified<'_>,
+    package_these: impl Fn(&[String]) -> anyhow::Result<Vec<cargo::util::FileLock>>,
+) -> anyhow::Error {
+    if batch.len() > 1 {
+        for name in verified.newest_first(batch) {
+            if let Err(alone) = package_these(std::slice::from_ref(&name)) {
+                return alone.context(format!("packaging failed for {name}"));
+            }
+        }
+    }
+    error.context(format!("packaging failed for {}", batch.join(", ")))
 }
 
 /// `-j` as cargo's command line gives it to its build configuration.

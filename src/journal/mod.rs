@@ -4,6 +4,8 @@
 //! - `current/state.json`: its projection, rewritten atomically after each event;
 //! - `current/receipt.json`: what the run did;
 //! - `lock`: one run at a time;
+//! - `.gitignore` (`*`): the state stays out of git, and so out of a
+//!   package whose directory holds it (see [`ignore`]);
 //! - `rehearsal/` (a state directory of its own) and `rehearsal.json`: the
 //!   latest rehearsal, which the publish gate reads (see [`rehearsal`]);
 //! - `archive/<time>-<plan>-<what>/`: finished runs, so the next release
@@ -19,6 +21,7 @@
 //! anything is read or written (the directory itself may be a link).
 
 mod event;
+mod ignore;
 mod links;
 mod lock;
 mod log;
@@ -33,6 +36,7 @@ pub use event::{
     CrateRef, Event, FORMAT, Record, RenewReason, RunOutcome, SelectionRecord, SetAsideWhy,
     SkipReason,
 };
+pub use ignore::keep_out_of_git;
 pub use links::SymlinkRefused;
 pub use lock::{LockError, RunLock};
 pub use log::{EventLog, JournalError, LogEvent, TornLine, now_ms};
@@ -42,7 +46,7 @@ pub use receipt::{
 };
 pub use rehearsal::{
     DrillResult, LiveCheck, REHEARSAL_FORMAT, RehearsalFileError, RehearsalRecord,
-    RehearsalRegistry, RehearsedCrate, RehearsedOutcome, StepResult, Verdict,
+    RehearsalRegistry, RehearsedCrate, RehearsedOutcome, StepCrate, StepResult, Verdict,
 };
 pub use state::{CrateState, CrateStatus, RunState, Timings, UploadTimes};
 pub use yank_plan::{

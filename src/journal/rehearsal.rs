@@ -106,6 +106,19 @@ pub struct StepResult {
     /// `message`: which crate and which requirement, and what to do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// What the step was about: the consumer build's dependencies, the
+    /// smoke install's crates, each with the requirement it used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crates: Vec<StepCrate>,
+}
+
+/// A crate a step depended on or installed, and at which requirement
+/// (`=version`: what the rehearsal uploaded; `^version`: what the live
+/// target already has, as a consumer requires it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepCrate {
+    pub name: String,
+    pub req: String,
 }
 
 /// The interruption drill: the rehearsal was aborted after `interrupt_after`
@@ -325,6 +338,7 @@ mod tests {
             ms: 1,
             message: Some("E0308".into()),
             summary: None,
+            crates: Vec::new(),
         });
         assert!(
             !built.passed(),

@@ -229,6 +229,12 @@ pub fn publish(
             return Err(StartError::NothingToResume(dir.root().to_owned()).into());
         }
     }
+    crate::journal::keep_out_of_git(dir.root(), opts.state_dir.is_none()).with_context(|| {
+        format!(
+            "could not create the state directory `{}`",
+            dir.root().display()
+        )
+    })?;
     let _lock = RunLock::acquire(dir.root())?;
     let (mut journal, mut torn): (Journal, _) = Journal::open(&dir)?;
 
@@ -345,6 +351,21 @@ fn plan_for(
 
 fn gate_on(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<bool> {
     Ok(opts.stand_in.is_none() && (opts.require_rehearsal || ws.requires_rehearsal()?))
+}
+
+/// The registry to package for: the plan's target, or a rehearsal's
+/// stand-in by its index alone. No `package.publish` list names the
+/// stand-in, and cargo checks those lists by the registry's name only; the
+/// plan already applied the live target's lists (a crate not for it is not
+/// in the plan).
+fn packaging_target(plan: &Plan, opts: &PublishOpts) -> RegistryTarget {
+    match opts.stand_in {
+        Some(_) => RegistryTarget {
+            name: None,
+            ..plan.target.clone()
+        },
+        None => plan.target.clone(),
+    }
 }
 
 fn state_root(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<PathBuf> {
@@ -533,7 +554,11 @@ impl Run<'_> {
             return Ok(());
         }
         let names: Vec<String> = present.iter().map(|p| p.name.clone()).collect();
-        let packaged = match cargo_backend::package_contents(self.ws, &names, &self.plan.target) {
+        let packaged = match cargo_backend::package_contents(
+            self.ws,
+            &names,
+            &packaging_target(self.plan, self.opts),
+        ) {
             Ok(packaged) => packaged,
             Err(_) if self.opts.tuning.stop.is_raised() => return Err(Stop::Interrupted),
             Err(error) => return Err(Stop::Failed(error)),
@@ -570,9 +595,10 @@ impl Run<'_> {
             &PackageRequest {
                 batches: &batches,
                 borrowed_index: &opts.stand_in_index,
-                target: &plan.target,
+                target: &packaging_target(plan, opts),
                 verify: opts.verify,
                 allow_dirty: opts.allow_dirty,
+                stopped: cargo_backend::Stopped(&|| opts.tuning.stop.is_raised()),
             },
         ) {
             Ok(jobs) => jobs,

@@ -139,6 +139,12 @@ pub fn yank(
     }
 
     run.leave_yanked(true)?; // refused before anything is written
+    crate::journal::keep_out_of_git(&root, opts.state_dir.is_none()).map_err(|e| {
+        anyhow::Error::new(e).context(format!(
+            "could not create the state directory `{}`",
+            root.display()
+        ))
+    })?;
     let _lock = RunLock::acquire(dir.root())?;
     let (mut journal, torn) = run.open_journal()?;
     let leave_yanked = run.leave_yanked(false)?;

@@ -32,6 +32,7 @@ mod rehearse;
 mod resume;
 mod scheduler;
 mod serve_trusted;
+mod shapes;
 mod status;
 mod support;
 mod trusted;

@@ -535,7 +535,8 @@ fn the_release_rehearses() {
     let fx = tokio_like();
     fx.use_registry(&registry)
         .cargo_config("[registry]\ndefault = \"local\"\n");
-    let run = rehearse(&fx, &[]);
+    let kept = fx.root().join("kept");
+    let run = rehearse(&fx, &["--keep", kept.to_str().unwrap()]);
     let err = run.stderr();
     run.ok();
     assert!(passed_then_next(&err), "{err}");
@@ -547,6 +548,36 @@ fn the_release_rehearses() {
         serde_json::from_slice(&std::fs::read(fx.root().join(".shipper/rehearsal.json")).unwrap())
             .unwrap();
     assert_eq!(record["verdict"], "passed", "{record}");
+
+    // Differential: the real `cargo package --workspace` cannot package
+    // this release at all: it leaves `[patch]` out and packages in name
+    // order, so tokio's `~2.9.0` finds only the registry's 2.8.0 (why
+    // `cargo_backend` packages through an overlay of its own). What it can
+    // package alone, the macro crate, it packages as the rehearsal did.
+    let refused = cargo_package(
+        &fx,
+        &registry,
+        &["--workspace", "--exclude", "tests-integration"],
+    );
+    assert_eq!(refused.code(), 101, "{}", refused.stderr());
+    assert!(
+        refused
+            .stderr()
+            .contains("failed to select a version for the requirement `tokio-macros = \"~2.9.0\"`"),
+        "{}",
+        refused.stderr()
+    );
+    cargo_package(&fx, &registry, &["-p", "tokio-macros"]).ok();
+    support::assert_same_contents(
+        "tokio-macros",
+        &std::fs::read(kept.join("crates/tokio-macros/tokio-macros-2.9.0.crate")).unwrap(),
+        &std::fs::read(
+            fx.root()
+                .join("cargo-target/package/tokio-macros-2.9.0.crate"),
+        )
+        .unwrap(),
+        &[],
+    );
 
     // The interruption drill (a real process killed after the second
     // upload, then resumed) passes too.
@@ -787,6 +818,96 @@ fn status_and_publish_pass_over_a_changed_release_that_uploaded_nothing() {
     run.ok();
     assert!(err.contains("which uploaded nothing"), "{err}");
     assert_eq!(registry.version_count("tokio-test"), 2);
+}
+
+/// Real `cargo package` of `which` for `local` (standing in for crates.io),
+/// unverified, into `cargo-target/`.
+fn cargo_package(fx: &Fixture, registry: &TestRegistry, which: &[&str]) -> Run {
+    let mut args = vec![
+        "package",
+        "--no-verify",
+        "--allow-dirty",
+        "--registry",
+        "local",
+    ];
+    args.extend(["--target-dir", "cargo-target"]);
+    args.extend(which);
+    fx.cargo(registry, &args)
+}
+
+/// Differential, for a bumped patched member its dependent requires at a
+/// range the registry's old version meets too (`^2.8`): `cargo package
+/// --workspace` leaves `[patch]` out and locks the registry's 2.8.0; the
+/// rehearsal locks 2.9.0, the version the release uploads before the
+/// dependent, as a sequential `cargo publish` would. That lockfile is the
+/// one difference.
+#[test]
+fn rehearsed_crates_hold_cargo_s_files_but_a_bumped_patch_is_locked_at_its_new_version() {
+    let registry = TestRegistry::start();
+    seed(&registry, "pm-macros", "2.8.0", &[]);
+    let fx = patched_pair(
+        "[patch.crates-io]\npm-macros = { path = \"macros\" }\n",
+        "pm-macros = \"2.8\"",
+    );
+    fx.use_registry(&registry)
+        .cargo_config("[registry]\ndefault = \"local\"\n");
+    let kept = fx.root().join("kept");
+    rehearse(&fx, &["--no-verify", "--keep", kept.to_str().unwrap()]).ok();
+    cargo_package(&fx, &registry, &["--workspace"]).ok();
+    let ours = |name: &str, version: &str| {
+        std::fs::read(kept.join(format!("crates/{name}/{name}-{version}.crate"))).unwrap()
+    };
+    let theirs = |name: &str, version: &str| {
+        std::fs::read(
+            fx.root()
+                .join(format!("cargo-target/package/{name}-{version}.crate")),
+        )
+        .unwrap()
+    };
+    support::assert_same_contents(
+        "pm-macros",
+        &ours("pm-macros", "2.9.0"),
+        &theirs("pm-macros", "2.9.0"),
+        &[],
+    );
+    let (app_ours, app_theirs) = (ours("pm-app", "1.0.0"), theirs("pm-app", "1.0.0"));
+    support::assert_same_contents("pm-app", &app_ours, &app_theirs, &["Cargo.lock"]);
+    let lock = |bytes: &[u8]| {
+        String::from_utf8(support::crate_contents(bytes)["pm-app-1.0.0/Cargo.lock"].clone())
+            .unwrap()
+    };
+    let ours_lock = lock(&app_ours);
+    let cargo_lock = lock(&app_theirs);
+    // The rehearsal: the new version, with the checksum of the bytes it uploaded.
+    assert!(
+        ours_lock.contains(&format!(
+            "name = \"pm-macros\"\nversion = \"2.9.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{}\"",
+            sha(&ours("pm-macros", "2.9.0"))
+        )),
+        "{ours_lock}"
+    );
+    // cargo: the registry's old version.
+    assert!(
+        cargo_lock.contains(&format!(
+            "name = \"pm-macros\"\nversion = \"2.8.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{}\"",
+            index_cksum(&registry, "pm-macros", "2.8.0")
+        )),
+        "{cargo_lock}"
+    );
+    // Nothing else differs between the two lockfiles.
+    assert_eq!(
+        ours_lock
+            .replace(&sha(&ours("pm-macros", "2.9.0")), "CKSUM")
+            .replace("2.9.0", "V"),
+        cargo_lock
+            .replace(&index_cksum(&registry, "pm-macros", "2.8.0"), "CKSUM")
+            .replace("2.8.0", "V"),
+    );
+}
+
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// A passing rehearsal ends with its verdict, then the `publish` that ships it.

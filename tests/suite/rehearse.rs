@@ -669,6 +669,11 @@ fn smoke_install_installs_the_binary_crates_from_the_rehearsal_registry() {
     run.ok();
     let first = record(&fx);
     assert_eq!(first["smoke_install"]["passed"], true, "{first}");
+    assert_eq!(
+        first["smoke_install"]["crates"],
+        serde_json::json!([{ "name": "rsb", "req": "=0.1.0" }]),
+        "{first}"
+    );
     let err = run.stderr();
     assert!(err.contains("Installing the 1 binary crate"), "{err}");
     assert!(passed_then_next(&err), "{err}");
@@ -890,11 +895,34 @@ fn a_registry_crate_that_depends_back_on_a_member_rehearses_and_publishes() {
     let fx = depended_back_on(&live);
     // The rehearsal hides only the version it rehearses: rbfoo 1.0.0 (which
     // rbharness needs) still passes through.
-    let run = rehearse(&fx, &[]);
+    let kept = fx.root().join("kept");
+    let run = rehearse(&fx, &["--keep", kept.to_str().unwrap()]);
     run.ok();
     let record = record(&fx);
     assert_eq!(record["verdict"], "passed", "{record:#}");
     assert_eq!(crate_entry(&record, "rbfoo")["outcome"], "uploaded");
+    // Differential: the real `cargo package` makes the same files.
+    fx.cargo(
+        &live,
+        &[
+            "package",
+            "-p",
+            "rbfoo",
+            "--no-verify",
+            "--allow-dirty",
+            "--registry",
+            "local",
+            "--target-dir",
+            "cargo-target",
+        ],
+    )
+    .ok();
+    support::assert_same_contents(
+        "rbfoo",
+        &std::fs::read(kept.join("crates/rbfoo/rbfoo-1.1.0.crate")).unwrap(),
+        &std::fs::read(fx.root().join("cargo-target/package/rbfoo-1.1.0.crate")).unwrap(),
+        &[],
+    );
     assert_eq!(
         live.version_count("rbfoo"),
         1,
@@ -944,6 +972,14 @@ fn the_consumer_pins_what_was_uploaded_and_lets_what_is_live_resolve() {
     assert_eq!(crate_entry(&record, "rpx")["outcome"], "on_live_target");
     assert_eq!(crate_entry(&record, "rpz")["outcome"], "uploaded");
     assert_eq!(record["consumer_build"]["passed"], true, "{record:#}");
+    assert_eq!(
+        record["consumer_build"]["crates"],
+        serde_json::json!([
+            { "name": "rpx", "req": "^0.1.0" },
+            { "name": "rpz", "req": "=0.2.0" }
+        ]),
+        "{record:#}"
+    );
     assert!(
         run.stderr()
             .contains("(1 uploaded at `=version`, 1 published before at `^version`)"),

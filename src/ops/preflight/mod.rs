@@ -424,6 +424,7 @@ fn dry_run_package(ws: &LoadedWorkspace, plan: &Plan, verify: bool) -> (Vec<Pack
         target: &plan.target,
         verify,
         allow_dirty: true,
+        stopped: cargo_backend::Stopped(&|| false),
     };
     match cargo_backend::package(ws, &request) {
         Ok(jobs) => (

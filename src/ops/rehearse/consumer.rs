@@ -35,10 +35,13 @@ pub struct ConsumerDep {
 }
 
 impl ConsumerDep {
-    fn requirement(&self) -> String {
+    pub fn requirement(&self) -> String {
+        // Without build metadata (`2.0.9+zstd.1.5.5`): a requirement
+        // ignores it, and cargo warns about one that has it.
+        let version = self.version.split('+').next().unwrap_or_default();
         match self.pinned {
-            true => format!("={}", self.version),
-            false => format!("^{}", self.version),
+            true => format!("={version}"),
+            false => format!("^{version}"),
         }
     }
 }
@@ -90,6 +93,7 @@ pub fn build(
         ms: started.elapsed().as_millis() as u64,
         message: result.err().map(|e| format!("{e:#}")),
         summary,
+        crates: Vec::new(),
     }
 }
 
@@ -108,6 +112,7 @@ pub fn toolchain_too_old(above: &[(String, String)], rustc: &str) -> StepResult 
         passed: false,
         ms: 0,
         summary: None,
+        crates: Vec::new(),
         message: Some(format!(
             "rustc {rustc} is older than the `rust-version` of {}: building the release needs rustc \
              {needed} or newer. Run the rehearsal with a newer toolchain (`rustup update`, or \
@@ -205,5 +210,6 @@ pub fn smoke_install(ws: &LoadedWorkspace, bins: &[(String, String)]) -> StepRes
         ms: started.elapsed().as_millis() as u64,
         message: result.err().map(|e| format!("{e:#}")),
         summary: None,
+        crates: Vec::new(),
     }
 }

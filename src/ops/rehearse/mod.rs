@@ -25,7 +25,7 @@ use std::time::Instant;
 use crate::cargo_backend;
 use crate::journal::{
     DrillResult, LockError, Record, RehearsalRecord, RehearsalRegistry, RunState, StateDir,
-    StepResult,
+    StepCrate, StepResult,
 };
 use crate::model::RegistryTarget;
 use crate::ops::next_command::NextCommand;
@@ -214,6 +214,13 @@ pub fn rehearse(
         Some(dir) => dir.clone(),
         None => ws.root()?.join(".shipper"),
     };
+    // Before anything writes there: `rehearsal/` and `rehearsal.json` too.
+    crate::journal::keep_out_of_git(&state_root, opts.state_dir.is_none()).map_err(|e| {
+        anyhow::Error::new(e).context(format!(
+            "could not create the state directory `{}`",
+            state_root.display()
+        ))
+    })?;
     let plan = plan(
         ws,
         &PlanOpts {
@@ -446,7 +453,7 @@ pub fn rehearse(
         });
         let names: Vec<String> = libraries.iter().map(|d| d.name.clone()).collect();
         // cargo would say it in a list of every package it cannot build.
-        let step = match cargo_backend::above_toolchain(&rehearsal_ws, &names) {
+        let mut step = match cargo_backend::above_toolchain(&rehearsal_ws, &names) {
             Ok((above, rustc)) if !above.is_empty() => consumer::toolchain_too_old(&above, &rustc),
             _ => consumer::build(
                 &rehearsal_ws,
@@ -455,6 +462,13 @@ pub fn rehearse(
                 consumer_home,
             ),
         };
+        step.crates = libraries
+            .iter()
+            .map(|d| StepCrate {
+                name: d.name.clone(),
+                req: d.requirement(),
+            })
+            .collect();
         sink(Progress::ConsumerBuildFinished(&step));
         step
     });
@@ -463,7 +477,14 @@ pub fn rehearse(
         sink(Progress::SmokeInstallStarted {
             crates: binaries.len(),
         });
-        let step = consumer::smoke_install(&rehearsal_ws, &binaries);
+        let mut step = consumer::smoke_install(&rehearsal_ws, &binaries);
+        step.crates = binaries
+            .iter()
+            .map(|(name, version)| StepCrate {
+                name: name.clone(),
+                req: format!("={version}"),
+            })
+            .collect();
         sink(Progress::SmokeInstallFinished(&step));
         step
     });

@@ -916,3 +916,56 @@ impl Fixture {
         Run(output)
     }
 }
+
+/// What a `.crate` holds: path inside the archive (with its
+/// `name-version/` prefix) -> bytes, after gunzip. For comparing two
+/// packagings by content, not by their compressed stream.
+pub fn crate_contents(crate_file: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read as _;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(crate_file));
+    let mut files = std::collections::BTreeMap::new();
+    for entry in archive.entries().expect("a tar inside the gzip") {
+        let mut entry = entry.expect("a tar entry");
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        assert!(
+            files.insert(path.clone(), bytes).is_none(),
+            "`{path}` twice in one .crate"
+        );
+    }
+    files
+}
+
+/// The two `.crate` files hold the same paths with the same bytes, but for
+/// `expected` (paths inside the crate) that must differ.
+pub fn assert_same_contents(name: &str, ours: &[u8], theirs: &[u8], expected: &[&str]) {
+    let (ours, theirs) = (crate_contents(ours), crate_contents(theirs));
+    let paths: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+    let differing: Vec<&str> = paths
+        .into_iter()
+        .filter(|p| ours.get(*p) != theirs.get(*p))
+        .map(|p| p.split_once('/').map_or(p.as_str(), |(_, rest)| rest))
+        .collect();
+    let describe = || {
+        differing
+            .iter()
+            .map(|p| {
+                let show = |m: &std::collections::BTreeMap<String, Vec<u8>>| {
+                    m.iter()
+                        .find(|(k, _)| k.ends_with(&format!("/{p}")))
+                        .map_or("(absent)".to_owned(), |(_, v)| {
+                            String::from_utf8_lossy(v).into_owned()
+                        })
+                };
+                format!(
+                    "--- {p}, ours:\n{}\n--- cargo's:\n{}",
+                    show(&ours),
+                    show(&theirs)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(differing, expected, "{name}:\n{}", describe());
+}
