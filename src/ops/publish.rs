@@ -256,35 +256,9 @@ pub fn publish(
         _ => (opts.selection.clone(), opts.target.clone()),
     };
     let plan = plan_for(ws, opts, &selection, &target)?;
-    let flags = StartFlags {
-        mode: opts.mode,
-        abandon_unfinished: opts.abandon_unfinished,
-    };
-    let mut set_aside = None;
-    match start::decide(
-        journal.state(),
-        &plan,
-        flags,
-        &dir.root().display().to_string(),
-    )? {
-        StartDecision::New | StartDecision::Continue => {}
-        StartDecision::SetAside(reason) => {
-            let previous = journal.state().expect("a run to set aside");
-            let label = archive_label(Some(previous), reason.label());
-            let previous_plan = previous.plan_id.short().to_owned();
-            drop(journal);
-            let archived = dir.archive(&label)?;
-            journal = Journal::open(&dir)?.0;
-            torn = None; // that repair belongs to the archived run
-            set_aside = Some(Event::SetAside {
-                plan_id: previous_plan,
-                reason: reason.wire(),
-                archived_as: archived
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            });
-        }
+    let set_aside = set_aside_if_needed(&dir, &mut journal, &plan, opts)?;
+    if set_aside.is_some() {
+        torn = None; // that repair belongs to the archived run
     }
     let start = Start {
         plan: &plan,
@@ -297,6 +271,45 @@ pub fn publish(
         crates_io: crates_io_rules::live_is_crates_io(ws, opts, &target, &plan)?,
     };
     run(ws, opts, &dir, start, sink)
+}
+
+/// The start decision for `plan` over the run in `current/`: an unfinished
+/// run of another plan is archived when the flags allow it (the journal
+/// reopened empty), and the event that records it is returned.
+fn set_aside_if_needed(
+    dir: &StateDir,
+    journal: &mut Journal,
+    plan: &Plan,
+    opts: &PublishOpts,
+) -> anyhow::Result<Option<Event>> {
+    let flags = StartFlags {
+        mode: opts.mode,
+        abandon_unfinished: opts.abandon_unfinished,
+    };
+    let decision = start::decide(
+        journal.state(),
+        plan,
+        flags,
+        &dir.root().display().to_string(),
+    )?;
+    let StartDecision::SetAside(reason) = decision else {
+        return Ok(None);
+    };
+    let previous = journal.state().expect("a run to set aside");
+    let label = archive_label(Some(previous), reason.label());
+    let previous_plan = previous.plan_id.short().to_owned();
+    // The journal's files are moved: nothing may hold them open meanwhile.
+    *journal = Journal::in_memory();
+    let archived = dir.archive(&label)?;
+    *journal = Journal::open(dir)?.0;
+    Ok(Some(Event::SetAside {
+        plan_id: previous_plan,
+        reason: reason.wire(),
+        archived_as: archived
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    }))
 }
 
 /// No `upload_started` in the journal: nothing of its runs can have

@@ -125,17 +125,7 @@ pub fn yank(
         dir: &dir,
     };
     if opts.dry_run {
-        let left_yanked = run.left_yanked(&run.leave_yanked(false)?);
-        let eta = pacing.map(|bucket| bucket.eta((order.len() - left_yanked.len()) as u32));
-        return Ok(YankReport {
-            undo: opts.undo,
-            registry: target.display_name().to_owned(),
-            order,
-            eta,
-            state: None,
-            left_yanked,
-            archived_to: None,
-        });
+        return run.dry_run(pacing);
     }
 
     run.leave_yanked(true)?; // refused before anything is written
@@ -150,17 +140,7 @@ pub fn yank(
     let leave_yanked = run.leave_yanked(false)?;
     let left_yanked = run.left_yanked(&leave_yanked);
     let (http, registry) = super::session::live_connection(ws, &target, opts.token.as_ref())?;
-    // A resumed run paces only what is left (the journal says what is done).
-    let left = order
-        .iter()
-        .filter(|c| !leave_yanked.contains(&c.name))
-        .filter(|c| {
-            !journal
-                .state()
-                .and_then(|s| s.crates.get(&c.name))
-                .is_some_and(|x| x.status.is_done())
-        })
-        .count() as u32;
+    let left = run.left(&journal, &leave_yanked);
     let eta = pacing.map(|bucket| bucket.eta(left));
     let number = journal.state().map_or(1, |s| s.runs + 1);
     let mut rec = Recorder::new(&mut journal, sink);
@@ -238,6 +218,36 @@ struct YankRun<'r> {
 }
 
 impl YankRun<'_> {
+    /// What the run would do, reading nothing and changing nothing.
+    fn dry_run(&self, pacing: Option<crate::model::Bucket>) -> anyhow::Result<YankReport> {
+        let left_yanked = self.left_yanked(&self.leave_yanked(false)?);
+        let eta = pacing.map(|bucket| bucket.eta((self.order.len() - left_yanked.len()) as u32));
+        Ok(YankReport {
+            undo: self.opts.undo,
+            registry: self.target.display_name().to_owned(),
+            order: self.order.to_vec(),
+            eta,
+            state: None,
+            left_yanked,
+            archived_to: None,
+        })
+    }
+
+    /// The versions still to do: a resumed run paces only what is left
+    /// (the journal says what is done).
+    fn left(&self, journal: &Journal<YankState>, leave_yanked: &BTreeSet<String>) -> u32 {
+        self.order
+            .iter()
+            .filter(|c| !leave_yanked.contains(&c.name))
+            .filter(|c| {
+                !journal
+                    .state()
+                    .and_then(|s| s.crates.get(&c.name))
+                    .is_some_and(|x| x.status.is_done())
+            })
+            .count() as u32
+    }
+
     /// `--undo` leaves alone what the yank runs found yanked (read from
     /// their archived journals). The run in `current/` counts for the
     /// refusal only (`with_current`): an unfinished yank run is refused or

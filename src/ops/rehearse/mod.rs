@@ -201,26 +201,9 @@ pub fn rehearse(
     opts: &RehearseOpts,
     sink: &mut dyn FnMut(Progress<'_>),
 ) -> anyhow::Result<RehearsalReport> {
-    if opts.ci.stop_after.is_some() {
-        return Err(RehearseOptsError::StopAfter.into());
-    }
-    if opts.ci.trusted == crate::ops::TrustedMode::On && opts.rehearsal == RehearsalTarget::Embedded
-    {
-        return Err(RehearseOptsError::TrustedOnEmbedded.into());
-    }
     let started = Instant::now();
     let started_at_ms = crate::journal::now_ms();
-    let state_root = match &opts.state_dir {
-        Some(dir) => dir.clone(),
-        None => ws.root()?.join(".shipper"),
-    };
-    // Before anything writes there: `rehearsal/` and `rehearsal.json` too.
-    crate::journal::keep_out_of_git(&state_root, opts.state_dir.is_none()).map_err(|e| {
-        anyhow::Error::new(e).context(format!(
-            "could not create the state directory `{}`",
-            state_root.display()
-        ))
-    })?;
+    let state_root = state_root(ws, opts)?;
     let plan = plan(
         ws,
         &PlanOpts {
@@ -235,261 +218,45 @@ pub fn rehearse(
         target: &plan.target,
         findings: &findings,
     });
-    let upstream = live::upstream(ws)?;
     // Held to the end: the consumer build's home, and the port it remembers.
     let home = consumer_home::ConsumerHome::open(ws);
-    let stand_in = stand_in::StandIn::start(
-        ws,
-        &opts.rehearsal,
-        stand_in::EmbeddedSetup {
-            keep: opts.keep.as_deref(),
-            upstream_crate_cache: upstream
-                .as_deref()
-                .and_then(|url| cargo_backend::registry_crate_cache(ws, url)),
-            upstream_handles: match &upstream {
-                Some(_) => Some(crate::local_registry::HandleMaker(
-                    ws.http()?.handle_factory(),
-                )),
-                None => None,
-            },
-            upstream,
-            hidden_versions: findings
-                .to_rehearse(&plan)
-                .into_iter()
-                .filter_map(|name| Some((name.clone(), plan.get(&name)?.version.to_string())))
-                .collect(),
-            require_metadata: plan.target.key == "crates-io",
-            port: home.as_ref().and_then(|h| h.last_port()),
-        },
-    )?;
-    if let (Some(home), Some(port)) = (&home, stand_in.embedded_port()) {
-        home.remember_port(ws, port)?;
-    }
-    // cargo reuses a downloaded `.crate` by name and version: what an
-    // earlier rehearsal on this port left must not stand in for this one's
-    // bytes, in verification or in the consumer build.
-    if opts.rehearsal == RehearsalTarget::Embedded {
-        let plan_crates: Vec<(String, String)> = plan
-            .crates
-            .iter()
-            .map(|c| (c.name.clone(), c.version.to_string()))
-            .collect();
-        let index = stand_in.target.sparse_index.as_deref().unwrap_or_default();
-        cargo_backend::forget_cached_crates(ws, index, &plan_crates)
-            .context("could not clear cargo's caches for the rehearsal registry")?;
-    }
+    let stand_in = start_stand_in(ws, opts, &plan, &findings, home.as_ref())?;
     sink(Progress::RegistryReady {
         registry: &stand_in.record,
         index: stand_in.target.sparse_index.as_deref().unwrap_or_default(),
     });
-    let rehearsal_ws = ws.with_config(&stand_in.cargo_config)?;
-    let index = stand_in.target.sparse_index.clone().unwrap_or_default();
-
+    let rehearsal = Rehearsal {
+        ws,
+        opts,
+        plan: &plan,
+        findings: &findings,
+        state_root: &state_root,
+        rehearsal_ws: ws.with_config(&stand_in.cargo_config)?,
+        index: stand_in.target.sparse_index.clone().unwrap_or_default(),
+        stand_in: &stand_in,
+        home: home.as_ref(),
+    };
     // Where the live run would stop, the rehearsal fails without running.
     let live_content = live::content_check(ws, &plan, &findings, &state_root);
-    let drill_run = match opts.interrupt_after {
-        _ if live_content.is_err() => None,
-        None => None,
-        Some(interrupt) => {
-            let (RehearsalTarget::Embedded, Some(token)) = (&opts.rehearsal, &stand_in.token)
-            else {
-                anyhow::bail!(
-                    "the interruption drill runs against the embedded registry only (no `--registry`/`--index`)"
-                );
-            };
-            let (n, seed) = drill::pick(interrupt, findings.to_rehearse(&plan).len())?;
-            sink(Progress::DrillInterrupting { n, seed });
-            let child = drill::ChildRun {
-                manifest: ws.manifest_path(),
-                state_root: &state_root,
-                selection: &opts.selection,
-                live_target: &opts.live_target,
-                allow_dirty: opts.allow_dirty,
-                verify: opts.verify,
-                tuning: &opts.tuning,
-                cargo_args: ws.context_opts().cargo_args(),
-            };
-            drill::interrupted_run(&child, &index, token, n)?;
-            sink(Progress::DrillResuming);
-            Some((n, seed))
-        }
-    };
-    let publish_opts = PublishOpts {
-        mode: match drill_run {
-            Some(_) => Mode::Resume,
-            None => Mode::Fresh,
-        },
-        selection: opts.selection.clone(),
-        target: opts.live_target.clone(),
-        state_dir: Some(state_root.join("rehearsal")),
-        // The user's token is for their registries, never the embedded one.
-        token: match opts.rehearsal {
-            RehearsalTarget::Embedded => stand_in.token.clone(),
-            _ => opts.token.clone(),
-        },
-        allow_dirty: opts.allow_dirty,
-        verify: opts.verify,
-        dry_run: false,
-        abandon_unfinished: false,
-        tuning: opts.tuning.clone(),
-        require_rehearsal: false,
-        stand_in: Some(stand_in.target.clone()),
-        stand_in_index: live::other_versions(ws, &plan, &findings),
-        ci: match opts.rehearsal {
-            RehearsalTarget::Embedded => crate::ops::CiOpts::default(),
-            _ => opts.ci.clone(),
-        },
-        assume: Vec::new(),
+    let drill_run = match (&live_content, opts.interrupt_after) {
+        (Ok(()), Some(interrupt)) => Some(rehearsal.drill(interrupt, sink)?),
+        _ => None,
     };
     // A signal raises `stop`: the run stops as `publish` does, and nothing
     // after it (consumer build, smoke install) starts.
-    let stopped = || opts.tuning.stop.is_raised();
-    let result = match stopped() {
+    let result = match opts.tuning.stop.is_raised() {
         true => Err(anyhow::anyhow!("interrupted before the uploads")),
         false => live_content.and_then(|()| {
-            publish(&rehearsal_ws, &publish_opts, &mut |r| {
+            let publish_opts = rehearsal.publish_opts(drill_run.is_some());
+            publish(&rehearsal.rehearsal_ws, &publish_opts, &mut |r| {
                 sink(Progress::Event(r))
             })
         }),
     };
-    let mut drill = drill_run.map(|(n, seed)| DrillResult {
-        interrupt_after: n,
-        seed,
-        passed: false,
-        problems: vec!["the resumed rehearsal did not finish".into()],
-    });
-    let (state, error) = match result {
-        Ok(report) => {
-            if let Some(drill) = &mut drill {
-                drill.problems = match drill::run_dir(report.receipt.as_deref()) {
-                    Some(dir) => drill::check(&plan, &index, &dir),
-                    None => vec!["the resumed run left no archived journal".into()],
-                };
-                drill.passed = drill.problems.is_empty();
-            }
-            (Some(report.state), None)
-        }
-        // Another rehearsal holds the directory: its record is not ours to write.
-        Err(error) if error.chain().any(|e| e.is::<LockError>()) => return Err(error),
-        Err(error) => (
-            read_state(&StateDir::new(&state_root.join("rehearsal"))),
-            Some(error),
-        ),
-    };
-    // The state must be this plan's (an error before the run started leaves none).
-    let state = state.filter(|s| s.plan_id == plan.id);
-
-    // Only a release that went out whole is worth consuming.
-    let out: Vec<String> = match (&error, &state) {
-        (None, Some(state)) => plan
-            .crates
-            .iter()
-            .filter(|c| {
-                state
-                    .crates
-                    .get(&c.name)
-                    .is_some_and(|s| s.status.is_done())
-            })
-            .map(|c| c.name.clone())
-            .collect(),
-        _ => Vec::new(),
-    };
-    let at_version = |names: &[String]| -> Vec<(String, String)> {
-        plan.crates
-            .iter()
-            .filter(|c| names.contains(&c.name))
-            .map(|c| (c.name.clone(), c.version.to_string()))
-            .collect()
-    };
-    // What this rehearsal uploaded is pinned at `=version`; what the live
-    // target already has (skipped, or uploaded only so that dependents
-    // resolve) is required as a consumer would (`^version`), so it may
-    // resolve to a newer version another crate of the release needs.
-    let uploaded = |name: &str| {
-        !findings.present.contains_key(name)
-            && state.as_ref().is_some_and(|s| {
-                s.crates
-                    .get(name)
-                    .is_some_and(|c| c.status == crate::journal::CrateStatus::Published)
-            })
-    };
-    let libraries: Vec<consumer::ConsumerDep> =
-        at_version(&cargo_backend::library_members(&rehearsal_ws, &out)?)
-            .into_iter()
-            .map(|(name, version)| consumer::ConsumerDep {
-                pinned: uploaded(&name),
-                name,
-                version,
-            })
-            .collect();
-    // Every plan crate the consumer build or the smoke install may fetch,
-    // with the checksum of the bytes the rehearsal uploaded.
-    let seen: Vec<consumer_home::SeenCrate> = plan
-        .crates
-        .iter()
-        .filter(|c| out.contains(&c.name))
-        .map(|c| consumer_home::SeenCrate {
-            name: c.name.clone(),
-            version: c.version.to_string(),
-            sha256: match uploaded(&c.name) {
-                true => state
-                    .as_ref()
-                    .and_then(|s| s.crates.get(&c.name)?.sha256.clone()),
-                false => None,
-            },
-        })
-        .collect();
-    let consumer_home = match &home {
-        Some(home) => match home.prepare(&rehearsal_ws, &index, &seen) {
-            Ok(()) => Some(home),
-            Err(error) => return Err(error.context("could not prepare the consumer build")),
-        },
-        None => None,
-    };
-    let consumer_build = (!libraries.is_empty() && !stopped()).then(|| {
-        sink(Progress::ConsumerBuildStarted {
-            crates: libraries.len(),
-            pinned: libraries.iter().filter(|d| d.pinned).count(),
-        });
-        let names: Vec<String> = libraries.iter().map(|d| d.name.clone()).collect();
-        // cargo would say it in a list of every package it cannot build.
-        let mut step = match cargo_backend::above_toolchain(&rehearsal_ws, &names) {
-            Ok((above, rustc)) if !above.is_empty() => consumer::toolchain_too_old(&above, &rustc),
-            _ => consumer::build(
-                &rehearsal_ws,
-                &stand_in.cargo_config,
-                &libraries,
-                consumer_home,
-            ),
-        };
-        step.crates = libraries
-            .iter()
-            .map(|d| StepCrate {
-                name: d.name.clone(),
-                req: d.requirement(),
-            })
-            .collect();
-        sink(Progress::ConsumerBuildFinished(&step));
-        step
-    });
-    let binaries = at_version(&cargo_backend::binary_members(&rehearsal_ws, &out)?);
-    let smoke_install = (opts.smoke_install && !binaries.is_empty() && !stopped()).then(|| {
-        sink(Progress::SmokeInstallStarted {
-            crates: binaries.len(),
-        });
-        let mut step = consumer::smoke_install(&rehearsal_ws, &binaries);
-        step.crates = binaries
-            .iter()
-            .map(|(name, version)| StepCrate {
-                name: name.clone(),
-                req: format!("={version}"),
-            })
-            .collect();
-        sink(Progress::SmokeInstallFinished(&step));
-        step
-    });
-
-    let interrupted = stopped();
+    let (state, error, drill) = rehearsal.what_went_out(result, drill_run)?;
+    let (consumer_build, smoke_install) =
+        rehearsal.consume(state.as_ref(), error.is_none(), sink)?;
+    let interrupted = opts.tuning.stop.is_raised();
     let error = match interrupted {
         true => Some(anyhow::anyhow!(
             "interrupted by a signal (SIGINT or SIGTERM) before the rehearsal finished"
@@ -508,16 +275,7 @@ pub fn rehearse(
         started_at_ms,
         duration_ms: started.elapsed().as_millis() as u64,
     });
-    // Downloads and sources are kept for the next rehearsal on the same
-    // port when there is a home; the index cache never is.
-    if opts.rehearsal == RehearsalTarget::Embedded {
-        match &home {
-            Some(_) => {
-                let _ = cargo_backend::forget_cached_crates(&rehearsal_ws, &index, &[]);
-            }
-            None => cargo_backend::forget_registry_caches(&rehearsal_ws, &index),
-        }
-    }
+    rehearsal.forget_caches();
     let path = gate::record_path(&state_root);
     record.write(&path).map_err(|e| {
         anyhow::Error::new(e).context(format!("could not write `{}`", path.display()))
@@ -537,6 +295,354 @@ pub fn rehearse(
         error,
         next: opts.publish_command().manifest_path(ws.manifest_path()),
     })
+}
+
+/// The state directory, made and kept out of git, once the flags are
+/// known to be ones a rehearsal can honour.
+fn state_root(ws: &LoadedWorkspace, opts: &RehearseOpts) -> anyhow::Result<PathBuf> {
+    if opts.ci.stop_after.is_some() {
+        return Err(RehearseOptsError::StopAfter.into());
+    }
+    if opts.ci.trusted == crate::ops::TrustedMode::On && opts.rehearsal == RehearsalTarget::Embedded
+    {
+        return Err(RehearseOptsError::TrustedOnEmbedded.into());
+    }
+    let state_root = match &opts.state_dir {
+        Some(dir) => dir.clone(),
+        None => ws.root()?.join(".shipper"),
+    };
+    // Before anything writes there: `rehearsal/` and `rehearsal.json` too.
+    crate::journal::keep_out_of_git(&state_root, opts.state_dir.is_none()).map_err(|e| {
+        anyhow::Error::new(e).context(format!(
+            "could not create the state directory `{}`",
+            state_root.display()
+        ))
+    })?;
+    Ok(state_root)
+}
+
+/// The rehearsal registry, started (the embedded one on the port the home
+/// remembers), with cargo's caches of this rehearsal's crates cleared.
+fn start_stand_in(
+    ws: &LoadedWorkspace,
+    opts: &RehearseOpts,
+    plan: &crate::plan::Plan,
+    findings: &LiveFindings,
+    home: Option<&consumer_home::ConsumerHome>,
+) -> anyhow::Result<stand_in::StandIn> {
+    let upstream = live::upstream(ws)?;
+    let stand_in = stand_in::StandIn::start(
+        ws,
+        &opts.rehearsal,
+        stand_in::EmbeddedSetup {
+            keep: opts.keep.as_deref(),
+            upstream_crate_cache: upstream
+                .as_deref()
+                .and_then(|url| cargo_backend::registry_crate_cache(ws, url)),
+            upstream_handles: match &upstream {
+                Some(_) => Some(crate::local_registry::HandleMaker(
+                    ws.http()?.handle_factory(),
+                )),
+                None => None,
+            },
+            upstream,
+            hidden_versions: findings
+                .to_rehearse(plan)
+                .into_iter()
+                .filter_map(|name| Some((name.clone(), plan.get(&name)?.version.to_string())))
+                .collect(),
+            require_metadata: plan.target.key == "crates-io",
+            port: home.and_then(|h| h.last_port()),
+        },
+    )?;
+    if let (Some(home), Some(port)) = (home, stand_in.embedded_port()) {
+        home.remember_port(ws, port)?;
+    }
+    // cargo reuses a downloaded `.crate` by name and version: what an
+    // earlier rehearsal on this port left must not stand in for this one's
+    // bytes, in verification or in the consumer build.
+    if opts.rehearsal == RehearsalTarget::Embedded {
+        let plan_crates: Vec<(String, String)> = plan
+            .crates
+            .iter()
+            .map(|c| (c.name.clone(), c.version.to_string()))
+            .collect();
+        let index = stand_in.target.sparse_index.as_deref().unwrap_or_default();
+        cargo_backend::forget_cached_crates(ws, index, &plan_crates)
+            .context("could not clear cargo's caches for the rehearsal registry")?;
+    }
+    Ok(stand_in)
+}
+
+/// What a rehearsal works on once its registry is up.
+struct Rehearsal<'r> {
+    ws: &'r LoadedWorkspace,
+    opts: &'r RehearseOpts,
+    plan: &'r crate::plan::Plan,
+    findings: &'r LiveFindings,
+    state_root: &'r std::path::Path,
+    /// The workspace in a cargo context pointed at the rehearsal registry.
+    rehearsal_ws: LoadedWorkspace,
+    index: String,
+    stand_in: &'r stand_in::StandIn,
+    home: Option<&'r consumer_home::ConsumerHome>,
+}
+
+impl Rehearsal<'_> {
+    /// The interruption drill's first part: a child run killed after its
+    /// nth upload (the resumed run is the rehearsal's own).
+    fn drill(
+        &self,
+        interrupt: InterruptAfter,
+        sink: &mut dyn FnMut(Progress<'_>),
+    ) -> anyhow::Result<(u32, Option<u64>)> {
+        let (opts, stand_in) = (self.opts, self.stand_in);
+        let (RehearsalTarget::Embedded, Some(token)) = (&opts.rehearsal, &stand_in.token) else {
+            anyhow::bail!(
+                "the interruption drill runs against the embedded registry only (no `--registry`/`--index`)"
+            );
+        };
+        let (n, seed) = drill::pick(interrupt, self.findings.to_rehearse(self.plan).len())?;
+        sink(Progress::DrillInterrupting { n, seed });
+        let child = drill::ChildRun {
+            manifest: self.ws.manifest_path(),
+            state_root: self.state_root,
+            selection: &opts.selection,
+            live_target: &opts.live_target,
+            allow_dirty: opts.allow_dirty,
+            verify: opts.verify,
+            tuning: &opts.tuning,
+            cargo_args: self.ws.context_opts().cargo_args(),
+        };
+        drill::interrupted_run(&child, &self.index, token, n)?;
+        sink(Progress::DrillResuming);
+        Ok((n, seed))
+    }
+
+    /// `publish`'s options for the run into the rehearsal registry.
+    fn publish_opts(&self, resume: bool) -> PublishOpts {
+        let (opts, stand_in) = (self.opts, self.stand_in);
+        PublishOpts {
+            mode: match resume {
+                true => Mode::Resume,
+                false => Mode::Fresh,
+            },
+            selection: opts.selection.clone(),
+            target: opts.live_target.clone(),
+            state_dir: Some(self.state_root.join("rehearsal")),
+            // The user's token is for their registries, never the embedded one.
+            token: match opts.rehearsal {
+                RehearsalTarget::Embedded => stand_in.token.clone(),
+                _ => opts.token.clone(),
+            },
+            allow_dirty: opts.allow_dirty,
+            verify: opts.verify,
+            dry_run: false,
+            abandon_unfinished: false,
+            tuning: opts.tuning.clone(),
+            require_rehearsal: false,
+            stand_in: Some(stand_in.target.clone()),
+            stand_in_index: live::other_versions(self.ws, self.plan, self.findings),
+            ci: match opts.rehearsal {
+                RehearsalTarget::Embedded => crate::ops::CiOpts::default(),
+                _ => opts.ci.clone(),
+            },
+            assume: Vec::new(),
+        }
+    }
+
+    /// The run's state (this plan's), what stopped it, and the drill's
+    /// verdict from the resumed run's journal.
+    #[allow(clippy::type_complexity)]
+    fn what_went_out(
+        &self,
+        result: anyhow::Result<crate::ops::PublishReport>,
+        drill_run: Option<(u32, Option<u64>)>,
+    ) -> anyhow::Result<(Option<RunState>, Option<anyhow::Error>, Option<DrillResult>)> {
+        let mut drill = drill_run.map(|(n, seed)| DrillResult {
+            interrupt_after: n,
+            seed,
+            passed: false,
+            problems: vec!["the resumed rehearsal did not finish".into()],
+        });
+        let (state, error) = match result {
+            Ok(report) => {
+                if let Some(drill) = &mut drill {
+                    drill.problems = match drill::run_dir(report.receipt.as_deref()) {
+                        Some(dir) => drill::check(self.plan, &self.index, &dir),
+                        None => vec!["the resumed run left no archived journal".into()],
+                    };
+                    drill.passed = drill.problems.is_empty();
+                }
+                (Some(report.state), None)
+            }
+            // Another rehearsal holds the directory: its record is not ours to write.
+            Err(error) if error.chain().any(|e| e.is::<LockError>()) => return Err(error),
+            Err(error) => (
+                read_state(&StateDir::new(&self.state_root.join("rehearsal"))),
+                Some(error),
+            ),
+        };
+        // The state must be this plan's (an error before the run started leaves none).
+        let state = state.filter(|s| s.plan_id == self.plan.id);
+        Ok((state, error, drill))
+    }
+
+    /// Whether the rehearsal uploaded `name` (and so pins it at `=version`).
+    fn uploaded(&self, state: Option<&RunState>, name: &str) -> bool {
+        !self.findings.present.contains_key(name)
+            && state.is_some_and(|s| {
+                s.crates
+                    .get(name)
+                    .is_some_and(|c| c.status == crate::journal::CrateStatus::Published)
+            })
+    }
+
+    fn at_version(&self, names: &[String]) -> Vec<(String, String)> {
+        self.plan
+            .crates
+            .iter()
+            .filter(|c| names.contains(&c.name))
+            .map(|c| (c.name.clone(), c.version.to_string()))
+            .collect()
+    }
+
+    /// The consumer build and the smoke install, for a release that went
+    /// out whole (`whole`: the run ended without an error).
+    fn consume(
+        &self,
+        state: Option<&RunState>,
+        whole: bool,
+        sink: &mut dyn FnMut(Progress<'_>),
+    ) -> anyhow::Result<(Option<StepResult>, Option<StepResult>)> {
+        let stopped = || self.opts.tuning.stop.is_raised();
+        // Only a release that went out whole is worth consuming.
+        let out: Vec<String> = match (whole, state) {
+            (true, Some(state)) => self
+                .plan
+                .crates
+                .iter()
+                .filter(|c| {
+                    state
+                        .crates
+                        .get(&c.name)
+                        .is_some_and(|s| s.status.is_done())
+                })
+                .map(|c| c.name.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        // What this rehearsal uploaded is pinned at `=version`; what the live
+        // target already has (skipped, or uploaded only so that dependents
+        // resolve) is required as a consumer would (`^version`), so it may
+        // resolve to a newer version another crate of the release needs.
+        let libraries: Vec<consumer::ConsumerDep> = self
+            .at_version(&cargo_backend::library_members(&self.rehearsal_ws, &out)?)
+            .into_iter()
+            .map(|(name, version)| consumer::ConsumerDep {
+                pinned: self.uploaded(state, &name),
+                name,
+                version,
+            })
+            .collect();
+        let home = self.prepare_home(state, &out)?;
+        let consumer_build = (!libraries.is_empty() && !stopped())
+            .then(|| self.consumer_build(&libraries, home, sink));
+        let binaries = self.at_version(&cargo_backend::binary_members(&self.rehearsal_ws, &out)?);
+        let smoke_install =
+            (self.opts.smoke_install && !binaries.is_empty() && !stopped()).then(|| {
+                sink(Progress::SmokeInstallStarted {
+                    crates: binaries.len(),
+                });
+                let mut step = consumer::smoke_install(&self.rehearsal_ws, &binaries);
+                step.crates = binaries
+                    .iter()
+                    .map(|(name, version)| StepCrate {
+                        name: name.clone(),
+                        req: format!("={version}"),
+                    })
+                    .collect();
+                sink(Progress::SmokeInstallFinished(&step));
+                step
+            });
+        Ok((consumer_build, smoke_install))
+    }
+
+    /// The home, its caches cleared of every plan crate the consumer build
+    /// or the smoke install may fetch (`out`), with the checksum of the
+    /// bytes the rehearsal uploaded.
+    fn prepare_home(
+        &self,
+        state: Option<&RunState>,
+        out: &[String],
+    ) -> anyhow::Result<Option<&consumer_home::ConsumerHome>> {
+        let Some(home) = self.home else {
+            return Ok(None);
+        };
+        let seen: Vec<consumer_home::SeenCrate> = self
+            .plan
+            .crates
+            .iter()
+            .filter(|c| out.contains(&c.name))
+            .map(|c| consumer_home::SeenCrate {
+                name: c.name.clone(),
+                version: c.version.to_string(),
+                sha256: match self.uploaded(state, &c.name) {
+                    true => state.and_then(|s| s.crates.get(&c.name)?.sha256.clone()),
+                    false => None,
+                },
+            })
+            .collect();
+        home.prepare(&self.rehearsal_ws, &self.index, &seen)
+            .context("could not prepare the consumer build")?;
+        Ok(Some(home))
+    }
+
+    fn consumer_build(
+        &self,
+        libraries: &[consumer::ConsumerDep],
+        home: Option<&consumer_home::ConsumerHome>,
+        sink: &mut dyn FnMut(Progress<'_>),
+    ) -> StepResult {
+        sink(Progress::ConsumerBuildStarted {
+            crates: libraries.len(),
+            pinned: libraries.iter().filter(|d| d.pinned).count(),
+        });
+        let names: Vec<String> = libraries.iter().map(|d| d.name.clone()).collect();
+        // cargo would say it in a list of every package it cannot build.
+        let mut step = match cargo_backend::above_toolchain(&self.rehearsal_ws, &names) {
+            Ok((above, rustc)) if !above.is_empty() => consumer::toolchain_too_old(&above, &rustc),
+            _ => consumer::build(
+                &self.rehearsal_ws,
+                &self.stand_in.cargo_config,
+                libraries,
+                home,
+            ),
+        };
+        step.crates = libraries
+            .iter()
+            .map(|d| StepCrate {
+                name: d.name.clone(),
+                req: d.requirement(),
+            })
+            .collect();
+        sink(Progress::ConsumerBuildFinished(&step));
+        step
+    }
+
+    /// Downloads and sources are kept for the next rehearsal on the same
+    /// port when there is a home; the index cache never is.
+    fn forget_caches(&self) {
+        if self.opts.rehearsal != RehearsalTarget::Embedded {
+            return;
+        }
+        match self.home {
+            Some(_) => {
+                let _ = cargo_backend::forget_cached_crates(&self.rehearsal_ws, &self.index, &[]);
+            }
+            None => cargo_backend::forget_registry_caches(&self.rehearsal_ws, &self.index),
+        }
+    }
 }
 
 /// The projection a failed run left in `current/`.
