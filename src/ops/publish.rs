@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cargo_backend::{self, PackageRequest};
-use crate::engine::{self, EngineOpts, Prepared, Recorder, StopFlag};
+use crate::engine::{self, AttemptPolicy, EngineOpts, Prepared, Recorder, SessionOpts, StopFlag};
 use crate::journal::{
     CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
     SelectionRecord, StateDir,
@@ -118,15 +118,15 @@ impl RunTuning {
 
     pub(super) fn engine(&self, pacing: Option<PacingProfile>) -> EngineOpts {
         EngineOpts {
+            session: SessionOpts {
+                attempts: AttemptPolicy::new(self.max_attempts, self.retry_delay),
+                confirm_timeout: self.confirm_timeout,
+                confirm_poll: self.confirm_poll,
+                stop: self.stop.clone(),
+                stop_at: None,
+            },
             jobs: self.jobs,
-            max_attempts: self.max_attempts,
-            retry_base: self.retry_delay,
-            retry_cap: Duration::from_secs(120).max(self.retry_delay),
-            confirm_timeout: self.confirm_timeout,
-            confirm_poll: self.confirm_poll,
             pacing,
-            stop_at: None,
-            stop: self.stop.clone(),
             grace: self.grace,
             request_window: self.upload_timeout,
         }
@@ -597,7 +597,7 @@ fn run(
         return finish_interrupted(ws, &mut rec, dir, opts);
     }
     let mut engine_opts = opts.tuning.engine(pacing);
-    engine_opts.stop_at = stop_at;
+    engine_opts.session.stop_at = stop_at;
     let outcome = match &trusted {
         Some(tokens) => {
             let outcome = engine::upload_all_with(
