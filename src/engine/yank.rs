@@ -447,6 +447,8 @@ mod tests {
         expired_token: Option<&'static str>,
         /// Every request is refused as not the token's to make (403).
         refuse_all: bool,
+        /// The index never shows a change.
+        stale_index: bool,
     }
 
     impl Scripted {
@@ -457,6 +459,7 @@ mod tests {
                 requests: Mutex::new(0),
                 expired_token: None,
                 refuse_all: false,
+                stale_index: false,
             }
         }
     }
@@ -465,7 +468,7 @@ mod tests {
         fn versions(&self, _: &str) -> Result<Vec<IndexVersion>, IndexError> {
             Ok(vec![IndexVersion {
                 version: "1.0.0".parse().unwrap(),
-                yanked: *self.yanked.lock().unwrap(),
+                yanked: *self.yanked.lock().unwrap() && !self.stale_index,
                 checksum: "ab".into(),
             }])
         }
@@ -707,17 +710,31 @@ mod tests {
         assert_eq!(*always.requests.lock().unwrap(), 3, "--max-attempts");
     }
 
+    /// The policy is the upload loop's (`--max-attempts` 3 here).
     #[test]
-    fn rate_limits_are_waited_out_without_counting_attempts_and_403_is_final() {
-        let limited = Scripted::new(vec![Some((FailureClass::RateLimited, false)); 4]);
-        let (outcome, _) = run(&limited);
-        assert_eq!(outcome, YankOutcome::Success);
-        assert_eq!(*limited.requests.lock().unwrap(), 5);
-        let refused = Scripted::new(vec![Some((FailureClass::Permanent, false))]);
-        let (outcome, events) = run(&refused);
-        assert_eq!(outcome, YankOutcome::NothingChanged);
-        assert_eq!(*refused.requests.lock().unwrap(), 1);
-        assert_eq!(kinds(&events).last().unwrap(), "yank_failed");
+    fn rate_limits_are_waited_out_uncounted_up_to_four_times_max_attempts_and_403_is_final() {
+        let asked = |answers: Vec<Option<(FailureClass, bool)>>| {
+            let registry = Scripted::new(answers);
+            let (outcome, events) = run(&registry);
+            let requests = *registry.requests.lock().unwrap();
+            (outcome, requests, kinds(&events).pop().unwrap())
+        };
+        let limited = |n| vec![Some((FailureClass::RateLimited, false)); n];
+        let (outcome, requests, _) = asked(limited(4));
+        assert_eq!((outcome, requests), (YankOutcome::Success, 5));
+        // Two counted failures of three after five rate limits.
+        let mut then_5xx = limited(5);
+        then_5xx.extend([Some((FailureClass::Retryable, false)); 2]);
+        let (outcome, requests, _) = asked(then_5xx);
+        assert_eq!((outcome, requests), (YankOutcome::Success, 8));
+        let (outcome, requests, last) = asked(limited(40));
+        assert_eq!((outcome, requests), (YankOutcome::NothingChanged, 12));
+        assert_eq!(last, "yank_failed");
+        let refused = asked(vec![Some((FailureClass::Permanent, false))]);
+        assert_eq!(
+            refused,
+            (YankOutcome::NothingChanged, 1, "yank_failed".into())
+        );
     }
 
     #[test]
@@ -728,5 +745,21 @@ mod tests {
         assert_eq!(outcome, YankOutcome::Success);
         assert_eq!(*registry.requests.lock().unwrap(), 0);
         assert_eq!(kinds(&events)[1..], ["yank_skipped"]);
+    }
+
+    #[test]
+    fn a_change_the_index_never_shows_times_out_its_confirmation() {
+        let mut registry = Scripted::new(vec![]);
+        registry.stale_index = true;
+        let (outcome, events) = run(&registry);
+        assert_eq!(outcome, YankOutcome::Partial);
+        assert_eq!(
+            kinds(&events)[1..],
+            ["yank_requested", "yank_succeeded", "yank_confirm_timed_out"]
+        );
+        let waited = serde_json::to_value(&events.last().unwrap().event).unwrap()["waited_ms"]
+            .as_u64()
+            .unwrap();
+        assert!(waited >= 50, "--confirm-timeout: {waited} ms");
     }
 }
