@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use super::attempts::{Retry, Tries, may_have_landed};
 use super::confirm::{ConfirmRequest, Seen};
 use super::settle::{Probe, Windows, index_window, intent_age, probe};
+use super::stop::LOOK_EVERY;
 use super::token::{PreparedTokens, TokenSource};
 use super::workers::{Done, Task, poller, worker};
 use super::{EngineOpts, Prepared, Recorder};
@@ -94,7 +95,7 @@ fn drive(
             return Ok(());
         }
         // A signal is seen within this long, whatever else the loop waits for.
-        let wait = run.next_deadline().min(STOP_POLL);
+        let wait = run.next_deadline().min(LOOK_EVERY);
         match done.recv_timeout(wait) {
             Ok(Done::Uploaded { name, result, ms }) => run.on_uploaded(&name, result, ms)?,
             Ok(Done::Seen(Seen::Confirmed {
@@ -119,9 +120,6 @@ enum Next {
     RetryAt(Instant),
     GiveUp,
 }
-
-/// How often the loop looks at the stop flag while it waits.
-const STOP_POLL: Duration = Duration::from_millis(50);
 
 /// How often an upload of unknown outcome is asked about while the
 /// registry cannot show it yet.

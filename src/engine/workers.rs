@@ -5,9 +5,10 @@
 //! report back over a channel; the journal stays with the calling thread.
 
 use std::sync::{Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::confirm::{ConfirmRequest, Seen, Watches};
+use super::stop::LOOK_EVERY;
 use super::{Prepared, SessionOpts};
 use crate::model::FailureClass;
 use crate::registry::{Lookup, Registry, UploadError};
@@ -65,9 +66,6 @@ pub(super) fn worker(
     }
 }
 
-/// How often the poller looks at the stop flag while it sleeps.
-const STOP_POLL: Duration = Duration::from_millis(50);
-
 /// Watch the index for every requested version at once (fresh reads, see
 /// [`Watches`]), answering when one shows with our checksum or its time is
 /// up, until the requests end and nothing is pending, or the run stops.
@@ -93,7 +91,7 @@ pub(super) fn poller(
             Some(next) if !open => {
                 std::thread::sleep(
                     next.saturating_duration_since(Instant::now())
-                        .min(STOP_POLL),
+                        .min(LOOK_EVERY),
                 );
                 None
             }
