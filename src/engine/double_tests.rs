@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{EngineOpts, Prepared, Recorder, upload_all};
+use super::{AttemptPolicy, EngineOpts, Prepared, Recorder, SessionOpts, upload_all};
 use crate::journal::{CrateRef, Event, FORMAT, Journal, Record, RunOutcome, RunState};
 use crate::model::PlanId;
 use crate::model::{Bucket, FailureClass, PacingProfile};
@@ -242,15 +242,19 @@ fn job(name: &str) -> Prepared {
 
 fn opts(jobs: usize) -> EngineOpts {
     EngineOpts {
+        session: SessionOpts {
+            attempts: AttemptPolicy {
+                max_attempts: 3,
+                retry_base: Duration::from_millis(1),
+                retry_cap: Duration::from_millis(4),
+            },
+            confirm_timeout: Duration::from_secs(5),
+            confirm_poll: Duration::from_millis(1),
+            stop: crate::engine::StopFlag::new(),
+            stop_at: None,
+        },
         jobs,
-        max_attempts: 3,
-        retry_base: Duration::from_millis(1),
-        retry_cap: Duration::from_millis(4),
-        confirm_timeout: Duration::from_secs(5),
-        confirm_poll: Duration::from_millis(1),
         pacing: None,
-        stop_at: None,
-        stop: crate::engine::StopFlag::new(),
         grace: Duration::from_secs(5),
         request_window: Duration::ZERO,
     }

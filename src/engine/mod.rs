@@ -3,12 +3,20 @@
 //! synced) before the run goes on, then handed to the caller's sink. The
 //! engine never prints and never touches cargo: packaging arrives as plain
 //! [`UploadJob`]s.
+//!
+//! The upload loop and the yank loop speak to a registry alike: one
+//! attempt policy (`attempts.rs`), one token lifecycle (`token.rs`), one
+//! set of waits that end at once on stop and one deadline (`session.rs`),
+//! one confirmation poller (`confirm.rs`).
 
+mod attempts;
 mod check;
+mod confirm;
 #[cfg(test)]
 mod double_tests;
 mod pacing;
 mod reconcile;
+mod session;
 mod settle;
 mod stop;
 mod token;
@@ -16,43 +24,47 @@ mod upload;
 mod workers;
 mod yank;
 
+pub use attempts::AttemptPolicy;
 pub use check::{PresentVersion, RegistryCheck, check_registry};
 pub use reconcile::settle_unknown_outcomes;
+pub use session::SessionOpts;
 pub use stop::StopFlag;
 pub use token::{Lifecycle, PreparedTokens, TokenSource, TokenUnavailable, TokensFrom};
-pub use upload::{Prepared, upload_all, upload_all_with};
+pub use upload::{upload_all, upload_all_with};
 pub use yank::{YankOpts, yank_all};
 
 use std::time::Duration;
 
 use crate::journal::{Journal, JournalError, Projection, Record, RunState};
 use crate::model::PacingProfile;
+use crate::registry::UploadJob;
+use crate::secret::Secret;
 
 /// Most uploads in flight at once: a thread each, and more than this only
 /// collects rate limits.
 pub const MAX_JOBS: usize = 64;
 
-/// Knobs of a run (`ops` builds them from the command line's `RunTuning`).
+/// A packaged crate with its token, ready to go: the upload loop's input.
+pub struct Prepared {
+    pub job: UploadJob,
+    /// cargo's token for it; `None` when a [`TokenSource`] mints them.
+    pub token: Option<Secret>,
+    /// New to the registry (paced as a new crate).
+    pub new_crate: bool,
+}
+
+/// Knobs of a publish run (`ops` builds them from the command line's `RunTuning`).
 #[derive(Debug, Clone)]
 pub struct EngineOpts {
+    /// What every run has: attempts, confirmation, stop and `--stop-after`
+    /// (no upload starts after it; in-flight ones settle). A raised stop
+    /// lets uploads in flight finish within `grace` and ends the run as
+    /// interrupted.
+    pub session: SessionOpts,
     /// Uploads in flight at once (1 to [`MAX_JOBS`]; clamped). Index
     /// confirmations do not take a slot: one poller watches them all.
     pub jobs: usize,
-    /// Upload attempts per crate per run (rate-limited answers not counted).
-    pub max_attempts: u32,
-    /// First retry delay; doubles up to `retry_cap`, with jitter.
-    pub retry_base: Duration,
-    pub retry_cap: Duration,
-    /// How long to wait for an upload to show in the index.
-    pub confirm_timeout: Duration,
-    /// First interval between index polls; grows with backoff.
-    pub confirm_poll: Duration,
     pub pacing: Option<PacingProfile>,
-    /// Start no upload after this instant (`--stop-after`); in-flight ones settle.
-    pub stop_at: Option<std::time::Instant>,
-    /// Raised by a signal: start nothing new, let uploads in flight finish
-    /// within `grace`, end the run as interrupted.
-    pub stop: StopFlag,
     /// How long uploads in flight may take once `stop` is raised; then they
     /// are cut off (their outcome stays unknown, settled by the next run).
     pub grace: Duration,
@@ -87,30 +99,5 @@ impl<'a, P: Projection> Recorder<'a, P> {
     /// The projection; a recorder exists only once the run has started.
     pub fn state(&self) -> &P {
         self.journal.state().expect("the run has started")
-    }
-}
-
-/// Exponential backoff with jitter: `base * 2^(attempt-1)`, capped, then a
-/// random point in its upper half (so parallel runs spread out).
-pub fn backoff(base: Duration, cap: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    let full = exp.min(cap);
-    let half = full / 2;
-    half + full.mul_f64(fastrand::f64() * 0.5)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_millis(100);
-        let cap = Duration::from_secs(1);
-        for attempt in 1..10 {
-            let d = backoff(base, cap, attempt);
-            let full = (base * 2u32.pow(attempt - 1)).min(cap);
-            assert!(d >= full / 2 && d <= full, "{attempt}: {d:?}");
-        }
     }
 }

@@ -1,36 +1,14 @@
-//! Settling uploads of unknown outcome by asking the registry (web API
-//! first, then the index) whether name@version exists: never by guessing,
-//! never by uploading blindly. When absence counts is `settle`'s rule.
+//! Settling uploads of unknown outcome of earlier runs, before a run
+//! uploads anything, by asking the registry (web API first, then the
+//! index) whether name@version exists: never by guessing, never by
+//! uploading blindly. When absence counts is `settle`'s rule.
 
 use std::time::Duration;
 
 use super::settle::{Probe, Windows, intent_age, probe};
 use super::{EngineOpts, Recorder};
 use crate::journal::{CrateStatus, Event, JournalError};
-use crate::registry::{Lookup, Registry};
-
-/// What the web API and the index each say: the checksum held, nothing,
-/// or why it could not answer.
-pub type Answers = (
-    Result<Option<String>, String>,
-    Result<Option<String>, String>,
-);
-
-/// Ask the web API, then (unless it found the version) the index.
-pub fn reconcile_parts(registry: &dyn Registry, name: &str, version: &str) -> Answers {
-    let api = registry
-        .api_checksum(name, version)
-        .map_err(|e| e.to_string());
-    if let Ok(Some(_)) = api {
-        return (api, Ok(None));
-    }
-    let index = match registry.lookup(name, version) {
-        Ok(Lookup::Present { sha256 }) => Ok(Some(sha256)),
-        Ok(Lookup::NewCrate | Lookup::NewVersion) => Ok(None),
-        Err(e) => Err(e.to_string()),
-    };
-    (api, index)
-}
+use crate::registry::Registry;
 
 /// For every crate whose last upload has an intent but no outcome (or an
 /// ambiguous one), ask the registry and record what it says, asking again
@@ -51,7 +29,7 @@ pub fn settle_unknown_outcomes(
             continue;
         }
         let mut announced = false;
-        let mut interval = opts.confirm_poll;
+        let mut interval = opts.session.confirm_poll;
         loop {
             let age = intent_age(rec.journal().records(), name);
             let found = match probe(registry, name, &c.version, age, windows) {
@@ -66,7 +44,7 @@ pub fn settle_unknown_outcomes(
                             wait_ms: left.as_millis() as u64,
                         })?;
                     }
-                    if nap(opts, interval.min(left)) {
+                    if opts.session.wait(interval.min(left)) {
                         unsettled.push(name.clone());
                         break;
                     }
@@ -94,9 +72,4 @@ pub fn settle_unknown_outcomes(
         }
     }
     Ok(unsettled)
-}
-
-/// Sleep for `wait`, or less if the run is asked to stop; whether it was.
-fn nap(opts: &EngineOpts, wait: Duration) -> bool {
-    opts.stop.sleep(wait)
 }

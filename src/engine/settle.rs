@@ -12,9 +12,8 @@
 
 use std::time::Duration;
 
-use super::reconcile::reconcile_parts;
 use crate::journal::{Event, Record, RunState, now_ms};
-use crate::registry::Registry;
+use crate::registry::{Lookup, Registry};
 
 /// Shortest wait before an index that lags is trusted to say "absent".
 pub const INDEX_WINDOW_FLOOR: Duration = Duration::from_secs(30);
@@ -84,6 +83,29 @@ pub fn probe(
         Some(left) if !left.is_zero() => Probe::NotYet { left },
         _ => Probe::Absent,
     }
+}
+
+/// What the web API and the index each say: the checksum held, nothing,
+/// or why it could not answer.
+type Answers = (
+    Result<Option<String>, String>,
+    Result<Option<String>, String>,
+);
+
+/// Ask the web API, then (unless it found the version) the index.
+fn reconcile_parts(registry: &dyn Registry, name: &str, version: &str) -> Answers {
+    let api = registry
+        .api_checksum(name, version)
+        .map_err(|e| e.to_string());
+    if let Ok(Some(_)) = api {
+        return (api, Ok(None));
+    }
+    let index = match registry.lookup(name, version) {
+        Ok(Lookup::Present { sha256 }) => Ok(Some(sha256)),
+        Ok(Lookup::NewCrate | Lookup::NewVersion) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    };
+    (api, index)
 }
 
 /// Time since the last upload intent of `name` in `records` (zero if none:

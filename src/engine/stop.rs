@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// How often a sleeping wait looks at the flag: a stop is seen within this.
-const LOOK_EVERY: Duration = Duration::from_millis(50);
+/// How often a sleeping wait looks at the flag: a stop is seen within this
+/// (the upload loop and its poller, waiting on channels, look as often).
+pub(super) const LOOK_EVERY: Duration = Duration::from_millis(50);
 
 /// Shared between the listener and the run; cheap to clone. A default
 /// flag is never raised (runs nobody can interrupt: tests, rehearsals' children).

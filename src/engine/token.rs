@@ -3,12 +3,13 @@
 //! crate, a yank of a [`YankTarget`]) and tells it when the registry said a
 //! token expired; it knows nothing of how tokens are made (cargo's
 //! credentials, or trusted publishing in `ops`). What the source reports
-//! about token lifecycles becomes journal events, without the secret.
+//! about token lifecycles becomes journal events, without the secret: both
+//! loops ask through [`Recorder::token`] and [`Recorder::renewed_token`].
 
-use crate::journal::{RenewReason, YankTarget};
+use crate::journal::{Event, JournalError, Projection, RenewReason, YankEvent, YankTarget};
 use crate::secret::Secret;
 
-use super::Prepared;
+use super::{Prepared, Recorder};
 
 /// What happened to the current token while getting one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,5 +101,75 @@ where
     /// A 403 for one version (not an owner) fails that version only.
     fn on_refused(&self, _name: &str, _message: &str) -> bool {
         false
+    }
+}
+
+/// A run's token events: the publish run's and the yank run's are the same
+/// records in their own logs.
+macro_rules! lifecycle_events {
+    ($($event:ident),+) => {$(
+        impl From<Lifecycle> for $event {
+            fn from(lifecycle: Lifecycle) -> $event {
+                match lifecycle {
+                    Lifecycle::Minted { expires_at_ms } => $event::TokenMinted { expires_at_ms },
+                    Lifecycle::Renewed {
+                        expires_at_ms,
+                        reason,
+                    } => $event::TokenRenewed {
+                        expires_at_ms,
+                        reason,
+                    },
+                }
+            }
+        }
+    )+};
+}
+
+lifecycle_events!(Event, YankEvent);
+
+/// The token lifecycle, journaled as it happens (its expiry, never the secret).
+impl<P: Projection> Recorder<'_, P>
+where
+    P::Event: From<Lifecycle>,
+{
+    fn lifecycle(&mut self, lifecycle: Option<Lifecycle>) -> Result<(), JournalError> {
+        match lifecycle {
+            Some(lifecycle) => self.record(lifecycle.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// The token for the next request about `item`, from `tokens`; what
+    /// happened to it journaled.
+    pub(super) fn token<R: ?Sized>(
+        &mut self,
+        tokens: &dyn TokenSource<R>,
+        item: &R,
+    ) -> Result<Result<Secret, TokenUnavailable>, JournalError> {
+        Ok(match tokens.token_for(item) {
+            Ok((token, lifecycle)) => {
+                self.lifecycle(lifecycle)?;
+                Ok(token)
+            }
+            Err(error) => Err(error),
+        })
+    }
+
+    /// `name`'s request about `item` was refused before it was looked at
+    /// because its token `used` expired: a fresh token to send it again
+    /// with, the renewal journaled; `None` when none can be had (the
+    /// refusal stands).
+    pub(super) fn renewed_token<R: ?Sized>(
+        &mut self,
+        tokens: &dyn TokenSource<R>,
+        name: &str,
+        used: &Secret,
+        item: &R,
+    ) -> Result<Option<Secret>, JournalError> {
+        match tokens.renew(name, used) {
+            Ok(lifecycle) => self.lifecycle(lifecycle)?,
+            Err(_) => return Ok(None),
+        }
+        Ok(self.token(tokens, item)?.ok())
     }
 }

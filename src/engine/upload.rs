@@ -17,26 +17,19 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use super::attempts::{Retry, Tries, may_have_landed};
+use super::confirm::{ConfirmRequest, Seen};
 use super::settle::{Probe, Windows, index_window, intent_age, probe};
-use super::token::{Lifecycle, PreparedTokens, TokenSource};
-use super::workers::{ConfirmRequest, Done, Task, poller, worker};
-use super::{EngineOpts, Recorder, backoff};
+use super::stop::LOOK_EVERY;
+use super::token::{PreparedTokens, TokenSource};
+use super::workers::{Done, Task, poller, worker};
+use super::{EngineOpts, Prepared, Recorder};
 use crate::failpoint;
 use crate::journal::{CrateStatus, Event, JournalError, RunOutcome, SkipReason, now_ms};
-use crate::model::FailureClass;
 use crate::model::Holding;
 use crate::plan::PublishPlan;
-use crate::registry::{AuthRefusal, Registry, UploadError, UploadJob};
+use crate::registry::{Registry, UploadError};
 use crate::secret::Secret;
-
-/// A packaged crate with its token, ready to go.
-pub struct Prepared {
-    pub job: UploadJob,
-    /// cargo's token for it; `None` when a [`TokenSource`] mints them.
-    pub token: Option<Secret>,
-    /// New to the registry (paced as a new crate).
-    pub new_crate: bool,
-}
 
 /// Upload `prepared` (and confirm `to_confirm`, uploaded earlier) in
 /// dependency order. Returns the run's outcome.
@@ -74,7 +67,7 @@ pub fn upload_all_with(
             scope.spawn(move || worker(registry, task_rx, done_tx));
         }
         let poller_done = done_tx.clone();
-        scope.spawn(move || poller(registry, opts, confirm_rx, poller_done));
+        scope.spawn(move || poller(registry, &opts.session, confirm_rx, poller_done));
         drop(done_tx);
         let result = drive(&mut run, done_rx, jobs);
         // Whatever happened, close the channels so the threads end (a
@@ -93,7 +86,7 @@ fn drive(
     jobs: usize,
 ) -> Result<(), JournalError> {
     loop {
-        if run.opts.stop.is_raised() && run.stopping.is_none() {
+        if run.opts.session.stop.is_raised() && run.stopping.is_none() {
             run.on_stop()?;
         }
         run.admit();
@@ -102,33 +95,22 @@ fn drive(
             return Ok(());
         }
         // A signal is seen within this long, whatever else the loop waits for.
-        let wait = run.next_deadline().min(STOP_POLL);
+        let wait = run.next_deadline().min(LOOK_EVERY);
         match done.recv_timeout(wait) {
             Ok(Done::Uploaded { name, result, ms }) => run.on_uploaded(&name, result, ms)?,
-            Ok(Done::Confirmed {
+            Ok(Done::Seen(Seen::Confirmed {
                 name,
                 visible,
                 ms,
                 index_error,
-            }) => run.on_confirmed(&name, visible, ms, index_error)?,
-            Ok(Done::IndexFailing { name, error }) => run.on_index_failing(&name, error)?,
+            })) => run.on_confirmed(&name, visible, ms, index_error)?,
+            Ok(Done::Seen(Seen::IndexFailing { name, error })) => {
+                run.on_index_failing(&name, error)?
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => run.on_timeout(),
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }
     }
-}
-
-/// Attempts of one crate in this run.
-#[derive(Debug, Clone, Copy, Default)]
-struct Tries {
-    /// All upload attempts, rate-limited ones included (event numbering).
-    attempt: u32,
-    /// Those that count against `max_attempts` (not rate-limited).
-    counted: u32,
-    /// Registry lookups that could not settle an unknown outcome.
-    lookups_failed: u32,
-    /// The attempt that was sent again with a renewed token (once each).
-    renewed_attempt: u32,
 }
 
 /// What happens to a crate after a failed upload.
@@ -139,9 +121,6 @@ enum Next {
     GiveUp,
 }
 
-/// How often the loop looks at the stop flag while it waits.
-const STOP_POLL: Duration = Duration::from_millis(50);
-
 /// How often an upload of unknown outcome is asked about while the
 /// registry cannot show it yet.
 const SETTLE_POLL: Duration = Duration::from_millis(500);
@@ -149,9 +128,6 @@ const SETTLE_POLL: Duration = Duration::from_millis(500);
 /// Bounds of the margin a paced upload waits beyond its token (1 %).
 const PACING_MARGIN_MIN: Duration = Duration::from_millis(5);
 const PACING_MARGIN_MAX: Duration = Duration::from_secs(1);
-
-/// Longest wait a 429 can impose on one retry.
-pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
 /// The state of an upload run between two events.
 struct UploadLoop<'l, 'a> {
@@ -297,7 +273,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     /// next one must wait for the rate limit. A crate whose last attempt may
     /// have landed is settled with the registry first.
     fn dispatch(&mut self, jobs: usize) -> Result<(), JournalError> {
-        if self.opts.stop_at.is_some_and(|at| Instant::now() >= at) {
+        if self.opts.session.past_deadline() {
             self.halted = true;
         }
         while self.in_flight < jobs && self.stopping.is_none() && !self.halted {
@@ -350,11 +326,8 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                 self.paced = None;
             }
             let p = self.prepared[name.as_str()];
-            let token = match self.tokens.token_for(p) {
-                Ok((token, lifecycle)) => {
-                    self.record_lifecycle(lifecycle)?;
-                    token
-                }
+            let token = match self.rec.token(self.tokens, p)? {
+                Ok(token) => token,
                 Err(error) => {
                     // No token for it: it does not go out, nor what needs it.
                     self.block_dependents(&name)?;
@@ -388,23 +361,6 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         self.in_flight += 1;
     }
 
-    /// A token minted or renewed: journaled (its expiry, never the secret).
-    fn record_lifecycle(&mut self, lifecycle: Option<Lifecycle>) -> Result<(), JournalError> {
-        match lifecycle {
-            None => Ok(()),
-            Some(Lifecycle::Minted { expires_at_ms }) => {
-                self.rec.record(Event::TokenMinted { expires_at_ms })
-            }
-            Some(Lifecycle::Renewed {
-                expires_at_ms,
-                reason,
-            }) => self.rec.record(Event::TokenRenewed {
-                expires_at_ms,
-                reason,
-            }),
-        }
-    }
-
     /// A worker finished an upload.
     fn on_uploaded(
         &mut self,
@@ -419,19 +375,12 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
         // same attempt goes again with a fresh token, once, uncounted.
         let tries = self.tries.entry(name.to_owned()).or_default();
         if let (Err(error), Some(used)) = (&result, &used)
-            && error.auth == Some(AuthRefusal::Expired)
-            && tries.renewed_attempt != tries.attempt
             && self.stopping.is_none()
+            && tries.resends_renewed(error)
+            && let Some(token) = self.rec.renewed_token(self.tokens, name, used, p)?
         {
-            tries.renewed_attempt = tries.attempt;
-            if let Ok(lifecycle) = self.tokens.renew(name, used) {
-                self.record_lifecycle(lifecycle)?;
-                if let Ok((token, lifecycle)) = self.tokens.token_for(p) {
-                    self.record_lifecycle(lifecycle)?;
-                    self.send(p, token);
-                    return Ok(());
-                }
-            }
+            self.send(p, token);
+            return Ok(());
         }
         let tries = self.tries.entry(name.to_owned()).or_default();
         let error = match result {
@@ -450,9 +399,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             }
             Err(error) => error,
         };
-        if error.class != FailureClass::RateLimited {
-            tries.counted += 1;
-        }
+        tries.failed(error.class);
         let tries = *tries;
         if error.auth.is_some() && self.tokens.on_refused(name, &error.message) {
             self.halted = true;
@@ -485,12 +432,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             self.refused_as_existing
                 .insert(name.clone(), error.message.clone());
         }
-        let may_have_landed = error.already_uploaded
-            || matches!(
-                error.class,
-                FailureClass::Ambiguous | FailureClass::Retryable | FailureClass::Unknown
-            );
-        if may_have_landed {
+        if may_have_landed(error) {
             match self.probe(name, version) {
                 Probe::Found(sha256) => {
                     let holding = Holding::of(Some(&sha256), Some(&p.job.sha256));
@@ -516,30 +458,16 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                 // settles it before any new upload, and gives up after enough tries.
                 Probe::CannotTell(_) => {
                     self.settling.insert(name.clone());
-                    let delay = backoff(self.opts.retry_base, self.opts.retry_cap, tries.counted);
+                    let delay = self.opts.session.attempts.backoff(tries.counted);
                     return Ok(Next::RetryAt(Instant::now() + delay));
                 }
             }
         }
-        let delay = match error.class {
-            FailureClass::Permanent => return Ok(Next::GiveUp),
-            FailureClass::RateLimited => {
-                if tries.attempt - tries.counted >= self.opts.max_attempts.saturating_mul(4) {
-                    return Ok(Next::GiveUp);
-                }
-                error.retry_after.map_or_else(
-                    || backoff(self.opts.retry_base, self.opts.retry_cap, tries.attempt),
-                    |d| d.min(MAX_RETRY_AFTER),
-                )
-            }
-            FailureClass::Retryable | FailureClass::Ambiguous | FailureClass::Unknown => {
-                if tries.counted >= self.opts.max_attempts {
-                    return Ok(Next::GiveUp);
-                }
-                backoff(self.opts.retry_base, self.opts.retry_cap, tries.counted)
-            }
-        };
-        Ok(Next::RetryAt(Instant::now() + delay))
+        let policy = &self.opts.session.attempts;
+        Ok(match policy.after(error.class, error.retry_after, tries) {
+            Retry::GiveUp => Next::GiveUp,
+            Retry::After(delay) => Next::RetryAt(Instant::now() + delay),
+        })
     }
 
     fn record_failure(
@@ -592,8 +520,10 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             Probe::CannotTell(error) => {
                 let tries = self.tries.entry(name.to_owned()).or_default();
                 tries.lookups_failed += 1;
-                let failures = tries.lookups_failed;
-                if failures >= self.opts.max_attempts {
+                let retry = self.opts.session.attempts.after_lookup(*tries);
+                if let Retry::After(delay) = retry {
+                    self.retries.push((Instant::now() + delay, name.to_owned()));
+                } else {
                     self.settling.remove(name);
                     self.rec.record(Event::Unsettled {
                         name: name.to_owned(),
@@ -603,9 +533,6 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
                     })?;
                     self.needs_operator = true;
                     self.block_dependents(name)?;
-                } else {
-                    let delay = backoff(self.opts.retry_base, self.opts.retry_cap, failures);
-                    self.retries.push((Instant::now() + delay, name.to_owned()));
                 }
                 return Ok(());
             }
@@ -734,7 +661,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             .iter()
             .map(|(due, _)| *due)
             .chain(self.paced.as_ref().map(|(_, until)| *until))
-            .chain(self.opts.stop_at.filter(|_| !self.halted))
+            .chain(self.opts.session.stop_at.filter(|_| !self.halted))
             .chain(self.stopping.filter(|_| !self.cut_off))
             .min();
         next_due.map_or(Duration::from_secs(3600), |due| {

@@ -3,77 +3,42 @@
 //! already in the wanted state), pace, journal the intent, ask the web API,
 //! journal the outcome, then confirm the flag in the index. Yanking is
 //! idempotent on the registry's side, so an unknown outcome is settled by
-//! reading the index and, if the flag is not there, asking again. Tokens
-//! come from a [`TokenSource`] before each request: a token the registry
-//! says expired is renewed and the same request sent again, uncounted.
+//! reading the index and, if the flag is not there, asking again.
+//!
+//! It is the upload loop's protocol with one request in flight: the same
+//! attempt policy (`attempts.rs`), token lifecycle (a token the registry
+//! says expired is renewed and the same request sent again, uncounted),
+//! waits and deadline (`session.rs`) and confirmation poller (`confirm.rs`).
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::{Lifecycle, Recorder, StopFlag, TokenSource, backoff};
+use super::attempts::{Retry, Tries, may_have_landed};
+use super::confirm::{ConfirmRequest, Seen, Watches};
+use super::session::Stop;
+use super::{Recorder, SessionOpts, TokenSource};
 use crate::journal::{
-    YankEvent, YankOutcome, YankSkipReason, YankState, YankStatus, YankTarget, now_ms,
+    JournalError, YankEvent, YankOutcome, YankSkipReason, YankState, YankStatus, YankTarget, now_ms,
 };
 use crate::model::Bucket;
 use crate::model::FailureClass;
-use crate::registry::{AuthRefusal, IndexVersion, YankRegistry};
+use crate::registry::{IndexError, IndexVersion, UploadError, YankRegistry};
 use crate::secret::Secret;
 
 /// Knobs of a yank run.
 #[derive(Debug, Clone)]
 pub struct YankOpts {
+    /// What every run has: attempts (requests per version), confirmation,
+    /// stop (no new request starts; waits end at once) and `--stop-after`
+    /// (a request made is still confirmed).
+    pub session: SessionOpts,
     /// Unyank instead of yank.
     pub undo: bool,
-    /// Requests per version per run (rate-limited answers not counted).
-    pub max_attempts: u32,
-    pub retry_base: Duration,
-    pub retry_cap: Duration,
-    /// How long to wait for the index to show the change.
-    pub confirm_timeout: Duration,
-    /// First interval between index polls; grows with backoff.
-    pub confirm_poll: Duration,
     /// The registry's limit on yanks and unyanks.
     pub pacing: Option<Bucket>,
-    /// Raised by a signal: no new request starts; waits end at once.
-    pub stop: StopFlag,
-    /// Start no request after this instant (`--stop-after`); a request
-    /// made is still confirmed.
-    pub stop_at: Option<Instant>,
     /// `--undo`: versions the yank run found already yanked, by name; they
     /// stay yanked.
     pub leave_yanked: BTreeSet<String>,
-}
-
-impl YankOpts {
-    fn past_deadline(&self) -> bool {
-        self.stop_at.is_some_and(|at| Instant::now() >= at)
-    }
-
-    /// No new request may start.
-    fn stopping(&self) -> bool {
-        self.stop.is_raised() || self.past_deadline()
-    }
-
-    /// Whether a wait of `wait` would end past `--stop-after`.
-    fn crosses_deadline(&self, wait: Duration) -> bool {
-        self.stop_at
-            .is_some_and(|at| Instant::now().checked_add(wait).is_none_or(|end| end >= at))
-    }
-}
-
-/// Sleep for `wait`, or less if a signal asks the run to stop; whether it did.
-fn nap(opts: &YankOpts, wait: Duration) -> bool {
-    opts.stop.sleep(wait)
-}
-
-/// Sleep before a request: `None` to go on, or how the version ends: a
-/// signal (`Next`: the loop sees the flag), or a wait that would end past
-/// `--stop-after` (`OutOfTime`: no request could follow it).
-fn wait_to_request(opts: &YankOpts, wait: Duration) -> Option<Flow> {
-    if opts.crosses_deadline(wait) {
-        return Some(Flow::OutOfTime);
-    }
-    nap(opts, wait).then_some(Flow::Next)
 }
 
 /// Where a version stands before the run asks anything.
@@ -86,23 +51,17 @@ enum Before {
     /// index cannot be read: the reason.
     Refused(FailureClass, String),
     /// The index could not be read and the wait before asking again was
-    /// cut short: by a signal (`Next`: the loop sees the flag) or by
-    /// `--stop-after` (`OutOfTime`). The version is the next run's.
-    Stopped(Flow),
+    /// cut short. The version is the next run's.
+    Stopped(Stop),
 }
 
-/// Rate-limited answers are waited out without counting an attempt, up to
-/// this many in a row (a registry that only ever says 429 must not hold
-/// the run forever).
-const MAX_RATE_LIMITED: u32 = 20;
-
 /// After one version: go on, stop asking (the token source said the
-/// credentials must be fixed first), or stop for `--stop-after`.
+/// credentials must be fixed first), or stop the run (a signal, `--stop-after`).
 #[derive(PartialEq, Eq)]
 enum Flow {
     Next,
     Halt,
-    OutOfTime,
+    Stop(Stop),
 }
 
 /// Runs the plan's versions in `targets` order, asking `tokens` before each
@@ -113,83 +72,36 @@ pub fn yank_all(
     opts: &YankOpts,
     targets: &[YankTarget],
     tokens: &dyn TokenSource<YankTarget>,
-) -> anyhow::Result<YankOutcome> {
-    let want = !opts.undo;
-    let mut out_of_time = false;
+) -> Result<YankOutcome, JournalError> {
+    let mut run = YankLoop {
+        rec,
+        registry,
+        opts,
+        tokens,
+        watches: Watches::new(&opts.session),
+        want: !opts.undo,
+    };
+    let mut stopped = None;
     for target in targets {
-        if opts.stopping() {
-            out_of_time = !opts.stop.is_raised();
+        stopped = opts.session.stopped();
+        if stopped.is_some() {
             break;
         }
-        let (name, version) = (target.name.clone(), target.version.clone());
-        let status = rec.state().crates[&name].status;
-        if status.is_done() {
-            rec.record(YankEvent::YankSkipped {
-                name,
-                version,
-                reason: YankSkipReason::AlreadyDone,
-            })?;
-            continue;
-        }
-        if opts.undo && opts.leave_yanked.contains(&name) {
-            rec.record(YankEvent::YankSkipped {
-                name,
-                version,
-                reason: YankSkipReason::YankedBeforeTheRun,
-            })?;
-            continue;
-        }
-        match before(registry, target, want, opts) {
-            Before::InState => {
-                // An earlier request of this journal whose outcome was not
-                // recorded landed: confirm it as ours.
-                if matches!(status, YankStatus::Requested | YankStatus::Accepted) {
-                    rec.record(YankEvent::YankConfirmed {
-                        name,
-                        version,
-                        ms: 0,
-                    })?;
-                } else {
-                    rec.record(YankEvent::YankSkipped {
-                        name,
-                        version,
-                        reason: YankSkipReason::AlreadyInRegistry { yanked: want },
-                    })?;
-                }
-                continue;
-            }
-            Before::Refused(class, message) => {
-                rec.record(YankEvent::YankFailed {
-                    name,
-                    version,
-                    attempt: rec.state().crates[&target.name].run_attempts,
-                    class,
-                    message,
-                    retry_after_ms: None,
-                })?;
-                continue;
-            }
-            Before::Stopped(flow) => {
-                out_of_time = flow == Flow::OutOfTime;
-                break;
-            }
-            Before::ToChange => {}
-        }
-        match change_one(rec, registry, opts, target, tokens)? {
+        match run.one(target)? {
             Flow::Next => {}
             Flow::Halt => break,
-            Flow::OutOfTime => {
-                out_of_time = true;
+            Flow::Stop(stop) => {
+                stopped = Some(stop);
                 break;
             }
         }
     }
-    let state = rec.state();
+    let state = run.rec.state();
     Ok(if state.all_done() {
         YankOutcome::Success
-    } else if opts.stop.is_raised() {
+    } else if opts.session.stop.is_raised() {
         YankOutcome::Interrupted
-    } else if out_of_time {
+    } else if stopped == Some(Stop::OutOfTime) {
         YankOutcome::StoppedForLater
     } else if state.any_changed() {
         YankOutcome::Partial
@@ -198,269 +110,307 @@ pub fn yank_all(
     })
 }
 
-/// A token minted or renewed: journaled (its expiry, never the secret).
-fn record_lifecycle(
-    rec: &mut Recorder<'_, YankState>,
-    lifecycle: Option<Lifecycle>,
-) -> anyhow::Result<()> {
-    match lifecycle {
-        None => {}
-        Some(Lifecycle::Minted { expires_at_ms }) => {
-            rec.record(YankEvent::TokenMinted { expires_at_ms })?
-        }
-        Some(Lifecycle::Renewed {
-            expires_at_ms,
-            reason,
-        }) => rec.record(YankEvent::TokenRenewed {
-            expires_at_ms,
-            reason,
-        })?,
-    }
-    Ok(())
+/// A yank run between two events: one request in flight at a time.
+struct YankLoop<'l, 'a> {
+    rec: &'l mut Recorder<'a, YankState>,
+    registry: &'l dyn YankRegistry,
+    opts: &'l YankOpts,
+    tokens: &'l dyn TokenSource<YankTarget>,
+    /// The confirmation poller, learning the index's delay over the run.
+    watches: Watches,
+    /// The flag asked for: yanked, or not (`--undo`).
+    want: bool,
 }
 
-/// The token for the next request about `target`, its lifecycle journaled;
-/// `None` when none can be had (recorded as the version's failure).
-fn token_for(
-    rec: &mut Recorder<'_, YankState>,
-    tokens: &dyn TokenSource<YankTarget>,
-    target: &YankTarget,
-) -> anyhow::Result<Option<Secret>> {
-    match tokens.token_for(target) {
-        Ok((secret, lifecycle)) => {
-            record_lifecycle(rec, lifecycle)?;
-            Ok(Some(secret))
+impl YankLoop<'_, '_> {
+    /// One version, from the journal's word on it to its confirmation.
+    fn one(&mut self, target: &YankTarget) -> Result<Flow, JournalError> {
+        let (name, version) = (target.name.clone(), target.version.clone());
+        let status = self.rec.state().crates[&name].status;
+        let skipped = if status.is_done() {
+            Some(YankSkipReason::AlreadyDone)
+        } else if self.opts.undo && self.opts.leave_yanked.contains(&name) {
+            Some(YankSkipReason::YankedBeforeTheRun)
+        } else {
+            None
+        };
+        if let Some(reason) = skipped {
+            self.rec.record(YankEvent::YankSkipped {
+                name,
+                version,
+                reason,
+            })?;
+            return Ok(Flow::Next);
         }
-        Err(error) => {
-            rec.record(YankEvent::YankFailed {
+        let mut tries = Tries::default();
+        match self.before(target, &mut tries) {
+            // An earlier request of this journal whose outcome was not
+            // recorded landed: confirm it as ours.
+            Before::InState if matches!(status, YankStatus::Requested | YankStatus::Accepted) => {
+                self.record_confirmed(target, 0)?
+            }
+            Before::InState => self.rec.record(YankEvent::YankSkipped {
+                name,
+                version,
+                reason: YankSkipReason::AlreadyInRegistry { yanked: self.want },
+            })?,
+            Before::Refused(class, message) => {
+                self.record_failed(target, tries.attempt, class, message, None)?
+            }
+            Before::Stopped(stop) => return Ok(Flow::Stop(stop)),
+            Before::ToChange => return self.change(target, &mut tries),
+        }
+        Ok(Flow::Next)
+    }
+
+    /// Request the change until it is confirmed, refused, or out of attempts.
+    fn change(&mut self, target: &YankTarget, tries: &mut Tries) -> Result<Flow, JournalError> {
+        loop {
+            if let Some(stop) = self.pace(target)? {
+                return Ok(Flow::Stop(stop));
+            }
+            if let Some(stop) = self.opts.session.stopped() {
+                return Ok(Flow::Stop(stop));
+            }
+            // Asked after pacing: a renewal due during the wait happens now.
+            let secret = match self.rec.token(self.tokens, target)? {
+                Ok(secret) => secret,
+                Err(error) => {
+                    let message = format!("no token: {error}");
+                    let class = FailureClass::Permanent;
+                    self.record_failed(target, tries.attempt, class, message.clone(), None)?;
+                    return Ok(self.refused(target, &message));
+                }
+            };
+            tries.attempt += 1;
+            self.rec.record(YankEvent::YankRequested {
                 name: target.name.clone(),
                 version: target.version.clone(),
-                attempt: rec.state().crates[&target.name].run_attempts,
-                class: FailureClass::Permanent,
-                message: format!("no token: {error}"),
-                retry_after_ms: None,
+                attempt: tries.attempt,
             })?;
-            Ok(None)
+            let started = Instant::now();
+            let result = self.request(target, tries, secret)?;
+            // The request may have landed; its outcome is not yet journaled.
+            crate::failpoint::hit("yank-before-outcome", || {});
+            let ms = started.elapsed().as_millis() as u64;
+            let error = match result {
+                Ok(()) => {
+                    self.rec.record(YankEvent::YankSucceeded {
+                        name: target.name.clone(),
+                        version: target.version.clone(),
+                        attempt: tries.attempt,
+                        ms,
+                    })?;
+                    self.confirm(target)?;
+                    return Ok(Flow::Next);
+                }
+                Err(error) => error,
+            };
+            let retry_after = error.retry_after;
+            let message = error.message.clone();
+            self.record_failed(target, tries.attempt, error.class, message, retry_after)?;
+            tries.failed(error.class);
+            if error.auth.is_some() {
+                return Ok(self.refused(target, &error.message));
+            }
+            if let Some(flow) = self.after_failure(target, *tries, &error)? {
+                return Ok(flow);
+            }
         }
     }
-}
 
-/// Request the change for one version until it is confirmed, refused, or
-/// out of attempts.
-fn change_one(
-    rec: &mut Recorder<'_, YankState>,
-    registry: &dyn YankRegistry,
-    opts: &YankOpts,
-    target: &YankTarget,
-    tokens: &dyn TokenSource<YankTarget>,
-) -> anyhow::Result<Flow> {
-    let (name, version) = (&target.name, &target.version);
-    let want = !opts.undo;
-    let refused = |message: &str| {
-        if tokens.on_refused(name, message) {
+    /// Send the request; refused as expired, it goes again with a fresh
+    /// token, once, uncounted.
+    fn request(
+        &mut self,
+        target: &YankTarget,
+        tries: &mut Tries,
+        secret: Secret,
+    ) -> Result<Result<(), UploadError>, JournalError> {
+        let (name, version) = (&target.name, &target.version);
+        let result = self.registry.set_yanked(name, version, self.want, &secret);
+        if let Err(error) = &result
+            && tries.resends_renewed(error)
+            && let Some(fresh) = self.rec.renewed_token(self.tokens, name, &secret, target)?
+        {
+            return Ok(self.registry.set_yanked(name, version, self.want, &fresh));
+        }
+        Ok(result)
+    }
+
+    /// After a failed request: `None` to ask again (after the policy's
+    /// wait), or how the version ends. A request that may have landed is
+    /// settled by the index first.
+    fn after_failure(
+        &mut self,
+        target: &YankTarget,
+        tries: Tries,
+        error: &UploadError,
+    ) -> Result<Option<Flow>, JournalError> {
+        if may_have_landed(error) && self.in_state(target) {
+            self.record_confirmed(target, 0)?;
+            return Ok(Some(Flow::Next));
+        }
+        let policy = &self.opts.session.attempts;
+        Ok(match policy.after(error.class, error.retry_after, tries) {
+            Retry::GiveUp => Some(Flow::Next),
+            Retry::After(wait) => self.opts.session.wait_to_request(wait).map(Flow::Stop),
+        })
+    }
+
+    /// Wait for the registry's limit, said once: `None` to go on, or why
+    /// the run stops (a signal, or a wait past `--stop-after`).
+    fn pace(&mut self, target: &YankTarget) -> Result<Option<Stop>, JournalError> {
+        let Some(bucket) = self.opts.pacing else {
+            return Ok(None);
+        };
+        let wait = bucket.wait(&self.rec.state().request_times, now_ms());
+        if wait.is_zero() {
+            return Ok(None);
+        }
+        if self.opts.session.crosses_deadline(wait) {
+            return Ok(Some(Stop::OutOfTime));
+        }
+        self.rec.record(YankEvent::YankPaced {
+            name: target.name.clone(),
+            version: target.version.clone(),
+            wait_ms: wait.as_millis() as u64,
+        })?;
+        Ok(self.opts.session.wait_to_request(wait))
+    }
+
+    /// The credentials were refused (or none could be had): the token
+    /// source says whether the run stops asking.
+    fn refused(&self, target: &YankTarget, message: &str) -> Flow {
+        if self.tokens.on_refused(&target.name, message) {
             Flow::Halt
         } else {
             Flow::Next
         }
-    };
-    let mut rate_limited = 0;
-    loop {
-        if let Some(bucket) = opts.pacing {
-            let wait = bucket.wait(&rec.state().request_times, now_ms());
-            if !wait.is_zero() {
-                if opts.crosses_deadline(wait) {
-                    return Ok(Flow::OutOfTime);
-                }
-                rec.record(YankEvent::YankPaced {
-                    name: name.clone(),
-                    version: version.clone(),
-                    wait_ms: wait.as_millis() as u64,
-                })?;
-                if let Some(flow) = wait_to_request(opts, wait) {
-                    return Ok(flow);
-                }
-            }
-        }
-        if opts.stop.is_raised() {
-            return Ok(Flow::Next);
-        }
-        if opts.past_deadline() {
-            return Ok(Flow::OutOfTime);
-        }
-        // Asked after pacing: a renewal due during the wait happens now.
-        let Some(mut secret) = token_for(rec, tokens, target)? else {
-            let message = rec.state().crates[name].last_error.clone();
-            return Ok(refused(message.as_deref().unwrap_or_default()));
+    }
+
+    /// Watch the index until it shows the wanted flag, at the poller's
+    /// cadence; a stop leaves it to the next run (its request is journaled).
+    fn confirm(&mut self, target: &YankTarget) -> Result<(), JournalError> {
+        self.watches.add(ConfirmRequest {
+            name: target.name.clone(),
+            version: target.version.clone(),
+            sha256: String::new(),
+        });
+        let (registry, want) = (self.registry, self.want);
+        let read = |_: &ConfirmRequest| -> Result<bool, IndexError> {
+            Ok(find(registry, target)?.is_some_and(|v| v.yanked == want))
         };
-        let attempt = rec.state().crates[name].run_attempts + 1;
-        rec.record(YankEvent::YankRequested {
-            name: name.clone(),
-            version: version.clone(),
-            attempt,
-        })?;
-        let started = Instant::now();
-        let mut result = registry.set_yanked(name, version, want, &secret);
-        // Refused before it was looked at because the token expired: the
-        // same request goes again with a fresh token, once, uncounted.
-        if let Err(error) = &result
-            && error.auth == Some(AuthRefusal::Expired)
-            && let Ok(lifecycle) = tokens.renew(name, &secret)
-        {
-            record_lifecycle(rec, lifecycle)?;
-            if let Ok((fresh, lifecycle)) = tokens.token_for(target) {
-                record_lifecycle(rec, lifecycle)?;
-                secret = fresh;
-                result = registry.set_yanked(name, version, want, &secret);
+        loop {
+            let mut confirmed = None;
+            self.watches.poll_due(read, |seen| {
+                if let Seen::Confirmed { visible, ms, .. } = seen {
+                    confirmed = Some((visible, ms));
+                }
+                true
+            });
+            match confirmed {
+                Some((true, ms)) => return self.record_confirmed(target, ms),
+                Some((false, waited_ms)) => {
+                    return self.rec.record(YankEvent::YankConfirmTimedOut {
+                        name: target.name.clone(),
+                        version: target.version.clone(),
+                        waited_ms,
+                    });
+                }
+                None => {}
             }
-        }
-        // The request may have landed; its outcome is not yet journaled.
-        crate::failpoint::hit("yank-before-outcome", || {});
-        let ms = started.elapsed().as_millis() as u64;
-        let error = match result {
-            Ok(()) => {
-                rec.record(YankEvent::YankSucceeded {
-                    name: name.clone(),
-                    version: version.clone(),
-                    attempt,
-                    ms,
-                })?;
-                confirm(rec, registry, opts, target)?;
-                return Ok(Flow::Next);
-            }
-            Err(error) => error,
-        };
-        rec.record(YankEvent::YankFailed {
-            name: name.clone(),
-            version: version.clone(),
-            attempt,
-            class: error.class,
-            message: error.message.clone(),
-            retry_after_ms: error.retry_after.map(|d| d.as_millis() as u64),
-        })?;
-        if error.auth.is_some() {
-            return Ok(refused(&error.message));
-        }
-        match error.class {
-            FailureClass::Permanent => return Ok(Flow::Next),
-            FailureClass::RateLimited => {
-                rate_limited += 1;
-                if rate_limited > MAX_RATE_LIMITED {
-                    return Ok(Flow::Next);
-                }
-                // A registry's wait is capped as an upload's is.
-                let wait = error.retry_after.map_or_else(
-                    || backoff(opts.retry_base, opts.retry_cap, rate_limited),
-                    |d| d.min(super::upload::MAX_RETRY_AFTER),
-                );
-                if let Some(flow) = wait_to_request(opts, wait) {
-                    return Ok(flow);
-                }
-            }
-            FailureClass::Retryable | FailureClass::Ambiguous | FailureClass::Unknown => {
-                // The request may have landed: the index decides before
-                // any new request.
-                if let Ok(Some(v)) = find(registry, target)
-                    && v.yanked == want
-                {
-                    rec.record(YankEvent::YankConfirmed {
-                        name: name.clone(),
-                        version: version.clone(),
-                        ms: 0,
-                    })?;
-                    return Ok(Flow::Next);
-                }
-                if rec.state().crates[name].run_attempts >= opts.max_attempts {
-                    return Ok(Flow::Next);
-                }
-                if let Some(flow) =
-                    wait_to_request(opts, backoff(opts.retry_base, opts.retry_cap, attempt))
-                {
-                    return Ok(flow);
-                }
+            let due = self.watches.next_due().unwrap_or_else(Instant::now);
+            if self
+                .opts
+                .session
+                .wait(due.saturating_duration_since(Instant::now()))
+            {
+                self.watches.clear();
+                return Ok(());
             }
         }
     }
-}
 
-/// Poll the index until it shows the wanted flag.
-fn confirm(
-    rec: &mut Recorder<'_, YankState>,
-    registry: &dyn YankRegistry,
-    opts: &YankOpts,
-    target: &YankTarget,
-) -> anyhow::Result<()> {
-    let want = !opts.undo;
-    let started = Instant::now();
-    let mut interval = opts.confirm_poll;
-    loop {
-        if let Ok(Some(v)) = find(registry, target)
-            && v.yanked == want
-        {
-            rec.record(YankEvent::YankConfirmed {
-                name: target.name.clone(),
-                version: target.version.clone(),
-                ms: started.elapsed().as_millis() as u64,
-            })?;
-            return Ok(());
-        }
-        if started.elapsed() >= opts.confirm_timeout {
-            rec.record(YankEvent::YankConfirmTimedOut {
-                name: target.name.clone(),
-                version: target.version.clone(),
-                waited_ms: started.elapsed().as_millis() as u64,
-            })?;
-            return Ok(());
-        }
-        // Stopping: the next run confirms it (its request is journaled).
-        if nap(opts, interval) {
-            return Ok(());
-        }
-        interval = (interval * 3 / 2).min(Duration::from_secs(2));
-    }
-}
-
-fn before(registry: &dyn YankRegistry, target: &YankTarget, want: bool, opts: &YankOpts) -> Before {
-    let mut attempt = 1;
-    let found = loop {
-        match find(registry, target) {
-            Ok(found) => break found,
-            Err(error) if attempt >= opts.max_attempts => {
-                return Before::Refused(
-                    FailureClass::Retryable,
-                    format!("could not read the index: {error:#}"),
-                );
-            }
-            // A stop (or `--stop-after`) during an index outage ends the
-            // wait at once: the version is left for the next run.
-            Err(_) => {
-                let wait = backoff(opts.retry_base, opts.retry_cap, attempt);
-                if let Some(flow) = wait_to_request(opts, wait) {
-                    return Before::Stopped(flow);
+    /// Where the version stands in the index, read until it answers (up to
+    /// the policy's attempts; a stop or `--stop-after` ends the wait at
+    /// once, leaving the version to the next run).
+    fn before(&self, target: &YankTarget, tries: &mut Tries) -> Before {
+        let found = loop {
+            match find(self.registry, target) {
+                Ok(found) => break found,
+                Err(error) => {
+                    tries.lookups_failed += 1;
+                    match self.opts.session.attempts.after_lookup(*tries) {
+                        Retry::GiveUp => {
+                            return Before::Refused(
+                                FailureClass::Retryable,
+                                format!("could not read the index: {error:#}"),
+                            );
+                        }
+                        Retry::After(wait) => {
+                            if let Some(stop) = self.opts.session.wait_to_request(wait) {
+                                return Before::Stopped(stop);
+                            }
+                        }
+                    }
                 }
-                attempt += 1;
             }
+        };
+        match found {
+            None => Before::Refused(
+                FailureClass::Permanent,
+                format!(
+                    "the registry has no `{}@{}`; nothing to change",
+                    target.name, target.version
+                ),
+            ),
+            Some(v) if target.sha256.as_ref().is_some_and(|sum| *sum != v.checksum) => {
+                Before::Refused(
+                    FailureClass::Permanent,
+                    format!(
+                        "the registry's `{}@{}` has checksum {}, not the {} this release uploaded; it is not this release's to change",
+                        target.name,
+                        target.version,
+                        v.checksum,
+                        target.sha256.as_deref().unwrap_or_default()
+                    ),
+                )
+            }
+            Some(v) if v.yanked == self.want => Before::InState,
+            Some(_) => Before::ToChange,
         }
-    };
-    match found {
-        None => Before::Refused(
-            FailureClass::Permanent,
-            format!(
-                "the registry has no `{}@{}`; nothing to change",
-                target.name, target.version
-            ),
-        ),
-        Some(v) if target.sha256.as_ref().is_some_and(|sum| *sum != v.checksum) => Before::Refused(
-            FailureClass::Permanent,
-            format!(
-                "the registry's `{}@{}` has checksum {}, not the {} this release uploaded; it is not this release's to change",
-                target.name,
-                target.version,
-                v.checksum,
-                target.sha256.as_deref().unwrap_or_default()
-            ),
-        ),
-        Some(v) if v.yanked == want => Before::InState,
-        Some(_) => Before::ToChange,
+    }
+
+    /// The index shows the wanted flag now.
+    fn in_state(&self, target: &YankTarget) -> bool {
+        matches!(find(self.registry, target), Ok(Some(v)) if v.yanked == self.want)
+    }
+
+    fn record_confirmed(&mut self, target: &YankTarget, ms: u64) -> Result<(), JournalError> {
+        self.rec.record(YankEvent::YankConfirmed {
+            name: target.name.clone(),
+            version: target.version.clone(),
+            ms,
+        })
+    }
+
+    fn record_failed(
+        &mut self,
+        target: &YankTarget,
+        attempt: u32,
+        class: FailureClass,
+        message: String,
+        retry_after: Option<std::time::Duration>,
+    ) -> Result<(), JournalError> {
+        self.rec.record(YankEvent::YankFailed {
+            name: target.name.clone(),
+            version: target.version.clone(),
+            attempt,
+            class,
+            message,
+            retry_after_ms: retry_after.map(|d| d.as_millis() as u64),
+        })
     }
 }
 
@@ -468,7 +418,7 @@ fn before(registry: &dyn YankRegistry, target: &YankTarget, want: bool, opts: &Y
 fn find(
     registry: &dyn YankRegistry,
     target: &YankTarget,
-) -> Result<Option<IndexVersion>, crate::registry::IndexError> {
+) -> Result<Option<IndexVersion>, IndexError> {
     let wanted = semver::Version::parse(&target.version).ok();
     Ok(registry
         .versions(&target.name)?
@@ -480,11 +430,12 @@ fn find(
 mod tests {
     use std::cell::RefCell;
     use std::sync::Mutex;
+    use std::time::Duration;
 
     use super::*;
-    use crate::engine::{TokenUnavailable, TokensFrom};
+    use crate::engine::{AttemptPolicy, Lifecycle, StopFlag, TokenUnavailable, TokensFrom};
     use crate::journal::{FORMAT, Journal, Record, YankRef};
-    use crate::registry::{IndexError, UploadError};
+    use crate::registry::AuthRefusal;
 
     /// A registry in memory whose API answers are scripted per request.
     struct Scripted {
@@ -496,6 +447,8 @@ mod tests {
         expired_token: Option<&'static str>,
         /// Every request is refused as not the token's to make (403).
         refuse_all: bool,
+        /// The index never shows a change.
+        stale_index: bool,
     }
 
     impl Scripted {
@@ -506,6 +459,7 @@ mod tests {
                 requests: Mutex::new(0),
                 expired_token: None,
                 refuse_all: false,
+                stale_index: false,
             }
         }
     }
@@ -514,7 +468,7 @@ mod tests {
         fn versions(&self, _: &str) -> Result<Vec<IndexVersion>, IndexError> {
             Ok(vec![IndexVersion {
                 version: "1.0.0".parse().unwrap(),
-                yanked: *self.yanked.lock().unwrap(),
+                yanked: *self.yanked.lock().unwrap() && !self.stale_index,
                 checksum: "ab".into(),
             }])
         }
@@ -607,15 +561,19 @@ mod tests {
         })
         .unwrap();
         let opts = YankOpts {
+            session: SessionOpts {
+                attempts: AttemptPolicy {
+                    max_attempts: 3,
+                    retry_base: Duration::from_millis(1),
+                    retry_cap: Duration::from_millis(2),
+                },
+                confirm_timeout: Duration::from_millis(50),
+                confirm_poll: Duration::from_millis(1),
+                stop,
+                stop_at: None,
+            },
             undo: false,
-            max_attempts: 3,
-            retry_base: Duration::from_millis(1),
-            retry_cap: Duration::from_millis(2),
-            confirm_timeout: Duration::from_millis(50),
-            confirm_poll: Duration::from_millis(1),
             pacing: None,
-            stop,
-            stop_at: None,
             leave_yanked: BTreeSet::new(),
         };
         let targets: Vec<YankTarget> = names
@@ -752,17 +710,31 @@ mod tests {
         assert_eq!(*always.requests.lock().unwrap(), 3, "--max-attempts");
     }
 
+    /// The policy is the upload loop's (`--max-attempts` 3 here).
     #[test]
-    fn rate_limits_are_waited_out_without_counting_attempts_and_403_is_final() {
-        let limited = Scripted::new(vec![Some((FailureClass::RateLimited, false)); 4]);
-        let (outcome, _) = run(&limited);
-        assert_eq!(outcome, YankOutcome::Success);
-        assert_eq!(*limited.requests.lock().unwrap(), 5);
-        let refused = Scripted::new(vec![Some((FailureClass::Permanent, false))]);
-        let (outcome, events) = run(&refused);
-        assert_eq!(outcome, YankOutcome::NothingChanged);
-        assert_eq!(*refused.requests.lock().unwrap(), 1);
-        assert_eq!(kinds(&events).last().unwrap(), "yank_failed");
+    fn rate_limits_are_waited_out_uncounted_up_to_four_times_max_attempts_and_403_is_final() {
+        let asked = |answers: Vec<Option<(FailureClass, bool)>>| {
+            let registry = Scripted::new(answers);
+            let (outcome, events) = run(&registry);
+            let requests = *registry.requests.lock().unwrap();
+            (outcome, requests, kinds(&events).pop().unwrap())
+        };
+        let limited = |n| vec![Some((FailureClass::RateLimited, false)); n];
+        let (outcome, requests, _) = asked(limited(4));
+        assert_eq!((outcome, requests), (YankOutcome::Success, 5));
+        // Two counted failures of three after five rate limits.
+        let mut then_5xx = limited(5);
+        then_5xx.extend([Some((FailureClass::Retryable, false)); 2]);
+        let (outcome, requests, _) = asked(then_5xx);
+        assert_eq!((outcome, requests), (YankOutcome::Success, 8));
+        let (outcome, requests, last) = asked(limited(40));
+        assert_eq!((outcome, requests), (YankOutcome::NothingChanged, 12));
+        assert_eq!(last, "yank_failed");
+        let refused = asked(vec![Some((FailureClass::Permanent, false))]);
+        assert_eq!(
+            refused,
+            (YankOutcome::NothingChanged, 1, "yank_failed".into())
+        );
     }
 
     #[test]
@@ -773,5 +745,21 @@ mod tests {
         assert_eq!(outcome, YankOutcome::Success);
         assert_eq!(*registry.requests.lock().unwrap(), 0);
         assert_eq!(kinds(&events)[1..], ["yank_skipped"]);
+    }
+
+    #[test]
+    fn a_change_the_index_never_shows_times_out_its_confirmation() {
+        let mut registry = Scripted::new(vec![]);
+        registry.stale_index = true;
+        let (outcome, events) = run(&registry);
+        assert_eq!(outcome, YankOutcome::Partial);
+        assert_eq!(
+            kinds(&events)[1..],
+            ["yank_requested", "yank_succeeded", "yank_confirm_timed_out"]
+        );
+        let waited = serde_json::to_value(&events.last().unwrap().event).unwrap()["waited_ms"]
+            .as_u64()
+            .unwrap();
+        assert!(waited >= 50, "--confirm-timeout: {waited} ms");
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cargo_backend::{self, PackageRequest};
-use crate::engine::{self, EngineOpts, Prepared, Recorder, StopFlag};
+use crate::engine::{self, AttemptPolicy, EngineOpts, Prepared, Recorder, SessionOpts, StopFlag};
 use crate::journal::{
     CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
     SelectionRecord, StateDir,
@@ -118,15 +118,15 @@ impl RunTuning {
 
     pub(super) fn engine(&self, pacing: Option<PacingProfile>) -> EngineOpts {
         EngineOpts {
+            session: SessionOpts {
+                attempts: AttemptPolicy::new(self.max_attempts, self.retry_delay),
+                confirm_timeout: self.confirm_timeout,
+                confirm_poll: self.confirm_poll,
+                stop: self.stop.clone(),
+                stop_at: None,
+            },
             jobs: self.jobs,
-            max_attempts: self.max_attempts,
-            retry_base: self.retry_delay,
-            retry_cap: Duration::from_secs(120).max(self.retry_delay),
-            confirm_timeout: self.confirm_timeout,
-            confirm_poll: self.confirm_poll,
             pacing,
-            stop_at: None,
-            stop: self.stop.clone(),
             grace: self.grace,
             request_window: self.upload_timeout,
         }
@@ -715,7 +715,7 @@ impl Run<'_> {
         trusted: Option<&TrustedTokens>,
     ) -> Result<RunOutcome, Stop> {
         let mut engine_opts = self.opts.tuning.engine(survey.pacing);
-        engine_opts.stop_at = self.stop_at;
+        engine_opts.session.stop_at = self.stop_at;
         let to_confirm = &survey.check.to_confirm;
         let Some(tokens) = trusted else {
             return Ok(engine::upload_all(

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cargo_backend;
-use crate::engine::{self, Recorder, StopFlag, TokenSource, TokensFrom, YankOpts};
+use crate::engine::{
+    self, AttemptPolicy, Recorder, SessionOpts, StopFlag, TokenSource, TokensFrom, YankOpts,
+};
 use crate::journal::{
     FORMAT, Journal, Record, RunLock, StateDir, YankEvent, YankOutcome, YankPlan, YankRef,
     YankState, YankTarget,
@@ -189,19 +191,19 @@ fn engine_opts(
     leave_yanked: BTreeSet<String>,
 ) -> YankOpts {
     YankOpts {
+        session: SessionOpts {
+            attempts: AttemptPolicy::new(opts.max_attempts, opts.retry_base),
+            confirm_timeout: opts.confirm_timeout,
+            confirm_poll: opts.confirm_poll,
+            stop: opts.stop.clone(),
+            // A deadline past what an instant can hold is no deadline.
+            stop_at: opts
+                .ci
+                .stop_after
+                .and_then(|d| std::time::Instant::now().checked_add(d)),
+        },
         undo: opts.undo,
-        max_attempts: opts.max_attempts,
-        retry_base: opts.retry_base,
-        retry_cap: Duration::from_secs(120).max(opts.retry_base),
-        confirm_timeout: opts.confirm_timeout,
-        confirm_poll: opts.confirm_poll,
         pacing,
-        stop: opts.stop.clone(),
-        // A deadline past what an instant can hold is no deadline.
-        stop_at: opts
-            .ci
-            .stop_after
-            .and_then(|d| std::time::Instant::now().checked_add(d)),
         leave_yanked,
     }
 }
@@ -391,7 +393,7 @@ impl YankRun<'_> {
                 }
             }
         }
-        outcome
+        Ok(outcome?)
     }
 
     /// A run that did not reach every version, as the error that says how
