@@ -36,14 +36,15 @@ pub use preflight::{
 };
 pub use provenance::{NewerCargo, linked_cargo_release, newer_user_cargo};
 pub use publish::{
-    Assumption, AssumptionRefused, Mode, PublishOpts, PublishReport, RunFailed, RunTuning,
-    StartError, StoppedForLater, publish,
+    Assumption, AssumptionRefused, PublishOpts, PublishReport, RunFailed, RunTuning,
+    StoppedForLater, publish,
 };
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalInterrupted, RehearsalReport,
     RehearsalTarget, RehearseOpts, RehearseOptsError, STAND_IN_NAME, rehearse,
 };
 pub use signals::{INTERRUPTED_EXIT, stop_on_signals};
+pub use start::{Mode, StartError};
 pub use status::{
     CrateRow, NextAction, RegistryTruth, RunSummary, StatusOpts, StatusReport, YankRow,
     YankRunSummary, events, follow, status,

@@ -17,24 +17,13 @@ use crate::model::{PacingProfile, RegistryTarget};
 use crate::ops::content::{self, Content, Holder, KnownUploads};
 use crate::ops::crates_io_rules;
 use crate::ops::next_command::Next;
-use crate::ops::start::{self, StartDecision, StartFlags};
+use crate::ops::start::{self, Mode, StartDecision, StartError, StartFlags};
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::ops::{PlanOpts, gate, plan, provenance};
 use crate::plan::{Plan, Selection};
 use crate::registry::LiveRegistry;
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Start a release, or resume an unfinished run of the same plan.
-    Publish,
-    /// Only resume; refuse when there is nothing to resume.
-    Resume,
-    /// Always start a new run: an unfinished one is set aside under
-    /// `archive/` (a rehearsal's registry is new each time).
-    Fresh,
-}
 
 #[derive(Debug, Clone)]
 pub struct PublishOpts {
@@ -141,43 +130,6 @@ pub struct RunFailed {
     pub message: String,
     /// Where the run stood when it ended (for the step summary).
     pub state: Box<RunState>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(
-        "the unfinished run has uploads whose outcome is unknown ({crates}); it cannot be set aside \
-         before they are settled: restore the workspace to that release and run `cargo shipper resume`, \
-         or check those versions in the registry by hand"
-    )]
-    UnknownOutcomes { crates: String },
-    #[error("there is no unfinished run to resume in `{}`; start one with `cargo shipper publish`", .0.display())]
-    NothingToResume(PathBuf),
-    #[error(
-        "`{dir}` holds an unfinished run of this plan against `{recorded}` (a rehearsal's, if that \
-         is not your registry), not `{now}`; a rehearsal is continued by `cargo shipper rehearse`, \
-         and a release keeps its own state directory"
-    )]
-    OtherRegistry {
-        dir: String,
-        recorded: String,
-        now: String,
-    },
-    #[error(
-        "`{dir}` holds an unfinished run of another plan ({old}, {done} of {total} crates out); \
-         the workspace now plans {new} ({changes}). Restore the workspace to that release and run \
-         `cargo shipper resume`, or set that run aside with `--abandon-unfinished` (its files \
-         are kept under `archive/`)"
-    )]
-    PlanChanged {
-        dir: String,
-        old: String,
-        new: String,
-        done: usize,
-        total: usize,
-        /// What differs, e.g. "b 0.1.0 -> 0.2.0; c added".
-        changes: String,
-    },
 }
 
 /// What a finished run leaves behind.

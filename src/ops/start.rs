@@ -3,10 +3,60 @@
 //! continued, or the unfinished run set aside first; or a refusal that says
 //! what to do. `ops::publish` then acts on the decision.
 
+use std::path::PathBuf;
+
 use crate::journal::{CrateStatus, RunState, SetAsideWhy};
 use crate::plan::Plan;
 
-use super::publish::{Mode, StartError};
+/// How a run may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Start a release, or resume an unfinished run of the same plan.
+    Publish,
+    /// Only resume; refuse when there is nothing to resume.
+    Resume,
+    /// Always start a new run: an unfinished one is set aside under
+    /// `archive/` (a rehearsal's registry is new each time).
+    Fresh,
+}
+
+/// A run that must not start, and what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "the unfinished run has uploads whose outcome is unknown ({crates}); it cannot be set aside \
+         before they are settled: restore the workspace to that release and run `cargo shipper resume`, \
+         or check those versions in the registry by hand"
+    )]
+    UnknownOutcomes { crates: String },
+    #[error("there is no unfinished run to resume in `{}`; start one with `cargo shipper publish`", .0.display())]
+    NothingToResume(PathBuf),
+    #[error(
+        "`{dir}` holds an unfinished run of this plan against `{recorded}` (a rehearsal's, if that \
+         is not your registry), not `{now}`; a rehearsal is continued by `cargo shipper rehearse`, \
+         and a release keeps its own state directory"
+    )]
+    OtherRegistry {
+        dir: String,
+        recorded: String,
+        now: String,
+    },
+    #[error(
+        "`{dir}` holds an unfinished run of another plan ({old}, {done} of {total} crates out); \
+         the workspace now plans {new} ({changes}). Restore the workspace to that release and run \
+         `cargo shipper resume`, or set that run aside with `--abandon-unfinished` (its files \
+         are kept under `archive/`)"
+    )]
+    PlanChanged {
+        dir: String,
+        old: String,
+        new: String,
+        done: usize,
+        total: usize,
+        /// What differs, e.g. "b 0.1.0 -> 0.2.0; c added".
+        changes: String,
+    },
+}
 
 /// What to do with the state directory's current run.
 #[derive(Debug, Clone, PartialEq, Eq)]
