@@ -15,7 +15,7 @@ pub use consumer::{
 pub use facts::{
     LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,
 };
-pub use package::{PackageRequest, PackagedContents, package, package_contents};
+pub use package::{PackageRequest, PackagedContents, package, package_contents, package_levels};
 
 use std::collections::BTreeMap;
 

@@ -35,8 +35,8 @@ pub use preflight::{
 };
 pub use provenance::{NewerCargo, linked_cargo_release, newer_user_cargo};
 pub use publish::{
-    Assumption, AssumptionRefused, Mode, PublishOpts, PublishReport, RunFailed, RunTuning,
-    StartError, StoppedForLater, publish,
+    Assumption, AssumptionRefused, LevelPackaged, Mode, PublishOpts, PublishReport, RunFailed,
+    RunTuning, StartError, Step, StoppedForLater, publish,
 };
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalInterrupted, RehearsalReport,

@@ -195,10 +195,29 @@ pub struct PublishReport {
     pub latest_release: Option<PathBuf>,
 }
 
+/// What a run reports while it runs: its journal's records as they are
+/// written, and progress that is not journaled.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    Event(&'a Record),
+    LevelPackaged(LevelPackaged<'a>),
+}
+
+/// A plan level packaged (and verified) before the first upload: `done` of
+/// the `total` crates to package are.
+#[derive(Debug, Clone, Copy)]
+pub struct LevelPackaged<'a> {
+    pub crates: &'a [String],
+    pub done: usize,
+    pub total: usize,
+    /// Verified too (not `--no-verify`).
+    pub verified: bool,
+}
+
 pub fn publish(
     ws: &LoadedWorkspace,
     opts: &PublishOpts,
-    sink: &mut dyn FnMut(&Record),
+    sink: &mut dyn FnMut(Step<'_>),
 ) -> anyhow::Result<PublishReport> {
     // `--stop-after` counts from the start of the command.
     // A deadline past what an instant can hold is no deadline.
@@ -374,7 +393,7 @@ fn run(
     opts: &PublishOpts,
     dir: &StateDir,
     start: Start<'_>,
-    sink: &mut dyn FnMut(&Record),
+    sink: &mut dyn FnMut(Step<'_>),
 ) -> anyhow::Result<PublishReport> {
     let Start {
         plan,
@@ -411,7 +430,10 @@ fn run(
             .filter(|c| s.crates.get(&c.name).is_some_and(|c| c.status.is_done()))
             .count() as u32
     });
-    let mut rec = Recorder::new(journal, sink);
+    // The recorder and the packaging progress both report through `sink`.
+    let sink = std::cell::RefCell::new(sink);
+    let mut records = |record: &Record| (*sink.borrow_mut())(Step::Event(record));
+    let mut rec = Recorder::new(journal, &mut records);
     rec.record(run_started(plan, run_number, selection, done))?;
     if let Some(event) = set_aside {
         rec.record(event)?;
@@ -487,7 +509,9 @@ fn run(
     to_package.extend(check.to_confirm.iter().cloned());
     let started = Instant::now();
     let batches = plan.packaging_batches(&to_package);
-    let packaged = match cargo_backend::package(
+    let total = batches.iter().map(Vec::len).sum();
+    let mut done = 0;
+    let packaged = match cargo_backend::package_levels(
         ws,
         &PackageRequest {
             batches: &batches,
@@ -495,6 +519,15 @@ fn run(
             target: &plan.target,
             verify: opts.verify,
             allow_dirty: opts.allow_dirty,
+        },
+        &mut |crates| {
+            done += crates.len();
+            (*sink.borrow_mut())(Step::LevelPackaged(LevelPackaged {
+                crates,
+                done,
+                total,
+                verified: opts.verify,
+            }));
         },
     ) {
         Ok(jobs) => jobs,

@@ -87,6 +87,7 @@ impl RehearsalReporter {
     pub fn progress(&mut self, progress: Progress<'_>) {
         match progress {
             Progress::Event(record) => self.inner.event(record),
+            Progress::LevelPackaged(level) => self.inner.level_packaged(&level),
             Progress::LiveChecked { target, findings } => {
                 *self.on_live.borrow_mut() = (
                     target.display_name().to_owned(),

@@ -29,7 +29,7 @@ use crate::journal::{
 };
 use crate::model::RegistryTarget;
 use crate::ops::next_command::NextCommand;
-use crate::ops::{Mode, PlanOpts, PublishOpts, gate, plan, publish};
+use crate::ops::{LevelPackaged, Mode, PlanOpts, PublishOpts, Step, gate, plan, publish};
 use crate::plan::Selection;
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
@@ -103,6 +103,8 @@ pub enum Progress<'a> {
     },
     /// An event of the rehearsal's run (the same events as `publish`).
     Event(&'a Record),
+    /// A plan level packaged (and verified), as `publish` reports it.
+    LevelPackaged(LevelPackaged<'a>),
     /// The drill aborts the rehearsal after upload `n` (`seed`: it was drawn).
     DrillInterrupting {
         n: u32,
@@ -340,8 +342,11 @@ pub fn rehearse(
     let result = match stopped() {
         true => Err(anyhow::anyhow!("interrupted before the uploads")),
         false => live_content.and_then(|()| {
-            publish(&rehearsal_ws, &publish_opts, &mut |r| {
-                sink(Progress::Event(r))
+            publish(&rehearsal_ws, &publish_opts, &mut |step| {
+                sink(match step {
+                    Step::Event(record) => Progress::Event(record),
+                    Step::LevelPackaged(level) => Progress::LevelPackaged(level),
+                })
             })
         }),
     };
