@@ -149,7 +149,7 @@ pub fn exec_plan_yank(global: &GlobalArgs, args: PlanYankArgs) -> anyhow::Result
         output: args.output,
         expected_registry,
     };
-    let report = ops::plan_yank(&opts)?;
+    let report = ops::plan_yank(&opts, ws.as_ref())?;
     report::yank::yank_plan(&report, args.message_format == MessageFormat::Json);
     Ok(())
 }
@@ -183,7 +183,7 @@ pub fn exec_yank(global: &GlobalArgs, args: YankArgs) -> anyhow::Result<()> {
     let mut reporter =
         report::yank::YankReporter::new(args.message_format == MessageFormat::Json, global.quiet)
             .verbose(global.verbose > 0);
-    let result = ops::yank(&ws, &opts, &mut |record| reporter.event(record));
+    let result = ops::yank(&ws, &opts, &mut |step| reporter.step(step));
     reporter.finish(&result);
     result.map(|_| ())
 }

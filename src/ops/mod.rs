@@ -48,4 +48,4 @@ pub use status::{
     YankRunSummary, events, follow, status,
 };
 pub use trusted::{CiOpts, GITLAB_ID_TOKEN_VAR, NoProvider, TrustRefused, TrustedMode};
-pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, yank};
+pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, YankStep, yank};

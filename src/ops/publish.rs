@@ -199,6 +199,9 @@ pub struct PublishReport {
 /// written, and progress that is not journaled.
 #[derive(Debug, Clone, Copy)]
 pub enum Step<'a> {
+    /// The registry the run publishes to, by the name people give it
+    /// (cargo's `[registries]` name when there is one), before any record.
+    Registry(&'a str),
     Event(&'a Record),
     LevelPackaged(LevelPackaged<'a>),
 }
@@ -431,6 +434,7 @@ fn run(
             .count() as u32
     });
     // The recorder and the packaging progress both report through `sink`.
+    sink(Step::Registry(plan.target.display_name()));
     let sink = std::cell::RefCell::new(sink);
     let mut records = |record: &Record| (*sink.borrow_mut())(Step::Event(record));
     let mut rec = Recorder::new(journal, &mut records);

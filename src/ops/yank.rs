@@ -97,13 +97,23 @@ pub struct YankReport {
     pub archived_to: Option<PathBuf>,
 }
 
+/// What a yank run reports while it runs.
+#[derive(Debug, Clone, Copy)]
+pub enum YankStep<'a> {
+    /// The registry the run acts on, by the name people give it (cargo's
+    /// `[registries]` name when there is one), before any record.
+    Registry(&'a str),
+    Event(&'a Record<YankEvent>),
+}
+
 pub fn yank(
     ws: &LoadedWorkspace,
     opts: &YankRunOpts,
-    sink: &mut dyn FnMut(&Record<YankEvent>),
+    sink: &mut dyn FnMut(YankStep<'_>),
 ) -> anyhow::Result<YankReport> {
     let plan = YankPlan::load(&opts.plan_file)?;
     let target = resolve_target(ws, &plan, opts.target.as_ref())?;
+    sink(YankStep::Registry(target.display_name()));
     let mut order = plan.crates.clone();
     if opts.undo {
         order.reverse(); // dependencies first: nothing unyanked needs a yanked crate
@@ -217,7 +227,8 @@ pub fn yank(
         })
         .count() as u32;
     let eta = pacing.map(|bucket| bucket.eta(left));
-    let mut rec = Recorder::new(&mut journal, sink);
+    let mut records = |record: &Record<YankEvent>| sink(YankStep::Event(record));
+    let mut rec = Recorder::new(&mut journal, &mut records);
     rec.record(YankEvent::YankRunStarted {
         format: FORMAT,
         yank_plan_id: plan.id(),

@@ -41,6 +41,8 @@ pub struct Reporter {
     stopping: Option<u32>,
     /// The bar counts crates packaged (and verified), not crates out.
     packaging: bool,
+    /// The registry by the name people give it (the journal keeps its key).
+    registry: Option<String>,
 }
 
 /// Returns the line to print instead of the default one, if any.
@@ -63,11 +65,13 @@ impl Reporter {
             token_lines: Vec::new(),
             stopping: None,
             packaging: false,
+            registry: None,
         }
     }
 
     pub fn step(&mut self, step: Step<'_>) {
         match step {
+            Step::Registry(name) => self.registry = Some(name.to_owned()),
             Step::Event(record) => self.event(record),
             Step::LevelPackaged(level) => self.level_packaged(&level),
         }
@@ -231,7 +235,11 @@ impl Reporter {
             return;
         }
         let rewritten = self.rewrite.as_mut().and_then(|f| f(&record.event));
-        let Some(line) = rewritten.or_else(|| human_line(&record.event, &self.unconfirmed)) else {
+        let named = || match (&record.event, &self.registry) {
+            (Event::RunStarted { .. }, Some(name)) => run_started_line(&record.event, name),
+            _ => human_line(&record.event, &self.unconfirmed),
+        };
+        let Some(line) = rewritten.or_else(named) else {
             return;
         };
         if self.quiet && !line.starts_with("warning:") {
@@ -316,39 +324,10 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
     let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
     match event {
         Event::RunStarted {
-            plan_id,
             registry,
-            run,
-            crates,
             selection,
-            done,
             ..
-        } => {
-            let registry = selection.registry.as_deref().unwrap_or(registry);
-            let plural = |n: usize| if n == 1 { "" } else { "s" };
-            let total = crates.len();
-            if *run > 1 {
-                // What is left, not the plan's size: that is what this run does.
-                let left = total.saturating_sub(*done as usize);
-                status(
-                    "Resuming",
-                    format!(
-                        "{left} crate{} left of {total} ({done} out) to `{registry}` (plan {}, run {run})",
-                        plural(left),
-                        plan_id.short()
-                    ),
-                )
-            } else {
-                status(
-                    "Publishing",
-                    format!(
-                        "{total} crate{} to `{registry}` (plan {})",
-                        plural(total),
-                        plan_id.short()
-                    ),
-                )
-            }
-        }
+        } => run_started_line(event, selection.registry.as_deref().unwrap_or(registry)),
         Event::JournalRepaired {
             dropped_bytes,
             saved_to,
@@ -626,6 +605,46 @@ fn bar_style(uploading: bool) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
+/// `Publishing …` (or `Resuming …`) for a `RunStarted` event, the registry
+/// named `registry`.
+fn run_started_line(event: &Event, registry: &str) -> Option<String> {
+    let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
+    match event {
+        Event::RunStarted {
+            plan_id,
+            run,
+            crates,
+            done,
+            ..
+        } => {
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
+            let total = crates.len();
+            if *run > 1 {
+                // What is left, not the plan's size: that is what this run does.
+                let left = total.saturating_sub(*done as usize);
+                status(
+                    "Resuming",
+                    format!(
+                        "{left} crate{} left of {total} ({done} out) to `{registry}` (plan {}, run {run})",
+                        plural(left),
+                        plan_id.short()
+                    ),
+                )
+            } else {
+                status(
+                    "Publishing",
+                    format!(
+                        "{total} crate{} to `{registry}` (plan {})",
+                        plural(total),
+                        plan_id.short()
+                    ),
+                )
+            }
+        }
+        _ => None,
+    }
+}
+
 /// While packaging: crates packaged (and verified) of those to package.
 fn packaging_style(verified: bool) -> ProgressStyle {
     let template = match verified {
@@ -820,6 +839,33 @@ mod tests {
         assert_eq!(
             super::level_line(&level),
             "    Packaged 6 of 6 crates (a, b, c and 2 more)"
+        );
+    }
+
+    /// `Publishing` names the registry by the name the run was given
+    /// (`--registry`, or cargo's name for the one it inferred), not by the
+    /// key the journal records.
+    #[test]
+    fn publishing_names_the_registry_as_people_do() {
+        let event = Event::RunStarted {
+            format: 1,
+            plan_id: PlanId::compute("k", &[], &[]),
+            registry: "sparse+http://127.0.0.1:1/index/".into(),
+            run: 1,
+            crates: Vec::new(),
+            tool_version: "test".into(),
+            selection: SelectionRecord::default(),
+            done: 0,
+        };
+        let line = super::run_started_line(&event, "local").unwrap();
+        assert!(
+            line.starts_with("  Publishing 0 crates to `local` (plan "),
+            "{line}"
+        );
+        let line = super::human_line(&event, &Default::default()).unwrap();
+        assert!(
+            line.contains("to `sparse+http://127.0.0.1:1/index/`"),
+            "{line}"
         );
     }
 

@@ -226,10 +226,14 @@ impl RehearsalReporter {
                     }));
                     return;
                 }
+                // By the name cargo's own lines (`-v`) give it.
+                let stand_in = crate::ops::STAND_IN_NAME;
                 let what = match registry {
-                    RehearsalRegistry::Embedded { .. } => format!("embedded, at {index}"),
+                    RehearsalRegistry::Embedded { .. } => {
+                        format!("`{stand_in}` (embedded) at {index}")
+                    }
                     RehearsalRegistry::Named { name, .. } => format!("`{name}` at {index}"),
-                    RehearsalRegistry::Index { .. } => index.to_string(),
+                    RehearsalRegistry::Index { .. } => format!("`{stand_in}` at {index}"),
                 };
                 self.line(format!("{:>12} {what}", "Registry"));
             }

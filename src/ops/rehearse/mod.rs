@@ -343,10 +343,12 @@ pub fn rehearse(
         true => Err(anyhow::anyhow!("interrupted before the uploads")),
         false => live_content.and_then(|()| {
             publish(&rehearsal_ws, &publish_opts, &mut |step| {
-                sink(match step {
-                    Step::Event(record) => Progress::Event(record),
-                    Step::LevelPackaged(level) => Progress::LevelPackaged(level),
-                })
+                match step {
+                    Step::Event(record) => sink(Progress::Event(record)),
+                    Step::LevelPackaged(level) => sink(Progress::LevelPackaged(level)),
+                    // The rehearsal names its registries itself.
+                    Step::Registry(_) => {}
+                }
             })
         }),
     };
