@@ -727,14 +727,10 @@ fn run(
             },
         });
     }
+    let next = Next::of(opts, rec.journal().records());
     let failed = RunFailed {
         outcome,
-        message: failure_message(
-            outcome,
-            &state,
-            &receipt,
-            &Next::of(opts, rec.journal().records()),
-        ),
+        message: failure_message(outcome, &state, &receipt, &next),
         state: Box::new(state),
     };
     let stopped = stop_at.is_some_and(|at| Instant::now() >= at);
@@ -745,7 +741,10 @@ fn run(
         None if stopped => {
             let stop = StoppedForLater {
                 what: "crates out",
-                next: "cargo shipper publish",
+                // The same release: registry, selection, state directory.
+                next: next
+                    .publish
+                    .unwrap_or_else(|| "cargo shipper publish".to_owned()),
                 done: failed
                     .state
                     .crates
@@ -808,8 +807,8 @@ fn skip_if_ours(
 pub struct StoppedForLater {
     /// What `done` counts: "crates out", "versions yanked".
     pub what: &'static str,
-    /// The command that continues.
-    pub next: &'static str,
+    /// The command that continues, as it must be typed.
+    pub next: String,
     pub done: usize,
     pub total: usize,
 }

@@ -18,6 +18,7 @@ use crate::journal::{
 use crate::model::PacingProfile;
 use crate::model::RegistryTarget;
 use crate::ops::StoppedForLater;
+use crate::ops::next_command::NextCommand;
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::registry::LiveRegistry;
 use crate::secret::Secret;
@@ -342,7 +343,15 @@ pub fn yank(
             None if outcome == YankOutcome::StoppedForLater => {
                 let stop = StoppedForLater {
                     what: verb_plural(opts.undo),
-                    next: "cargo shipper yank --plan …",
+                    next: {
+                        let again = NextCommand::new("yank")
+                            .arg("--plan", &opts.plan_file.display().to_string())
+                            .state_dir(opts.state_dir.as_deref());
+                        match opts.undo {
+                            true => again.flag("--undo").to_string(),
+                            false => again.to_string(),
+                        }
+                    },
                     done,
                     total: state.crates.len(),
                 };

@@ -81,7 +81,13 @@ pub fn human(report: &PreflightReport, out: &mut dyn Write) -> io::Result<()> {
             format!("blocked: {blocking} blocking problem(s), {warnings} warning(s)")
         }
     };
-    writeln!(out, "Verdict: {verdict}")
+    writeln!(out, "Verdict: {verdict}")?;
+    match (report.verdict(), &report.publish_command) {
+        (Verdict::Ready | Verdict::ReadyWithWarnings, Some(publish)) => {
+            writeln!(out, "Next: `{publish}`")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Most crate names one grouped finding lists.

@@ -15,8 +15,9 @@ use crate::engine::{self, Recorder};
 use crate::journal::{Journal, SelectionRecord};
 use crate::model::PublishSetting;
 use crate::ops::content::{self, Content};
+use crate::ops::next_command::NextCommand;
 use crate::ops::publish::{LimitsSource, publish_limits};
-use crate::ops::trusted::{CiOpts, provider};
+use crate::ops::trusted::{CiOpts, TrustedMode, provider};
 use crate::ops::{PlanOpts, plan};
 use crate::plan::{Plan, PlanError, Selection};
 use crate::registry::{Http, IndexConfig, LiveRegistry};
@@ -53,6 +54,10 @@ pub struct PreflightReport {
     pub rate_limit: Option<RateLimitEta>,
     /// Set when trusted publishing will supply the token.
     pub trusted_publishing: Option<TrustedPreflight>,
+    /// The `publish` a ready preflight leads to, as it must be typed (not
+    /// in the JSON document); `None` without a plan.
+    #[serde(skip)]
+    pub publish_command: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -279,6 +284,7 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
             checks: report_checks,
             rate_limit: None,
             trusted_publishing: None,
+            publish_command: None,
         });
     };
 
@@ -373,7 +379,32 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         checks: report_checks,
         rate_limit,
         trusted_publishing,
+        publish_command: Some(
+            opts.publish_command()
+                .manifest_path(ws.manifest_path())
+                .to_string(),
+        ),
     })
+}
+
+impl PreflightOpts {
+    /// The `publish` this preflight checked: the same registry and
+    /// selection, `--allow-dirty` and `--trusted-publishing` as given.
+    /// Never `--token` or `--config` (either may hold a secret): those are
+    /// given again by hand, or come from cargo's configuration.
+    pub fn publish_command(&self) -> NextCommand {
+        let mut cmd = NextCommand::new("publish")
+            .target(&self.target)
+            .selection(&self.selection);
+        if self.allow_dirty {
+            cmd = cmd.flag("--allow-dirty");
+        }
+        match self.ci.trusted {
+            TrustedMode::Auto => cmd,
+            TrustedMode::On => cmd.arg("--trusted-publishing", "on"),
+            TrustedMode::Off => cmd.arg("--trusted-publishing", "off"),
+        }
+    }
 }
 
 /// A `.crate` the dry run made.
