@@ -269,7 +269,7 @@ impl Reporter {
                 match &report.receipt {
                     Some(receipt) if uploaded_nothing => {
                         eprintln!(
-                            "{:>12} Nothing to upload: every crate of the plan is already in the registry; receipt: {}",
+                            "{:>12} nothing to upload: every crate of the plan is already in the registry; receipt: {}",
                             "Finished",
                             super::shown_path(receipt)
                         );

@@ -566,9 +566,12 @@ fn unknown_crates(plan: &Plan) -> Vec<CrateCheck> {
 /// The verdict was `blocked`: the exit code's reason (the report says why).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "preflight found {blocking} blocking problem(s); the release would fail: fix them and run `{again}` again"
+    "preflight found {}; the release would fail: fix {} and run `{again}` again",
+    if *.blocking == 1 { "a blocking problem" } else { "blocking problems" },
+    if *.blocking == 1 { "it" } else { "them" }
 )]
 pub struct PreflightBlocked {
+    /// Findings that block (the report may show several crates' on one line).
     pub blocking: usize,
     /// `cargo shipper preflight` as it was run (registry, selection).
     pub again: String,
