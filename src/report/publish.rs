@@ -168,7 +168,9 @@ impl Reporter {
             self.packaging = false;
             bar.set_style(bar_style(false));
             bar.set_length(self.total);
+            bar.set_position(self.out);
             bar.reset_eta();
+            bar.set_message("ready to upload");
         }
         match &record.event {
             Event::RunStarted { crates, done, .. } => {
