@@ -91,10 +91,8 @@ pub fn human(report: &PreflightReport, out: &mut dyn Write) -> io::Result<()> {
         ),
     };
     writeln!(out, "Verdict: {verdict}")?;
-    match (report.verdict(), &report.publish_command) {
-        (Verdict::Ready | Verdict::ReadyWithWarnings, Some(publish)) => {
-            writeln!(out, "Next: `{publish}`")
-        }
+    match (report.verdict(), &report.next) {
+        (Verdict::Ready | Verdict::ReadyWithWarnings, Some(next)) => writeln!(out, "Next: {next}"),
         _ => Ok(()),
     }
 }

@@ -444,3 +444,41 @@ fn suggested_commands_never_echo_config_values() {
         }
     }
 }
+
+/// A workspace that requires a rehearsal: a ready preflight points at the
+/// `rehearse` that `publish` would ask for first, then, once one of this
+/// plan passed, at the `publish`. Each works as printed.
+#[test]
+fn a_ready_preflight_names_the_rehearsal_a_workspace_requires() {
+    let registry = TestRegistry::start();
+    let fx = demo(&registry);
+    let manifest = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &format!("{manifest}\n[workspace.metadata.shipper]\nrequire-rehearsal = true\n"),
+    );
+    let preflight = ["preflight", "--registry", "local", "--allow-dirty"];
+    let next = |run: &crate::support::Run| {
+        run.ok()
+            .lines()
+            .find_map(|l| l.strip_prefix("Next: `"))
+            .and_then(|l| l.split_once('`'))
+            .map(|(cmd, _)| cmd.to_owned())
+            .expect("a Next line")
+    };
+    let rehearse = next(&fx.shipper_env(&registry, &preflight, &[]));
+    assert_eq!(
+        rehearse,
+        "cargo shipper rehearse --for-registry local --allow-dirty"
+    );
+    let args: Vec<&str> = rehearse.split(' ').skip(2).collect();
+    fx.shipper_env(&registry, &args, &[]).ok();
+    let publish = next(&fx.shipper_env(&registry, &preflight, &[]));
+    assert_eq!(
+        publish,
+        "cargo shipper publish --registry local --allow-dirty"
+    );
+    let args: Vec<&str> = publish.split(' ').skip(2).collect();
+    fx.shipper_env(&registry, &args, &[]).ok();
+    assert_eq!(registry.registry.upload_counts().requests, 6);
+}

@@ -15,6 +15,7 @@ use crate::engine::{self, Recorder};
 use crate::journal::{Journal, SelectionRecord};
 use crate::model::PublishSetting;
 use crate::ops::content::{self, Content};
+use crate::ops::gate;
 use crate::ops::next_command::NextCommand;
 use crate::ops::publish::{LimitsSource, publish_limits};
 use crate::ops::trusted::{CiOpts, TrustedMode, provider};
@@ -54,10 +55,11 @@ pub struct PreflightReport {
     pub rate_limit: Option<RateLimitEta>,
     /// Set when trusted publishing will supply the token.
     pub trusted_publishing: Option<TrustedPreflight>,
-    /// The `publish` a ready preflight leads to, as it must be typed (not
-    /// in the JSON document); `None` without a plan.
+    /// What a ready preflight leads to (the `publish` it checked, or the
+    /// `rehearse` the workspace requires first), the command as it must be
+    /// typed (not in the JSON document); `None` without a plan.
     #[serde(skip)]
-    pub publish_command: Option<String>,
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -284,7 +286,7 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
             checks: report_checks,
             rate_limit: None,
             trusted_publishing: None,
-            publish_command: None,
+            next: None,
         });
     };
 
@@ -379,12 +381,37 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         checks: report_checks,
         rate_limit,
         trusted_publishing,
-        publish_command: Some(
-            opts.publish_command()
-                .manifest_path(ws.manifest_path())
-                .to_string(),
-        ),
+        next: Some(next_step(ws, opts, &plan)),
     })
+}
+
+/// The `publish` this preflight checked or, when the workspace requires a
+/// rehearsal (`require-rehearsal`) and no passing one of this plan is
+/// recorded, the `rehearse` that `publish` would ask for first.
+fn next_step(ws: &LoadedWorkspace, opts: &PreflightOpts, plan: &Plan) -> String {
+    let rehearsed = || {
+        let record = ws
+            .root()
+            .map(|root| gate::record_path(&root.join(".shipper")));
+        record.is_ok_and(|path| gate::check_plan(&path, plan).is_ok())
+    };
+    if ws.requires_rehearsal().unwrap_or(false) && !rehearsed() {
+        let rehearse = NextCommand::new("rehearse")
+            .for_target(&opts.target)
+            .selection(&opts.selection)
+            .manifest_path(ws.manifest_path());
+        let rehearse = match opts.allow_dirty {
+            true => rehearse.flag("--allow-dirty"),
+            false => rehearse,
+        };
+        return format!(
+            "`{rehearse}` (the workspace requires a passing rehearsal of this plan before `publish`)"
+        );
+    }
+    format!(
+        "`{}`",
+        opts.publish_command().manifest_path(ws.manifest_path())
+    )
 }
 
 impl PreflightOpts {
