@@ -226,14 +226,15 @@ impl RehearsalReporter {
                     }));
                     return;
                 }
-                // By the name cargo's own lines (`-v`) give it.
+                // The embedded one by the name cargo's own lines (`-v`) give it.
                 let stand_in = crate::ops::STAND_IN_NAME;
                 let what = match registry {
                     RehearsalRegistry::Embedded { .. } => {
                         format!("`{stand_in}` (embedded) at {index}")
                     }
                     RehearsalRegistry::Named { name, .. } => format!("`{name}` at {index}"),
-                    RehearsalRegistry::Index { .. } => format!("`{stand_in}` at {index}"),
+                    // Named by its URL, as given (and as cargo names it).
+                    RehearsalRegistry::Index { .. } => index.to_string(),
                 };
                 self.line(format!("{:>12} {what}", "Registry"));
             }
