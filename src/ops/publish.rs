@@ -433,8 +433,8 @@ fn run(
             .filter(|c| s.crates.get(&c.name).is_some_and(|c| c.status.is_done()))
             .count() as u32
     });
-    // The recorder and the packaging progress both report through `sink`.
     sink(Step::Registry(plan.target.display_name()));
+    // The recorder and the packaging progress both report through `sink`.
     let sink = std::cell::RefCell::new(sink);
     let mut records = |record: &Record| (*sink.borrow_mut())(Step::Event(record));
     let mut rec = Recorder::new(journal, &mut records);
