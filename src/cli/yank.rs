@@ -119,14 +119,18 @@ pub fn exec_plan_yank(global: &GlobalArgs, args: PlanYankArgs) -> anyhow::Result
     let target = args.registry.target();
     let latest = args.from_receipt == "latest";
     // A receipt file needs no workspace (it may be a CI artifact); `latest`
-    // without `--state-dir`, and a registry named by the user, do.
-    let ws = if (latest && args.state_dir.is_none()) || target.is_some() {
-        Some(LoadedWorkspace::load(
+    // without `--state-dir`, and a registry named by the user, do. One
+    // found anyway names the registry as its cargo configuration does.
+    let load = || {
+        LoadedWorkspace::load(
             args.manifest.manifest_path.as_deref(),
             &global.context(&args.manifest),
-        )?)
+        )
+    };
+    let ws = if (latest && args.state_dir.is_none()) || target.is_some() {
+        Some(load()?)
     } else {
-        None
+        load().ok()
     };
     let from = if latest {
         let state_dir = match (&args.state_dir, &ws) {
