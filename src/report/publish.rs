@@ -886,6 +886,8 @@ mod tests {
     fn the_bar_counts_packaged_crates_then_crates_out() {
         let mut reporter = super::Reporter::new(false, false);
         reporter.interactive = true;
+        // Quiet for the events: their lines would print on the test's stderr.
+        reporter.quiet = true;
         let crates = ["core", "left", "right"]
             .iter()
             .map(|n| CrateRef {
@@ -911,6 +913,7 @@ mod tests {
         let bar = reporter.bar.clone().expect("a bar on a terminal");
         assert_eq!((bar.position(), bar.length()), (1, Some(3)));
         let left = names(&["left", "right"]);
+        reporter.quiet = false;
         reporter.level_packaged(&LevelPackaged {
             crates: &left[..1],
             done: 1,
@@ -925,6 +928,7 @@ mod tests {
             verified: true,
         });
         assert_eq!((bar.position(), bar.length()), (2, Some(2)));
+        reporter.quiet = true;
         reporter.event(&record(
             2,
             Event::Packaged {
