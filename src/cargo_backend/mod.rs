@@ -15,7 +15,9 @@ pub use consumer::{
 pub use facts::{
     LockedDep, ManifestFacts, TokenLookup, find_token, locked_registry_deps, manifest_facts,
 };
-pub use package::{PackageRequest, PackagedContents, Stopped, package, package_contents};
+pub use package::{
+    PackageRequest, PackagedContents, Stopped, package, package_contents, package_levels,
+};
 
 use std::collections::BTreeMap;
 
@@ -104,13 +106,22 @@ pub fn registry_crate_cache(ws: &LoadedWorkspace, index_url: &str) -> Option<std
 
 /// cargo's own directory name for a registry (`short_name` in its registry
 /// source, kept stable across cargo versions): host, then a stable hash of
-/// the source id.
+/// the source id, which hashes its kind and canonical URL only.
+///
+/// Hashed without making a `SourceId`: cargo interns source ids by URL, and
+/// a key-less one made first would name the registry by its URL instead of
+/// its configured name in every line cargo prints afterwards.
 fn registry_dir_name(index_url: &str) -> Option<String> {
-    let sid = SourceId::for_registry(&index_url.parse().ok()?).ok()?;
+    let url = cargo::util::IntoUrl::into_url(index_url).ok()?;
+    let kind = match index_url.starts_with("sparse+") {
+        true => cargo::core::SourceKind::SparseRegistry,
+        false => cargo::core::SourceKind::Registry,
+    };
+    let canonical = cargo::util::CanonicalUrl::new(&url).ok()?;
     Some(format!(
         "{}-{}",
-        sid.url().host_str().unwrap_or_default(),
-        cargo::util::hex::short_hash(&sid)
+        url.host_str().unwrap_or_default(),
+        cargo::util::hex::short_hash(&(kind, canonical))
     ))
 }
 
@@ -330,4 +341,33 @@ fn upload_metadata(
         links: meta.links.clone(),
         rust_version: meta.rust_version.as_ref().map(|v| v.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_dir_name_is_cargos_and_interns_no_source_id() {
+        // A URL only this test uses: the interned id is this test's to see.
+        let index = "sparse+http://127.0.0.1:1/dir-name-test/";
+        let name = registry_dir_name(index).expect("a valid URL");
+        let url = cargo::util::IntoUrl::into_url(index).unwrap();
+        // Made with a key first: had `registry_dir_name` interned a key-less
+        // id, this one would come back without its name.
+        let named = SourceId::for_alt_registry(&url, "named").unwrap();
+        assert_eq!(named.display_registry_name(), "named");
+        let keyless = SourceId::for_registry(&url).unwrap();
+        assert_eq!(
+            name,
+            format!("127.0.0.1-{}", cargo::util::hex::short_hash(&keyless))
+        );
+        let git = "https://example.invalid/git-index";
+        let git_sid =
+            SourceId::for_registry(&cargo::util::IntoUrl::into_url(git).unwrap()).unwrap();
+        assert_eq!(
+            registry_dir_name(git).unwrap(),
+            format!("example.invalid-{}", cargo::util::hex::short_hash(&git_sid))
+        );
+    }
 }

@@ -55,6 +55,16 @@ pub fn package(
     ws: &LoadedWorkspace,
     request: &PackageRequest<'_>,
 ) -> anyhow::Result<Vec<UploadJob>> {
+    package_levels(ws, request, &mut |_| {})
+}
+
+/// [`package`], calling `on_level` with each group's crates once they are
+/// packaged (and verified): the progress of a step that can take minutes.
+pub fn package_levels(
+    ws: &LoadedWorkspace,
+    request: &PackageRequest<'_>,
+    on_level: &mut dyn FnMut(&[String]),
+) -> anyhow::Result<Vec<UploadJob>> {
     if request.batches.iter().all(|b| b.is_empty()) {
         return Ok(Vec::new());
     }
@@ -149,6 +159,7 @@ pub fn package(
                 metadata: upload_metadata(gctx, &cargo_ws, &pkg, registry_id)?,
             });
         }
+        on_level(batch);
     }
     Ok(jobs)
 }

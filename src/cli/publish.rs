@@ -250,7 +250,7 @@ fn run(
         manifest.manifest_path.as_deref(),
         &global.build_context(manifest, build),
     )
-    .and_then(|ws| ops::publish(&ws, opts, &mut |record| reporter.event(record)));
+    .and_then(|ws| ops::publish(&ws, opts, &mut |step| reporter.step(step)));
     reporter.finish(&result);
     result.map(|_| ())
 }

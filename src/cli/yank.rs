@@ -119,14 +119,18 @@ pub fn exec_plan_yank(global: &GlobalArgs, args: PlanYankArgs) -> anyhow::Result
     let target = args.registry.target();
     let latest = args.from_receipt == "latest";
     // A receipt file needs no workspace (it may be a CI artifact); `latest`
-    // without `--state-dir`, and a registry named by the user, do.
-    let ws = if (latest && args.state_dir.is_none()) || target.is_some() {
-        Some(LoadedWorkspace::load(
+    // without `--state-dir`, and a registry named by the user, do. One
+    // found anyway names the registry as its cargo configuration does.
+    let load = || {
+        LoadedWorkspace::load(
             args.manifest.manifest_path.as_deref(),
             &global.context(&args.manifest),
-        )?)
+        )
+    };
+    let ws = if (latest && args.state_dir.is_none()) || target.is_some() {
+        Some(load()?)
     } else {
-        None
+        load().ok()
     };
     let from = if latest {
         let state_dir = match (&args.state_dir, &ws) {
@@ -149,7 +153,7 @@ pub fn exec_plan_yank(global: &GlobalArgs, args: PlanYankArgs) -> anyhow::Result
         output: args.output,
         expected_registry,
     };
-    let report = ops::plan_yank(&opts)?;
+    let report = ops::plan_yank(&opts, ws.as_ref())?;
     report::yank::yank_plan(&report, args.message_format == MessageFormat::Json);
     Ok(())
 }
@@ -183,7 +187,7 @@ pub fn exec_yank(global: &GlobalArgs, args: YankArgs) -> anyhow::Result<()> {
     let mut reporter =
         report::yank::YankReporter::new(args.message_format == MessageFormat::Json, global.quiet)
             .verbose(global.verbose > 0);
-    let result = ops::yank(&ws, &opts, &mut |record| reporter.event(record));
+    let result = ops::yank(&ws, &opts, &mut |step| reporter.step(step));
     reporter.finish(&result);
     result.map(|_| ())
 }

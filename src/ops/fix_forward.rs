@@ -119,13 +119,12 @@ pub fn fix_forward(
         })
         .collect();
 
-    // The next release goes where the bad one went.
+    // The next release goes where the bad one went, named as the next
+    // `publish` names it (one name for the registry in the plan and the
+    // command).
+    let next = next_target(ws, &model, &receipt.registry);
     let plan_opts = PlanOpts {
-        target: if receipt.registry == "crates-io" {
-            TargetChoice::Registry("crates-io".to_owned())
-        } else {
-            TargetChoice::Index(receipt.registry.clone())
-        },
+        target: next.clone(),
         ..PlanOpts::default()
     };
     // Predicted from the change; it must plan before anything is written.
@@ -155,9 +154,7 @@ pub fn fix_forward(
         admitted: edits.admitted,
         written: opts.write,
         plan,
-        publish: NextCommand::new("publish")
-            .target(&next_target(ws, &model, &receipt.registry))
-            .to_string(),
+        publish: NextCommand::new("publish").target(&next).to_string(),
     })
 }
 

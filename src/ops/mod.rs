@@ -36,8 +36,8 @@ pub use preflight::{
 };
 pub use provenance::{NewerCargo, linked_cargo_release, newer_user_cargo};
 pub use publish::{
-    Assumption, AssumptionRefused, PublishOpts, PublishReport, RunFailed, RunTuning,
-    StoppedForLater, publish,
+    Assumption, AssumptionRefused, LevelPackaged, PublishOpts, PublishReport, RunFailed, RunTuning,
+    Step, StoppedForLater, publish,
 };
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalInterrupted, RehearsalReport,
@@ -50,4 +50,4 @@ pub use status::{
     YankRunSummary, events, follow, status,
 };
 pub use trusted::{CiOpts, GITLAB_ID_TOKEN_VAR, NoProvider, TrustRefused, TrustedMode};
-pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, yank};
+pub use yank::{YankFailed, YankReport, YankRunOpts, YankStartError, YankStep, yank};

@@ -11,6 +11,7 @@ use crate::journal::{
     YANK_PLAN_KIND, YankPlan, YankTarget,
 };
 use crate::plan::{ReleasedCrate, yank_order};
+use crate::workspace::LoadedWorkspace;
 
 /// Which receipt to plan from.
 #[derive(Debug, Clone)]
@@ -65,6 +66,9 @@ pub struct PlanYankReport {
     /// Crates in scope this release did not upload (failed, not attempted).
     pub never_uploaded: Vec<String>,
     pub written_to: Option<PathBuf>,
+    /// The registry for people: cargo's `[registries]` name for it when the
+    /// workspace's configuration has one, else the receipt's key.
+    pub registry_name: String,
 }
 
 /// The receipt to plan from: the one given, or the latest release's.
@@ -78,7 +82,12 @@ fn receipt_to_use(from: &ReceiptSource) -> anyhow::Result<(PathBuf, Option<Lates
     })
 }
 
-pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
+/// `ws`, when there is one, names the receipt's registry as cargo's
+/// configuration does.
+pub fn plan_yank(
+    opts: &PlanYankOpts,
+    ws: Option<&LoadedWorkspace>,
+) -> anyhow::Result<PlanYankReport> {
     let (receipt_path, latest) = receipt_to_use(&opts.from)?;
     let LoadedReceipt { receipt, sha256 } = Receipt::load(&receipt_path)?;
     if let Some(expected) = &opts.expected_registry
@@ -159,7 +168,11 @@ pub fn plan_yank(opts: &PlanYankOpts) -> anyhow::Result<PlanYankReport> {
         }
         None => None,
     };
+    let registry_name = ws
+        .and_then(|ws| ws.registry_name_for(&plan.registry))
+        .unwrap_or_else(|| plan.registry.clone());
     Ok(PlanYankReport {
+        registry_name,
         plan,
         receipt_path,
         latest,

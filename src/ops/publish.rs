@@ -147,10 +147,32 @@ pub struct PublishReport {
     pub latest_release: Option<PathBuf>,
 }
 
+/// What a run reports while it runs: its journal's records as they are
+/// written, and progress that is not journaled.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    /// The registry the run publishes to, by the name people give it
+    /// (cargo's `[registries]` name when there is one), before any record.
+    Registry(&'a str),
+    Event(&'a Record),
+    LevelPackaged(LevelPackaged<'a>),
+}
+
+/// A plan level packaged (and verified) before the first upload: `done` of
+/// the `total` crates to package are.
+#[derive(Debug, Clone, Copy)]
+pub struct LevelPackaged<'a> {
+    pub crates: &'a [String],
+    pub done: usize,
+    pub total: usize,
+    /// Verified too (not `--no-verify`).
+    pub verified: bool,
+}
+
 pub fn publish(
     ws: &LoadedWorkspace,
     opts: &PublishOpts,
-    sink: &mut dyn FnMut(&Record),
+    sink: &mut dyn FnMut(Step<'_>),
 ) -> anyhow::Result<PublishReport> {
     // `--stop-after` counts from the start of the command.
     // A deadline past what an instant can hold is no deadline.
@@ -398,7 +420,7 @@ fn run(
     opts: &PublishOpts,
     dir: &StateDir,
     start: Start<'_>,
-    sink: &mut dyn FnMut(&Record),
+    sink: &mut dyn FnMut(Step<'_>),
 ) -> anyhow::Result<PublishReport> {
     let Start {
         plan,
@@ -427,7 +449,11 @@ fn run(
             .filter(|c| s.crates.get(&c.name).is_some_and(|c| c.status.is_done()))
             .count() as u32
     });
-    let mut rec = Recorder::new(journal, sink);
+    sink(Step::Registry(plan.target.display_name()));
+    // The recorder and the packaging progress both report through `sink`.
+    let sink = std::cell::RefCell::new(sink);
+    let mut records = |record: &Record| (*sink.borrow_mut())(Step::Event(record));
+    let mut rec = Recorder::new(journal, &mut records);
     rec.record(run_started(plan, run_number, selection, done))?;
     if let Some(event) = set_aside {
         rec.record(event)?;
@@ -442,7 +468,8 @@ fn run(
                 .unwrap_or_default(),
         })?;
     }
-    match run.phases(&mut rec) {
+    let mut progress = |level: LevelPackaged<'_>| (*sink.borrow_mut())(Step::LevelPackaged(level));
+    match run.phases(&mut rec, &mut progress) {
         Ok(report) => Ok(report),
         Err(Stop::Interrupted) => finish_interrupted(ws, &mut rec, dir, opts),
         Err(Stop::Failed(error)) => finish_failed(ws, &mut rec, dir, opts, error),
@@ -459,12 +486,16 @@ struct Survey {
 }
 
 impl Run<'_> {
-    fn phases(&self, rec: &mut Recorder<'_>) -> Result<PublishReport, Stop> {
+    fn phases(
+        &self,
+        rec: &mut Recorder<'_>,
+        progress: &mut dyn FnMut(LevelPackaged<'_>),
+    ) -> Result<PublishReport, Stop> {
         apply_assumptions(rec, &self.opts.assume)?;
         let survey = self.survey(rec)?;
         stop_if_asked(self.opts)?;
         self.judge_present(rec, &survey)?;
-        let jobs = self.package(rec, &survey)?;
+        let jobs = self.package(rec, &survey, progress)?;
         if self.opts.dry_run {
             return Ok(dry_run_report(rec, &jobs)?);
         }
@@ -546,6 +577,7 @@ impl Run<'_> {
         &self,
         rec: &mut Recorder<'_>,
         survey: &Survey,
+        progress: &mut dyn FnMut(LevelPackaged<'_>),
     ) -> Result<Vec<crate::registry::UploadJob>, Stop> {
         let (ws, opts, plan) = (self.ws, self.opts, self.plan);
         // Crates uploaded earlier but not yet seen in the index are packaged
@@ -555,7 +587,9 @@ impl Run<'_> {
         to_package.extend(survey.check.to_confirm.iter().cloned());
         let started = Instant::now();
         let batches = plan.packaging_batches(&to_package);
-        let packaged = match cargo_backend::package(
+        let total = batches.iter().map(Vec::len).sum();
+        let mut done = 0;
+        let packaged = match cargo_backend::package_levels(
             ws,
             &PackageRequest {
                 batches: &batches,
@@ -564,6 +598,15 @@ impl Run<'_> {
                 verify: opts.verify,
                 allow_dirty: opts.allow_dirty,
                 stopped: cargo_backend::Stopped(&|| opts.tuning.stop.is_raised()),
+            },
+            &mut |crates| {
+                done += crates.len();
+                progress(LevelPackaged {
+                    crates,
+                    done,
+                    total,
+                    verified: opts.verify,
+                });
             },
         ) {
             Ok(jobs) => jobs,
@@ -747,14 +790,10 @@ impl Run<'_> {
         if outcome == RunOutcome::Success {
             return Ok(archived(dir, opts, state, outcome, receipt));
         }
+        let next = Next::of(opts, rec.journal().records());
         let failed = RunFailed {
             outcome,
-            message: failure_message(
-                outcome,
-                &state,
-                &receipt,
-                &Next::of(opts, rec.journal().records()),
-            ),
+            message: failure_message(outcome, &state, &receipt, &next),
             state: Box::new(state),
         };
         let stopped = self.stop_at.is_some_and(|at| Instant::now() >= at);
@@ -765,7 +804,10 @@ impl Run<'_> {
             None if stopped => {
                 let stop = StoppedForLater {
                     what: "crates out",
-                    next: "cargo shipper publish",
+                    // The same release: registry, selection, state directory.
+                    next: next
+                        .publish
+                        .unwrap_or_else(|| "cargo shipper publish".to_owned()),
                     done: failed
                         .state
                         .crates
@@ -888,8 +930,8 @@ fn skip_if_ours(
 pub struct StoppedForLater {
     /// What `done` counts: "crates out", "versions yanked".
     pub what: &'static str,
-    /// The command that continues.
-    pub next: &'static str,
+    /// The command that continues, as it must be typed.
+    pub next: String,
     pub done: usize,
     pub total: usize,
 }

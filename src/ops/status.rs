@@ -12,6 +12,7 @@ use crate::journal::{
     CrateStatus, Peek, Record, RunState, StateDir, Tail, YankOutcome, YankState, YankStatus, peek,
     run_active,
 };
+use crate::ops::next_command::NextCommand;
 use crate::ops::publish::recorded_selection;
 use crate::ops::{PlanOpts, plan};
 use crate::plan::Selection;
@@ -40,6 +41,12 @@ pub struct StatusReport {
     pub run: Option<RunSummary>,
     pub crates: Vec<CrateRow>,
     pub next: NextAction,
+    /// The commands `next` names, as they must be typed (not in the JSON
+    /// document: `next` says what they would do).
+    #[serde(skip)]
+    pub publish_command: String,
+    #[serde(skip)]
+    pub resume_command: String,
     /// The yank run under `yank/current/`, when one is there (unfinished,
     /// or running now).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -208,6 +215,19 @@ pub fn status(ws: &LoadedWorkspace, opts: &StatusOpts) -> anyhow::Result<StatusR
         Some(Peek { records, .. }) => recorded_selection(records),
         None => (opts.selection.clone(), opts.target.clone()),
     };
+    // Spelled to work as printed: this release's registry, selection and
+    // state directory (never `--token` or `--config`: either may hold a
+    // secret).
+    let publish_command = NextCommand::new("publish")
+        .target(&target)
+        .selection(&selection)
+        .state_dir(opts.state_dir.as_deref())
+        .manifest_path(ws.manifest_path())
+        .to_string();
+    let resume_command = NextCommand::new("resume")
+        .state_dir(opts.state_dir.as_deref())
+        .manifest_path(ws.manifest_path())
+        .to_string();
     let plan = plan(
         ws,
         &PlanOpts {
@@ -262,6 +282,8 @@ pub fn status(ws: &LoadedWorkspace, opts: &StatusOpts) -> anyhow::Result<StatusR
         }),
         crates,
         next,
+        publish_command,
+        resume_command,
         yank: yank_run(&dir)?,
     })
 }

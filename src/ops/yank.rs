@@ -20,6 +20,7 @@ use crate::journal::{
 use crate::model::PacingProfile;
 use crate::model::RegistryTarget;
 use crate::ops::StoppedForLater;
+use crate::ops::next_command::NextCommand;
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
@@ -98,13 +99,23 @@ pub struct YankReport {
     pub archived_to: Option<PathBuf>,
 }
 
+/// What a yank run reports while it runs.
+#[derive(Debug, Clone, Copy)]
+pub enum YankStep<'a> {
+    /// The registry the run acts on, by the name people give it (cargo's
+    /// `[registries]` name when there is one), before any record.
+    Registry(&'a str),
+    Event(&'a Record<YankEvent>),
+}
+
 pub fn yank(
     ws: &LoadedWorkspace,
     opts: &YankRunOpts,
-    sink: &mut dyn FnMut(&Record<YankEvent>),
+    sink: &mut dyn FnMut(YankStep<'_>),
 ) -> anyhow::Result<YankReport> {
     let plan = YankPlan::load(&opts.plan_file)?;
     let target = resolve_target(ws, &plan, opts.target.as_ref())?;
+    sink(YankStep::Registry(target.display_name()));
     let mut order = plan.crates.clone();
     if opts.undo {
         order.reverse(); // dependencies first: nothing unyanked needs a yanked crate
@@ -145,7 +156,8 @@ pub fn yank(
     let left = run.left(&journal, &leave_yanked);
     let eta = pacing.map(|bucket| bucket.eta(left));
     let number = journal.state().map_or(1, |s| s.runs + 1);
-    let mut rec = Recorder::new(&mut journal, sink);
+    let mut records = |record: &Record<YankEvent>| sink(YankStep::Event(record));
+    let mut rec = Recorder::new(&mut journal, &mut records);
     run.record_start(&mut rec, number, torn)?;
     if let Some(eta) = eta {
         rec.record(YankEvent::YankPacingPlanned {
@@ -424,9 +436,15 @@ impl YankRun<'_> {
         match refusal {
             Some(refusal) => anyhow::Error::new(refusal).context(failed),
             None if outcome == YankOutcome::StoppedForLater => {
+                let again = NextCommand::new("yank")
+                    .arg("--plan", &self.opts.plan_file.display().to_string())
+                    .state_dir(self.opts.state_dir.as_deref());
                 let stop = StoppedForLater {
                     what: verb_plural(undo),
-                    next: "cargo shipper yank --plan …",
+                    next: match undo {
+                        true => again.flag("--undo").to_string(),
+                        false => again.to_string(),
+                    },
                     done,
                     total,
                 };

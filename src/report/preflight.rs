@@ -54,6 +54,8 @@ pub fn human(report: &PreflightReport, out: &mut dyn Write) -> io::Result<()> {
         CheckStatus::Warn => 1,
         CheckStatus::Pass | CheckStatus::Skipped => 2,
     });
+    // Counted as shown: a finding shared by several crates is one line.
+    let (mut blocking, mut warnings) = (0, 0);
     for check in checks {
         let label = match check.status() {
             CheckStatus::Pass => "ok",
@@ -62,26 +64,37 @@ pub fn human(report: &PreflightReport, out: &mut dyn Write) -> io::Result<()> {
             CheckStatus::Skipped => "skip",
         };
         let text = match (&check.skipped, check.id) {
-            (Some(why), _) => format!("skipped: {why}"),
+            // The label says "skip" already.
+            (Some(why), _) => why.clone(),
             (None, CheckId::RateLimit) => rate_text(check, report.rate_limit.as_ref()),
             (None, _) => check.summary.clone(),
         };
         writeln!(out, "  {label:4}  {}: {text}", id_text(check.id))?;
         for line in finding_lines(&check.findings) {
+            match line.starts_with("error:") {
+                true => blocking += 1,
+                false => warnings += 1,
+            }
             // A message of several lines (cargo's "no token found …")
             // keeps them under its first.
             writeln!(out, "          {}", line.replace('\n', "\n            "))?;
         }
     }
-    let (blocking, warnings) = (report.blocking(), report.warnings());
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let verdict = match report.verdict() {
         Verdict::Ready => "ready".to_owned(),
-        Verdict::ReadyWithWarnings => format!("ready, with {warnings} warning(s)"),
-        Verdict::Blocked => {
-            format!("blocked: {blocking} blocking problem(s), {warnings} warning(s)")
-        }
+        Verdict::ReadyWithWarnings => format!("ready, with {}", count(warnings, "warning")),
+        Verdict::Blocked => format!(
+            "blocked: {}, {}",
+            count(blocking, "blocking problem"),
+            count(warnings, "warning")
+        ),
     };
-    writeln!(out, "Verdict: {verdict}")
+    writeln!(out, "Verdict: {verdict}")?;
+    match (report.verdict(), &report.next) {
+        (Verdict::Ready | Verdict::ReadyWithWarnings, Some(next)) => writeln!(out, "Next: {next}"),
+        _ => Ok(()),
+    }
 }
 
 /// Most crate names one grouped finding lists.

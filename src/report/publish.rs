@@ -13,7 +13,7 @@ use super::github;
 use super::token::{self, TokenEvent};
 use crate::journal::{CrateStatus, Event, Record, RunOutcome, RunState, SetAsideWhy, SkipReason};
 use crate::model::FailureClass;
-use crate::ops::{PublishReport, RunFailed};
+use crate::ops::{LevelPackaged, PublishReport, RunFailed, Step};
 
 pub struct Reporter {
     json: bool,
@@ -39,6 +39,10 @@ pub struct Reporter {
     token_lines: Vec<String>,
     /// Stopping on a signal: uploads still in flight.
     stopping: Option<u32>,
+    /// The bar counts crates packaged (and verified), not crates out.
+    packaging: bool,
+    /// The registry by the name people give it (the journal keeps its key).
+    registry: Option<String>,
 }
 
 /// Returns the line to print instead of the default one, if any.
@@ -60,7 +64,42 @@ impl Reporter {
             rewrite: None,
             token_lines: Vec::new(),
             stopping: None,
+            packaging: false,
+            registry: None,
         }
+    }
+
+    pub fn step(&mut self, step: Step<'_>) {
+        match step {
+            Step::Registry(name) => self.registry = Some(name.to_owned()),
+            Step::Event(record) => self.event(record),
+            Step::LevelPackaged(level) => self.level_packaged(&level),
+        }
+    }
+
+    /// A plan level packaged (and verified): the bar counts the crates
+    /// packaged until the first is ready; without a bar, a plain line
+    /// (packaging and verifying can take minutes, with nothing else said).
+    /// Not journaled: no JSON line.
+    pub fn level_packaged(&mut self, level: &LevelPackaged<'_>) {
+        if self.json || self.quiet {
+            return;
+        }
+        let Some(bar) = &self.bar else {
+            super::term::line(&level_line(level));
+            return;
+        };
+        if !self.packaging {
+            self.packaging = true;
+            bar.set_style(packaging_style(level.verified));
+            bar.set_length(level.total as u64);
+            bar.reset_eta();
+        }
+        bar.set_position(level.done as u64);
+        bar.set_message(match level.done < level.total {
+            true => format!("after {}", level.crates.join(", ")),
+            false => "all packaged".to_owned(),
+        });
     }
 
     /// `-v`: show each upload's start as well.
@@ -121,6 +160,17 @@ impl Reporter {
             let _ = writeln!(out);
             let _ = out.flush();
             return;
+        }
+        if self.packaging
+            && let Some(bar) = &self.bar
+        {
+            // Packaging is over: back to counting crates out.
+            self.packaging = false;
+            bar.set_style(bar_style(false));
+            bar.set_length(self.total);
+            bar.set_position(self.out);
+            bar.reset_eta();
+            bar.set_message("ready to upload");
         }
         match &record.event {
             Event::RunStarted { crates, done, .. } => {
@@ -187,7 +237,11 @@ impl Reporter {
             return;
         }
         let rewritten = self.rewrite.as_mut().and_then(|f| f(&record.event));
-        let Some(line) = rewritten.or_else(|| human_line(&record.event, &self.unconfirmed)) else {
+        let named = || match (&record.event, &self.registry) {
+            (Event::RunStarted { .. }, Some(name)) => run_started_line(&record.event, name),
+            _ => human_line(&record.event, &self.unconfirmed),
+        };
+        let Some(line) = rewritten.or_else(named) else {
             return;
         };
         if self.quiet && !line.starts_with("warning:") {
@@ -217,7 +271,7 @@ impl Reporter {
                 match &report.receipt {
                     Some(receipt) if uploaded_nothing => {
                         eprintln!(
-                            "{:>12} Nothing to upload: every crate of the plan is already in the registry; receipt: {}",
+                            "{:>12} nothing to upload: every crate of the plan is already in the registry; receipt: {}",
                             "Finished",
                             super::shown_path(receipt)
                         );
@@ -272,39 +326,10 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
     let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
     match event {
         Event::RunStarted {
-            plan_id,
             registry,
-            run,
-            crates,
             selection,
-            done,
             ..
-        } => {
-            let registry = selection.registry.as_deref().unwrap_or(registry);
-            let plural = |n: usize| if n == 1 { "" } else { "s" };
-            let total = crates.len();
-            if *run > 1 {
-                // What is left, not the plan's size: that is what this run does.
-                let left = total.saturating_sub(*done as usize);
-                status(
-                    "Resuming",
-                    format!(
-                        "{left} crate{} left of {total} ({done} out) to `{registry}` (plan {}, run {run})",
-                        plural(left),
-                        plan_id.short()
-                    ),
-                )
-            } else {
-                status(
-                    "Publishing",
-                    format!(
-                        "{total} crate{} to `{registry}` (plan {})",
-                        plural(total),
-                        plan_id.short()
-                    ),
-                )
-            }
-        }
+        } => run_started_line(event, selection.registry.as_deref().unwrap_or(registry)),
         Event::JournalRepaired {
             dropped_bytes,
             saved_to,
@@ -582,6 +607,80 @@ fn bar_style(uploading: bool) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
+/// `Publishing …` (or `Resuming …`) for a `RunStarted` event, the registry
+/// named `registry`.
+fn run_started_line(event: &Event, registry: &str) -> Option<String> {
+    let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
+    match event {
+        Event::RunStarted {
+            plan_id,
+            run,
+            crates,
+            done,
+            ..
+        } => {
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
+            let total = crates.len();
+            if *run > 1 {
+                // What is left, not the plan's size: that is what this run does.
+                let left = total.saturating_sub(*done as usize);
+                status(
+                    "Resuming",
+                    format!(
+                        "{left} crate{} left of {total} ({done} out) to `{registry}` (plan {}, run {run})",
+                        plural(left),
+                        plan_id.short()
+                    ),
+                )
+            } else {
+                status(
+                    "Publishing",
+                    format!(
+                        "{total} crate{} to `{registry}` (plan {})",
+                        plural(total),
+                        plan_id.short()
+                    ),
+                )
+            }
+        }
+        _ => None,
+    }
+}
+
+/// While packaging: crates packaged (and verified) of those to package.
+fn packaging_style(verified: bool) -> ProgressStyle {
+    let template = match verified {
+        true => {
+            "{spinner} [{bar:30}] {pos}/{len} crates packaged and verified, {elapsed} (ETA {eta})  {msg}"
+        }
+        false => "{spinner} [{bar:30}] {pos}/{len} crates packaged, {elapsed} (ETA {eta})  {msg}",
+    };
+    ProgressStyle::with_template(template)
+        .expect("valid template")
+        .progress_chars("=> ")
+}
+
+/// A plan level packaged, as a plain line: the count, then its crates (the
+/// first three of a wide level).
+pub(crate) fn level_line(level: &LevelPackaged<'_>) -> String {
+    let verb = if level.verified {
+        "Verified"
+    } else {
+        "Packaged"
+    };
+    let shown = level.crates.len().min(3);
+    let mut names = level.crates[..shown].join(", ");
+    if level.crates.len() > shown {
+        names.push_str(&format!(" and {} more", level.crates.len() - shown));
+    }
+    format!(
+        "{verb:>12} {} of {} crate{} ({names})",
+        level.done,
+        level.total,
+        if level.total == 1 { "" } else { "s" }
+    )
+}
+
 /// A file size as cargo says one (`868B`, `1.3KiB`, `2.0MiB`).
 pub(crate) fn human_bytes(bytes: u64) -> String {
     match bytes {
@@ -711,6 +810,140 @@ fn annotations(state: Option<&RunState>, error: &anyhow::Error) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::human_duration;
+    use crate::journal::{CrateRef, Event, Record, SelectionRecord};
+    use crate::model::PlanId;
+    use crate::ops::LevelPackaged;
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn a_level_packaged_reads_as_a_count_and_its_crates() {
+        let one = names(&["core"]);
+        let level = LevelPackaged {
+            crates: &one,
+            done: 1,
+            total: 6,
+            verified: true,
+        };
+        assert_eq!(
+            super::level_line(&level),
+            "    Verified 1 of 6 crates (core)"
+        );
+        let wide = names(&["a", "b", "c", "d", "e"]);
+        let level = LevelPackaged {
+            crates: &wide,
+            done: 6,
+            total: 6,
+            verified: false,
+        };
+        assert_eq!(
+            super::level_line(&level),
+            "    Packaged 6 of 6 crates (a, b, c and 2 more)"
+        );
+    }
+
+    /// `Publishing` names the registry by the name the run was given
+    /// (`--registry`, or cargo's name for the one it inferred), not by the
+    /// key the journal records.
+    #[test]
+    fn publishing_names_the_registry_as_people_do() {
+        let event = Event::RunStarted {
+            format: 1,
+            plan_id: PlanId::compute("k", &[], &[]),
+            registry: "sparse+http://127.0.0.1:1/index/".into(),
+            run: 1,
+            crates: Vec::new(),
+            tool_version: "test".into(),
+            selection: SelectionRecord::default(),
+            done: 0,
+        };
+        let line = super::run_started_line(&event, "local").unwrap();
+        assert!(
+            line.starts_with("  Publishing 0 crates to `local` (plan "),
+            "{line}"
+        );
+        let line = super::human_line(&event, &Default::default()).unwrap();
+        assert!(
+            line.contains("to `sparse+http://127.0.0.1:1/index/`"),
+            "{line}"
+        );
+    }
+
+    fn record(seq: u64, event: Event) -> Record {
+        Record {
+            seq,
+            at_ms: 0,
+            event,
+        }
+    }
+
+    /// The bar (drawn nowhere here: stderr is no terminal in tests) counts
+    /// crates packaged while packaging, then crates out from the first
+    /// `Ready` on.
+    #[test]
+    fn the_bar_counts_packaged_crates_then_crates_out() {
+        let mut reporter = super::Reporter::new(false, false);
+        reporter.interactive = true;
+        // Quiet for the events: their lines would print on the test's stderr.
+        reporter.quiet = true;
+        let crates = ["core", "left", "right"]
+            .iter()
+            .map(|n| CrateRef {
+                name: n.to_string(),
+                version: "0.1.0".into(),
+                depends_on: Vec::new(),
+                dev_only: Vec::new(),
+            })
+            .collect();
+        reporter.event(&record(
+            1,
+            Event::RunStarted {
+                format: 1,
+                plan_id: PlanId::compute("local", &[], &[]),
+                registry: "local".into(),
+                run: 1,
+                crates,
+                tool_version: "test".into(),
+                selection: SelectionRecord::default(),
+                done: 1,
+            },
+        ));
+        let bar = reporter.bar.clone().expect("a bar on a terminal");
+        assert_eq!((bar.position(), bar.length()), (1, Some(3)));
+        let left = names(&["left", "right"]);
+        reporter.quiet = false;
+        reporter.level_packaged(&LevelPackaged {
+            crates: &left[..1],
+            done: 1,
+            total: 2,
+            verified: true,
+        });
+        assert_eq!((bar.position(), bar.length()), (1, Some(2)));
+        reporter.level_packaged(&LevelPackaged {
+            crates: &left[1..],
+            done: 2,
+            total: 2,
+            verified: true,
+        });
+        assert_eq!((bar.position(), bar.length()), (2, Some(2)));
+        reporter.quiet = true;
+        reporter.event(&record(
+            2,
+            Event::Packaged {
+                name: "left".into(),
+                version: "0.1.0".into(),
+                sha256: "00".repeat(32),
+                ms: 1,
+                files_sha256: None,
+                bytes: Some(900),
+            },
+        ));
+        // Back to crates out: `core` was out before the run.
+        assert_eq!((bar.position(), bar.length()), (1, Some(3)));
+        reporter.stop();
+    }
 
     #[test]
     fn sizes_read_as_cargo_says_them() {

@@ -87,6 +87,7 @@ impl RehearsalReporter {
     pub fn progress(&mut self, progress: Progress<'_>) {
         match progress {
             Progress::Event(record) => self.inner.event(record),
+            Progress::LevelPackaged(level) => self.inner.level_packaged(&level),
             Progress::LiveChecked { target, findings } => {
                 *self.on_live.borrow_mut() = (
                     target.display_name().to_owned(),
@@ -225,9 +226,14 @@ impl RehearsalReporter {
                     }));
                     return;
                 }
+                // The embedded one by the name cargo's own lines (`-v`) give it.
+                let stand_in = crate::ops::STAND_IN_NAME;
                 let what = match registry {
-                    RehearsalRegistry::Embedded { .. } => format!("embedded, at {index}"),
+                    RehearsalRegistry::Embedded { .. } => {
+                        format!("`{stand_in}` (embedded) at {index}")
+                    }
                     RehearsalRegistry::Named { name, .. } => format!("`{name}` at {index}"),
+                    // Named by its URL, as given (and as cargo names it).
                     RehearsalRegistry::Index { .. } => index.to_string(),
                 };
                 self.line(format!("{:>12} {what}", "Registry"));

@@ -40,7 +40,15 @@ pub fn human(report: &StatusReport, out: &mut dyn Write) -> io::Result<()> {
             registry_text(&c.registry)
         )?;
     }
-    writeln!(out, "Next: {}", next_text(&report.next))?;
+    writeln!(
+        out,
+        "Next: {}",
+        next_text(
+            &report.next,
+            &report.publish_command,
+            &report.resume_command
+        )
+    )?;
     if let Some(yank) = &report.yank {
         yank_run(yank, out)?;
     }
@@ -178,35 +186,36 @@ fn registry_text(truth: &RegistryTruth) -> String {
     }
 }
 
-fn next_text(next: &NextAction) -> String {
+/// `publish`, `resume`: the commands as they must be typed.
+fn next_text(next: &NextAction, publish: &str, resume: &str) -> String {
     let crates = |n: usize| format!("{n} crate{}", if n == 1 { "" } else { "s" });
     match next {
         NextAction::Nothing => {
             "nothing to publish: every crate of the plan is in the registry".into()
         }
         NextAction::Publish { upload } => {
-            format!("`cargo shipper publish` will upload {}", crates(*upload))
+            format!("`{publish}` will upload {}", crates(*upload))
         }
         NextAction::Resume {
             upload,
             settle: 0,
             wait: 0,
         } => {
-            format!("`cargo shipper resume` will upload {}", crates(*upload))
+            format!("`{resume}` will upload {}", crates(*upload))
         }
         NextAction::Resume {
             upload: 0,
             settle,
             wait: 0,
         } => format!(
-            "`cargo shipper resume` will ask the registry about {settle} upload(s) of unknown outcome; nothing else is left to upload"
+            "`{resume}` will ask the registry about {settle} upload(s) of unknown outcome; nothing else is left to upload"
         ),
         NextAction::Resume {
             upload,
             settle,
             wait: 0,
         } => format!(
-            "`cargo shipper resume` will first ask the registry about {settle} upload(s) of unknown outcome, then upload up to {}",
+            "`{resume}` will first ask the registry about {settle} upload(s) of unknown outcome, then upload up to {}",
             crates(*upload)
         ),
         NextAction::Resume {
@@ -234,17 +243,14 @@ fn next_text(next: &NextAction) -> String {
             } else {
                 ""
             };
-            format!(
-                "`cargo shipper resume` will {}{tail}",
-                steps.join(", then ")
-            )
+            format!("`{resume}` will {}{tail}", steps.join(", then "))
         }
         NextAction::Running => {
             "a release is running: follow it with `cargo shipper status --events --follow`".into()
         }
         NextAction::PlanChanged { journal_plan } => format!(
             "the state directory holds a run of another plan ({}): restore the workspace to that release \
-             and `cargo shipper resume`, or `cargo shipper publish --abandon-unfinished`",
+             and `{resume}`, or `{publish} --abandon-unfinished`",
             &journal_plan[..12]
         ),
         NextAction::Unknown => "unknown: the registry was not asked".into(),

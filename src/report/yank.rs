@@ -8,7 +8,7 @@ use super::publish::{human_duration, torn_warning};
 use super::token::{self, TokenEvent};
 use crate::journal::{Record, RunOutcome, YankEvent, YankOutcome, YankSkipReason, YankState};
 use crate::model::FailureClass;
-use crate::ops::{PlanYankReport, YankFailed, YankReport};
+use crate::ops::{PlanYankReport, YankFailed, YankReport, YankStep};
 
 /// `plan-yank`: the plan for people (stdout), or the plan file's JSON.
 pub fn yank_plan(report: &PlanYankReport, json: bool) {
@@ -32,7 +32,7 @@ pub fn yank_plan(report: &PlanYankReport, json: bool) {
     let plan = &report.plan;
     let mut text = format!(
         "Yank plan for `{}` from {} (release plan {}{}), dependents first:\n\n",
-        plan.registry,
+        report.registry_name,
         super::shown_path(&report.receipt_path),
         plan.receipt.plan_id.short(),
         match report.receipt_outcome {
@@ -103,6 +103,8 @@ pub struct YankReporter {
     undo: bool,
     /// Token lifecycle lines, for the step summary.
     token_lines: Vec<String>,
+    /// The registry by the name people give it (the journal keeps its key).
+    registry: Option<String>,
 }
 
 impl YankReporter {
@@ -113,6 +115,14 @@ impl YankReporter {
             verbose: false,
             undo: false,
             token_lines: Vec::new(),
+            registry: None,
+        }
+    }
+
+    pub fn step(&mut self, step: YankStep<'_>) {
+        match step {
+            YankStep::Registry(name) => self.registry = Some(name.to_owned()),
+            YankStep::Event(record) => self.event(record),
         }
     }
 
@@ -126,7 +136,7 @@ impl YankReporter {
         if let YankEvent::TokenMinted { .. }
         | YankEvent::TokenRenewed { .. }
         | YankEvent::TokenRevoked { .. } = &record.event
-            && let Some(line) = human_line(&record.event, self.undo)
+            && let Some(line) = human_line(&record.event, self.undo, None)
         {
             self.token_lines.push(line.trim().to_owned());
         }
@@ -147,7 +157,7 @@ impl YankReporter {
         {
             return;
         }
-        let Some(line) = human_line(&record.event, self.undo) else {
+        let Some(line) = human_line(&record.event, self.undo, self.registry.as_deref()) else {
             return;
         };
         if self.quiet && !line.starts_with("warning:") {
@@ -293,7 +303,9 @@ fn annotations(state: Option<&YankState>, error: &anyhow::Error) -> Vec<String> 
     lines
 }
 
-fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
+/// `name`: the registry's name for people, in place of the key the
+/// journal records.
+fn human_line(event: &YankEvent, undo: bool, name: Option<&str>) -> Option<String> {
     let status = |verb: &str, rest: String| Some(format!("{verb:>12} {rest}"));
     match event {
         YankEvent::YankRunStarted {
@@ -309,9 +321,10 @@ fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
                 (_, true) => "Resuming",
             },
             format!(
-                "{} version{} in `{registry}`{}",
+                "{} version{} in `{}`{}",
                 crates.len(),
                 if crates.len() == 1 { "" } else { "s" },
+                name.unwrap_or(registry),
                 if *run > 1 {
                     format!(" (run {run})")
                 } else {
@@ -421,5 +434,40 @@ fn human_line(event: &YankEvent, undo: bool) -> Option<String> {
             human_duration(*waited_ms)
         )),
         YankEvent::YankRunFinished { .. } | YankEvent::Unknown => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::journal::{YankEvent, YankRef};
+
+    fn started(undo: bool) -> YankEvent {
+        YankEvent::YankRunStarted {
+            format: 1,
+            yank_plan_id: "p".into(),
+            registry: "sparse+http://127.0.0.1:1/index/".into(),
+            undo,
+            run: 1,
+            crates: vec![YankRef {
+                name: "core".into(),
+                version: "0.1.0".into(),
+            }],
+            tool_version: "test".into(),
+            plan_file: None,
+        }
+    }
+
+    /// The first line names the registry as the `Finished` line does: by
+    /// the name people gave it, the journal's key only without one.
+    #[test]
+    fn the_run_names_its_registry_as_people_do() {
+        assert_eq!(
+            super::human_line(&started(false), false, Some("local")).as_deref(),
+            Some("     Yanking 1 version in `local`")
+        );
+        assert_eq!(
+            super::human_line(&started(true), true, None).as_deref(),
+            Some("   Unyanking 1 version in `sparse+http://127.0.0.1:1/index/`")
+        );
     }
 }

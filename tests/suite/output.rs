@@ -391,3 +391,109 @@ fn a_warning_from_cargo_shows_at_the_default_verbosity() {
     assert!(!err.contains("Packaging shipper-demo-app"), "{err}");
     assert!(err.contains("Would upload shipper-demo-cli 0.1.0"), "{err}");
 }
+
+/// A `--config` value can hold a secret: the commands our lines suggest
+/// never repeat one. A ready preflight names the `publish` it checked, a
+/// stopped release the command that continues it, `status` the `publish`
+/// that uploads: with the run's registry and flags, never `--config`
+/// (here a file with the registry token, and an `[env]` value).
+#[test]
+fn suggested_commands_never_echo_config_values() {
+    // Each upload takes 1.5 s: `--stop-after 1s` stops the release at its
+    // first upload at the latest.
+    let registry = TestRegistry::start_with_knobs(|k| {
+        k.upload_latency = std::time::Duration::from_millis(1500)
+    });
+    let fx = demo(&registry);
+    let token = registry.registry.token().to_owned();
+    // cargo takes a token from a `--config` file, not from `KEY=VALUE`.
+    fx.file(
+        "secret-config.toml",
+        &format!("[registries.local]\ntoken = \"{token}\"\n"),
+    );
+    let secret = "env.SHIPPER_DEMO_SECRET=\"not-for-output-3141\"";
+    let config: &[&str] = &["--config", "secret-config.toml", "--config", secret];
+    // `fx.shipper`: no token in the environment, only the one in the file.
+    let preflight = fx.shipper(
+        &[
+            &["preflight", "--registry", "local", "--allow-dirty"],
+            config,
+        ]
+        .concat(),
+    );
+    assert_eq!(preflight.code(), 0, "{}", preflight.stderr());
+    assert!(
+        preflight
+            .stdout()
+            .contains("\nNext: `cargo shipper publish --registry local --allow-dirty`\n"),
+        "{}",
+        preflight.stdout()
+    );
+    let status = fx.shipper(&[&["status", "--registry", "local"], config].concat());
+    assert!(
+        status
+            .stdout()
+            .contains("Next: `cargo shipper publish --registry local` will upload 6 crates"),
+        "{}",
+        status.stdout()
+    );
+    let stopped = fx.shipper(&[PUBLISH, config, &["--stop-after", "1s"]].concat());
+    assert_eq!(stopped.code(), 8, "{}", stopped.stderr());
+    assert!(
+        stopped
+            .stderr()
+            .contains("`cargo shipper publish --registry local --allow-dirty` continues it"),
+        "{}",
+        stopped.stderr()
+    );
+    for run in [&preflight, &status, &stopped] {
+        for text in [run.stdout(), run.stderr()] {
+            for leak in [
+                token.as_str(),
+                "not-for-output-3141",
+                "secret-config",
+                "--config",
+            ] {
+                assert!(!text.contains(leak), "`{leak}` in:\n{text}");
+            }
+        }
+    }
+}
+
+/// A workspace that requires a rehearsal: a ready preflight points at the
+/// `rehearse` that `publish` would ask for first, then, once one of this
+/// plan passed, at the `publish`. Each works as printed.
+#[test]
+fn a_ready_preflight_names_the_rehearsal_a_workspace_requires() {
+    let registry = TestRegistry::start();
+    let fx = demo(&registry);
+    let manifest = std::fs::read_to_string(fx.root().join("Cargo.toml")).unwrap();
+    fx.file(
+        "Cargo.toml",
+        &format!("{manifest}\n[workspace.metadata.shipper]\nrequire-rehearsal = true\n"),
+    );
+    let preflight = ["preflight", "--registry", "local", "--allow-dirty"];
+    let next = |run: &crate::support::Run| {
+        run.ok()
+            .lines()
+            .find_map(|l| l.strip_prefix("Next: `"))
+            .and_then(|l| l.split_once('`'))
+            .map(|(cmd, _)| cmd.to_owned())
+            .expect("a Next line")
+    };
+    let rehearse = next(&fx.shipper_env(&registry, &preflight, &[]));
+    assert_eq!(
+        rehearse,
+        "cargo shipper rehearse --for-registry local --allow-dirty"
+    );
+    let args: Vec<&str> = rehearse.split(' ').skip(2).collect();
+    fx.shipper_env(&registry, &args, &[]).ok();
+    let publish = next(&fx.shipper_env(&registry, &preflight, &[]));
+    assert_eq!(
+        publish,
+        "cargo shipper publish --registry local --allow-dirty"
+    );
+    let args: Vec<&str> = publish.split(' ').skip(2).collect();
+    fx.shipper_env(&registry, &args, &[]).ok();
+    assert_eq!(registry.registry.upload_counts().requests, 6);
+}

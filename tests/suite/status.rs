@@ -79,7 +79,8 @@ fn status_before_during_and_after_an_interrupted_release() {
     let human = status(&fx, &registry, &[]).ok();
     assert!(human.contains("Run: none in progress"), "{human}");
     assert!(
-        human.contains("Next: `cargo shipper publish` will upload 3 crates"),
+        // As it must be typed: the registry `status` was asked about.
+        human.contains("Next: `cargo shipper publish --registry local` will upload 3 crates"),
         "{human}"
     );
 

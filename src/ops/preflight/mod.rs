@@ -15,8 +15,10 @@ use crate::engine::{self, Recorder};
 use crate::journal::{Journal, SelectionRecord};
 use crate::model::PublishSetting;
 use crate::ops::content::{self, Content};
+use crate::ops::gate;
+use crate::ops::next_command::NextCommand;
 use crate::ops::publish::{LimitsSource, publish_limits};
-use crate::ops::trusted::{CiOpts, provider};
+use crate::ops::trusted::{CiOpts, TrustedMode, provider};
 use crate::ops::{PlanOpts, plan};
 use crate::plan::{Plan, PlanError, Selection};
 use crate::registry::{Http, IndexConfig, LiveRegistry};
@@ -53,6 +55,11 @@ pub struct PreflightReport {
     pub rate_limit: Option<RateLimitEta>,
     /// Set when trusted publishing will supply the token.
     pub trusted_publishing: Option<TrustedPreflight>,
+    /// What a ready preflight leads to (the `publish` it checked, or the
+    /// `rehearse` the workspace requires first), the command as it must be
+    /// typed (not in the JSON document); `None` without a plan.
+    #[serde(skip)]
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -281,6 +288,7 @@ pub fn preflight(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<P
         checks: report_checks,
         rate_limit,
         trusted_publishing,
+        next: Some(next_step(ws, opts, &plan)),
     })
 }
 
@@ -344,6 +352,7 @@ fn no_plan(
         checks: report_checks,
         rate_limit: None,
         trusted_publishing: None,
+        next: None,
     })
 }
 
@@ -399,6 +408,55 @@ fn authority_checks(
         (_, _) => Check::skipped(CheckId::Owners, "no token to ask about"),
     });
     (out, trusted_publishing)
+}
+
+/// The `publish` this preflight checked or, when the workspace requires a
+/// rehearsal (`require-rehearsal`) and no passing one of this plan is
+/// recorded, the `rehearse` that `publish` would ask for first.
+fn next_step(ws: &LoadedWorkspace, opts: &PreflightOpts, plan: &Plan) -> String {
+    let rehearsed = || {
+        let record = ws
+            .root()
+            .map(|root| gate::record_path(&root.join(".shipper")));
+        record.is_ok_and(|path| gate::check_plan(&path, plan).is_ok())
+    };
+    if ws.requires_rehearsal().unwrap_or(false) && !rehearsed() {
+        let rehearse = NextCommand::new("rehearse")
+            .for_target(&opts.target)
+            .selection(&opts.selection)
+            .manifest_path(ws.manifest_path());
+        let rehearse = match opts.allow_dirty {
+            true => rehearse.flag("--allow-dirty"),
+            false => rehearse,
+        };
+        return format!(
+            "`{rehearse}` (the workspace requires a passing rehearsal of this plan before `publish`)"
+        );
+    }
+    format!(
+        "`{}`",
+        opts.publish_command().manifest_path(ws.manifest_path())
+    )
+}
+
+impl PreflightOpts {
+    /// The `publish` this preflight checked: the same registry and
+    /// selection, `--allow-dirty` and `--trusted-publishing` as given.
+    /// Never `--token` or `--config` (either may hold a secret): those are
+    /// given again by hand, or come from cargo's configuration.
+    pub fn publish_command(&self) -> NextCommand {
+        let mut cmd = NextCommand::new("publish")
+            .target(&self.target)
+            .selection(&self.selection);
+        if self.allow_dirty {
+            cmd = cmd.flag("--allow-dirty");
+        }
+        match self.ci.trusted {
+            TrustedMode::Auto => cmd,
+            TrustedMode::On => cmd.arg("--trusted-publishing", "on"),
+            TrustedMode::Off => cmd.arg("--trusted-publishing", "off"),
+        }
+    }
 }
 
 /// A `.crate` the dry run made.
@@ -561,9 +619,12 @@ fn unknown_crates(plan: &Plan) -> Vec<CrateCheck> {
 /// The verdict was `blocked`: the exit code's reason (the report says why).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "preflight found {blocking} blocking problem(s); the release would fail: fix them and run `{again}` again"
+    "preflight found {}; the release would fail: fix {} and run `{again}` again",
+    if *.blocking == 1 { "a blocking problem" } else { "blocking problems" },
+    if *.blocking == 1 { "it" } else { "them" }
 )]
 pub struct PreflightBlocked {
+    /// Findings that block (the report may show several crates' on one line).
     pub blocking: usize,
     /// `cargo shipper preflight` as it was run (registry, selection).
     pub again: String,

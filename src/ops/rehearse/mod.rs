@@ -29,7 +29,7 @@ use crate::journal::{
 };
 use crate::model::RegistryTarget;
 use crate::ops::next_command::NextCommand;
-use crate::ops::{Mode, PlanOpts, PublishOpts, gate, plan, publish};
+use crate::ops::{LevelPackaged, Mode, PlanOpts, PublishOpts, Step, gate, plan, publish};
 use crate::plan::Selection;
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
@@ -103,6 +103,8 @@ pub enum Progress<'a> {
     },
     /// An event of the rehearsal's run (the same events as `publish`).
     Event(&'a Record),
+    /// A plan level packaged (and verified), as `publish` reports it.
+    LevelPackaged(LevelPackaged<'a>),
     /// The drill aborts the rehearsal after upload `n` (`seed`: it was drawn).
     DrillInterrupting {
         n: u32,
@@ -246,12 +248,7 @@ pub fn rehearse(
     // after it (consumer build, smoke install) starts.
     let result = match opts.tuning.stop.is_raised() {
         true => Err(anyhow::anyhow!("interrupted before the uploads")),
-        false => live_content.and_then(|()| {
-            let publish_opts = rehearsal.publish_opts(drill_run.is_some());
-            publish(&rehearsal.rehearsal_ws, &publish_opts, &mut |r| {
-                sink(Progress::Event(r))
-            })
-        }),
+        false => live_content.and_then(|()| rehearsal.run(drill_run.is_some(), sink)),
     };
     let (state, error, drill) = rehearsal.what_went_out(result, drill_run)?;
     let (consumer_build, smoke_install) =
@@ -417,6 +414,22 @@ impl Rehearsal<'_> {
         drill::interrupted_run(&child, &self.index, token, n)?;
         sink(Progress::DrillResuming);
         Ok((n, seed))
+    }
+
+    /// `publish` into the rehearsal registry (`resume`: after the drill's
+    /// interrupted child run).
+    fn run(
+        &self,
+        resume: bool,
+        sink: &mut dyn FnMut(Progress<'_>),
+    ) -> anyhow::Result<crate::ops::PublishReport> {
+        let publish_opts = self.publish_opts(resume);
+        publish(&self.rehearsal_ws, &publish_opts, &mut |step| match step {
+            Step::Event(record) => sink(Progress::Event(record)),
+            Step::LevelPackaged(level) => sink(Progress::LevelPackaged(level)),
+            // The rehearsal names its registries itself.
+            Step::Registry(_) => {}
+        })
     }
 
     /// `publish`'s options for the run into the rehearsal registry.

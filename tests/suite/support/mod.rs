@@ -139,11 +139,17 @@ pub struct TestRegistry {
 
 impl TestRegistry {
     pub fn start() -> Self {
+        Self::start_with_knobs(|_| {})
+    }
+
+    /// With test knobs set (latency, faults, …).
+    pub fn start_with_knobs(f: impl FnOnce(&mut cargo_shipper::local_registry::Knobs)) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("shipper-registry-")
             .tempdir()
             .unwrap();
-        let config = cargo_shipper::local_registry::RegistryConfig::new(dir.path());
+        let mut config = cargo_shipper::local_registry::RegistryConfig::new(dir.path());
+        f(&mut config.knobs);
         let registry = cargo_shipper::local_registry::LocalRegistry::start(config).unwrap();
         TestRegistry {
             registry,

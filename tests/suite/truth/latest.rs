@@ -21,7 +21,7 @@ fn a_no_op_rerun_leaves_latest_naming_the_release_and_its_yank_plan_yanks_it() {
         "nothing uploaded"
     );
     assert!(
-        rerun.stderr().contains("Nothing to upload"),
+        rerun.stderr().contains("Finished nothing to upload"),
         "{}",
         rerun.stderr()
     );
