@@ -341,17 +341,26 @@ fn gate_on(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<bool> {
 }
 
 /// The registry to package for: the plan's target, or a rehearsal's
-/// stand-in by its index alone. No `package.publish` list names the
-/// stand-in, and cargo checks those lists by the registry's name only; the
-/// plan already applied the live target's lists (a crate not for it is not
-/// in the plan).
-fn packaging_target(plan: &Plan, opts: &PublishOpts) -> RegistryTarget {
+/// stand-in. When a member has a `package.publish` list, the stand-in goes
+/// by its index alone: no list names it, and cargo checks those lists by
+/// the registry's name only (the plan already applied the live target's
+/// lists: a crate not for it is not in the plan). Otherwise by its name, so
+/// that cargo's own lines (`-v`) name it as people do.
+fn packaging_target(ws: &LoadedWorkspace, plan: &Plan, opts: &PublishOpts) -> RegistryTarget {
+    let listed = || {
+        ws.model().map_or(true, |model| {
+            model
+                .members
+                .iter()
+                .any(|m| matches!(m.publish, crate::model::PublishSetting::Only(_)))
+        })
+    };
     match opts.stand_in {
-        Some(_) => RegistryTarget {
+        Some(_) if listed() => RegistryTarget {
             name: None,
             ..plan.target.clone()
         },
-        None => plan.target.clone(),
+        _ => plan.target.clone(),
     }
 }
 
@@ -553,7 +562,7 @@ impl Run<'_> {
         let packaged = match cargo_backend::package_contents(
             self.ws,
             &names,
-            &packaging_target(self.plan, self.opts),
+            &packaging_target(self.ws, self.plan, self.opts),
         ) {
             Ok(packaged) => packaged,
             Err(_) if self.opts.tuning.stop.is_raised() => return Err(Stop::Interrupted),
@@ -594,7 +603,7 @@ impl Run<'_> {
             &PackageRequest {
                 batches: &batches,
                 borrowed_index: &opts.stand_in_index,
-                target: &packaging_target(plan, opts),
+                target: &packaging_target(ws, plan, opts),
                 verify: opts.verify,
                 allow_dirty: opts.allow_dirty,
                 stopped: cargo_backend::Stopped(&|| opts.tuning.stop.is_raised()),
