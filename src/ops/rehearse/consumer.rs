@@ -179,7 +179,13 @@ fn check(
     // could get it: with a yanked version in it (or a seed cargo cannot
     // use), the consumer resolves afresh, as one without a lockfile would.
     let seed = dir.join("Cargo.lock");
-    if seed.exists() && !cargo_backend::yanked_in_resolve(&consumer).is_ok_and(|y| y.is_empty()) {
+    // A seed that locks no registry package (a workspace without external
+    // dependencies) cannot hold a yanked one: no resolve to ask.
+    let locks_registry_packages = std::fs::read_to_string(&seed)
+        .is_ok_and(|text| text.lines().any(|l| l.starts_with("source = \"")));
+    if locks_registry_packages
+        && !cargo_backend::yanked_in_resolve(&consumer).is_ok_and(|y| y.is_empty())
+    {
         std::fs::remove_file(&seed).context("could not remove the consumer's lockfile")?;
     }
     cargo_backend::check_consumer(&consumer)

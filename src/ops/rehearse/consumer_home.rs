@@ -123,10 +123,10 @@ impl ConsumerHome {
     }
 
     /// Before the consumer build against `index_url`: every plan crate
-    /// `seen` is purged from cargo's download and source caches for that
-    /// registry (a later download brings this rehearsal's bytes; the same
-    /// bytes unpack the same), and the kept target directory is removed
-    /// when a crate last built at the same version had other bytes. The
+    /// `seen` that cargo may hold with other bytes is purged from its
+    /// download and source caches for that registry (a later download
+    /// brings this rehearsal's bytes), and the kept target directory is
+    /// removed when a crate last built at the same version had other bytes. The
     /// index cache goes too: it is a few local files, and this registry's
     /// answers are new each time. Then the checksums are recorded.
     pub fn prepare(
@@ -147,11 +147,15 @@ impl ConsumerHome {
                 })?;
             }
         }
-        let pairs: Vec<(String, String)> = seen
+        // What cargo may hold with other bytes: a crate last seen with
+        // another checksum, or never recorded (a cache older than the
+        // record, as after `cargo clean`). The same bytes stay cached.
+        let stale: Vec<(String, String)> = seen
             .iter()
+            .filter(|c| last.crates.get(&key(c)) != Some(&c.sha256))
             .map(|c| (c.name.clone(), c.version.clone()))
             .collect();
-        crate::cargo_backend::forget_cached_crates(ws, index_url, &pairs)?;
+        crate::cargo_backend::forget_cached_crates(ws, index_url, &stale)?;
         // Merged, never replaced: the kept target directory may still hold
         // builds of crates this rehearsal did not see.
         last.crates

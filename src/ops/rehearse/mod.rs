@@ -357,17 +357,10 @@ fn start_stand_in(
     }
     // cargo reuses a downloaded `.crate` by name and version: what an
     // earlier rehearsal on this port left must not stand in for this one's
-    // bytes, in verification or in the consumer build.
-    if opts.rehearsal == RehearsalTarget::Embedded {
-        let plan_crates: Vec<(String, String)> = plan
-            .crates
-            .iter()
-            .map(|c| (c.name.clone(), c.version.to_string()))
-            .collect();
-        let index = stand_in.target.sparse_index.as_deref().unwrap_or_default();
-        cargo_backend::forget_cached_crates(ws, index, &plan_crates)
-            .context("could not clear cargo's caches for the rehearsal registry")?;
-    }
+    // bytes. Verification builds against the packaging overlay (never
+    // these caches); the consumer build and the smoke install go through
+    // the home, which purges what changed (`ConsumerHome::prepare`); with
+    // no home, a random port's caches are new.
     Ok(stand_in)
 }
 
