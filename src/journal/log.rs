@@ -65,6 +65,17 @@ pub struct TornLine {
     pub saved_to: PathBuf,
 }
 
+impl TornLine {
+    /// Where the dropped bytes were saved, by file name (as both journals
+    /// record it: the directory is the state directory's).
+    pub fn saved_as(&self) -> String {
+        self.saved_to
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
 /// The journal, open for appending (or kept in memory for a dry run).
 pub struct EventLog<E = Event> {
     path: PathBuf,

@@ -470,11 +470,7 @@ fn run(
     if let Some(torn) = torn {
         rec.record(Event::JournalRepaired {
             dropped_bytes: torn.dropped_bytes,
-            saved_to: torn
-                .saved_to
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            saved_to: torn.saved_as(),
         })?;
     }
     let mut progress = |level: LevelPackaged<'_>| (*sink.borrow_mut())(Step::LevelPackaged(level));

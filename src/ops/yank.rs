@@ -360,11 +360,7 @@ impl YankRun<'_> {
         if let Some(torn) = torn {
             rec.record(YankEvent::JournalRepaired {
                 dropped_bytes: torn.dropped_bytes,
-                saved_to: torn
-                    .saved_to
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                saved_to: torn.saved_as(),
             })?;
         }
         Ok(())
