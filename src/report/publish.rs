@@ -960,4 +960,127 @@ mod tests {
         // crates.io's limits on 40 new crates: 35 x 10 minutes.
         assert_eq!(human_duration(35 * 600_000), "5 h 50 min");
     }
+
+    fn line(event: Event) -> String {
+        super::human_line(&event, &std::collections::BTreeSet::new()).unwrap_or_default()
+    }
+
+    #[test]
+    fn each_crate_step_reads_as_a_cargo_status_line() {
+        let ready = line(Event::Packaged {
+            name: "core".into(),
+            version: "1.2.0".into(),
+            sha256: "0123456789abcdef0123".into(),
+            ms: 5,
+            files_sha256: None,
+            bytes: Some(2048),
+        });
+        assert_eq!(
+            ready,
+            "       Ready core 1.2.0 (2.0KiB, sha256 0123456789ab)"
+        );
+        // An older journal without the size says what it knows.
+        let old = line(Event::Packaged {
+            name: "core".into(),
+            version: "1.2.0".into(),
+            sha256: "abc".into(),
+            ms: 5,
+            files_sha256: None,
+            bytes: None,
+        });
+        assert_eq!(old, "       Ready core 1.2.0 (sha256 abc)");
+        let again = line(Event::UploadStarted {
+            name: "core".into(),
+            version: "1.2.0".into(),
+            attempt: 2,
+            sha256: "abc".into(),
+            new_crate: false,
+        });
+        assert_eq!(again, "   Uploading core 1.2.0 (attempt 2)");
+    }
+
+    #[test]
+    fn a_blocked_crate_says_whether_its_dependency_is_only_unconfirmed() {
+        let blocked = Event::Skipped {
+            name: "cli".into(),
+            version: "1.0.0".into(),
+            reason: crate::journal::SkipReason::DependencyFailed {
+                dependency: "core".into(),
+            },
+        };
+        assert_eq!(
+            line(blocked.clone()),
+            "     Blocked cli 1.0.0: needs core, which did not go out"
+        );
+        let unconfirmed = std::collections::BTreeSet::from(["core".to_owned()]);
+        assert_eq!(
+            super::human_line(&blocked, &unconfirmed).unwrap(),
+            "     Blocked cli 1.0.0: needs core, which is uploaded but not yet confirmed in the index"
+        );
+    }
+
+    #[test]
+    fn a_changed_version_names_its_files_in_agreement() {
+        let changed = |files: &[&str]| {
+            line(Event::ContentDiffers {
+                name: "core".into(),
+                version: "1.0.0".into(),
+                sha256: "abc".into(),
+                files: names(files),
+            })
+        };
+        assert!(
+            changed(&["src/lib.rs"]).ends_with("(src/lib.rs differs); bump the version"),
+            "{}",
+            changed(&["src/lib.rs"])
+        );
+        assert!(changed(&["a.rs", "b.rs"]).contains("(a.rs, b.rs differ)"));
+    }
+
+    #[test]
+    fn failures_say_what_the_run_does_about_them() {
+        let failed = |class| {
+            line(Event::UploadFailed {
+                name: "core".into(),
+                version: "1.0.0".into(),
+                attempt: 1,
+                class,
+                message: "503".into(),
+                retry_after_ms: None,
+            })
+        };
+        use crate::model::FailureClass;
+        assert_eq!(
+            failed(FailureClass::Ambiguous),
+            "warning: upload of core 1.0.0 failed (may have landed; asking the registry): 503"
+        );
+        assert!(failed(FailureClass::RateLimited).contains("(rate limited)"));
+        // An operator's word is said as theirs, not the registry's.
+        let assumed = line(Event::Reconciled {
+            name: "core".into(),
+            version: "1.0.0".into(),
+            found_sha256: None,
+            by_operator: true,
+        });
+        assert!(assumed.starts_with("     Assumed core 1.0.0: not uploaded, as the operator says"));
+        // A registry that contradicts itself is an error with the way out.
+        let contradiction = line(Event::Unsettled {
+            name: "core".into(),
+            version: "1.0.0".into(),
+            error: "refused as existing".into(),
+            refused_as_existing: Some("already uploaded".into()),
+        });
+        assert!(
+            contradiction.starts_with("error: the registry contradicts itself about core 1.0.0")
+        );
+        assert!(contradiction.contains("--assume-uploaded core@1.0.0"));
+        let late = line(Event::VisibilityTimedOut {
+            name: "core".into(),
+            version: "1.0.0".into(),
+            waited_ms: 600_000,
+            index_error: Some("HTTP 503".into()),
+        });
+        assert!(late.contains("it answered HTTP 503"), "{late}");
+        assert!(late.contains("(it never uploads it twice)"));
+    }
 }
