@@ -1197,3 +1197,25 @@ fn a_crate_changed_at_the_same_version_is_verified_with_its_new_bytes_in_the_nex
         again.stderr()
     );
 }
+
+#[test]
+fn a_damaged_or_foreign_consumer_record_is_read_as_none_and_rewritten() {
+    // `last.json` is ours but lives in a target directory anyone may touch:
+    // garbage, or another format, counts as no record (everything cargo
+    // may hold is purged, nothing stale reused), never as an error.
+    let fx = chain(&["rcda", "rcdb"]);
+    rehearse(&fx, &["--no-verify"]).ok();
+    let last = fx.root().join("target/shipper/consumer/last.json");
+    for damaged in [
+        "{not json",
+        "{\"version\": 99, \"port\": 1, \"crates\": {}}",
+    ] {
+        std::fs::write(&last, damaged).unwrap();
+        rehearse(&fx, &["--no-verify"]).ok();
+        assert_eq!(record(&fx)["consumer_build"]["passed"], true);
+        let rewritten: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&last).unwrap()).unwrap();
+        assert_eq!(rewritten["version"], 1, "{rewritten}");
+        assert!(rewritten["crates"]["rcda 0.1.0"].is_string(), "{rewritten}");
+    }
+}
