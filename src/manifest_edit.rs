@@ -14,7 +14,7 @@ use std::fmt;
 use semver::Version;
 use toml_edit::{DocumentMut, Item, Key, TableLike, Value};
 
-use crate::model::{DepKind, MemberDep, WorkspaceModel};
+use crate::model::{DepKind, Exit, HasExit, MemberDep, WorkspaceModel};
 use crate::plan::{BumpPlan, ReqEdit, ReqRefusal, edit_req};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,13 @@ pub enum EditError {
         .0.iter().map(|p| format!("\n  - {p}")).collect::<String>()
     )]
     Refused(Vec<EditProblem>),
+}
+
+impl HasExit for EditError {
+    /// Manifests fix-forward will not rewrite need a hand edit.
+    fn exit(&self) -> Exit {
+        Exit::InvalidWorkspace
+    }
 }
 
 /// A dependency entry, named as the file spells it.
@@ -494,6 +501,21 @@ mod tests {
     use super::*;
     use crate::model::{DepRoute, Member, MemberDep, PublishSetting};
     use crate::plan::{Bump, BumpReason};
+
+    #[test]
+    fn manifests_fix_forward_will_not_rewrite_are_an_invalid_workspace() {
+        let texts = BTreeMap::from([("Cargo.toml".to_owned(), "[package".to_owned())]);
+        let unparsed = parse("Cargo.toml", &texts["Cargo.toml"]).unwrap_err();
+        assert_eq!(unparsed.exit(), Exit::InvalidWorkspace);
+        assert_eq!(
+            EditError::Missing("a/Cargo.toml".into()).exit(),
+            Exit::InvalidWorkspace
+        );
+        assert_eq!(
+            EditError::Refused(Vec::new()).exit(),
+            Exit::InvalidWorkspace
+        );
+    }
 
     #[test]
     fn comments_and_layout_survive_and_every_place_is_rewritten() {

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::model::{Exit, HasExit};
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -50,6 +52,17 @@ pub struct InvalidToken {
     pub empty: bool,
 }
 
+impl HasExit for InvalidToken {
+    /// A bad `--token` is a bad command-line argument; a bad token from
+    /// cargo's credentials is a failure.
+    fn exit(&self) -> Exit {
+        match self.origin {
+            TokenOrigin::CommandLine => Exit::Usage,
+            TokenOrigin::Cargo => Exit::Failure,
+        }
+    }
+}
+
 fn invalid_token_message(origin: TokenOrigin, empty: bool) -> String {
     let what = match origin {
         TokenOrigin::CommandLine => "the `--token` value",
@@ -86,6 +99,16 @@ impl fmt::Display for Secret {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::{Exit, HasExit};
+
+    #[test]
+    fn a_bad_token_is_a_usage_error_only_when_given_on_the_command_line() {
+        use super::{Secret, TokenOrigin};
+        let bad = |origin| Secret::token("a\nb".into(), origin).unwrap_err().exit();
+        assert_eq!(bad(TokenOrigin::CommandLine), Exit::Usage);
+        assert_eq!(bad(TokenOrigin::Cargo), Exit::Failure);
+    }
+
     #[test]
     fn never_prints_its_value() {
         let s = super::Secret::new("cio_TOPSECRET".into());

@@ -13,8 +13,8 @@ use cargo::util::important_paths::find_root_manifest_for_wd;
 
 use crate::cargo_output::{CargoOutput, Show};
 use crate::model::{
-    Bucket, DepKind, DepRoute, Member, MemberDep, PacingProfile, PublishSetting, RegistryTarget,
-    WorkspaceModel,
+    Bucket, Coded, CodedContext, DepKind, DepRoute, Exit, HasExit, Member, MemberDep,
+    PacingProfile, PublishSetting, RegistryTarget, WorkspaceModel,
 };
 
 /// What the user said about the target registry (`--registry` / `--index`).
@@ -110,6 +110,12 @@ pub enum LoadError {
     NotAManifest(PathBuf),
     #[error("could not load the workspace at `{}`", .0.display())]
     Invalid(PathBuf),
+}
+
+impl HasExit for LoadError {
+    fn exit(&self) -> Exit {
+        Exit::InvalidWorkspace
+    }
 }
 
 /// A loaded workspace: the cargo context and the manifest it was loaded from.
@@ -241,15 +247,15 @@ impl LoadedWorkspace {
             Some(path) => {
                 let absolute = gctx.cwd().join(path);
                 if absolute.file_name().is_none_or(|n| n != "Cargo.toml") {
-                    return Err(LoadError::NotAManifest(path.to_owned()).into());
+                    return Err(Coded::new(LoadError::NotAManifest(path.to_owned())).into());
                 }
                 if !absolute.exists() {
-                    return Err(LoadError::ManifestMissing(path.to_owned()).into());
+                    return Err(Coded::new(LoadError::ManifestMissing(path.to_owned())).into());
                 }
                 absolute
             }
             None => find_root_manifest_for_wd(gctx.cwd())
-                .map_err(|_| LoadError::NoManifest(gctx.cwd().to_owned()))?,
+                .map_err(|_| Coded::new(LoadError::NoManifest(gctx.cwd().to_owned())))?,
         };
         let loaded = LoadedWorkspace {
             gctx,
@@ -264,7 +270,7 @@ impl LoadedWorkspace {
 
     fn workspace(&self) -> anyhow::Result<Workspace<'_>> {
         Workspace::new(&self.manifest, &self.gctx)
-            .with_context(|| LoadError::Invalid(self.manifest.clone()))
+            .map_err(|e| e.coded_context(LoadError::Invalid(self.manifest.clone())))
     }
 
     /// The HTTP client for registry requests, with the user's cargo
@@ -479,7 +485,7 @@ impl LoadedWorkspace {
             // infers only without it.
             TargetChoice::Default => match gctx.default_registry()? {
                 Some(name) => Some(name),
-                None => infer_registry(model)?,
+                None => infer_registry(model).map_err(Coded::from)?,
             },
         };
         match named.as_deref() {
@@ -587,6 +593,12 @@ pub enum TargetError {
         "the members' `publish` settings name no registry in common; publish them in separate runs with `--registry NAME` (members another registry is not for are left out)"
     )]
     Conflict,
+}
+
+impl HasExit for TargetError {
+    fn exit(&self) -> Exit {
+        Exit::InvalidWorkspace
+    }
 }
 
 fn quoted(names: &[String]) -> String {
@@ -799,6 +811,11 @@ mod tests {
         assert_eq!(
             infer_registry(&model),
             Err(TargetError::Ambiguous(vec!["a".into(), "b".into()]))
+        );
+        // A workspace that does not say where it goes: fix its manifests.
+        assert_eq!(
+            infer_registry(&model).unwrap_err().exit(),
+            Exit::InvalidWorkspace
         );
     }
 

@@ -28,7 +28,7 @@ use cargo::ops::RegistryOrIndex;
 use cargo_credential::Operation;
 use crates_io::{NewCrate, NewCrateDependency};
 
-use crate::model::RegistryTarget;
+use crate::model::{Coded, RegistryTarget};
 use crate::registry::UploadJob;
 use crate::secret::{Secret, TokenOrigin};
 use crate::workspace::LoadedWorkspace;
@@ -160,7 +160,7 @@ pub fn publish_token(
         Vec::new(),
         false,
     )?;
-    Ok(Secret::token(token, TokenOrigin::Cargo)?)
+    Ok(Secret::token(token, TokenOrigin::Cargo).map_err(Coded::from)?)
 }
 
 /// The token for yanking (or, with `undo`, unyanking) `name@version`.
@@ -188,7 +188,7 @@ pub fn yank_token(
         }
     };
     let token = cargo::util::auth::auth_token(ws.gctx(), &sid, None, operation, Vec::new(), false)?;
-    Ok(Secret::token(token, TokenOrigin::Cargo)?)
+    Ok(Secret::token(token, TokenOrigin::Cargo).map_err(Coded::from)?)
 }
 
 /// The token for reading a registry that requires one (`auth-required`).
@@ -203,7 +203,7 @@ pub fn read_token(
     let sid = source_id(ws, target)?;
     let token =
         cargo::util::auth::auth_token(ws.gctx(), &sid, None, Operation::Read, Vec::new(), false)?;
-    Ok(Secret::token(token, TokenOrigin::Cargo)?)
+    Ok(Secret::token(token, TokenOrigin::Cargo).map_err(Coded::from)?)
 }
 
 /// The version of the cargo library linked in (the cargo release it

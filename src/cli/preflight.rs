@@ -3,6 +3,7 @@
 use crate::cli::args::{
     BuildArgs, GlobalArgs, ManifestArgs, MessageFormat, PackageArgs, RegistryArgs, TrustedArg,
 };
+use crate::model::Coded;
 use crate::ops::{self, PreflightBlocked, PreflightOpts, Verdict};
 use crate::report;
 use crate::secret::Secret;
@@ -69,7 +70,7 @@ pub fn exec(global: &GlobalArgs, args: PreflightArgs) -> anyhow::Result<()> {
     }
     report::preflight::step_summary(&result);
     match result.verdict() {
-        Verdict::Blocked => Err(PreflightBlocked {
+        Verdict::Blocked => Err(Coded::new(PreflightBlocked {
             blocking: result.blocking(),
             again: {
                 let again = ops::NextCommand::new("preflight")
@@ -80,7 +81,7 @@ pub fn exec(global: &GlobalArgs, args: PreflightArgs) -> anyhow::Result<()> {
                     false => again.to_string(),
                 }
             },
-        }
+        })
         .into()),
         Verdict::Ready | Verdict::ReadyWithWarnings => Ok(()),
     }

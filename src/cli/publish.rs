@@ -7,6 +7,7 @@ use crate::cli::args::{
     BuildArgs, GlobalArgs, MAX_TEST_MS, MAX_WAIT_SECS, ManifestArgs, MessageFormat, PackageArgs,
     RegistryArgs, TrustedArgs,
 };
+use crate::model::Coded;
 use crate::ops::{self, Mode, PublishOpts, RunTuning};
 use crate::plan::Selection;
 use crate::report;
@@ -155,7 +156,7 @@ fn ci(run: &RunArgs) -> ops::CiOpts {
 pub fn exec_publish(global: &GlobalArgs, args: PublishArgs) -> anyhow::Result<()> {
     let selection = args.packages.selection();
     let target = args.registry.target();
-    let mut opts = opts(&args.run, Mode::Publish, selection, target)?;
+    let mut opts = opts(&args.run, Mode::Publish, selection, target).map_err(Coded::from)?;
     args.interrupt.install(&mut opts.tuning)?;
     opts.dry_run = args.dry_run;
     opts.abandon_unfinished = args.abandon_unfinished;
@@ -169,7 +170,8 @@ pub fn exec_resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<()> 
         Mode::Resume,
         Selection::default(),
         TargetChoice::Default,
-    )?;
+    )
+    .map_err(Coded::from)?;
     args.interrupt.install(&mut opts.tuning)?;
     let assume = |list: &[(String, String)], uploaded| {
         list.iter()

@@ -9,6 +9,7 @@ use crate::local_registry::{
     Knobs, LocalRegistry, RateLimit, RegistryConfig, StopSignal, TrustedFile, UploadFault,
     parse_upload_fault,
 };
+use crate::model::Coded;
 use crate::report;
 use crate::secret::{Secret, TokenOrigin};
 
@@ -104,14 +105,15 @@ pub fn exec(_global: &GlobalArgs, args: RegistryArgs) -> anyhow::Result<()> {
     }
     // A token that could not arrive in a header would lock everyone out.
     if let Some(token) = &args.token {
-        Secret::token(token.clone(), TokenOrigin::CommandLine)?;
+        Secret::token(token.clone(), TokenOrigin::CommandLine).map_err(Coded::from)?;
     }
     // Read before anything starts: a bad file leaves no directory behind.
     let trusted = args
         .trusted_publishing
         .as_deref()
         .map(TrustedFile::load)
-        .transpose()?;
+        .transpose()
+        .map_err(Coded::from)?;
     let (trusted_publishing, provider) = match trusted {
         Some(file) => {
             let (config, provider) = file.start()?;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::cli::args::{
     GlobalArgs, MAX_TEST_MS, MAX_WAIT_SECS, ManifestArgs, MessageFormat, TrustedArgs,
 };
+use crate::model::Coded;
 use crate::ops::{self, PlanYankOpts, ReceiptSource, YankRunOpts};
 use crate::report;
 use crate::secret::{Secret, TokenOrigin};
@@ -172,7 +173,8 @@ pub fn exec_yank(global: &GlobalArgs, args: YankArgs) -> anyhow::Result<()> {
         token: args
             .token
             .map(|t| Secret::token(t, TokenOrigin::CommandLine))
-            .transpose()?,
+            .transpose()
+            .map_err(Coded::from)?,
         abandon_unfinished: args.abandon_unfinished,
         max_attempts: args.max_attempts,
         retry_base: Duration::from_millis(args.retry_delay_ms),

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::FailureClass;
 use crate::model::PlanId;
+use crate::model::{Exit, FailureClass};
 
 /// Format of `events.jsonl`, `state.json` and the receipt. A reader refuses
 /// a newer value with a clear message.
@@ -305,6 +305,19 @@ pub enum RunOutcome {
     Unknown,
 }
 
+impl RunOutcome {
+    /// The exit code of a run that ended so (`ops::RunFailed`'s); an
+    /// outcome a newer cargo-shipper wrote counts as partial.
+    pub fn exit(self) -> Exit {
+        match self {
+            RunOutcome::Partial | RunOutcome::Unknown => Exit::Partial,
+            RunOutcome::NeedsOperator => Exit::NeedsOperator,
+            RunOutcome::Interrupted => Exit::Interrupted,
+            RunOutcome::NothingUploaded | RunOutcome::Success => Exit::Failure,
+        }
+    }
+}
+
 impl Event {
     /// Every kind's name on disk (what [`Self::kind`] can answer, `unknown`
     /// aside). The format test (`tests/journal_format.rs`) asks for a line
@@ -386,6 +399,27 @@ impl Event {
             | Event::VisibilityTimedOut { name, .. }
             | Event::WouldUpload { name, .. } => Some(name),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_publish_run_exits_by_how_it_ended() {
+        for (outcome, exit) in [
+            // `Success` never fails a run; a failure that recorded it (the
+            // receipt could not be written) is a plain failure.
+            (RunOutcome::Success, Exit::Failure),
+            (RunOutcome::NothingUploaded, Exit::Failure),
+            (RunOutcome::Partial, Exit::Partial),
+            (RunOutcome::Unknown, Exit::Partial),
+            (RunOutcome::NeedsOperator, Exit::NeedsOperator),
+            (RunOutcome::Interrupted, Exit::Interrupted),
+        ] {
+            assert_eq!(outcome.exit(), exit, "{outcome:?}");
         }
     }
 }

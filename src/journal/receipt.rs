@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::event::{FORMAT, RunOutcome};
 use super::state::{CrateStatus, RunState, Timings};
-use crate::model::PlanId;
+use crate::model::{Exit, HasExit, PlanId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Receipt {
@@ -127,6 +127,12 @@ pub enum ReceiptError {
     NewerFormat { path: PathBuf, found: u64 },
     #[error("the receipt `{}` lists no crates", path.display())]
     Empty { path: PathBuf },
+}
+
+impl HasExit for ReceiptError {
+    fn exit(&self) -> Exit {
+        Exit::BadInputFile
+    }
 }
 
 /// A receipt read from disk, with the sha256 of its bytes (what a yank

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::PlanId;
+use crate::model::{Exit, HasExit, PlanId};
 
 /// Format of the yank plan file.
 pub const YANK_PLAN_FORMAT: u32 = 1;
@@ -65,6 +65,12 @@ pub enum YankPlanError {
         path.display()
     )]
     NewerFormat { path: PathBuf, found: u64 },
+}
+
+impl HasExit for YankPlanError {
+    fn exit(&self) -> Exit {
+        Exit::BadInputFile
+    }
 }
 
 impl YankPlan {

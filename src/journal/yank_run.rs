@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Projection;
 use super::event::{FORMAT, Record, RenewReason};
 use super::log::LogEvent;
-use crate::model::FailureClass;
+use crate::model::{Exit, FailureClass};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -150,6 +150,18 @@ pub enum YankOutcome {
     /// An outcome a newer cargo-shipper wrote.
     #[serde(other)]
     Unknown,
+}
+
+impl YankOutcome {
+    /// The exit code of a yank run that ended so (`ops::YankFailed`'s).
+    pub fn exit(self) -> Exit {
+        match self {
+            YankOutcome::Partial | YankOutcome::Unknown => Exit::Partial,
+            YankOutcome::Interrupted => Exit::Interrupted,
+            YankOutcome::StoppedForLater => Exit::ToBeContinued,
+            YankOutcome::NothingChanged | YankOutcome::Success => Exit::Failure,
+        }
+    }
 }
 
 impl LogEvent for YankEvent {
@@ -439,6 +451,20 @@ impl Projection for YankState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_yank_run_exits_by_how_it_ended() {
+        for (outcome, exit) in [
+            (YankOutcome::Success, Exit::Failure),
+            (YankOutcome::NothingChanged, Exit::Failure),
+            (YankOutcome::Partial, Exit::Partial),
+            (YankOutcome::Unknown, Exit::Partial),
+            (YankOutcome::Interrupted, Exit::Interrupted),
+            (YankOutcome::StoppedForLater, Exit::ToBeContinued),
+        ] {
+            assert_eq!(outcome.exit(), exit, "{outcome:?}");
+        }
+    }
 
     fn run(undo: bool, crates: &[(&str, YankStatus)]) -> YankState {
         YankState {

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::oidc::{TestIssuer, TestOidcProvider};
 use super::storage::{reserved_name, valid_name};
 use super::trusted::{TrustedConfig, TrustedPublishing};
+use crate::model::{Exit, HasExit};
 
 /// The newest format this reader knows.
 const FORMAT: u32 = 1;
@@ -36,6 +37,12 @@ pub const LOCAL_ISSUER: &str = "https://oidc.shipper-local.invalid";
 pub struct TrustedFileError {
     pub path: PathBuf,
     pub problem: String,
+}
+
+impl HasExit for TrustedFileError {
+    fn exit(&self) -> Exit {
+        Exit::BadInputFile
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -369,6 +376,12 @@ fn issuer_form(issuer: Option<String>, key: Option<String>, provider: Option<Cla
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_used_is_a_bad_input_file() {
+        let missing = TrustedFile::load(Path::new("/nonexistent/trusted.toml")).unwrap_err();
+        assert_eq!(missing.exit(), Exit::BadInputFile);
+    }
 
     const CRATE: &str =
         "[[crate]]\nname = \"a\"\nrepository = \"o/r\"\nworkflow = \"release.yml\"\n";

@@ -5,8 +5,10 @@
 //! These types carry no `cargo` types, so everything downstream of
 //! [`crate::workspace`] stays independent of the cargo library.
 
+mod exit;
 mod plan_id;
 
+pub use exit::{Coded, CodedContext, Exit, HasExit};
 pub use plan_id::PlanId;
 
 use std::time::Duration;

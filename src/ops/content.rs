@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::cargo_backend::PackagedContents;
 use crate::engine::PresentVersion;
 use crate::journal::Receipt;
+use crate::model::{Coded, Exit, HasExit};
 use crate::registry::LiveRegistry;
 
 /// What earlier releases uploaded, from their receipts: (name, version,
@@ -164,10 +165,10 @@ pub fn refuse_unless_ours(
         }
     }
     if !changed.is_empty() {
-        return Err(ContentChanged {
+        return Err(Coded::new(ContentChanged {
             crates: changed,
             holder,
-        }
+        })
         .into());
     }
     if !unknown.is_empty() {
@@ -245,6 +246,12 @@ pub enum Holder {
 pub struct ContentChanged {
     pub crates: Vec<ChangedVersion>,
     pub holder: Holder,
+}
+
+impl HasExit for ContentChanged {
+    fn exit(&self) -> Exit {
+        Exit::ContentChanged
+    }
 }
 
 /// One version whose content changed without a version bump.

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 
 use crate::journal::{LoadedReceipt, Receipt};
 use crate::manifest_edit::{Admitted, apply_bumps, manifest_rel, version_sources};
-use crate::model::WorkspaceModel;
+use crate::model::{Coded, WorkspaceModel};
 use crate::plan::{BumpKind, BumpPlan, Plan, ReqEdit, VersionSources, edit_req, plan_bumps};
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
@@ -70,7 +70,7 @@ pub fn fix_forward(
         ReceiptSource::File(path) => path.clone(),
         ReceiptSource::Latest { state_dir } => latest_receipt(state_dir)?,
     };
-    let LoadedReceipt { receipt, .. } = Receipt::load(&receipt_path)?;
+    let LoadedReceipt { receipt, .. } = Receipt::load(&receipt_path).map_err(Coded::from)?;
     if !receipt.crates.iter().any(|c| c.name == opts.starting_crate) {
         return Err(FixForwardError::NotInRelease {
             receipt: receipt_path,
@@ -95,7 +95,7 @@ pub fn fix_forward(
             .with_context(|| format!("could not read `{}`", path.display()))?;
         texts.insert(rel, text);
     }
-    let (inheriting, workspace_version) = version_sources(&texts, &model)?;
+    let (inheriting, workspace_version) = version_sources(&texts, &model).map_err(Coded::from)?;
     let sources = VersionSources {
         inheriting,
         workspace_version,
@@ -108,7 +108,7 @@ pub fn fix_forward(
     let bumps = plan_bumps(&model, &sources, &opts.starting_crate, opts.bump)?;
     // Every edit and every problem, in memory, before anything is shown
     // or written: a refusal (all problems listed) writes nothing.
-    let edits = apply_bumps(&texts, &model, &bumps)?;
+    let edits = apply_bumps(&texts, &model, &bumps).map_err(Coded::from)?;
     let changes: Vec<ManifestChange> = edits
         .texts
         .iter()

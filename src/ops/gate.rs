@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::journal::{RehearsalFileError, RehearsalRecord, RehearsedOutcome};
+use crate::model::{Exit, HasExit};
 use crate::plan::Plan;
 use crate::registry::UploadJob;
 
@@ -48,6 +49,21 @@ pub enum GateRefusal {
         /// "name (why)" for each crate.
         crates: String,
     },
+}
+
+impl HasExit for GateRefusal {
+    /// A record that cannot be read as one a rehearsal wrote is a bad
+    /// input file; a record that refuses (missing, failed, another plan,
+    /// other bytes) is a failure: rehearse again.
+    fn exit(&self) -> Exit {
+        match self {
+            GateRefusal::Malformed { .. }
+            | GateRefusal::Unreadable(
+                RehearsalFileError::Malformed { .. } | RehearsalFileError::Newer { .. },
+            ) => Exit::BadInputFile,
+            _ => Exit::Failure,
+        }
+    }
 }
 
 /// `rehearsal.json` in the state directory root.
@@ -225,5 +241,72 @@ impl std::error::Error for GateRefused {
     // The refusal's own causes (its message is this one's).
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         std::error::Error::source(&self.refusal)
+    }
+}
+
+impl HasExit for GateRefused {
+    fn exit(&self) -> Exit {
+        self.refusal.exit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_not_readable_as_a_rehearsals_is_a_bad_input_file() {
+        let path = PathBuf::from("rehearsal.json");
+        let malformed = || RehearsalFileError::Malformed {
+            path: path.clone(),
+            source: serde_json::from_str::<u32>("x").unwrap_err(),
+        };
+        let bad_file = [
+            GateRefusal::Malformed {
+                path: path.clone(),
+                problems: vec!["a crate listed twice".into()],
+            },
+            GateRefusal::Unreadable(malformed()),
+            GateRefusal::Unreadable(RehearsalFileError::Newer {
+                path: path.clone(),
+                found: 9,
+            }),
+        ];
+        for refusal in bad_file {
+            assert_eq!(refusal.exit(), Exit::BadInputFile, "{refusal}");
+        }
+    }
+
+    #[test]
+    fn a_record_that_refuses_is_a_failure_and_the_named_refusal_says_the_same() {
+        let path = PathBuf::from("rehearsal.json");
+        let refusals = [
+            GateRefusal::Missing(path.clone()),
+            GateRefusal::Unreadable(RehearsalFileError::Io {
+                path,
+                source: std::io::Error::other("denied"),
+            }),
+            GateRefusal::PlanChanged {
+                rehearsed: "a".into(),
+                now: "b".into(),
+                changes: "c".into(),
+            },
+            GateRefusal::RehearsalFailed {
+                plan: "a".into(),
+                failures: "b".into(),
+            },
+            GateRefusal::NotRehearsed { crates: "a".into() },
+        ];
+        for refusal in refusals {
+            assert_eq!(refusal.exit(), Exit::Failure, "{refusal}");
+        }
+        let refused = GateRefused {
+            refusal: GateRefusal::Malformed {
+                path: "r.json".into(),
+                problems: Vec::new(),
+            },
+            rehearse: "cargo shipper rehearse".into(),
+        };
+        assert_eq!(refused.exit(), Exit::BadInputFile);
     }
 }

@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 
 use crate::cargo_backend;
-use crate::model::WorkspaceModel;
+use crate::model::{Coded, WorkspaceModel};
 use crate::plan::{Draft, Plan, RegistryAnswer, Selection};
 use crate::registry::{LiveRegistry, SparseIndexReader};
 use crate::workspace::{LoadedWorkspace, TargetChoice};
@@ -29,7 +29,7 @@ pub fn plan_model(
 ) -> anyhow::Result<Plan> {
     let model = model.clone();
     let target = ws.target(&opts.target, &model)?;
-    let draft = Draft::new(&model, &target, &opts.selection)?;
+    let draft = Draft::new(&model, &target, &opts.selection).map_err(Coded::from)?;
 
     // The registry is only asked when a dev-dependency cycle needs it.
     let reader = match (&target.sparse_index, opts.offline) {
@@ -72,12 +72,14 @@ pub fn plan_model(
         };
         answers.push((question.clone(), answer));
     }
-    let plan = draft.finish(|q| {
-        answers
-            .iter()
-            .find(|(asked, _)| asked == q)
-            .map(|(_, a)| a.clone())
-            .unwrap_or(RegistryAnswer::Unknown)
-    })?;
+    let plan = draft
+        .finish(|q| {
+            answers
+                .iter()
+                .find(|(asked, _)| asked == q)
+                .map(|(_, a)| a.clone())
+                .unwrap_or(RegistryAnswer::Unknown)
+        })
+        .map_err(Coded::from)?;
     Ok(plan)
 }

@@ -10,6 +10,7 @@ use crate::journal::{
     CrateOutcome, LoadedReceipt, Receipt, ReceiptBinding, RunOutcome, YANK_PLAN_FORMAT,
     YANK_PLAN_KIND, YankPlan, YankTarget,
 };
+use crate::model::Coded;
 use crate::plan::{ReleasedCrate, yank_order};
 use crate::workspace::LoadedWorkspace;
 
@@ -89,7 +90,7 @@ pub fn plan_yank(
     ws: Option<&LoadedWorkspace>,
 ) -> anyhow::Result<PlanYankReport> {
     let (receipt_path, latest) = receipt_to_use(&opts.from)?;
-    let LoadedReceipt { receipt, sha256 } = Receipt::load(&receipt_path)?;
+    let LoadedReceipt { receipt, sha256 } = Receipt::load(&receipt_path).map_err(Coded::from)?;
     if let Some(expected) = &opts.expected_registry
         && *expected != receipt.registry
     {
@@ -110,6 +111,7 @@ pub fn plan_yank(
         })
         .collect();
     let order = yank_order(&released, opts.starting_crate.as_deref())
+        .map_err(Coded::from)
         .with_context(|| format!("cannot plan from `{}`", receipt_path.display()))?;
     if order.is_empty() {
         return Err(PlanYankError::NothingUploaded {
@@ -131,7 +133,8 @@ pub fn plan_yank(
             })
             .collect::<Vec<_>>(),
         opts.starting_crate.as_deref(),
-    )?;
+    )
+    .map_err(Coded::from)?;
     let crate_of = |name: &str| {
         receipt
             .crates
@@ -267,9 +270,9 @@ pub(super) fn latest_release(state_dir: &Path) -> anyhow::Result<LatestPick> {
         .ok_or_else(|| PlanYankError::NoFinishedRun(state_dir.to_owned()))?;
     // The release of the newest run's plan: another plan's receipt is
     // another release (one whose versions this plan found, say).
-    let plan_id = Receipt::load(&newest)?.receipt.plan_id;
+    let plan_id = Receipt::load(&newest).map_err(Coded::from)?.receipt.plan_id;
     for (passed_over, (_, _, receipt)) in finished.iter().rev().enumerate() {
-        let loaded = Receipt::load(receipt)?.receipt;
+        let loaded = Receipt::load(receipt).map_err(Coded::from)?.receipt;
         let uploaded = loaded.plan_id == plan_id
             && loaded
                 .crates

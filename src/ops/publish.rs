@@ -13,7 +13,7 @@ use crate::journal::{
     CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
     SelectionRecord, StateDir,
 };
-use crate::model::{PacingProfile, RegistryTarget};
+use crate::model::{Coded, CodedContext, Exit, HasExit, PacingProfile, RegistryTarget};
 use crate::ops::content::{self, Content, Holder, KnownUploads};
 use crate::ops::crates_io_rules;
 use crate::ops::next_command::Next;
@@ -130,6 +130,12 @@ pub struct RunFailed {
     pub message: String,
     /// Where the run stood when it ended (for the step summary).
     pub state: Box<RunState>,
+}
+
+impl HasExit for RunFailed {
+    fn exit(&self) -> Exit {
+        self.outcome.exit()
+    }
 }
 
 /// What a finished run leaves behind.
@@ -325,9 +331,11 @@ fn plan_for(
         Some(stand_in) => plan.target = stand_in.clone(),
         None if gate_on(ws, opts)? => {
             gate::check_plan(&gate::record_path(&state_root(ws, opts)?), &plan).map_err(
-                |refusal| gate::GateRefused {
-                    refusal,
-                    rehearse: Next::rehearse(opts, selection, target),
+                |refusal| {
+                    Coded::new(gate::GateRefused {
+                        refusal,
+                        rehearse: Next::rehearse(opts, selection, target),
+                    })
                 },
             )?;
         }
@@ -631,7 +639,7 @@ impl Run<'_> {
                 refusal,
                 rehearse: Next::rehearse(opts, &selection, &target),
             };
-            return Err(Stop::Failed(refused.into()));
+            return Err(Stop::Failed(Coded::new(refused).into()));
         }
         if self.crates_io
             && let Err(refusal) = crates_io_rules::check(&jobs)
@@ -803,7 +811,7 @@ impl Run<'_> {
         };
         let stopped = self.stop_at.is_some_and(|at| Instant::now() >= at);
         Err(Stop::Error(match refusal {
-            Some(refusal) => anyhow::Error::new(refusal).context(failed),
+            Some(refusal) => anyhow::Error::new(refusal).coded_context(failed),
             // A planned stop: its message (how to continue) is the one shown;
             // the run's state stays reachable beneath it.
             None if stopped => {
@@ -821,9 +829,9 @@ impl Run<'_> {
                         .count(),
                     total: failed.state.crates.len(),
                 };
-                anyhow::Error::new(failed).context(stop)
+                anyhow::Error::new(Coded::new(failed)).coded_context(stop)
             }
-            None => failed.into(),
+            None => Coded::new(failed).into(),
         }))
     }
 }
@@ -941,6 +949,12 @@ pub struct StoppedForLater {
     pub total: usize,
 }
 
+impl HasExit for StoppedForLater {
+    fn exit(&self) -> Exit {
+        Exit::ToBeContinued
+    }
+}
+
 /// Members that depend on each other name crates.io (a path dependency is
 /// a crates.io dependency once published): publishing them to another
 /// registry resolves only when that registry stands in for crates.io. When
@@ -1038,7 +1052,7 @@ fn finish_interrupted(
     let receipt = write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)?;
     rec.record(Event::RunFinished { outcome })?;
     let state = rec.journal().state().expect("started").clone();
-    Err(RunFailed {
+    Err(Coded::new(RunFailed {
         outcome,
         message: failure_message(
             outcome,
@@ -1047,7 +1061,7 @@ fn finish_interrupted(
             &Next::of(opts, rec.journal().records()),
         ),
         state: Box::new(state),
-    }
+    })
     .into())
 }
 
@@ -1070,7 +1084,7 @@ fn finish_failed(
     write_receipt(ws, dir, rec.journal().state().expect("started"), outcome)?;
     rec.record(Event::RunFinished { outcome })?;
     let state = rec.journal().state().expect("started").clone();
-    Err(error.context(RunFailed {
+    Err(error.coded_context(RunFailed {
         outcome,
         state: Box::new(state),
         message: match (outcome, Next::of(opts, rec.journal().records())) {

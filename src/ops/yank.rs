@@ -17,8 +17,8 @@ use crate::journal::{
     FORMAT, Journal, Record, RunLock, StateDir, YankEvent, YankOutcome, YankPlan, YankRef,
     YankState, YankTarget,
 };
-use crate::model::PacingProfile;
 use crate::model::RegistryTarget;
+use crate::model::{Coded, CodedContext, Exit, HasExit, PacingProfile};
 use crate::ops::StoppedForLater;
 use crate::ops::next_command::NextCommand;
 use crate::ops::trusted::{self, CiOpts, TrustedTokens};
@@ -84,6 +84,12 @@ pub struct YankFailed {
     pub state: Box<YankState>,
 }
 
+impl HasExit for YankFailed {
+    fn exit(&self) -> Exit {
+        self.outcome.exit()
+    }
+}
+
 #[derive(Debug)]
 pub struct YankReport {
     pub undo: bool,
@@ -113,7 +119,7 @@ pub fn yank(
     opts: &YankRunOpts,
     sink: &mut dyn FnMut(YankStep<'_>),
 ) -> anyhow::Result<YankReport> {
-    let plan = YankPlan::load(&opts.plan_file)?;
+    let plan = YankPlan::load(&opts.plan_file).map_err(Coded::from)?;
     let target = resolve_target(ws, &plan, opts.target.as_ref())?;
     sink(YankStep::Registry(target.display_name()));
     let mut order = plan.crates.clone();
@@ -430,7 +436,7 @@ impl YankRun<'_> {
             state: Box::new(state),
         };
         match refusal {
-            Some(refusal) => anyhow::Error::new(refusal).context(failed),
+            Some(refusal) => anyhow::Error::new(refusal).coded_context(failed),
             None if outcome == YankOutcome::StoppedForLater => {
                 let again = NextCommand::new("yank")
                     .arg("--plan", &self.opts.plan_file.display().to_string())
@@ -444,9 +450,9 @@ impl YankRun<'_> {
                     done,
                     total,
                 };
-                anyhow::Error::new(failed).context(stop)
+                anyhow::Error::new(Coded::new(failed)).coded_context(stop)
             }
-            None => failed.into(),
+            None => Coded::new(failed).into(),
         }
     }
 }

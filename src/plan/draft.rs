@@ -479,7 +479,7 @@ fn excluded(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::MemberDep;
+    use crate::model::{Exit, HasExit, MemberDep};
 
     fn target(name: &str) -> RegistryTarget {
         RegistryTarget {
@@ -778,6 +778,7 @@ mod tests {
         };
         let err = Draft::new(&w, &target("crates-io"), &selection).unwrap_err();
         assert_eq!(err.problems, [PlanProblem::UnknownPackage("nope".into())]);
+        assert_eq!(err.exit(), Exit::InvalidWorkspace);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use yank::{ReleasedCrate, YankOrderError, yank_order};
 use semver::{Version, VersionReq};
 use serde::Serialize;
 
-use crate::model::{DepKind, PlanId, RegistryTarget};
+use crate::model::{DepKind, Exit, HasExit, PlanId, RegistryTarget};
 
 /// A finished plan: crates in publish order with the edges that bind them.
 #[derive(Debug, Clone, Serialize)]
@@ -212,6 +212,12 @@ pub enum PlanProblem {
 #[error("{}", self.render())]
 pub struct PlanError {
     pub problems: Vec<PlanProblem>,
+}
+
+impl HasExit for PlanError {
+    fn exit(&self) -> Exit {
+        Exit::InvalidWorkspace
+    }
 }
 
 impl PlanError {

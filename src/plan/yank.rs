@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::model::{Exit, HasExit};
+
 /// One crate of a release as its receipt records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleasedCrate {
@@ -30,6 +32,17 @@ pub enum YankOrderError {
         "the receipt's dependency graph has a cycle through {names}; it was not written by cargo-shipper"
     )]
     Cycle { names: String },
+}
+
+impl HasExit for YankOrderError {
+    /// A receipt whose graph is broken is a bad input file; a crate it
+    /// does not list is a wrong `--starting-crate`.
+    fn exit(&self) -> Exit {
+        match self {
+            YankOrderError::UnknownCrate { .. } => Exit::Failure,
+            _ => Exit::BadInputFile,
+        }
+    }
 }
 
 /// The crates to yank, dependents first. With `starting`, only that crate
@@ -193,6 +206,23 @@ mod tests {
         assert_eq!(order, ["cli"]);
         let order = yank_order(&release(), Some("core")).unwrap();
         assert_eq!(order.len(), 5);
+    }
+
+    #[test]
+    fn a_broken_graph_is_a_bad_input_file_an_unknown_starting_crate_is_not() {
+        let unknown = yank_order(&release(), Some("nope")).unwrap_err();
+        assert_eq!(unknown.exit(), Exit::Failure);
+        let mut twice = release();
+        twice.push(krate("core", true, &[]));
+        let mut dangling = release();
+        dangling.push(krate("x", true, &["ghost"]));
+        let cycle = vec![krate("a", true, &["b"]), krate("b", true, &["a"])];
+        for broken in [twice, dangling, cycle] {
+            assert_eq!(
+                yank_order(&broken, None).unwrap_err().exit(),
+                Exit::BadInputFile
+            );
+        }
     }
 
     #[test]

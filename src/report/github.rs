@@ -4,6 +4,7 @@
 
 use std::io::Write;
 
+use crate::model::Coded;
 use crate::ops::{StoppedForLater, TrustRefused};
 
 /// The job runs in GitHub Actions (annotations are read there).
@@ -47,8 +48,7 @@ pub(super) fn error_block(error: &anyhow::Error) -> String {
 
 /// The run stopped by `--stop-after`: to be continued, not a failure.
 pub(super) fn stopped(error: &anyhow::Error) -> Option<&StoppedForLater> {
-    // Attached as context: `downcast_ref` sees it, the chain's items do not.
-    error.downcast_ref::<StoppedForLater>()
+    Coded::find::<StoppedForLater>(error)
 }
 
 /// The summary's closing for a run's error: the error block, or for a run

@@ -41,7 +41,7 @@ pub fn newer_cargo(newer: &crate::ops::NewerCargo) {
 /// Print an error and its causes the way cargo does. A run stopped by
 /// `--stop-after` is not an error: one status line says how it continues.
 pub fn error(error: &anyhow::Error, color: Option<&str>) {
-    if let Some(stopped) = error.downcast_ref::<crate::ops::StoppedForLater>() {
+    if let Some(stopped) = crate::model::Coded::find::<crate::ops::StoppedForLater>(error) {
         // Its text reads "stopped by …": the status word is not said twice.
         let text = stopped.to_string();
         let rest = text.strip_prefix("stopped ").unwrap_or(&text);

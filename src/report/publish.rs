@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::github;
 use super::token::{self, TokenEvent};
 use crate::journal::{CrateStatus, Event, Record, RunOutcome, RunState, SetAsideWhy, SkipReason};
-use crate::model::FailureClass;
+use crate::model::{Coded, FailureClass};
 use crate::ops::{LevelPackaged, PublishReport, RunFailed, Step};
 
 pub struct Reporter {
@@ -310,7 +310,7 @@ impl Reporter {
         }
         // A failed run writes its summary too: that is when people read it.
         if let Err(error) = result {
-            let failed = error.downcast_ref::<RunFailed>();
+            let failed = Coded::find::<RunFailed>(error);
             step_summary(
                 failed.map(|f| (&*f.state, f.outcome)),
                 Some(error),

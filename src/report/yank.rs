@@ -7,7 +7,7 @@ use super::github;
 use super::publish::{human_duration, torn_warning};
 use super::token::{self, TokenEvent};
 use crate::journal::{Record, RunOutcome, YankEvent, YankOutcome, YankSkipReason, YankState};
-use crate::model::FailureClass;
+use crate::model::{Coded, FailureClass};
 use crate::ops::{PlanYankReport, YankFailed, YankReport, YankStep};
 
 /// `plan-yank`: the plan for people (stdout), or the plan file's JSON.
@@ -170,7 +170,7 @@ impl YankReporter {
         let report = match result {
             Ok(report) => report,
             Err(error) => {
-                let failed = error.downcast_ref::<YankFailed>();
+                let failed = Coded::find::<YankFailed>(error);
                 step_summary(failed.map(|f| &*f.state), Some(error), &self.token_lines);
                 github::annotate(error, || annotations(failed.map(|f| &*f.state), error));
                 return;

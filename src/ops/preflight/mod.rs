@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::cargo_backend::{self, PackageRequest, TokenLookup};
 use crate::engine::{self, Recorder};
 use crate::journal::{Journal, SelectionRecord};
-use crate::model::PublishSetting;
+use crate::model::{Coded, Exit, HasExit, PublishSetting};
 use crate::ops::content::{self, Content};
 use crate::ops::gate;
 use crate::ops::next_command::NextCommand;
@@ -318,9 +318,9 @@ fn plan_check(ws: &LoadedWorkspace, opts: &PreflightOpts) -> anyhow::Result<(Opt
             };
             Ok((Some(plan), check))
         }
-        Err(error) => match error.downcast::<PlanError>() {
-            Ok(plan_error) => Ok((None, checks::plan_failed(&plan_error))),
-            Err(other) => Err(other),
+        Err(error) => match Coded::find::<PlanError>(&error) {
+            Some(plan_error) => Ok((None, checks::plan_failed(plan_error))),
+            None => Err(error),
         },
     }
 }
@@ -628,4 +628,10 @@ pub struct PreflightBlocked {
     pub blocking: usize,
     /// `cargo shipper preflight` as it was run (registry, selection).
     pub again: String,
+}
+
+impl HasExit for PreflightBlocked {
+    fn exit(&self) -> Exit {
+        Exit::PreflightBlocked
+    }
 }

@@ -27,7 +27,7 @@ use crate::journal::{
     DrillResult, LockError, Record, RehearsalRecord, RehearsalRegistry, RunState, StateDir,
     StepCrate, StepResult,
 };
-use crate::model::RegistryTarget;
+use crate::model::{Coded, Exit, HasExit, RegistryTarget};
 use crate::ops::next_command::NextCommand;
 use crate::ops::{LevelPackaged, Mode, PlanOpts, PublishOpts, Step, gate, plan, publish};
 use crate::plan::Selection;
@@ -87,6 +87,14 @@ pub enum RehearseOptsError {
          throwaway or staging one"
     )]
     CratesIo { given: String },
+}
+
+impl HasExit for RehearseOptsError {
+    /// Flags a rehearsal cannot honour are bad arguments, as clap's
+    /// conflicts are.
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
 }
 
 /// What the rehearsal reports while it runs.
@@ -158,6 +166,12 @@ pub struct RehearsalInterrupted {
     pub record: PathBuf,
     /// The command that rehearses the same release again.
     pub again: String,
+}
+
+impl HasExit for RehearsalInterrupted {
+    fn exit(&self) -> Exit {
+        Exit::Interrupted
+    }
 }
 
 impl RehearseOpts {
@@ -278,10 +292,10 @@ pub fn rehearse(
         anyhow::Error::new(e).context(format!("could not write `{}`", path.display()))
     })?;
     if interrupted {
-        return Err(RehearsalInterrupted {
+        return Err(Coded::new(RehearsalInterrupted {
             record: path,
             again: opts.command().to_string(),
-        }
+        })
         .into());
     }
     Ok(RehearsalReport {
@@ -298,11 +312,11 @@ pub fn rehearse(
 /// known to be ones a rehearsal can honour.
 fn state_root(ws: &LoadedWorkspace, opts: &RehearseOpts) -> anyhow::Result<PathBuf> {
     if opts.ci.stop_after.is_some() {
-        return Err(RehearseOptsError::StopAfter.into());
+        return Err(Coded::new(RehearseOptsError::StopAfter).into());
     }
     if opts.ci.trusted == crate::ops::TrustedMode::On && opts.rehearsal == RehearsalTarget::Embedded
     {
-        return Err(RehearseOptsError::TrustedOnEmbedded.into());
+        return Err(Coded::new(RehearseOptsError::TrustedOnEmbedded).into());
     }
     let state_root = match &opts.state_dir {
         Some(dir) => dir.clone(),

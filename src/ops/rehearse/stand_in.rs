@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use super::identity;
 use crate::journal::RehearsalRegistry;
 use crate::local_registry::{LocalRegistry, RegistryConfig};
-use crate::model::RegistryTarget;
+use crate::model::{Coded, RegistryTarget};
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
@@ -90,15 +90,19 @@ pub fn refuse_live(
     };
     let model = ws.model()?;
     let target = ws.target(&choice, &model)?;
-    let crates_io_refusal = || super::RehearseOptsError::CratesIo {
-        given: given.clone(),
+    let crates_io_refusal = || {
+        Coded::new(super::RehearseOptsError::CratesIo {
+            given: given.clone(),
+        })
     };
-    let live_refusal = || super::RehearseOptsError::LiveTarget {
-        given: given.clone(),
-        index: target
-            .sparse_index
-            .clone()
-            .unwrap_or_else(|| target.key.clone()),
+    let live_refusal = || {
+        Coded::new(super::RehearseOptsError::LiveTarget {
+            given: given.clone(),
+            index: target
+                .sparse_index
+                .clone()
+                .unwrap_or_else(|| target.key.clone()),
+        })
     };
     // By name and address first: no request at all.
     let rehearsal_index = target.sparse_index.as_deref();

@@ -1,0 +1,211 @@
+//! Exit codes, one per outcome a script may want to branch on (documented in
+//! `docs/reference/cli.md`; never renumber), and how an error carries its
+//! own.
+//!
+//! Every error type that stands for a code implements [`HasExit`] beside
+//! its definition (the code may depend on the variant: a yank order's
+//! unknown crate is not a bad input file). Where such an error becomes an
+//! `anyhow::Error`, it goes in as a [`Coded`]: the one type the edge
+//! (`cli::exit`) looks for in the error chain, so the edge knows no error
+//! type by name and a new coded error needs no registration there. An
+//! error made into `anyhow` without its `Coded` exits with 1; the suite's
+//! exit-code assertions walk those paths, and `cli::exit`'s tests say why
+//! one code wins over another.
+//!
+//! A coded error that explains another (a run that ended, over the error
+//! that ended it) is put over it with [`CodedContext::coded_context`], not
+//! anyhow's `context`: a context value is invisible to the chain's items,
+//! so the edge could not find it beneath another.
+
+use std::error::Error;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Success = 0,
+    /// The command failed (I/O, registry unreachable, …); for `publish`:
+    /// nothing was uploaded.
+    Failure = 1,
+    /// Bad command-line arguments (clap's own code; also a `--token` that
+    /// cannot be sent in an HTTP header, or a `rehearse` flag it cannot honour).
+    Usage = 2,
+    /// The workspace cannot be loaded or planned: a manifest does not parse,
+    /// a dependency cycle, an unpublishable dependency, …; `fix-forward`:
+    /// manifests it will not rewrite (nothing written).
+    InvalidWorkspace = 3,
+    /// Some crates were published, others not: `cargo shipper resume`.
+    Partial = 4,
+    /// An upload's outcome could not be settled with the registry: a person
+    /// must look before anything else is uploaded.
+    NeedsOperator = 5,
+    /// A receipt, yank plan or trusted-publishing file (`registry serve`)
+    /// given on the command line cannot be used: unreadable, not JSON (TOML),
+    /// not ours, a newer format, empty, a broken graph, a missing key; or
+    /// the gate's `rehearsal.json` is not JSON, of a newer format, or
+    /// contradicts itself (a crate listed twice, a `passed` verdict over a
+    /// failed part).
+    BadInputFile = 6,
+    /// `preflight`: a check found something that would make the release fail.
+    PreflightBlocked = 7,
+    /// `--stop-after` stopped the run before it finished, cleanly: to be
+    /// continued by the next `publish` (or `resume`), or the same `yank`,
+    /// with the same state directory.
+    ToBeContinued = 8,
+    /// `publish`, `resume`, `rehearse`: a version the registry already holds
+    /// has other content than the release's (changed without a version
+    /// bump); stopped before any upload. Bump the version.
+    ContentChanged = 9,
+    /// `publish`, `resume`, `yank`: stopped by SIGINT or SIGTERM, what was in
+    /// flight recorded; run `cargo shipper resume` (or `yank` again).
+    /// `rehearse`: stopped likewise, its registry gone, its record `failed`.
+    Interrupted = 130,
+}
+
+/// An error that decides the process's exit code, declared beside the
+/// error's definition. `Exit::Failure` is a decision too: a run that
+/// uploaded nothing exits 1 whatever ended it.
+pub trait HasExit: Error + Send + Sync + 'static {
+    fn exit(&self) -> Exit;
+}
+
+/// A [`HasExit`] error on its way into `anyhow`, optionally over the error
+/// it explains. It reads as the error it carries: the same message, then
+/// the causes (the one it is over, else the error's own).
+pub struct Coded {
+    error: Box<dyn HasExit>,
+    over: Option<anyhow::Error>,
+}
+
+impl Coded {
+    pub fn new(error: impl HasExit) -> Coded {
+        Coded {
+            error: Box::new(error),
+            over: None,
+        }
+    }
+
+    /// `error` explaining `cause`, as `cause.context(error)` would show it.
+    fn over(error: impl HasExit, cause: anyhow::Error) -> Coded {
+        Coded {
+            error: Box::new(error),
+            over: Some(cause),
+        }
+    }
+
+    pub fn exit(&self) -> Exit {
+        self.error.exit()
+    }
+
+    /// The carried error, when it is a `T`.
+    pub fn get<T: HasExit>(&self) -> Option<&T> {
+        let error: &(dyn Error + 'static) = &*self.error;
+        error.downcast_ref::<T>()
+    }
+
+    /// The outermost coded `T` in `error`'s chain: how code that decides on
+    /// a coded error (a report showing a failed run's state) finds it.
+    pub fn find<T: HasExit>(error: &anyhow::Error) -> Option<&T> {
+        error
+            .chain()
+            .filter_map(|e| e.downcast_ref::<Coded>())
+            .find_map(Coded::get::<T>)
+    }
+}
+
+/// anyhow's `context` for a coded error: the error reads the same, and
+/// the code stays findable however deep it ends up.
+pub trait CodedContext {
+    fn coded_context(self, error: impl HasExit) -> anyhow::Error;
+}
+
+impl CodedContext for anyhow::Error {
+    fn coded_context(self, error: impl HasExit) -> anyhow::Error {
+        Coded::over(error, self).into()
+    }
+}
+
+impl<E: HasExit> From<E> for Coded {
+    fn from(error: E) -> Coded {
+        Coded::new(error)
+    }
+}
+
+impl fmt::Display for Coded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl fmt::Debug for Coded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Coded")
+            .field("error", &self.error)
+            .field("over", &self.over)
+            .finish()
+    }
+}
+
+impl Error for Coded {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.over {
+            Some(cause) => Some(cause.as_ref()),
+            None => self.error.source(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer;
+    impl HasExit for Outer {
+        fn exit(&self) -> Exit {
+            Exit::Partial
+        }
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner")]
+    struct Inner(#[source] std::io::Error);
+    impl HasExit for Inner {
+        fn exit(&self) -> Exit {
+            Exit::BadInputFile
+        }
+    }
+
+    fn texts(error: &anyhow::Error) -> Vec<String> {
+        error.chain().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn a_coded_error_reads_as_the_error_it_carries_with_its_own_causes() {
+        let error = anyhow::Error::new(Coded::new(Inner(std::io::Error::other("disk"))));
+        assert_eq!(texts(&error), ["inner", "disk"]);
+        assert_eq!(format!("{error:#}"), "inner: disk");
+        assert!(Coded::find::<Inner>(&error).is_some());
+        assert!(Coded::find::<Outer>(&error).is_none());
+    }
+
+    #[test]
+    fn over_reads_as_anyhow_context_and_keeps_both_findable() {
+        let cause = anyhow::Error::new(Coded::new(Inner(std::io::Error::other("disk"))))
+            .context("while reading");
+        let expected = texts(&cause.context("outer"));
+        let cause = anyhow::Error::new(Coded::new(Inner(std::io::Error::other("disk"))))
+            .context("while reading");
+        let error = anyhow::Error::new(Coded::over(Outer, cause));
+        assert_eq!(texts(&error), expected);
+        let codes: Vec<Exit> = error
+            .chain()
+            .filter_map(|e| e.downcast_ref::<Coded>())
+            .map(Coded::exit)
+            .collect();
+        assert_eq!(codes, [Exit::Partial, Exit::BadInputFile]);
+        assert!(Coded::find::<Inner>(&error).is_some());
+        assert!(Coded::find::<Outer>(&error).is_some());
+    }
+}
