@@ -177,6 +177,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_codes_are_the_documented_numbers() {
+        // Scripts branch on these (docs/reference/cli.md): never renumber.
+        let codes = [
+            (Exit::Success, 0),
+            (Exit::Failure, 1),
+            (Exit::Usage, 2),
+            (Exit::InvalidWorkspace, 3),
+            (Exit::Partial, 4),
+            (Exit::NeedsOperator, 5),
+            (Exit::BadInputFile, 6),
+            (Exit::PreflightBlocked, 7),
+            (Exit::ToBeContinued, 8),
+            (Exit::ContentChanged, 9),
+            (Exit::Interrupted, 130),
+        ];
+        for (exit, code) in codes {
+            assert_eq!(exit as u8, code, "{exit:?}");
+        }
+    }
+
     fn texts(error: &anyhow::Error) -> Vec<String> {
         error.chain().map(|e| e.to_string()).collect()
     }
