@@ -7,10 +7,14 @@
 //! unknown crate is not a bad input file). Where such an error becomes an
 //! `anyhow::Error`, it goes in as a [`Coded`]: the one type the edge
 //! (`cli::exit`) looks for in the error chain, so the edge knows no error
-//! type by name and a new coded error needs no registration there. An
-//! error made into `anyhow` without its `Coded` exits with 1; the suite's
-//! exit-code assertions walk those paths, and `cli::exit`'s tests say why
-//! one code wins over another.
+//! type by name and a new coded error needs no registration there.
+//!
+//! Forgetting the `Coded` compiles (anyhow takes every std error), so two
+//! tests stand guard: a scan of the sources here refuses a typed value as
+//! anyhow context (where a coded error would hide from the edge, as it
+//! did before), and the suite's exit-code assertions drive each command
+//! through the real binary, catching a coded error made into `anyhow` by
+//! `?` or `into` without its wrapper.
 //!
 //! A coded error that explains another (a run that ended, over the error
 //! that ended it) is put over it with [`CodedContext::coded_context`], not
@@ -196,6 +200,59 @@ mod tests {
         for (exit, code) in codes {
             assert_eq!(exit as u8, code, "{exit:?}");
         }
+    }
+
+    /// Every `.rs` file under `dir`, comments dropped and whitespace
+    /// collapsed, so a call reads the same however it is wrapped.
+    fn sources(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code: Vec<&str> = text
+                    .lines()
+                    .map(|line| line.split_once("//").map_or(line, |(code, _)| code))
+                    .flat_map(str::split_whitespace)
+                    .collect();
+                out.push((path.display().to_string(), code.join(" ")));
+            }
+        }
+    }
+
+    /// The guard against a coded error attached as anyhow context, where
+    /// the edge cannot see it (it compiles, and reads right): anyhow's
+    /// context is always a message, a string or `format!`, or a closure
+    /// making one; a typed value over an error goes in with
+    /// `coded_context`. (A coded error made into anyhow by `?` or `into`
+    /// without its `Coded` is what the suite's exit-code assertions catch.)
+    #[test]
+    fn anyhow_context_is_always_a_message_never_a_typed_value() {
+        let mut files = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        assert!(files.len() > 50, "found {} sources", files.len());
+        let message = ["\"", "format!(", "||", "move ||", "&"];
+        let mut typed = Vec::new();
+        for (path, code) in &files {
+            for call in [".context(", ".with_context("] {
+                for (at, _) in code.match_indices(call) {
+                    let receiver = code[..at].rsplit([' ', '(', '.']).next().unwrap_or("");
+                    // `GlobalArgs::context`: cargo's options, not anyhow's.
+                    if matches!(receiver, "self" | "global") {
+                        continue;
+                    }
+                    let argument = code[at + call.len()..].trim_start();
+                    if !message.iter().any(|m| argument.starts_with(m)) {
+                        typed.push(format!("{path}: {}", &argument[..argument.len().min(60)]));
+                    }
+                }
+            }
+        }
+        assert!(typed.is_empty(), "typed anyhow context: {typed:#?}");
     }
 
     fn texts(error: &anyhow::Error) -> Vec<String> {
