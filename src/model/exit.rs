@@ -9,12 +9,13 @@
 //! (`cli::exit`) looks for in the error chain, so the edge knows no error
 //! type by name and a new coded error needs no registration there.
 //!
-//! Forgetting the `Coded` compiles (anyhow takes every std error), so two
-//! tests stand guard: a scan of the sources here refuses a typed value as
+//! Forgetting the `Coded` compiles (anyhow takes every std error), so
+//! tests stand guard: scans of the sources here refuse a typed value as
 //! anyhow context (where a coded error would hide from the edge, as it
-//! did before), and the suite's exit-code assertions drive each command
-//! through the real binary, catching a coded error made into `anyhow` by
-//! `?` or `into` without its wrapper.
+//! did before) and a coded error built straight into anyhow (`T { .. }
+//! .into()`, `anyhow::Error::new(T ..)`); what they cannot see, a typed
+//! result passed on by `?`, the suite's exit-code assertions catch on the
+//! paths they drive through the real binary.
 //!
 //! A coded error that explains another (a run that ended, over the error
 //! that ended it) is put over it with [`CodedContext::coded_context`], not
@@ -221,6 +222,11 @@ mod tests {
         }
     }
 
+    /// What a finding shows of the code at it.
+    fn excerpt(code: &str) -> String {
+        code.chars().take(60).collect()
+    }
+
     /// The guard against a coded error attached as anyhow context, where
     /// the edge cannot see it (it compiles, and reads right): anyhow's
     /// context is always a message, a string or `format!`, or a closure
@@ -247,12 +253,91 @@ mod tests {
                     }
                     let argument = code[at + call.len()..].trim_start();
                     if !message.iter().any(|m| argument.starts_with(m)) {
-                        typed.push(format!("{path}: {}", &argument[..argument.len().min(60)]));
+                        typed.push(format!("{path}: {}", excerpt(argument)));
                     }
                 }
             }
         }
         assert!(typed.is_empty(), "typed anyhow context: {typed:#?}");
+    }
+
+    /// Where `code[start..]` opens a bracket, the index past its match.
+    fn past_brackets(code: &str, start: usize) -> usize {
+        let mut depth = 0;
+        for (i, c) in code[start..].char_indices() {
+            match c {
+                '(' | '{' | '[' => depth += 1,
+                ')' | '}' | ']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return start + i + 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        code.len()
+    }
+
+    /// The same guard for a coded error made into anyhow where it is made:
+    /// `T { .. }.into()`, `anyhow::Error::new(T ..)`, `anyhow!(T ..)` for
+    /// every `T` with `impl HasExit`, outside a `Coded::new(..)`.
+    #[test]
+    fn a_coded_error_built_into_anyhow_goes_in_as_coded() {
+        let mut files = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let coded: Vec<&str> = files
+            .iter()
+            .flat_map(|(_, code)| code.split("impl HasExit for ").skip(1))
+            .filter_map(|rest| rest.split([' ', '<']).next())
+            .collect();
+        assert!(coded.len() >= 15, "{coded:?}");
+        let mut bare = Vec::new();
+        for (path, code) in &files {
+            for name in &coded {
+                for (at, _) in code.match_indices(name) {
+                    let before = &code[..at];
+                    let is_word =
+                        |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                    if is_word(before.chars().last())
+                        || is_word(code[at + name.len()..].chars().next())
+                    {
+                        continue;
+                    }
+                    let head = before.trim_end_matches("super::");
+                    if ["anyhow::Error::new(", "anyhow!(", "bail!("]
+                        .iter()
+                        .any(|m| head.ends_with(m))
+                    {
+                        bare.push(format!("{path}: {}", excerpt(&code[at..])));
+                        continue;
+                    }
+                    // The construction: a path, then its fields or arguments.
+                    let mut end = at + name.len();
+                    while code[end..].starts_with("::") {
+                        end += 2 + code[end + 2..]
+                            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                            .unwrap_or(0);
+                    }
+                    let rest = code[end..].trim_start();
+                    if rest.starts_with('{') || rest.starts_with('(') {
+                        end = past_brackets(code, code.len() - rest.len());
+                    }
+                    if code[end..].trim_start().starts_with(".into()")
+                        && !head.ends_with("Coded::new(")
+                    {
+                        bare.push(format!("{path}: {}", excerpt(&code[at..])));
+                    }
+                }
+            }
+        }
+        assert!(
+            bare.is_empty(),
+            "coded errors into anyhow without `Coded`: {bare:#?}"
+        );
     }
 
     fn texts(error: &anyhow::Error) -> Vec<String> {
