@@ -130,11 +130,15 @@ fn graceful(sig: i32) {
 
 #[test]
 fn sigint_during_uploads_finishes_them_then_resume_finishes() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     graceful(libc::SIGINT);
 }
 
 #[test]
 fn sigterm_during_uploads_finishes_them_then_resume_finishes() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     graceful(libc::SIGTERM);
 }
 
@@ -142,6 +146,8 @@ fn sigterm_during_uploads_finishes_them_then_resume_finishes() {
 /// and `resume` finishes with each crate stored once.
 #[test]
 fn a_second_sigint_exits_at_once_and_resume_still_finishes() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     let registry = TestRegistry::start_knobs(|k| k.upload_latency = Duration::from_millis(3000));
     let fx = independent();
     fx.use_registry(&registry);
@@ -171,6 +177,8 @@ fn a_second_sigint_exits_at_once_and_resume_still_finishes() {
 /// settles them before anything else.
 #[test]
 fn uploads_past_the_grace_period_are_cut_off_and_settled_by_resume() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     let registry = TestRegistry::start_knobs(|k| k.upload_latency = Duration::from_millis(4000));
     let fx = independent();
     fx.use_registry(&registry);

@@ -725,6 +725,8 @@ fn sigkill_after_the_kth_event_then_resume_yanks_every_version_exactly_once() {
 /// command again finishes, keeping the pace from the journal.
 #[test]
 fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     use std::time::{Duration, Instant};
 
     let registry = TestRegistry::start();
@@ -834,6 +836,8 @@ fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
 /// nothing requested; the same command finishes once the index is back.
 #[test]
 fn sigint_during_an_index_outage_stops_a_yank_run_within_a_second() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     use std::time::{Duration, Instant};
 
     let registry = TestRegistry::start();

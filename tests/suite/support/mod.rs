@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod child;
+pub mod lanes;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -195,6 +196,7 @@ impl Fixture {
     /// The real `cargo` CLI in the workspace root, with this fixture's
     /// `CARGO_HOME` and the registry token in the environment.
     pub fn cargo(&self, registry: &TestRegistry, args: &[&str]) -> Run {
+        lanes::share();
         let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(args)
             .current_dir(self.root())
@@ -397,6 +399,7 @@ impl Fixture {
     /// `cargo-shipper shipper <args>` with the registry's token in the
     /// environment the way cargo reads it, and extra environment variables.
     pub fn shipper_env(&self, registry: &TestRegistry, args: &[&str], env: &[(&str, &str)]) -> Run {
+        lanes::share_if_compiling(args);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
         cmd.arg("shipper")
             .args(args)
@@ -907,6 +910,7 @@ impl Fixture {
             "20",
         ];
         args.extend(extra);
+        lanes::share_if_compiling(&args);
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
             .arg("shipper")
             .args(&args)
