@@ -84,9 +84,10 @@ impl<'a> ShipperCmd<'a> {
         self
     }
 
-    /// A real retry delay (a test that must see the run waiting).
-    pub fn retry_delay_ms(mut self, ms: u64) -> Self {
-        self.retry_delay_ms = Some(ms);
+    /// Another retry delay: a long one for a test that must see the run
+    /// waiting, `None` for the binary's own (the poll stays fast).
+    pub fn retry_delay_ms(mut self, ms: impl Into<Option<u64>>) -> Self {
+        self.retry_delay_ms = ms.into();
         self
     }
 

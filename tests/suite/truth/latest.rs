@@ -50,20 +50,7 @@ fn a_no_op_rerun_leaves_latest_naming_the_release_and_its_yank_plan_yanks_it() {
         serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
     assert_eq!(plan_json["crates"].as_array().unwrap().len(), 6);
 
-    fx.shipper_env(
-        &registry,
-        &[
-            "yank",
-            "--plan",
-            plan_arg,
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ],
-        &[],
-    )
-    .ok();
+    fx.yank_cmd(&registry).args(["--plan", plan_arg]).run().ok();
     for name in DEMO_CRATES {
         assert_eq!(yanked(&registry, name, "0.1.0"), Some(true), "{name}");
     }
