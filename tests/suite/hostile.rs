@@ -486,17 +486,12 @@ fn a_token_that_would_inject_a_header_is_refused_at_the_edge() {
         "no run started"
     );
 
-    let from_cargo = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-        &[("CARGO_REGISTRIES_LOCAL_TOKEN", evil)],
-    );
+    let from_cargo = fx
+        .publish_cmd(&registry)
+        .no_fast()
+        .arg("--no-verify")
+        .env("CARGO_REGISTRIES_LOCAL_TOKEN", evil)
+        .run();
     assert_eq!(from_cargo.code(), 1, "{}", from_cargo.stderr());
     assert!(
         from_cargo

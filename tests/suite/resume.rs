@@ -195,17 +195,12 @@ fn an_unfinished_run_with_an_unknown_outcome_cannot_be_abandoned() {
     let fx = chain(&["ka", "kb"]);
     fx.use_registry(&registry);
     // Crash right after recording the intent to upload `ka`.
-    let crashed = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-        &[("SHIPPER_FAILPOINT", "before-upload")],
-    );
+    let crashed = fx
+        .publish_cmd(&registry)
+        .no_fast()
+        .arg("--no-verify")
+        .env("SHIPPER_FAILPOINT", "before-upload")
+        .run();
     assert_eq!(crashed.0.status.code(), None);
     fx.package(
         "kb",

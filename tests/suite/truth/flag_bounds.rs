@@ -159,17 +159,7 @@ fn a_pacing_period_past_its_bound_is_refused_without_a_panic() {
              new-versions = {{ burst = 1, per-seconds = 1 }}\n"
         ),
     );
-    let run = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-        &[],
-    );
+    let run = fx.publish_cmd(&registry).no_fast().arg("--no-verify").run();
     assert_ne!(run.code(), 0);
     assert_ne!(run.code(), 101, "{}", run.stderr());
     assert!(run.stderr().contains("at most 86400"), "{}", run.stderr());
