@@ -108,11 +108,11 @@ fn slow_propagation_past_the_timeout_is_partial_then_resumes() {
     );
     // Resume while `slow` may still be invisible: its dependent must still
     // package (cargo's overlay holds `slow`), and `slow` is only confirmed.
-    let second = fx.shipper_env(
-        &registry,
-        &["resume", "--no-verify", "--confirm-poll-ms", "20"],
-        &[],
-    );
+    let second = fx
+        .resume_cmd(&registry)
+        .retry_delay_ms(None)
+        .arg("--no-verify")
+        .run();
     second.ok();
     let events = events_in(&archived_published(&fx));
     assert_eq!(

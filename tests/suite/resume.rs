@@ -43,11 +43,11 @@ fn interrupted_release_resumes_without_publishing_twice() {
     assert_eq!(partial["crates"][2]["outcome"], "failed");
 
     // Run 2: resume.
-    let second = fx.shipper_env(
-        &registry,
-        &["resume", "--no-verify", "--confirm-poll-ms", "20"],
-        &[],
-    );
+    let second = fx
+        .resume_cmd(&registry)
+        .retry_delay_ms(None)
+        .arg("--no-verify")
+        .run();
     second.ok();
     for name in ["a", "b", "c"] {
         assert_eq!(

@@ -132,9 +132,12 @@ fn the_bounds_themselves_run_a_release_and_a_yank_to_the_end() {
         &[],
     )
     .ok();
-    let mut yank = vec!["yank", "--plan", plan_arg, "--confirm-poll-ms", "20"];
-    yank.extend(longest);
-    let run = fx.shipper_env(&registry, &yank, &[]);
+    let run = fx
+        .yank_cmd(&registry)
+        .retry_delay_ms(None)
+        .args(["--plan", plan_arg])
+        .args(longest)
+        .run();
     assert_eq!(run.code(), 0, "{}", run.stderr());
     for name in DEMO_CRATES {
         assert_eq!(
