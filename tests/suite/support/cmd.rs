@@ -1,14 +1,24 @@
 //! The `cargo shipper …` command line of a test, built in one place: the
 //! subcommand with the flags every test of it passes (`publish --registry
 //! local --allow-dirty`, …), fast retry and confirmation pacing, the
-//! registry's token the way cargo reads it, and a hermetic environment.
+//! registry's token the way cargo reads it (or a GitHub Actions job's
+//! trusted publishing), and a hermetic environment.
 //! Tests add their own arguments and variables, then either `run` it (the
 //! token scan included) or take the std `Command` to spawn and signal.
 
 use std::ffi::{OsStr, OsString};
 use std::process::Command;
 
-use super::{Fixture, OFFLINE, Run, TestRegistry, assert_no_token};
+use super::{Fixture, OFFLINE, Run, TestRegistry, TrustedSetup, assert_no_secret, assert_no_token};
+
+/// What the run authenticates with; `run` scans for its secrets.
+enum Credentials<'a> {
+    None,
+    /// The registry's token as `CARGO_REGISTRIES_LOCAL_TOKEN`.
+    Token(&'a TestRegistry),
+    /// No token configured; ID tokens from the setup's provider.
+    Trusted(&'a TrustedSetup),
+}
 
 /// Retry delay and confirmation poll, in milliseconds, of every test run
 /// unless it asks for real delays.
@@ -21,7 +31,7 @@ const FAST_CONFIRM_POLL_MS: u64 = 20;
 #[must_use]
 pub struct ShipperCmd<'a> {
     fx: &'a Fixture,
-    token: Option<&'a TestRegistry>,
+    credentials: Credentials<'a>,
     head: Vec<OsString>,
     retry_delay_ms: Option<u64>,
     confirm_poll_ms: Option<u64>,
@@ -35,7 +45,7 @@ impl Fixture {
     pub fn cmd<S: AsRef<OsStr>>(&self, head: impl IntoIterator<Item = S>) -> ShipperCmd<'_> {
         ShipperCmd {
             fx: self,
-            token: None,
+            credentials: Credentials::None,
             head: head.into_iter().map(|s| s.as_ref().to_owned()).collect(),
             retry_delay_ms: Some(FAST_RETRY_DELAY_MS),
             confirm_poll_ms: Some(FAST_CONFIRM_POLL_MS),
@@ -73,7 +83,15 @@ impl<'a> ShipperCmd<'a> {
     /// `registry`'s token as `CARGO_REGISTRIES_LOCAL_TOKEN`; `run` then
     /// asserts it shows in no output and no file under `.shipper/`.
     pub fn token(mut self, registry: &'a TestRegistry) -> Self {
-        self.token = Some(registry);
+        self.credentials = Credentials::Token(registry);
+        self
+    }
+
+    /// A GitHub Actions job that may mint ID tokens from `setup`'s provider,
+    /// with no registry token configured (this replaces `token`); `run` then asserts no secret of
+    /// the setup shows in its output or under `.shipper/`.
+    pub fn trusted(mut self, setup: &'a TrustedSetup) -> Self {
+        self.credentials = Credentials::Trusted(setup);
         self
     }
 
@@ -150,8 +168,19 @@ impl<'a> ShipperCmd<'a> {
             .env("NO_COLOR", "1")
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("GITHUB_STEP_SUMMARY");
-        if let Some(registry) = self.token {
-            cmd.env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token());
+        match self.credentials {
+            Credentials::None => {}
+            Credentials::Token(registry) => {
+                cmd.env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token());
+            }
+            Credentials::Trusted(setup) => {
+                let provider = &setup.provider;
+                cmd.env("ACTIONS_ID_TOKEN_REQUEST_URL", provider.request_url())
+                    .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", provider.request_token())
+                    .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
+                    .env_remove("CARGO_REGISTRY_TOKEN")
+                    .env_remove("CRATES_IO_ID_TOKEN");
+            }
         }
         for (key, value) in &self.env {
             match value {
@@ -162,11 +191,13 @@ impl<'a> ShipperCmd<'a> {
         cmd
     }
 
-    /// Run to the end; with a token, assert it leaked nowhere.
+    /// Run to the end; with credentials, assert they leaked nowhere.
     pub fn run(self) -> Run {
         let run = Run(self.command().output().expect("run cargo-shipper"));
-        if let Some(registry) = self.token {
-            assert_no_token(self.fx, registry, &[&run]);
+        match self.credentials {
+            Credentials::None => {}
+            Credentials::Token(registry) => assert_no_token(self.fx, registry, &[&run]),
+            Credentials::Trusted(setup) => assert_no_secret(self.fx, setup, &[&run]),
         }
         run
     }

@@ -793,19 +793,18 @@ impl Fixture {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
-        let mut args = vec![
+        let head = [
             "publish",
             "--registry",
             "local",
             "--allow-dirty",
             "--no-verify",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
         ];
-        args.extend(extra);
-        self.shipper_trusted(setup, &args, env)
+        self.cmd(head)
+            .trusted(setup)
+            .args(extra)
+            .envs(env.iter().copied())
+            .run()
     }
 
     /// `cargo shipper ARGS` in a GitHub Actions job that may mint ID tokens
@@ -817,34 +816,11 @@ impl Fixture {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
-        let mut cmd = self.trusted_command(setup, args);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let run = Run(cmd.output().expect("run cargo-shipper"));
-        assert_no_secret(self, setup, &[&run]);
-        run
-    }
-
-    /// The command of [`Self::shipper_trusted`], to run as the test likes.
-    pub fn trusted_command(&self, setup: &TrustedSetup, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-        cmd.arg("shipper")
-            .args(args)
-            .current_dir(self.root())
-            .env("CARGO_HOME", self.cargo_home())
-            .env("NO_COLOR", "1")
-            .env("ACTIONS_ID_TOKEN_REQUEST_URL", setup.provider.request_url())
-            .env(
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-                setup.provider.request_token(),
-            )
-            .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
-            .env_remove("CARGO_REGISTRY_TOKEN")
-            .env_remove("CRATES_IO_ID_TOKEN")
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("GITHUB_STEP_SUMMARY");
-        cmd
+        self.cmd(args)
+            .no_fast()
+            .trusted(setup)
+            .envs(env.iter().copied())
+            .run()
     }
 }
 

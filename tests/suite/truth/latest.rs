@@ -81,18 +81,12 @@ fn trusted_publishing_on_with_nothing_to_upload_exits_0_and_leaves_no_run() {
         "no token minted for nothing"
     );
     // Outside a CI job too: no ID token is needed for nothing.
-    let mut outside = fx.trusted_command(
-        &setup,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-            "--trusted-publishing",
-            "on",
-        ],
-    );
+    let mut outside = fx
+        .publish_cmd(&setup.registry)
+        .trusted(&setup)
+        .no_fast()
+        .args(["--no-verify", "--trusted-publishing", "on"])
+        .command();
     outside
         .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
         .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
