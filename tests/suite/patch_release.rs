@@ -444,8 +444,11 @@ fn sigkill_during_the_uploads_then_publish_finishes() {
     std::thread::sleep(Duration::from_millis(300));
     let fx = tokio_like();
     fx.use_registry(&registry);
+    // Both runs: an upload of the killed one lands within 2 s or never,
+    // so the next run settles it after 2 s, not 2 min.
     let mut child = fx
         .publish_cmd(&registry)
+        .args(["--upload-timeout", "2"])
         .command()
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -475,7 +478,7 @@ fn sigkill_during_the_uploads_then_publish_finishes() {
     );
     assert!(text.contains("\"upload_started\""), "{text}");
 
-    publish(&fx, &registry, &[]).ok();
+    publish(&fx, &registry, &["--upload-timeout", "2"]).ok();
     assert_released(&registry);
     let events = events_in(&support::archived_published(&fx));
     for (name, _) in RELEASED {
