@@ -5,7 +5,7 @@
 
 use crate::support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::child::{self, finish, signal};
@@ -33,29 +33,12 @@ fn independent() -> Fixture {
 /// `publish` in the background, its stderr kept. SIGINT's disposition is
 /// reset: a non-interactive shell starts background jobs with it ignored.
 fn spawn_publish(fx: &Fixture, registry: &TestRegistry, extra: &[&str]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-    cmd.args([
-        "shipper",
-        "publish",
-        "--registry",
-        "local",
-        "--allow-dirty",
-        "--no-verify",
-        "--uploads-in-flight",
-        "2",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-    ])
-    .args(extra)
-    .current_dir(fx.root())
-    .env("CARGO_HOME", fx.cargo_home())
-    .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
-    .env("NO_COLOR", "1")
-    .env_remove("GITHUB_STEP_SUMMARY")
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
+    let mut cmd = fx
+        .publish_cmd(registry)
+        .args(["--no-verify", "--uploads-in-flight", "2"])
+        .args(extra)
+        .command();
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     child::sigint_default(&mut cmd)
         .spawn()
         .expect("start cargo-shipper")
@@ -72,7 +55,7 @@ fn wait_for(fx: &Fixture, child: &mut Child, kind: &str, n: usize) {
 }
 
 fn resume(fx: &Fixture, registry: &TestRegistry) {
-    let run = fx.publish_args(registry, &["resume", "--no-verify"]);
+    let run = fx.resume_cmd(registry).arg("--no-verify").run();
     assert_eq!(run.code(), 0, "resume: {}", run.stderr());
 }
 
