@@ -11,7 +11,7 @@ use crate::cargo_backend::{self, PackageRequest};
 use crate::engine::{self, AttemptPolicy, EngineOpts, Prepared, Recorder, SessionOpts, StopFlag};
 use crate::journal::{
     CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
-    SelectionRecord, StateDir,
+    SelectionRecord, StateDir, TokenEvent,
 };
 use crate::model::{PacingProfile, RegistryTarget};
 use crate::ops::content::{self, Content, Holder, KnownUploads};
@@ -735,10 +735,10 @@ impl Run<'_> {
             tokens,
         );
         for (expires_at_ms, result) in tokens.revoke_all() {
-            let event = Event::TokenRevoked {
+            let event = Event::Token(TokenEvent::Revoked {
                 expires_at_ms,
                 error: result.err(),
-            };
+            });
             if outcome.is_ok() {
                 rec.record(event)?;
             }

@@ -14,8 +14,8 @@ use crate::engine::{
     self, AttemptPolicy, Recorder, SessionOpts, StopFlag, TokenSource, TokensFrom, YankOpts,
 };
 use crate::journal::{
-    FORMAT, Journal, Record, RunLock, StateDir, YankEvent, YankOutcome, YankPlan, YankRef,
-    YankState, YankTarget,
+    FORMAT, Journal, Record, RunLock, StateDir, TokenEvent, YankEvent, YankOutcome, YankPlan,
+    YankRef, YankState, YankTarget,
 };
 use crate::model::PacingProfile;
 use crate::model::RegistryTarget;
@@ -394,10 +394,10 @@ impl YankRun<'_> {
         if let Some(trusted) = trusted {
             for (expires_at_ms, result) in trusted.revoke_all() {
                 if outcome.is_ok() {
-                    rec.record(YankEvent::TokenRevoked {
+                    rec.record(YankEvent::Token(TokenEvent::Revoked {
                         expires_at_ms,
                         error: result.err(),
-                    })?;
+                    }))?;
                 }
             }
         }
