@@ -152,6 +152,12 @@ impl LogEvent for YankEvent {
             _ => None,
         }
     }
+    fn journal_repaired(torn: &super::TornLine) -> Self {
+        YankEvent::JournalRepaired {
+            dropped_bytes: torn.dropped_bytes,
+            saved_to: torn.saved_as(),
+        }
+    }
 }
 
 impl YankEvent {
