@@ -104,6 +104,11 @@ pub struct RunTuning {
     /// from a killed run is not settled as absent before this long after
     /// its intent.
     pub upload_timeout: Duration,
+    /// How long an upload request of an earlier, killed run may still land
+    /// after its intent, when known better than `upload_timeout` (the
+    /// rehearsal's drill saw its registry answer everything the killed
+    /// child sent: zero).
+    pub request_window: Option<Duration>,
 }
 
 impl RunTuning {
@@ -121,7 +126,7 @@ impl RunTuning {
             jobs: self.jobs,
             pacing,
             grace: self.grace,
-            request_window: self.upload_timeout,
+            request_window: self.request_window.unwrap_or(self.upload_timeout),
         }
     }
 }

@@ -460,6 +460,10 @@ fn sigkill_during_the_uploads_then_publish_finishes() {
             "20",
             "--confirm-poll-ms",
             "20",
+            // Both runs: an upload of the killed one lands within 2 s or
+            // never, so the next run settles it after 2 s, not 2 min.
+            "--upload-timeout",
+            "2",
         ])
         .current_dir(fx.root())
         .env("CARGO_HOME", fx.cargo_home())
@@ -493,7 +497,7 @@ fn sigkill_during_the_uploads_then_publish_finishes() {
     );
     assert!(text.contains("\"upload_started\""), "{text}");
 
-    publish(&fx, &registry, &[]).ok();
+    publish(&fx, &registry, &["--upload-timeout", "2"]).ok();
     assert_released(&registry);
     let events = events_in(&support::archived_published(&fx));
     for (name, _) in RELEASED {
