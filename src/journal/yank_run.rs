@@ -8,12 +8,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Projection;
-use super::event::{FORMAT, Record, RenewReason};
+use super::event::{FORMAT, Record};
 use super::log::LogEvent;
+use super::token::{TokenEvent, embed_token_events};
 use crate::model::FailureClass;
 
+/// A yank run's event. Serde's derive (`remote = "Self"`) writes and reads
+/// every kind but the token events, which [`TokenEvent`] does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", tag = "kind", rename_all = "snake_case")]
 pub enum YankEvent {
     /// A run (first or resumed) of a yank plan begins.
     YankRunStarted {
@@ -86,23 +89,10 @@ pub enum YankEvent {
         count: u32,
         eta_ms: u64,
     },
-    /// A registry token was minted by trusted publishing for the requests;
-    /// the token itself is never recorded.
-    TokenMinted {
-        expires_at_ms: u64,
-    },
-    /// A fresh token replaced the current one.
-    TokenRenewed {
-        expires_at_ms: u64,
-        reason: RenewReason,
-    },
-    /// A minted token was revoked at the end of the run (`error`: the
-    /// revocation failed; the token still ends at its expiry).
-    TokenRevoked {
-        expires_at_ms: u64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-    },
+    /// The life of a token minted by trusted publishing for the requests
+    /// (written flat, as its own kind: see [`TokenEvent`]).
+    #[serde(skip)]
+    Token(TokenEvent),
     YankRunFinished {
         outcome: YankOutcome,
     },
@@ -110,6 +100,8 @@ pub enum YankEvent {
     #[serde(other)]
     Unknown,
 }
+
+embed_token_events!(YankEvent);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct YankRef {
@@ -160,6 +152,12 @@ impl LogEvent for YankEvent {
             _ => None,
         }
     }
+    fn journal_repaired(torn: &super::TornLine) -> Self {
+        YankEvent::JournalRepaired {
+            dropped_bytes: torn.dropped_bytes,
+            saved_to: torn.saved_as(),
+        }
+    }
 }
 
 impl YankEvent {
@@ -197,9 +195,7 @@ impl YankEvent {
             YankEvent::YankConfirmed { .. } => "yank_confirmed",
             YankEvent::YankConfirmTimedOut { .. } => "yank_confirm_timed_out",
             YankEvent::YankPacingPlanned { .. } => "yank_pacing_planned",
-            YankEvent::TokenMinted { .. } => "token_minted",
-            YankEvent::TokenRenewed { .. } => "token_renewed",
-            YankEvent::TokenRevoked { .. } => "token_revoked",
+            YankEvent::Token(token) => token.kind(),
             YankEvent::YankRunFinished { .. } => "yank_run_finished",
             YankEvent::Unknown => "unknown",
         }

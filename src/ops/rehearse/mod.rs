@@ -29,6 +29,7 @@ use crate::journal::{
 };
 use crate::model::RegistryTarget;
 use crate::ops::next_command::NextCommand;
+use crate::ops::run_session;
 use crate::ops::{
     LevelPackaged, Mode, PlanOpts, PublishOpts, RunTuning, Step, gate, plan, publish,
 };
@@ -311,17 +312,9 @@ fn state_root(ws: &LoadedWorkspace, opts: &RehearseOpts) -> anyhow::Result<PathB
     {
         return Err(RehearseOptsError::TrustedOnEmbedded.into());
     }
-    let state_root = match &opts.state_dir {
-        Some(dir) => dir.clone(),
-        None => ws.root()?.join(".shipper"),
-    };
+    let state_root = run_session::state_root(ws, opts.state_dir.as_deref())?;
     // Before anything writes there: `rehearsal/` and `rehearsal.json` too.
-    crate::journal::keep_out_of_git(&state_root, opts.state_dir.is_none()).map_err(|e| {
-        anyhow::Error::new(e).context(format!(
-            "could not create the state directory `{}`",
-            state_root.display()
-        ))
-    })?;
+    run_session::make_state_root(&state_root, opts.state_dir.is_none())?;
     Ok(state_root)
 }
 
