@@ -228,6 +228,7 @@ pub(super) fn tuning(run: &RunArgs) -> RunTuning {
         stop: Default::default(),
         grace: Duration::ZERO,
         upload_timeout: Duration::from_secs(run.upload_timeout),
+        request_window: None,
     }
 }
 

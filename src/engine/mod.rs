@@ -29,7 +29,7 @@ pub use check::{PresentVersion, RegistryCheck, check_registry};
 pub use reconcile::settle_unknown_outcomes;
 pub use session::SessionOpts;
 pub use stop::StopFlag;
-pub use token::{Lifecycle, PreparedTokens, TokenSource, TokenUnavailable, TokensFrom};
+pub use token::{PreparedTokens, TokenSource, TokenUnavailable, TokensFrom};
 pub use upload::{upload_all, upload_all_with};
 pub use yank::{YankOpts, yank_all};
 

@@ -3,25 +3,14 @@
 //! crate, a yank of a [`YankTarget`]) and tells it when the registry said a
 //! token expired; it knows nothing of how tokens are made (cargo's
 //! credentials, or trusted publishing in `ops`). What the source reports
-//! about token lifecycles becomes journal events, without the secret: both
-//! loops ask through [`Recorder::token`] and [`Recorder::renewed_token`].
+//! about token lifecycles is a [`TokenEvent`] (minted or renewed, without
+//! the secret) that both journals record as it is: both loops ask through
+//! [`Recorder::token`] and [`Recorder::renewed_token`].
 
-use crate::journal::{Event, JournalError, Projection, RenewReason, YankEvent, YankTarget};
+use crate::journal::{JournalError, Projection, TokenEvent, YankTarget};
 use crate::secret::Secret;
 
 use super::{Prepared, Recorder};
-
-/// What happened to the current token while getting one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lifecycle {
-    /// The first token of the run was minted.
-    Minted { expires_at_ms: u64 },
-    /// A fresh token replaced the current one.
-    Renewed {
-        expires_at_ms: u64,
-        reason: RenewReason,
-    },
-}
 
 /// No token can be had for a crate: the error says why (no secret in it).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -35,12 +24,12 @@ pub struct TokenUnavailable {
 pub trait TokenSource<R: ?Sized = Prepared> {
     /// The token for the next request about `request`, renewed first if it
     /// is about to expire.
-    fn token_for(&self, request: &R) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable>;
+    fn token_for(&self, request: &R) -> Result<(Secret, Option<TokenEvent>), TokenUnavailable>;
 
     /// The registry answered `name`'s request made with `used` that the
     /// token expired: a fresh token now (unless another request renewed it
     /// already).
-    fn renew(&self, name: &str, used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable>;
+    fn renew(&self, name: &str, used: &Secret) -> Result<Option<TokenEvent>, TokenUnavailable>;
 
     /// The registry refused `name`'s credentials (or no token could be had
     /// for it): stop starting requests? A token made for the job that does
@@ -55,7 +44,7 @@ impl TokenSource for PreparedTokens {
     fn token_for(
         &self,
         prepared: &Prepared,
-    ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+    ) -> Result<(Secret, Option<TokenEvent>), TokenUnavailable> {
         match &prepared.token {
             Some(token) => Ok((token.clone(), None)),
             None => Err(TokenUnavailable {
@@ -64,7 +53,7 @@ impl TokenSource for PreparedTokens {
         }
     }
 
-    fn renew(&self, _name: &str, _used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+    fn renew(&self, _name: &str, _used: &Secret) -> Result<Option<TokenEvent>, TokenUnavailable> {
         Ok(None)
     }
 
@@ -86,7 +75,7 @@ where
     fn token_for(
         &self,
         target: &YankTarget,
-    ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+    ) -> Result<(Secret, Option<TokenEvent>), TokenUnavailable> {
         (self.0)(target)
             .map(|token| (token, None))
             .map_err(|error| TokenUnavailable {
@@ -94,7 +83,7 @@ where
             })
     }
 
-    fn renew(&self, _name: &str, _used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+    fn renew(&self, _name: &str, _used: &Secret) -> Result<Option<TokenEvent>, TokenUnavailable> {
         Ok(None)
     }
 
@@ -104,37 +93,14 @@ where
     }
 }
 
-/// A run's token events: the publish run's and the yank run's are the same
-/// records in their own logs.
-macro_rules! lifecycle_events {
-    ($($event:ident),+) => {$(
-        impl From<Lifecycle> for $event {
-            fn from(lifecycle: Lifecycle) -> $event {
-                match lifecycle {
-                    Lifecycle::Minted { expires_at_ms } => $event::TokenMinted { expires_at_ms },
-                    Lifecycle::Renewed {
-                        expires_at_ms,
-                        reason,
-                    } => $event::TokenRenewed {
-                        expires_at_ms,
-                        reason,
-                    },
-                }
-            }
-        }
-    )+};
-}
-
-lifecycle_events!(Event, YankEvent);
-
 /// The token lifecycle, journaled as it happens (its expiry, never the secret).
 impl<P: Projection> Recorder<'_, P>
 where
-    P::Event: From<Lifecycle>,
+    P::Event: From<TokenEvent>,
 {
-    fn lifecycle(&mut self, lifecycle: Option<Lifecycle>) -> Result<(), JournalError> {
-        match lifecycle {
-            Some(lifecycle) => self.record(lifecycle.into()),
+    fn record_token(&mut self, event: Option<TokenEvent>) -> Result<(), JournalError> {
+        match event {
+            Some(event) => self.record(event.into()),
             None => Ok(()),
         }
     }
@@ -147,8 +113,8 @@ where
         item: &R,
     ) -> Result<Result<Secret, TokenUnavailable>, JournalError> {
         Ok(match tokens.token_for(item) {
-            Ok((token, lifecycle)) => {
-                self.lifecycle(lifecycle)?;
+            Ok((token, event)) => {
+                self.record_token(event)?;
                 Ok(token)
             }
             Err(error) => Err(error),
@@ -167,7 +133,7 @@ where
         item: &R,
     ) -> Result<Option<Secret>, JournalError> {
         match tokens.renew(name, used) {
-            Ok(lifecycle) => self.lifecycle(lifecycle)?,
+            Ok(event) => self.record_token(event)?,
             Err(_) => return Ok(None),
         }
         Ok(self.token(tokens, item)?.ok())

@@ -433,7 +433,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::engine::{AttemptPolicy, Lifecycle, StopFlag, TokenUnavailable, TokensFrom};
+    use crate::engine::{AttemptPolicy, StopFlag, TokenUnavailable, TokensFrom};
+    use crate::journal::TokenEvent;
     use crate::journal::{FORMAT, Journal, Record, YankRef};
     use crate::registry::AuthRefusal;
 
@@ -610,7 +611,7 @@ mod tests {
         fn token_for(
             &self,
             _: &YankTarget,
-        ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+        ) -> Result<(Secret, Option<TokenEvent>), TokenUnavailable> {
             let first = *self.minted.borrow() == 0;
             if first {
                 *self.minted.borrow_mut() = 1;
@@ -618,13 +619,13 @@ mod tests {
             let token = Secret::new(format!("t{}", self.minted.borrow()));
             Ok((
                 token,
-                first.then_some(Lifecycle::Minted { expires_at_ms: 1 }),
+                first.then_some(TokenEvent::Minted { expires_at_ms: 1 }),
             ))
         }
 
-        fn renew(&self, _: &str, _: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+        fn renew(&self, _: &str, _: &Secret) -> Result<Option<TokenEvent>, TokenUnavailable> {
             *self.minted.borrow_mut() += 1;
-            Ok(Some(Lifecycle::Renewed {
+            Ok(Some(TokenEvent::Renewed {
                 expires_at_ms: 2,
                 reason: crate::journal::RenewReason::Expired,
             }))

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::token::{TokenEvent, embed_token_events};
 use crate::model::PlanId;
 use crate::model::{Exit, FailureClass};
 
@@ -21,8 +22,10 @@ pub struct Record<E = Event> {
     pub event: E,
 }
 
+/// A publish run's event. Serde's derive (`remote = "Self"`) writes and
+/// reads every kind but the token events, which [`TokenEvent`] does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// A run (first or resumed) of a plan begins.
     RunStarted {
@@ -187,23 +190,10 @@ pub enum Event {
         name: String,
         version: String,
     },
-    /// A registry token was minted by trusted publishing (an OIDC token
-    /// exchanged) for the uploads; the token itself is never recorded.
-    TokenMinted {
-        expires_at_ms: u64,
-    },
-    /// A fresh token replaced the current one.
-    TokenRenewed {
-        expires_at_ms: u64,
-        reason: RenewReason,
-    },
-    /// A minted token was revoked at the end of the run (`error`: the
-    /// revocation failed; the token still ends at its expiry).
-    TokenRevoked {
-        expires_at_ms: u64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-    },
+    /// The life of a token minted by trusted publishing for the uploads
+    /// (written flat, as its own kind: see [`TokenEvent`]).
+    #[serde(skip)]
+    Token(TokenEvent),
     /// A signal asked the run to stop: nothing new starts; the uploads in
     /// flight get `grace_ms` to finish.
     Stopping {
@@ -218,18 +208,7 @@ pub enum Event {
     Unknown,
 }
 
-/// Why a minted token was renewed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RenewReason {
-    /// Its expiry was within the safety margin.
-    Expiring,
-    /// The registry answered an upload that it had expired.
-    Expired,
-    /// Written by a newer version of the tool.
-    #[serde(other)]
-    Other,
-}
+embed_token_events!(Event);
 
 /// Why an unfinished run was set aside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -305,11 +284,11 @@ pub enum RunOutcome {
     Unknown,
 }
 
-impl RunOutcome {
-    /// The exit code of a run that ended so (`ops::RunFailed`'s); an
-    /// outcome a newer cargo-shipper wrote counts as partial.
-    pub fn exit(self) -> Exit {
-        match self {
+/// The exit code of a run that ended so (`ops::RunFailed`'s); an outcome
+/// a newer cargo-shipper wrote counts as partial.
+impl From<RunOutcome> for Exit {
+    fn from(outcome: RunOutcome) -> Exit {
+        match outcome {
             RunOutcome::Partial | RunOutcome::Unknown => Exit::Partial,
             RunOutcome::NeedsOperator => Exit::NeedsOperator,
             RunOutcome::Interrupted => Exit::Interrupted,
@@ -372,9 +351,7 @@ impl Event {
             Event::VisibilityTimedOut { .. } => "visibility_timed_out",
             Event::PacingPlanned { .. } => "pacing_planned",
             Event::WouldUpload { .. } => "would_upload",
-            Event::TokenMinted { .. } => "token_minted",
-            Event::TokenRenewed { .. } => "token_renewed",
-            Event::TokenRevoked { .. } => "token_revoked",
+            Event::Token(token) => token.kind(),
             Event::Stopping { .. } => "stopping",
             Event::RunFinished { .. } => "run_finished",
             Event::Unknown => "unknown",
@@ -419,7 +396,7 @@ mod tests {
             (RunOutcome::NeedsOperator, Exit::NeedsOperator),
             (RunOutcome::Interrupted, Exit::Interrupted),
         ] {
-            assert_eq!(outcome.exit(), exit, "{outcome:?}");
+            assert_eq!(Exit::from(outcome), exit, "{outcome:?}");
         }
     }
 }

@@ -19,6 +19,8 @@ pub trait LogEvent: Serialize + DeserializeOwned + Clone {
     const OPENING_KIND: &'static str;
     /// `Some(format)` when this event opens a run, `None` otherwise.
     fn opening_format(&self) -> Option<u32>;
+    /// The event that records a torn last line cut off when the log was opened.
+    fn journal_repaired(torn: &TornLine) -> Self;
 }
 
 impl LogEvent for Event {
@@ -27,6 +29,12 @@ impl LogEvent for Event {
         match self {
             Event::RunStarted { format, .. } => Some(*format),
             _ => None,
+        }
+    }
+    fn journal_repaired(torn: &TornLine) -> Self {
+        Event::JournalRepaired {
+            dropped_bytes: torn.dropped_bytes,
+            saved_to: torn.saved_as(),
         }
     }
 }

@@ -29,12 +29,12 @@ mod peek;
 mod receipt;
 mod rehearsal;
 mod state;
+mod token;
 mod yank_plan;
 mod yank_run;
 
 pub use event::{
-    CrateRef, Event, FORMAT, Record, RenewReason, RunOutcome, SelectionRecord, SetAsideWhy,
-    SkipReason,
+    CrateRef, Event, FORMAT, Record, RunOutcome, SelectionRecord, SetAsideWhy, SkipReason,
 };
 pub use ignore::keep_out_of_git;
 pub use links::SymlinkRefused;
@@ -49,6 +49,7 @@ pub use rehearsal::{
     RehearsalRegistry, RehearsedCrate, RehearsedOutcome, StepCrate, StepResult, Verdict,
 };
 pub use state::{CrateState, CrateStatus, RunState, Timings, UploadTimes};
+pub use token::{RenewReason, TokenEvent};
 pub use yank_plan::{
     ReceiptBinding, YANK_PLAN_FORMAT, YANK_PLAN_KIND, YankPlan, YankPlanError, YankTarget,
 };

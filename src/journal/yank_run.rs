@@ -8,12 +8,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Projection;
-use super::event::{FORMAT, Record, RenewReason};
+use super::event::{FORMAT, Record};
 use super::log::LogEvent;
+use super::token::{TokenEvent, embed_token_events};
 use crate::model::{Exit, FailureClass};
 
+/// A yank run's event. Serde's derive (`remote = "Self"`) writes and reads
+/// every kind but the token events, which [`TokenEvent`] does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(remote = "Self", tag = "kind", rename_all = "snake_case")]
 pub enum YankEvent {
     /// A run (first or resumed) of a yank plan begins.
     YankRunStarted {
@@ -86,23 +89,10 @@ pub enum YankEvent {
         count: u32,
         eta_ms: u64,
     },
-    /// A registry token was minted by trusted publishing for the requests;
-    /// the token itself is never recorded.
-    TokenMinted {
-        expires_at_ms: u64,
-    },
-    /// A fresh token replaced the current one.
-    TokenRenewed {
-        expires_at_ms: u64,
-        reason: RenewReason,
-    },
-    /// A minted token was revoked at the end of the run (`error`: the
-    /// revocation failed; the token still ends at its expiry).
-    TokenRevoked {
-        expires_at_ms: u64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-    },
+    /// The life of a token minted by trusted publishing for the requests
+    /// (written flat, as its own kind: see [`TokenEvent`]).
+    #[serde(skip)]
+    Token(TokenEvent),
     YankRunFinished {
         outcome: YankOutcome,
     },
@@ -110,6 +100,8 @@ pub enum YankEvent {
     #[serde(other)]
     Unknown,
 }
+
+embed_token_events!(YankEvent);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct YankRef {
@@ -152,10 +144,10 @@ pub enum YankOutcome {
     Unknown,
 }
 
-impl YankOutcome {
-    /// The exit code of a yank run that ended so (`ops::YankFailed`'s).
-    pub fn exit(self) -> Exit {
-        match self {
+/// The exit code of a yank run that ended so (`ops::YankFailed`'s).
+impl From<YankOutcome> for Exit {
+    fn from(outcome: YankOutcome) -> Exit {
+        match outcome {
             YankOutcome::Partial | YankOutcome::Unknown => Exit::Partial,
             YankOutcome::Interrupted => Exit::Interrupted,
             YankOutcome::StoppedForLater => Exit::ToBeContinued,
@@ -170,6 +162,12 @@ impl LogEvent for YankEvent {
         match self {
             YankEvent::YankRunStarted { format, .. } => Some(*format),
             _ => None,
+        }
+    }
+    fn journal_repaired(torn: &super::TornLine) -> Self {
+        YankEvent::JournalRepaired {
+            dropped_bytes: torn.dropped_bytes,
+            saved_to: torn.saved_as(),
         }
     }
 }
@@ -209,9 +207,7 @@ impl YankEvent {
             YankEvent::YankConfirmed { .. } => "yank_confirmed",
             YankEvent::YankConfirmTimedOut { .. } => "yank_confirm_timed_out",
             YankEvent::YankPacingPlanned { .. } => "yank_pacing_planned",
-            YankEvent::TokenMinted { .. } => "token_minted",
-            YankEvent::TokenRenewed { .. } => "token_renewed",
-            YankEvent::TokenRevoked { .. } => "token_revoked",
+            YankEvent::Token(token) => token.kind(),
             YankEvent::YankRunFinished { .. } => "yank_run_finished",
             YankEvent::Unknown => "unknown",
         }
@@ -462,7 +458,7 @@ mod tests {
             (YankOutcome::Interrupted, Exit::Interrupted),
             (YankOutcome::StoppedForLater, Exit::ToBeContinued),
         ] {
-            assert_eq!(outcome.exit(), exit, "{outcome:?}");
+            assert_eq!(Exit::from(outcome), exit, "{outcome:?}");
         }
     }
 

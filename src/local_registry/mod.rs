@@ -2,6 +2,7 @@
 //! resolve from (sparse index, publish, download, yank), storing to a
 //! directory. It serves rehearsals, `registry serve`, and the test suite.
 
+mod activity;
 mod index_entry;
 mod knobs;
 mod oidc;
@@ -133,6 +134,7 @@ impl LocalRegistry {
             trusted: config
                 .trusted_publishing
                 .map(|t| trusted::TrustState::new(t, addr)),
+            activity: Arc::default(),
         });
         let kept = state.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -152,6 +154,7 @@ impl LocalRegistry {
                             accepted = listener.accept() => {
                                 let Ok((stream, _)) = accepted else { continue };
                                 let state = state.clone();
+                                let open = state.activity.connection();
                                 let stall = state.knobs.knobs.stall_timeout();
                                 tokio::spawn(async move {
                                     let service = hyper::service::service_fn(move |req| {
@@ -164,6 +167,7 @@ impl LocalRegistry {
                                         .header_read_timeout(stall)
                                         .serve_connection(TokioIo::new(stream), service)
                                         .await;
+                                    drop(open);
                                 });
                             }
                         }
@@ -178,6 +182,20 @@ impl LocalRegistry {
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
+    }
+
+    /// A mark for [`Self::wait_drained`]: connections accepted from now on.
+    pub fn activity_mark(&self) -> u64 {
+        self.state.activity.mark()
+    }
+
+    /// Wait (up to `timeout`) until every connection accepted since `mark`
+    /// has closed and no request is being handled: once the clients that
+    /// opened them are dead, nothing they sent can still land.
+    pub fn wait_drained(&self, mark: u64, timeout: std::time::Duration) -> bool {
+        // Long enough for a connection the kernel had queued to be accepted.
+        let quiet = std::time::Duration::from_millis(50);
+        self.state.activity.wait_drained(mark, quiet, timeout)
     }
 
     pub fn addr(&self) -> SocketAddr {

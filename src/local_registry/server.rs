@@ -11,6 +11,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use sha2::{Digest, Sha256};
 
+use super::activity::Activity;
 use super::index_entry::IndexEntry;
 use super::knobs::{KnobState, UploadFault};
 use super::rate_limit::Action;
@@ -29,6 +30,7 @@ pub struct State {
     pub knobs: KnobState,
     pub upstream: Option<Upstream>,
     pub trusted: Option<TrustState>,
+    pub activity: Arc<Activity>,
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -52,6 +54,7 @@ pub async fn serve(
     state: Arc<State>,
     req: Request<hyper::body::Incoming>,
 ) -> Result<Reply, Dropped> {
+    let handling = state.activity.request();
     let (parts, body) = req.into_parts();
     // crates.io takes uploads up to 10 MiB; a little room for the metadata.
     let collect = http_body_util::Limited::new(body, MAX_BODY).collect();
@@ -82,6 +85,7 @@ pub async fn serve(
         }
     };
     tokio::task::spawn_blocking(move || {
+        let _handling = handling; // to the end, even when the client hung up
         route(
             &state,
             &parts.method,

@@ -12,7 +12,7 @@ mod preflight;
 mod provenance;
 mod publish;
 mod rehearse;
-mod session;
+mod run_session;
 mod signals;
 mod start;
 mod status;
@@ -37,12 +37,13 @@ pub use preflight::{
 pub use provenance::{NewerCargo, linked_cargo_release, newer_user_cargo};
 pub use publish::{
     Assumption, AssumptionRefused, LevelPackaged, PublishOpts, PublishReport, RunFailed, RunTuning,
-    Step, StoppedForLater, publish,
+    Step, publish,
 };
 pub use rehearse::{
     InterruptAfter, LiveFindings, Progress, RehearsalFailed, RehearsalInterrupted, RehearsalReport,
     RehearsalTarget, RehearseOpts, RehearseOptsError, STAND_IN_NAME, rehearse,
 };
+pub use run_session::{Failed, StoppedForLater};
 pub use signals::{INTERRUPTED_EXIT, stop_on_signals};
 pub use start::{Mode, StartError};
 pub use status::{

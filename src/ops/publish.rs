@@ -8,17 +8,21 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cargo_backend::{self, PackageRequest};
-use crate::engine::{self, AttemptPolicy, EngineOpts, Prepared, Recorder, SessionOpts, StopFlag};
-use crate::journal::{
-    CrateRef, CrateStatus, Event, Journal, Receipt, Record, RunLock, RunOutcome, RunState,
-    SelectionRecord, StateDir,
+use crate::engine::{
+    self, AttemptPolicy, EngineOpts, Prepared, PreparedTokens, Recorder, SessionOpts, StopFlag,
 };
-use crate::model::{Coded, CodedContext, Exit, HasExit, PacingProfile, RegistryTarget};
+use crate::journal::{
+    CrateRef, CrateStatus, Event, Receipt, Record, RunOutcome, RunState, SelectionRecord, StateDir,
+};
+use crate::model::{Coded, CodedContext, PacingProfile, RegistryTarget};
 use crate::ops::content::{self, Content, Holder, KnownUploads};
 use crate::ops::crates_io_rules;
 use crate::ops::next_command::Next;
+use crate::ops::run_session::{
+    self, Connection, Failed, RunSession, RunTokens, StoppedForLater, ended_early,
+};
 use crate::ops::start::{self, Mode, StartDecision, StartError, StartFlags};
-use crate::ops::trusted::{self, CiOpts, TrustedTokens};
+use crate::ops::trusted::CiOpts;
 use crate::ops::{PlanOpts, gate, plan, provenance};
 use crate::plan::{Plan, Selection};
 use crate::registry::LiveRegistry;
@@ -100,6 +104,11 @@ pub struct RunTuning {
     /// from a killed run is not settled as absent before this long after
     /// its intent.
     pub upload_timeout: Duration,
+    /// How long an upload request of an earlier, killed run may still land
+    /// after its intent, when known better than `upload_timeout` (the
+    /// rehearsal's drill saw its registry answer everything the killed
+    /// child sent: zero).
+    pub request_window: Option<Duration>,
 }
 
 impl RunTuning {
@@ -117,26 +126,13 @@ impl RunTuning {
             jobs: self.jobs,
             pacing,
             grace: self.grace,
-            request_window: self.upload_timeout,
+            request_window: self.request_window.unwrap_or(self.upload_timeout),
         }
     }
 }
 
-/// How a run ended, when it did not succeed. Carries the exit code's reason.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct RunFailed {
-    pub outcome: RunOutcome,
-    pub message: String,
-    /// Where the run stood when it ended (for the step summary).
-    pub state: Box<RunState>,
-}
-
-impl HasExit for RunFailed {
-    fn exit(&self) -> Exit {
-        self.outcome.exit()
-    }
-}
+/// How a publish run ended, when it did not succeed.
+pub type RunFailed = Failed<RunOutcome, RunState>;
 
 /// What a finished run leaves behind.
 #[derive(Debug)]
@@ -181,25 +177,18 @@ pub fn publish(
     sink: &mut dyn FnMut(Step<'_>),
 ) -> anyhow::Result<PublishReport> {
     // `--stop-after` counts from the start of the command.
-    // A deadline past what an instant can hold is no deadline.
-    let stop_at = opts
-        .ci
-        .stop_after
-        .and_then(|d| Instant::now().checked_add(d));
+    let stop_at = run_session::deadline(&opts.ci);
     let dir = StateDir::new(&state_root(ws, opts)?);
     if opts.dry_run {
         let plan = plan_for(ws, opts, &opts.selection, &opts.target)?;
         let start = Start {
             plan: &plan,
-            journal: &mut Journal::in_memory(),
-            torn: None,
-            run_number: 1,
             selection: selection_record(&opts.selection, &opts.target),
             set_aside: None,
             stop_at,
             crates_io: crates_io_rules::live_is_crates_io(ws, opts, &opts.target, &plan)?,
         };
-        return run(ws, opts, &dir, start, sink);
+        return run(ws, opts, &mut RunSession::in_memory(dir), start, sink);
     }
     // Nothing to resume: say so without creating anything (not even the
     // state directory a mistyped `--state-dir` names).
@@ -209,56 +198,47 @@ pub fn publish(
             return Err(StartError::NothingToResume(dir.root().to_owned()).into());
         }
     }
-    crate::journal::keep_out_of_git(dir.root(), opts.state_dir.is_none()).with_context(|| {
-        format!(
-            "could not create the state directory `{}`",
-            dir.root().display()
-        )
-    })?;
-    let _lock = RunLock::acquire(dir.root())?;
-    let (mut journal, mut torn): (Journal, _) = Journal::open(&dir)?;
-
-    // Finished but not archived (a crash right at the end): archive it now.
-    if let Some(state) = journal.state()
-        && state.outcome == Some(RunOutcome::Success)
-    {
-        let label = archive_label(Some(state), "finished");
-        drop(journal);
-        dir.archive(&label).context(
-            "the previous run finished (its release went out) but is not archived yet, and archiving it failed",
-        )?;
-        journal = Journal::open(&dir)?.0;
-        torn = None; // that repair belongs to the archived run
-    }
-    let (selection, target) = match (opts.mode, journal.state()) {
+    let mut session = RunSession::open(dir.root(), opts.state_dir.is_none(), dir.clone())?;
+    archive_if_finished(&mut session)?;
+    let (selection, target) = match (opts.mode, session.state()) {
         // Resume the release as it was selected, whatever the flags say now.
-        (Mode::Resume, Some(_)) => recorded_selection(journal.records()),
+        (Mode::Resume, Some(_)) => recorded_selection(session.journal().records()),
         _ => (opts.selection.clone(), opts.target.clone()),
     };
     let plan = plan_for(ws, opts, &selection, &target)?;
-    let set_aside = set_aside_if_needed(&dir, &mut journal, &plan, opts)?;
-    if set_aside.is_some() {
-        torn = None; // that repair belongs to the archived run
-    }
     let start = Start {
         plan: &plan,
-        run_number: journal.state().map_or(1, |s| s.runs + 1),
-        journal: &mut journal,
-        torn,
         selection: selection_record(&selection, &target),
-        set_aside,
+        set_aside: set_aside_if_needed(&mut session, &plan, opts)?,
         stop_at,
         crates_io: crates_io_rules::live_is_crates_io(ws, opts, &target, &plan)?,
     };
-    run(ws, opts, &dir, start, sink)
+    run(ws, opts, &mut session, start, sink)
+}
+
+/// A run that finished but is not archived (a crash right at the end):
+/// archived now, before anything else.
+fn archive_if_finished(session: &mut RunSession<RunState>) -> anyhow::Result<()> {
+    let Some(state) = session.state() else {
+        return Ok(());
+    };
+    if state.outcome != Some(RunOutcome::Success) {
+        return Ok(());
+    }
+    let label = archive_label(Some(state), "finished");
+    session.set_aside(&label, |error| {
+        anyhow::Error::new(error).context(
+            "the previous run finished (its release went out) but is not archived yet, and archiving it failed",
+        )
+    })?;
+    Ok(())
 }
 
 /// The start decision for `plan` over the run in `current/`: an unfinished
 /// run of another plan is archived when the flags allow it (the journal
 /// reopened empty), and the event that records it is returned.
 fn set_aside_if_needed(
-    dir: &StateDir,
-    journal: &mut Journal,
+    session: &mut RunSession<RunState>,
     plan: &Plan,
     opts: &PublishOpts,
 ) -> anyhow::Result<Option<Event>> {
@@ -267,21 +247,18 @@ fn set_aside_if_needed(
         abandon_unfinished: opts.abandon_unfinished,
     };
     let decision = start::decide(
-        journal.state(),
+        session.state(),
         plan,
         flags,
-        &dir.root().display().to_string(),
+        &session.dir().root().display().to_string(),
     )?;
     let StartDecision::SetAside(reason) = decision else {
         return Ok(None);
     };
-    let previous = journal.state().expect("a run to set aside");
+    let previous = session.state().expect("a run to set aside");
     let label = archive_label(Some(previous), reason.label());
     let previous_plan = previous.plan_id.short().to_owned();
-    // The journal's files are moved: nothing may hold them open meanwhile.
-    *journal = Journal::in_memory();
-    let archived = dir.archive(&label)?;
-    *journal = Journal::open(dir)?.0;
+    let archived = session.set_aside(&label, anyhow::Error::from)?;
     Ok(Some(Event::SetAside {
         plan_id: previous_plan,
         reason: reason.wire(),
@@ -300,13 +277,9 @@ pub(super) fn uploaded_nothing(records: &[Record]) -> bool {
         .any(|r| matches!(r.event, Event::UploadStarted { .. }))
 }
 
-/// What a run starts from.
+/// What a run starts from, besides its journal.
 struct Start<'a> {
     plan: &'a Plan,
-    journal: &'a mut Journal,
-    /// A torn line repaired when the journal was opened, to record.
-    torn: Option<crate::journal::TornLine>,
-    run_number: u32,
     selection: SelectionRecord,
     /// The earlier run this one set aside, to record.
     set_aside: Option<Event>,
@@ -373,10 +346,7 @@ fn packaging_target(ws: &LoadedWorkspace, plan: &Plan, opts: &PublishOpts) -> Re
 }
 
 fn state_root(ws: &LoadedWorkspace, opts: &PublishOpts) -> anyhow::Result<PathBuf> {
-    Ok(match &opts.state_dir {
-        Some(dir) => dir.clone(),
-        None => ws.root()?.join(".shipper"),
-    })
+    run_session::state_root(ws, opts.state_dir.as_deref())
 }
 
 fn selection_record(selection: &Selection, target: &TargetChoice) -> SelectionRecord {
@@ -422,10 +392,9 @@ fn stop_if_asked(opts: &PublishOpts) -> Result<(), Stop> {
 struct Run<'r> {
     ws: &'r LoadedWorkspace,
     opts: &'r PublishOpts,
-    dir: &'r StateDir,
+    dir: StateDir,
     plan: &'r Plan,
-    http: crate::registry::Http,
-    registry: LiveRegistry,
+    live: Connection,
     /// `--stop-after`: no upload starts after this.
     stop_at: Option<Instant>,
     /// The live target is crates.io: its publish rules apply.
@@ -435,57 +404,48 @@ struct Run<'r> {
 fn run(
     ws: &LoadedWorkspace,
     opts: &PublishOpts,
-    dir: &StateDir,
+    session: &mut RunSession<RunState>,
     start: Start<'_>,
     sink: &mut dyn FnMut(Step<'_>),
 ) -> anyhow::Result<PublishReport> {
     let Start {
         plan,
-        journal,
-        torn,
-        run_number,
         selection,
         set_aside,
         stop_at,
         crates_io,
     } = start;
-    let (http, registry) = super::session::live_connection(ws, &plan.target, opts.token.as_ref())?;
+    let mut live = Connection::open(ws, &plan.target, opts.token.as_ref())?;
+    live.registry = live
+        .registry
+        .with_upload_timeout(opts.tuning.upload_timeout);
     let run = Run {
         ws,
         opts,
-        dir,
+        dir: session.dir().clone(),
         plan,
-        http,
-        registry: registry.with_upload_timeout(opts.tuning.upload_timeout),
+        live,
         stop_at,
         crates_io,
     };
-    let done = journal.state().map_or(0, |s| {
+    let done = session.state().map_or(0, |s| {
         plan.crates
             .iter()
             .filter(|c| s.crates.get(&c.name).is_some_and(|c| c.status.is_done()))
             .count() as u32
     });
+    let run_number = session.state().map_or(1, |s| s.runs + 1);
     sink(Step::Registry(plan.target.display_name()));
     // The recorder and the packaging progress both report through `sink`.
     let sink = std::cell::RefCell::new(sink);
     let mut records = |record: &Record| (*sink.borrow_mut())(Step::Event(record));
-    let mut rec = Recorder::new(journal, &mut records);
-    rec.record(run_started(plan, run_number, selection, done))?;
-    if let Some(event) = set_aside {
-        rec.record(event)?;
-    }
-    if let Some(torn) = torn {
-        rec.record(Event::JournalRepaired {
-            dropped_bytes: torn.dropped_bytes,
-            saved_to: torn.saved_as(),
-        })?;
-    }
+    let started = run_started(plan, run_number, selection, done);
+    let mut rec = session.begin(&mut records, std::iter::once(started).chain(set_aside))?;
     let mut progress = |level: LevelPackaged<'_>| (*sink.borrow_mut())(Step::LevelPackaged(level));
     match run.phases(&mut rec, &mut progress) {
         Ok(report) => Ok(report),
-        Err(Stop::Interrupted) => finish_interrupted(ws, &mut rec, dir, opts),
-        Err(Stop::Failed(error)) => finish_failed(ws, &mut rec, dir, opts, error),
+        Err(Stop::Interrupted) => finish_interrupted(ws, &mut rec, &run.dir, opts),
+        Err(Stop::Failed(error)) => finish_failed(ws, &mut rec, &run.dir, opts, error),
         Err(Stop::Error(error)) => Err(error),
     }
 }
@@ -512,10 +472,10 @@ impl Run<'_> {
         if self.opts.dry_run {
             return Ok(dry_run_report(rec, &jobs)?);
         }
-        let (trusted, prepared) = self.prepare_uploads(&survey, jobs)?;
+        let (tokens, prepared) = self.prepare_uploads(&survey, jobs)?;
         stop_if_asked(self.opts)?;
-        let outcome = self.upload(rec, &survey, &prepared, trusted.as_ref())?;
-        self.finish(rec, &survey, trusted.as_ref(), outcome)
+        let outcome = self.upload(rec, &survey, &prepared, &tokens)?;
+        self.finish(rec, &survey, &tokens, outcome)
     }
 
     /// Settle what an earlier run left unknown, ask the index about every
@@ -525,9 +485,13 @@ impl Run<'_> {
         // Crates the registry cannot settle stay out of this run (the engine
         // reports them as needing an operator); never re-uploaded blindly.
         let unsettled =
-            engine::settle_unknown_outcomes(rec, &self.registry, &opts.tuning.engine(None))?;
-        let check =
-            engine::check_registry(rec, &self.registry, opts.tuning.jobs.max(4), &unsettled)?;
+            engine::settle_unknown_outcomes(rec, &self.live.registry, &opts.tuning.engine(None))?;
+        let check = engine::check_registry(
+            rec,
+            &self.live.registry,
+            opts.tuning.jobs.max(4),
+            &unsettled,
+        )?;
         let names: Vec<String> = check.to_upload.iter().map(|(n, _)| n.clone()).collect();
         // A rehearsal's registry has no limits to respect.
         let pacing = match opts.stand_in {
@@ -574,7 +538,7 @@ impl Run<'_> {
         };
         skip_if_ours(
             rec,
-            &self.registry,
+            &self.live.registry,
             &KnownUploads::read(self.dir.root()),
             present,
             &packaged,
@@ -671,31 +635,24 @@ impl Run<'_> {
         &self,
         survey: &Survey,
         jobs: Vec<crate::registry::UploadJob>,
-    ) -> Result<(Option<TrustedTokens>, Vec<Prepared>), Stop> {
+    ) -> Result<(RunTokens, Vec<Prepared>), Stop> {
         let (ws, opts, plan) = (self.ws, self.opts, self.plan);
         // Nothing to upload needs no token: `on` outside a CI job is no failure then.
-        let provider = match jobs.is_empty() {
-            true => Ok(None),
-            false => trusted::provider(&opts.ci, || {
-                opts.token.is_some() || cargo_backend::read_token(ws, &plan.target, None).is_ok()
-            }),
-        };
-        let trusted = match provider {
-            Ok(provider) => provider.map(|p| {
-                TrustedTokens::new(
-                    p,
-                    &self.http,
-                    self.registry.api_url(),
-                    opts.ci.token_lifetime,
-                )
-            }),
-            Err(error) => return Err(Stop::Failed(error.into())),
+        let tokens = match jobs.is_empty() {
+            true => RunTokens::off(),
+            false => self
+                .live
+                .tokens(&opts.ci, || {
+                    opts.token.is_some()
+                        || cargo_backend::read_token(ws, &plan.target, None).is_ok()
+                })
+                .map_err(|error| Stop::Failed(error.into()))?,
         };
         let mut prepared = Vec::new();
         for job in jobs {
-            let token = match &trusted {
-                Some(_) => None,
-                None => Some(
+            let token = match tokens.trusted() {
+                true => None,
+                false => Some(
                     cargo_backend::publish_token(ws, &plan.target, &job, opts.token.as_ref())
                         .map_err(Stop::Failed)?,
                 ),
@@ -711,7 +668,7 @@ impl Run<'_> {
                 new_crate,
             });
         }
-        Ok((trusted, prepared))
+        Ok((tokens, prepared))
     }
 
     /// Upload under the engine; whatever happens, no minted token outlives it.
@@ -720,38 +677,22 @@ impl Run<'_> {
         rec: &mut Recorder<'_>,
         survey: &Survey,
         prepared: &[Prepared],
-        trusted: Option<&TrustedTokens>,
+        tokens: &RunTokens,
     ) -> Result<RunOutcome, Stop> {
         let mut engine_opts = self.opts.tuning.engine(survey.pacing);
         engine_opts.session.stop_at = self.stop_at;
         let to_confirm = &survey.check.to_confirm;
-        let Some(tokens) = trusted else {
-            return Ok(engine::upload_all(
+        let source = tokens.source(&PreparedTokens);
+        Ok(tokens.revoked_after(rec, |rec| {
+            engine::upload_all_with(
                 rec,
-                &self.registry,
+                &self.live.registry,
                 &engine_opts,
                 prepared,
                 to_confirm,
-            )?);
-        };
-        let outcome = engine::upload_all_with(
-            rec,
-            &self.registry,
-            &engine_opts,
-            prepared,
-            to_confirm,
-            tokens,
-        );
-        for (expires_at_ms, result) in tokens.revoke_all() {
-            let event = Event::TokenRevoked {
-                expires_at_ms,
-                error: result.err(),
-            };
-            if outcome.is_ok() {
-                rec.record(event)?;
-            }
-        }
-        Ok(outcome?)
+                source,
+            )
+        })?)
     }
 
     /// The receipt, then `run_finished`, then the archive; a run that did
@@ -760,10 +701,10 @@ impl Run<'_> {
         &self,
         rec: &mut Recorder<'_>,
         survey: &Survey,
-        trusted: Option<&TrustedTokens>,
+        tokens: &RunTokens,
         outcome: RunOutcome,
     ) -> Result<PublishReport, Stop> {
-        let (ws, opts, dir, plan) = (self.ws, self.opts, self.dir, self.plan);
+        let (ws, opts, dir, plan) = (self.ws, self.opts, &self.dir, self.plan);
         let check = &survey.check;
         // A registry that took other first versions from this run does not
         // follow crates.io's first-version rule: its refusal is about the crate.
@@ -774,10 +715,8 @@ impl Run<'_> {
                 .get(n)
                 .is_some_and(|c| matches!(c.status, CrateStatus::Published | CrateStatus::Uploaded))
         });
-        let refusal = trusted.and_then(|t| {
-            t.take_refusal(|name| {
-                !took_first_versions && check.to_upload.iter().any(|(n, new)| n == name && *new)
-            })
+        let refusal = tokens.take_refusal(|name| {
+            !took_first_versions && check.to_upload.iter().any(|(n, new)| n == name && *new)
         });
         // A release that went out says so, whatever fails after it.
         let again = match Next::of(opts, rec.journal().records()).publish {
@@ -810,29 +749,24 @@ impl Run<'_> {
             state: Box::new(state),
         };
         let stopped = self.stop_at.is_some_and(|at| Instant::now() >= at);
-        Err(Stop::Error(match refusal {
-            Some(refusal) => anyhow::Error::new(refusal).coded_context(failed),
-            // A planned stop: its message (how to continue) is the one shown;
-            // the run's state stays reachable beneath it.
-            None if stopped => {
-                let stop = StoppedForLater {
-                    what: "crates out",
-                    // The same release: registry, selection, state directory.
-                    next: next
-                        .publish
-                        .unwrap_or_else(|| "cargo shipper publish".to_owned()),
-                    done: failed
-                        .state
-                        .crates
-                        .values()
-                        .filter(|c| c.status.is_done())
-                        .count(),
-                    total: failed.state.crates.len(),
-                };
-                anyhow::Error::new(Coded::new(failed)).coded_context(stop)
-            }
-            None => Coded::new(failed).into(),
-        }))
+        // A planned stop: its message (how to continue) is the one shown;
+        // the run's state stays reachable beneath it.
+        Err(Stop::Error(ended_early(failed, refusal, |failed| {
+            stopped.then(|| StoppedForLater {
+                what: "crates out",
+                // The same release: registry, selection, state directory.
+                next: next
+                    .publish
+                    .unwrap_or_else(|| "cargo shipper publish".to_owned()),
+                done: failed
+                    .state
+                    .crates
+                    .values()
+                    .filter(|c| c.status.is_done())
+                    .count(),
+                total: failed.state.crates.len(),
+            })
+        })))
     }
 }
 
@@ -930,29 +864,6 @@ fn skip_if_ours(
         false => Holder::Target,
     };
     content::refuse_unless_ours(holder, judged)
-}
-
-/// `--stop-after` came before the run finished: the next `publish` (or
-/// `resume`), or the same `yank`, continues it.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "stopped by `--stop-after` with {done} of {total} {what}; the state directory holds the \
-     run: `{next}` continues it (in CI, save the directory as an artifact and restore it in the \
-     next job)"
-)]
-pub struct StoppedForLater {
-    /// What `done` counts: "crates out", "versions yanked".
-    pub what: &'static str,
-    /// The command that continues, as it must be typed.
-    pub next: String,
-    pub done: usize,
-    pub total: usize,
-}
-
-impl HasExit for StoppedForLater {
-    fn exit(&self) -> Exit {
-        Exit::ToBeContinued
-    }
 }
 
 /// Members that depend on each other name crates.io (a path dependency is
@@ -1253,8 +1164,7 @@ fn plan_opts(selection: &Selection, target: &TargetChoice) -> PlanOpts {
     }
 }
 
-/// `archive/` folder name: time (ms since the epoch, sorts), plan id prefix, what happened.
+/// `archive/` folder name of a publish run (see [`run_session::archive_label`]).
 fn archive_label(state: Option<&RunState>, what: &str) -> String {
-    let plan = state.map_or("unknown", |s| s.plan_id.short());
-    format!("{}-{plan}-{what}", crate::journal::now_ms())
+    run_session::archive_label(state.map_or("unknown", |s| s.plan_id.short()), what)
 }

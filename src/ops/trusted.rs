@@ -9,8 +9,8 @@
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
-use crate::engine::{Lifecycle, Prepared, TokenSource, TokenUnavailable};
-use crate::journal::{RenewReason, YankTarget, now_ms};
+use crate::engine::{Prepared, TokenSource, TokenUnavailable};
+use crate::journal::{RenewReason, TokenEvent, YankTarget, now_ms};
 use crate::registry::Http;
 use crate::registry::trusted::{self as wire, Claims, OidcProvider, TrustedError};
 use crate::secret::Secret;
@@ -281,7 +281,7 @@ impl TrustedTokens {
     fn token_for_crate(
         &self,
         krate: &str,
-    ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+    ) -> Result<(Secret, Option<TokenEvent>), TokenUnavailable> {
         let lifecycle = {
             let state = self.state.borrow();
             match &state.current {
@@ -298,12 +298,12 @@ impl TrustedTokens {
                 let expires_at_ms = current.expires_at_ms;
                 self.state.borrow_mut().current = Some(current);
                 Some(if renewal {
-                    Lifecycle::Renewed {
+                    TokenEvent::Renewed {
                         expires_at_ms,
                         reason: RenewReason::Expiring,
                     }
                 } else {
-                    Lifecycle::Minted { expires_at_ms }
+                    TokenEvent::Minted { expires_at_ms }
                 })
             }
         };
@@ -323,7 +323,7 @@ impl TrustedTokens {
         &self,
         name: &str,
         used: &Secret,
-    ) -> Result<Option<Lifecycle>, TokenUnavailable> {
+    ) -> Result<Option<TokenEvent>, TokenUnavailable> {
         if self
             .state
             .borrow()
@@ -336,7 +336,7 @@ impl TrustedTokens {
         let current = self.mint(name)?;
         let expires_at_ms = current.expires_at_ms;
         self.state.borrow_mut().current = Some(current);
-        Ok(Some(Lifecycle::Renewed {
+        Ok(Some(TokenEvent::Renewed {
             expires_at_ms,
             reason: RenewReason::Expired,
         }))
@@ -347,11 +347,11 @@ impl TokenSource for TrustedTokens {
     fn token_for(
         &self,
         prepared: &Prepared,
-    ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+    ) -> Result<(Secret, Option<TokenEvent>), TokenUnavailable> {
         self.token_for_crate(&prepared.job.name)
     }
 
-    fn renew(&self, name: &str, used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+    fn renew(&self, name: &str, used: &Secret) -> Result<Option<TokenEvent>, TokenUnavailable> {
         self.renew_after_expired(name, used)
     }
 
@@ -367,11 +367,11 @@ impl TokenSource<YankTarget> for TrustedTokens {
     fn token_for(
         &self,
         target: &YankTarget,
-    ) -> Result<(Secret, Option<Lifecycle>), TokenUnavailable> {
+    ) -> Result<(Secret, Option<TokenEvent>), TokenUnavailable> {
         self.token_for_crate(&target.name)
     }
 
-    fn renew(&self, name: &str, used: &Secret) -> Result<Option<Lifecycle>, TokenUnavailable> {
+    fn renew(&self, name: &str, used: &Secret) -> Result<Option<TokenEvent>, TokenUnavailable> {
         self.renew_after_expired(name, used)
     }
 

@@ -10,18 +10,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cargo_backend;
-use crate::engine::{
-    self, AttemptPolicy, Recorder, SessionOpts, StopFlag, TokenSource, TokensFrom, YankOpts,
-};
+use crate::engine::{self, AttemptPolicy, Recorder, SessionOpts, StopFlag, TokensFrom, YankOpts};
 use crate::journal::{
-    FORMAT, Journal, Record, RunLock, StateDir, YankEvent, YankOutcome, YankPlan, YankRef,
-    YankState, YankTarget,
+    FORMAT, Journal, Record, StateDir, YankEvent, YankOutcome, YankPlan, YankRef, YankState,
+    YankTarget,
 };
-use crate::model::RegistryTarget;
-use crate::model::{Coded, CodedContext, Exit, HasExit, PacingProfile};
-use crate::ops::StoppedForLater;
+use crate::model::{Coded, PacingProfile, RegistryTarget};
 use crate::ops::next_command::NextCommand;
-use crate::ops::trusted::{self, CiOpts, TrustedTokens};
+use crate::ops::run_session::{
+    self, Connection, Failed, RunSession, RunTokens, StoppedForLater, ended_early,
+};
+use crate::ops::trusted::CiOpts;
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
 
@@ -74,21 +73,8 @@ pub enum YankStartError {
     NoYankRun { dir: String },
 }
 
-/// A yank run that did not reach every version. Carries the exit code's reason.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct YankFailed {
-    pub outcome: YankOutcome,
-    pub message: String,
-    /// Where each version stands.
-    pub state: Box<YankState>,
-}
-
-impl HasExit for YankFailed {
-    fn exit(&self) -> Exit {
-        self.outcome.exit()
-    }
-}
+/// A yank run that did not reach every version.
+pub type YankFailed = Failed<YankOutcome, YankState>;
 
 #[derive(Debug)]
 pub struct YankReport {
@@ -130,10 +116,7 @@ pub fn yank(
         Some(configured) => Some(configured),
         None => (target.key == "crates-io").then(PacingProfile::crates_io_yanks),
     };
-    let root = match &opts.state_dir {
-        Some(dir) => dir.clone(),
-        None => ws.root()?.join(".shipper"),
-    };
+    let root = run_session::state_root(ws, opts.state_dir.as_deref())?;
     let dir = StateDir::new(&root.join("yank"));
     let run = YankRun {
         ws,
@@ -148,23 +131,16 @@ pub fn yank(
     }
 
     run.leave_yanked(true)?; // refused before anything is written
-    crate::journal::keep_out_of_git(&root, opts.state_dir.is_none()).map_err(|e| {
-        anyhow::Error::new(e).context(format!(
-            "could not create the state directory `{}`",
-            root.display()
-        ))
-    })?;
-    let _lock = RunLock::acquire(dir.root())?;
-    let (mut journal, torn) = run.open_journal()?;
+    let mut session = RunSession::open(&root, opts.state_dir.is_none(), dir.clone())?;
+    run.set_aside_or_refuse(&mut session)?;
     let leave_yanked = run.leave_yanked(false)?;
     let left_yanked = run.left_yanked(&leave_yanked);
-    let (http, registry) = super::session::live_connection(ws, &target, opts.token.as_ref())?;
-    let left = run.left(&journal, &leave_yanked);
+    let live = Connection::open(ws, &target, opts.token.as_ref())?;
+    let left = run.left(session.journal(), &leave_yanked);
     let eta = pacing.map(|bucket| bucket.eta(left));
-    let number = journal.state().map_or(1, |s| s.runs + 1);
+    let started = run.started(session.state().map_or(1, |s| s.runs + 1));
     let mut records = |record: &Record<YankEvent>| sink(YankStep::Event(record));
-    let mut rec = Recorder::new(&mut journal, &mut records);
-    run.record_start(&mut rec, number, torn)?;
+    let mut rec = session.begin(&mut records, [started])?;
     if let Some(eta) = eta {
         rec.record(YankEvent::YankPacingPlanned {
             count: left,
@@ -172,25 +148,18 @@ pub fn yank(
         })?;
     }
     let engine_opts = engine_opts(opts, pacing, leave_yanked);
-    let trusted = trusted::provider(&opts.ci, || {
+    let tokens = live.tokens(&opts.ci, || {
         opts.token.is_some() || cargo_backend::read_token(ws, &target, None).is_ok()
-    })?
-    .map(|p| TrustedTokens::new(p, &http, registry.api_url(), opts.ci.token_lifetime));
-    let outcome = run.yank_all(&mut rec, &registry, &engine_opts, trusted.as_ref())?;
+    })?;
+    let outcome = run.yank_all(&mut rec, &live.registry, &engine_opts, &tokens)?;
     rec.record(YankEvent::YankRunFinished { outcome })?;
     // Yanks concern published versions: never a first one.
-    let refusal = trusted.as_ref().and_then(|t| t.take_refusal(|_| false));
+    let refusal = tokens.take_refusal(|_| false);
     let state = rec.state().clone();
     if outcome != YankOutcome::Success {
         return Err(run.failed(outcome, state, refusal));
     }
-    let label = format!(
-        "{}-{}-{}",
-        crate::journal::now_ms(),
-        &state.yank_plan_id[..12],
-        if opts.undo { "unyanked" } else { "yanked" }
-    );
-    let archived_to = dir.archive(&label)?;
+    let archived_to = session.archive(&run.archive_label(&state, verb(opts.undo)))?;
     Ok(YankReport {
         undo: opts.undo,
         registry: target.display_name().to_owned(),
@@ -200,6 +169,11 @@ pub fn yank(
         left_yanked,
         archived_to: Some(archived_to),
     })
+}
+
+/// What a finished yank run did, for its archive's name.
+fn verb(undo: bool) -> &'static str {
+    if undo { "unyanked" } else { "yanked" }
 }
 
 /// The engine's options for this run.
@@ -214,11 +188,7 @@ fn engine_opts(
             confirm_timeout: opts.confirm_timeout,
             confirm_poll: opts.confirm_poll,
             stop: opts.stop.clone(),
-            // A deadline past what an instant can hold is no deadline.
-            stop_at: opts
-                .ci
-                .stop_after
-                .and_then(|d| std::time::Instant::now().checked_add(d)),
+            stop_at: run_session::deadline(&opts.ci),
         },
         undo: opts.undo,
         pacing,
@@ -301,47 +271,39 @@ impl YankRun<'_> {
     /// The journal (the lock held): a finished run not yet archived (a
     /// crash at the very end), or one set aside, is archived first; an
     /// unfinished run of another plan or direction is refused.
-    fn open_journal(
-        &self,
-    ) -> anyhow::Result<(Journal<YankState>, Option<crate::journal::TornLine>)> {
-        let dir = self.dir;
-        let (journal, torn): (Journal<YankState>, _) = Journal::open(dir)?;
-        let Some(state) = journal.state() else {
-            return Ok((journal, torn));
+    fn set_aside_or_refuse(&self, session: &mut RunSession<YankState>) -> anyhow::Result<()> {
+        let Some(state) = session.state() else {
+            return Ok(());
         };
         let finished = state.outcome == Some(YankOutcome::Success);
         let same = state.yank_plan_id == self.plan.id() && state.undo == self.opts.undo;
         if finished || (!same && self.opts.abandon_unfinished) {
-            let label = format!(
-                "{}-{}-{}",
-                crate::journal::now_ms(),
-                &state.yank_plan_id[..12],
-                if finished { "finished" } else { "abandoned" }
-            );
-            drop(journal);
-            dir.archive(&label)?;
-            return Ok((Journal::open(dir)?.0, None));
+            let what = if finished { "finished" } else { "abandoned" };
+            let label = self.archive_label(state, what);
+            session.set_aside(&label, anyhow::Error::from)?;
+            return Ok(());
         }
         if !same {
             return Err(YankStartError::Unfinished {
-                dir: dir.root().display().to_string(),
+                dir: self.dir.root().display().to_string(),
                 what: if state.undo { "unyank" } else { "yank" },
                 done: state.crates.values().filter(|c| c.status.is_done()).count(),
                 total: state.crates.len(),
             }
             .into());
         }
-        Ok((journal, torn))
+        Ok(())
     }
 
-    fn record_start(
-        &self,
-        rec: &mut Recorder<'_, YankState>,
-        run: u32,
-        torn: Option<crate::journal::TornLine>,
-    ) -> anyhow::Result<()> {
+    /// `archive/` folder name of a yank run (see [`run_session::archive_label`]).
+    fn archive_label(&self, state: &YankState, what: &str) -> String {
+        run_session::archive_label(&state.yank_plan_id[..12], what)
+    }
+
+    /// The `yank_run_started` event of run number `run`.
+    fn started(&self, run: u32) -> YankEvent {
         let opts = self.opts;
-        rec.record(YankEvent::YankRunStarted {
+        YankEvent::YankRunStarted {
             format: FORMAT,
             yank_plan_id: self.plan.id(),
             registry: self.plan.registry.clone(),
@@ -362,14 +324,7 @@ impl YankRun<'_> {
                     .display()
                     .to_string(),
             ),
-        })?;
-        if let Some(torn) = torn {
-            rec.record(YankEvent::JournalRepaired {
-                dropped_bytes: torn.dropped_bytes,
-                saved_to: torn.saved_as(),
-            })?;
         }
-        Ok(())
     }
 
     /// Every version through the engine, with cargo's tokens or trusted
@@ -379,8 +334,8 @@ impl YankRun<'_> {
         rec: &mut Recorder<'_, YankState>,
         registry: &crate::registry::LiveRegistry,
         engine_opts: &YankOpts,
-        trusted: Option<&TrustedTokens>,
-    ) -> anyhow::Result<YankOutcome> {
+        tokens: &RunTokens,
+    ) -> Result<YankOutcome, crate::journal::JournalError> {
         let opts = self.opts;
         let cargo_tokens = TokensFrom(|t: &YankTarget| {
             cargo_backend::yank_token(
@@ -392,22 +347,10 @@ impl YankRun<'_> {
                 opts.token.as_ref(),
             )
         });
-        let tokens: &dyn TokenSource<YankTarget> = match trusted {
-            Some(trusted) => trusted,
-            None => &cargo_tokens,
-        };
-        let outcome = engine::yank_all(rec, registry, engine_opts, self.order, tokens);
-        if let Some(trusted) = trusted {
-            for (expires_at_ms, result) in trusted.revoke_all() {
-                if outcome.is_ok() {
-                    rec.record(YankEvent::TokenRevoked {
-                        expires_at_ms,
-                        error: result.err(),
-                    })?;
-                }
-            }
-        }
-        Ok(outcome?)
+        let source = tokens.source(&cargo_tokens);
+        tokens.revoked_after(rec, |rec| {
+            engine::yank_all(rec, registry, engine_opts, self.order, source)
+        })
     }
 
     /// A run that did not reach every version, as the error that says how
@@ -435,13 +378,12 @@ impl YankRun<'_> {
             ),
             state: Box::new(state),
         };
-        match refusal {
-            Some(refusal) => anyhow::Error::new(refusal).coded_context(failed),
-            None if outcome == YankOutcome::StoppedForLater => {
+        ended_early(failed, refusal, |_| {
+            (outcome == YankOutcome::StoppedForLater).then(|| {
                 let again = NextCommand::new("yank")
                     .arg("--plan", &self.opts.plan_file.display().to_string())
                     .state_dir(self.opts.state_dir.as_deref());
-                let stop = StoppedForLater {
+                StoppedForLater {
                     what: verb_plural(undo),
                     next: match undo {
                         true => again.flag("--undo").to_string(),
@@ -449,11 +391,9 @@ impl YankRun<'_> {
                     },
                     done,
                     total,
-                };
-                anyhow::Error::new(Coded::new(failed)).coded_context(stop)
-            }
-            None => Coded::new(failed).into(),
-        }
+                }
+            })
+        })
     }
 }
 

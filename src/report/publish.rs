@@ -10,7 +10,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::github;
-use super::token::{self, TokenEvent};
+use super::token;
 use crate::journal::{CrateStatus, Event, Record, RunOutcome, RunState, SetAsideWhy, SkipReason};
 use crate::model::{Coded, FailureClass};
 use crate::ops::{LevelPackaged, PublishReport, RunFailed, Step};
@@ -148,11 +148,9 @@ impl Reporter {
     }
 
     pub fn event(&mut self, record: &Record) {
-        if let Event::TokenMinted { .. } | Event::TokenRenewed { .. } | Event::TokenRevoked { .. } =
-            &record.event
-            && let Some(line) = human_line(&record.event, &self.unconfirmed)
-        {
-            self.token_lines.push(line.trim().to_owned());
+        if let Event::Token(event) = &record.event {
+            self.token_lines
+                .push(token::human_line(event).trim().to_owned());
         }
         if self.json {
             let mut out = std::io::stdout().lock();
@@ -559,23 +557,7 @@ pub(crate) fn human_line(event: &Event, unconfirmed: &BTreeSet<String>) -> Optio
             human_duration(*waited_ms)
         )),
         Event::WouldUpload { name, version } => status("Would upload", format!("{name} {version}")),
-        Event::TokenMinted { expires_at_ms } => Some(token::human_line(TokenEvent::Minted {
-            expires_at_ms: *expires_at_ms,
-        })),
-        Event::TokenRenewed {
-            expires_at_ms,
-            reason,
-        } => Some(token::human_line(TokenEvent::Renewed {
-            expires_at_ms: *expires_at_ms,
-            reason: *reason,
-        })),
-        Event::TokenRevoked {
-            expires_at_ms,
-            error,
-        } => Some(token::human_line(TokenEvent::Revoked {
-            expires_at_ms: *expires_at_ms,
-            error: error.as_deref(),
-        })),
+        Event::Token(event) => Some(token::human_line(event)),
         Event::Stopping { in_flight: 0, .. } => status(
             "Stopping",
             "on a signal: nothing new starts; `cargo shipper resume` continues".into(),

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::github;
 use super::publish::{human_duration, torn_warning};
-use super::token::{self, TokenEvent};
+use super::token;
 use crate::journal::{Record, RunOutcome, YankEvent, YankOutcome, YankSkipReason, YankState};
 use crate::model::{Coded, FailureClass};
 use crate::ops::{PlanYankReport, YankFailed, YankReport, YankStep};
@@ -133,12 +133,9 @@ impl YankReporter {
     }
 
     pub fn event(&mut self, record: &Record<YankEvent>) {
-        if let YankEvent::TokenMinted { .. }
-        | YankEvent::TokenRenewed { .. }
-        | YankEvent::TokenRevoked { .. } = &record.event
-            && let Some(line) = human_line(&record.event, self.undo, None)
-        {
-            self.token_lines.push(line.trim().to_owned());
+        if let YankEvent::Token(event) = &record.event {
+            self.token_lines
+                .push(token::human_line(event).trim().to_owned());
         }
         if self.json {
             let mut out = std::io::stdout().lock();
@@ -360,23 +357,7 @@ fn human_line(event: &YankEvent, undo: bool, name: Option<&str>) -> Option<Strin
                 }
             },
         ),
-        YankEvent::TokenMinted { expires_at_ms } => Some(token::human_line(TokenEvent::Minted {
-            expires_at_ms: *expires_at_ms,
-        })),
-        YankEvent::TokenRenewed {
-            expires_at_ms,
-            reason,
-        } => Some(token::human_line(TokenEvent::Renewed {
-            expires_at_ms: *expires_at_ms,
-            reason: *reason,
-        })),
-        YankEvent::TokenRevoked {
-            expires_at_ms,
-            error,
-        } => Some(token::human_line(TokenEvent::Revoked {
-            expires_at_ms: *expires_at_ms,
-            error: error.as_deref(),
-        })),
+        YankEvent::Token(event) => Some(token::human_line(event)),
         YankEvent::YankPacingPlanned { count, eta_ms } => status(
             "Pacing",
             format!(

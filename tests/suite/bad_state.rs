@@ -82,17 +82,7 @@ fn a_foreign_file_is_refused_untouched() {
     let (registry, fx) = partial();
     let events = current(&fx).join("events.jsonl");
     std::fs::write(&events, "{\"hello\":\"world\"}\n").unwrap();
-    let run = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--no-verify",
-            "--allow-dirty",
-        ],
-        &[],
-    );
+    let run = fx.publish_cmd(&registry).no_fast().arg("--no-verify").run();
     assert_eq!(run.code(), 1);
     assert!(
         run.stderr()

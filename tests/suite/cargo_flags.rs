@@ -456,7 +456,7 @@ fn resume_verifies_with_the_features() {
         "{}",
         run.stderr()
     );
-    let run = fx.publish_args(&registry, &["resume", "--features", "bad"]);
+    let run = fx.resume_cmd(&registry).args(["--features", "bad"]).run();
     assert_ne!(run.code(), 0, "{}", run.stderr());
     assert!(
         run.stderr().contains("feature bad is on"),
@@ -464,7 +464,7 @@ fn resume_verifies_with_the_features() {
         run.stderr()
     );
     assert_eq!(registry.version_count("ga"), 0);
-    fx.publish_args(&registry, &["resume"]).ok();
+    fx.resume_cmd(&registry).run().ok();
     assert_eq!(registry.version_count("ga"), 1);
 }
 

@@ -4,10 +4,9 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Run, TestRegistry, assert_no_token, chain};
+use crate::support::{TestRegistry, chain};
 
 /// One request as the proxy saw it.
 #[derive(Debug, Clone)]
@@ -103,22 +102,10 @@ fn a_proxy_and_user_agent_in_cargos_config_carry_every_request() {
     fx.cargo_config(&format!(
         "[http]\nproxy = \"{proxy}\"\nuser-agent = \"corp-agent/1\"\n"
     ));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-    cmd.args([
-        "shipper",
-        "publish",
-        "--registry",
-        "local",
-        "--allow-dirty",
-        "--no-verify",
-        "--confirm-poll-ms",
-        "20",
-    ])
-    .current_dir(fx.root())
-    .env("CARGO_HOME", fx.cargo_home())
-    .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
-    .env("NO_COLOR", "1")
-    .env_remove("CARGO_TARGET_DIR");
+    let mut publish = fx
+        .publish_cmd(&registry)
+        .retry_delay_ms(None)
+        .arg("--no-verify");
     // cargo's config is the only place that names the proxy.
     for var in [
         "http_proxy",
@@ -131,11 +118,9 @@ fn a_proxy_and_user_agent_in_cargos_config_carry_every_request() {
         "NO_PROXY",
         "CARGO_HTTP_PROXY",
     ] {
-        cmd.env_remove(var);
+        publish = publish.env_remove(var);
     }
-    let run = Run(cmd.output().unwrap());
-    assert_no_token(&fx, &registry, &[&run]);
-    run.ok();
+    publish.run().ok();
     for name in ["hp-a", "hp-b"] {
         assert_eq!(registry.index_entry(name).status, 200, "{name}");
     }

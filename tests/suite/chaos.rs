@@ -54,30 +54,13 @@ fn workspace() -> Fixture {
 }
 
 fn publish_cmd(fx: &Fixture, registry: &TestRegistry) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-    cmd.args([
-        "shipper",
-        "publish",
-        "--registry",
-        "local",
-        "--allow-dirty",
-        "--no-verify",
-        "--uploads-in-flight",
-        "3",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
+    let mut cmd = fx
+        .publish_cmd(registry)
+        .args(["--no-verify", "--uploads-in-flight", "3"])
         // The settle window, shortened (still far above the latency).
-        "--upload-timeout",
-        "2",
-    ])
-    .current_dir(fx.root())
-    .env("CARGO_HOME", fx.cargo_home())
-    .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
-    .env_remove("GITHUB_STEP_SUMMARY")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+        .args(["--upload-timeout", "2"])
+        .command();
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
     cmd
 }
 

@@ -4,36 +4,27 @@
 
 use crate::support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::cmd::ShipperCmd;
 use crate::support::{Fixture, TestRegistry, assert_no_token, chain, count, events_in};
 use cargo_shipper::journal::{Record, RunState};
 
 const CRATES: [&str; 3] = ["ca", "cb", "cc"];
 
-fn publish_args() -> Vec<&'static str> {
-    vec![
-        "publish",
-        "--registry",
-        "local",
-        "--allow-dirty",
-        "--no-verify",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-        // An intent killed before its request left is settled as absent
-        // this long after it (the settle window), not after two minutes.
-        "--upload-timeout",
-        "3",
-    ]
+/// `publish --no-verify`, fast.
+fn publish<'a>(fx: &'a Fixture, registry: &'a TestRegistry) -> ShipperCmd<'a> {
+    // An intent killed before its request left is settled as absent this
+    // long after it (the settle window), not after two minutes.
+    fx.publish_cmd(registry)
+        .args(["--no-verify", "--upload-timeout", "3"])
 }
 
 /// Rerun `publish` (it resumes by itself) until it succeeds.
 fn finish(fx: &Fixture, registry: &TestRegistry) {
     for _ in 0..4 {
-        let run = fx.shipper_env(registry, &publish_args(), &[]);
+        let run = publish(fx, registry).run();
         if run.code() == 0 {
             assert_no_token(fx, registry, &[&run]);
             return;
@@ -119,11 +110,9 @@ fn abort_at_every_journal_step_then_resume() {
         let fx = chain(&CRATES);
         fx.use_registry(&registry);
         let failpoint = format!("{point}@{nth}");
-        let crashed = fx.shipper_env(
-            &registry,
-            &publish_args(),
-            &[("SHIPPER_FAILPOINT", &failpoint)],
-        );
+        let crashed = publish(&fx, &registry)
+            .env("SHIPPER_FAILPOINT", &failpoint)
+            .run();
         assert_eq!(
             crashed.0.status.code(),
             None,
@@ -155,14 +144,9 @@ fn a_panic_in_the_run_exits_101_at_once_then_resume() {
         });
         let fx = chain(&CRATES);
         fx.use_registry(&registry);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-            .arg("shipper")
-            .args(publish_args())
-            .current_dir(fx.root())
-            .env("CARGO_HOME", fx.cargo_home())
-            .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+        let mut child = publish(&fx, &registry)
             .env("SHIPPER_FAILPOINT", failpoint)
-            .env_remove("GITHUB_STEP_SUMMARY")
+            .command()
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -200,12 +184,8 @@ fn sigkill_inside_the_run_then_resume() {
         });
         let fx = chain(&CRATES);
         fx.use_registry(&registry);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-            .arg("shipper")
-            .args(publish_args())
-            .current_dir(fx.root())
-            .env("CARGO_HOME", fx.cargo_home())
-            .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+        let mut child = publish(&fx, &registry)
+            .command()
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

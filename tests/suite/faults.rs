@@ -108,11 +108,11 @@ fn slow_propagation_past_the_timeout_is_partial_then_resumes() {
     );
     // Resume while `slow` may still be invisible: its dependent must still
     // package (cargo's overlay holds `slow`), and `slow` is only confirmed.
-    let second = fx.shipper_env(
-        &registry,
-        &["resume", "--no-verify", "--confirm-poll-ms", "20"],
-        &[],
-    );
+    let second = fx
+        .resume_cmd(&registry)
+        .retry_delay_ms(None)
+        .arg("--no-verify")
+        .run();
     second.ok();
     let events = events_in(&archived_published(&fx));
     assert_eq!(
@@ -146,19 +146,12 @@ fn bad_token_is_permanent_and_nothing_is_uploaded() {
     let registry = TestRegistry::start();
     let fx = chain(&["tok", "tok-next"]);
     fx.use_registry(&registry);
-    let run = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-            "--message-format",
-            "json",
-        ],
-        &[("CARGO_REGISTRIES_LOCAL_TOKEN", "wrong-token-value")],
-    );
+    let run = fx
+        .publish_cmd(&registry)
+        .no_fast()
+        .args(["--no-verify", "--message-format", "json"])
+        .env("CARGO_REGISTRIES_LOCAL_TOKEN", "wrong-token-value")
+        .run();
     assert_eq!(run.code(), 1, "{}", run.stderr());
     let events = events(&run.stdout());
     let failed = events
@@ -188,17 +181,12 @@ fn missing_token_says_how_to_provide_one() {
     let registry = TestRegistry::start();
     let fx = chain(&["notok"]);
     fx.use_registry(&registry);
-    let run = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-        &[("CARGO_REGISTRIES_LOCAL_TOKEN", "")],
-    );
+    let run = fx
+        .publish_cmd(&registry)
+        .no_fast()
+        .arg("--no-verify")
+        .env("CARGO_REGISTRIES_LOCAL_TOKEN", "")
+        .run();
     assert_eq!(run.code(), 1, "{}", run.stderr());
     assert!(run.stderr().contains("token"), "{}", run.stderr());
     assert_eq!(registry.version_count("notok"), 0);

@@ -149,8 +149,14 @@ fn state_files_never_follow_symlinks() {
         };
         std::fs::write(&precious, bytes).unwrap();
         std::os::unix::fs::symlink(&target, &at).unwrap();
-        for args in [&["resume"][..], &["publish", "--no-verify"][..]] {
-            let run = fx.publish_args(&registry, args);
+        for (args, cmd) in [
+            ("resume", fx.resume_cmd(&registry)),
+            (
+                "publish --no-verify",
+                fx.publish_cmd(&registry).arg("--no-verify"),
+            ),
+        ] {
+            let run = cmd.run();
             assert_eq!(run.code(), 1, "{link} {args:?}: {}", run.stderr());
             assert!(
                 run.stderr().contains("is a symbolic link"),
@@ -309,23 +315,11 @@ fn a_failed_run_writes_its_step_summary() {
     fx.use_registry(&registry);
     let summary = fx.root().join("summary.md");
     let env = [("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())];
-    let run = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-            "--max-attempts",
-            "1",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ],
-        &env,
-    );
+    let run = fx
+        .publish_cmd(&registry)
+        .args(["--no-verify", "--max-attempts", "1"])
+        .envs(env)
+        .run();
     assert_eq!(run.code(), 4, "{}", run.stderr());
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(text.contains("### cargo-shipper: Partial"), "{text}");
@@ -492,17 +486,12 @@ fn a_token_that_would_inject_a_header_is_refused_at_the_edge() {
         "no run started"
     );
 
-    let from_cargo = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-        &[("CARGO_REGISTRIES_LOCAL_TOKEN", evil)],
-    );
+    let from_cargo = fx
+        .publish_cmd(&registry)
+        .no_fast()
+        .arg("--no-verify")
+        .env("CARGO_REGISTRIES_LOCAL_TOKEN", evil)
+        .run();
     assert_eq!(from_cargo.code(), 1, "{}", from_cargo.stderr());
     assert!(
         from_cargo
@@ -748,7 +737,7 @@ fn resume_after_the_registry_lost_its_data_says_what_is_missing() {
     }
     let registry = registry.restart(|_| {});
 
-    let resume = fx.publish_args(&registry, &["resume", "--no-verify"]);
+    let resume = fx.resume_cmd(&registry).arg("--no-verify").run();
     assert_eq!(resume.code(), 1, "{}", resume.stderr());
     let err = resume.stderr();
     assert!(
@@ -852,7 +841,7 @@ fn resume_says_how_many_are_left() {
     fx.use_registry(&registry);
     let run = fx.publish(&registry, &["--no-verify", "--max-attempts", "1"]);
     assert_eq!(run.code(), 4, "{}", run.stderr());
-    let resume = fx.publish_args(&registry, &["resume", "--no-verify"]);
+    let resume = fx.resume_cmd(&registry).arg("--no-verify").run();
     resume.ok();
     assert!(
         resume

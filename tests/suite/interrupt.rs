@@ -5,7 +5,7 @@
 
 use crate::support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::child::{self, finish, signal};
@@ -33,29 +33,12 @@ fn independent() -> Fixture {
 /// `publish` in the background, its stderr kept. SIGINT's disposition is
 /// reset: a non-interactive shell starts background jobs with it ignored.
 fn spawn_publish(fx: &Fixture, registry: &TestRegistry, extra: &[&str]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-    cmd.args([
-        "shipper",
-        "publish",
-        "--registry",
-        "local",
-        "--allow-dirty",
-        "--no-verify",
-        "--uploads-in-flight",
-        "2",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-    ])
-    .args(extra)
-    .current_dir(fx.root())
-    .env("CARGO_HOME", fx.cargo_home())
-    .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
-    .env("NO_COLOR", "1")
-    .env_remove("GITHUB_STEP_SUMMARY")
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
+    let mut cmd = fx
+        .publish_cmd(registry)
+        .args(["--no-verify", "--uploads-in-flight", "2"])
+        .args(extra)
+        .command();
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     child::sigint_default(&mut cmd)
         .spawn()
         .expect("start cargo-shipper")
@@ -72,7 +55,7 @@ fn wait_for(fx: &Fixture, child: &mut Child, kind: &str, n: usize) {
 }
 
 fn resume(fx: &Fixture, registry: &TestRegistry) {
-    let run = fx.publish_args(registry, &["resume", "--no-verify"]);
+    let run = fx.resume_cmd(registry).arg("--no-verify").run();
     assert_eq!(run.code(), 0, "resume: {}", run.stderr());
 }
 
@@ -130,11 +113,15 @@ fn graceful(sig: i32) {
 
 #[test]
 fn sigint_during_uploads_finishes_them_then_resume_finishes() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     graceful(libc::SIGINT);
 }
 
 #[test]
 fn sigterm_during_uploads_finishes_them_then_resume_finishes() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     graceful(libc::SIGTERM);
 }
 
@@ -142,6 +129,8 @@ fn sigterm_during_uploads_finishes_them_then_resume_finishes() {
 /// and `resume` finishes with each crate stored once.
 #[test]
 fn a_second_sigint_exits_at_once_and_resume_still_finishes() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     let registry = TestRegistry::start_knobs(|k| k.upload_latency = Duration::from_millis(3000));
     let fx = independent();
     fx.use_registry(&registry);
@@ -171,6 +160,8 @@ fn a_second_sigint_exits_at_once_and_resume_still_finishes() {
 /// settles them before anything else.
 #[test]
 fn uploads_past_the_grace_period_are_cut_off_and_settled_by_resume() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     let registry = TestRegistry::start_knobs(|k| k.upload_latency = Duration::from_millis(4000));
     let fx = independent();
     fx.use_registry(&registry);

@@ -71,18 +71,11 @@ fn a_resumed_run_keeps_the_pace_of_the_interrupted_one() {
     );
     // Run 2, right away: rb's upload must wait, since the journal holds rb's
     // failed attempt a moment ago.
-    let run = fx.shipper_env(
-        &registry,
-        &[
-            "resume",
-            "--no-verify",
-            "--message-format",
-            "json",
-            "--confirm-poll-ms",
-            "20",
-        ],
-        &[],
-    );
+    let run = fx
+        .resume_cmd(&registry)
+        .retry_delay_ms(None)
+        .args(["--no-verify", "--message-format", "json"])
+        .run();
     let out = run.ok();
     assert!(out.contains("\"kind\":\"paced\""), "{out}");
 }

@@ -410,17 +410,12 @@ fn a_run_that_uploaded_something_still_blocks_another_plan() {
     let fx = tokio_like();
     fx.use_registry(&registry);
     // Killed right after the first upload: tokio-macros is out.
-    let crashed = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-        &[("SHIPPER_FAILPOINT", "after-upload@1")],
-    );
+    let crashed = fx
+        .publish_cmd(&registry)
+        .no_fast()
+        .arg("--no-verify")
+        .env("SHIPPER_FAILPOINT", "after-upload@1")
+        .run();
     assert_eq!(crashed.0.status.code(), None, "{}", crashed.stderr());
     let run = publish(&fx, &registry, &["-p", "tokio-stream"]);
     assert_ne!(run.code(), 0);
@@ -438,7 +433,7 @@ fn a_run_that_uploaded_something_still_blocks_another_plan() {
 /// release: each crate once.
 #[test]
 fn sigkill_during_the_uploads_then_publish_finishes() {
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::{Duration, Instant};
     let registry = TestRegistry::start_knobs(|k| {
         k.upload_latency = Duration::from_millis(150);
@@ -449,22 +444,12 @@ fn sigkill_during_the_uploads_then_publish_finishes() {
     std::thread::sleep(Duration::from_millis(300));
     let fx = tokio_like();
     fx.use_registry(&registry);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-        .arg("shipper")
-        .args([
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ])
-        .current_dir(fx.root())
-        .env("CARGO_HOME", fx.cargo_home())
-        .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
-        .env_remove("CARGO_TARGET_DIR")
+    // Both runs: an upload of the killed one lands within 2 s or never,
+    // so the next run settles it after 2 s, not 2 min.
+    let mut child = fx
+        .publish_cmd(&registry)
+        .args(["--upload-timeout", "2"])
+        .command()
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -493,7 +478,7 @@ fn sigkill_during_the_uploads_then_publish_finishes() {
     );
     assert!(text.contains("\"upload_started\""), "{text}");
 
-    publish(&fx, &registry, &[]).ok();
+    publish(&fx, &registry, &["--upload-timeout", "2"]).ok();
     assert_released(&registry);
     let events = events_in(&support::archived_published(&fx));
     for (name, _) in RELEASED {
@@ -505,28 +490,14 @@ fn rehearse(fx: &Fixture, extra: &[&str]) -> Run {
     rehearse_env(fx, extra, &[])
 }
 
+/// `rehearse` with the network as the test found it (it reaches the
+/// seeded registry through the fixture's configuration).
 fn rehearse_env(fx: &Fixture, extra: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-        .args([
-            "shipper",
-            "rehearse",
-            "--allow-dirty",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ])
+    fx.cmd(["rehearse", "--allow-dirty"])
         .args(extra)
-        .current_dir(fx.root())
-        .env("CARGO_HOME", fx.cargo_home())
-        .env("NO_COLOR", "1")
         .env_remove("CARGO_REGISTRY_TOKEN")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("GITHUB_STEP_SUMMARY")
         .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    Run(output)
+        .run()
 }
 
 #[test]
@@ -627,15 +598,12 @@ fn a_newer_user_cargo_gets_a_warning() {
     let fake = fx.cargo_home().join("newer-cargo");
     std::fs::write(&fake, "#!/bin/sh\necho 'cargo 9.99.0 (fake 2030-01-01)'\n").unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let args = [
-        "publish",
-        "--registry",
-        "local",
-        "--allow-dirty",
-        "--dry-run",
-        "--no-verify",
-    ];
-    let run = fx.shipper_env(&registry, &args, &[("CARGO", fake.to_str().unwrap())]);
+    let publish = || {
+        fx.publish_cmd(&registry)
+            .no_fast()
+            .args(["--dry-run", "--no-verify"])
+    };
+    let run = publish().env("CARGO", fake.to_str().unwrap()).run();
     let err = run.stderr();
     run.ok();
     assert!(
@@ -643,7 +611,7 @@ fn a_newer_user_cargo_gets_a_warning() {
         "{err}"
     );
     // The cargo that runs the tests is not newer than the linked library.
-    let run = fx.shipper_env(&registry, &args, &[]);
+    let run = publish().run();
     assert!(
         !run.stderr().contains("warning: your cargo"),
         "{}",
@@ -693,16 +661,11 @@ fn assert_pair_publishes(fx: &Fixture, registry: &TestRegistry, registry_args: &
         [("pm-macros".to_owned(), 0), ("pm-app".to_owned(), 1)],
         "{plan}"
     );
-    let mut args = vec![
-        "publish",
-        "--allow-dirty",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-    ];
-    args.extend(registry_args);
-    fx.shipper_env(registry, &args, &[]).ok();
+    fx.cmd(["publish", "--allow-dirty"])
+        .token(registry)
+        .args(registry_args)
+        .run()
+        .ok();
     assert_eq!(registry.version_count("pm-macros"), 1);
     assert_eq!(registry.version_count("pm-app"), 1);
 }

@@ -567,42 +567,22 @@ fn preflight_in_ci(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-    cmd.args([
-        "shipper",
-        "preflight",
-        "--registry",
-        "local",
-        "--no-verify",
-        "--message-format",
-        "json",
-    ])
-    .args(extra)
-    .current_dir(fx.root())
-    .env("CARGO_HOME", fx.cargo_home())
-    .env("NO_COLOR", "1")
-    .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
-    .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-    .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
-    .env_remove("CARGO_REGISTRY_TOKEN")
-    .env_remove("CRATES_IO_ID_TOKEN")
-    .env_remove("CARGO_TARGET_DIR")
-    .env_remove("GITHUB_STEP_SUMMARY");
-    if let Some(setup) = setup {
-        cmd.env("ACTIONS_ID_TOKEN_REQUEST_URL", setup.provider.request_url())
-            .env(
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-                setup.provider.request_token(),
-            );
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let run = Run(cmd.output().expect("run cargo-shipper"));
-    if let Some(setup) = setup {
-        support::assert_no_secret(fx, setup, &[&run]);
-    }
-    run
+    let head = ["preflight", "--registry", "local", "--no-verify"];
+    let cmd = fx
+        .cmd(head)
+        .no_fast()
+        .args(["--message-format", "json"])
+        .args(extra);
+    let cmd = match setup {
+        Some(setup) => cmd.trusted(setup),
+        None => cmd
+            .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+            .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+            .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
+            .env_remove("CARGO_REGISTRY_TOKEN")
+            .env_remove("CRATES_IO_ID_TOKEN"),
+    };
+    cmd.envs(env.iter().copied()).run()
 }
 
 #[test]

@@ -98,18 +98,12 @@ fn github_step_summary_gets_a_table() {
     fx.use_registry(&registry);
     let summary = fx.root().join("summary.md");
     std::fs::write(&summary, "earlier step\n").unwrap();
-    fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-        &[("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())],
-    )
-    .ok();
+    fx.publish_cmd(&registry)
+        .no_fast()
+        .arg("--no-verify")
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+        .run()
+        .ok();
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(text.starts_with("earlier step\n"), "appended, not replaced");
     assert!(text.contains("| gsa | 0.1.0 | published | 1 |"), "{text}");
@@ -159,20 +153,15 @@ fn publishing_linked_members_elsewhere_without_replacing_crates_io_gets_a_hint()
     let registry = TestRegistry::start();
     let fx = support::chain(&["hna", "hnb"]);
     fx.cargo_config(&registry.registry.cargo_config("local"));
-    let run = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-        &[(
+    let run = fx
+        .publish_cmd(&registry)
+        .no_fast()
+        .arg("--no-verify")
+        .env(
             "__CARGO_TEST_CRATES_IO_URL_DO_NOT_USE_THIS",
-            &cratesio.index_url(),
-        )],
-    );
+            cratesio.index_url(),
+        )
+        .run();
     assert_eq!(run.code(), 1, "{}", run.stderr());
     let err = run.stderr();
     assert!(

@@ -35,6 +35,8 @@ fn independent(n: usize) -> (Fixture, Vec<String>) {
 
 #[test]
 fn eight_new_crates_meet_the_limits_without_a_429_near_the_optimum() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     let registry = TestRegistry::start_knobs(|k| {
         k.rate_limit = Some(RateLimit {
             time_scale: SCALE as u32,
@@ -68,6 +70,8 @@ fn eight_new_crates_meet_the_limits_without_a_429_near_the_optimum() {
 /// for their `Retry-After` and counted as rate-limited, never as failures.
 #[test]
 fn without_a_profile_the_registry_s_429s_are_waited_out() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     let registry = TestRegistry::start_knobs(|k| {
         k.rate_limit = Some(RateLimit {
             time_scale: SCALE as u32,

@@ -257,18 +257,12 @@ fn rehearsing_twice_against_a_kept_registry_skips_what_is_there() {
 // The gate.
 
 fn gated(fx: &Fixture, live: &TestRegistry, extra: &[&str]) -> Run {
-    let mut args = vec!["--require-rehearsal"];
-    args.extend(extra);
-    let mut full = vec![
-        "publish",
-        "--allow-dirty",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-    ];
-    full.extend(args);
-    fx.shipper_env(live, &full, &OFFLINE)
+    fx.cmd(["publish", "--allow-dirty"])
+        .token(live)
+        .arg("--require-rehearsal")
+        .args(extra)
+        .envs(OFFLINE)
+        .run()
 }
 
 #[test]
@@ -496,6 +490,10 @@ fn the_interruption_drill_passes_for_every_n() {
         let err = run.stderr();
         assert!(err.contains(&format!("aborted after upload {n}")), "{err}");
         assert!(err.contains("interrupted; resuming"), "{err}");
+        // The registry answered everything the killed child sent: the
+        // resumed run settles its uploads at once, without waiting out the
+        // upload timeout (two minutes) for one that cannot land any more.
+        assert!(!err.contains("asking again for up to"), "{err}");
         assert!(passed_then_next(&err), "{err}");
         assert!(
             err.contains(&format!("interruption drill after {n} upload")),
@@ -617,27 +615,27 @@ fn rehearses_into_a_configured_registry_and_again_skips_what_it_holds() {
     let other = TestRegistry::start();
     let fx = chain(&["rna", "rnb"]);
     fx.cargo_config(&other.registry.cargo_config("other"));
-    let args = [
-        "rehearse",
-        "--registry",
-        "other",
-        "--allow-dirty",
-        "--no-verify",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-    ];
-    let mut token_env = vec![("CARGO_REGISTRIES_OTHER_TOKEN", other.registry.token())];
-    token_env.extend(OFFLINE);
-    let first = fx.shipper_env(&other, &args, &token_env);
+    let rehearse = || {
+        fx.cmd([
+            "rehearse",
+            "--registry",
+            "other",
+            "--allow-dirty",
+            "--no-verify",
+        ])
+        .token(&other)
+        .env("CARGO_REGISTRIES_OTHER_TOKEN", other.registry.token())
+        .envs(OFFLINE)
+        .run()
+    };
+    let first = rehearse();
     first.ok();
     assert_eq!(other.version_count("rna"), 1);
     assert_eq!(other.version_count("rnb"), 1);
     let first_record = record(&fx);
     assert_eq!(first_record["registry"]["kind"], "named");
     assert_eq!(first_record["registry"]["name"], "other");
-    let second = fx.shipper_env(&other, &args, &token_env);
+    let second = rehearse();
     second.ok();
     let record = record(&fx);
     assert_eq!(record["verdict"], "passed", "{record}");
@@ -727,22 +725,11 @@ fn the_live_target_can_be_named_as_publish_names_it() {
     .ok();
     assert_eq!(record(&fx)["live_target"], live.index_url());
     assert_eq!(record(&fx)["drill"]["passed"], true);
-    let run = fx.shipper_env(
-        &live,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-            "--require-rehearsal",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ],
-        &OFFLINE,
-    );
+    let run = fx
+        .publish_cmd(&live)
+        .args(["--no-verify", "--require-rehearsal"])
+        .envs(OFFLINE)
+        .run();
     run.ok();
     assert_eq!(live.version_count("rfrb"), 1);
 }

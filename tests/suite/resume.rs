@@ -43,11 +43,11 @@ fn interrupted_release_resumes_without_publishing_twice() {
     assert_eq!(partial["crates"][2]["outcome"], "failed");
 
     // Run 2: resume.
-    let second = fx.shipper_env(
-        &registry,
-        &["resume", "--no-verify", "--confirm-poll-ms", "20"],
-        &[],
-    );
+    let second = fx
+        .resume_cmd(&registry)
+        .retry_delay_ms(None)
+        .arg("--no-verify")
+        .run();
     second.ok();
     for name in ["a", "b", "c"] {
         assert_eq!(
@@ -195,17 +195,12 @@ fn an_unfinished_run_with_an_unknown_outcome_cannot_be_abandoned() {
     let fx = chain(&["ka", "kb"]);
     fx.use_registry(&registry);
     // Crash right after recording the intent to upload `ka`.
-    let crashed = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-        &[("SHIPPER_FAILPOINT", "before-upload")],
-    );
+    let crashed = fx
+        .publish_cmd(&registry)
+        .no_fast()
+        .arg("--no-verify")
+        .env("SHIPPER_FAILPOINT", "before-upload")
+        .run();
     assert_eq!(crashed.0.status.code(), None);
     fx.package(
         "kb",

@@ -145,36 +145,15 @@ fn publish_trusted(
     request_token: &str,
 ) -> Run {
     fx.cargo_config(started["cargo_config"].as_str().unwrap());
-    let output = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-        .args([
-            "shipper",
-            "publish",
-            "--registry",
-            "shipper-local",
-            "--allow-dirty",
-            "--no-verify",
-            "--trusted-publishing",
-            "on",
-            "--message-format",
-            "json",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ])
-        .current_dir(fx.root())
-        .env("CARGO_HOME", fx.cargo_home())
-        .env("NO_COLOR", "1")
+    fx.cmd(["publish", "--registry", "shipper-local", "--allow-dirty"])
+        .args(["--no-verify", "--trusted-publishing", "on"])
+        .args(["--message-format", "json"])
         .env("ACTIONS_ID_TOKEN_REQUEST_URL", request_url)
         .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", request_token)
         .env_remove("CARGO_REGISTRIES_SHIPPER_LOCAL_TOKEN")
         .env_remove("CARGO_REGISTRY_TOKEN")
         .env_remove("CRATES_IO_ID_TOKEN")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
-    Run(output)
+        .run()
 }
 
 /// The provider's variables in the JSON start-up message.

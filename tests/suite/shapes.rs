@@ -737,20 +737,13 @@ fn a_workspace_whose_root_is_a_package_rehearses_and_publishes_from_a_clean_chec
 
     let outside = tempfile::tempdir().unwrap();
     let kept = outside.path().join("kept");
-    let mut env = vec![];
-    env.extend(support::OFFLINE);
-    let args = [
-        "rehearse",
-        "--interrupt-after",
-        "1",
-        "--keep",
-        kept.to_str().unwrap(),
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-    ];
-    fx.shipper_env(&live, &args, &env).ok();
+    // No `--allow-dirty`: the checkout is clean.
+    fx.cmd(["rehearse"])
+        .token(&live)
+        .args(["--interrupt-after", "1", "--keep", kept.to_str().unwrap()])
+        .envs(support::OFFLINE)
+        .run()
+        .ok();
     let rehearsal = record(&fx);
     assert_eq!(rehearsal["verdict"], "passed", "{rehearsal:#}");
     assert_eq!(rehearsal["consumer_build"]["passed"], true, "{rehearsal:#}");
@@ -781,15 +774,10 @@ fn a_workspace_whose_root_is_a_package_rehearses_and_publishes_from_a_clean_chec
         assert_same_contents(name, &ours, &theirs, &[]);
     }
 
-    let args = [
-        "publish",
-        "--require-rehearsal",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-    ];
-    fx.shipper_env(&live, &args, &[]).ok();
+    fx.cmd(["publish", "--require-rehearsal"])
+        .token(&live)
+        .run()
+        .ok();
     assert_eq!(live.registry.upload_counts().requests, 2);
     let root_crate: Vec<String> = crate_contents(&stored_crate(live.root(), "shr", "4.5.0"))
         .into_keys()

@@ -3,26 +3,17 @@
 
 use crate::support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::cmd::ShipperCmd;
 use crate::support::{Fixture, Run, TestRegistry, chain};
 use serde_json::Value;
 
 const CRATES: [&str; 3] = ["sa", "sb", "sc"];
 
-fn publish_args() -> Vec<&'static str> {
-    vec![
-        "publish",
-        "--registry",
-        "local",
-        "--allow-dirty",
-        "--no-verify",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-    ]
+fn publish<'a>(fx: &'a Fixture, registry: &'a TestRegistry) -> ShipperCmd<'a> {
+    fx.publish_cmd(registry).arg("--no-verify")
 }
 
 fn status(fx: &Fixture, registry: &TestRegistry, extra: &[&str]) -> Run {
@@ -86,11 +77,9 @@ fn status_before_during_and_after_an_interrupted_release() {
 
     // During: the process dies right after the second upload landed,
     // before its outcome reached the journal.
-    let crashed = fx.shipper_env(
-        &registry,
-        &publish_args(),
-        &[("SHIPPER_FAILPOINT", "after-upload@2")],
-    );
+    let crashed = publish(&fx, &registry)
+        .env("SHIPPER_FAILPOINT", "after-upload@2")
+        .run();
     assert!(!crashed.0.status.success());
     let (during, text) = status_json(&fx, &registry);
     assert_eq!(during["run"]["runs"], 1);
@@ -162,7 +151,7 @@ fn status_before_during_and_after_an_interrupted_release() {
     std::fs::write(&manifest, original).unwrap();
 
     // After: the release finished and was archived.
-    fx.shipper_env(&registry, &publish_args(), &[]).ok();
+    publish(&fx, &registry).run().ok();
     let (after, _) = status_json(&fx, &registry);
     assert_eq!(after["run"], Value::Null);
     assert!(
@@ -197,13 +186,8 @@ fn follow_prints_a_running_release_until_it_ends() {
     let registry = TestRegistry::start_knobs(|k| k.upload_latency = Duration::from_millis(800));
     let fx = chain(&CRATES);
     fx.use_registry(&registry);
-    let mut release = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-        .arg("shipper")
-        .args(publish_args())
-        .current_dir(fx.root())
-        .env("CARGO_HOME", fx.cargo_home())
-        .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
-        .env_remove("CARGO_TARGET_DIR")
+    let mut release = publish(&fx, &registry)
+        .command()
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

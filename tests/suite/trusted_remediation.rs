@@ -60,19 +60,12 @@ fn yank_trusted_env(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> support::Run {
-    let mut args = vec![
-        "yank",
-        "--plan",
-        plan,
-        "--trusted-publishing",
-        "on",
-        "--retry-delay-ms",
-        "20",
-        "--confirm-poll-ms",
-        "20",
-    ];
-    args.extend(extra);
-    fx.shipper_trusted(setup, &args, env)
+    fx.yank_cmd(&setup.registry)
+        .trusted(setup)
+        .args(["--plan", plan, "--trusted-publishing", "on"])
+        .args(extra)
+        .envs(env.iter().copied())
+        .run()
 }
 
 fn yanked(setup: &TrustedSetup, name: &str) -> bool {
@@ -222,30 +215,23 @@ fn rehearse_against_a_registry_that_plays_trusted_publishing_uses_it() {
     );
     let fx = support::chain(&["rta", "rtb"]);
     fx.cargo_config(&setup.registry.registry.cargo_config("other"));
-    let run = fx.shipper_trusted(
-        &setup,
-        &[
+    let run = fx
+        .cmd([
             "rehearse",
             "--registry",
             "other",
             "--trusted-publishing",
             "on",
-            "--allow-dirty",
-            "--no-verify",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-            "--message-format",
-            "json",
-        ],
-        &[
+        ])
+        .trusted(&setup)
+        .args(["--allow-dirty", "--no-verify", "--message-format", "json"])
+        .envs([
             ("HTTPS_PROXY", "http://127.0.0.1:9"),
             ("https_proxy", "http://127.0.0.1:9"),
             ("NO_PROXY", "127.0.0.1"),
             ("no_proxy", "127.0.0.1"),
-        ],
-    );
+        ])
+        .run();
     run.ok();
     assert_eq!(setup.registry.version_count("rta"), 1);
     assert_eq!(setup.registry.version_count("rtb"), 1);
@@ -286,20 +272,12 @@ fn a_release_stopped_by_sigint_revokes_its_token_before_it_exits() {
     );
     let fx = demo_workspace();
     fx.use_registry(&setup.registry);
-    let mut cmd = fx.trusted_command(
-        &setup,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-            "--trusted-publishing",
-            "on",
-            "--confirm-poll-ms",
-            "20",
-        ],
-    );
+    let mut cmd = fx
+        .publish_cmd(&setup.registry)
+        .trusted(&setup)
+        .retry_delay_ms(None)
+        .args(["--no-verify", "--trusted-publishing", "on"])
+        .command();
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = child::sigint_default(&mut cmd).spawn().unwrap();
     let events = fx.root().join(".shipper/current/events.jsonl");

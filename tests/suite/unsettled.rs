@@ -26,11 +26,11 @@ fn an_unsettled_upload_needs_an_operator_then_resumes() {
 
     let registry = registry.restart(|_| {});
     assert_eq!(registry.version_count("ua"), 1, "the upload had landed");
-    let second = fx.shipper_env(
-        &registry,
-        &["resume", "--no-verify", "--confirm-poll-ms", "20"],
-        &[],
-    );
+    let second = fx
+        .resume_cmd(&registry)
+        .retry_delay_ms(None)
+        .arg("--no-verify")
+        .run();
     second.ok();
     let events = events_in(&archived_published(&fx));
     assert_eq!(
@@ -70,9 +70,11 @@ fn the_operator_settles_an_upload_the_registry_cannot() {
 
     let registry = registry.restart(|_| {});
     let resume = |extra: &[&str]| {
-        let mut args = vec!["resume", "--no-verify", "--confirm-poll-ms", "20"];
-        args.extend(extra);
-        fx.shipper_env(&registry, &args, &[])
+        fx.resume_cmd(&registry)
+            .retry_delay_ms(None)
+            .arg("--no-verify")
+            .args(extra)
+            .run()
     };
     let events_before = events_in(&fx.root().join(".shipper/current")).len();
     let refused = resume(&["--assume-uploaded", "ob@0.1.0"]);

@@ -33,9 +33,7 @@ fn latest_plan(fx: &Fixture, registry: &TestRegistry) -> PathBuf {
 }
 
 fn yank(fx: &Fixture, registry: &TestRegistry, extra: &[&str]) -> Run {
-    let mut args = vec!["yank", "--retry-delay-ms", "20", "--confirm-poll-ms", "20"];
-    args.extend(extra);
-    fx.shipper_env(registry, &args, &[])
+    fx.yank_cmd(registry).args(extra).run()
 }
 
 /// `name@version` -> yanked, from the index as served.
@@ -608,11 +606,12 @@ fn a_yank_run_killed_at_every_step_resumes_and_requests_each_version_once() {
         let registry = TestRegistry::start();
         let (fx, _) = published_demo(&registry);
         let plan = latest_plan(&fx, &registry);
-        let killed = fx.shipper_env(
-            &registry,
-            &["yank", "--plan", plan.to_str().unwrap()],
-            &[("SHIPPER_FAILPOINT", point)],
-        );
+        let killed = fx
+            .yank_cmd(&registry)
+            .no_fast()
+            .args(["--plan", plan.to_str().unwrap()])
+            .env("SHIPPER_FAILPOINT", point)
+            .run();
         assert!(!killed.0.status.success(), "{point}: the failpoint aborts");
         let resumed = yank(&fx, &registry, &["--plan", plan.to_str().unwrap()]);
         resumed.ok();
@@ -650,18 +649,11 @@ fn sigkill_after_the_kth_event_then_resume_yanks_every_version_exactly_once() {
         let registry = TestRegistry::start();
         let (fx, _) = published_demo(&registry);
         let plan = latest_plan(&fx, &registry);
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-            .args([
-                "shipper",
-                "yank",
-                "--plan",
-                plan.to_str().unwrap(),
-                "--confirm-poll-ms",
-                "20",
-            ])
-            .current_dir(fx.root())
-            .env("CARGO_HOME", fx.cargo_home())
-            .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+        let mut child = fx
+            .yank_cmd(&registry)
+            .retry_delay_ms(None)
+            .args(["--plan", plan.to_str().unwrap()])
+            .command()
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -725,6 +717,8 @@ fn sigkill_after_the_kth_event_then_resume_yanks_every_version_exactly_once() {
 /// command again finishes, keeping the pace from the journal.
 #[test]
 fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     use std::time::{Duration, Instant};
 
     let registry = TestRegistry::start();
@@ -738,14 +732,11 @@ fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
     );
     std::fs::write(&manifest, text).unwrap();
 
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-    cmd.args(["shipper", "yank", "--plan", plan.to_str().unwrap()])
-        .args(["--retry-delay-ms", "20", "--confirm-poll-ms", "20"])
-        .current_dir(fx.root())
-        .env("CARGO_HOME", fx.cargo_home())
-        .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .stdout(std::process::Stdio::null())
+    let mut cmd = fx
+        .yank_cmd(&registry)
+        .args(["--plan", plan.to_str().unwrap()])
+        .command();
+    cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut child = support::child::sigint_default(&mut cmd).spawn().unwrap();
     let events = fx.root().join(".shipper/yank/current/events.jsonl");
@@ -834,6 +825,8 @@ fn sigint_stops_a_yank_run_between_requests_and_the_same_command_finishes() {
 /// nothing requested; the same command finishes once the index is back.
 #[test]
 fn sigint_during_an_index_outage_stops_a_yank_run_within_a_second() {
+    // A bound on a duration: no other test shares the cores.
+    crate::support::lanes::alone();
     use std::time::{Duration, Instant};
 
     let registry = TestRegistry::start();
@@ -841,14 +834,12 @@ fn sigint_during_an_index_outage_stops_a_yank_run_within_a_second() {
     let plan = latest_plan(&fx, &registry);
     let registry = registry.restart(|c| c.knobs.fail_reads_after_uploads = Some(0));
 
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-    cmd.args(["shipper", "yank", "--plan", plan.to_str().unwrap()])
-        .args(["--retry-delay-ms", "20000", "--confirm-poll-ms", "20"])
-        .current_dir(fx.root())
-        .env("CARGO_HOME", fx.cargo_home())
-        .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .stdout(std::process::Stdio::null())
+    let mut cmd = fx
+        .yank_cmd(&registry)
+        .retry_delay_ms(20_000)
+        .args(["--plan", plan.to_str().unwrap()])
+        .command();
+    cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut child = support::child::sigint_default(&mut cmd).spawn().unwrap();
     let events = fx.root().join(".shipper/yank/current/events.jsonl");

@@ -10,6 +10,7 @@ use crate::engine::PresentVersion;
 use crate::journal::LiveCheck;
 use crate::model::RegistryTarget;
 use crate::ops::content::{self, Holder, KnownUploads};
+use crate::ops::run_session::Connection;
 
 use crate::plan::{BreakResolution, Plan};
 use crate::registry::{LiveRegistry, Lookup, Registry, SparseIndexReader};
@@ -172,13 +173,7 @@ fn connect(
     target: &RegistryTarget,
     url: &str,
 ) -> anyhow::Result<LiveRegistry> {
-    let http = ws.http()?;
-    let config = LiveRegistry::index_config(&http, url, None)?;
-    let token = match config.auth_required() {
-        true => Some(cargo_backend::read_token(ws, target, None)?),
-        false => None,
-    };
-    Ok(LiveRegistry::connect(&http, url, config, token)?)
+    Ok(Connection::to_index(ws, target, url, None)?.registry)
 }
 
 fn ask(

@@ -20,7 +20,7 @@ pub use stand_in::{RehearsalTarget, STAND_IN_NAME};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::cargo_backend;
 use crate::journal::{
@@ -29,10 +29,17 @@ use crate::journal::{
 };
 use crate::model::{Coded, Exit, HasExit, RegistryTarget};
 use crate::ops::next_command::NextCommand;
-use crate::ops::{LevelPackaged, Mode, PlanOpts, PublishOpts, Step, gate, plan, publish};
+use crate::ops::run_session;
+use crate::ops::{
+    LevelPackaged, Mode, PlanOpts, PublishOpts, RunTuning, Step, gate, plan, publish,
+};
 use crate::plan::Selection;
 use crate::secret::Secret;
 use crate::workspace::{LoadedWorkspace, TargetChoice};
+
+/// How long the drill waits for its registry to finish with the killed
+/// child's requests; past it, the resumed run waits out the upload timeout.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct RehearseOpts {
@@ -251,6 +258,7 @@ pub fn rehearse(
         index: stand_in.target.sparse_index.clone().unwrap_or_default(),
         stand_in: &stand_in,
         home: home.as_ref(),
+        child_drained: std::cell::Cell::new(false),
     };
     // Where the live run would stop, the rehearsal fails without running.
     let live_content = live::content_check(ws, &plan, &findings, &state_root);
@@ -318,17 +326,9 @@ fn state_root(ws: &LoadedWorkspace, opts: &RehearseOpts) -> anyhow::Result<PathB
     {
         return Err(Coded::new(RehearseOptsError::TrustedOnEmbedded).into());
     }
-    let state_root = match &opts.state_dir {
-        Some(dir) => dir.clone(),
-        None => ws.root()?.join(".shipper"),
-    };
+    let state_root = run_session::state_root(ws, opts.state_dir.as_deref())?;
     // Before anything writes there: `rehearsal/` and `rehearsal.json` too.
-    crate::journal::keep_out_of_git(&state_root, opts.state_dir.is_none()).map_err(|e| {
-        anyhow::Error::new(e).context(format!(
-            "could not create the state directory `{}`",
-            state_root.display()
-        ))
-    })?;
+    run_session::make_state_root(&state_root, opts.state_dir.is_none())?;
     Ok(state_root)
 }
 
@@ -390,6 +390,8 @@ struct Rehearsal<'r> {
     index: String,
     stand_in: &'r stand_in::StandIn,
     home: Option<&'r consumer_home::ConsumerHome>,
+    /// The drill's killed child left nothing in flight at the registry.
+    child_drained: std::cell::Cell<bool>,
 }
 
 impl Rehearsal<'_> {
@@ -418,7 +420,16 @@ impl Rehearsal<'_> {
             tuning: &opts.tuning,
             cargo_args: self.ws.context_opts().cargo_args(),
         };
+        let mark = stand_in.embedded_registry().map(|r| r.activity_mark());
         drill::interrupted_run(&child, &self.index, token, n)?;
+        // The child is dead: once its registry has answered or dropped all
+        // it sent, none of its uploads can still land, and the resumed run
+        // settles them at once instead of waiting out the upload timeout.
+        let drained = match (stand_in.embedded_registry(), mark) {
+            (Some(registry), Some(mark)) => registry.wait_drained(mark, DRAIN_TIMEOUT),
+            _ => false,
+        };
+        self.child_drained.set(drained);
         sink(Progress::DrillResuming);
         Ok((n, seed))
     }
@@ -459,7 +470,10 @@ impl Rehearsal<'_> {
             verify: opts.verify,
             dry_run: false,
             abandon_unfinished: false,
-            tuning: opts.tuning.clone(),
+            tuning: RunTuning {
+                request_window: self.child_drained.get().then_some(Duration::ZERO),
+                ..opts.tuning.clone()
+            },
             require_rehearsal: false,
             stand_in: Some(stand_in.target.clone()),
             stand_in_index: live::other_versions(self.ws, self.plan, self.findings),

@@ -149,6 +149,11 @@ impl StandIn {
         self._registry.as_ref().map(|r| r.addr().port())
     }
 
+    /// The embedded registry (`None` for a named registry).
+    pub fn embedded_registry(&self) -> Option<&LocalRegistry> {
+        self._registry.as_ref()
+    }
+
     pub fn start(
         ws: &LoadedWorkspace,
         choice: &RehearsalTarget,

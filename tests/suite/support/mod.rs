@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod child;
+pub mod cmd;
+pub mod lanes;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -195,6 +197,7 @@ impl Fixture {
     /// The real `cargo` CLI in the workspace root, with this fixture's
     /// `CARGO_HOME` and the registry token in the environment.
     pub fn cargo(&self, registry: &TestRegistry, args: &[&str]) -> Run {
+        lanes::share();
         let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(args)
             .current_dir(self.root())
@@ -395,53 +398,19 @@ pub fn demo_workspace() -> Fixture {
 
 impl Fixture {
     /// `cargo-shipper shipper <args>` with the registry's token in the
-    /// environment the way cargo reads it, and extra environment variables.
+    /// environment the way cargo reads it, and extra environment variables
+    /// (no pacing flags added; see [`cmd::ShipperCmd`] for those).
     pub fn shipper_env(&self, registry: &TestRegistry, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-        cmd.arg("shipper")
-            .args(args)
-            .current_dir(self.root())
-            .env("CARGO_HOME", self.cargo_home())
-            .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
-            .env("NO_COLOR", "1")
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("GITHUB_STEP_SUMMARY");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let run = Run(cmd.output().expect("run cargo-shipper"));
-        // Every run through here is scanned: the token never reaches an
-        // output or a file under the state directory.
-        assert_no_token(self, registry, &[&run]);
-        run
+        self.cmd(args)
+            .no_fast()
+            .token(registry)
+            .envs(env.iter().copied())
+            .run()
     }
 
     /// `publish --registry local` with fast retry and polling for tests.
     pub fn publish(&self, registry: &TestRegistry, extra: &[&str]) -> Run {
-        let mut args = vec![
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ];
-        args.extend(extra);
-        self.shipper_env(registry, &args, &[])
-    }
-
-    /// `publish` or `resume` (the first of `args`) with the registry's token
-    /// and fast retry and polling; `publish` targets the `local` registry.
-    pub fn publish_args(&self, registry: &TestRegistry, args: &[&str]) -> Run {
-        let mut all = vec![args[0]];
-        if args[0] == "publish" {
-            all.extend(["--registry", "local", "--allow-dirty"]);
-        }
-        all.extend(["--retry-delay-ms", "20", "--confirm-poll-ms", "20"]);
-        all.extend(&args[1..]);
-        self.shipper_env(registry, &all, &[])
+        self.publish_cmd(registry).args(extra).run()
     }
 
     /// Every file under the state dir, concatenated (for secret scans).
@@ -826,19 +795,18 @@ impl Fixture {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
-        let mut args = vec![
+        let head = [
             "publish",
             "--registry",
             "local",
             "--allow-dirty",
             "--no-verify",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
         ];
-        args.extend(extra);
-        self.shipper_trusted(setup, &args, env)
+        self.cmd(head)
+            .trusted(setup)
+            .args(extra)
+            .envs(env.iter().copied())
+            .run()
     }
 
     /// `cargo shipper ARGS` in a GitHub Actions job that may mint ID tokens
@@ -850,34 +818,11 @@ impl Fixture {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
-        let mut cmd = self.trusted_command(setup, args);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let run = Run(cmd.output().expect("run cargo-shipper"));
-        assert_no_secret(self, setup, &[&run]);
-        run
-    }
-
-    /// The command of [`Self::shipper_trusted`], to run as the test likes.
-    pub fn trusted_command(&self, setup: &TrustedSetup, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-        cmd.arg("shipper")
-            .args(args)
-            .current_dir(self.root())
-            .env("CARGO_HOME", self.cargo_home())
-            .env("NO_COLOR", "1")
-            .env("ACTIONS_ID_TOKEN_REQUEST_URL", setup.provider.request_url())
-            .env(
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-                setup.provider.request_token(),
-            )
-            .env_remove("CARGO_REGISTRIES_LOCAL_TOKEN")
-            .env_remove("CARGO_REGISTRY_TOKEN")
-            .env_remove("CRATES_IO_ID_TOKEN")
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("GITHUB_STEP_SUMMARY");
-        cmd
+        self.cmd(args)
+            .no_fast()
+            .trusted(setup)
+            .envs(env.iter().copied())
+            .run()
     }
 }
 
@@ -898,28 +843,7 @@ impl Fixture {
     /// `rehearse --allow-dirty` with fast retry and polling, offline (no
     /// live target to ask unless the fixture names one on loopback).
     pub fn rehearse(&self, extra: &[&str]) -> Run {
-        let mut args = vec![
-            "rehearse",
-            "--allow-dirty",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ];
-        args.extend(extra);
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-shipper"))
-            .arg("shipper")
-            .args(&args)
-            .current_dir(self.root())
-            .env("CARGO_HOME", self.cargo_home())
-            .env("NO_COLOR", "1")
-            .env_remove("CARGO_REGISTRY_TOKEN")
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .envs(OFFLINE)
-            .output()
-            .expect("run cargo-shipper");
-        Run(output)
+        self.rehearse_cmd().args(extra).run()
     }
 }
 

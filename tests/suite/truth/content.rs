@@ -189,23 +189,11 @@ fn released_chain(live: &TestRegistry, other: &TestRegistry) -> Fixture {
 }
 
 fn rehearse_into_other(fx: &Fixture, live: &TestRegistry, other: &TestRegistry) -> Run {
-    fx.shipper_env(
-        live,
-        &[
-            "rehearse",
-            "--registry",
-            "other",
-            "--for-registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ],
-        &[("CARGO_REGISTRIES_OTHER_TOKEN", other.registry.token())],
-    )
+    fx.cmd(["rehearse", "--registry", "other", "--for-registry", "local"])
+        .token(live)
+        .args(["--allow-dirty", "--no-verify"])
+        .env("CARGO_REGISTRIES_OTHER_TOKEN", other.registry.token())
+        .run()
 }
 
 fn rehearsal_record(fx: &Fixture) -> serde_json::Value {

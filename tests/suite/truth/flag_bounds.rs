@@ -132,9 +132,12 @@ fn the_bounds_themselves_run_a_release_and_a_yank_to_the_end() {
         &[],
     )
     .ok();
-    let mut yank = vec!["yank", "--plan", plan_arg, "--confirm-poll-ms", "20"];
-    yank.extend(longest);
-    let run = fx.shipper_env(&registry, &yank, &[]);
+    let run = fx
+        .yank_cmd(&registry)
+        .retry_delay_ms(None)
+        .args(["--plan", plan_arg])
+        .args(longest)
+        .run();
     assert_eq!(run.code(), 0, "{}", run.stderr());
     for name in DEMO_CRATES {
         assert_eq!(
@@ -159,17 +162,7 @@ fn a_pacing_period_past_its_bound_is_refused_without_a_panic() {
              new-versions = {{ burst = 1, per-seconds = 1 }}\n"
         ),
     );
-    let run = fx.shipper_env(
-        &registry,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-        ],
-        &[],
-    );
+    let run = fx.publish_cmd(&registry).no_fast().arg("--no-verify").run();
     assert_ne!(run.code(), 0);
     assert_ne!(run.code(), 101, "{}", run.stderr());
     assert!(run.stderr().contains("at most 86400"), "{}", run.stderr());

@@ -12,36 +12,22 @@ pub const OFFLINE: [(&str, &str); 4] = [
 ];
 
 fn rehearse(fx: &Fixture, registry: &TestRegistry) -> Run {
-    fx.shipper_env(
-        registry,
-        &[
-            "rehearse",
-            "--allow-dirty",
-            "--no-verify",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ],
-        &OFFLINE,
-    )
+    fx.cmd(["rehearse", "--allow-dirty", "--no-verify"])
+        .token(registry)
+        .envs(OFFLINE)
+        .run()
 }
 
 fn gated(fx: &Fixture, registry: &TestRegistry) -> Run {
-    fx.shipper_env(
-        registry,
-        &[
-            "publish",
-            "--require-rehearsal",
-            "--allow-dirty",
-            "--no-verify",
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ],
-        &OFFLINE,
-    )
+    fx.cmd([
+        "publish",
+        "--require-rehearsal",
+        "--allow-dirty",
+        "--no-verify",
+    ])
+    .token(registry)
+    .envs(OFFLINE)
+    .run()
 }
 
 /// A hand edit of the record.

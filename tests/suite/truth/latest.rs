@@ -50,20 +50,7 @@ fn a_no_op_rerun_leaves_latest_naming_the_release_and_its_yank_plan_yanks_it() {
         serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
     assert_eq!(plan_json["crates"].as_array().unwrap().len(), 6);
 
-    fx.shipper_env(
-        &registry,
-        &[
-            "yank",
-            "--plan",
-            plan_arg,
-            "--retry-delay-ms",
-            "20",
-            "--confirm-poll-ms",
-            "20",
-        ],
-        &[],
-    )
-    .ok();
+    fx.yank_cmd(&registry).args(["--plan", plan_arg]).run().ok();
     for name in DEMO_CRATES {
         assert_eq!(yanked(&registry, name, "0.1.0"), Some(true), "{name}");
     }
@@ -94,18 +81,12 @@ fn trusted_publishing_on_with_nothing_to_upload_exits_0_and_leaves_no_run() {
         "no token minted for nothing"
     );
     // Outside a CI job too: no ID token is needed for nothing.
-    let mut outside = fx.trusted_command(
-        &setup,
-        &[
-            "publish",
-            "--registry",
-            "local",
-            "--allow-dirty",
-            "--no-verify",
-            "--trusted-publishing",
-            "on",
-        ],
-    );
+    let mut outside = fx
+        .publish_cmd(&setup.registry)
+        .trusted(&setup)
+        .no_fast()
+        .args(["--no-verify", "--trusted-publishing", "on"])
+        .command();
     outside
         .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
         .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN");

@@ -3,7 +3,7 @@
 //! directories gone.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use crate::support::child::{self, finish, signal};
@@ -22,21 +22,15 @@ const OFFLINE: [(&str, &str); 6] = [
 /// `rehearse` in the background with SIGINT at its default, its temporary
 /// files under `tmp`.
 fn spawn_rehearse(fx: &Fixture, tmp: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-shipper"));
-    cmd.args(["shipper", "rehearse", "--allow-dirty", "--no-verify"])
-        .args(["--retry-delay-ms", "20", "--confirm-poll-ms", "20"])
+    let mut cmd = fx
+        .cmd(["rehearse", "--allow-dirty", "--no-verify"])
         .args(args)
-        .current_dir(fx.root())
-        .env("CARGO_HOME", fx.cargo_home())
         .env("TMPDIR", tmp)
-        .env("NO_COLOR", "1")
         .env_remove("CARGO_REGISTRY_TOKEN")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("GITHUB_STEP_SUMMARY")
         .envs(OFFLINE)
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .command();
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     child::sigint_default(&mut cmd)
         .spawn()
         .expect("start cargo-shipper")

@@ -7,24 +7,18 @@ use std::time::Duration;
 
 use crate::support::{Fixture, TestRegistry, TrustedSetup, chain, demo_workspace};
 
-const FAST: [&str; 4] = ["--retry-delay-ms", "20", "--confirm-poll-ms", "20"];
-
 #[test]
 fn status_says_resume_waits_for_an_upload_the_registry_accepted() {
     // The index shows new versions a minute after their upload.
     let registry = TestRegistry::start_knobs(|k| k.propagation_delay = Duration::from_secs(60));
     let fx = chain(&["tsa", "tsb"]);
     fx.use_registry(&registry);
-    let mut args = vec![
-        "publish",
-        "--registry",
-        "local",
-        "--allow-dirty",
-        "--no-verify",
-    ];
-    args.extend(FAST);
     // Killed right after the registry accepted `tsa`, before the index showed it.
-    let killed = fx.shipper_env(&registry, &args, &[("SHIPPER_FAILPOINT", "before-confirm")]);
+    let killed = fx
+        .publish_cmd(&registry)
+        .arg("--no-verify")
+        .env("SHIPPER_FAILPOINT", "before-confirm")
+        .run();
     assert!(!killed.0.status.success());
     assert_eq!(registry.registry.upload_counts().requests, 1);
     assert_eq!(registry.version_count("tsa"), 0, "not in the index yet");
@@ -80,22 +74,15 @@ fn a_rejected_token_blocks_preflight_only_when_the_release_uploads() {
     assert!(text.contains("CARGO_REGISTRIES_LOCAL_TOKEN"), "{text}");
     assert!(!text.contains("CARGO_REGISTRY_TOKEN"), "{text}");
 
-    let mut args = vec![
-        "publish",
-        "--registry",
-        "local",
-        "--allow-dirty",
-        "--no-verify",
-    ];
-    args.extend(FAST);
-    fx.shipper_env(&registry, &args, &[]).ok();
+    let publish = || fx.publish_cmd(&registry).arg("--no-verify");
+    publish().run().ok();
     assert_eq!(registry.version_count("tpa"), 1);
     let uploads = registry.registry.upload_counts().requests;
 
     // Nothing to upload: the same token cannot fail this release.
     let ready = preflight(&wrong);
     assert_eq!(ready.code(), 0, "{}{}", ready.stdout(), ready.stderr());
-    let again = fx.shipper_env(&registry, &args, &wrong);
+    let again = publish().envs(wrong).run();
     assert_eq!(again.code(), 0, "{}", again.stderr());
     assert_eq!(registry.registry.upload_counts().requests, uploads);
 }

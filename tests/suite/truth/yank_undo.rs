@@ -35,12 +35,11 @@ fn undo_leaves_a_version_yanked_before_the_yank_run_yanked() {
     .ok();
     assert_eq!(yanked(&registry, by_hand, "0.1.0"), Some(true));
 
-    let fast = ["--retry-delay-ms", "20", "--confirm-poll-ms", "20"];
     let yank = |extra: &[&str]| {
-        let mut args = vec!["yank", "--plan", plan_arg];
-        args.extend(fast);
-        args.extend(extra);
-        fx.shipper_env(&registry, &args, &[])
+        fx.yank_cmd(&registry)
+            .args(["--plan", plan_arg])
+            .args(extra)
+            .run()
     };
     yank(&[]).ok();
     for name in DEMO_CRATES {
