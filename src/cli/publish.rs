@@ -138,6 +138,11 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "MS", default_value_t = 100, hide = true,
           value_parser = clap::value_parser!(u64).range(0..=MAX_TEST_MS))]
     pub(super) confirm_poll_ms: u64,
+    /// Shortest wait in milliseconds before an index that lags is believed to say a version is
+    /// absent; for tests
+    #[arg(long, value_name = "MS", default_value_t = RunTuning::INDEX_WINDOW_FLOOR.as_millis() as u64, hide = true,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_TEST_MS))]
+    pub(super) index_window_ms: u64,
     #[command(flatten)]
     pub(super) trusted: TrustedArgs,
     /// Start no upload after this long (e.g. `5h30m`, `90m`, `45s`; at most 8784h), let those in
@@ -229,6 +234,7 @@ pub(super) fn tuning(run: &RunArgs) -> RunTuning {
         grace: Duration::ZERO,
         upload_timeout: Duration::from_secs(run.upload_timeout),
         request_window: None,
+        index_window_floor: Duration::from_millis(run.index_window_ms),
     }
 }
 

@@ -257,6 +257,7 @@ fn opts(jobs: usize) -> EngineOpts {
         pacing: None,
         grace: Duration::from_secs(5),
         request_window: Duration::ZERO,
+        index_window_floor: super::INDEX_WINDOW_FLOOR,
     }
 }
 

@@ -28,6 +28,7 @@ pub use attempts::AttemptPolicy;
 pub use check::{PresentVersion, RegistryCheck, check_registry};
 pub use reconcile::settle_unknown_outcomes;
 pub use session::SessionOpts;
+pub use settle::INDEX_WINDOW_FLOOR;
 pub use stop::StopFlag;
 pub use token::{PreparedTokens, TokenSource, TokenUnavailable, TokensFrom};
 pub use upload::{upload_all, upload_all_with};
@@ -72,6 +73,9 @@ pub struct EngineOpts {
     /// may still land (the client's upload timeout): an intent that young
     /// is not settled as absent before then.
     pub request_window: Duration,
+    /// The shortest wait before an index that lags is trusted to say
+    /// "absent" ([`settle::INDEX_WINDOW_FLOOR`] unless a test shortens it).
+    pub index_window_floor: Duration,
 }
 
 /// Writes events to the journal, then shows them to the sink (a publish

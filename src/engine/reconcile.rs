@@ -22,7 +22,7 @@ pub fn settle_unknown_outcomes(
     opts: &EngineOpts,
 ) -> Result<Vec<String>, JournalError> {
     let state = rec.journal().state().expect("a run has started").clone();
-    let windows = Windows::for_release(&state, opts.request_window);
+    let windows = Windows::for_release(&state, opts.request_window, opts.index_window_floor);
     let mut unsettled = Vec::new();
     for (name, c) in state.crates_in_order() {
         if !matches!(c.status, CrateStatus::Uploading | CrateStatus::Ambiguous) {

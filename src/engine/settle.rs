@@ -43,23 +43,24 @@ pub struct Windows {
 
 impl Windows {
     /// For intents of `state`'s release; `request`: as above.
-    pub fn for_release(state: &RunState, request: Duration) -> Windows {
+    pub fn for_release(state: &RunState, request: Duration, floor: Duration) -> Windows {
         Windows {
             request,
-            index: index_window(state),
+            index: index_window(state, floor),
         }
     }
 }
 
-/// Twice the longest `visible` latency of this release, at least the floor.
-pub fn index_window(state: &RunState) -> Duration {
+/// Twice the longest `visible` latency of this release, at least `floor`
+/// (normally [`INDEX_WINDOW_FLOOR`]).
+pub fn index_window(state: &RunState, floor: Duration) -> Duration {
     let longest = state
         .crates
         .values()
         .filter_map(|c| c.timings.visible_ms)
         .max()
         .unwrap_or(0);
-    Duration::from_millis(longest.saturating_mul(2)).max(INDEX_WINDOW_FLOOR)
+    Duration::from_millis(longest.saturating_mul(2)).max(floor)
 }
 
 /// Ask once. `age`: time since the upload's intent.
@@ -245,8 +246,11 @@ mod tests {
             "attempts": 1, "run_attempts": 1}}
         }))
         .unwrap();
-        assert_eq!(index_window(&state), INDEX_WINDOW_FLOOR);
+        assert_eq!(index_window(&state, INDEX_WINDOW_FLOOR), INDEX_WINDOW_FLOOR);
         state.crates.get_mut("a").unwrap().timings.visible_ms = Some(40_000);
-        assert_eq!(index_window(&state), Duration::from_secs(80));
+        assert_eq!(
+            index_window(&state, INDEX_WINDOW_FLOOR),
+            Duration::from_secs(80)
+        );
     }
 }

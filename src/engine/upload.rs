@@ -558,7 +558,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
     fn probe(&self, name: &str, version: &str) -> Probe {
         let windows = Windows {
             request: Duration::ZERO,
-            index: index_window(self.rec.state()),
+            index: index_window(self.rec.state(), self.opts.index_window_floor),
         };
         let age = intent_age(self.rec.journal().records(), name);
         probe(self.registry, name, version, age, windows)
@@ -572,7 +572,7 @@ impl<'l, 'a> UploadLoop<'l, 'a> {
             .get(name)
             .cloned()
             .unwrap_or_default();
-        let window = index_window(self.rec.state()).as_secs();
+        let window = index_window(self.rec.state(), self.opts.index_window_floor).as_secs();
         self.needs_operator = true;
         self.rec.record(Event::Unsettled {
             name: name.to_owned(),

@@ -109,10 +109,14 @@ pub struct RunTuning {
     /// rehearsal's drill saw its registry answer everything the killed
     /// child sent: zero).
     pub request_window: Option<Duration>,
+    /// How long an index that lags must go on saying "absent" before it is
+    /// believed (30 s; shorter only in tests).
+    pub index_window_floor: Duration,
 }
 
 impl RunTuning {
     pub const MAX_JOBS: usize = engine::MAX_JOBS;
+    pub const INDEX_WINDOW_FLOOR: Duration = engine::INDEX_WINDOW_FLOOR;
 
     pub(super) fn engine(&self, pacing: Option<PacingProfile>) -> EngineOpts {
         EngineOpts {
@@ -127,6 +131,7 @@ impl RunTuning {
             pacing,
             grace: self.grace,
             request_window: self.request_window.unwrap_or(self.upload_timeout),
+            index_window_floor: self.index_window_floor,
         }
     }
 }

@@ -512,12 +512,18 @@ fn hidden_flags_are_never_suggested() {
         &["resume", "--retry-delay-m", "3"],
         &["rehearse", "--stop-afte", "5m"],
         &["--confirm-pol", "3", "publish"],
+        &["publish", "--index-window-m", "3"],
     ] {
         let run = fx.shipper(args);
         assert_eq!(run.code(), 2, "{args:?}");
         let err = run.stderr();
         assert!(!err.contains("tip:"), "{args:?}: {err}");
-        for hidden in ["confirm-poll-ms", "retry-delay-ms", "stop-after"] {
+        for hidden in [
+            "confirm-poll-ms",
+            "retry-delay-ms",
+            "stop-after",
+            "index-window-ms",
+        ] {
             assert!(!err.contains(hidden), "{args:?}: {err}");
         }
     }

@@ -169,6 +169,7 @@ impl<'a> ShipperCmd<'a> {
             .current_dir(self.fx.root())
             .env("CARGO_HOME", self.fx.cargo_home())
             .env("NO_COLOR", "1")
+            .env("RUSTC", super::toolchain_rustc())
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("GITHUB_STEP_SUMMARY");
         match self.credentials {

@@ -203,12 +203,32 @@ impl Fixture {
             .current_dir(self.root())
             .env("CARGO_HOME", self.cargo_home())
             .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
+            .env("RUSTC", toolchain_rustc())
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("RUSTFLAGS")
             .output()
             .expect("run cargo");
         Run(output)
     }
+}
+
+/// The toolchain's own `rustc`, not rustup's proxy on `PATH`: every build
+/// a test starts (verification, consumer builds, real `cargo`) runs it
+/// directly, saving the proxy's start on each of hundreds of calls.
+pub fn toolchain_rustc() -> &'static Path {
+    static RUSTC: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    RUSTC.get_or_init(|| {
+        let out = Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .output()
+            .expect("run rustc");
+        let sysroot = String::from_utf8(out.stdout).expect("a UTF-8 sysroot");
+        let rustc = Path::new(sysroot.trim()).join("bin/rustc");
+        match rustc.is_file() {
+            true => rustc,
+            false => PathBuf::from("rustc"),
+        }
+    })
 }
 
 /// A raw HTTP exchange (curl), for tests that look at the wire.

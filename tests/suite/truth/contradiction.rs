@@ -32,8 +32,10 @@ fn already_exists_yet_absent_from_the_index_stops_the_crate_for_an_operator() {
     assert!(dropped.is_err(), "no answer: {dropped:?}");
     assert_eq!(registry.version_count("tca"), 0, "not in the index");
 
-    let run = fx.publish(&registry, &["--no-verify"]);
+    // The index is believed to say "absent" after 1 s, not 30 s.
+    let run = fx.publish(&registry, &["--no-verify", "--index-window-ms", "1000"]);
     assert_eq!(run.code(), 5, "{}", run.stderr());
+    assert!(run.stderr().contains("after 1 s"), "{}", run.stderr());
     let err = run.stderr();
     assert!(err.contains("contradicts itself"), "{err}");
     assert!(err.contains("Crate with version already exists"), "{err}");
