@@ -151,6 +151,7 @@ impl TestRegistry {
             .tempdir()
             .unwrap();
         let mut config = cargo_shipper::local_registry::RegistryConfig::new(dir.path());
+        config.addr = restartable_addr();
         f(&mut config.knobs);
         let registry = cargo_shipper::local_registry::LocalRegistry::start(config).unwrap();
         TestRegistry {
@@ -382,6 +383,7 @@ impl TestRegistry {
         f: impl FnOnce(&mut cargo_shipper::local_registry::RegistryConfig),
     ) -> cargo_shipper::local_registry::LocalRegistry {
         let mut config = cargo_shipper::local_registry::RegistryConfig::new(root);
+        config.addr = restartable_addr();
         f(&mut config);
         cargo_shipper::local_registry::LocalRegistry::start(config).unwrap()
     }
@@ -599,6 +601,20 @@ pub const DEMO_CRATES: [&str; 6] = [
     "shipper-demo-app",
     "shipper-demo-cli",
 ];
+
+/// A loopback address for a test registry, on a free port below the
+/// kernel's ephemeral range (32768 and up on Linux): tests run 8 at a time,
+/// and a port from that range, freed by [`TestRegistry::restart`] for an
+/// instant, can be taken as the local port of any test's client connection.
+pub fn restartable_addr() -> std::net::SocketAddr {
+    loop {
+        let port = fastrand::u16(20_000..32_000);
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        if std::net::TcpListener::bind(addr).is_ok() {
+            return addr; // free now; a random pick is not taken again at once
+        }
+    }
+}
 
 impl TestRegistry {
     /// Stop this registry and start it again on the same directory, address
