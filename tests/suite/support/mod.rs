@@ -151,9 +151,8 @@ impl TestRegistry {
             .tempdir()
             .unwrap();
         let mut config = cargo_shipper::local_registry::RegistryConfig::new(dir.path());
-        config.addr = restartable_addr();
         f(&mut config.knobs);
-        let registry = cargo_shipper::local_registry::LocalRegistry::start(config).unwrap();
+        let registry = start_registry(config);
         TestRegistry {
             registry,
             _dir: dir,
@@ -383,9 +382,8 @@ impl TestRegistry {
         f: impl FnOnce(&mut cargo_shipper::local_registry::RegistryConfig),
     ) -> cargo_shipper::local_registry::LocalRegistry {
         let mut config = cargo_shipper::local_registry::RegistryConfig::new(root);
-        config.addr = restartable_addr();
         f(&mut config);
-        cargo_shipper::local_registry::LocalRegistry::start(config).unwrap()
+        start_registry(config)
     }
 }
 
@@ -602,18 +600,38 @@ pub const DEMO_CRATES: [&str; 6] = [
     "shipper-demo-cli",
 ];
 
-/// A loopback address for a test registry, on a free port below the
-/// kernel's ephemeral range (32768 and up on Linux): tests run 8 at a time,
-/// and a port from that range, freed by [`TestRegistry::restart`] for an
-/// instant, can be taken as the local port of any test's client connection.
-pub fn restartable_addr() -> std::net::SocketAddr {
+/// Start a test registry. Unless the test chose an address, it listens on
+/// a random free port below the kernel's ephemeral range (32768 and up on
+/// Linux): tests run 8 at a time, and a port from that range, freed by
+/// [`TestRegistry::restart`] for an instant, could be taken as the local
+/// port of any test's client connection. A port some other test holds is
+/// skipped.
+pub fn start_registry(
+    config: cargo_shipper::local_registry::RegistryConfig,
+) -> cargo_shipper::local_registry::LocalRegistry {
+    use std::hash::{BuildHasher, Hasher};
+    if config.addr.port() != 0 {
+        return cargo_shipper::local_registry::LocalRegistry::start(config).unwrap();
+    }
+    let mut seed = std::collections::hash_map::RandomState::new().build_hasher();
+    seed.write_u32(std::process::id());
+    let mut rng = fastrand::Rng::with_seed(seed.finish());
     loop {
-        let port = fastrand::u16(20_000..32_000);
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        if std::net::TcpListener::bind(addr).is_ok() {
-            return addr; // free now; a random pick is not taken again at once
+        let mut on_port = config.clone();
+        on_port.addr = std::net::SocketAddr::from(([127, 0, 0, 1], rng.u16(20_000..32_000)));
+        match cargo_shipper::local_registry::LocalRegistry::start(on_port) {
+            Ok(registry) => return registry,
+            Err(e) if addr_in_use(&e) => continue,
+            Err(e) => panic!("{e:?}"),
         }
     }
+}
+
+fn addr_in_use(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::AddrInUse)
+    })
 }
 
 impl TestRegistry {
@@ -631,8 +649,17 @@ impl TestRegistry {
         config.addr = addr;
         config.token = Some(token);
         f(&mut config);
-        let registry = cargo_shipper::local_registry::LocalRegistry::start(config).unwrap();
-        TestRegistry { registry, _dir }
+        // Its port is below the ephemeral range: only an instant's wait, if any.
+        for _ in 0..100 {
+            match cargo_shipper::local_registry::LocalRegistry::start(config.clone()) {
+                Ok(registry) => return TestRegistry { registry, _dir },
+                Err(e) if addr_in_use(&e) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        panic!("{addr} stayed in use after the registry on it stopped")
     }
 }
 
