@@ -170,6 +170,7 @@ impl<'a> ShipperCmd<'a> {
             .env("CARGO_HOME", self.fx.cargo_home())
             .env("NO_COLOR", "1")
             .env("RUSTC", super::toolchain_rustc())
+            .env("TMPDIR", super::scratch())
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("GITHUB_STEP_SUMMARY");
         match self.credentials {

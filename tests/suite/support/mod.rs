@@ -9,6 +9,45 @@ pub mod lanes;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Where fixtures, their builds and test registries live: a memory file
+/// system when there is a roomy one (`/dev/shm` with 4 GiB free: files
+/// created and deleted by the thousand, no disk under them), else the
+/// temporary directory; `SHIPPER_TEST_TMPDIR` chooses. The runs a test
+/// starts get it as `TMPDIR`.
+pub fn scratch() -> &'static Path {
+    static SCRATCH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SCRATCH.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("SHIPPER_TEST_TMPDIR") {
+            return PathBuf::from(dir);
+        }
+        let shm = Path::new("/dev/shm");
+        match free_bytes(shm) >= 4 << 30 {
+            true => {
+                let dir = shm.join("cargo-shipper-tests");
+                match std::fs::create_dir_all(&dir) {
+                    Ok(()) => dir,
+                    Err(_) => std::env::temp_dir(),
+                }
+            }
+            false => std::env::temp_dir(),
+        }
+    })
+}
+
+/// Free bytes of the file system at `path` (0 when it cannot be asked).
+fn free_bytes(path: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return 0;
+    };
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a statvfs to fill.
+    match unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } {
+        0 => stat.f_bavail as u64 * stat.f_frsize as u64,
+        _ => 0,
+    }
+}
+
 /// A workspace on disk, with its own `CARGO_HOME`.
 pub struct Fixture {
     dir: tempfile::TempDir,
@@ -18,7 +57,7 @@ impl Fixture {
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("shipper-fixture-")
-            .tempdir()
+            .tempdir_in(scratch())
             .expect("temp dir");
         std::fs::create_dir_all(dir.path().join("cargo-home")).unwrap();
         std::fs::create_dir_all(dir.path().join("ws")).unwrap();
@@ -148,7 +187,7 @@ impl TestRegistry {
     pub fn start_with_knobs(f: impl FnOnce(&mut cargo_shipper::local_registry::Knobs)) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("shipper-registry-")
-            .tempdir()
+            .tempdir_in(scratch())
             .unwrap();
         let mut config = cargo_shipper::local_registry::RegistryConfig::new(dir.path());
         f(&mut config.knobs);
@@ -204,6 +243,7 @@ impl Fixture {
             .env("CARGO_HOME", self.cargo_home())
             .env("CARGO_REGISTRIES_LOCAL_TOKEN", registry.registry.token())
             .env("RUSTC", toolchain_rustc())
+            .env("TMPDIR", scratch())
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("RUSTFLAGS")
             .output()
@@ -471,7 +511,7 @@ impl TestRegistry {
     pub fn start_knobs(f: impl FnOnce(&mut cargo_shipper::local_registry::Knobs)) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("shipper-registry-")
-            .tempdir()
+            .tempdir_in(scratch())
             .unwrap();
         let registry = TestRegistry::start_with(dir.path(), |c| f(&mut c.knobs));
         TestRegistry {
@@ -743,7 +783,7 @@ impl TrustedSetup {
         let key = issuer.public_key();
         let dir = tempfile::Builder::new()
             .prefix("shipper-registry-")
-            .tempdir()
+            .tempdir_in(scratch())
             .unwrap();
         let registry = TestRegistry::start_with(dir.path(), |c| {
             knobs(&mut c.knobs);
