@@ -250,3 +250,35 @@ fn a_run_that_uploaded_nothing_never_blocks_another_plan() {
         "{archived:?}"
     );
 }
+
+/// A resumed release that fails by an error (a compile error in a crate
+/// still to go out) after an earlier run uploaded: exit 4, partial, the
+/// way out named; the registry holds the uploaded crate once and nothing
+/// of the broken one.
+#[test]
+fn an_error_after_earlier_uploads_is_partial_with_exit_4() {
+    let registry = TestRegistry::start();
+    let fx = chain(&["ea", "eb"]);
+    fx.use_registry(&registry);
+    // Run 1 dies right after its first upload returns, as a killed job would.
+    let killed = fx
+        .publish_cmd(&registry)
+        .args(["--no-verify"])
+        .env("SHIPPER_FAILPOINT", "after-upload@1")
+        .run();
+    assert!(!killed.0.status.success(), "{}", killed.stderr());
+    assert_eq!(registry.version_count("ea"), 1);
+    fx.file(
+        "eb/src/lib.rs",
+        "pub fn broken() -> u32 { \"not a number\" }\n",
+    );
+
+    let resumed = fx.resume_cmd(&registry).run();
+    let err = resumed.stderr();
+    assert_eq!(resumed.code(), 4, "{err}");
+    assert!(err.contains("the release is incomplete"), "{err}");
+    assert!(err.contains("cargo shipper resume"), "{err}");
+    assert_eq!(registry.version_count("ea"), 1, "ea stored once");
+    assert_eq!(registry.version_count("eb"), 0, "nothing of eb");
+    assert_eq!(registry.registry.upload_counts().requests, 1, "{err}");
+}
