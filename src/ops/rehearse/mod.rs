@@ -258,7 +258,6 @@ pub fn rehearse(
         index: stand_in.target.sparse_index.clone().unwrap_or_default(),
         stand_in: &stand_in,
         home: home.as_ref(),
-        child_drained: std::cell::Cell::new(false),
     };
     // Where the live run would stop, the rehearsal fails without running.
     let live_content = live::content_check(ws, &plan, &findings, &state_root);
@@ -270,7 +269,7 @@ pub fn rehearse(
     // after it (consumer build, smoke install) starts.
     let result = match opts.tuning.stop.is_raised() {
         true => Err(anyhow::anyhow!("interrupted before the uploads")),
-        false => live_content.and_then(|()| rehearsal.run(drill_run.is_some(), sink)),
+        false => live_content.and_then(|()| rehearsal.run(drill_run.as_ref(), sink)),
     };
     let (state, error, drill) = rehearsal.what_went_out(result, drill_run)?;
     let (consumer_build, smoke_install) =
@@ -390,8 +389,15 @@ struct Rehearsal<'r> {
     index: String,
     stand_in: &'r stand_in::StandIn,
     home: Option<&'r consumer_home::ConsumerHome>,
-    /// The drill's killed child left nothing in flight at the registry.
-    child_drained: std::cell::Cell<bool>,
+}
+
+/// The drill's interrupted child run: after which upload it was aborted
+/// (and the seed that drew it), and whether the embedded registry then
+/// finished with everything it sent (its uploads can no longer land).
+struct DrillRun {
+    n: u32,
+    seed: Option<u64>,
+    child_drained: bool,
 }
 
 impl Rehearsal<'_> {
@@ -401,7 +407,7 @@ impl Rehearsal<'_> {
         &self,
         interrupt: InterruptAfter,
         sink: &mut dyn FnMut(Progress<'_>),
-    ) -> anyhow::Result<(u32, Option<u64>)> {
+    ) -> anyhow::Result<DrillRun> {
         let (opts, stand_in) = (self.opts, self.stand_in);
         let (RehearsalTarget::Embedded, Some(token)) = (&opts.rehearsal, &stand_in.token) else {
             anyhow::bail!(
@@ -425,23 +431,26 @@ impl Rehearsal<'_> {
         // The child is dead: once its registry has answered or dropped all
         // it sent, none of its uploads can still land, and the resumed run
         // settles them at once instead of waiting out the upload timeout.
-        let drained = match (stand_in.embedded_registry(), mark) {
+        let child_drained = match (stand_in.embedded_registry(), mark) {
             (Some(registry), Some(mark)) => registry.wait_drained(mark, DRAIN_TIMEOUT),
             _ => false,
         };
-        self.child_drained.set(drained);
         sink(Progress::DrillResuming);
-        Ok((n, seed))
+        Ok(DrillRun {
+            n,
+            seed,
+            child_drained,
+        })
     }
 
-    /// `publish` into the rehearsal registry (`resume`: after the drill's
-    /// interrupted child run).
+    /// `publish` into the rehearsal registry (resumed after the drill's
+    /// interrupted child run, when there was one).
     fn run(
         &self,
-        resume: bool,
+        drill: Option<&DrillRun>,
         sink: &mut dyn FnMut(Progress<'_>),
     ) -> anyhow::Result<crate::ops::PublishReport> {
-        let publish_opts = self.publish_opts(resume);
+        let publish_opts = self.publish_opts(drill);
         publish(&self.rehearsal_ws, &publish_opts, &mut |step| match step {
             Step::Event(record) => sink(Progress::Event(record)),
             Step::LevelPackaged(level) => sink(Progress::LevelPackaged(level)),
@@ -451,12 +460,12 @@ impl Rehearsal<'_> {
     }
 
     /// `publish`'s options for the run into the rehearsal registry.
-    fn publish_opts(&self, resume: bool) -> PublishOpts {
+    fn publish_opts(&self, drill: Option<&DrillRun>) -> PublishOpts {
         let (opts, stand_in) = (self.opts, self.stand_in);
         PublishOpts {
-            mode: match resume {
-                true => Mode::Resume,
-                false => Mode::Fresh,
+            mode: match drill {
+                Some(_) => Mode::Resume,
+                None => Mode::Fresh,
             },
             selection: opts.selection.clone(),
             target: opts.live_target.clone(),
@@ -471,7 +480,9 @@ impl Rehearsal<'_> {
             dry_run: false,
             abandon_unfinished: false,
             tuning: RunTuning {
-                request_window: self.child_drained.get().then_some(Duration::ZERO),
+                request_window: drill
+                    .is_some_and(|d| d.child_drained)
+                    .then_some(Duration::ZERO),
                 ..opts.tuning.clone()
             },
             require_rehearsal: false,
@@ -491,11 +502,11 @@ impl Rehearsal<'_> {
     fn what_went_out(
         &self,
         result: anyhow::Result<crate::ops::PublishReport>,
-        drill_run: Option<(u32, Option<u64>)>,
+        drill_run: Option<DrillRun>,
     ) -> anyhow::Result<(Option<RunState>, Option<anyhow::Error>, Option<DrillResult>)> {
-        let mut drill = drill_run.map(|(n, seed)| DrillResult {
-            interrupt_after: n,
-            seed,
+        let mut drill = drill_run.map(|run| DrillResult {
+            interrupt_after: run.n,
+            seed: run.seed,
             passed: false,
             problems: vec!["the resumed rehearsal did not finish".into()],
         });
